@@ -1,3 +1,25 @@
 //! obconform — declarative test harness and conformance runner for PSD2 / open-banking APIs.
+//!
+//! The pipeline runs one way: scenario (YAML) → `plan` (exact request bytes) → `sign` → `http`
+//! (send) → `check` (expectations, captures, snapshots) → `report`.
 
+pub mod certs;
+pub mod cli;
+pub mod check;
+pub mod environment;
+pub mod http;
+pub mod plan;
+pub mod redact;
+pub mod report;
+pub mod runner;
 pub mod sandbox;
+pub mod scenario;
+pub mod sign;
+pub mod suite;
+pub mod template;
+pub mod validate;
+
+/// Makes ring the process-wide rustls provider (idempotent), for code paths that ask for a default.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

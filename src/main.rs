@@ -1,1 +1,48 @@
-fn main(){}
+//! Thin entry point: parse the command line, call the library, map the outcome to an exit code.
+
+use clap::Parser;
+use obconform::cli::{Cli, Command, Outcome, run, sandbox};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Run(args) = &cli.command
+        && args.update_snapshots
+    {
+        // SAFETY: set before any thread starts; insta reads it on the first snapshot check.
+        unsafe { std::env::set_var("INSTA_UPDATE", "always") };
+    }
+    obconform::install_crypto_provider();
+    obconform::check::snapshot::install_quiet_snapshot_panic_hook();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(Outcome::UsageError.code());
+        }
+    };
+    let outcome = match cli.command {
+        Command::Run(args) => runtime.block_on(run::run(args)),
+        Command::Sandbox(args) => runtime.block_on(sandbox::serve(args)),
+        Command::Schema { environments } => print_schema(environments),
+    };
+    ExitCode::from(outcome.code())
+}
+
+fn print_schema(environments: bool) -> Outcome {
+    let schema = if environments {
+        obconform::scenario::schema::environments_schema()
+    } else {
+        obconform::scenario::schema::scenario_schema()
+    };
+    match serde_json::to_string_pretty(&schema) {
+        Ok(text) => {
+            println!("{text}");
+            Outcome::Success
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Outcome::UsageError
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! Evaluating a step's `expect` against the response. Each failed check is one message.
+
+use crate::http::Response;
+use crate::scenario::model::{Checks, Expect, JsonType, ValueCheck};
+use serde_json::Value;
+use serde_json_path::JsonPath;
+
+/// Renders a template string of an expectation (e.g. `"{{client_id}}"`) with the run's data.
+pub type RenderFn<'a> = dyn Fn(&str) -> Result<String, String> + 'a;
+
+pub fn evaluate(expect: &Expect, response: &Response, render: &RenderFn) -> Vec<String> {
+    let mut failures = Vec::new();
+    if let Some(status) = &expect.status
+        && !status.contains(response.status)
+    {
+        failures.push(format!("status: expected {status}, got {}", response.status));
+    }
+    for (name, check) in expect.headers.iter() {
+        let value = response.header(name).map(|v| Value::String(v.to_string()));
+        let found: Vec<Value> = value.into_iter().collect();
+        failures.extend(check_nodes(&format!("header {name}"), &found, &check.value, render));
+    }
+    if !expect.json.is_empty() {
+        match serde_json::from_slice::<Value>(&response.body) {
+            Ok(document) => {
+                for (path, check) in expect.json.iter() {
+                    match JsonPath::parse(path) {
+                        Ok(jsonpath) => {
+                            let nodes: Vec<Value> = jsonpath.query(&document).all().into_iter().cloned().collect();
+                            failures.extend(check_nodes(path, &nodes, &check.value, render));
+                        }
+                        Err(e) => failures.push(format!("{path}: not a valid JSONPath: {e}")),
+                    }
+                }
+            }
+            Err(e) => failures.push(not_json(response, &e)),
+        }
+    }
+    let body = response.body_text();
+    for needle in &expect.body_contains {
+        match render(needle) {
+            Ok(needle) if body.contains(&needle) => {}
+            Ok(needle) => failures.push(format!("body does not contain `{needle}`")),
+            Err(e) => failures.push(e),
+        }
+    }
+    failures
+}
+
+/// The message for a body that cannot be parsed as JSON although JSON was asserted.
+pub fn not_json(response: &Response, error: &serde_json::Error) -> String {
+    let content_type = response.header("content-type").unwrap_or("none");
+    let mut start: String = response.body_text().chars().take(120).collect();
+    if start.is_empty() {
+        start = "(empty body)".into();
+    }
+    format!(
+        "response body is not JSON ({error}; content-type: {content_type}), so JSON assertions cannot be checked; it starts with: {}",
+        start.replace('\n', "\\n")
+    )
+}
+
+fn check_nodes(subject: &str, nodes: &[Value], check: &ValueCheck, render: &RenderFn) -> Vec<String> {
+    let checks = match check {
+        ValueCheck::Equals(v) => Checks { equals: Some(v.clone()), ..Checks::default() },
+        ValueCheck::Checks(c) => c.clone(),
+    };
+    if checks.exists == Some(false) {
+        return if nodes.is_empty() { vec![] } else { vec![format!("{subject}: expected absent, found {}", show(&nodes[0]))] };
+    }
+    if nodes.is_empty() {
+        return vec![format!("{subject}: not found in the response")];
+    }
+    let mut failures = Vec::new();
+    for node in nodes {
+        if let Some(message) = check_value(node, &checks, render) {
+            failures.push(format!("{subject}: {message}"));
+        }
+    }
+    failures
+}
+
+fn check_value(value: &Value, checks: &Checks, render: &RenderFn) -> Option<String> {
+    if let Some(expected) = &checks.equals {
+        let expected = match expected {
+            Value::String(s) => match render(s) {
+                Ok(r) => Value::String(r),
+                Err(e) => return Some(e),
+            },
+            other => other.clone(),
+        };
+        if !json_equal(value, &expected) {
+            return Some(format!("expected {}, got {}", show(&expected), show(value)));
+        }
+    }
+    if let Some(pattern) = &checks.matches {
+        let Value::String(text) = value else {
+            return Some(format!("expected a string matching /{pattern}/, got {}", show(value)));
+        };
+        match regex::Regex::new(pattern) {
+            Ok(re) if re.is_match(text) => {}
+            Ok(_) => return Some(format!("`{text}` does not match /{pattern}/")),
+            Err(e) => return Some(format!("invalid regex /{pattern}/: {e}")),
+        }
+    }
+    if let Some(expected) = checks.length {
+        let actual = match value {
+            Value::String(s) => s.chars().count(),
+            Value::Array(a) => a.len(),
+            Value::Object(o) => o.len(),
+            other => return Some(format!("length: expected a string, array or object, got {}", show(other))),
+        };
+        if actual != expected {
+            return Some(format!("expected length {expected}, got {actual}"));
+        }
+    }
+    let comparisons = [(checks.gt, ">", 0), (checks.gte, ">=", 1), (checks.lt, "<", 2), (checks.lte, "<=", 3)];
+    for (bound, symbol, kind) in comparisons {
+        let Some(bound) = bound else { continue };
+        let Some(number) = value.as_f64() else {
+            return Some(format!("expected a number {symbol} {bound}, got {}", show(value)));
+        };
+        let ok = match kind {
+            0 => number > bound,
+            1 => number >= bound,
+            2 => number < bound,
+            _ => number <= bound,
+        };
+        if !ok {
+            return Some(format!("expected {symbol} {bound}, got {number}"));
+        }
+    }
+    if let Some(expected) = checks.json_type
+        && !has_type(value, expected)
+    {
+        return Some(format!("expected type {expected:?}, got {}", show(value)).to_lowercase());
+    }
+    None
+}
+
+fn has_type(value: &Value, expected: JsonType) -> bool {
+    match expected {
+        JsonType::String => value.is_string(),
+        JsonType::Number => value.is_number(),
+        JsonType::Integer => value.is_i64() || value.is_u64(),
+        JsonType::Boolean => value.is_boolean(),
+        JsonType::Array => value.is_array(),
+        JsonType::Object => value.is_object(),
+        JsonType::Null => value.is_null(),
+    }
+}
+
+/// Numbers compare by value (905 equals 905.0); everything else structurally.
+fn json_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+fn show(value: &Value) -> String {
+    let text = value.to_string();
+    if text.len() > 200 { format!("{}…", &text[..text.floor_char_boundary(200)]) } else { text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::model::StatusSet;
+    use crate::scenario::{Located, Position};
+
+    fn response(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn no_render(s: &str) -> Result<String, String> {
+        Ok(s.to_string())
+    }
+
+    fn expect_json(path: &str, check: ValueCheck) -> Expect {
+        let mut e = Expect::default();
+        e.json.0.push((path.into(), Located::new(check, Position::default())));
+        e
+    }
+
+    #[test]
+    fn status_mismatch_is_reported() {
+        let e = Expect { status: Some(StatusSet::One(200)), ..Expect::default() };
+        assert!(evaluate(&e, &response(200, "{}"), &no_render).is_empty());
+        let failures = evaluate(&e, &response(401, "{}"), &no_render);
+        assert_eq!(failures, vec!["status: expected 200, got 401".to_string()]);
+    }
+
+    #[test]
+    fn equals_exists_matches_length_and_numbers() {
+        let body = r#"{"token_type":"Bearer","expires_in":905,"keys":[1,2],"scope":"granting view"}"#;
+        let ok = |path: &str, check: ValueCheck| evaluate(&expect_json(path, check), &response(200, body), &no_render);
+        assert!(ok("$.token_type", ValueCheck::Equals("Bearer".into())).is_empty());
+        assert_eq!(ok("$.token_type", ValueCheck::Equals("bearer".into())).len(), 1);
+        assert!(ok("$.expires_in", ValueCheck::Equals(905.0.into())).is_empty());
+        let range = Checks { gte: Some(900.0), lte: Some(905.0), ..Checks::default() };
+        assert!(ok("$.expires_in", ValueCheck::Checks(range)).is_empty());
+        let too_big = Checks { lt: Some(900.0), ..Checks::default() };
+        assert_eq!(ok("$.expires_in", ValueCheck::Checks(too_big)).len(), 1);
+        let len = Checks { length: Some(2), ..Checks::default() };
+        assert!(ok("$.keys", ValueCheck::Checks(len)).is_empty());
+        let len3 = Checks { length: Some(3), ..Checks::default() };
+        assert_eq!(ok("$.keys", ValueCheck::Checks(len3)).len(), 1);
+        let re = Checks { matches: Some("^granting".into()), ..Checks::default() };
+        assert!(ok("$.scope", ValueCheck::Checks(re)).is_empty());
+        let absent = Checks { exists: Some(false), ..Checks::default() };
+        assert!(ok("$.refresh_token", ValueCheck::Checks(absent.clone())).is_empty());
+        assert_eq!(ok("$.scope", ValueCheck::Checks(absent)).len(), 1);
+        assert_eq!(ok("$.missing", ValueCheck::Equals(1.into())), vec!["$.missing: not found in the response".to_string()]);
+        let typed = Checks { json_type: Some(JsonType::Integer), ..Checks::default() };
+        assert!(ok("$.expires_in", ValueCheck::Checks(typed.clone())).is_empty());
+        assert_eq!(ok("$.scope", ValueCheck::Checks(typed)).len(), 1);
+    }
+
+    #[test]
+    fn non_json_body_fails_clearly() {
+        let mut r = response(200, "<html>hello</html>");
+        r.headers = vec![("content-type".into(), "text/html".into())];
+        let failures = evaluate(&expect_json("$.x", ValueCheck::Equals(1.into())), &r, &no_render);
+        assert_eq!(failures.len(), 1);
+        assert!(failures[0].contains("not JSON") && failures[0].contains("text/html"), "{}", failures[0]);
+    }
+}

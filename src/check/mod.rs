@@ -1,0 +1,5 @@
+//! Checking a response: expectations, captures and snapshots.
+
+pub mod capture;
+pub mod expect;
+pub mod snapshot;

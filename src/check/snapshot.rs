@@ -1,0 +1,132 @@
+//! Snapshot checks of responses with insta: stable text, explicit names, volatile values redacted.
+//!
+//! A mismatch writes `<name>.snap.new` next to the snapshot (not in CI) and fails the step; accept
+//! with `INSTA_UPDATE=always` (or `obconform run --update-snapshots`) or `cargo insta review`.
+
+use crate::http::Response;
+use crate::redact::{REDACTED, Redactor, redact_json_fields};
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+
+/// JSON fields whose values change with every generated key or certificate.
+const KEY_MATERIAL_FIELDS: &[&str] = &["n", "x5c", "x5t", "x5t#S256", "kid"];
+
+/// The text a response snapshot holds: status, content type, body (pretty JSON when it is JSON),
+/// with secrets and volatile values replaced by stable markers.
+pub fn response_snapshot(response: &Response, redactor: &Redactor, extra_paths: &[String]) -> String {
+    let content_type = response.header("content-type").unwrap_or("none");
+    let body = match serde_json::from_slice::<serde_json::Value>(&response.body) {
+        Ok(mut json) => {
+            redact_json_fields(&mut json);
+            redact_volatile(&mut json);
+            for path in extra_paths {
+                redact_path(&mut json, path);
+            }
+            serde_json::to_string_pretty(&json).unwrap_or_default()
+        }
+        Err(_) => response.body_text(),
+    };
+    redactor.text(&format!("status: {}\ncontent-type: {content_type}\n\n{body}\n", response.status))
+}
+
+/// Replaces key material and timestamps, which differ on every run.
+fn redact_volatile(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if KEY_MATERIAL_FIELDS.contains(&key.as_str()) {
+                    *v = Value::String("[key material]".into());
+                } else {
+                    redact_volatile(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_volatile),
+        Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => *s = "[timestamp]".into(),
+        _ => {}
+    }
+}
+
+fn redact_path(document: &mut serde_json::Value, path: &str) {
+    let Ok(jsonpath) = serde_json_path::JsonPath::parse(path) else { return };
+    let locations: Vec<String> = jsonpath.query_located(document).locations().map(|l| l.to_json_pointer()).collect();
+    for pointer in locations {
+        if let Some(v) = document.pointer_mut(&pointer) {
+            *v = serde_json::Value::String(REDACTED.into());
+        }
+    }
+}
+
+/// A snapshot name insta can use as a file name: lower-case letters, digits and dashes.
+pub fn snapshot_name(scenario_stem: &str, step_index: usize, step_name: &str) -> String {
+    let slug: String = step_name
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    format!("{scenario_stem}--{:02}-{slug}", step_index + 1)
+}
+
+/// Compares `content` with the stored snapshot `dir/<name>.snap` using insta.
+pub fn check_snapshot(dir: &Path, name: &str, content: &str, source_file: &Path) -> Result<(), String> {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(dir);
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_input_file(source_file);
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        settings.bind(|| insta::assert_snapshot!(name, content));
+    }));
+    outcome.map_err(|_| {
+        format!(
+            "snapshot `{name}` differs from {} (a .snap.new was written unless in CI; accept with INSTA_UPDATE=always or --update-snapshots)",
+            dir.join(format!("{name}.snap")).display()
+        )
+    })
+}
+
+/// Installs a panic hook that keeps insta's assertion panics (turned into step failures above)
+/// quiet, and reports every other panic as usual.
+pub fn install_quiet_snapshot_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if !message.starts_with("snapshot assertion") {
+            previous(info);
+        }
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_file_safe_and_ordered() {
+        assert_eq!(snapshot_name("02-application-metadata", 0, "mTLS-only token (client_credentials)"), "02-application-metadata--01-mtls-only-token-client-credentials");
+    }
+
+    #[test]
+    fn secrets_keys_and_timestamps_are_stable_markers() {
+        let response = Response {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: br#"{"access_token":"abc","keys":[{"n":"xyz","e":"AQAB"}],"at":"2026-11-21T10:00:00Z","id":"keep"}"#.to_vec(),
+        };
+        let text = response_snapshot(&response, &Redactor::new(), &["$.id".to_string()]);
+        assert!(!text.contains("abc") && !text.contains("xyz") && !text.contains("2026-11-21"), "{text}");
+        assert!(text.contains("AQAB") && text.contains("[key material]") && text.contains("[timestamp]"), "{text}");
+        assert!(!text.contains("keep"), "{text}");
+        assert!(text.starts_with("status: 200\ncontent-type: application/json\n"), "{text}");
+    }
+}

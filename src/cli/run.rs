@@ -1,0 +1,105 @@
+//! `obconform run`: load and check every scenario first, then run them on one target.
+
+use super::{Outcome, RunArgs};
+use crate::environment::{load_environments, locate_environments_file};
+use crate::report::console;
+use crate::runner::{RunContext, Snapshots, run_scenario};
+use crate::scenario::discover::scenario_files;
+use crate::scenario::{LoadedScenario, load_scenario};
+use crate::suite::Target;
+use crate::template::Renderer;
+use crate::validate::validate;
+use std::time::Instant;
+
+pub async fn run(args: RunArgs) -> Outcome {
+    let files = match scenario_files(&args.paths) {
+        Ok(files) if files.is_empty() => {
+            eprintln!("error: no scenario files (*.yaml) under {}", show_paths(&args));
+            return Outcome::UsageError;
+        }
+        Ok(files) => files,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::UsageError;
+        }
+    };
+
+    let mut scenarios: Vec<LoadedScenario> = Vec::new();
+    let mut broken = false;
+    for file in &files {
+        match load_scenario(file) {
+            Ok(s) => scenarios.push(s),
+            Err(e) => {
+                eprintln!("{e}\n");
+                broken = true;
+            }
+        }
+    }
+    if broken {
+        return Outcome::UsageError;
+    }
+    if let Some(filter) = &args.filter {
+        scenarios.retain(|s| s.test_name().contains(filter.as_str()) || s.scenario.name.contains(filter.as_str()));
+        if scenarios.is_empty() {
+            eprintln!("error: no scenario matches --filter {filter}");
+            return Outcome::UsageError;
+        }
+    }
+
+    let envs = match locate_environments_file(args.environments.as_deref(), &args.paths).and_then(|p| load_environments(&p)) {
+        Ok(envs) => envs,
+        Err(e) => {
+            eprintln!("{e}");
+            return Outcome::UsageError;
+        }
+    };
+    let env_name = envs.resolve_name(args.env.as_deref());
+    let target = match Target::open(&envs, &env_name, args.pki.clone()).await {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::UsageError;
+        }
+    };
+
+    let renderer = Renderer::new();
+    let mut invalid = false;
+    for s in &scenarios {
+        if let Err(errors) = validate(s, &target.env, &renderer) {
+            eprintln!("{errors}\n");
+            invalid = true;
+        }
+    }
+    if invalid {
+        return Outcome::UsageError;
+    }
+
+    let snapshots = if args.no_snapshots { Snapshots::Skip } else { Snapshots::Check { root: args.snapshot_dir.clone() } };
+    let ctx = RunContext { env: &target.env, transport: &target.transport, renderer: &renderer, snapshots };
+    println!("environment {} ({})", target.env.name, target.env.api);
+    let started = Instant::now();
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for s in &scenarios {
+        println!("\n{}", console::scenario_header(&s.test_name(), &s.scenario.name));
+        let outcome = run_scenario(s, &ctx, &mut |step, redactor| println!("{}", console::step_line(step, redactor))).await;
+        println!("{}", console::scenario_summary(&outcome));
+        if outcome.passed() {
+            passed += 1;
+        } else {
+            failed += 1;
+        }
+    }
+    println!(
+        "\nscenarios: {passed} passed, {failed} failed ({} in {:.1} s)",
+        scenarios.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(sandbox) = target.sandbox {
+        sandbox.shutdown().await;
+    }
+    if failed == 0 { Outcome::Success } else { Outcome::Failure }
+}
+
+fn show_paths(args: &RunArgs) -> String {
+    args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,41 @@
+//! `obconform sandbox`: the embedded bank, standalone, for curl scripts and other clients.
+
+use super::{Outcome, SandboxArgs};
+use crate::sandbox::{Sandbox, SandboxConfig};
+use std::io::Write;
+
+pub async fn serve(args: SandboxArgs) -> Outcome {
+    let config = SandboxConfig { listen: args.listen, pki_dir: Some(args.pki.clone()) };
+    let sandbox = match Sandbox::start(config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot start the sandbox: {e}");
+            return Outcome::UsageError;
+        }
+    };
+    // One line on stdout, once connections are accepted: scripts read the URL from it.
+    println!("{}", sandbox.base_url());
+    let _ = std::io::stdout().flush();
+    eprintln!(
+        "obconform sandbox: PKI in {} (ca.pem, example_client_tls.cer/.key, example_client_signing.cer/.key); Ctrl-C stops",
+        args.pki.display()
+    );
+    wait_for_stop().await;
+    sandbox.shutdown().await;
+    Outcome::Success
+}
+
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

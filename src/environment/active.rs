@@ -1,0 +1,306 @@
+//! One environment made ready to use: variables expanded, paths resolved, certificates loaded.
+
+use super::expand::expand_env_vars;
+use super::model::{CertPair, Environment, EnvironmentKind, EnvironmentsFile};
+use crate::certs::{CertError, Identity, load_identity, load_trust_anchors};
+use crate::scenario::load::{parse_yaml, read_source};
+use crate::scenario::model::{Flow, SignProfile};
+use crate::scenario::{Position, SourceError};
+use rustls::pki_types::CertificateDer;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnvironmentError {
+    #[error("{0}")]
+    Source(#[from] SourceError),
+    #[error("environment `{env}`: certs.{role}: {source}")]
+    Cert {
+        env: String,
+        role: String,
+        #[source]
+        source: CertError,
+    },
+    #[error("no environments file: looked for {looked}; pass --environments FILE")]
+    NotFound { looked: String },
+}
+
+/// Where the embedded sandbox listens and the PKI it generated (for `kind: embedded`).
+#[derive(Debug, Clone)]
+pub struct EmbeddedTarget {
+    pub base_url: String,
+    pub ca_cert: PathBuf,
+    pub client_tls_cert: PathBuf,
+    pub client_tls_key: PathBuf,
+    pub client_signing_cert: PathBuf,
+    pub client_signing_key: PathBuf,
+}
+
+/// A certificate role resolved to files.
+#[derive(Debug, Clone)]
+pub struct CertFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub passphrase_env: Option<String>,
+}
+
+/// Trust anchors for server verification.
+#[derive(Debug, Clone, Default)]
+pub struct Trust {
+    pub system: bool,
+    pub anchors: Vec<CertificateDer<'static>>,
+}
+
+/// An environment ready for the transport and the renderer.
+#[derive(Debug)]
+pub struct ActiveEnvironment {
+    pub name: String,
+    pub kind: EnvironmentKind,
+    pub api: String,
+    pub client_id: Option<String>,
+    pub vars: Vec<(String, String)>,
+    pub profiles: Vec<(String, SignProfile)>,
+    pub certs: Vec<(String, CertFiles)>,
+    /// The TLS client identity (`certs.tls`), when configured.
+    pub tls_identity: Option<Identity>,
+    pub trust: Trust,
+    pub insecure: bool,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+impl ActiveEnvironment {
+    /// The `env` object scenarios see: `{{env.api}}`, `{{env.client_id}}`, `{{env.name}}`, vars.
+    pub fn template_value(&self) -> serde_json::Value {
+        let mut map = serde_json::Map::new();
+        map.insert("name".into(), self.name.clone().into());
+        map.insert("kind".into(), format!("{:?}", self.kind).to_lowercase().into());
+        map.insert("api".into(), self.api.clone().into());
+        if let Some(client_id) = &self.client_id {
+            map.insert("client_id".into(), client_id.clone().into());
+        }
+        for (k, v) in &self.vars {
+            map.insert(k.clone(), v.clone().into());
+        }
+        serde_json::Value::Object(map)
+    }
+
+    /// A signing profile by name; `mtls` always exists.
+    pub fn profile(&self, name: &str) -> Option<SignProfile> {
+        self.profiles
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p.clone())
+            .or_else(|| {
+                (name == "mtls").then(|| SignProfile {
+                    flow: Flow::Mtls,
+                    cert: None,
+                })
+            })
+    }
+
+    pub fn profile_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.profiles.iter().map(|(n, _)| n.clone()).collect();
+        names.push("mtls".into());
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
+/// Parsed environments file and where it is.
+pub struct EnvironmentsSource {
+    pub path: PathBuf,
+    pub text: String,
+    pub file: EnvironmentsFile,
+}
+
+/// Finds the environments file: the given one, else `environments.yaml` in the folder of the
+/// first scenario path or above it, else `scenarios/environments.yaml`.
+pub fn locate_environments_file(explicit: Option<&Path>, scenario_paths: &[PathBuf]) -> Result<PathBuf, EnvironmentError> {
+    if let Some(path) = explicit {
+        return Ok(path.to_path_buf());
+    }
+    let mut looked = Vec::new();
+    if let Some(first) = scenario_paths.first() {
+        let start = if first.is_dir() { Some(first.as_path()) } else { first.parent() };
+        let mut dir = start.map(Path::to_path_buf);
+        while let Some(d) = dir {
+            let candidate = d.join(crate::scenario::discover::ENVIRONMENTS_FILE);
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+            looked.push(candidate.display().to_string());
+            dir = d.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf);
+        }
+    }
+    let fallback = PathBuf::from("scenarios").join(crate::scenario::discover::ENVIRONMENTS_FILE);
+    if fallback.is_file() {
+        return Ok(fallback);
+    }
+    looked.push(fallback.display().to_string());
+    Err(EnvironmentError::NotFound { looked: looked.join(", ") })
+}
+
+pub fn load_environments(path: &Path) -> Result<EnvironmentsSource, EnvironmentError> {
+    let text = read_source(path)?;
+    let file = parse_yaml::<EnvironmentsFile>(path, &text)?;
+    Ok(EnvironmentsSource {
+        path: path.to_path_buf(),
+        text,
+        file,
+    })
+}
+
+impl EnvironmentsSource {
+    /// The name `--env` resolves to.
+    pub fn resolve_name(&self, requested: Option<&str>) -> String {
+        requested.map(str::to_string).unwrap_or_else(|| self.file.default.clone())
+    }
+
+    pub fn kind_of(&self, name: &str) -> Option<EnvironmentKind> {
+        self.file.environments.get(name).map(|e| e.kind)
+    }
+
+    /// Makes the named environment active. `embedded` must be given for `kind: embedded`.
+    pub fn activate(
+        &self,
+        name: &str,
+        embedded: Option<&EmbeddedTarget>,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<ActiveEnvironment, EnvironmentError> {
+        let Some(located) = self.file.environments.get(name) else {
+            let known: Vec<&str> = self.file.environments.iter().map(|(k, _)| k.as_str()).collect();
+            let at = Position { line: 1, column: 1 };
+            return Err(SourceError::new(&self.path, &self.text, at, format!("unknown environment `{name}`"))
+                .with_help(format!("use one of: {}", known.join(", ")))
+                .into());
+        };
+        let env: &Environment = &located.value;
+        let err = |message: String| -> EnvironmentError {
+            SourceError::new(&self.path, &self.text, located.at, message)
+                .in_context(format!("environment `{name}`"))
+                .into()
+        };
+        let expand = |text: &str| expand_env_vars(text, lookup).map_err(|e| err(e));
+        let base = self.path.parent().unwrap_or(Path::new("."));
+        let resolve = |text: &str| -> Result<PathBuf, EnvironmentError> {
+            let p = PathBuf::from(expand(text)?);
+            Ok(if p.is_absolute() { p } else { base.join(p) })
+        };
+
+        if env.insecure && env.kind == EnvironmentKind::Production {
+            return Err(err(
+                "`insecure: true` is refused for a production environment: server verification stays on".into(),
+            ));
+        }
+        let embedded = match (env.kind, embedded) {
+            (EnvironmentKind::Embedded, Some(target)) => Some(target),
+            (EnvironmentKind::Embedded, None) => {
+                return Err(err("the embedded sandbox is not running for this environment".into()));
+            }
+            _ => None,
+        };
+        let api = match (&env.api, embedded) {
+            (Some(api), _) => expand(api)?,
+            (None, Some(target)) => target.base_url.clone(),
+            (None, None) => return Err(err("`api` is required (the base URL, e.g. https://api.sandbox.ing.com)".into())),
+        };
+        let api = api.trim_end_matches('/').to_string();
+        let client_id = env.client_id.as_deref().map(expand).transpose()?;
+
+        let mut certs: Vec<(String, CertFiles)> = Vec::new();
+        if let Some(target) = embedded {
+            certs.push(("tls".into(), CertFiles { cert: target.client_tls_cert.clone(), key: target.client_tls_key.clone(), passphrase_env: None }));
+            certs.push(("signing".into(), CertFiles { cert: target.client_signing_cert.clone(), key: target.client_signing_key.clone(), passphrase_env: None }));
+        }
+        for (role, pair) in env.certs.iter() {
+            let files = resolve_pair(pair, &resolve)?;
+            certs.retain(|(r, _)| r != role);
+            certs.push((role.clone(), files));
+        }
+
+        let mut trust = Trust::default();
+        if env.trust.is_empty() {
+            match embedded {
+                Some(target) => trust.anchors = load_trust_anchors(&target.ca_cert).map_err(|source| cert_err(name, "trust", source))?,
+                None => trust.system = true,
+            }
+        }
+        for entry in &env.trust {
+            if entry == "system" {
+                trust.system = true;
+            } else {
+                let path = resolve(entry)?;
+                let anchors = load_trust_anchors(&path).map_err(|source| cert_err(name, "trust", source))?;
+                trust.anchors.extend(anchors);
+            }
+        }
+
+        let tls_identity = match certs.iter().find(|(role, _)| role == "tls") {
+            Some((_, files)) => {
+                let passphrase = files.passphrase_env.as_deref().map(|var| (var, lookup(var)));
+                Some(load_identity(&files.cert, &files.key, passphrase).map_err(|source| cert_err(name, "tls", with_hint(source, env.kind)))?)
+            }
+            None => None,
+        };
+
+        let mut vars = Vec::new();
+        for (k, v) in env.vars.iter() {
+            vars.push((k.clone(), expand(v)?));
+        }
+        let mut profiles: Vec<(String, crate::scenario::model::SignProfile)> =
+            self.file.profiles.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        profiles.extend(env.profiles.iter().map(|(k, v)| (k.clone(), v.clone())));
+
+        Ok(ActiveEnvironment {
+            name: name.to_string(),
+            kind: env.kind,
+            api,
+            client_id,
+            vars,
+            profiles,
+            certs,
+            tls_identity,
+            trust,
+            insecure: env.insecure,
+            connect_timeout: Duration::from_secs(env.connect_timeout_secs.unwrap_or(10)),
+            request_timeout: Duration::from_secs(env.request_timeout_secs.unwrap_or(30)),
+        })
+    }
+}
+
+fn resolve_pair(
+    pair: &CertPair,
+    resolve: &dyn Fn(&str) -> Result<PathBuf, EnvironmentError>,
+) -> Result<CertFiles, EnvironmentError> {
+    Ok(CertFiles {
+        cert: resolve(&pair.cert)?,
+        key: resolve(&pair.key)?,
+        passphrase_env: pair.passphrase_env.clone(),
+    })
+}
+
+fn cert_err(env: &str, role: &str, source: CertError) -> EnvironmentError {
+    EnvironmentError::Cert {
+        env: env.to_string(),
+        role: role.to_string(),
+        source,
+    }
+}
+
+/// Says where missing example certificates come from.
+fn with_hint(error: CertError, kind: EnvironmentKind) -> CertError {
+    match error {
+        CertError::Missing { role, path, .. } => {
+            let hint = match kind {
+                EnvironmentKind::Sandbox => " — download ING's example certificates into certs/ing-sandbox/ (see certs/README.md)",
+                EnvironmentKind::Production => " — point the environment variables of the production environment at your eIDAS certificate and key",
+                EnvironmentKind::Embedded => " — check the path in environments.yaml",
+            };
+            CertError::Missing { role, path, hint: hint.into() }
+        }
+        other => other,
+    }
+}

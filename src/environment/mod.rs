@@ -1,0 +1,7 @@
+//! Environments: loading `environments.yaml` and turning one entry into an active target.
+
+pub mod active;
+pub mod expand;
+pub mod model;
+
+pub use active::{ActiveEnvironment, EnvironmentError, load_environments, locate_environments_file};

@@ -1,0 +1,84 @@
+//! `scenarios/environments.yaml`: where requests go, with which certificates and trust anchors.
+
+use crate::scenario::model::SignProfile;
+use crate::scenario::ordered::OrderedMap;
+use crate::scenario::Located;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// The environments file.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentsFile {
+    /// The environment used when `--env` is not given.
+    #[serde(default = "default_environment")]
+    pub default: String,
+    /// Signing profiles shared by every environment (an environment's own profiles win).
+    #[serde(default)]
+    pub profiles: OrderedMap<SignProfile>,
+    /// The environments by name.
+    pub environments: OrderedMap<Located<Environment>>,
+}
+
+fn default_environment() -> String {
+    "embedded".into()
+}
+
+/// One target. String values may use `${VAR}` to read an environment variable (it must be set when
+/// the environment is used); relative paths are relative to the environments file.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    pub kind: EnvironmentKind,
+    /// Base URL of the API, e.g. `https://api.sandbox.ing.com`. Filled in for `embedded`.
+    #[serde(default)]
+    pub api: Option<String>,
+    /// The TPP's client_id at the bank.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Trust anchors for the server certificate: `system` (the machine's CA store) and/or PEM files.
+    /// Default: the sandbox's CA for `embedded`, `system` otherwise.
+    #[serde(default)]
+    pub trust: Vec<String>,
+    /// Turn server certificate verification off. Never allowed for `production`.
+    #[serde(default)]
+    pub insecure: bool,
+    /// Certificate + key pairs by role: `tls` (the client identity) and `signing`.
+    /// Default for `embedded`: the example certificates the sandbox generates.
+    #[serde(default)]
+    pub certs: OrderedMap<CertPair>,
+    /// Seconds to wait for a connection (default 10).
+    #[serde(default)]
+    pub connect_timeout_secs: Option<u64>,
+    /// Seconds to wait for a whole exchange (default 30).
+    #[serde(default)]
+    pub request_timeout_secs: Option<u64>,
+    /// Extra values scenarios can use as `{{env.NAME}}`.
+    #[serde(default)]
+    pub vars: OrderedMap<String>,
+    /// Signing profiles of this environment, by name.
+    #[serde(default)]
+    pub profiles: OrderedMap<SignProfile>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum EnvironmentKind {
+    /// The in-process sandbox, started for the run.
+    Embedded,
+    /// A bank's test environment.
+    Sandbox,
+    /// Real banking: stricter rules (no `insecure`).
+    Production,
+}
+
+/// A certificate and its private key, PEM files.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertPair {
+    pub cert: String,
+    pub key: String,
+    /// Name of the environment variable holding the key's passphrase, for an encrypted key.
+    #[serde(default)]
+    pub passphrase_env: Option<String>,
+}

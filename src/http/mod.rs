@@ -1,0 +1,6 @@
+//! Sending signed requests: reqwest over rustls with the environment's client identity and trust.
+
+mod tls;
+mod transport;
+
+pub use transport::{Exchange, Response, Transport, TransportError};

@@ -1,0 +1,96 @@
+//! The rustls client configuration of an environment.
+
+use crate::environment::ActiveEnvironment;
+use crate::environment::active::Trust;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use std::sync::Arc;
+
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Builds the TLS configuration: server verification on (unless the environment explicitly says
+/// `insecure: true`), the environment's client certificate, HTTP/1.1 only.
+pub fn client_config(env: &ActiveEnvironment) -> Result<ClientConfig, String> {
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup: {e}"))?;
+    let builder = if env.insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoServerVerification(provider())))
+    } else {
+        builder.with_root_certificates(root_store(&env.trust)?)
+    };
+    let mut config = match &env.tls_identity {
+        Some(identity) => builder
+            .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())
+            .map_err(|e| format!("client certificate {}: {e}", identity.cert_path.display()))?,
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+fn root_store(trust: &Trust) -> Result<RootCertStore, String> {
+    let mut store = RootCertStore::empty();
+    for anchor in &trust.anchors {
+        store.add(anchor.clone()).map_err(|e| format!("trust anchor: {e}"))?;
+    }
+    if trust.system {
+        let found = rustls_native_certs::load_native_certs();
+        let (added, _ignored) = store.add_parsable_certificates(found.certs);
+        if added == 0 {
+            return Err(format!(
+                "no trust anchors found in the system store ({} errors): install ca-certificates or list PEM files under `trust`",
+                found.errors.len()
+            ));
+        }
+    }
+    if store.is_empty() {
+        return Err("no trust anchors configured: list `system` or PEM files under `trust`".into());
+    }
+    Ok(store)
+}
+
+/// Accepts any server certificate. Only reachable through an explicit `insecure: true`, which the
+/// environment loader refuses for production.
+#[derive(Debug)]
+struct NoServerVerification(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for NoServerVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}

@@ -1,0 +1,162 @@
+//! Keeping secrets out of every output: tokens, codes, client secrets, signatures, keys.
+//!
+//! Three layers: header values by name, JSON and form fields by name, and any value the run knows
+//! to be secret (captured secrets) wherever it appears as text.
+
+const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "signature",
+    "x-jws-signature",
+    "subscription-key",
+    "cookie",
+    "set-cookie",
+    "proxy-authorization",
+];
+
+/// Field names whose values are secret wherever they appear (JSON keys, form fields).
+const SECRET_FIELDS: &[&str] = &[
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "code",
+    "client_secret",
+    "client_assertion",
+    "password",
+    "private_key",
+    "token",
+    "assertion",
+];
+
+/// Whether a capture or variable name suggests a secret value.
+pub fn looks_secret(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    ["token", "code", "secret", "password", "passphrase", "key", "signature", "assertion"]
+        .iter()
+        .any(|word| lower.contains(word))
+}
+
+pub const REDACTED: &str = "[redacted]";
+
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    /// (name, value) of every secret value known to the run.
+    secrets: Vec<(String, String)>,
+}
+
+impl Redactor {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Remembers a secret value; later text containing it shows `[redacted:name]` instead.
+    pub fn add_secret(&mut self, name: &str, value: &str) {
+        // Very short values would redact unrelated text and protect nothing.
+        if value.len() >= 6 && !self.secrets.iter().any(|(_, v)| v == value) {
+            self.secrets.push((name.to_string(), value.to_string()));
+            // Longest first, so a secret containing another is replaced whole.
+            self.secrets.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+        }
+    }
+
+    pub fn text(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (name, value) in &self.secrets {
+            if out.contains(value.as_str()) {
+                out = out.replace(value.as_str(), &format!("[redacted:{name}]"));
+            }
+        }
+        out
+    }
+
+    pub fn header(&self, name: &str, value: &str) -> String {
+        if SECRET_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            // Keep the scheme (Bearer, Signature, Basic): it says which flow was used.
+            match value.split_once(' ') {
+                Some((scheme, _)) if name.eq_ignore_ascii_case("authorization") => format!("{scheme} {REDACTED}"),
+                _ => REDACTED.to_string(),
+            }
+        } else {
+            self.text(value)
+        }
+    }
+
+    /// A body for display: JSON and form fields with secret names blanked, then known secrets.
+    pub fn body(&self, body: &[u8], content_type: Option<&str>) -> String {
+        let text = String::from_utf8_lossy(body);
+        let content_type = content_type.unwrap_or_default().to_ascii_lowercase();
+        if let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(body) {
+            redact_json_fields(&mut json);
+            return self.text(&serde_json::to_string_pretty(&json).unwrap_or_default());
+        }
+        if content_type.contains("x-www-form-urlencoded") {
+            return self.text(&redact_form(&text));
+        }
+        self.text(&text)
+    }
+}
+
+/// Blanks the values of secret-named fields anywhere in a JSON document.
+pub fn redact_json_fields(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if SECRET_FIELDS.contains(&key.to_ascii_lowercase().as_str()) && !v.is_null() {
+                    *v = serde_json::Value::String(REDACTED.into());
+                } else {
+                    redact_json_fields(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_json_fields),
+        _ => {}
+    }
+}
+
+/// Blanks secret-named fields of a form body, keeping everything else byte for byte.
+pub fn redact_form(body: &str) -> String {
+    body.split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if SECRET_FIELDS.contains(&name.to_ascii_lowercase().as_str()) => format!("{name}={REDACTED}"),
+            _ => pair.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_secrets_are_replaced_everywhere() {
+        let mut r = Redactor::new();
+        r.add_secret("app_token", "tok-1234567890");
+        let out = r.text("Bearer tok-1234567890 and again tok-1234567890");
+        assert!(!out.contains("tok-1234567890"), "{out}");
+        assert!(out.contains("[redacted:app_token]"));
+    }
+
+    #[test]
+    fn authorization_keeps_its_scheme_only() {
+        let r = Redactor::new();
+        assert_eq!(r.header("Authorization", "Bearer abc.def"), "Bearer [redacted]");
+        assert_eq!(r.header("X-JWS-Signature", "eyJ..sig"), REDACTED);
+        assert_eq!(r.header("Content-Type", "application/json"), "application/json");
+    }
+
+    #[test]
+    fn json_and_form_fields_are_blanked() {
+        let r = Redactor::new();
+        let out = r.body(br#"{"access_token":"s3cr3t-value","expires_in":905,"nested":{"refresh_token":"r"}}"#, Some("application/json"));
+        assert!(!out.contains("s3cr3t-value") && out.contains("905"), "{out}");
+        assert!(!out.contains("\"r\""), "{out}");
+        let form = r.body(b"grant_type=authorization_code&code=abc123&client_secret=zz", Some("application/x-www-form-urlencoded"));
+        assert_eq!(form, "grant_type=authorization_code&code=[redacted]&client_secret=[redacted]");
+    }
+
+    #[test]
+    fn secret_looking_names() {
+        assert!(looks_secret("app_token") && looks_secret("code") && looks_secret("client_secret"));
+        assert!(!looks_secret("client_id") && !looks_secret("account_id"));
+    }
+}

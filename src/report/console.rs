@@ -1,0 +1,112 @@
+//! Plain-text output: one line per step, and for a failed step the request as sent and the
+//! response, secrets redacted.
+
+use crate::http::Exchange;
+use crate::redact::Redactor;
+use crate::runner::{ScenarioOutcome, StepOutcome, Verdict};
+use std::fmt::Write;
+
+const BODY_LIMIT: usize = 4096;
+
+pub fn scenario_header(test_name: &str, title: &str) -> String {
+    format!("{test_name} — {title}")
+}
+
+/// `  PASS  1. step name   POST /path → 200   12 ms`, plus details when it failed.
+pub fn step_line(step: &StepOutcome, redactor: &Redactor) -> String {
+    let mark = match step.verdict {
+        Verdict::Passed => "PASS",
+        Verdict::Failed => "FAIL",
+        Verdict::Skipped => "SKIP",
+    };
+    let mut line = format!("  {mark}  {}. {}", step.index + 1, step.name);
+    if let Some(x) = &step.exchange {
+        let path = path_of(&x.request.request.url);
+        let _ = write!(line, "   {} {} → {}", x.request.request.method, path, x.response.status);
+    }
+    if step.verdict != Verdict::Skipped {
+        let _ = write!(line, "   {} ms", step.elapsed.as_millis());
+    }
+    if step.verdict == Verdict::Failed {
+        for failure in &step.failures {
+            let _ = write!(line, "\n        ✗ {}", redactor.text(failure));
+        }
+        if let Some(x) = &step.exchange {
+            line.push('\n');
+            line.push_str(&indent(&exchange_text(x, redactor), "        "));
+        }
+    }
+    line
+}
+
+pub fn scenario_summary(outcome: &ScenarioOutcome) -> String {
+    let count = |v: Verdict| outcome.steps.iter().filter(|s| s.verdict == v).count();
+    format!(
+        "  {}: {} steps passed, {} failed, {} skipped",
+        if outcome.passed() { "ok" } else { "FAILED" },
+        count(Verdict::Passed),
+        count(Verdict::Failed),
+        count(Verdict::Skipped)
+    )
+}
+
+/// The exchange as HTTP/1.1 text: request line, headers, body; then the response.
+pub fn exchange_text(exchange: &Exchange, redactor: &Redactor) -> String {
+    let request = &exchange.request.request;
+    let mut out = String::from("request as sent:\n");
+    let _ = writeln!(out, "  {} {} HTTP/1.1", request.method, path_of(&request.url));
+    let _ = writeln!(out, "  Host: {}", host_of(&request.url));
+    for (name, value) in &request.headers {
+        let _ = writeln!(out, "  {name}: {}", redactor.header(name, value));
+    }
+    if !request.body.is_empty() {
+        let body = redactor.body(&request.body, request.header("content-type"));
+        let _ = writeln!(out, "\n{}", indent(&truncate(&body), "  "));
+    }
+    let response = &exchange.response;
+    let _ = writeln!(out, "response ({} ms):", exchange.elapsed.as_millis());
+    let _ = writeln!(out, "  HTTP/1.1 {}", response.status);
+    for (name, value) in &response.headers {
+        let _ = writeln!(out, "  {name}: {}", redactor.header(name, value));
+    }
+    if !response.body.is_empty() {
+        let body = redactor.body(&response.body, response.header("content-type"));
+        let _ = writeln!(out, "\n{}", indent(&truncate(&body), "  "));
+    }
+    out.trim_end().to_string()
+}
+
+fn truncate(text: &str) -> String {
+    if text.len() <= BODY_LIMIT {
+        return text.to_string();
+    }
+    let cut = text.floor_char_boundary(BODY_LIMIT);
+    format!("{}\n… ({} more bytes)", &text[..cut], text.len() - cut)
+}
+
+fn indent(text: &str, prefix: &str) -> String {
+    text.lines().map(|l| format!("{prefix}{l}")).collect::<Vec<_>>().join("\n")
+}
+
+/// Path and query of an absolute URL (what the request line carries).
+pub fn path_of(url: &str) -> &str {
+    let after_scheme = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
+    after_scheme.find('/').map(|i| &after_scheme[i..]).unwrap_or("/")
+}
+
+fn host_of(url: &str) -> &str {
+    let after_scheme = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
+    after_scheme.split('/').next().unwrap_or(after_scheme)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_and_host_of_urls() {
+        assert_eq!(path_of("https://127.0.0.1:8443/oauth2/token?x=1"), "/oauth2/token?x=1");
+        assert_eq!(path_of("https://api.ing.com"), "/");
+        assert_eq!(host_of("https://api.ing.com/x"), "api.ing.com");
+    }
+}

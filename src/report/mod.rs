@@ -1,0 +1,3 @@
+//! Presenting outcomes. For now: the console.
+
+pub mod console;

@@ -1,0 +1,187 @@
+//! Running one scenario: for each step render → sign → send → check, in order.
+
+use crate::check::{capture::capture, expect::evaluate, snapshot};
+use crate::environment::ActiveEnvironment;
+use crate::http::{Exchange, Transport};
+use crate::plan::plan_request;
+use crate::redact::{Redactor, looks_secret};
+use crate::scenario::LoadedScenario;
+use crate::scenario::model::{SignProfile, SignRef, Step};
+use crate::sign::sign;
+use crate::template::Renderer;
+use crate::validate::template_data;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Whether and where responses are snapshot-checked.
+#[derive(Debug, Clone)]
+pub enum Snapshots {
+    /// Check against `<root>/<environment>/<system>/`.
+    Check { root: PathBuf },
+    Skip,
+}
+
+/// What a run needs besides the scenario.
+pub struct RunContext<'a> {
+    pub env: &'a ActiveEnvironment,
+    pub transport: &'a Transport,
+    pub renderer: &'a Renderer,
+    pub snapshots: Snapshots,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Passed,
+    Failed,
+    /// Not run because an earlier step failed.
+    Skipped,
+}
+
+#[derive(Debug, Clone)]
+pub struct StepOutcome {
+    pub index: usize,
+    pub name: String,
+    pub verdict: Verdict,
+    pub failures: Vec<String>,
+    pub exchange: Option<Exchange>,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScenarioOutcome {
+    pub test_name: String,
+    pub title: String,
+    pub file: PathBuf,
+    pub steps: Vec<StepOutcome>,
+    /// Knows every secret the run captured, for whoever prints the outcome.
+    pub redactor: Redactor,
+}
+
+impl ScenarioOutcome {
+    pub fn passed(&self) -> bool {
+        self.steps.iter().all(|s| s.verdict == Verdict::Passed)
+    }
+}
+
+/// Runs a scenario that passed `validate`. `on_step` sees each step as it finishes.
+pub async fn run_scenario(loaded: &LoadedScenario, ctx: &RunContext<'_>, on_step: &mut dyn FnMut(&StepOutcome, &Redactor)) -> ScenarioOutcome {
+    let scenario = &loaded.scenario;
+    let mut redactor = Redactor::new();
+    let mut data = template_data(ctx.env);
+    let mut steps = Vec::with_capacity(scenario.steps.len());
+    let mut failed = false;
+
+    let mut var_error = None;
+    for (name, value) in scenario.vars.iter() {
+        match ctx.renderer.render(&value.value, &Value::Object(data.clone())) {
+            Ok(rendered) => {
+                if looks_secret(name) {
+                    redactor.add_secret(name, &rendered);
+                }
+                data.insert(name.clone(), Value::String(rendered));
+            }
+            Err(e) => var_error = Some(format!("variable `{name}`: {e}")),
+        }
+    }
+
+    for (index, step) in scenario.steps.iter().enumerate() {
+        let outcome = if failed {
+            StepOutcome { index, name: step.name.value.clone(), verdict: Verdict::Skipped, failures: vec![], exchange: None, elapsed: Duration::ZERO }
+        } else if let Some(error) = var_error.take() {
+            StepOutcome { index, name: step.name.value.clone(), verdict: Verdict::Failed, failures: vec![error], exchange: None, elapsed: Duration::ZERO }
+        } else {
+            run_step(loaded, index, step, ctx, &mut data, &mut redactor).await
+        };
+        failed |= outcome.verdict == Verdict::Failed;
+        on_step(&outcome, &redactor);
+        steps.push(outcome);
+    }
+
+    ScenarioOutcome {
+        test_name: loaded.test_name(),
+        title: scenario.name.clone(),
+        file: loaded.path.clone(),
+        steps,
+        redactor,
+    }
+}
+
+async fn run_step(
+    loaded: &LoadedScenario,
+    index: usize,
+    step: &Step,
+    ctx: &RunContext<'_>,
+    data: &mut serde_json::Map<String, Value>,
+    redactor: &mut Redactor,
+) -> StepOutcome {
+    let started = Instant::now();
+    let name = step.name.value.clone();
+    let fail = |failures: Vec<String>, exchange: Option<Exchange>| StepOutcome {
+        index,
+        name: name.clone(),
+        verdict: Verdict::Failed,
+        failures,
+        exchange,
+        elapsed: started.elapsed(),
+    };
+
+    let current = Value::Object(data.clone());
+    let planned = match plan_request(&step.request, ctx.renderer, &current) {
+        Ok(p) => p,
+        Err(e) => return fail(vec![format!("{}:{}: {}", loaded.path.display(), e.at, e.message)], None),
+    };
+    let profile = match resolve_profile(step, ctx.env) {
+        Ok(p) => p,
+        Err(e) => return fail(vec![e], None),
+    };
+    let signed = match sign(planned, &profile) {
+        Ok(s) => s,
+        Err(e) => return fail(vec![e.to_string()], None),
+    };
+    let exchange = match ctx.transport.send(&signed).await {
+        Ok(x) => x,
+        Err(e) => return fail(vec![e.to_string()], None),
+    };
+
+    let render = |text: &str| ctx.renderer.render(text, &current).map_err(|e| e.to_string());
+    let mut failures = step.expect.as_ref().map(|e| evaluate(e, &exchange.response, &render)).unwrap_or_default();
+
+    for (var, spec) in step.capture.iter() {
+        match capture(&spec.value.source, &exchange.response) {
+            Ok(value) => {
+                if spec.value.secret.unwrap_or_else(|| looks_secret(var)) {
+                    redactor.add_secret(var, &value);
+                }
+                data.insert(var.clone(), Value::String(value));
+            }
+            Err(e) => failures.push(format!("capture `{var}`: {e}")),
+        }
+    }
+
+    if let (Some(spec), Snapshots::Check { root }) = (&step.snapshot, &ctx.snapshots) {
+        let dir = root.join(&ctx.env.name).join(&loaded.scenario.system);
+        let name = snapshot::snapshot_name(&loaded.stem(), index, &step.name.value);
+        let content = snapshot::response_snapshot(&exchange.response, redactor, spec.extra_redactions());
+        if let Err(e) = snapshot::check_snapshot(&dir, &name, &content, &loaded.path) {
+            failures.push(e);
+        }
+    }
+
+    StepOutcome {
+        index,
+        name,
+        verdict: if failures.is_empty() { Verdict::Passed } else { Verdict::Failed },
+        failures,
+        exchange: Some(exchange),
+        elapsed: started.elapsed(),
+    }
+}
+
+fn resolve_profile(step: &Step, env: &ActiveEnvironment) -> Result<SignProfile, String> {
+    match step.sign.as_ref().map(|s| &s.value) {
+        None => env.profile("mtls").ok_or_else(|| "no `mtls` profile".to_string()),
+        Some(SignRef::Named(name)) => env.profile(name).ok_or_else(|| format!("unknown signing profile `{name}`")),
+        Some(SignRef::Inline(profile)) => Ok(profile.clone()),
+    }
+}

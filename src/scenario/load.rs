@@ -1,0 +1,94 @@
+//! Reading YAML files into the model, with errors that point at file:line:col.
+
+use super::error::SourceError;
+use super::located::Position;
+use super::model::Scenario;
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+
+/// A parsed scenario and where it came from.
+#[derive(Debug)]
+pub struct LoadedScenario {
+    pub path: PathBuf,
+    pub source: String,
+    pub scenario: Scenario,
+}
+
+impl LoadedScenario {
+    /// The file name without `.yaml`: half of the test name.
+    pub fn stem(&self) -> String {
+        self.path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    /// `<system>::<file stem>`, the name of the scenario's test.
+    pub fn test_name(&self) -> String {
+        format!("{}::{}", self.scenario.system, self.stem())
+    }
+
+    /// An error at a position of this file, with the scenario (and step) named.
+    pub fn error_at(&self, at: Position, step: Option<&str>, message: impl Into<String>) -> SourceError {
+        let context = match step {
+            Some(step) => format!("scenario `{}`, step `{step}`", self.scenario.name),
+            None => format!("scenario `{}`", self.scenario.name),
+        };
+        SourceError::new(&self.path, &self.source, at, message).in_context(context)
+    }
+}
+
+pub fn load_scenario(path: &Path) -> Result<LoadedScenario, SourceError> {
+    let source = read_source(path)?;
+    let scenario = parse_yaml::<Scenario>(path, &source)?;
+    Ok(LoadedScenario {
+        path: path.to_path_buf(),
+        source,
+        scenario,
+    })
+}
+
+pub fn read_source(path: &Path) -> Result<String, SourceError> {
+    std::fs::read_to_string(path).map_err(|e| SourceError {
+        file: path.to_path_buf(),
+        at: Position::default(),
+        message: format!("cannot read {}: {e}", path.display()),
+        line_text: None,
+        context: None,
+        help: Some("check the path; scenario files are UTF-8 YAML".into()),
+    })
+}
+
+/// Parses YAML into `T`, turning serde-saphyr's error into a `SourceError` for `path`.
+pub fn parse_yaml<T: DeserializeOwned>(path: &Path, source: &str) -> Result<T, SourceError> {
+    serde_saphyr::from_str::<T>(source).map_err(|e| {
+        let at = e
+            .location()
+            .map(|l| Position {
+                line: l.line(),
+                column: l.column(),
+            })
+            .unwrap_or_default();
+        let options = serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off };
+        let message = strip_location_suffix(&e.render_with_options(options));
+        SourceError::new(path, source, at, message).with_help(help_for(&e.to_string()))
+    })
+}
+
+/// serde-saphyr ends plain messages with " at line L, column C"; we show the place ourselves.
+fn strip_location_suffix(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) if message[i..].contains(", column ") => message[..i].to_string(),
+        _ => message.to_string(),
+    }
+}
+
+fn help_for(message: &str) -> String {
+    if message.contains("unknown field") {
+        "remove or correct the key; `obconform schema` prints every key the format allows".into()
+    } else if message.contains("missing field") {
+        "add the missing key; `obconform schema` describes the format".into()
+    } else {
+        "fix the YAML at the caret".into()
+    }
+}

@@ -1,0 +1,13 @@
+//! Scenario files: the YAML model, loading with positions, validation and the JSON Schema.
+
+pub mod discover;
+pub mod error;
+pub mod load;
+pub mod located;
+pub mod model;
+pub mod ordered;
+pub mod schema;
+
+pub use error::{SourceError, SourceErrors};
+pub use load::{LoadedScenario, load_scenario};
+pub use located::{Located, Position};

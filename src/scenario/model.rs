@@ -1,0 +1,421 @@
+//! The scenario format, version 1, as Rust types. Unknown keys are rejected everywhere.
+//!
+//! Doc comments here become the descriptions of `obconform schema`, which editors show.
+
+use super::located::Located;
+use super::ordered::OrderedMap;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use std::borrow::Cow;
+use std::fmt;
+
+/// One scenario file: a named sequence of steps against one system.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// What the scenario proves, in one line.
+    pub name: String,
+    /// The system under test, e.g. `ing-psd2`; the test is named `<system>::<file stem>`.
+    pub system: String,
+    /// Longer free text; not interpreted.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Variables, rendered in order (a variable may use `env.*` and earlier variables).
+    #[serde(default)]
+    pub vars: OrderedMap<Located<String>>,
+    /// The steps, run in order; a failing step skips the rest.
+    pub steps: Vec<Step>,
+}
+
+/// One request and what its response must look like.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Shown in reports and used to name snapshots.
+    pub name: Located<String>,
+    /// The HTTP request to send.
+    pub request: Request,
+    /// How the request is signed: the name of a profile of the environment, or an inline profile.
+    /// Default: `mtls` (no message signature; the TLS client certificate authenticates).
+    #[serde(default)]
+    pub sign: Option<Located<SignRef>>,
+    /// What the response must satisfy.
+    #[serde(default)]
+    pub expect: Option<Expect>,
+    /// Values to take from the response for later steps: `name: "$.json.path"` or
+    /// `name: {json|header|regex: ..}`.
+    #[serde(default)]
+    pub capture: OrderedMap<Located<Capture>>,
+    /// Snapshot-check the response (status, content type and body, volatile values redacted).
+    #[serde(default)]
+    pub snapshot: Option<Snapshot>,
+}
+
+/// An HTTP request. Every string is a handlebars template.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    /// GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS.
+    pub method: Located<String>,
+    /// Absolute URL, usually `{{env.api}}/path`.
+    pub url: Located<String>,
+    /// Headers, sent in this order.
+    #[serde(default)]
+    pub headers: OrderedMap<Located<String>>,
+    /// Query parameters appended to the URL, form-encoded (space as `+`), in this order.
+    #[serde(default)]
+    pub query: OrderedMap<Located<String>>,
+    /// A JSON body (sent compact; `Content-Type: application/json` unless given).
+    #[serde(default)]
+    pub json: Option<Located<serde_json::Value>>,
+    /// A form body, encoded as ING requires: `application/x-www-form-urlencoded`, space as `+`,
+    /// parameters in this order.
+    #[serde(default)]
+    pub form: Option<Located<OrderedMap<Located<String>>>>,
+    /// A body sent byte for byte as written (after rendering).
+    #[serde(default)]
+    pub raw: Option<Located<String>>,
+}
+
+/// A signing profile: by name (from the environment's `profiles`), or written inline.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum SignRef {
+    Named(String),
+    Inline(SignProfile),
+}
+
+/// How a request is authenticated on the wire.
+#[derive(Debug, Clone, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SignProfile {
+    pub flow: Flow,
+    /// Which of the environment's certificates signs (`signing` by default; `tls` for mTLS).
+    #[serde(default)]
+    pub cert: Option<String>,
+}
+
+/// The signing flows of ING's guide.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flow {
+    /// No message signature: mutual TLS only.
+    Mtls,
+    /// draft-cavage HTTP signature (`Signature` / `Authorization: Signature`).
+    HttpSignature,
+    /// Detached JWS in `x-jws-signature`.
+    Jws,
+    /// RFC 7523 client assertion.
+    ClientAssertion,
+}
+
+impl Flow {
+    pub fn name(self) -> &'static str {
+        match self {
+            Flow::Mtls => "mtls",
+            Flow::HttpSignature => "http-signature",
+            Flow::Jws => "jws",
+            Flow::ClientAssertion => "client-assertion",
+        }
+    }
+}
+
+/// Expectations on the response.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// The status code, or a list of acceptable ones.
+    #[serde(default)]
+    pub status: Option<StatusSet>,
+    /// Response headers (names case-insensitive): a string means equals, or a check.
+    #[serde(default)]
+    pub headers: OrderedMap<Located<ValueCheck>>,
+    /// JSONPath (RFC 9535) → a scalar means equals, or a check. Every node the path selects must pass.
+    #[serde(default)]
+    pub json: OrderedMap<Located<ValueCheck>>,
+    /// Text the body must contain (one string or a list).
+    #[serde(default, deserialize_with = "one_or_many")]
+    #[schemars(with = "OneOrMany")]
+    pub body_contains: Vec<String>,
+}
+
+/// One status code or a list of them.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum StatusSet {
+    One(u16),
+    Any(Vec<u16>),
+}
+
+impl StatusSet {
+    pub fn contains(&self, status: u16) -> bool {
+        match self {
+            StatusSet::One(s) => *s == status,
+            StatusSet::Any(list) => list.contains(&status),
+        }
+    }
+}
+
+impl fmt::Display for StatusSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StatusSet::One(s) => write!(f, "{s}"),
+            StatusSet::Any(list) => {
+                let items: Vec<String> = list.iter().map(u16::to_string).collect();
+                write!(f, "one of {}", items.join(", "))
+            }
+        }
+    }
+}
+
+/// A check on a value: a plain scalar means `equals`; otherwise a mapping of checks, all of which
+/// must pass.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValueCheck {
+    Equals(serde_json::Value),
+    Checks(Checks),
+}
+
+/// The checks a value can be put to.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Checks {
+    /// Equal to this value (strings are templates).
+    #[serde(default)]
+    pub equals: Option<serde_json::Value>,
+    /// Present (true) or absent (false).
+    #[serde(default)]
+    pub exists: Option<bool>,
+    /// A string matching this regular expression (unanchored; use ^…$ to anchor).
+    #[serde(default)]
+    pub matches: Option<String>,
+    /// Length of a string (characters), array or object.
+    #[serde(default)]
+    pub length: Option<usize>,
+    /// A number greater than this.
+    #[serde(default)]
+    pub gt: Option<f64>,
+    /// A number greater than or equal to this.
+    #[serde(default)]
+    pub gte: Option<f64>,
+    /// A number less than this.
+    #[serde(default)]
+    pub lt: Option<f64>,
+    /// A number less than or equal to this.
+    #[serde(default)]
+    pub lte: Option<f64>,
+    /// The JSON type: string, number, integer, boolean, array, object or null.
+    #[serde(default, rename = "type")]
+    pub json_type: Option<JsonType>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JsonType {
+    String,
+    Number,
+    Integer,
+    Boolean,
+    Array,
+    Object,
+    Null,
+}
+
+impl<'de> Deserialize<'de> for ValueCheck {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct CheckVisitor;
+        impl<'de> Visitor<'de> for CheckVisitor {
+            type Value = ValueCheck;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a scalar to compare with, or a mapping of checks")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<ValueCheck, E> {
+                Ok(ValueCheck::Equals(v.into()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ValueCheck, E> {
+                Ok(ValueCheck::Equals(v.into()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ValueCheck, E> {
+                Ok(ValueCheck::Equals(v.into()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ValueCheck, E> {
+                Ok(ValueCheck::Equals(v.into()))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ValueCheck, E> {
+                Ok(ValueCheck::Equals(v.into()))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<ValueCheck, E> {
+                Ok(ValueCheck::Equals(serde_json::Value::Null))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, _seq: A) -> Result<ValueCheck, A::Error> {
+                Err(de::Error::custom(
+                    "a list cannot be compared directly: write `equals: [...]`",
+                ))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ValueCheck, A::Error> {
+                let checks = Checks::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(ValueCheck::Checks(checks))
+            }
+        }
+        deserializer.deserialize_any(CheckVisitor)
+    }
+}
+
+impl JsonSchema for ValueCheck {
+    fn schema_name() -> Cow<'static, str> {
+        "ValueCheck".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let checks = generator.subschema_for::<Checks>();
+        json_schema!({
+            "description": "A scalar (equals) or a mapping of checks.",
+            "anyOf": [ { "type": ["string", "number", "boolean", "null"] }, checks ]
+        })
+    }
+}
+
+/// Where a captured value comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Capture {
+    pub source: CaptureSource,
+    /// Kept out of every output. Defaults to true for names that look secret (token, code, secret,
+    /// password, key, signature, assertion).
+    pub secret: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CaptureSource {
+    /// A JSONPath that must select exactly one node.
+    Json(String),
+    /// A response header (case-insensitive).
+    Header(String),
+    /// A regular expression on the body: the first capture group if it has one, else the match.
+    Regex(String),
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct CaptureSpec {
+    /// JSONPath selecting exactly one node.
+    #[serde(default)]
+    json: Option<String>,
+    /// Response header name.
+    #[serde(default)]
+    header: Option<String>,
+    /// Regular expression on the body.
+    #[serde(default)]
+    regex: Option<String>,
+    /// Keep the value out of every output.
+    #[serde(default)]
+    secret: Option<bool>,
+}
+
+impl<'de> Deserialize<'de> for Capture {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct CaptureVisitor;
+        impl<'de> Visitor<'de> for CaptureVisitor {
+            type Value = Capture;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSONPath string, or a mapping with one of json, header, regex")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Capture, E> {
+                if !v.starts_with('$') {
+                    return Err(E::custom(format!(
+                        "`{v}` is not a JSONPath (it must start with `$`); for a header write `{{header: {v}}}`"
+                    )));
+                }
+                Ok(Capture {
+                    source: CaptureSource::Json(v.to_string()),
+                    secret: None,
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Capture, A::Error> {
+                let spec = CaptureSpec::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                let source = match (spec.json, spec.header, spec.regex) {
+                    (Some(p), None, None) => CaptureSource::Json(p),
+                    (None, Some(h), None) => CaptureSource::Header(h),
+                    (None, None, Some(r)) => CaptureSource::Regex(r),
+                    _ => {
+                        return Err(de::Error::custom(
+                            "a capture takes exactly one of `json`, `header`, `regex`",
+                        ));
+                    }
+                };
+                Ok(Capture {
+                    source,
+                    secret: spec.secret,
+                })
+            }
+        }
+        deserializer.deserialize_any(CaptureVisitor)
+    }
+}
+
+impl JsonSchema for Capture {
+    fn schema_name() -> Cow<'static, str> {
+        "Capture".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let spec = generator.subschema_for::<CaptureSpec>();
+        json_schema!({
+            "description": "A JSONPath (starting with $), or {json|header|regex: .., secret: bool}.",
+            "anyOf": [ { "type": "string", "pattern": "^\\$" }, spec ]
+        })
+    }
+}
+
+/// What a snapshot records.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Snapshot {
+    Kind(SnapshotKind),
+    Detailed(SnapshotSpec),
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SnapshotKind {
+    /// Status, content type and body of the response.
+    Response,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotSpec {
+    pub of: SnapshotKind,
+    /// Extra JSONPaths whose values are replaced by `[redacted]` in the snapshot.
+    #[serde(default)]
+    pub redact: Vec<String>,
+}
+
+impl Snapshot {
+    pub fn extra_redactions(&self) -> &[String] {
+        match self {
+            Snapshot::Kind(_) => &[],
+            Snapshot::Detailed(spec) => &spec.redact,
+        }
+    }
+}
+
+/// Schema stand-in for a field that takes one string or a list of them.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Either::deserialize(deserializer)? {
+        Either::One(s) => vec![s],
+        Either::Many(v) => v,
+    })
+}

@@ -1,0 +1,114 @@
+//! Template helpers: json, uuid, now, urlencode, base64.
+
+use base64::Engine;
+use chrono::{Duration, Utc};
+use handlebars::{
+    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderError, RenderErrorReason,
+};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+pub fn register(engine: &mut Handlebars<'static>) {
+    engine.register_helper("json", Box::new(json));
+    engine.register_helper("uuid", Box::new(uuid));
+    engine.register_helper("now", Box::new(now));
+    engine.register_helper("urlencode", Box::new(urlencode));
+    engine.register_helper("base64", Box::new(base64));
+}
+
+fn invalid(helper: &'static str, message: impl Into<String>) -> RenderError {
+    RenderErrorReason::Other(format!("{helper}: {}", message.into())).into()
+}
+
+/// The value of the first parameter. Strict mode does not reach helper parameters, so a missing
+/// variable is reported here, by name.
+fn first_param<'a>(h: &'a Helper, name: &'static str) -> Result<&'a serde_json::Value, RenderError> {
+    let param = h.param(0).ok_or(RenderErrorReason::ParamNotFoundForIndex(name, 0))?;
+    if param.is_value_missing() {
+        let path = param.relative_path().cloned().unwrap_or_else(|| "?".into());
+        return Err(RenderErrorReason::MissingVariable(Some(path)).into());
+    }
+    Ok(param.value())
+}
+
+fn as_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `{{json v}}`: the value as JSON, so a string inside a raw JSON body keeps its quotes and escapes.
+fn json(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+    let value = first_param(h, "json")?;
+    let text = serde_json::to_string(value).map_err(|e| invalid("json", e.to_string()))?;
+    out.write(&text)?;
+    Ok(())
+}
+
+/// `{{uuid}}`: a fresh random (v4) UUID, e.g. for X-Request-ID.
+fn uuid(_: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+    out.write(&uuid::Uuid::new_v4().to_string())?;
+    Ok(())
+}
+
+/// `{{now}}` (RFC 3339 UTC), `{{now "imf"}}` (HTTP Date), `{{now "unix"}}` or `{{now "%Y-%m-%d"}}`
+/// (chrono format), each with an optional `offset="-7d"` (units s, m, h, d).
+fn now(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+    let mut at = Utc::now();
+    if let Some(offset) = h.hash_get("offset") {
+        at += parse_offset(&as_text(offset.value())).map_err(|e| invalid("now", e))?;
+    }
+    let format = match h.param(0) {
+        Some(_) => Some(as_text(first_param(h, "now")?)),
+        None => None,
+    };
+    let text = match format.as_deref() {
+        None | Some("rfc3339") => at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        Some("imf") => at.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+        Some("unix") => at.timestamp().to_string(),
+        Some(pattern) => {
+            use std::fmt::Write;
+            let mut s = String::new();
+            write!(s, "{}", at.format(pattern)).map_err(|_| invalid("now", format!("bad format `{pattern}`")))?;
+            s
+        }
+    };
+    out.write(&text)?;
+    Ok(())
+}
+
+fn parse_offset(text: &str) -> Result<Duration, String> {
+    let bad = || format!("offset `{text}` is not like -7d, +2h, 30m or 10s");
+    let trimmed = text.trim();
+    let (sign, digits) = match trimmed.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, trimmed.strip_prefix('+').unwrap_or(trimmed)),
+    };
+    let unit = digits.chars().last().ok_or_else(bad)?;
+    let amount: i64 = digits[..digits.len() - unit.len_utf8()].parse().map_err(|_| bad())?;
+    let amount = sign * amount;
+    match unit {
+        's' => Ok(Duration::seconds(amount)),
+        'm' => Ok(Duration::minutes(amount)),
+        'h' => Ok(Duration::hours(amount)),
+        'd' => Ok(Duration::days(amount)),
+        _ => Err(bad()),
+    }
+}
+
+/// RFC 3986 unreserved characters stay; everything else is percent-encoded (space as %20).
+const URL_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// `{{urlencode v}}`: percent-encodes a value for a path segment or query value.
+fn urlencode(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+    let value = as_text(first_param(h, "urlencode")?);
+    out.write(&utf8_percent_encode(&value, URL_COMPONENT).to_string())?;
+    Ok(())
+}
+
+/// `{{base64 v}}`: standard base64 (with padding) of the value's UTF-8 bytes.
+fn base64(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+    let value = as_text(first_param(h, "base64")?);
+    out.write(&base64::engine::general_purpose::STANDARD.encode(value.as_bytes()))?;
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! Preflight: everything about a scenario that can be wrong before a byte is sent — undefined
+//! variables, captures used before they exist, two bodies, unknown profiles, bad JSONPaths and
+//! regexes. Every error names the scenario, the step and the place in the file.
+
+use crate::environment::ActiveEnvironment;
+use crate::plan::plan_request;
+use crate::scenario::model::{CaptureSource, SignRef, ValueCheck};
+use crate::scenario::{LoadedScenario, Position, SourceError, SourceErrors};
+use crate::sign::check_profile;
+use crate::template::{Renderer, TemplateError};
+use serde_json::{Map, Value};
+
+/// What a scenario's templates may use before a step runs: `env`, the vars, earlier captures.
+pub fn template_data(env: &ActiveEnvironment) -> Map<String, Value> {
+    let mut data = Map::new();
+    data.insert("env".into(), env.template_value());
+    data
+}
+
+pub fn validate(loaded: &LoadedScenario, env: &ActiveEnvironment, renderer: &Renderer) -> Result<(), SourceErrors> {
+    let scenario = &loaded.scenario;
+    let mut errors = Vec::new();
+    let mut data = template_data(env);
+
+    for (name, value) in scenario.vars.iter() {
+        if name == "env" {
+            errors.push(loaded.error_at(value.at, None, "`env` is reserved for the environment's values; rename the variable"));
+            continue;
+        }
+        match renderer.render(&value.value, &Value::Object(data.clone())) {
+            Ok(rendered) => {
+                data.insert(name.clone(), Value::String(rendered));
+            }
+            Err(e) => errors.push(loaded.error_at(value.at, None, format!("in variable `{name}`: {e}")).with_help(undefined_help(&e))),
+        }
+    }
+
+    let mut step_names: Vec<&str> = Vec::new();
+    for (index, step) in scenario.steps.iter().enumerate() {
+        let step_name = step.name.value.as_str();
+        let err = |at: Position, message: String| loaded.error_at(at, Some(step_name), message);
+        if step_names.contains(&step_name) {
+            errors.push(err(step.name.at, "two steps have this name; names identify steps in reports and snapshots".into()));
+        }
+        step_names.push(step_name);
+
+        let dry = Value::Object(data.clone());
+        if let Err(mut e) = plan_request(&step.request, renderer, &dry) {
+            if let Some(var) = &e.undefined_variable {
+                e.at = point_at_variable(&loaded.source, e.at, var);
+            }
+            let mut error = err(e.at, e.message.clone());
+            if let Some(var) = &e.undefined_variable {
+                error = match later_capture(loaded, index, var) {
+                    Some(later) => err(e.at, format!("unknown capture `{var}`: it is captured only by the later step `{later}`"))
+                        .with_help("move the capture to an earlier step, or the use to a later one"),
+                    None => error.with_help(undefined_help(&TemplateError::UndefinedVariable(var.clone()))),
+                };
+            }
+            errors.push(error);
+        }
+
+        if let Some(sign) = &step.sign {
+            let profile = match &sign.value {
+                SignRef::Named(name) => env.profile(name).ok_or_else(|| {
+                    err(sign.at, format!("unknown signing profile `{name}` in environment `{}`", env.name))
+                        .with_help(format!("define it under `profiles:` in environments.yaml; known: {}", env.profile_names().join(", ")))
+                }),
+                SignRef::Inline(profile) => Ok(profile.clone()),
+            };
+            match profile {
+                Ok(profile) => {
+                    if let Err(e) = check_profile(&profile) {
+                        errors.push(err(sign.at, e.to_string()));
+                    }
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+
+        if let Some(expect) = &step.expect {
+            for (path, check) in expect.json.iter() {
+                if let Err(e) = serde_json_path::JsonPath::parse(path) {
+                    errors.push(err(check.at, format!("`{path}` is not a valid JSONPath: {e}")).with_help("paths start with `$`, e.g. `$.access_token` or `$.keys[0].kty`"));
+                }
+                check_value_check(&check.value, check.at, &dry, renderer, &err, &mut errors);
+            }
+            for (_, check) in expect.headers.iter() {
+                check_value_check(&check.value, check.at, &dry, renderer, &err, &mut errors);
+            }
+        }
+
+        for (name, capture) in step.capture.iter() {
+            if name == "env" {
+                errors.push(err(capture.at, "`env` is reserved; capture into another name".into()));
+            }
+            match &capture.value.source {
+                CaptureSource::Json(path) => {
+                    if let Err(e) = serde_json_path::JsonPath::parse(path) {
+                        errors.push(err(capture.at, format!("`{path}` is not a valid JSONPath: {e}")));
+                    }
+                }
+                CaptureSource::Regex(pattern) => {
+                    if let Err(e) = regex::Regex::new(pattern) {
+                        errors.push(err(capture.at, format!("invalid regex /{pattern}/: {e}")));
+                    }
+                }
+                CaptureSource::Header(_) => {}
+            }
+            data.insert(name.clone(), Value::String(format!("«{name}»")));
+        }
+    }
+
+    if errors.is_empty() { Ok(()) } else { Err(SourceErrors(errors)) }
+}
+
+fn check_value_check(
+    check: &ValueCheck,
+    at: Position,
+    data: &Value,
+    renderer: &Renderer,
+    err: &dyn Fn(Position, String) -> SourceError,
+    errors: &mut Vec<SourceError>,
+) {
+    let (equals, matches) = match check {
+        ValueCheck::Equals(v) => (Some(v), None),
+        ValueCheck::Checks(c) => (c.equals.as_ref(), c.matches.as_ref()),
+    };
+    if let Some(Value::String(template)) = equals
+        && let Err(e) = renderer.render(template, data)
+    {
+        errors.push(err(at, e.to_string()).with_help(undefined_help(&e)));
+    }
+    if let Some(pattern) = matches
+        && let Err(e) = regex::Regex::new(pattern)
+    {
+        errors.push(err(at, format!("invalid regex /{pattern}/: {e}")));
+    }
+}
+
+/// Moves the caret from the start of a template to the `{{` that uses `var`, when the template is on
+/// that line.
+fn point_at_variable(source: &str, at: Position, var: &str) -> Position {
+    let Some(line) = source.lines().nth(at.line.saturating_sub(1) as usize) else { return at };
+    let start = (at.column.saturating_sub(1) as usize).min(line.len());
+    let mut search = start;
+    while let Some(found) = line.get(search..).and_then(|rest| rest.find("{{")) {
+        let open = search + found;
+        let inner = &line[open + 2..];
+        let expression = inner.split("}}").next().unwrap_or_default();
+        if expression.split_whitespace().any(|word| word == var) {
+            return Position { line: at.line, column: (open + 1) as u64 };
+        }
+        search = open + 2;
+    }
+    at
+}
+
+fn later_capture(loaded: &LoadedScenario, index: usize, var: &str) -> Option<String> {
+    let root = var.split('.').next().unwrap_or(var);
+    loaded.scenario.steps[index..]
+        .iter()
+        .find(|s| s.capture.get(root).is_some())
+        .map(|s| s.name.value.clone())
+}
+
+fn undefined_help(error: &TemplateError) -> String {
+    match error {
+        TemplateError::UndefinedVariable(_) => {
+            "define it under `vars:`, capture it in an earlier step, or use an environment value such as {{env.api}} or {{env.client_id}}".into()
+        }
+        TemplateError::Invalid(_) => "fix the template; helpers: json, uuid, now, urlencode, base64".into(),
+    }
+}

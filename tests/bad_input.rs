@@ -1,0 +1,244 @@
+//! Bad input gets a clear error that says where and what to do — and never a panic.
+//! Each test drives the real `obconform` binary; servers run on 127.0.0.1 and stop with the test.
+
+mod common;
+
+use common::{TestSandbox, obconform, write};
+
+const GOOD_STEP: &str = r#"
+  - name: token
+    request:
+      method: POST
+      url: "{{env.api}}/oauth2/token"
+      form: { grant_type: client_credentials, client_id: "{{env.client_id}}" }
+    expect: { status: 200 }
+"#;
+
+fn scenario(steps: &str) -> String {
+    format!("name: bad input check\nsystem: test\nsteps:{steps}")
+}
+
+#[test]
+fn malformed_yaml_shows_file_line_column_and_caret() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "broken.yaml", "name: x\nsystem: test\nsteps:\n  - name: [unclosed\n    request: {}\n");
+    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    let out = obconform(&["run", file.to_str().unwrap()], dir.path());
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("broken.yaml:4:"), "{out}");
+    assert!(out.stderr.contains("  - name: [unclosed") && out.stderr.contains('^'), "{out}");
+    out.assert_no_panic();
+}
+
+#[test]
+fn unknown_key_is_rejected_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = scenario(GOOD_STEP).replace("    expect:", "    retries: 3\n    expect:");
+    let file = write(dir.path(), "unknown.yaml", &body);
+    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    let out = obconform(&["run", file.to_str().unwrap()], dir.path());
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("unknown field `retries`"), "{out}");
+    assert!(out.stderr.contains("unknown.yaml:9:5"), "{out}");
+    assert!(out.stderr.contains("obconform schema"), "the help names the schema: {out}");
+}
+
+#[test]
+fn undefined_variable_names_scenario_step_and_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let steps = r#"
+  - name: read metadata
+    request:
+      method: GET
+      url: "{{env.api}}/oauth2/applications/{{app_id}}"
+"#;
+    let file = write(dir.path(), "undefined.yaml", &scenario(steps));
+    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    let out = obconform(&["run", file.to_str().unwrap()], dir.path());
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("undefined variable `app_id`"), "{out}");
+    let column = r#"      url: "{{env.api}}/oauth2/applications/{{app_id}}""#.find("{{app_id").unwrap() + 1;
+    assert!(out.stderr.contains(&format!("undefined.yaml:7:{column}")), "the caret points at the variable: {out}");
+    assert!(out.stderr.contains("scenario `bad input check`, step `read metadata`"), "{out}");
+}
+
+#[test]
+fn capture_used_before_it_exists_is_an_unknown_capture() {
+    let dir = tempfile::tempdir().unwrap();
+    let steps = r#"
+  - name: use too early
+    request: { method: GET, url: "{{env.api}}/oauth2/applications/me", headers: { Authorization: "Bearer {{app_token}}" } }
+  - name: token
+    request: { method: POST, url: "{{env.api}}/oauth2/token", form: { grant_type: client_credentials } }
+    capture: { app_token: $.access_token }
+"#;
+    let file = write(dir.path(), "early.yaml", &scenario(steps));
+    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    let out = obconform(&["run", file.to_str().unwrap()], dir.path());
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("unknown capture `app_token`: it is captured only by the later step `token`"), "{out}");
+}
+
+#[test]
+fn two_bodies_in_one_step_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let steps = r#"
+  - name: ambiguous body
+    request:
+      method: POST
+      url: "{{env.api}}/oauth2/token"
+      form: { grant_type: client_credentials }
+      raw: "grant_type=client_credentials"
+"#;
+    let file = write(dir.path(), "two.yaml", &scenario(steps));
+    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    let out = obconform(&["run", file.to_str().unwrap()], dir.path());
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("at most one body"), "{out}");
+    assert!(out.stderr.contains("two.yaml:9:12"), "{out}");
+}
+
+#[test]
+fn unknown_environment_lists_the_known_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "ok.yaml", &scenario(GOOD_STEP));
+    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    let out = obconform(&["run", file.to_str().unwrap(), "--env", "staging"], dir.path());
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("unknown environment `staging`") && out.stderr.contains("use one of: embedded"), "{out}");
+}
+
+#[test]
+fn missing_certificate_file_names_the_file_and_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "ok.yaml", &scenario(GOOD_STEP));
+    let env = r#"
+environments:
+  sandbox:
+    kind: sandbox
+    api: https://127.0.0.1:9
+    trust: [system]
+    certs:
+      tls: { cert: certs/example_client_tls.cer, key: certs/example_client_tls.key }
+"#;
+    write(dir.path(), "environments.yaml", env);
+    let out = obconform(&["run", file.to_str().unwrap(), "--env", "sandbox"], dir.path());
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("environment `sandbox`: certs.tls"), "{out}");
+    assert!(out.stderr.contains("example_client_tls.cer not found"), "{out}");
+    assert!(out.stderr.contains("certs/README.md"), "says where to get them: {out}");
+}
+
+#[test]
+fn insecure_is_refused_for_production() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "ok.yaml", &scenario(GOOD_STEP));
+    let env = "environments:\n  production:\n    kind: production\n    api: https://127.0.0.1:9\n    insecure: true\n";
+    write(dir.path(), "environments.yaml", env);
+    let out = obconform(&["run", file.to_str().unwrap(), "--env", "production"], dir.path());
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("`insecure: true` is refused for a production environment"), "{out}");
+}
+
+#[test]
+fn wrong_key_passphrase_is_reported_and_the_right_one_works() {
+    let sandbox = TestSandbox::start();
+    let dir = tempfile::tempdir().unwrap();
+    let encrypted = common::encrypt_key(&sandbox.pki().client_tls_key, "correct horse");
+    let key = write(dir.path(), "tls.key.enc", &encrypted);
+    assert!(encrypted.contains("ENCRYPTED"), "the test key must really be encrypted");
+    let env = format!(
+        "environments:\n  local:\n    kind: sandbox\n    api: {}\n    client_id: 5ca1ab1e-c0ca-c01a-cafe-154deadbea75\n    trust: [{}]\n    certs:\n      tls: {{ cert: {}, key: {}, passphrase_env: TEST_TLS_PASSPHRASE }}\n",
+        sandbox.base_url(),
+        sandbox.pki().ca_cert.display(),
+        sandbox.pki().client_tls_cert.display(),
+        key.display()
+    );
+    write(dir.path(), "environments.yaml", &env);
+    let file = write(dir.path(), "ok.yaml", &scenario(GOOD_STEP));
+    let args = ["run", file.to_str().unwrap(), "--env", "local", "--no-snapshots"];
+
+    let wrong = common::obconform_with_env(&args, dir.path(), &[("TEST_TLS_PASSPHRASE", "battery staple")]);
+    assert_eq!(wrong.code, 2, "{wrong}");
+    assert!(wrong.stderr.contains("wrong passphrase") && wrong.stderr.contains("TEST_TLS_PASSPHRASE"), "{wrong}");
+    assert!(!wrong.stderr.contains("battery staple"), "the passphrase is never printed: {wrong}");
+
+    let unset = common::obconform_with_env(&args, dir.path(), &[]);
+    assert_eq!(unset.code, 2, "{unset}");
+    assert!(unset.stderr.contains("TEST_TLS_PASSPHRASE") && unset.stderr.contains("is not set"), "{unset}");
+
+    let right = common::obconform_with_env(&args, dir.path(), &[("TEST_TLS_PASSPHRASE", "correct horse")]);
+    assert_eq!(right.code, 0, "the decrypted key authenticates: {right}");
+}
+
+#[test]
+fn unreachable_host_fails_the_step_clearly() {
+    let sandbox = TestSandbox::start();
+    let closed_port = common::closed_port();
+    let dir = tempfile::tempdir().unwrap();
+    let env = format!(
+        "environments:\n  local:\n    kind: sandbox\n    api: https://127.0.0.1:{closed_port}\n    client_id: x\n    connect_timeout_secs: 3\n    trust: [{}]\n    certs:\n      tls: {{ cert: {}, key: {} }}\n",
+        sandbox.pki().ca_cert.display(),
+        sandbox.pki().client_tls_cert.display(),
+        sandbox.pki().client_tls_key.display()
+    );
+    write(dir.path(), "environments.yaml", &env);
+    let file = write(dir.path(), "ok.yaml", &scenario(GOOD_STEP));
+    let out = obconform(&["run", file.to_str().unwrap(), "--env", "local", "--no-snapshots"], dir.path());
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.stdout.contains("FAIL  1. token"), "{out}");
+    assert!(out.stdout.contains("connection refused"), "{out}");
+    assert!(out.stdout.contains(&format!("127.0.0.1:{closed_port}")), "names the address: {out}");
+    out.assert_no_panic();
+}
+
+#[test]
+fn non_json_response_where_json_is_asserted() {
+    let sandbox = TestSandbox::start();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "environments.yaml", &sandbox.environment_yaml());
+    let steps = r#"
+  - name: landing page
+    request: { method: GET, url: "{{env.api}}/" }
+    expect:
+      status: 200
+      json: { $.message: hello }
+"#;
+    let file = write(dir.path(), "html.yaml", &scenario(steps));
+    let out = obconform(&["run", file.to_str().unwrap(), "--env", "local", "--no-snapshots"], dir.path());
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.stdout.contains("response body is not JSON") && out.stdout.contains("text/html"), "{out}");
+    assert!(out.stdout.contains("request as sent:") && out.stdout.contains("GET / HTTP/1.1"), "{out}");
+    out.assert_no_panic();
+}
+
+#[test]
+fn request_without_client_certificate_is_refused() {
+    let sandbox = TestSandbox::start();
+    let dir = tempfile::tempdir().unwrap();
+    let env = format!(
+        "environments:\n  local:\n    kind: sandbox\n    api: {}\n    client_id: x\n    trust: [{}]\n",
+        sandbox.base_url(),
+        sandbox.pki().ca_cert.display()
+    );
+    write(dir.path(), "environments.yaml", &env);
+    let file = write(dir.path(), "ok.yaml", &scenario(GOOD_STEP));
+    let out = obconform(&["run", file.to_str().unwrap(), "--env", "local", "--no-snapshots"], dir.path());
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.stdout.contains("FAIL  1. token"), "{out}");
+    assert!(!out.stdout.contains("→ 200"), "no response may come back: {out}");
+    out.assert_no_panic();
+}
+
+#[test]
+fn server_certificate_from_another_ca_is_refused() {
+    // Verification is on: trusting only the system store, the sandbox's own CA is unknown.
+    let sandbox = TestSandbox::start();
+    let dir = tempfile::tempdir().unwrap();
+    let env = sandbox.environment_yaml().replace(&format!("trust: [{}]", sandbox.pki().ca_cert.display()), "trust: [system]");
+    write(dir.path(), "environments.yaml", &env);
+    let file = write(dir.path(), "ok.yaml", &scenario(GOOD_STEP));
+    let out = obconform(&["run", file.to_str().unwrap(), "--env", "local", "--no-snapshots"], dir.path());
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.stdout.contains("TLS handshake failed") || out.stdout.contains("certificate"), "{out}");
+}

@@ -1,0 +1,121 @@
+//! Helpers shared by the integration tests: a sandbox on 127.0.0.1 that stops when dropped, and a
+//! way to run the real binary and look at what it printed.
+#![allow(dead_code)]
+
+use obconform::sandbox::{PkiFiles, Sandbox, SandboxConfig};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const EMBEDDED_ENV: &str = "environments:\n  embedded:\n    kind: embedded\n    client_id: 5ca1ab1e-c0ca-c01a-cafe-154deadbea75\n";
+
+/// An embedded sandbox with its own runtime, for tests that drive the binary against it.
+pub struct TestSandbox {
+    runtime: tokio::runtime::Runtime,
+    sandbox: Option<Sandbox>,
+}
+
+impl TestSandbox {
+    pub fn start() -> TestSandbox {
+        obconform::install_crypto_provider();
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let config = SandboxConfig { listen: ([127, 0, 0, 1], 0).into(), pki_dir: None };
+        let sandbox = runtime.block_on(Sandbox::start(config)).expect("sandbox starts");
+        TestSandbox { runtime, sandbox: Some(sandbox) }
+    }
+
+    pub fn sandbox(&self) -> &Sandbox {
+        self.sandbox.as_ref().expect("running")
+    }
+
+    pub fn base_url(&self) -> String {
+        self.sandbox().base_url()
+    }
+
+    pub fn pki(&self) -> &PkiFiles {
+        self.sandbox().pki()
+    }
+
+    /// An environments file with one environment, `local`, pointing at this sandbox.
+    pub fn environment_yaml(&self) -> String {
+        let pki = self.pki();
+        format!(
+            "environments:\n  local:\n    kind: sandbox\n    api: {}\n    client_id: 5ca1ab1e-c0ca-c01a-cafe-154deadbea75\n    trust: [{}]\n    certs:\n      tls: {{ cert: {}, key: {} }}\n",
+            self.base_url(),
+            pki.ca_cert.display(),
+            pki.client_tls_cert.display(),
+            pki.client_tls_key.display()
+        )
+    }
+
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.runtime.block_on(f)
+    }
+}
+
+impl Drop for TestSandbox {
+    fn drop(&mut self) {
+        if let Some(sandbox) = self.sandbox.take() {
+            self.runtime.block_on(sandbox.shutdown());
+        }
+    }
+}
+
+pub fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    path
+}
+
+/// What a run of the binary produced.
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn assert_no_panic(&self) {
+        assert!(!self.stderr.contains("panicked"), "the binary panicked: {self}");
+    }
+}
+
+impl fmt::Display for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+pub fn obconform(args: &[&str], cwd: &Path) -> Output {
+    obconform_with_env(args, cwd, &[])
+}
+
+pub fn obconform_with_env(args: &[&str], cwd: &Path, vars: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_obconform"));
+    command.args(args).current_dir(cwd).env_remove("TEST_TLS_PASSPHRASE").env("CI", "true");
+    for (k, v) in vars {
+        command.env(k, v);
+    }
+    let out = command.output().expect("run obconform");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The key re-written as encrypted PKCS#8 PEM (AES-256-CBC) with the passphrase.
+pub fn encrypt_key(key_path: &Path, passphrase: &str) -> String {
+    let pem = std::fs::read(key_path).unwrap();
+    let key = openssl::pkey::PKey::private_key_from_pem(&pem).unwrap();
+    let encrypted = key
+        .private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_256_cbc(), passphrase.as_bytes())
+        .unwrap();
+    String::from_utf8(encrypted).unwrap()
+}
+
+/// A loopback port nothing listens on (bound, then released).
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
