@@ -74,8 +74,10 @@ pub fn snapshot_name(scenario_stem: &str, step_index: usize, step_name: &str) ->
 
 /// Compares `content` with the stored snapshot `dir/<name>.snap` using insta.
 pub fn check_snapshot(dir: &Path, name: &str, content: &str, source_file: &Path) -> Result<(), String> {
+    // insta takes a relative snapshot path as relative to the asserting source file, not the cwd.
+    let dir = std::path::absolute(dir).map_err(|e| format!("snapshot folder {}: {e}", dir.display()))?;
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(dir);
+    settings.set_snapshot_path(&dir);
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     settings.set_input_file(source_file);
