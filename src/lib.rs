@@ -3,9 +3,12 @@
 //! The pipeline runs one way: scenario (YAML) → `plan` (exact request bytes) → `sign` → `http`
 //! (send) → `check` (expectations, captures, snapshots) → `report`.
 
+// Errors here are rich on purpose (file, position, line text, help) and only ever on the cold path.
+#![allow(clippy::result_large_err)]
+
 pub mod certs;
-pub mod cli;
 pub mod check;
+pub mod cli;
 pub mod environment;
 pub mod http;
 pub mod plan;

@@ -14,7 +14,10 @@ fn main() -> ExitCode {
     }
     obconform::install_crypto_provider();
     obconform::check::snapshot::install_quiet_snapshot_panic_hook();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

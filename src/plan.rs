@@ -18,7 +18,10 @@ pub struct PlannedRequest {
 impl PlannedRequest {
     /// The first header of that name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -32,14 +35,25 @@ pub struct PlanError {
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
-pub fn plan_request(request: &Request, renderer: &Renderer, data: &serde_json::Value) -> Result<PlannedRequest, PlanError> {
-    let render = |text: &Located<String>| renderer.render(&text.value, data).map_err(|e| plan_error(text.at, e));
+pub fn plan_request(
+    request: &Request,
+    renderer: &Renderer,
+    data: &serde_json::Value,
+) -> Result<PlannedRequest, PlanError> {
+    let render = |text: &Located<String>| {
+        renderer
+            .render(&text.value, data)
+            .map_err(|e| plan_error(text.at, e))
+    };
 
     let method = render(&request.method)?.to_ascii_uppercase();
     if !METHODS.contains(&method.as_str()) {
         return Err(PlanError {
             at: request.method.at,
-            message: format!("unknown HTTP method `{method}`: use one of {}", METHODS.join(", ")),
+            message: format!(
+                "unknown HTTP method `{method}`: use one of {}",
+                METHODS.join(", ")
+            ),
             undefined_variable: None,
         });
     }
@@ -47,7 +61,9 @@ pub fn plan_request(request: &Request, renderer: &Renderer, data: &serde_json::V
     if !(url.starts_with("https://") || url.starts_with("http://")) {
         return Err(PlanError {
             at: request.url.at,
-            message: format!("`{url}` is not an absolute http(s) URL; start it with {{{{env.api}}}}"),
+            message: format!(
+                "`{url}` is not an absolute http(s) URL; start it with {{{{env.api}}}}"
+            ),
             undefined_variable: None,
         });
     }
@@ -65,7 +81,11 @@ pub fn plan_request(request: &Request, renderer: &Renderer, data: &serde_json::V
         headers.push((name.clone(), render(value)?));
     }
 
-    let bodies = [request.json.as_ref().map(|j| j.at), request.form.as_ref().map(|f| f.at), request.raw.as_ref().map(|r| r.at)];
+    let bodies = [
+        request.json.as_ref().map(|j| j.at),
+        request.form.as_ref().map(|f| f.at),
+        request.raw.as_ref().map(|r| r.at),
+    ];
     if let Some(second) = bodies.iter().flatten().nth(1) {
         return Err(PlanError {
             at: *second,
@@ -74,22 +94,38 @@ pub fn plan_request(request: &Request, renderer: &Renderer, data: &serde_json::V
         });
     }
     let (body, content_type) = if let Some(json) = &request.json {
-        let value = renderer.render_json(&json.value, data).map_err(|e| plan_error(json.at, e))?;
-        let bytes = serde_json::to_vec(&value).map_err(|e| PlanError { at: json.at, message: e.to_string(), undefined_variable: None })?;
+        let value = renderer
+            .render_json(&json.value, data)
+            .map_err(|e| plan_error(json.at, e))?;
+        let bytes = serde_json::to_vec(&value).map_err(|e| PlanError {
+            at: json.at,
+            message: e.to_string(),
+            undefined_variable: None,
+        })?;
         (bytes, Some("application/json"))
     } else if let Some(form) = &request.form {
-        (encode_form(&form.value, &render)?.into_bytes(), Some("application/x-www-form-urlencoded"))
+        (
+            encode_form(&form.value, &render)?.into_bytes(),
+            Some("application/x-www-form-urlencoded"),
+        )
     } else if let Some(raw) = &request.raw {
         (render(raw)?.into_bytes(), None)
     } else {
         (Vec::new(), None)
     };
     if let Some(content_type) = content_type
-        && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        && !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
     {
         headers.push(("Content-Type".into(), content_type.into()));
     }
-    Ok(PlannedRequest { method, url, headers, body })
+    Ok(PlannedRequest {
+        method,
+        url,
+        headers,
+        body,
+    })
 }
 
 /// `application/x-www-form-urlencoded` as ING requires: space as `+`, reserved characters
@@ -110,5 +146,9 @@ fn plan_error(at: Position, error: TemplateError) -> PlanError {
         TemplateError::UndefinedVariable(name) => Some(name.clone()),
         TemplateError::Invalid(_) => None,
     };
-    PlanError { at, message: error.to_string(), undefined_variable }
+    PlanError {
+        at,
+        message: error.to_string(),
+        undefined_variable,
+    }
 }

@@ -30,9 +30,18 @@ const SECRET_FIELDS: &[&str] = &[
 /// Whether a capture or variable name suggests a secret value.
 pub fn looks_secret(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    ["token", "code", "secret", "password", "passphrase", "key", "signature", "assertion"]
-        .iter()
-        .any(|word| lower.contains(word))
+    [
+        "token",
+        "code",
+        "secret",
+        "password",
+        "passphrase",
+        "key",
+        "signature",
+        "assertion",
+    ]
+    .iter()
+    .any(|word| lower.contains(word))
 }
 
 pub const REDACTED: &str = "[redacted]";
@@ -54,7 +63,8 @@ impl Redactor {
         if value.len() >= 6 && !self.secrets.iter().any(|(_, v)| v == value) {
             self.secrets.push((name.to_string(), value.to_string()));
             // Longest first, so a secret containing another is replaced whole.
-            self.secrets.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+            self.secrets
+                .sort_by_key(|(_, value)| std::cmp::Reverse(value.len()));
         }
     }
 
@@ -72,7 +82,9 @@ impl Redactor {
         if SECRET_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
             // Keep the scheme (Bearer, Signature, Basic): it says which flow was used.
             match value.split_once(' ') {
-                Some((scheme, _)) if name.eq_ignore_ascii_case("authorization") => format!("{scheme} {REDACTED}"),
+                Some((scheme, _)) if name.eq_ignore_ascii_case("authorization") => {
+                    format!("{scheme} {REDACTED}")
+                }
                 _ => REDACTED.to_string(),
             }
         } else {
@@ -116,7 +128,9 @@ pub fn redact_json_fields(value: &mut serde_json::Value) {
 pub fn redact_form(body: &str) -> String {
     body.split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if SECRET_FIELDS.contains(&name.to_ascii_lowercase().as_str()) => format!("{name}={REDACTED}"),
+            Some((name, _)) if SECRET_FIELDS.contains(&name.to_ascii_lowercase().as_str()) => {
+                format!("{name}={REDACTED}")
+            }
             _ => pair.to_string(),
         })
         .collect::<Vec<_>>()
@@ -139,19 +153,37 @@ mod tests {
     #[test]
     fn authorization_keeps_its_scheme_only() {
         let r = Redactor::new();
-        assert_eq!(r.header("Authorization", "Bearer abc.def"), "Bearer [redacted]");
+        assert_eq!(
+            r.header("Authorization", "Bearer abc.def"),
+            "Bearer [redacted]"
+        );
         assert_eq!(r.header("X-JWS-Signature", "eyJ..sig"), REDACTED);
-        assert_eq!(r.header("Content-Type", "application/json"), "application/json");
+        assert_eq!(
+            r.header("Content-Type", "application/json"),
+            "application/json"
+        );
     }
 
     #[test]
     fn json_and_form_fields_are_blanked() {
         let r = Redactor::new();
-        let out = r.body(br#"{"access_token":"s3cr3t-value","expires_in":905,"nested":{"refresh_token":"r"}}"#, Some("application/json"));
-        assert!(!out.contains("s3cr3t-value") && out.contains("905"), "{out}");
+        let out = r.body(
+            br#"{"access_token":"s3cr3t-value","expires_in":905,"nested":{"refresh_token":"r"}}"#,
+            Some("application/json"),
+        );
+        assert!(
+            !out.contains("s3cr3t-value") && out.contains("905"),
+            "{out}"
+        );
         assert!(!out.contains("\"r\""), "{out}");
-        let form = r.body(b"grant_type=authorization_code&code=abc123&client_secret=zz", Some("application/x-www-form-urlencoded"));
-        assert_eq!(form, "grant_type=authorization_code&code=[redacted]&client_secret=[redacted]");
+        let form = r.body(
+            b"grant_type=authorization_code&code=abc123&client_secret=zz",
+            Some("application/x-www-form-urlencoded"),
+        );
+        assert_eq!(
+            form,
+            "grant_type=authorization_code&code=[redacted]&client_secret=[redacted]"
+        );
     }
 
     #[test]

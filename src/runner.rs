@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone)]
 pub enum Snapshots {
     /// Check against `<root>/<environment>/<system>/`.
-    Check { root: PathBuf },
+    Check {
+        root: PathBuf,
+    },
     Skip,
 }
 
@@ -65,7 +67,11 @@ impl ScenarioOutcome {
 }
 
 /// Runs a scenario that passed `validate`. `on_step` sees each step as it finishes.
-pub async fn run_scenario(loaded: &LoadedScenario, ctx: &RunContext<'_>, on_step: &mut dyn FnMut(&StepOutcome, &Redactor)) -> ScenarioOutcome {
+pub async fn run_scenario(
+    loaded: &LoadedScenario,
+    ctx: &RunContext<'_>,
+    on_step: &mut dyn FnMut(&StepOutcome, &Redactor),
+) -> ScenarioOutcome {
     let scenario = &loaded.scenario;
     let mut redactor = Redactor::new();
     let mut data = template_data(ctx.env);
@@ -74,7 +80,10 @@ pub async fn run_scenario(loaded: &LoadedScenario, ctx: &RunContext<'_>, on_step
 
     let mut var_error = None;
     for (name, value) in scenario.vars.iter() {
-        match ctx.renderer.render(&value.value, &Value::Object(data.clone())) {
+        match ctx
+            .renderer
+            .render(&value.value, &Value::Object(data.clone()))
+        {
             Ok(rendered) => {
                 if looks_secret(name) {
                     redactor.add_secret(name, &rendered);
@@ -87,9 +96,23 @@ pub async fn run_scenario(loaded: &LoadedScenario, ctx: &RunContext<'_>, on_step
 
     for (index, step) in scenario.steps.iter().enumerate() {
         let outcome = if failed {
-            StepOutcome { index, name: step.name.value.clone(), verdict: Verdict::Skipped, failures: vec![], exchange: None, elapsed: Duration::ZERO }
+            StepOutcome {
+                index,
+                name: step.name.value.clone(),
+                verdict: Verdict::Skipped,
+                failures: vec![],
+                exchange: None,
+                elapsed: Duration::ZERO,
+            }
         } else if let Some(error) = var_error.take() {
-            StepOutcome { index, name: step.name.value.clone(), verdict: Verdict::Failed, failures: vec![error], exchange: None, elapsed: Duration::ZERO }
+            StepOutcome {
+                index,
+                name: step.name.value.clone(),
+                verdict: Verdict::Failed,
+                failures: vec![error],
+                exchange: None,
+                elapsed: Duration::ZERO,
+            }
         } else {
             run_step(loaded, index, step, ctx, &mut data, &mut redactor).await
         };
@@ -129,7 +152,12 @@ async fn run_step(
     let current = Value::Object(data.clone());
     let planned = match plan_request(&step.request, ctx.renderer, &current) {
         Ok(p) => p,
-        Err(e) => return fail(vec![format!("{}:{}: {}", loaded.path.display(), e.at, e.message)], None),
+        Err(e) => {
+            return fail(
+                vec![format!("{}:{}: {}", loaded.path.display(), e.at, e.message)],
+                None,
+            );
+        }
     };
     let profile = match resolve_profile(step, ctx.env) {
         Ok(p) => p,
@@ -144,8 +172,16 @@ async fn run_step(
         Err(e) => return fail(vec![e.to_string()], None),
     };
 
-    let render = |text: &str| ctx.renderer.render(text, &current).map_err(|e| e.to_string());
-    let mut failures = step.expect.as_ref().map(|e| evaluate(e, &exchange.response, &render)).unwrap_or_default();
+    let render = |text: &str| {
+        ctx.renderer
+            .render(text, &current)
+            .map_err(|e| e.to_string())
+    };
+    let mut failures = step
+        .expect
+        .as_ref()
+        .map(|e| evaluate(e, &exchange.response, &render))
+        .unwrap_or_default();
 
     for (var, spec) in step.capture.iter() {
         match capture(&spec.value.source, &exchange.response) {
@@ -162,7 +198,8 @@ async fn run_step(
     if let (Some(spec), Snapshots::Check { root }) = (&step.snapshot, &ctx.snapshots) {
         let dir = root.join(&ctx.env.name).join(&loaded.scenario.system);
         let name = snapshot::snapshot_name(&loaded.stem(), index, &step.name.value);
-        let content = snapshot::response_snapshot(&exchange.response, redactor, spec.extra_redactions());
+        let content =
+            snapshot::response_snapshot(&exchange.response, redactor, spec.extra_redactions());
         if let Err(e) = snapshot::check_snapshot(&dir, &name, &content, &loaded.path) {
             failures.push(e);
         }
@@ -171,7 +208,11 @@ async fn run_step(
     StepOutcome {
         index,
         name,
-        verdict: if failures.is_empty() { Verdict::Passed } else { Verdict::Failed },
+        verdict: if failures.is_empty() {
+            Verdict::Passed
+        } else {
+            Verdict::Failed
+        },
         failures,
         exchange: Some(exchange),
         elapsed: started.elapsed(),
@@ -180,8 +221,12 @@ async fn run_step(
 
 fn resolve_profile(step: &Step, env: &ActiveEnvironment) -> Result<SignProfile, String> {
     match step.sign.as_ref().map(|s| &s.value) {
-        None => env.profile("mtls").ok_or_else(|| "no `mtls` profile".to_string()),
-        Some(SignRef::Named(name)) => env.profile(name).ok_or_else(|| format!("unknown signing profile `{name}`")),
+        None => env
+            .profile("mtls")
+            .ok_or_else(|| "no `mtls` profile".to_string()),
+        Some(SignRef::Named(name)) => env
+            .profile(name)
+            .ok_or_else(|| format!("unknown signing profile `{name}`")),
         Some(SignRef::Inline(profile)) => Ok(profile.clone()),
     }
 }

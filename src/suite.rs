@@ -29,7 +29,11 @@ pub struct Target {
 impl Target {
     /// Opens the named environment, starting the embedded sandbox (on 127.0.0.1, a free port) when
     /// the environment is `kind: embedded`.
-    pub async fn open(envs: &EnvironmentsSource, name: &str, pki_dir: Option<PathBuf>) -> Result<Target, TargetError> {
+    pub async fn open(
+        envs: &EnvironmentsSource,
+        name: &str,
+        pki_dir: Option<PathBuf>,
+    ) -> Result<Target, TargetError> {
         let lookup = |var: &str| std::env::var(var).ok();
         let sandbox = match envs.kind_of(name) {
             Some(EnvironmentKind::Embedded) => {
@@ -41,15 +45,27 @@ impl Target {
         let embedded = sandbox.as_ref().map(embedded_target);
         let env = envs.activate(name, embedded.as_ref(), &lookup)?;
         let transport = Transport::new(&env)?;
-        Ok(Target { env, transport, sandbox })
+        Ok(Target {
+            env,
+            transport,
+            sandbox,
+        })
     }
 
     /// Opens the named environment against an already running sandbox (the test harness shares one).
-    pub fn with_sandbox(envs: &EnvironmentsSource, name: &str, sandbox: &Sandbox) -> Result<Target, TargetError> {
+    pub fn with_sandbox(
+        envs: &EnvironmentsSource,
+        name: &str,
+        sandbox: &Sandbox,
+    ) -> Result<Target, TargetError> {
         let lookup = |var: &str| std::env::var(var).ok();
         let env = envs.activate(name, Some(&embedded_target(sandbox)), &lookup)?;
         let transport = Transport::new(&env)?;
-        Ok(Target { env, transport, sandbox: None })
+        Ok(Target {
+            env,
+            transport,
+            sandbox: None,
+        })
     }
 }
 

@@ -17,21 +17,33 @@ pub fn template_data(env: &ActiveEnvironment) -> Map<String, Value> {
     data
 }
 
-pub fn validate(loaded: &LoadedScenario, env: &ActiveEnvironment, renderer: &Renderer) -> Result<(), SourceErrors> {
+pub fn validate(
+    loaded: &LoadedScenario,
+    env: &ActiveEnvironment,
+    renderer: &Renderer,
+) -> Result<(), SourceErrors> {
     let scenario = &loaded.scenario;
     let mut errors = Vec::new();
     let mut data = template_data(env);
 
     for (name, value) in scenario.vars.iter() {
         if name == "env" {
-            errors.push(loaded.error_at(value.at, None, "`env` is reserved for the environment's values; rename the variable"));
+            errors.push(loaded.error_at(
+                value.at,
+                None,
+                "`env` is reserved for the environment's values; rename the variable",
+            ));
             continue;
         }
         match renderer.render(&value.value, &Value::Object(data.clone())) {
             Ok(rendered) => {
                 data.insert(name.clone(), Value::String(rendered));
             }
-            Err(e) => errors.push(loaded.error_at(value.at, None, format!("in variable `{name}`: {e}")).with_help(undefined_help(&e))),
+            Err(e) => errors.push(
+                loaded
+                    .error_at(value.at, None, format!("in variable `{name}`: {e}"))
+                    .with_help(undefined_help(&e)),
+            ),
         }
     }
 
@@ -40,7 +52,10 @@ pub fn validate(loaded: &LoadedScenario, env: &ActiveEnvironment, renderer: &Ren
         let step_name = step.name.value.as_str();
         let err = |at: Position, message: String| loaded.error_at(at, Some(step_name), message);
         if step_names.contains(&step_name) {
-            errors.push(err(step.name.at, "two steps have this name; names identify steps in reports and snapshots".into()));
+            errors.push(err(
+                step.name.at,
+                "two steps have this name; names identify steps in reports and snapshots".into(),
+            ));
         }
         step_names.push(step_name);
 
@@ -63,8 +78,17 @@ pub fn validate(loaded: &LoadedScenario, env: &ActiveEnvironment, renderer: &Ren
         if let Some(sign) = &step.sign {
             let profile = match &sign.value {
                 SignRef::Named(name) => env.profile(name).ok_or_else(|| {
-                    err(sign.at, format!("unknown signing profile `{name}` in environment `{}`", env.name))
-                        .with_help(format!("define it under `profiles:` in environments.yaml; known: {}", env.profile_names().join(", ")))
+                    err(
+                        sign.at,
+                        format!(
+                            "unknown signing profile `{name}` in environment `{}`",
+                            env.name
+                        ),
+                    )
+                    .with_help(format!(
+                        "define it under `profiles:` in environments.yaml; known: {}",
+                        env.profile_names().join(", ")
+                    ))
                 }),
                 SignRef::Inline(profile) => Ok(profile.clone()),
             };
@@ -81,7 +105,11 @@ pub fn validate(loaded: &LoadedScenario, env: &ActiveEnvironment, renderer: &Ren
         if let Some(expect) = &step.expect {
             for (path, check) in expect.json.iter() {
                 if let Err(e) = serde_json_path::JsonPath::parse(path) {
-                    errors.push(err(check.at, format!("`{path}` is not a valid JSONPath: {e}")).with_help("paths start with `$`, e.g. `$.access_token` or `$.keys[0].kty`"));
+                    errors.push(
+                        err(check.at, format!("`{path}` is not a valid JSONPath: {e}")).with_help(
+                            "paths start with `$`, e.g. `$.access_token` or `$.keys[0].kty`",
+                        ),
+                    );
                 }
                 check_value_check(&check.value, check.at, &dry, renderer, &err, &mut errors);
             }
@@ -92,12 +120,18 @@ pub fn validate(loaded: &LoadedScenario, env: &ActiveEnvironment, renderer: &Ren
 
         for (name, capture) in step.capture.iter() {
             if name == "env" {
-                errors.push(err(capture.at, "`env` is reserved; capture into another name".into()));
+                errors.push(err(
+                    capture.at,
+                    "`env` is reserved; capture into another name".into(),
+                ));
             }
             match &capture.value.source {
                 CaptureSource::Json(path) => {
                     if let Err(e) = serde_json_path::JsonPath::parse(path) {
-                        errors.push(err(capture.at, format!("`{path}` is not a valid JSONPath: {e}")));
+                        errors.push(err(
+                            capture.at,
+                            format!("`{path}` is not a valid JSONPath: {e}"),
+                        ));
                     }
                 }
                 CaptureSource::Regex(pattern) => {
@@ -111,7 +145,11 @@ pub fn validate(loaded: &LoadedScenario, env: &ActiveEnvironment, renderer: &Ren
         }
     }
 
-    if errors.is_empty() { Ok(()) } else { Err(SourceErrors(errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(SourceErrors(errors))
+    }
 }
 
 fn check_value_check(
@@ -141,7 +179,9 @@ fn check_value_check(
 /// Moves the caret from the start of a template to the `{{` that uses `var`, when the template is on
 /// that line.
 fn point_at_variable(source: &str, at: Position, var: &str) -> Position {
-    let Some(line) = source.lines().nth(at.line.saturating_sub(1) as usize) else { return at };
+    let Some(line) = source.lines().nth(at.line.saturating_sub(1) as usize) else {
+        return at;
+    };
     let start = (at.column.saturating_sub(1) as usize).min(line.len());
     let mut search = start;
     while let Some(found) = line.get(search..).and_then(|rest| rest.find("{{")) {
@@ -149,7 +189,10 @@ fn point_at_variable(source: &str, at: Position, var: &str) -> Position {
         let inner = &line[open + 2..];
         let expression = inner.split("}}").next().unwrap_or_default();
         if expression.split_whitespace().any(|word| word == var) {
-            return Position { line: at.line, column: (open + 1) as u64 };
+            return Position {
+                line: at.line,
+                column: (open + 1) as u64,
+            };
         }
         search = open + 2;
     }

@@ -21,12 +21,19 @@ fn scenario(steps: &str) -> String {
 #[test]
 fn malformed_yaml_shows_file_line_column_and_caret() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "broken.yaml", "name: x\nsystem: test\nsteps:\n  - name: [unclosed\n    request: {}\n");
+    let file = write(
+        dir.path(),
+        "broken.yaml",
+        "name: x\nsystem: test\nsteps:\n  - name: [unclosed\n    request: {}\n",
+    );
     write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
     let out = obconform(&["run", file.to_str().unwrap()], dir.path());
     assert_eq!(out.code, 2, "{out}");
     assert!(out.stderr.contains("broken.yaml:4:"), "{out}");
-    assert!(out.stderr.contains("  - name: [unclosed") && out.stderr.contains('^'), "{out}");
+    assert!(
+        out.stderr.contains("  - name: [unclosed") && out.stderr.contains('^'),
+        "{out}"
+    );
     out.assert_no_panic();
 }
 
@@ -40,7 +47,10 @@ fn unknown_key_is_rejected_with_its_position() {
     assert_eq!(out.code, 2, "{out}");
     assert!(out.stderr.contains("unknown field `retries`"), "{out}");
     assert!(out.stderr.contains("unknown.yaml:9:5"), "{out}");
-    assert!(out.stderr.contains("obconform schema"), "the help names the schema: {out}");
+    assert!(
+        out.stderr.contains("obconform schema"),
+        "the help names the schema: {out}"
+    );
 }
 
 #[test]
@@ -57,9 +67,19 @@ fn undefined_variable_names_scenario_step_and_variable() {
     let out = obconform(&["run", file.to_str().unwrap()], dir.path());
     assert_eq!(out.code, 2, "{out}");
     assert!(out.stderr.contains("undefined variable `app_id`"), "{out}");
-    let column = r#"      url: "{{env.api}}/oauth2/applications/{{app_id}}""#.find("{{app_id").unwrap() + 1;
-    assert!(out.stderr.contains(&format!("undefined.yaml:7:{column}")), "the caret points at the variable: {out}");
-    assert!(out.stderr.contains("scenario `bad input check`, step `read metadata`"), "{out}");
+    let column = r#"      url: "{{env.api}}/oauth2/applications/{{app_id}}""#
+        .find("{{app_id")
+        .unwrap()
+        + 1;
+    assert!(
+        out.stderr.contains(&format!("undefined.yaml:7:{column}")),
+        "the caret points at the variable: {out}"
+    );
+    assert!(
+        out.stderr
+            .contains("scenario `bad input check`, step `read metadata`"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -76,7 +96,11 @@ fn capture_used_before_it_exists_is_an_unknown_capture() {
     write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
     let out = obconform(&["run", file.to_str().unwrap()], dir.path());
     assert_eq!(out.code, 2, "{out}");
-    assert!(out.stderr.contains("unknown capture `app_token`: it is captured only by the later step `token`"), "{out}");
+    assert!(
+        out.stderr
+            .contains("unknown capture `app_token`: it is captured only by the later step `token`"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -103,9 +127,16 @@ fn unknown_environment_lists_the_known_ones() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "ok.yaml", &scenario(GOOD_STEP));
     write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
-    let out = obconform(&["run", file.to_str().unwrap(), "--env", "staging"], dir.path());
+    let out = obconform(
+        &["run", file.to_str().unwrap(), "--env", "staging"],
+        dir.path(),
+    );
     assert_eq!(out.code, 2, "{out}");
-    assert!(out.stderr.contains("unknown environment `staging`") && out.stderr.contains("use one of: embedded"), "{out}");
+    assert!(
+        out.stderr.contains("unknown environment `staging`")
+            && out.stderr.contains("use one of: embedded"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -122,11 +153,23 @@ environments:
       tls: { cert: certs/example_client_tls.cer, key: certs/example_client_tls.key }
 "#;
     write(dir.path(), "environments.yaml", env);
-    let out = obconform(&["run", file.to_str().unwrap(), "--env", "sandbox"], dir.path());
+    let out = obconform(
+        &["run", file.to_str().unwrap(), "--env", "sandbox"],
+        dir.path(),
+    );
     assert_eq!(out.code, 2, "{out}");
-    assert!(out.stderr.contains("environment `sandbox`: certs.tls"), "{out}");
-    assert!(out.stderr.contains("example_client_tls.cer not found"), "{out}");
-    assert!(out.stderr.contains("certs/README.md"), "says where to get them: {out}");
+    assert!(
+        out.stderr.contains("environment `sandbox`: certs.tls"),
+        "{out}"
+    );
+    assert!(
+        out.stderr.contains("example_client_tls.cer not found"),
+        "{out}"
+    );
+    assert!(
+        out.stderr.contains("certs/README.md"),
+        "says where to get them: {out}"
+    );
 }
 
 #[test]
@@ -135,9 +178,16 @@ fn insecure_is_refused_for_production() {
     let file = write(dir.path(), "ok.yaml", &scenario(GOOD_STEP));
     let env = "environments:\n  production:\n    kind: production\n    api: https://127.0.0.1:9\n    insecure: true\n";
     write(dir.path(), "environments.yaml", env);
-    let out = obconform(&["run", file.to_str().unwrap(), "--env", "production"], dir.path());
+    let out = obconform(
+        &["run", file.to_str().unwrap(), "--env", "production"],
+        dir.path(),
+    );
     assert_eq!(out.code, 2, "{out}");
-    assert!(out.stderr.contains("`insecure: true` is refused for a production environment"), "{out}");
+    assert!(
+        out.stderr
+            .contains("`insecure: true` is refused for a production environment"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -146,7 +196,10 @@ fn wrong_key_passphrase_is_reported_and_the_right_one_works() {
     let dir = tempfile::tempdir().unwrap();
     let encrypted = common::encrypt_key(&sandbox.pki().client_tls_key, "correct horse");
     let key = write(dir.path(), "tls.key.enc", &encrypted);
-    assert!(encrypted.contains("ENCRYPTED"), "the test key must really be encrypted");
+    assert!(
+        encrypted.contains("ENCRYPTED"),
+        "the test key must really be encrypted"
+    );
     let env = format!(
         "environments:\n  local:\n    kind: sandbox\n    api: {}\n    client_id: 5ca1ab1e-c0ca-c01a-cafe-154deadbea75\n    trust: [{}]\n    certs:\n      tls: {{ cert: {}, key: {}, passphrase_env: TEST_TLS_PASSPHRASE }}\n",
         sandbox.base_url(),
@@ -156,18 +209,41 @@ fn wrong_key_passphrase_is_reported_and_the_right_one_works() {
     );
     write(dir.path(), "environments.yaml", &env);
     let file = write(dir.path(), "ok.yaml", &scenario(GOOD_STEP));
-    let args = ["run", file.to_str().unwrap(), "--env", "local", "--no-snapshots"];
+    let args = [
+        "run",
+        file.to_str().unwrap(),
+        "--env",
+        "local",
+        "--no-snapshots",
+    ];
 
-    let wrong = common::obconform_with_env(&args, dir.path(), &[("TEST_TLS_PASSPHRASE", "battery staple")]);
+    let wrong = common::obconform_with_env(
+        &args,
+        dir.path(),
+        &[("TEST_TLS_PASSPHRASE", "battery staple")],
+    );
     assert_eq!(wrong.code, 2, "{wrong}");
-    assert!(wrong.stderr.contains("wrong passphrase") && wrong.stderr.contains("TEST_TLS_PASSPHRASE"), "{wrong}");
-    assert!(!wrong.stderr.contains("battery staple"), "the passphrase is never printed: {wrong}");
+    assert!(
+        wrong.stderr.contains("wrong passphrase") && wrong.stderr.contains("TEST_TLS_PASSPHRASE"),
+        "{wrong}"
+    );
+    assert!(
+        !wrong.stderr.contains("battery staple"),
+        "the passphrase is never printed: {wrong}"
+    );
 
     let unset = common::obconform_with_env(&args, dir.path(), &[]);
     assert_eq!(unset.code, 2, "{unset}");
-    assert!(unset.stderr.contains("TEST_TLS_PASSPHRASE") && unset.stderr.contains("is not set"), "{unset}");
+    assert!(
+        unset.stderr.contains("TEST_TLS_PASSPHRASE") && unset.stderr.contains("is not set"),
+        "{unset}"
+    );
 
-    let right = common::obconform_with_env(&args, dir.path(), &[("TEST_TLS_PASSPHRASE", "correct horse")]);
+    let right = common::obconform_with_env(
+        &args,
+        dir.path(),
+        &[("TEST_TLS_PASSPHRASE", "correct horse")],
+    );
     assert_eq!(right.code, 0, "the decrypted key authenticates: {right}");
 }
 
@@ -184,11 +260,23 @@ fn unreachable_host_fails_the_step_clearly() {
     );
     write(dir.path(), "environments.yaml", &env);
     let file = write(dir.path(), "ok.yaml", &scenario(GOOD_STEP));
-    let out = obconform(&["run", file.to_str().unwrap(), "--env", "local", "--no-snapshots"], dir.path());
+    let out = obconform(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--env",
+            "local",
+            "--no-snapshots",
+        ],
+        dir.path(),
+    );
     assert_eq!(out.code, 1, "{out}");
     assert!(out.stdout.contains("FAIL  1. token"), "{out}");
     assert!(out.stdout.contains("connection refused"), "{out}");
-    assert!(out.stdout.contains(&format!("127.0.0.1:{closed_port}")), "names the address: {out}");
+    assert!(
+        out.stdout.contains(&format!("127.0.0.1:{closed_port}")),
+        "names the address: {out}"
+    );
     out.assert_no_panic();
 }
 
@@ -205,10 +293,25 @@ fn non_json_response_where_json_is_asserted() {
       json: { $.message: hello }
 "#;
     let file = write(dir.path(), "html.yaml", &scenario(steps));
-    let out = obconform(&["run", file.to_str().unwrap(), "--env", "local", "--no-snapshots"], dir.path());
+    let out = obconform(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--env",
+            "local",
+            "--no-snapshots",
+        ],
+        dir.path(),
+    );
     assert_eq!(out.code, 1, "{out}");
-    assert!(out.stdout.contains("response body is not JSON") && out.stdout.contains("text/html"), "{out}");
-    assert!(out.stdout.contains("request as sent:") && out.stdout.contains("GET / HTTP/1.1"), "{out}");
+    assert!(
+        out.stdout.contains("response body is not JSON") && out.stdout.contains("text/html"),
+        "{out}"
+    );
+    assert!(
+        out.stdout.contains("request as sent:") && out.stdout.contains("GET / HTTP/1.1"),
+        "{out}"
+    );
     out.assert_no_panic();
 }
 
@@ -223,10 +326,22 @@ fn request_without_client_certificate_is_refused() {
     );
     write(dir.path(), "environments.yaml", &env);
     let file = write(dir.path(), "ok.yaml", &scenario(GOOD_STEP));
-    let out = obconform(&["run", file.to_str().unwrap(), "--env", "local", "--no-snapshots"], dir.path());
+    let out = obconform(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--env",
+            "local",
+            "--no-snapshots",
+        ],
+        dir.path(),
+    );
     assert_eq!(out.code, 1, "{out}");
     assert!(out.stdout.contains("FAIL  1. token"), "{out}");
-    assert!(!out.stdout.contains("→ 200"), "no response may come back: {out}");
+    assert!(
+        !out.stdout.contains("→ 200"),
+        "no response may come back: {out}"
+    );
     out.assert_no_panic();
 }
 
@@ -235,10 +350,25 @@ fn server_certificate_from_another_ca_is_refused() {
     // Verification is on: trusting only the system store, the sandbox's own CA is unknown.
     let sandbox = TestSandbox::start();
     let dir = tempfile::tempdir().unwrap();
-    let env = sandbox.environment_yaml().replace(&format!("trust: [{}]", sandbox.pki().ca_cert.display()), "trust: [system]");
+    let env = sandbox.environment_yaml().replace(
+        &format!("trust: [{}]", sandbox.pki().ca_cert.display()),
+        "trust: [system]",
+    );
     write(dir.path(), "environments.yaml", &env);
     let file = write(dir.path(), "ok.yaml", &scenario(GOOD_STEP));
-    let out = obconform(&["run", file.to_str().unwrap(), "--env", "local", "--no-snapshots"], dir.path());
+    let out = obconform(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--env",
+            "local",
+            "--no-snapshots",
+        ],
+        dir.path(),
+    );
     assert_eq!(out.code, 1, "{out}");
-    assert!(out.stdout.contains("TLS handshake failed") || out.stdout.contains("certificate"), "{out}");
+    assert!(
+        out.stdout.contains("TLS handshake failed") || out.stdout.contains("certificate"),
+        "{out}"
+    );
 }

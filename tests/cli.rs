@@ -17,20 +17,40 @@ fn readme_run_command_passes_on_the_embedded_sandbox() {
     // `obconform run` with no arguments: every scenario under scenarios/, embedded sandbox.
     let out = obconform(&["run"], &repo());
     assert_eq!(out.code, 0, "{out}");
-    assert!(out.stdout.contains("ing-psd2::02-application-metadata"), "{out}");
-    assert!(out.stdout.contains("PASS  1. mTLS-only application access token   POST /oauth2/token → 200"), "{out}");
-    assert!(out.stdout.contains("failed") && !out.stdout.contains("FAIL "), "{out}");
-    assert!(!out.stdout.contains("Bearer ey") && !out.stderr.contains("panicked"), "{out}");
+    assert!(
+        out.stdout.contains("ing-psd2::02-application-metadata"),
+        "{out}"
+    );
+    assert!(
+        out.stdout
+            .contains("PASS  1. mTLS-only application access token   POST /oauth2/token → 200"),
+        "{out}"
+    );
+    assert!(
+        out.stdout.contains("failed") && !out.stdout.contains("FAIL "),
+        "{out}"
+    );
+    assert!(
+        !out.stdout.contains("Bearer ey") && !out.stderr.contains("panicked"),
+        "{out}"
+    );
 }
 
 #[test]
 fn filter_selects_scenarios_and_an_empty_selection_is_a_usage_error() {
     let out = obconform(&["run", "--filter", "application-metadata"], &repo());
     assert_eq!(out.code, 0, "{out}");
-    assert!(out.stdout.contains("scenarios: 1 passed, 0 failed"), "{out}");
+    assert!(
+        out.stdout.contains("scenarios: 1 passed, 0 failed"),
+        "{out}"
+    );
     let none = obconform(&["run", "--filter", "no-such-scenario"], &repo());
     assert_eq!(none.code, 2, "{none}");
-    assert!(none.stderr.contains("no scenario matches --filter no-such-scenario"), "{none}");
+    assert!(
+        none.stderr
+            .contains("no scenario matches --filter no-such-scenario"),
+        "{none}"
+    );
 }
 
 #[test]
@@ -59,11 +79,24 @@ steps:
     request: { method: GET, url: "{{env.api}}/oauth2/applications/me" }
 "#;
     let file = write(dir.path(), "fails.yaml", scenario);
-    let out = obconform(&["run", file.to_str().unwrap(), "--no-snapshots"], dir.path());
+    let out = obconform(
+        &["run", file.to_str().unwrap(), "--no-snapshots"],
+        dir.path(),
+    );
     assert_eq!(out.code, 1, "{out}");
-    assert!(out.stdout.contains("status: expected 201, got 200"), "{out}");
-    assert!(out.stdout.contains(r#"$.contact: expected "nobody@example.com", got "one@example.com""#), "{out}");
-    assert!(out.stdout.contains("Authorization: Bearer [redacted]"), "{out}");
+    assert!(
+        out.stdout.contains("status: expected 201, got 200"),
+        "{out}"
+    );
+    assert!(
+        out.stdout
+            .contains(r#"$.contact: expected "nobody@example.com", got "one@example.com""#),
+        "{out}"
+    );
+    assert!(
+        out.stdout.contains("Authorization: Bearer [redacted]"),
+        "{out}"
+    );
     assert!(out.stdout.contains("SKIP  3. never runs"), "{out}");
 }
 
@@ -84,19 +117,34 @@ steps:
     let snapshots = dir.path().join("snaps");
     let snap_dir = snapshots.join("embedded/test");
     std::fs::create_dir_all(&snap_dir).unwrap();
-    let args = ["run", file.to_str().unwrap(), "--snapshot-dir", snapshots.to_str().unwrap()];
+    let args = [
+        "run",
+        file.to_str().unwrap(),
+        "--snapshot-dir",
+        snapshots.to_str().unwrap(),
+    ];
 
     // No snapshot yet: CI mode refuses to pass silently.
     let missing = obconform(&args, dir.path());
     assert_eq!(missing.code, 1, "{missing}");
-    assert!(missing.stdout.contains("snapshot `snap--01-metadata-404`"), "{missing}");
+    assert!(
+        missing.stdout.contains("snapshot `snap--01-metadata-404`"),
+        "{missing}"
+    );
 
     // Accept it, then it passes.
-    let accepted = common::obconform_with_env(&[&args[..], &["--update-snapshots"]].concat(), dir.path(), &[]);
+    let accepted = common::obconform_with_env(
+        &[&args[..], &["--update-snapshots"]].concat(),
+        dir.path(),
+        &[],
+    );
     assert_eq!(accepted.code, 0, "{accepted}");
     let stored = snap_dir.join("snap--01-metadata-404.snap");
     let text = std::fs::read_to_string(&stored).unwrap();
-    assert!(text.contains("status: 404") && text.contains("\"message\""), "{text}");
+    assert!(
+        text.contains("status: 404") && text.contains("\"message\""),
+        "{text}"
+    );
     assert_eq!(obconform(&args, dir.path()).code, 0);
 
     // Someone else's bank answers differently: the stored snapshot no longer matches.
@@ -110,17 +158,34 @@ steps:
 fn sandbox_command_prints_its_url_once_it_accepts_connections() {
     let pki = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_obconform"))
-        .args(["sandbox", "--listen", "127.0.0.1:0", "--pki", pki.path().to_str().unwrap()])
+        .args([
+            "sandbox",
+            "--listen",
+            "127.0.0.1:0",
+            "--pki",
+            pki.path().to_str().unwrap(),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let url = line.trim().to_string();
     let result = std::panic::catch_unwind(|| {
-        assert!(url.starts_with("https://127.0.0.1:"), "first line is the base URL: {url:?}");
-        for file in ["ca.pem", "example_client_tls.cer", "example_client_tls.key", "example_client_signing.cer", "example_client_signing.key"] {
+        assert!(
+            url.starts_with("https://127.0.0.1:"),
+            "first line is the base URL: {url:?}"
+        );
+        for file in [
+            "ca.pem",
+            "example_client_tls.cer",
+            "example_client_tls.key",
+            "example_client_signing.cer",
+            "example_client_signing.key",
+        ] {
             assert!(pki.path().join(file).is_file(), "{file} written");
         }
         // The URL is live at once: a client with the written PKI gets a token.
@@ -132,7 +197,16 @@ fn sandbox_command_prints_its_url_once_it_accepts_connections() {
         write(dir.path(), "environments.yaml", &env);
         let steps = "name: s\nsystem: t\nsteps:\n  - name: token\n    request: { method: POST, url: \"{{env.api}}/oauth2/token\", form: { grant_type: client_credentials, client_id: \"{{env.client_id}}\" } }\n    expect: { status: 200, json: { $.token_type: Bearer } }\n";
         let file = write(dir.path(), "s.yaml", steps);
-        let out = obconform(&["run", file.to_str().unwrap(), "--env", "local", "--no-snapshots"], dir.path());
+        let out = obconform(
+            &[
+                "run",
+                file.to_str().unwrap(),
+                "--env",
+                "local",
+                "--no-snapshots",
+            ],
+            dir.path(),
+        );
         assert_eq!(out.code, 0, "{out}");
     });
     let _ = child.kill();
@@ -152,12 +226,32 @@ fn the_guides_curl_command_works_against_the_sandbox() {
     let pki = sandbox.pki().clone();
     let url = format!("{}/oauth2/token", sandbox.base_url());
     let out = Command::new("curl")
-        .args(["-sS", "--cacert", path(&pki.ca_cert), "--cert", path(&pki.client_tls_cert), "--key", path(&pki.client_tls_key)])
-        .args(["-X", "POST", &url, "-H", "Accept: application/json", "-H", "Content-Type: application/x-www-form-urlencoded"])
-        .args(["-d", "grant_type=client_credentials&client_id=5ca1ab1e-c0ca-c01a-cafe-154deadbea75"])
+        .args([
+            "-sS",
+            "--cacert",
+            path(&pki.ca_cert),
+            "--cert",
+            path(&pki.client_tls_cert),
+            "--key",
+            path(&pki.client_tls_key),
+        ])
+        .args([
+            "-X",
+            "POST",
+            &url,
+            "-H",
+            "Accept: application/json",
+            "-H",
+            "Content-Type: application/x-www-form-urlencoded",
+        ])
+        .args([
+            "-d",
+            "grant_type=client_credentials&client_id=5ca1ab1e-c0ca-c01a-cafe-154deadbea75",
+        ])
         .output()
         .unwrap();
-    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 905);
     drop(sandbox);
@@ -169,19 +263,45 @@ fn path(p: &Path) -> &str {
 
 #[test]
 fn schema_command_prints_draft07_and_the_committed_schemas_are_current() {
-    for (args, file) in [(vec!["schema"], "scenarios/scenario.schema.json"), (vec!["schema", "--environments"], "scenarios/environments.schema.json")] {
+    for (args, file) in [
+        (vec!["schema"], "scenarios/scenario.schema.json"),
+        (
+            vec!["schema", "--environments"],
+            "scenarios/environments.schema.json",
+        ),
+    ] {
         let out = obconform(&args, &repo());
         assert_eq!(out.code, 0, "{out}");
         let printed: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-        assert_eq!(printed["$schema"], "http://json-schema.org/draft-07/schema#");
-        let committed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(repo().join(file)).unwrap()).unwrap();
-        assert_eq!(printed, committed, "{file} is stale: run `cargo run -- schema {}> {file}`", if args.len() > 1 { "--environments " } else { "" });
+        assert_eq!(
+            printed["$schema"],
+            "http://json-schema.org/draft-07/schema#"
+        );
+        let committed: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(repo().join(file)).unwrap()).unwrap();
+        assert_eq!(
+            printed,
+            committed,
+            "{file} is stale: run `cargo run -- schema {}> {file}`",
+            if args.len() > 1 {
+                "--environments "
+            } else {
+                ""
+            }
+        );
     }
-    let scenario_schema: serde_json::Value = serde_json::from_str(&obconform(&["schema"], &repo()).stdout).unwrap();
+    let scenario_schema: serde_json::Value =
+        serde_json::from_str(&obconform(&["schema"], &repo()).stdout).unwrap();
     let step = &scenario_schema["definitions"]["Step"];
-    assert_eq!(step["additionalProperties"], false, "unknown keys are rejected in the schema too: {step}");
+    assert_eq!(
+        step["additionalProperties"], false,
+        "unknown keys are rejected in the schema too: {step}"
+    );
     for key in ["request", "sign", "expect", "capture", "snapshot"] {
-        assert!(step["properties"].get(key).is_some(), "step.{key} described");
+        assert!(
+            step["properties"].get(key).is_some(),
+            "step.{key} described"
+        );
     }
 }
 
@@ -192,7 +312,13 @@ fn every_scenario_file_declares_its_schema_for_editors() {
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         let first = text.lines().next().unwrap_or_default();
-        let schema = first.strip_prefix("# yaml-language-server: $schema=").unwrap_or_else(|| panic!("{} must start with the schema line", file.display()));
-        assert!(file.parent().unwrap().join(schema).is_file(), "{}: {schema} must exist", file.display());
+        let schema = first
+            .strip_prefix("# yaml-language-server: $schema=")
+            .unwrap_or_else(|| panic!("{} must start with the schema line", file.display()));
+        assert!(
+            file.parent().unwrap().join(schema).is_file(),
+            "{}: {schema} must exist",
+            file.display()
+        );
     }
 }

@@ -36,36 +36,69 @@ fn open_shared(envs: &EnvironmentsSource, env_name: &str) -> Shared {
         .build()
         .expect("tokio runtime");
     if envs.kind_of(env_name) == Some(EnvironmentKind::Embedded) {
-        let config = SandboxConfig { listen: ([127, 0, 0, 1], 0).into(), pki_dir: None };
+        let config = SandboxConfig {
+            listen: ([127, 0, 0, 1], 0).into(),
+            pki_dir: None,
+        };
         match runtime.block_on(Sandbox::start(config)) {
             Ok(sandbox) => {
-                let target = runtime.block_on(async { Target::with_sandbox(envs, env_name, &sandbox).map_err(|e| e.to_string()) });
-                Shared { runtime, sandbox: Some(sandbox), target }
+                let target = runtime.block_on(async {
+                    Target::with_sandbox(envs, env_name, &sandbox).map_err(|e| e.to_string())
+                });
+                Shared {
+                    runtime,
+                    sandbox: Some(sandbox),
+                    target,
+                }
             }
-            Err(e) => Shared { runtime, sandbox: None, target: Err(format!("cannot start the embedded sandbox: {e}")) },
+            Err(e) => Shared {
+                runtime,
+                sandbox: None,
+                target: Err(format!("cannot start the embedded sandbox: {e}")),
+            },
         }
     } else {
-        let target = runtime.block_on(Target::open(envs, env_name, None)).map_err(|e| e.to_string());
-        Shared { runtime, sandbox: None, target }
+        let target = runtime
+            .block_on(Target::open(envs, env_name, None))
+            .map_err(|e| e.to_string());
+        Shared {
+            runtime,
+            sandbox: None,
+            target,
+        }
     }
 }
 
 fn run_one(loaded: &LoadedScenario, shared: &Shared) -> Result<(), Failed> {
-    let target = shared.target.as_ref().map_err(|e| Failed::from(e.clone()))?;
+    let target = shared
+        .target
+        .as_ref()
+        .map_err(|e| Failed::from(e.clone()))?;
     let renderer = Renderer::new();
     validate(loaded, &target.env, &renderer).map_err(|e| Failed::from(e.to_string()))?;
     let ctx = RunContext {
         env: &target.env,
         transport: &target.transport,
         renderer: &renderer,
-        snapshots: Snapshots::Check { root: root().join("snapshots") },
+        snapshots: Snapshots::Check {
+            root: root().join("snapshots"),
+        },
     };
     let mut lines = Vec::new();
-    let outcome = shared.runtime.block_on(run_scenario(loaded, &ctx, &mut |step, redactor| lines.push(console::step_line(step, redactor))));
+    let outcome = shared
+        .runtime
+        .block_on(run_scenario(loaded, &ctx, &mut |step, redactor| {
+            lines.push(console::step_line(step, redactor))
+        }));
     if outcome.passed() {
         Ok(())
     } else {
-        Err(Failed::from(format!("{}\n{}\n{}", console::scenario_header(&outcome.test_name, &outcome.title), lines.join("\n"), console::scenario_summary(&outcome))))
+        Err(Failed::from(format!(
+            "{}\n{}\n{}",
+            console::scenario_header(&outcome.test_name, &outcome.title),
+            lines.join("\n"),
+            console::scenario_summary(&outcome)
+        )))
     }
 }
 
@@ -87,7 +120,10 @@ fn main() {
         eprintln!("{e}");
         std::process::exit(101);
     });
-    let trials: Vec<Trial> = files.iter().map(|file| trial(file, &envs, &env_name, &shared)).collect();
+    let trials: Vec<Trial> = files
+        .iter()
+        .map(|file| trial(file, &envs, &env_name, &shared))
+        .collect();
 
     let conclusion = libtest_mimic::run(&args, trials);
     if let Some(shared) = Arc::into_inner(shared).and_then(OnceLock::into_inner)
@@ -98,7 +134,12 @@ fn main() {
     conclusion.exit();
 }
 
-fn trial(file: &Path, envs: &Arc<EnvironmentsSource>, env_name: &str, shared: &Arc<OnceLock<Shared>>) -> Trial {
+fn trial(
+    file: &Path,
+    envs: &Arc<EnvironmentsSource>,
+    env_name: &str,
+    shared: &Arc<OnceLock<Shared>>,
+) -> Trial {
     match load_scenario(file) {
         Ok(loaded) => {
             let (envs, shared, env_name) = (envs.clone(), shared.clone(), env_name.to_string());
@@ -108,9 +149,14 @@ fn trial(file: &Path, envs: &Arc<EnvironmentsSource>, env_name: &str, shared: &A
             })
         }
         Err(e) => {
-            let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let stem = file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let message = e.to_string();
-            Trial::test(format!("unloadable::{stem}"), move || Err(Failed::from(message)))
+            Trial::test(format!("unloadable::{stem}"), move || {
+                Err(Failed::from(message))
+            })
         }
     }
 }

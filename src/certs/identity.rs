@@ -11,22 +11,43 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum CertError {
     #[error("{role} file {path} not found{hint}")]
-    Missing { role: String, path: PathBuf, hint: String },
+    Missing {
+        role: String,
+        path: PathBuf,
+        hint: String,
+    },
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} holds no PEM certificate ({detail})")]
     NotCertificate { path: PathBuf, detail: String },
-    #[error("{path} is an encrypted key but no passphrase is configured: set `passphrase_env` to the name of an environment variable holding it")]
+    #[error(
+        "{path} is an encrypted key but no passphrase is configured: set `passphrase_env` to the name of an environment variable holding it"
+    )]
     NoPassphrase { path: PathBuf },
-    #[error("{path} is an encrypted key and the environment variable {var} (its passphrase) is not set")]
+    #[error(
+        "{path} is an encrypted key and the environment variable {var} (its passphrase) is not set"
+    )]
     PassphraseUnset { path: PathBuf, var: String },
-    #[error("cannot decrypt the key {path} with the passphrase from {var}: wrong passphrase? ({detail})")]
-    WrongPassphrase { path: PathBuf, var: String, detail: String },
+    #[error(
+        "cannot decrypt the key {path} with the passphrase from {var}: wrong passphrase? ({detail})"
+    )]
+    WrongPassphrase {
+        path: PathBuf,
+        var: String,
+        detail: String,
+    },
     #[error("{path} holds no readable PEM private key ({detail})")]
     NotKey { path: PathBuf, detail: String },
-    #[error("the key {key} does not belong to the certificate {cert}: use the key generated with that certificate")]
+    #[error(
+        "the key {key} does not belong to the certificate {cert}: use the key generated with that certificate"
+    )]
     KeyMismatch { cert: PathBuf, key: PathBuf },
-    #[error("no trust anchors found in the system store ({detail}): install ca-certificates or list PEM files under `trust`")]
+    #[error(
+        "no trust anchors found in the system store ({detail}): install ca-certificates or list PEM files under `trust`"
+    )]
     NoSystemRoots { detail: String },
     #[error("cannot use {path} as a trust anchor: {detail}")]
     BadTrustAnchor { path: PathBuf, detail: String },
@@ -67,7 +88,10 @@ pub fn load_identity(
         });
     };
     let key = load_private_key(key_path, passphrase)?;
-    let matches = leaf.public_key().map(|public| public.public_eq(&key)).unwrap_or(false);
+    let matches = leaf
+        .public_key()
+        .map(|public| public.public_eq(&key))
+        .unwrap_or(false);
     if !matches {
         return Err(CertError::KeyMismatch {
             cert: cert_path.to_path_buf(),
@@ -106,7 +130,9 @@ pub fn load_private_key(
         });
     }
     let Some((var, value)) = passphrase else {
-        return Err(CertError::NoPassphrase { path: path.to_path_buf() });
+        return Err(CertError::NoPassphrase {
+            path: path.to_path_buf(),
+        });
     };
     let Some(value) = value else {
         return Err(CertError::PassphraseUnset {
@@ -139,10 +165,12 @@ pub fn load_trust_anchors(path: &Path) -> Result<Vec<CertificateDer<'static>>, C
     certs
         .iter()
         .map(|c| {
-            c.to_der().map(CertificateDer::from).map_err(|e| CertError::BadTrustAnchor {
-                path: path.to_path_buf(),
-                detail: e.to_string(),
-            })
+            c.to_der()
+                .map(CertificateDer::from)
+                .map_err(|e| CertError::BadTrustAnchor {
+                    path: path.to_path_buf(),
+                    detail: e.to_string(),
+                })
         })
         .collect()
 }

@@ -10,7 +10,8 @@ pub fn capture(source: &CaptureSource, response: &Response) -> Result<String, St
         CaptureSource::Json(path) => {
             let document: serde_json::Value = serde_json::from_slice(&response.body)
                 .map_err(|e| crate::check::expect::not_json(response, &e))?;
-            let jsonpath = JsonPath::parse(path).map_err(|e| format!("{path}: not a valid JSONPath: {e}"))?;
+            let jsonpath =
+                JsonPath::parse(path).map_err(|e| format!("{path}: not a valid JSONPath: {e}"))?;
             let nodes = jsonpath.query(&document).all();
             match nodes.as_slice() {
                 [one] => Ok(match one {
@@ -18,7 +19,10 @@ pub fn capture(source: &CaptureSource, response: &Response) -> Result<String, St
                     other => other.to_string(),
                 }),
                 [] => Err(format!("{path} selects nothing in the response")),
-                many => Err(format!("{path} selects {} nodes; a capture needs exactly one", many.len())),
+                many => Err(format!(
+                    "{path} selects {} nodes; a capture needs exactly one",
+                    many.len()
+                )),
             }
         }
         CaptureSource::Header(name) => response
@@ -26,10 +30,16 @@ pub fn capture(source: &CaptureSource, response: &Response) -> Result<String, St
             .map(str::to_string)
             .ok_or_else(|| format!("the response has no header `{name}`")),
         CaptureSource::Regex(pattern) => {
-            let re = regex::Regex::new(pattern).map_err(|e| format!("invalid regex /{pattern}/: {e}"))?;
+            let re = regex::Regex::new(pattern)
+                .map_err(|e| format!("invalid regex /{pattern}/: {e}"))?;
             let body = response.body_text();
-            let caps = re.captures(&body).ok_or_else(|| format!("/{pattern}/ does not match the body"))?;
-            let m = caps.get(1).or_else(|| caps.get(0)).map(|m| m.as_str().to_string());
+            let caps = re
+                .captures(&body)
+                .ok_or_else(|| format!("/{pattern}/ does not match the body"))?;
+            let m = caps
+                .get(1)
+                .or_else(|| caps.get(0))
+                .map(|m| m.as_str().to_string());
             m.ok_or_else(|| format!("/{pattern}/ matched nothing"))
         }
     }
@@ -50,12 +60,32 @@ mod tests {
     #[test]
     fn json_header_and_regex_captures() {
         let r = response(r#"{"access_token":"t1","n":5,"list":[1,2]}"#);
-        assert_eq!(capture(&CaptureSource::Json("$.access_token".into()), &r).unwrap(), "t1");
-        assert_eq!(capture(&CaptureSource::Json("$.n".into()), &r).unwrap(), "5");
-        assert!(capture(&CaptureSource::Json("$.list[*]".into()), &r).unwrap_err().contains("2 nodes"));
+        assert_eq!(
+            capture(&CaptureSource::Json("$.access_token".into()), &r).unwrap(),
+            "t1"
+        );
+        assert_eq!(
+            capture(&CaptureSource::Json("$.n".into()), &r).unwrap(),
+            "5"
+        );
+        assert!(
+            capture(&CaptureSource::Json("$.list[*]".into()), &r)
+                .unwrap_err()
+                .contains("2 nodes")
+        );
         assert!(capture(&CaptureSource::Json("$.nope".into()), &r).is_err());
-        assert_eq!(capture(&CaptureSource::Header("x-ing-response-id".into()), &r).unwrap(), "abc");
-        assert_eq!(capture(&CaptureSource::Regex("\"n\":(\\d+)".into()), &r).unwrap(), "5");
-        assert!(capture(&CaptureSource::Json("$.x".into()), &response("not json")).unwrap_err().contains("not JSON"));
+        assert_eq!(
+            capture(&CaptureSource::Header("x-ing-response-id".into()), &r).unwrap(),
+            "abc"
+        );
+        assert_eq!(
+            capture(&CaptureSource::Regex("\"n\":(\\d+)".into()), &r).unwrap(),
+            "5"
+        );
+        assert!(
+            capture(&CaptureSource::Json("$.x".into()), &response("not json"))
+                .unwrap_err()
+                .contains("not JSON")
+        );
     }
 }

@@ -13,12 +13,20 @@ pub fn evaluate(expect: &Expect, response: &Response, render: &RenderFn) -> Vec<
     if let Some(status) = &expect.status
         && !status.contains(response.status)
     {
-        failures.push(format!("status: expected {status}, got {}", response.status));
+        failures.push(format!(
+            "status: expected {status}, got {}",
+            response.status
+        ));
     }
     for (name, check) in expect.headers.iter() {
         let value = response.header(name).map(|v| Value::String(v.to_string()));
         let found: Vec<Value> = value.into_iter().collect();
-        failures.extend(check_nodes(&format!("header {name}"), &found, &check.value, render));
+        failures.extend(check_nodes(
+            &format!("header {name}"),
+            &found,
+            &check.value,
+            render,
+        ));
     }
     if !expect.json.is_empty() {
         match serde_json::from_slice::<Value>(&response.body) {
@@ -26,7 +34,12 @@ pub fn evaluate(expect: &Expect, response: &Response, render: &RenderFn) -> Vec<
                 for (path, check) in expect.json.iter() {
                     match JsonPath::parse(path) {
                         Ok(jsonpath) => {
-                            let nodes: Vec<Value> = jsonpath.query(&document).all().into_iter().cloned().collect();
+                            let nodes: Vec<Value> = jsonpath
+                                .query(&document)
+                                .all()
+                                .into_iter()
+                                .cloned()
+                                .collect();
                             failures.extend(check_nodes(path, &nodes, &check.value, render));
                         }
                         Err(e) => failures.push(format!("{path}: not a valid JSONPath: {e}")),
@@ -60,13 +73,28 @@ pub fn not_json(response: &Response, error: &serde_json::Error) -> String {
     )
 }
 
-fn check_nodes(subject: &str, nodes: &[Value], check: &ValueCheck, render: &RenderFn) -> Vec<String> {
+fn check_nodes(
+    subject: &str,
+    nodes: &[Value],
+    check: &ValueCheck,
+    render: &RenderFn,
+) -> Vec<String> {
     let checks = match check {
-        ValueCheck::Equals(v) => Checks { equals: Some(v.clone()), ..Checks::default() },
+        ValueCheck::Equals(v) => Checks {
+            equals: Some(v.clone()),
+            ..Checks::default()
+        },
         ValueCheck::Checks(c) => c.clone(),
     };
     if checks.exists == Some(false) {
-        return if nodes.is_empty() { vec![] } else { vec![format!("{subject}: expected absent, found {}", show(&nodes[0]))] };
+        return if nodes.is_empty() {
+            vec![]
+        } else {
+            vec![format!(
+                "{subject}: expected absent, found {}",
+                show(&nodes[0])
+            )]
+        };
     }
     if nodes.is_empty() {
         return vec![format!("{subject}: not found in the response")];
@@ -95,7 +123,10 @@ fn check_value(value: &Value, checks: &Checks, render: &RenderFn) -> Option<Stri
     }
     if let Some(pattern) = &checks.matches {
         let Value::String(text) = value else {
-            return Some(format!("expected a string matching /{pattern}/, got {}", show(value)));
+            return Some(format!(
+                "expected a string matching /{pattern}/, got {}",
+                show(value)
+            ));
         };
         match regex::Regex::new(pattern) {
             Ok(re) if re.is_match(text) => {}
@@ -108,17 +139,30 @@ fn check_value(value: &Value, checks: &Checks, render: &RenderFn) -> Option<Stri
             Value::String(s) => s.chars().count(),
             Value::Array(a) => a.len(),
             Value::Object(o) => o.len(),
-            other => return Some(format!("length: expected a string, array or object, got {}", show(other))),
+            other => {
+                return Some(format!(
+                    "length: expected a string, array or object, got {}",
+                    show(other)
+                ));
+            }
         };
         if actual != expected {
             return Some(format!("expected length {expected}, got {actual}"));
         }
     }
-    let comparisons = [(checks.gt, ">", 0), (checks.gte, ">=", 1), (checks.lt, "<", 2), (checks.lte, "<=", 3)];
+    let comparisons = [
+        (checks.gt, ">", 0),
+        (checks.gte, ">=", 1),
+        (checks.lt, "<", 2),
+        (checks.lte, "<=", 3),
+    ];
     for (bound, symbol, kind) in comparisons {
         let Some(bound) = bound else { continue };
         let Some(number) = value.as_f64() else {
-            return Some(format!("expected a number {symbol} {bound}, got {}", show(value)));
+            return Some(format!(
+                "expected a number {symbol} {bound}, got {}",
+                show(value)
+            ));
         };
         let ok = match kind {
             0 => number > bound,
@@ -160,7 +204,11 @@ fn json_equal(a: &Value, b: &Value) -> bool {
 
 fn show(value: &Value) -> String {
     let text = value.to_string();
-    if text.len() > 200 { format!("{}…", &text[..text.floor_char_boundary(200)]) } else { text }
+    if text.len() > 200 {
+        format!("{}…", &text[..text.floor_char_boundary(200)])
+    } else {
+        text
+    }
 }
 
 #[cfg(test)]
@@ -183,13 +231,18 @@ mod tests {
 
     fn expect_json(path: &str, check: ValueCheck) -> Expect {
         let mut e = Expect::default();
-        e.json.0.push((path.into(), Located::new(check, Position::default())));
+        e.json
+            .0
+            .push((path.into(), Located::new(check, Position::default())));
         e
     }
 
     #[test]
     fn status_mismatch_is_reported() {
-        let e = Expect { status: Some(StatusSet::One(200)), ..Expect::default() };
+        let e = Expect {
+            status: Some(StatusSet::One(200)),
+            ..Expect::default()
+        };
         assert!(evaluate(&e, &response(200, "{}"), &no_render).is_empty());
         let failures = evaluate(&e, &response(401, "{}"), &no_render);
         assert_eq!(failures, vec!["status: expected 200, got 401".to_string()]);
@@ -197,26 +250,57 @@ mod tests {
 
     #[test]
     fn equals_exists_matches_length_and_numbers() {
-        let body = r#"{"token_type":"Bearer","expires_in":905,"keys":[1,2],"scope":"granting view"}"#;
-        let ok = |path: &str, check: ValueCheck| evaluate(&expect_json(path, check), &response(200, body), &no_render);
+        let body =
+            r#"{"token_type":"Bearer","expires_in":905,"keys":[1,2],"scope":"granting view"}"#;
+        let ok = |path: &str, check: ValueCheck| {
+            evaluate(&expect_json(path, check), &response(200, body), &no_render)
+        };
         assert!(ok("$.token_type", ValueCheck::Equals("Bearer".into())).is_empty());
-        assert_eq!(ok("$.token_type", ValueCheck::Equals("bearer".into())).len(), 1);
+        assert_eq!(
+            ok("$.token_type", ValueCheck::Equals("bearer".into())).len(),
+            1
+        );
         assert!(ok("$.expires_in", ValueCheck::Equals(905.0.into())).is_empty());
-        let range = Checks { gte: Some(900.0), lte: Some(905.0), ..Checks::default() };
+        let range = Checks {
+            gte: Some(900.0),
+            lte: Some(905.0),
+            ..Checks::default()
+        };
         assert!(ok("$.expires_in", ValueCheck::Checks(range)).is_empty());
-        let too_big = Checks { lt: Some(900.0), ..Checks::default() };
+        let too_big = Checks {
+            lt: Some(900.0),
+            ..Checks::default()
+        };
         assert_eq!(ok("$.expires_in", ValueCheck::Checks(too_big)).len(), 1);
-        let len = Checks { length: Some(2), ..Checks::default() };
+        let len = Checks {
+            length: Some(2),
+            ..Checks::default()
+        };
         assert!(ok("$.keys", ValueCheck::Checks(len)).is_empty());
-        let len3 = Checks { length: Some(3), ..Checks::default() };
+        let len3 = Checks {
+            length: Some(3),
+            ..Checks::default()
+        };
         assert_eq!(ok("$.keys", ValueCheck::Checks(len3)).len(), 1);
-        let re = Checks { matches: Some("^granting".into()), ..Checks::default() };
+        let re = Checks {
+            matches: Some("^granting".into()),
+            ..Checks::default()
+        };
         assert!(ok("$.scope", ValueCheck::Checks(re)).is_empty());
-        let absent = Checks { exists: Some(false), ..Checks::default() };
+        let absent = Checks {
+            exists: Some(false),
+            ..Checks::default()
+        };
         assert!(ok("$.refresh_token", ValueCheck::Checks(absent.clone())).is_empty());
         assert_eq!(ok("$.scope", ValueCheck::Checks(absent)).len(), 1);
-        assert_eq!(ok("$.missing", ValueCheck::Equals(1.into())), vec!["$.missing: not found in the response".to_string()]);
-        let typed = Checks { json_type: Some(JsonType::Integer), ..Checks::default() };
+        assert_eq!(
+            ok("$.missing", ValueCheck::Equals(1.into())),
+            vec!["$.missing: not found in the response".to_string()]
+        );
+        let typed = Checks {
+            json_type: Some(JsonType::Integer),
+            ..Checks::default()
+        };
         assert!(ok("$.expires_in", ValueCheck::Checks(typed.clone())).is_empty());
         assert_eq!(ok("$.scope", ValueCheck::Checks(typed)).len(), 1);
     }
@@ -225,8 +309,16 @@ mod tests {
     fn non_json_body_fails_clearly() {
         let mut r = response(200, "<html>hello</html>");
         r.headers = vec![("content-type".into(), "text/html".into())];
-        let failures = evaluate(&expect_json("$.x", ValueCheck::Equals(1.into())), &r, &no_render);
+        let failures = evaluate(
+            &expect_json("$.x", ValueCheck::Equals(1.into())),
+            &r,
+            &no_render,
+        );
         assert_eq!(failures.len(), 1);
-        assert!(failures[0].contains("not JSON") && failures[0].contains("text/html"), "{}", failures[0]);
+        assert!(
+            failures[0].contains("not JSON") && failures[0].contains("text/html"),
+            "{}",
+            failures[0]
+        );
     }
 }

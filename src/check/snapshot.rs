@@ -13,7 +13,11 @@ const KEY_MATERIAL_FIELDS: &[&str] = &["n", "x5c", "x5t", "x5t#S256", "kid"];
 
 /// The text a response snapshot holds: status, content type, body (pretty JSON when it is JSON),
 /// with secrets and volatile values replaced by stable markers.
-pub fn response_snapshot(response: &Response, redactor: &Redactor, extra_paths: &[String]) -> String {
+pub fn response_snapshot(
+    response: &Response,
+    redactor: &Redactor,
+    extra_paths: &[String],
+) -> String {
     let content_type = response.header("content-type").unwrap_or("none");
     let body = match serde_json::from_slice::<serde_json::Value>(&response.body) {
         Ok(mut json) => {
@@ -26,7 +30,10 @@ pub fn response_snapshot(response: &Response, redactor: &Redactor, extra_paths: 
         }
         Err(_) => response.body_text(),
     };
-    redactor.text(&format!("status: {}\ncontent-type: {content_type}\n\n{body}\n", response.status))
+    redactor.text(&format!(
+        "status: {}\ncontent-type: {content_type}\n\n{body}\n",
+        response.status
+    ))
 }
 
 /// Replaces key material and timestamps, which differ on every run.
@@ -43,14 +50,22 @@ fn redact_volatile(value: &mut serde_json::Value) {
             }
         }
         Value::Array(items) => items.iter_mut().for_each(redact_volatile),
-        Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => *s = "[timestamp]".into(),
+        Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => {
+            *s = "[timestamp]".into()
+        }
         _ => {}
     }
 }
 
 fn redact_path(document: &mut serde_json::Value, path: &str) {
-    let Ok(jsonpath) = serde_json_path::JsonPath::parse(path) else { return };
-    let locations: Vec<String> = jsonpath.query_located(document).locations().map(|l| l.to_json_pointer()).collect();
+    let Ok(jsonpath) = serde_json_path::JsonPath::parse(path) else {
+        return;
+    };
+    let locations: Vec<String> = jsonpath
+        .query_located(document)
+        .locations()
+        .map(|l| l.to_json_pointer())
+        .collect();
     for pointer in locations {
         if let Some(v) = document.pointer_mut(&pointer) {
             *v = serde_json::Value::String(REDACTED.into());
@@ -73,9 +88,15 @@ pub fn snapshot_name(scenario_stem: &str, step_index: usize, step_name: &str) ->
 }
 
 /// Compares `content` with the stored snapshot `dir/<name>.snap` using insta.
-pub fn check_snapshot(dir: &Path, name: &str, content: &str, source_file: &Path) -> Result<(), String> {
+pub fn check_snapshot(
+    dir: &Path,
+    name: &str,
+    content: &str,
+    source_file: &Path,
+) -> Result<(), String> {
     // insta takes a relative snapshot path as relative to the asserting source file, not the cwd.
-    let dir = std::path::absolute(dir).map_err(|e| format!("snapshot folder {}: {e}", dir.display()))?;
+    let dir =
+        std::path::absolute(dir).map_err(|e| format!("snapshot folder {}: {e}", dir.display()))?;
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(&dir);
     settings.set_prepend_module_to_snapshot(false);
@@ -115,7 +136,14 @@ mod tests {
 
     #[test]
     fn names_are_file_safe_and_ordered() {
-        assert_eq!(snapshot_name("02-application-metadata", 0, "mTLS-only token (client_credentials)"), "02-application-metadata--01-mtls-only-token-client-credentials");
+        assert_eq!(
+            snapshot_name(
+                "02-application-metadata",
+                0,
+                "mTLS-only token (client_credentials)"
+            ),
+            "02-application-metadata--01-mtls-only-token-client-credentials"
+        );
     }
 
     #[test]
@@ -126,9 +154,20 @@ mod tests {
             body: br#"{"access_token":"abc","keys":[{"n":"xyz","e":"AQAB"}],"at":"2026-11-21T10:00:00Z","id":"keep"}"#.to_vec(),
         };
         let text = response_snapshot(&response, &Redactor::new(), &["$.id".to_string()]);
-        assert!(!text.contains("abc") && !text.contains("xyz") && !text.contains("2026-11-21"), "{text}");
-        assert!(text.contains("AQAB") && text.contains("[key material]") && text.contains("[timestamp]"), "{text}");
+        assert!(
+            !text.contains("abc") && !text.contains("xyz") && !text.contains("2026-11-21"),
+            "{text}"
+        );
+        assert!(
+            text.contains("AQAB")
+                && text.contains("[key material]")
+                && text.contains("[timestamp]"),
+            "{text}"
+        );
         assert!(!text.contains("keep"), "{text}");
-        assert!(text.starts_with("status: 200\ncontent-type: application/json\n"), "{text}");
+        assert!(
+            text.starts_with("status: 200\ncontent-type: application/json\n"),
+            "{text}"
+        );
     }
 }

@@ -8,7 +8,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "obconform", version, about = "Conformance runner for PSD2 / open-banking APIs (ING first)")]
+#[command(
+    name = "obconform",
+    version,
+    about = "Conformance runner for PSD2 / open-banking APIs (ING first)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

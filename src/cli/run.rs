@@ -14,7 +14,10 @@ use std::time::Instant;
 pub async fn run(args: RunArgs) -> Outcome {
     let files = match scenario_files(&args.paths) {
         Ok(files) if files.is_empty() => {
-            eprintln!("error: no scenario files (*.yaml) under {}", show_paths(&args));
+            eprintln!(
+                "error: no scenario files (*.yaml) under {}",
+                show_paths(&args)
+            );
             return Outcome::UsageError;
         }
         Ok(files) => files,
@@ -39,14 +42,18 @@ pub async fn run(args: RunArgs) -> Outcome {
         return Outcome::UsageError;
     }
     if let Some(filter) = &args.filter {
-        scenarios.retain(|s| s.test_name().contains(filter.as_str()) || s.scenario.name.contains(filter.as_str()));
+        scenarios.retain(|s| {
+            s.test_name().contains(filter.as_str()) || s.scenario.name.contains(filter.as_str())
+        });
         if scenarios.is_empty() {
             eprintln!("error: no scenario matches --filter {filter}");
             return Outcome::UsageError;
         }
     }
 
-    let envs = match locate_environments_file(args.environments.as_deref(), &args.paths).and_then(|p| load_environments(&p)) {
+    let envs = match locate_environments_file(args.environments.as_deref(), &args.paths)
+        .and_then(|p| load_environments(&p))
+    {
         Ok(envs) => envs,
         Err(e) => {
             eprintln!("{e}");
@@ -74,14 +81,31 @@ pub async fn run(args: RunArgs) -> Outcome {
         return Outcome::UsageError;
     }
 
-    let snapshots = if args.no_snapshots { Snapshots::Skip } else { Snapshots::Check { root: args.snapshot_dir.clone() } };
-    let ctx = RunContext { env: &target.env, transport: &target.transport, renderer: &renderer, snapshots };
+    let snapshots = if args.no_snapshots {
+        Snapshots::Skip
+    } else {
+        Snapshots::Check {
+            root: args.snapshot_dir.clone(),
+        }
+    };
+    let ctx = RunContext {
+        env: &target.env,
+        transport: &target.transport,
+        renderer: &renderer,
+        snapshots,
+    };
     println!("environment {} ({})", target.env.name, target.env.api);
     let started = Instant::now();
     let (mut passed, mut failed) = (0usize, 0usize);
     for s in &scenarios {
-        println!("\n{}", console::scenario_header(&s.test_name(), &s.scenario.name));
-        let outcome = run_scenario(s, &ctx, &mut |step, redactor| println!("{}", console::step_line(step, redactor))).await;
+        println!(
+            "\n{}",
+            console::scenario_header(&s.test_name(), &s.scenario.name)
+        );
+        let outcome = run_scenario(s, &ctx, &mut |step, redactor| {
+            println!("{}", console::step_line(step, redactor))
+        })
+        .await;
         println!("{}", console::scenario_summary(&outcome));
         if outcome.passed() {
             passed += 1;
@@ -97,9 +121,17 @@ pub async fn run(args: RunArgs) -> Outcome {
     if let Some(sandbox) = target.sandbox {
         sandbox.shutdown().await;
     }
-    if failed == 0 { Outcome::Success } else { Outcome::Failure }
+    if failed == 0 {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    }
 }
 
 fn show_paths(args: &RunArgs) -> String {
-    args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    args.paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

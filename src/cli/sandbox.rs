@@ -5,7 +5,10 @@ use crate::sandbox::{Sandbox, SandboxConfig};
 use std::io::Write;
 
 pub async fn serve(args: SandboxArgs) -> Outcome {
-    let config = SandboxConfig { listen: args.listen, pki_dir: Some(args.pki.clone()) };
+    let config = SandboxConfig {
+        listen: args.listen,
+        pki_dir: Some(args.pki.clone()),
+    };
     let sandbox = match Sandbox::start(config).await {
         Ok(s) => s,
         Err(e) => {

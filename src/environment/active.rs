@@ -74,7 +74,10 @@ impl ActiveEnvironment {
     pub fn template_value(&self) -> serde_json::Value {
         let mut map = serde_json::Map::new();
         map.insert("name".into(), self.name.clone().into());
-        map.insert("kind".into(), format!("{:?}", self.kind).to_lowercase().into());
+        map.insert(
+            "kind".into(),
+            format!("{:?}", self.kind).to_lowercase().into(),
+        );
         map.insert("api".into(), self.api.clone().into());
         if let Some(client_id) = &self.client_id {
             map.insert("client_id".into(), client_id.clone().into());
@@ -93,7 +96,7 @@ impl ActiveEnvironment {
             .find(|(n, _)| n == name)
             .map(|(_, p)| p.clone())
             .or_else(|| {
-                (name == "mtls").then(|| SignProfile {
+                (name == "mtls").then_some(SignProfile {
                     flow: Flow::Mtls,
                     cert: None,
                 })
@@ -118,13 +121,20 @@ pub struct EnvironmentsSource {
 
 /// Finds the environments file: the given one, else `environments.yaml` in the folder of the
 /// first scenario path or above it, else `scenarios/environments.yaml`.
-pub fn locate_environments_file(explicit: Option<&Path>, scenario_paths: &[PathBuf]) -> Result<PathBuf, EnvironmentError> {
+pub fn locate_environments_file(
+    explicit: Option<&Path>,
+    scenario_paths: &[PathBuf],
+) -> Result<PathBuf, EnvironmentError> {
     if let Some(path) = explicit {
         return Ok(path.to_path_buf());
     }
     let mut looked = Vec::new();
     if let Some(first) = scenario_paths.first() {
-        let start = if first.is_dir() { Some(first.as_path()) } else { first.parent() };
+        let start = if first.is_dir() {
+            Some(first.as_path())
+        } else {
+            first.parent()
+        };
         let mut dir = start.map(Path::to_path_buf);
         while let Some(d) = dir {
             let candidate = d.join(crate::scenario::discover::ENVIRONMENTS_FILE);
@@ -132,7 +142,10 @@ pub fn locate_environments_file(explicit: Option<&Path>, scenario_paths: &[PathB
                 return Ok(candidate);
             }
             looked.push(candidate.display().to_string());
-            dir = d.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf);
+            dir = d
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(Path::to_path_buf);
         }
     }
     let fallback = PathBuf::from("scenarios").join(crate::scenario::discover::ENVIRONMENTS_FILE);
@@ -140,7 +153,9 @@ pub fn locate_environments_file(explicit: Option<&Path>, scenario_paths: &[PathB
         return Ok(fallback);
     }
     looked.push(fallback.display().to_string());
-    Err(EnvironmentError::NotFound { looked: looked.join(", ") })
+    Err(EnvironmentError::NotFound {
+        looked: looked.join(", "),
+    })
 }
 
 pub fn load_environments(path: &Path) -> Result<EnvironmentsSource, EnvironmentError> {
@@ -156,7 +171,9 @@ pub fn load_environments(path: &Path) -> Result<EnvironmentsSource, EnvironmentE
 impl EnvironmentsSource {
     /// The name `--env` resolves to.
     pub fn resolve_name(&self, requested: Option<&str>) -> String {
-        requested.map(str::to_string).unwrap_or_else(|| self.file.default.clone())
+        requested
+            .map(str::to_string)
+            .unwrap_or_else(|| self.file.default.clone())
     }
 
     pub fn kind_of(&self, name: &str) -> Option<EnvironmentKind> {
@@ -171,11 +188,21 @@ impl EnvironmentsSource {
         lookup: &dyn Fn(&str) -> Option<String>,
     ) -> Result<ActiveEnvironment, EnvironmentError> {
         let Some(located) = self.file.environments.get(name) else {
-            let known: Vec<&str> = self.file.environments.iter().map(|(k, _)| k.as_str()).collect();
+            let known: Vec<&str> = self
+                .file
+                .environments
+                .iter()
+                .map(|(k, _)| k.as_str())
+                .collect();
             let at = Position { line: 1, column: 1 };
-            return Err(SourceError::new(&self.path, &self.text, at, format!("unknown environment `{name}`"))
-                .with_help(format!("use one of: {}", known.join(", ")))
-                .into());
+            return Err(SourceError::new(
+                &self.path,
+                &self.text,
+                at,
+                format!("unknown environment `{name}`"),
+            )
+            .with_help(format!("use one of: {}", known.join(", ")))
+            .into());
         };
         let env: &Environment = &located.value;
         let err = |message: String| -> EnvironmentError {
@@ -183,7 +210,7 @@ impl EnvironmentsSource {
                 .in_context(format!("environment `{name}`"))
                 .into()
         };
-        let expand = |text: &str| expand_env_vars(text, lookup).map_err(|e| err(e));
+        let expand = |text: &str| expand_env_vars(text, lookup).map_err(&err);
         let base = self.path.parent().unwrap_or(Path::new("."));
         let resolve = |text: &str| -> Result<PathBuf, EnvironmentError> {
             let p = PathBuf::from(expand(text)?);
@@ -198,22 +225,42 @@ impl EnvironmentsSource {
         let embedded = match (env.kind, embedded) {
             (EnvironmentKind::Embedded, Some(target)) => Some(target),
             (EnvironmentKind::Embedded, None) => {
-                return Err(err("the embedded sandbox is not running for this environment".into()));
+                return Err(err(
+                    "the embedded sandbox is not running for this environment".into(),
+                ));
             }
             _ => None,
         };
         let api = match (&env.api, embedded) {
             (Some(api), _) => expand(api)?,
             (None, Some(target)) => target.base_url.clone(),
-            (None, None) => return Err(err("`api` is required (the base URL, e.g. https://api.sandbox.ing.com)".into())),
+            (None, None) => {
+                return Err(err(
+                    "`api` is required (the base URL, e.g. https://api.sandbox.ing.com)".into(),
+                ));
+            }
         };
         let api = api.trim_end_matches('/').to_string();
         let client_id = env.client_id.as_deref().map(expand).transpose()?;
 
         let mut certs: Vec<(String, CertFiles)> = Vec::new();
         if let Some(target) = embedded {
-            certs.push(("tls".into(), CertFiles { cert: target.client_tls_cert.clone(), key: target.client_tls_key.clone(), passphrase_env: None }));
-            certs.push(("signing".into(), CertFiles { cert: target.client_signing_cert.clone(), key: target.client_signing_key.clone(), passphrase_env: None }));
+            certs.push((
+                "tls".into(),
+                CertFiles {
+                    cert: target.client_tls_cert.clone(),
+                    key: target.client_tls_key.clone(),
+                    passphrase_env: None,
+                },
+            ));
+            certs.push((
+                "signing".into(),
+                CertFiles {
+                    cert: target.client_signing_cert.clone(),
+                    key: target.client_signing_key.clone(),
+                    passphrase_env: None,
+                },
+            ));
         }
         for (role, pair) in env.certs.iter() {
             let files = resolve_pair(pair, &resolve)?;
@@ -224,7 +271,10 @@ impl EnvironmentsSource {
         let mut trust = Trust::default();
         if env.trust.is_empty() {
             match embedded {
-                Some(target) => trust.anchors = load_trust_anchors(&target.ca_cert).map_err(|source| cert_err(name, "trust", source))?,
+                Some(target) => {
+                    trust.anchors = load_trust_anchors(&target.ca_cert)
+                        .map_err(|source| cert_err(name, "trust", source))?
+                }
                 None => trust.system = true,
             }
         }
@@ -233,15 +283,22 @@ impl EnvironmentsSource {
                 trust.system = true;
             } else {
                 let path = resolve(entry)?;
-                let anchors = load_trust_anchors(&path).map_err(|source| cert_err(name, "trust", source))?;
+                let anchors =
+                    load_trust_anchors(&path).map_err(|source| cert_err(name, "trust", source))?;
                 trust.anchors.extend(anchors);
             }
         }
 
         let tls_identity = match certs.iter().find(|(role, _)| role == "tls") {
             Some((_, files)) => {
-                let passphrase = files.passphrase_env.as_deref().map(|var| (var, lookup(var)));
-                Some(load_identity(&files.cert, &files.key, passphrase).map_err(|source| cert_err(name, "tls", with_hint(source, env.kind)))?)
+                let passphrase = files
+                    .passphrase_env
+                    .as_deref()
+                    .map(|var| (var, lookup(var)));
+                Some(
+                    load_identity(&files.cert, &files.key, passphrase)
+                        .map_err(|source| cert_err(name, "tls", with_hint(source, env.kind)))?,
+                )
             }
             None => None,
         };
@@ -250,8 +307,12 @@ impl EnvironmentsSource {
         for (k, v) in env.vars.iter() {
             vars.push((k.clone(), expand(v)?));
         }
-        let mut profiles: Vec<(String, crate::scenario::model::SignProfile)> =
-            self.file.profiles.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut profiles: Vec<(String, crate::scenario::model::SignProfile)> = self
+            .file
+            .profiles
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         profiles.extend(env.profiles.iter().map(|(k, v)| (k.clone(), v.clone())));
 
         Ok(ActiveEnvironment {
@@ -295,11 +356,19 @@ fn with_hint(error: CertError, kind: EnvironmentKind) -> CertError {
     match error {
         CertError::Missing { role, path, .. } => {
             let hint = match kind {
-                EnvironmentKind::Sandbox => " — download ING's example certificates into certs/ing-sandbox/ (see certs/README.md)",
-                EnvironmentKind::Production => " — point the environment variables of the production environment at your eIDAS certificate and key",
+                EnvironmentKind::Sandbox => {
+                    " — download ING's example certificates into certs/ing-sandbox/ (see certs/README.md)"
+                }
+                EnvironmentKind::Production => {
+                    " — point the environment variables of the production environment at your eIDAS certificate and key"
+                }
                 EnvironmentKind::Embedded => " — check the path in environments.yaml",
             };
-            CertError::Missing { role, path, hint: hint.into() }
+            CertError::Missing {
+                role,
+                path,
+                hint: hint.into(),
+            }
         }
         other => other,
     }

@@ -1,7 +1,10 @@
 //! `${VAR}` in environment values: production secrets and paths come from the process environment.
 
 /// Replaces every `${NAME}` with the variable's value; an unset variable is an error naming it.
-pub fn expand_env_vars(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+pub fn expand_env_vars(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("${") {
@@ -31,7 +34,10 @@ mod tests {
 
     #[test]
     fn replaces_set_variables_and_names_unset_ones() {
-        assert_eq!(expand_env_vars("${HOME_DIR}/tls.pem", &lookup).unwrap(), "/home/tpp/tls.pem");
+        assert_eq!(
+            expand_env_vars("${HOME_DIR}/tls.pem", &lookup).unwrap(),
+            "/home/tpp/tls.pem"
+        );
         assert_eq!(expand_env_vars("no vars", &lookup).unwrap(), "no vars");
         let err = expand_env_vars("${MISSING_ONE}", &lookup).unwrap_err();
         assert!(err.contains("MISSING_ONE"), "{err}");

@@ -4,4 +4,6 @@ pub mod active;
 pub mod expand;
 pub mod model;
 
-pub use active::{ActiveEnvironment, EnvironmentError, load_environments, locate_environments_file};
+pub use active::{
+    ActiveEnvironment, EnvironmentError, load_environments, locate_environments_file,
+};

@@ -1,8 +1,8 @@
 //! `scenarios/environments.yaml`: where requests go, with which certificates and trust anchors.
 
+use crate::scenario::Located;
 use crate::scenario::model::SignProfile;
 use crate::scenario::ordered::OrderedMap;
-use crate::scenario::Located;
 use schemars::JsonSchema;
 use serde::Deserialize;
 

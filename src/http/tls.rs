@@ -37,7 +37,9 @@ pub fn client_config(env: &ActiveEnvironment) -> Result<ClientConfig, String> {
 fn root_store(trust: &Trust) -> Result<RootCertStore, String> {
     let mut store = RootCertStore::empty();
     for anchor in &trust.anchors {
-        store.add(anchor.clone()).map_err(|e| format!("trust anchor: {e}"))?;
+        store
+            .add(anchor.clone())
+            .map_err(|e| format!("trust anchor: {e}"))?;
     }
     if trust.system {
         let found = rustls_native_certs::load_native_certs();
@@ -78,7 +80,12 @@ impl ServerCertVerifier for NoServerVerification {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -87,7 +94,12 @@ impl ServerCertVerifier for NoServerVerification {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

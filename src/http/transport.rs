@@ -9,7 +9,11 @@ pub enum TransportError {
     #[error("cannot set up the HTTP client for environment `{env}`: {detail}")]
     Setup { env: String, detail: String },
     #[error("{method} {url}: {detail}")]
-    Send { method: String, url: String, detail: String },
+    Send {
+        method: String,
+        url: String,
+        detail: String,
+    },
 }
 
 /// The response as received.
@@ -22,7 +26,10 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn body_text(&self) -> String {
@@ -44,10 +51,13 @@ pub struct Transport {
 
 impl Transport {
     pub fn new(env: &ActiveEnvironment) -> Result<Self, TransportError> {
-        let setup = |detail: String| TransportError::Setup { env: env.name.clone(), detail };
+        let setup = |detail: String| TransportError::Setup {
+            env: env.name.clone(),
+            detail,
+        };
         let tls = super::tls::client_config(env).map_err(setup)?;
         let client = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
+            .tls_backend_preconfigured(tls)
             // HTTP/1.1 keeps `Host` explicit and what is signed identical to what is sent.
             .http1_only()
             .no_proxy()
@@ -69,7 +79,8 @@ impl Transport {
             url: request.url.clone(),
             detail,
         };
-        let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|e| fail(e.to_string()))?;
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|e| fail(e.to_string()))?;
         let mut builder = self.client.request(method, &request.url);
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
@@ -83,12 +94,25 @@ impl Transport {
         let headers = response
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
-        let body = response.bytes().await.map_err(|e| fail(describe(&e)))?.to_vec();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| fail(describe(&e)))?
+            .to_vec();
         Ok(Exchange {
             request: signed.clone(),
-            response: Response { status, headers, body },
+            response: Response {
+                status,
+                headers,
+                body,
+            },
             elapsed: started.elapsed(),
         })
     }
@@ -101,7 +125,10 @@ fn describe(e: &reqwest::Error) -> String {
         "timed out — is the host reachable? (timeouts are set per environment)"
     } else if chain.contains("Connection refused") {
         "connection refused — is the host and port right, and is the server running?"
-    } else if chain.contains("certificate") || chain.contains("Certificate") || chain.contains("handshake") {
+    } else if chain.contains("certificate")
+        || chain.contains("Certificate")
+        || chain.contains("handshake")
+    {
         "TLS handshake failed — check the trust anchors and the client certificate of the environment"
     } else if e.is_connect() {
         "cannot connect — check the host name and the network"

@@ -22,7 +22,11 @@ pub fn step_line(step: &StepOutcome, redactor: &Redactor) -> String {
     let mut line = format!("  {mark}  {}. {}", step.index + 1, step.name);
     if let Some(x) = &step.exchange {
         let path = path_of(&x.request.request.url);
-        let _ = write!(line, "   {} {} → {}", x.request.request.method, path, x.response.status);
+        let _ = write!(
+            line,
+            "   {} {} → {}",
+            x.request.request.method, path, x.response.status
+        );
     }
     if step.verdict != Verdict::Skipped {
         let _ = write!(line, "   {} ms", step.elapsed.as_millis());
@@ -54,7 +58,12 @@ pub fn scenario_summary(outcome: &ScenarioOutcome) -> String {
 pub fn exchange_text(exchange: &Exchange, redactor: &Redactor) -> String {
     let request = &exchange.request.request;
     let mut out = String::from("request as sent:\n");
-    let _ = writeln!(out, "  {} {} HTTP/1.1", request.method, path_of(&request.url));
+    let _ = writeln!(
+        out,
+        "  {} {} HTTP/1.1",
+        request.method,
+        path_of(&request.url)
+    );
     let _ = writeln!(out, "  Host: {}", host_of(&request.url));
     for (name, value) in &request.headers {
         let _ = writeln!(out, "  {name}: {}", redactor.header(name, value));
@@ -85,13 +94,19 @@ fn truncate(text: &str) -> String {
 }
 
 fn indent(text: &str, prefix: &str) -> String {
-    text.lines().map(|l| format!("{prefix}{l}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|l| format!("{prefix}{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Path and query of an absolute URL (what the request line carries).
 pub fn path_of(url: &str) -> &str {
     let after_scheme = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
-    after_scheme.find('/').map(|i| &after_scheme[i..]).unwrap_or("/")
+    after_scheme
+        .find('/')
+        .map(|i| &after_scheme[i..])
+        .unwrap_or("/")
 }
 
 fn host_of(url: &str) -> &str {
@@ -105,7 +120,10 @@ mod tests {
 
     #[test]
     fn path_and_host_of_urls() {
-        assert_eq!(path_of("https://127.0.0.1:8443/oauth2/token?x=1"), "/oauth2/token?x=1");
+        assert_eq!(
+            path_of("https://127.0.0.1:8443/oauth2/token?x=1"),
+            "/oauth2/token?x=1"
+        );
         assert_eq!(path_of("https://api.ing.com"), "/");
         assert_eq!(host_of("https://api.ing.com/x"), "api.ing.com");
     }

@@ -13,9 +13,13 @@ pub fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
         if path.is_file() {
             files.push(path.clone());
         } else if path.is_dir() {
-            collect(path, &mut files).map_err(|e| format!("cannot read folder {}: {e}", path.display()))?;
+            collect(path, &mut files)
+                .map_err(|e| format!("cannot read folder {}: {e}", path.display()))?;
         } else {
-            return Err(format!("{} does not exist (expected a scenario file or folder)", path.display()));
+            return Err(format!(
+                "{} does not exist (expected a scenario file or folder)",
+                path.display()
+            ));
         }
     }
     files.sort();
@@ -36,7 +40,13 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 }
 
 fn is_scenario_file(path: &Path) -> bool {
-    let yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let yaml = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    );
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     yaml && name != ENVIRONMENTS_FILE
 }

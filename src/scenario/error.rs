@@ -19,9 +19,19 @@ pub struct SourceError {
 }
 
 impl SourceError {
-    pub fn new(file: impl Into<PathBuf>, source: &str, at: Position, message: impl Into<String>) -> Self {
+    pub fn new(
+        file: impl Into<PathBuf>,
+        source: &str,
+        at: Position,
+        message: impl Into<String>,
+    ) -> Self {
         let line_text = (at.line > 0)
-            .then(|| source.lines().nth((at.line - 1) as usize).map(str::to_string))
+            .then(|| {
+                source
+                    .lines()
+                    .nth((at.line - 1) as usize)
+                    .map(str::to_string)
+            })
             .flatten();
         SourceError {
             file: file.into(),

@@ -29,7 +29,12 @@ impl LoadedScenario {
     }
 
     /// An error at a position of this file, with the scenario (and step) named.
-    pub fn error_at(&self, at: Position, step: Option<&str>, message: impl Into<String>) -> SourceError {
+    pub fn error_at(
+        &self,
+        at: Position,
+        step: Option<&str>,
+        message: impl Into<String>,
+    ) -> SourceError {
         let context = match step {
             Some(step) => format!("scenario `{}`, step `{step}`", self.scenario.name),
             None => format!("scenario `{}`", self.scenario.name),

@@ -15,7 +15,9 @@ pub struct SignedRequest {
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SignError {
-    #[error("signing flow `{0}` is not available yet in this version of obconform (only `mtls` is)")]
+    #[error(
+        "signing flow `{0}` is not available yet in this version of obconform (only `mtls` is)"
+    )]
     FlowNotAvailable(&'static str),
 }
 
@@ -30,7 +32,10 @@ pub fn check_profile(profile: &SignProfile) -> Result<(), SignError> {
 /// Signs afresh: call it again for every send, retries included.
 pub fn sign(request: PlannedRequest, profile: &SignProfile) -> Result<SignedRequest, SignError> {
     check_profile(profile)?;
-    Ok(SignedRequest { request, flow: profile.flow })
+    Ok(SignedRequest {
+        request,
+        flow: profile.flow,
+    })
 }
 
 #[cfg(test)]
@@ -41,21 +46,30 @@ mod tests {
         PlannedRequest {
             method: "POST".into(),
             url: "https://127.0.0.1/oauth2/token".into(),
-            headers: vec![("Content-Type".into(), "application/x-www-form-urlencoded".into())],
+            headers: vec![(
+                "Content-Type".into(),
+                "application/x-www-form-urlencoded".into(),
+            )],
             body: b"grant_type=client_credentials&client_id=x".to_vec(),
         }
     }
 
     #[test]
     fn mtls_adds_nothing_and_keeps_the_bytes() {
-        let profile = SignProfile { flow: Flow::Mtls, cert: None };
+        let profile = SignProfile {
+            flow: Flow::Mtls,
+            cert: None,
+        };
         let signed = sign(planned(), &profile).unwrap();
         assert_eq!(signed.request, planned());
     }
 
     #[test]
     fn other_flows_are_refused_by_name() {
-        let profile = SignProfile { flow: Flow::Jws, cert: None };
+        let profile = SignProfile {
+            flow: Flow::Jws,
+            cert: None,
+        };
         let err = sign(planned(), &profile).unwrap_err();
         assert!(err.to_string().contains("`jws`"), "{err}");
     }

@@ -3,7 +3,8 @@
 use base64::Engine;
 use chrono::{Duration, Utc};
 use handlebars::{
-    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderError, RenderErrorReason,
+    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderError,
+    RenderErrorReason,
 };
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -21,8 +22,13 @@ fn invalid(helper: &'static str, message: impl Into<String>) -> RenderError {
 
 /// The value of the first parameter. Strict mode does not reach helper parameters, so a missing
 /// variable is reported here, by name.
-fn first_param<'a>(h: &'a Helper, name: &'static str) -> Result<&'a serde_json::Value, RenderError> {
-    let param = h.param(0).ok_or(RenderErrorReason::ParamNotFoundForIndex(name, 0))?;
+fn first_param<'a>(
+    h: &'a Helper,
+    name: &'static str,
+) -> Result<&'a serde_json::Value, RenderError> {
+    let param = h
+        .param(0)
+        .ok_or(RenderErrorReason::ParamNotFoundForIndex(name, 0))?;
     if param.is_value_missing() {
         let path = param.relative_path().cloned().unwrap_or_else(|| "?".into());
         return Err(RenderErrorReason::MissingVariable(Some(path)).into());
@@ -38,7 +44,13 @@ fn as_text(value: &serde_json::Value) -> String {
 }
 
 /// `{{json v}}`: the value as JSON, so a string inside a raw JSON body keeps its quotes and escapes.
-fn json(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+fn json(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
     let value = first_param(h, "json")?;
     let text = serde_json::to_string(value).map_err(|e| invalid("json", e.to_string()))?;
     out.write(&text)?;
@@ -46,14 +58,26 @@ fn json(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mu
 }
 
 /// `{{uuid}}`: a fresh random (v4) UUID, e.g. for X-Request-ID.
-fn uuid(_: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+fn uuid(
+    _: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
     out.write(&uuid::Uuid::new_v4().to_string())?;
     Ok(())
 }
 
 /// `{{now}}` (RFC 3339 UTC), `{{now "imf"}}` (HTTP Date), `{{now "unix"}}` or `{{now "%Y-%m-%d"}}`
 /// (chrono format), each with an optional `offset="-7d"` (units s, m, h, d).
-fn now(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+fn now(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
     let mut at = Utc::now();
     if let Some(offset) = h.hash_get("offset") {
         at += parse_offset(&as_text(offset.value())).map_err(|e| invalid("now", e))?;
@@ -69,7 +93,8 @@ fn now(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut
         Some(pattern) => {
             use std::fmt::Write;
             let mut s = String::new();
-            write!(s, "{}", at.format(pattern)).map_err(|_| invalid("now", format!("bad format `{pattern}`")))?;
+            write!(s, "{}", at.format(pattern))
+                .map_err(|_| invalid("now", format!("bad format `{pattern}`")))?;
             s
         }
     };
@@ -85,7 +110,9 @@ fn parse_offset(text: &str) -> Result<Duration, String> {
         None => (1, trimmed.strip_prefix('+').unwrap_or(trimmed)),
     };
     let unit = digits.chars().last().ok_or_else(bad)?;
-    let amount: i64 = digits[..digits.len() - unit.len_utf8()].parse().map_err(|_| bad())?;
+    let amount: i64 = digits[..digits.len() - unit.len_utf8()]
+        .parse()
+        .map_err(|_| bad())?;
     let amount = sign * amount;
     match unit {
         's' => Ok(Duration::seconds(amount)),
@@ -97,17 +124,33 @@ fn parse_offset(text: &str) -> Result<Duration, String> {
 }
 
 /// RFC 3986 unreserved characters stay; everything else is percent-encoded (space as %20).
-const URL_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const URL_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// `{{urlencode v}}`: percent-encodes a value for a path segment or query value.
-fn urlencode(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+fn urlencode(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
     let value = as_text(first_param(h, "urlencode")?);
     out.write(&utf8_percent_encode(&value, URL_COMPONENT).to_string())?;
     Ok(())
 }
 
 /// `{{base64 v}}`: standard base64 (with padding) of the value's UTF-8 bytes.
-fn base64(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+fn base64(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
     let value = as_text(first_param(h, "base64")?);
     out.write(&base64::engine::general_purpose::STANDARD.encode(value.as_bytes()))?;
     Ok(())

@@ -34,24 +34,45 @@ impl Renderer {
     }
 
     /// Renders `template` with `data`; text without `{{` is returned as is.
-    pub fn render(&self, template: &str, data: &serde_json::Value) -> Result<String, TemplateError> {
+    pub fn render(
+        &self,
+        template: &str,
+        data: &serde_json::Value,
+    ) -> Result<String, TemplateError> {
         if !template.contains("{{") {
             return Ok(template.to_string());
         }
-        self.engine.render_template(template, data).map_err(|e| match e.reason() {
-            RenderErrorReason::MissingVariable(Some(name)) => TemplateError::UndefinedVariable(name.clone()),
-            RenderErrorReason::MissingVariable(None) => TemplateError::UndefinedVariable("?".into()),
-            RenderErrorReason::TemplateError(t) => TemplateError::Invalid(format!("template syntax: {t}")),
-            other => TemplateError::Invalid(other.to_string()),
-        })
+        self.engine
+            .render_template(template, data)
+            .map_err(|e| match e.reason() {
+                RenderErrorReason::MissingVariable(Some(name)) => {
+                    TemplateError::UndefinedVariable(name.clone())
+                }
+                RenderErrorReason::MissingVariable(None) => {
+                    TemplateError::UndefinedVariable("?".into())
+                }
+                RenderErrorReason::TemplateError(t) => {
+                    TemplateError::Invalid(format!("template syntax: {t}"))
+                }
+                other => TemplateError::Invalid(other.to_string()),
+            })
     }
 
     /// Renders every string inside a JSON value (keys stay as written).
-    pub fn render_json(&self, value: &serde_json::Value, data: &serde_json::Value) -> Result<serde_json::Value, TemplateError> {
+    pub fn render_json(
+        &self,
+        value: &serde_json::Value,
+        data: &serde_json::Value,
+    ) -> Result<serde_json::Value, TemplateError> {
         use serde_json::Value;
         Ok(match value {
             Value::String(s) => Value::String(self.render(s, data)?),
-            Value::Array(items) => Value::Array(items.iter().map(|v| self.render_json(v, data)).collect::<Result<_, _>>()?),
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|v| self.render_json(v, data))
+                    .collect::<Result<_, _>>()?,
+            ),
             Value::Object(map) => {
                 let mut out = serde_json::Map::new();
                 for (k, v) in map {
@@ -72,10 +93,18 @@ mod tests {
     #[test]
     fn undefined_variable_is_an_error_naming_it() {
         let r = Renderer::new();
-        let err = r.render("{{env.api}}/x/{{nope}}", &json!({"env": {"api": "https://h"}})).unwrap_err();
+        let err = r
+            .render(
+                "{{env.api}}/x/{{nope}}",
+                &json!({"env": {"api": "https://h"}}),
+            )
+            .unwrap_err();
         assert_eq!(err, TemplateError::UndefinedVariable("nope".into()));
         let err = r.render("{{json missing}}", &json!({})).unwrap_err();
-        assert!(matches!(err, TemplateError::UndefinedVariable(_)), "{err:?}");
+        assert!(
+            matches!(err, TemplateError::UndefinedVariable(_)),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -88,7 +117,12 @@ mod tests {
     #[test]
     fn json_helper_quotes_and_escapes() {
         let r = Renderer::new();
-        let out = r.render("{\"n\": {{json v}}, \"m\": {{json o}}}", &json!({"v": "say \"hi\"", "o": {"a": 1}})).unwrap();
+        let out = r
+            .render(
+                "{\"n\": {{json v}}, \"m\": {{json o}}}",
+                &json!({"v": "say \"hi\"", "o": {"a": 1}}),
+            )
+            .unwrap();
         assert_eq!(out, r#"{"n": "say \"hi\"", "m": {"a":1}}"#);
     }
 
@@ -96,8 +130,14 @@ mod tests {
     fn urlencode_and_base64_helpers() {
         let r = Renderer::new();
         let data = json!({"v": "a b:c/d?é"});
-        assert_eq!(r.render("{{urlencode v}}", &data).unwrap(), "a%20b%3Ac%2Fd%3F%C3%A9");
-        assert_eq!(r.render("{{base64 \"user:pass\"}}", &data).unwrap(), "dXNlcjpwYXNz");
+        assert_eq!(
+            r.render("{{urlencode v}}", &data).unwrap(),
+            "a%20b%3Ac%2Fd%3F%C3%A9"
+        );
+        assert_eq!(
+            r.render("{{base64 \"user:pass\"}}", &data).unwrap(),
+            "dXNlcjpwYXNz"
+        );
     }
 
     #[test]
@@ -114,14 +154,25 @@ mod tests {
     fn now_helper_formats_and_offsets() {
         let r = Renderer::new();
         let today = chrono::Utc::now().date_naive();
-        assert_eq!(r.render("{{now \"%Y-%m-%d\"}}", &json!({})).unwrap(), today.format("%Y-%m-%d").to_string());
-        let week_ago = r.render("{{now \"%Y-%m-%d\" offset=\"-7d\"}}", &json!({})).unwrap();
+        assert_eq!(
+            r.render("{{now \"%Y-%m-%d\"}}", &json!({})).unwrap(),
+            today.format("%Y-%m-%d").to_string()
+        );
+        let week_ago = r
+            .render("{{now \"%Y-%m-%d\" offset=\"-7d\"}}", &json!({}))
+            .unwrap();
         let expected = (chrono::Utc::now() - chrono::Duration::days(7)).date_naive();
         assert_eq!(week_ago, expected.format("%Y-%m-%d").to_string());
         let rfc3339 = r.render("{{now}}", &json!({})).unwrap();
-        assert!(chrono::DateTime::parse_from_rfc3339(&rfc3339).is_ok(), "{rfc3339}");
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(&rfc3339).is_ok(),
+            "{rfc3339}"
+        );
         let imf = r.render("{{now \"imf\"}}", &json!({})).unwrap();
         assert!(imf.ends_with(" GMT") && imf.len() == 29, "{imf}");
-        assert!(r.render("{{now \"%Y\" offset=\"soon\"}}", &json!({})).is_err());
+        assert!(
+            r.render("{{now \"%Y\" offset=\"soon\"}}", &json!({}))
+                .is_err()
+        );
     }
 }

@@ -18,10 +18,22 @@ pub struct TestSandbox {
 impl TestSandbox {
     pub fn start() -> TestSandbox {
         obconform::install_crypto_provider();
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-        let config = SandboxConfig { listen: ([127, 0, 0, 1], 0).into(), pki_dir: None };
-        let sandbox = runtime.block_on(Sandbox::start(config)).expect("sandbox starts");
-        TestSandbox { runtime, sandbox: Some(sandbox) }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let config = SandboxConfig {
+            listen: ([127, 0, 0, 1], 0).into(),
+            pki_dir: None,
+        };
+        let sandbox = runtime
+            .block_on(Sandbox::start(config))
+            .expect("sandbox starts");
+        TestSandbox {
+            runtime,
+            sandbox: Some(sandbox),
+        }
     }
 
     pub fn sandbox(&self) -> &Sandbox {
@@ -76,13 +88,20 @@ pub struct Output {
 
 impl Output {
     pub fn assert_no_panic(&self) {
-        assert!(!self.stderr.contains("panicked"), "the binary panicked: {self}");
+        assert!(
+            !self.stderr.contains("panicked"),
+            "the binary panicked: {self}"
+        );
     }
 }
 
 impl fmt::Display for Output {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -92,7 +111,11 @@ pub fn obconform(args: &[&str], cwd: &Path) -> Output {
 
 pub fn obconform_with_env(args: &[&str], cwd: &Path, vars: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_obconform"));
-    command.args(args).current_dir(cwd).env_remove("TEST_TLS_PASSPHRASE").env("CI", "true");
+    command
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("TEST_TLS_PASSPHRASE")
+        .env("CI", "true");
     for (k, v) in vars {
         command.env(k, v);
     }
@@ -109,7 +132,10 @@ pub fn encrypt_key(key_path: &Path, passphrase: &str) -> String {
     let pem = std::fs::read(key_path).unwrap();
     let key = openssl::pkey::PKey::private_key_from_pem(&pem).unwrap();
     let encrypted = key
-        .private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_256_cbc(), passphrase.as_bytes())
+        .private_key_to_pem_pkcs8_passphrase(
+            openssl::symm::Cipher::aes_256_cbc(),
+            passphrase.as_bytes(),
+        )
         .unwrap();
     String::from_utf8(encrypted).unwrap()
 }

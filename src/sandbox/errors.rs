@@ -1,0 +1,178 @@
+//! ING's error bodies, plus the sandbox's own `X-Obconform-Diagnosis` header.
+//!
+//! OAuth endpoints answer `{"message": "…"}`; AIS/PIS answer
+//! `{"tppMessages": [{"category": "ERROR", "code": "…", "text": "…"}]}`.
+
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// Names the finding(s) behind an error so the sandbox's strictness is visible.
+pub const DIAGNOSIS_HEADER: HeaderName = HeaderName::from_static("x-obconform-diagnosis");
+
+/// Diagnosis ids (the catalogue of DESIGN.md §6) the sandbox emits.
+pub mod diagnosis {
+    pub const TOKEN_EXPIRED: &str = "flow.token-expired";
+    pub const TOKEN_MODE_MISMATCH: &str = "flow.token-mode-mismatch";
+    pub const SCOPE_MISSING: &str = "flow.scope-missing";
+    pub const CERT_WRONG_USAGE: &str = "cert.wrong-usage";
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TppMessage {
+    pub category: &'static str,
+    pub code: String,
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum ErrorBody {
+    /// `{"message": "…"}` (OAuth endpoints).
+    Message { message: String },
+    /// `{"tppMessages": [..]}` (AIS/PIS).
+    Tpp {
+        #[serde(rename = "tppMessages")]
+        tpp_messages: Vec<TppMessage>,
+    },
+}
+
+/// An error response in one of ING's shapes.
+#[derive(Debug, Clone)]
+pub struct IngError {
+    pub status: StatusCode,
+    pub body: ErrorBody,
+    pub diagnosis: Vec<&'static str>,
+    pub www_authenticate: Option<&'static str>,
+}
+
+impl IngError {
+    /// OAuth shape: `{"message": ..}`.
+    pub fn oauth(status: StatusCode, message: impl Into<String>) -> Self {
+        Self::with_body(
+            status,
+            ErrorBody::Message {
+                message: message.into(),
+            },
+        )
+    }
+
+    /// AIS/PIS shape with one ERROR entry.
+    pub fn tpp(status: StatusCode, code: &str, text: impl Into<String>) -> Self {
+        Self::with_body(
+            status,
+            ErrorBody::Tpp {
+                tpp_messages: vec![TppMessage {
+                    category: "ERROR",
+                    code: code.to_owned(),
+                    text: text.into(),
+                    path: None,
+                }],
+            },
+        )
+    }
+
+    /// 401 of a protected resource: OAuth shape plus `WWW-Authenticate: Bearer`.
+    pub fn bearer_unauthorized(message: impl Into<String>) -> Self {
+        let mut err = Self::oauth(StatusCode::UNAUTHORIZED, message);
+        err.www_authenticate = Some("Bearer");
+        err
+    }
+
+    pub fn internal() -> Self {
+        Self::oauth(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+    }
+
+    pub fn with_diagnosis(mut self, id: &'static str) -> Self {
+        if !self.diagnosis.contains(&id) {
+            self.diagnosis.push(id);
+        }
+        self
+    }
+
+    fn with_body(status: StatusCode, body: ErrorBody) -> Self {
+        Self {
+            status,
+            body,
+            diagnosis: Vec::new(),
+            www_authenticate: None,
+        }
+    }
+}
+
+impl IntoResponse for IngError {
+    fn into_response(self) -> Response {
+        let mut response = json_response(self.status, &self.body);
+        let headers = response.headers_mut();
+        if let Some(value) = self.www_authenticate {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(value));
+        }
+        if !self.diagnosis.is_empty()
+            && let Ok(value) = HeaderValue::from_str(&self.diagnosis.join(", "))
+        {
+            headers.insert(DIAGNOSIS_HEADER, value);
+        }
+        response
+    }
+}
+
+/// Serializes `body` as `application/json` with the given status (a 500 if serialization fails).
+pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            br#"{"message":"Internal Server Error"}"#.to_vec(),
+        )
+            .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_serialize_like_ing() {
+        let body = IngError::oauth(StatusCode::UNAUTHORIZED, "nope").body;
+        assert_eq!(
+            serde_json::to_string(&body).unwrap_or_default(),
+            r#"{"message":"nope"}"#
+        );
+        let body = IngError::tpp(StatusCode::NOT_FOUND, "NOT_FOUND", "gone").body;
+        assert_eq!(
+            serde_json::to_string(&body).unwrap_or_default(),
+            r#"{"tppMessages":[{"category":"ERROR","code":"NOT_FOUND","text":"gone"}]}"#
+        );
+    }
+
+    #[test]
+    fn diagnosis_and_www_authenticate_headers() {
+        let response = IngError::bearer_unauthorized("expired")
+            .with_diagnosis(diagnosis::TOKEN_EXPIRED)
+            .into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers().get(DIAGNOSIS_HEADER),
+            Some(&HeaderValue::from_static("flow.token-expired"))
+        );
+        assert_eq!(
+            response.headers().get(header::WWW_AUTHENTICATE),
+            Some(&HeaderValue::from_static("Bearer"))
+        );
+    }
+}

@@ -1,0 +1,248 @@
+//! The embedded sandbox: an offline imitation of ING's sandbox bank (DESIGN.md §5).
+//!
+//! [`Sandbox::start`] generates a fresh test PKI, listens with mutual TLS (client
+//! certificates required, issued by the test CA) and serves every system's routes.
+
+mod clock;
+pub mod errors;
+pub mod jwk;
+pub mod pki;
+pub mod psd2;
+pub mod server;
+mod tempdir;
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+pub use self::clock::SandboxClock;
+pub use self::jwk::{CertKey, CertKeyError};
+pub use self::pki::{
+    CA_CERT_FILE, CA_COMMON_NAME, CLIENT_SIGNING_CERT_FILE, CLIENT_SIGNING_KEY_FILE,
+    CLIENT_TLS_CERT_FILE, CLIENT_TLS_KEY_FILE, PkiFiles, SIGNING_CERT_SERIAL_HEX,
+    TLS_CERT_SERIAL_HEX,
+};
+pub use self::psd2::applications::{Application, PSD2_CLIENT_ID};
+pub use self::tls::PeerCertificate;
+
+use self::pki::TestPki;
+use self::psd2::Psd2State;
+use self::psd2::applications::AppRegistry;
+use self::server::SandboxState;
+use self::tempdir::PrivateTempDir;
+
+/// Where to listen and where to write the PKI.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Address to bind, e.g. `127.0.0.1:0` for a free port.
+    pub listen: SocketAddr,
+    /// Directory for `ca.pem` and the example client files (created if missing); `None` means a
+    /// private temporary directory removed when the sandbox stops.
+    pub pki_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("cannot create the PKI directory {}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot create a private temporary directory under {}", path.display())]
+    TempDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {}", path.display())]
+    WriteFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("generating the test PKI failed while {step}")]
+    Pki {
+        step: &'static str,
+        source: openssl::error::ErrorStack,
+    },
+    #[error("cannot register application {client_id} with its certificates")]
+    Application {
+        client_id: String,
+        source: CertKeyError,
+    },
+    #[error("cannot build the TLS server configuration")]
+    Tls { source: rustls::Error },
+    #[error("cannot build the client-certificate verifier for the test CA")]
+    ClientVerifier {
+        source: rustls::server::VerifierBuilderError,
+    },
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot read the local address of the listener bound to {addr}")]
+    LocalAddr {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the test PKI generation task failed: {0}")]
+    Task(String),
+    #[error("the sandbox must be started from within a tokio runtime")]
+    NoRuntime,
+}
+
+/// A running embedded sandbox. Dropping it stops the server too; [`Sandbox::shutdown`] also
+/// waits until the server task has ended.
+pub struct Sandbox {
+    local_addr: SocketAddr,
+    pki: PkiFiles,
+    state: Arc<SandboxState>,
+    cancel: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+    // Declared last: dropped after the fields above, removing the PKI files.
+    temp_dir: Option<PrivateTempDir>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("local_addr", &self.local_addr)
+            .field("pki", &self.pki)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// Generates the PKI, binds, and returns once the listener accepts connections.
+    /// Spawns on the current tokio runtime.
+    pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(SandboxError::NoRuntime);
+        }
+        let (temp_dir, pki_dir) = match config.pki_dir {
+            Some(dir) => (None, dir),
+            None => {
+                let temp = PrivateTempDir::create("obconform-sandbox").map_err(|source| {
+                    SandboxError::TempDir {
+                        path: std::env::temp_dir(),
+                        source,
+                    }
+                })?;
+                let dir = temp.path().to_path_buf();
+                (Some(temp), dir)
+            }
+        };
+
+        // RSA key generation takes a while: keep it off the async workers.
+        let listen_ip = config.listen.ip();
+        let (pki, files) = tokio::task::spawn_blocking(move || {
+            let pki = TestPki::generate(&[listen_ip])?;
+            let files = pki.write_to(&pki_dir)?;
+            Ok::<_, SandboxError>((pki, files))
+        })
+        .await
+        .map_err(|e| SandboxError::Task(e.to_string()))??;
+
+        let app = psd2::example_application(&pki).map_err(|source| SandboxError::Application {
+            client_id: PSD2_CLIENT_ID.to_owned(),
+            source,
+        })?;
+        let mut registry = AppRegistry::default();
+        registry.upsert(app);
+        let state = Arc::new(SandboxState {
+            clock: SandboxClock::new(),
+            psd2: Psd2State::new(registry),
+        });
+
+        let tls_config = tls::server_config(&pki.ca.cert, &pki.server.cert, &pki.server.key)?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| SandboxError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| SandboxError::LocalAddr {
+                addr: config.listen,
+                source,
+            })?;
+
+        let (cancel, cancelled) = watch::channel(false);
+        let task = tokio::spawn(tls::serve(
+            listener,
+            TlsAcceptor::from(tls_config),
+            server::router(state.clone()),
+            cancelled,
+        ));
+        Ok(Sandbox {
+            local_addr,
+            pki: files,
+            state,
+            cancel,
+            task: Some(task),
+            temp_dir,
+        })
+    }
+
+    /// `https://127.0.0.1:PORT` (an unspecified listen address is reached via loopback).
+    pub fn base_url(&self) -> String {
+        let mut addr = self.local_addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        format!("https://{addr}")
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn pki(&self) -> &PkiFiles {
+        &self.pki
+    }
+
+    /// Moves sandbox time forward (token and code expiry use it; TLS validity does not).
+    pub fn advance_clock(&self, by: Duration) {
+        self.state.clock.advance(by);
+    }
+
+    /// The sandbox's current time.
+    pub fn now(&self) -> SystemTime {
+        self.state.clock.now()
+    }
+
+    /// Registers `app`, replacing any application with the same client_id (returned).
+    pub fn register_application(&self, app: Application) -> Option<Application> {
+        self.state.psd2.apps_mut().upsert(app)
+    }
+
+    /// A copy of the registered application `client_id`.
+    pub fn application(&self, client_id: &str) -> Option<Application> {
+        self.state.psd2.apps().get(client_id).cloned()
+    }
+
+    /// Stops accepting, lets open connections finish briefly, and waits for the server task.
+    pub async fn shutdown(mut self) {
+        let _ = self.cancel.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        drop(self.temp_dir.take());
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        // The server task sees this (or the sender's drop) and stops on its own.
+        let _ = self.cancel.send(true);
+    }
+}

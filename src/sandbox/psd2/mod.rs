@@ -1,0 +1,62 @@
+//! ING's PSD2 APIs: OAuth (tokens) and application metadata so far; consent, AIS, PIS and
+//! CAF join as further sub-modules.
+
+pub mod applications;
+pub mod oauth;
+
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use self::applications::{
+    AppRegistry, Application, PSD2_CLIENT_ID, PSD2_CONTACT, PSD2_REDIRECT_URI, PSD2_SCOPES,
+};
+use self::oauth::TokenStore;
+use super::jwk::{CertKey, CertKeyError};
+use super::pki::TestPki;
+use super::server::SandboxState;
+
+/// The PSD2 part of the sandbox's state.
+#[derive(Debug, Default)]
+pub struct Psd2State {
+    apps: RwLock<AppRegistry>,
+    pub tokens: TokenStore,
+}
+
+impl Psd2State {
+    pub fn new(apps: AppRegistry) -> Self {
+        Self {
+            apps: RwLock::new(apps),
+            tokens: TokenStore::default(),
+        }
+    }
+
+    /// Read access; a panic elsewhere while holding the lock does not poison the sandbox.
+    pub fn apps(&self) -> RwLockReadGuard<'_, AppRegistry> {
+        self.apps.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn apps_mut(&self) -> RwLockWriteGuard<'_, AppRegistry> {
+        self.apps.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The pre-registered sandbox application, bound to the generated example certificates.
+pub fn example_application(pki: &TestPki) -> Result<Application, CertKeyError> {
+    Ok(Application {
+        client_id: PSD2_CLIENT_ID.to_owned(),
+        contact: PSD2_CONTACT.to_owned(),
+        redirect_uris: vec![PSD2_REDIRECT_URI.to_owned()],
+        scopes: PSD2_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        tls_keys: vec![CertKey::from_x509(&pki.client_tls.cert)?],
+        signing_keys: vec![CertKey::from_x509(&pki.client_signing.cert)?],
+    })
+}
+
+pub fn routes() -> Router<Arc<SandboxState>> {
+    Router::new()
+        .route("/oauth2/token", post(oauth::token))
+        .route("/oauth2/applications/me", get(applications::get_me))
+        .route("/oauth2/applications/{id}", get(applications::get_by_id))
+}

@@ -1,0 +1,417 @@
+//! `POST /oauth2/token` and the store of issued access tokens.
+//!
+//! Implemented: the mTLS-only application token of step 2 (`grant_type=client_credentials`
+//! with `client_id`, no signature). The HTTP-signature application token, the customer token
+//! (`authorization_code`) and refresh are added by later issues as further branches here.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+
+use super::applications::Application;
+use crate::sandbox::errors::{IngError, diagnosis, json_response};
+use crate::sandbox::jwk::{CertKey, TokenJwk};
+use crate::sandbox::server::SandboxState;
+use crate::sandbox::tls::PeerCertificate;
+
+/// How long an application access token is valid (the guide: 900 s).
+pub const APP_TOKEN_LIFETIME: Duration = Duration::from_secs(900);
+/// What ING answers in `expires_in` for an application token.
+pub const APP_TOKEN_EXPIRES_IN: u64 = 905;
+/// Expired tokens are remembered this long so that using one is reported as "expired".
+const EXPIRED_TOKEN_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+const TOKEN_BYTES: usize = 64;
+const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+pub const BAD_SIGNATURE_MESSAGE: &str = "Signature could not be successfully verified";
+
+/// How a token was obtained; ING only accepts a token on APIs of the same mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenMode {
+    /// `client_credentials` + `client_id` over mutual TLS, no signature (`/oauth2/applications`).
+    MtlsOnly,
+    /// `client_credentials` signed with an HTTP signature (AIS, PIS, granting).
+    HttpSignature,
+}
+
+impl fmt::Display for TokenMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TokenMode::MtlsOnly => "mTLS only (no signature)",
+            TokenMode::HttpSignature => "an HTTP signature",
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub mode: TokenMode,
+    pub issued_at: SystemTime,
+    pub expires_at: SystemTime,
+}
+
+pub enum TokenLookup {
+    Valid(AccessToken),
+    Expired(AccessToken),
+    Unknown,
+}
+
+/// Issued access tokens, by token value.
+#[derive(Debug, Default)]
+pub struct TokenStore {
+    tokens: Mutex<HashMap<String, AccessToken>>,
+}
+
+impl TokenStore {
+    pub fn insert(&self, token: String, record: AccessToken, now: SystemTime) {
+        let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        tokens.retain(|_, t| {
+            t.expires_at
+                .checked_add(EXPIRED_TOKEN_RETENTION)
+                .is_none_or(|until| until > now)
+        });
+        tokens.insert(token, record);
+    }
+
+    pub fn lookup(&self, token: &str, now: SystemTime) -> TokenLookup {
+        let tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        match tokens.get(token) {
+            Some(t) if now < t.expires_at => TokenLookup::Valid(t.clone()),
+            Some(t) => TokenLookup::Expired(t.clone()),
+            None => TokenLookup::Unknown,
+        }
+    }
+
+    pub fn revoke(&self, token: &str) -> Option<AccessToken> {
+        let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        tokens.remove(token)
+    }
+}
+
+#[derive(Serialize)]
+struct AppTokenResponse {
+    access_token: String,
+    expires_in: u64,
+    scope: String,
+    token_type: &'static str,
+    keys: Vec<TokenJwk>,
+    client_id: String,
+}
+
+/// `POST /oauth2/token`. The body is taken as raw bytes: signature flows digest them exactly.
+pub async fn token(
+    State(state): State<Arc<SandboxState>>,
+    peer: Option<Extension<PeerCertificate>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let peer = peer.map(|Extension(p)| p);
+    match token_response(&state, peer.as_ref(), &headers, &body) {
+        Ok(response) => response,
+        Err(err) => err.into_response(),
+    }
+}
+
+fn token_response(
+    state: &SandboxState,
+    peer: Option<&PeerCertificate>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, IngError> {
+    require_form_content_type(headers)?;
+    let form = Form::parse(body)?;
+    let grant_type = form.required("grant_type")?;
+    if grant_type != "client_credentials" {
+        return Err(IngError::oauth(
+            StatusCode::BAD_REQUEST,
+            format!("Unsupported grant_type '{grant_type}'"),
+        ));
+    }
+    match authorization_scheme(headers) {
+        None if headers.contains_key("signature") => Err(bad_signature()),
+        None => mtls_app_token(state, peer, &form),
+        // The HTTP-signature app token arrives with a later issue; until then no signature verifies.
+        Some(scheme) if scheme.eq_ignore_ascii_case("signature") => Err(bad_signature()),
+        Some(scheme) => Err(IngError::oauth(
+            StatusCode::UNAUTHORIZED,
+            format!(
+                "Unsupported Authorization scheme '{scheme}' for grant_type client_credentials"
+            ),
+        )),
+    }
+}
+
+fn bad_signature() -> IngError {
+    IngError::oauth(StatusCode::UNAUTHORIZED, BAD_SIGNATURE_MESSAGE)
+}
+
+/// Step 2.1: the client is authenticated by its TLS certificate alone.
+fn mtls_app_token(
+    state: &SandboxState,
+    peer: Option<&PeerCertificate>,
+    form: &Form,
+) -> Result<Response, IngError> {
+    let client_id = form.get("client_id").ok_or_else(|| {
+        IngError::oauth(
+            StatusCode::BAD_REQUEST,
+            "Missing parameter client_id (required for a token without signature)",
+        )
+    })?;
+    let peer = peer.ok_or_else(|| {
+        IngError::oauth(
+            StatusCode::UNAUTHORIZED,
+            "No TLS client certificate was presented",
+        )
+    })?;
+    let registry = state.psd2.apps();
+    let app = registry.get(client_id).ok_or_else(|| {
+        IngError::oauth(
+            StatusCode::UNAUTHORIZED,
+            format!("Unknown client_id '{client_id}'"),
+        )
+    })?;
+    check_tls_binding(app, peer)?;
+    let scopes = granted_scopes(app, form.get("scope"))?;
+
+    let now = state.clock.now();
+    let token = new_token_value()?;
+    let record = AccessToken {
+        client_id: app.client_id.clone(),
+        scopes: scopes.clone(),
+        mode: TokenMode::MtlsOnly,
+        issued_at: now,
+        expires_at: now.checked_add(APP_TOKEN_LIFETIME).unwrap_or(now),
+    };
+    let body = AppTokenResponse {
+        access_token: token.clone(),
+        expires_in: APP_TOKEN_EXPIRES_IN,
+        scope: scopes.join(" "),
+        token_type: "Bearer",
+        keys: app.signing_keys.iter().map(CertKey::token_jwk).collect(),
+        client_id: app.client_id.clone(),
+    };
+    state.psd2.tokens.insert(token, record, now);
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+fn check_tls_binding(app: &Application, peer: &PeerCertificate) -> Result<(), IngError> {
+    if app.is_tls_certificate(peer) {
+        return Ok(());
+    }
+    if app.is_signing_certificate(peer) {
+        return Err(IngError::oauth(
+            StatusCode::UNAUTHORIZED,
+            format!(
+                "The TLS client certificate is the signing certificate of client_id {}; \
+                 connect with its TLS certificate",
+                app.client_id
+            ),
+        )
+        .with_diagnosis(diagnosis::CERT_WRONG_USAGE));
+    }
+    Err(IngError::oauth(
+        StatusCode::UNAUTHORIZED,
+        format!(
+            "The TLS client certificate is not registered for client_id {}",
+            app.client_id
+        ),
+    ))
+}
+
+/// The requested scope-tokens (space separated) must all be registered; none requested
+/// means all. The answer keeps the registration order.
+fn granted_scopes(app: &Application, requested: Option<&str>) -> Result<Vec<String>, IngError> {
+    let requested: Vec<&str> = requested
+        .map(|s| s.split_ascii_whitespace().collect())
+        .unwrap_or_default();
+    if let Some(unknown) = requested
+        .iter()
+        .find(|r| !app.scopes.iter().any(|s| s == *r))
+    {
+        return Err(IngError::oauth(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "Scope '{unknown}' is not registered for client_id {}",
+                app.client_id
+            ),
+        ));
+    }
+    Ok(app
+        .scopes
+        .iter()
+        .filter(|s| requested.is_empty() || requested.contains(&s.as_str()))
+        .cloned()
+        .collect())
+}
+
+fn new_token_value() -> Result<String, IngError> {
+    let mut bytes = [0u8; TOKEN_BYTES];
+    openssl::rand::rand_bytes(&mut bytes).map_err(|_| IngError::internal())?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn require_form_content_type(headers: &HeaderMap) -> Result<(), IngError> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case(FORM_CONTENT_TYPE));
+    if is_form {
+        Ok(())
+    } else {
+        Err(IngError::oauth(
+            StatusCode::BAD_REQUEST,
+            format!("Content-Type must be {FORM_CONTENT_TYPE}"),
+        ))
+    }
+}
+
+/// The scheme word of the Authorization header, if there is one.
+fn authorization_scheme(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?;
+    let text = String::from_utf8_lossy(value.as_bytes());
+    Some(
+        text.split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+/// Decoded `application/x-www-form-urlencoded` parameters, each at most once (RFC 6749 §3.2).
+struct Form {
+    params: Vec<(String, String)>,
+}
+
+impl Form {
+    fn parse(body: &[u8]) -> Result<Self, IngError> {
+        let mut params: Vec<(String, String)> = Vec::new();
+        for (name, value) in form_urlencoded::parse(body) {
+            if params.iter().any(|(n, _)| *n == name) {
+                return Err(IngError::oauth(
+                    StatusCode::BAD_REQUEST,
+                    format!("Parameter {name} occurs more than once"),
+                ));
+            }
+            params.push((name.into_owned(), value.into_owned()));
+        }
+        Ok(Self { params })
+    }
+
+    /// A parameter's value; an empty value counts as absent.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, v)| n == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn required(&self, name: &str) -> Result<&str, IngError> {
+        self.get(name).ok_or_else(|| {
+            IngError::oauth(StatusCode::BAD_REQUEST, format!("Missing parameter {name}"))
+        })
+    }
+}
+
+/// Authenticates a protected OAuth resource: a valid, unexpired Bearer token of `mode`,
+/// presented over TLS with a certificate of the token's application.
+pub fn authenticate_bearer(
+    state: &SandboxState,
+    headers: &HeaderMap,
+    peer: Option<&PeerCertificate>,
+    mode: TokenMode,
+) -> Result<AccessToken, IngError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| IngError::bearer_unauthorized("Missing access token"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| IngError::bearer_unauthorized("Invalid access token"))?;
+    let token = match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => {
+            return Err(IngError::bearer_unauthorized(
+                "The Authorization header must be 'Bearer <access token>'",
+            ));
+        }
+    };
+    let record = match state.psd2.tokens.lookup(token, state.clock.now()) {
+        TokenLookup::Valid(record) => record,
+        TokenLookup::Expired(_) => {
+            return Err(IngError::bearer_unauthorized(format!(
+                "The access token has expired (application tokens are valid for {} s); request a new one",
+                APP_TOKEN_LIFETIME.as_secs()
+            ))
+            .with_diagnosis(diagnosis::TOKEN_EXPIRED));
+        }
+        TokenLookup::Unknown => return Err(IngError::bearer_unauthorized("Invalid access token")),
+    };
+    if record.mode != mode {
+        return Err(IngError::bearer_unauthorized(format!(
+            "This endpoint needs an access token obtained with {mode}, but this one was obtained with {}",
+            record.mode
+        ))
+        .with_diagnosis(diagnosis::TOKEN_MODE_MISMATCH));
+    }
+    let bound = peer.is_some_and(|peer| {
+        state
+            .psd2
+            .apps()
+            .get(&record.client_id)
+            .is_some_and(|app| app.is_tls_certificate(peer))
+    });
+    if !bound {
+        return Err(IngError::bearer_unauthorized(
+            "The TLS client certificate does not belong to the application of this access token",
+        ));
+    }
+    Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_store_tells_expired_from_unknown() {
+        let store = TokenStore::default();
+        let now = SystemTime::now();
+        let record = AccessToken {
+            client_id: "c".into(),
+            scopes: vec![],
+            mode: TokenMode::MtlsOnly,
+            issued_at: now,
+            expires_at: now + APP_TOKEN_LIFETIME,
+        };
+        store.insert("t".into(), record, now);
+        assert!(matches!(store.lookup("t", now), TokenLookup::Valid(_)));
+        assert!(matches!(
+            store.lookup("t", now + APP_TOKEN_LIFETIME),
+            TokenLookup::Expired(_)
+        ));
+        assert!(matches!(store.lookup("x", now), TokenLookup::Unknown));
+    }
+
+    #[test]
+    fn form_rejects_duplicates_and_decodes_plus() {
+        assert!(Form::parse(b"a=1&a=2").is_err());
+        let form = Form::parse(b"scope=greetings%3Aview+granting&empty=").ok();
+        let form = form.as_ref();
+        assert_eq!(
+            form.and_then(|f| f.get("scope")),
+            Some("greetings:view granting")
+        );
+        assert_eq!(form.and_then(|f| f.get("empty")), None);
+    }
+}

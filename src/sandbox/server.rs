@@ -1,0 +1,87 @@
+//! The sandbox's shared state and its HTTP router: every system's routes, the landing page,
+//! ING-shaped 404/405 answers and the `x-ing-response-id` header on every response.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::clock::SandboxClock;
+use super::errors::IngError;
+use super::psd2::{self, Psd2State};
+
+pub const RESPONSE_ID_HEADER: HeaderName = HeaderName::from_static("x-ing-response-id");
+
+const LANDING_PAGE: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\
+<title>obconform embedded sandbox</title></head>\n<body><h1>obconform embedded sandbox \u{2014} ING PSD2</h1>\n\
+<p>An offline imitation of ING's PSD2 sandbox. Client certificates are required.</p></body></html>\n";
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub struct SandboxState {
+    pub clock: SandboxClock,
+    pub psd2: Psd2State,
+}
+
+pub fn router(state: Arc<SandboxState>) -> Router {
+    Router::new()
+        .route("/", get(landing))
+        .merge(psd2::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(response_id))
+        .with_state(state)
+}
+
+async fn landing() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
+        LANDING_PAGE,
+    )
+        .into_response()
+}
+
+/// OAuth paths answer in the OAuth shape, everything else in the AIS/PIS shape.
+fn is_oauth_path(path: &str) -> bool {
+    path == "/oauth2" || path.starts_with("/oauth2/")
+}
+
+async fn not_found(uri: Uri) -> IngError {
+    if is_oauth_path(uri.path()) {
+        IngError::oauth(StatusCode::NOT_FOUND, "Not Found")
+    } else {
+        IngError::tpp(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            format!("No resource at {}", uri.path()),
+        )
+    }
+}
+
+async fn method_not_allowed(uri: Uri) -> IngError {
+    if is_oauth_path(uri.path()) {
+        IngError::oauth(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+    } else {
+        IngError::tpp(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "SERVICE_INVALID",
+            format!("Method not supported on {}", uri.path()),
+        )
+    }
+}
+
+/// ING's tracing id: 32 random hex characters on every response.
+async fn response_id(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&uuid::Uuid::new_v4().simple().to_string()) {
+        response.headers_mut().insert(RESPONSE_ID_HEADER, value);
+    }
+    response
+}
