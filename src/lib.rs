@@ -10,6 +10,7 @@ pub mod certs;
 pub mod check;
 pub mod cli;
 pub mod environment;
+pub mod error_chain;
 pub mod http;
 pub mod plan;
 pub mod redact;

@@ -322,3 +322,30 @@ fn every_scenario_file_declares_its_schema_for_editors() {
         );
     }
 }
+
+#[test]
+fn sandbox_on_a_busy_port_says_why_it_cannot_listen() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let pki = tempfile::tempdir().unwrap();
+    let out = obconform(
+        &[
+            "sandbox",
+            "--listen",
+            &addr,
+            "--pki",
+            pki.path().to_str().unwrap(),
+        ],
+        &repo(),
+    );
+    assert_eq!(out.code, 2, "{out}");
+    assert!(
+        out.stderr.contains(&format!("cannot listen on {addr}")),
+        "{out}"
+    );
+    assert!(
+        out.stderr.to_lowercase().contains("in use"),
+        "the OS reason is kept: {out}"
+    );
+    out.assert_no_panic();
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use obconform::sandbox::{PSD2_CLIENT_ID, PkiFiles, Sandbox, SandboxConfig};
 use openssl::x509::X509;
 use reqwest::StatusCode;
@@ -295,7 +295,8 @@ async fn mtls_token_then_application_metadata() {
     assert_eq!(jwks[0]["alg"], "RS256");
     assert_eq!(
         jwks[0]["x5t"],
-        URL_SAFE_NO_PAD.encode(openssl::sha::sha1(&signing_der))
+        hex_sha1(&signing_der),
+        "ING's hex thumbprint"
     );
 
     // Step 2.2: GET /oauth2/applications/me.
@@ -328,7 +329,7 @@ async fn mtls_token_then_application_metadata() {
         assert_eq!(jwk["alg"], "RS256");
         assert_eq!(jwk["use"], "sig");
         assert_eq!(jwk["x5c"], serde_json::json!([STANDARD.encode(der)]));
-        assert_eq!(jwk["x5t"], URL_SAFE_NO_PAD.encode(openssl::sha::sha1(der)));
+        assert_eq!(jwk["x5t"], hex_sha1(der));
     }
     assert_ne!(
         apps[0]["keys"]["tls"][0]["kid"],
@@ -743,4 +744,12 @@ async fn the_guides_curl_invocation_works() {
     .await;
     assert_eq!(response.status(), StatusCode::OK);
     sandbox.shutdown().await;
+}
+
+/// The certificate's SHA-1 thumbprint as lower-case hex, the form ING's token response uses.
+fn hex_sha1(der: &[u8]) -> String {
+    openssl::sha::sha1(der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

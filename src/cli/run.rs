@@ -2,6 +2,7 @@
 
 use super::{Outcome, RunArgs};
 use crate::environment::{load_environments, locate_environments_file};
+use crate::error_chain::error_chain;
 use crate::report::console;
 use crate::runner::{RunContext, Snapshots, run_scenario};
 use crate::scenario::discover::scenario_files;
@@ -64,7 +65,7 @@ pub async fn run(args: RunArgs) -> Outcome {
     let target = match Target::open(&envs, &env_name, args.pki.clone()).await {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", error_chain(&e));
             return Outcome::UsageError;
         }
     };

@@ -1,6 +1,7 @@
 //! `obconform sandbox`: the embedded bank, standalone, for curl scripts and other clients.
 
 use super::{Outcome, SandboxArgs};
+use crate::error_chain::error_chain;
 use crate::sandbox::{Sandbox, SandboxConfig};
 use std::io::Write;
 
@@ -12,7 +13,7 @@ pub async fn serve(args: SandboxArgs) -> Outcome {
     let sandbox = match Sandbox::start(config).await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: cannot start the sandbox: {e}");
+            eprintln!("error: cannot start the sandbox: {}", error_chain(&e));
             return Outcome::UsageError;
         }
     };

@@ -1,6 +1,7 @@
 //! One HTTP client per environment (connections are reused), sending exact bytes.
 
 use crate::environment::ActiveEnvironment;
+use crate::error_chain::error_chain;
 use crate::sign::SignedRequest;
 use std::time::{Duration, Instant};
 
@@ -136,17 +137,4 @@ fn describe(e: &reqwest::Error) -> String {
         "the exchange failed"
     };
     format!("{hint} ({chain})")
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
 }

@@ -72,8 +72,12 @@ impl CertKey {
         Ok(Self {
             n: URL_SAFE_NO_PAD.encode(rsa.n().to_vec()),
             e: URL_SAFE_NO_PAD.encode(rsa.e().to_vec()),
-            // RFC 7517 x5t: base64url SHA-1 of the DER.
-            x5t: URL_SAFE_NO_PAD.encode(openssl::sha::sha1(&der)),
+            // ING answers x5t as the hex SHA-1 thumbprint (the guide's example token response:
+            // "x5t":"3c396700fc8cd70…"), not RFC 7517's base64url; the sandbox answers like ING.
+            x5t: openssl::sha::sha1(&der)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
             // x5t#S256 value: stable and unique per certificate.
             kid: URL_SAFE_NO_PAD.encode(sha256),
             sha256,
