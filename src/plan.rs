@@ -152,3 +152,119 @@ fn plan_error(at: Position, error: TemplateError) -> PlanError {
         undefined_variable,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::load::parse_yaml;
+    use base64::Engine;
+    use serde_json::json;
+
+    fn request(yaml: &str) -> Request {
+        parse_yaml::<Request>(std::path::Path::new("t.yaml"), yaml).unwrap()
+    }
+
+    fn sha256_digest(body: &[u8]) -> String {
+        format!(
+            "SHA-256={}",
+            base64::engine::general_purpose::STANDARD.encode(openssl::sha::sha256(body))
+        )
+    }
+
+    #[test]
+    fn form_body_is_encoded_as_ing_requires() {
+        let r = request(
+            "method: post\nurl: https://h/oauth2/token\nform:\n  grant_type: client_credentials\n  scope: greetings:view payment-requests:view\n",
+        );
+        let planned = plan_request(&r, &Renderer::new(), &json!({})).unwrap();
+        assert_eq!(planned.method, "POST");
+        // The guide: "scope=greetings%3Aview+payment-requests%3Aview".
+        assert_eq!(
+            planned.body,
+            b"grant_type=client_credentials&scope=greetings%3Aview+payment-requests%3Aview"
+        );
+        assert_eq!(
+            planned.header("content-type"),
+            Some("application/x-www-form-urlencoded")
+        );
+    }
+
+    #[test]
+    fn form_bytes_match_the_reference_digest() {
+        // ../shared/reference/ing-api.md: grant_type=client_credentials → this SHA-256 digest.
+        let r = request(
+            "method: POST\nurl: https://h/oauth2/token\nform: { grant_type: client_credentials }\n",
+        );
+        let planned = plan_request(&r, &Renderer::new(), &json!({})).unwrap();
+        assert_eq!(
+            sha256_digest(&planned.body),
+            "SHA-256=w0mymuL8aCrbJmmabs1pytZhon8lQucTuJMUtuKr+uw="
+        );
+        let empty = plan_request(
+            &request("method: GET\nurl: https://h/x\n"),
+            &Renderer::new(),
+            &json!({}),
+        )
+        .unwrap();
+        assert_eq!(
+            sha256_digest(&empty.body),
+            "SHA-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        );
+    }
+
+    #[test]
+    fn json_is_compact_and_raw_is_byte_for_byte() {
+        let data = json!({"amount": "1.50"});
+        let j = request(
+            "method: POST\nurl: https://h/p\njson: { instructedAmount: { amount: \"{{amount}}\", currency: EUR } }\n",
+        );
+        let planned = plan_request(&j, &Renderer::new(), &data).unwrap();
+        assert_eq!(
+            planned.body,
+            br#"{"instructedAmount":{"amount":"1.50","currency":"EUR"}}"#
+        );
+        assert_eq!(planned.header("content-type"), Some("application/json"));
+        let raw = request(
+            "method: POST\nurl: https://h/p\nheaders: { Content-Type: text/plain }\nraw: \"a=1 & b\\n\"\n",
+        );
+        let planned = plan_request(&raw, &Renderer::new(), &data).unwrap();
+        assert_eq!(planned.body, b"a=1 & b\n");
+        assert_eq!(
+            planned.headers,
+            vec![("Content-Type".to_string(), "text/plain".to_string())]
+        );
+    }
+
+    #[test]
+    fn query_is_appended_in_order() {
+        let r = request(
+            "method: GET\nurl: https://h/v3/accounts?x=1\nquery: { balanceTypes: \"expected,closingBooked\", currency: EUR }\n",
+        );
+        let planned = plan_request(&r, &Renderer::new(), &json!({})).unwrap();
+        assert_eq!(
+            planned.url,
+            "https://h/v3/accounts?x=1&balanceTypes=expected%2CclosingBooked&currency=EUR"
+        );
+    }
+
+    #[test]
+    fn two_bodies_and_bad_methods_point_at_their_place() {
+        let r = request("method: POST\nurl: https://h/p\nform: { a: b }\nraw: x\n");
+        let err = plan_request(&r, &Renderer::new(), &json!({})).unwrap_err();
+        assert_eq!((err.at.line, err.at.column), (4, 6));
+        let r = request("method: FETCH\nurl: https://h/p\n");
+        let err = plan_request(&r, &Renderer::new(), &json!({})).unwrap_err();
+        assert!(
+            err.message.contains("unknown HTTP method `FETCH`"),
+            "{}",
+            err.message
+        );
+        let r = request("method: GET\nurl: /relative\n");
+        assert!(
+            plan_request(&r, &Renderer::new(), &json!({}))
+                .unwrap_err()
+                .message
+                .contains("absolute")
+        );
+    }
+}

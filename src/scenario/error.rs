@@ -61,14 +61,14 @@ impl fmt::Display for SourceError {
         if let Some(context) = &self.context {
             write!(f, " ({context})")?;
         }
+        let number = self.at.line.to_string();
+        let pad = " ".repeat(number.len());
         if let Some(line) = &self.line_text {
-            let number = self.at.line.to_string();
-            let pad = " ".repeat(number.len());
             let caret_indent = " ".repeat(self.at.column.saturating_sub(1) as usize);
             write!(f, "\n{pad} |\n{number} | {line}\n{pad} | {caret_indent}^")?;
         }
         if let Some(help) = &self.help {
-            write!(f, "\n  = help: {help}")?;
+            write!(f, "\n{pad} = help: {help}")?;
         }
         Ok(())
     }
