@@ -12,8 +12,11 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
 
-/// Serves `count` requests on ONE accepted connection and returns each raw request (head, body).
-fn recording_server(count: usize) -> (u16, std::thread::JoinHandle<Vec<(String, Vec<u8>)>>) {
+/// One request as the server read it: the head (request line + headers) and the body bytes.
+type RawRequest = (String, Vec<u8>);
+
+/// Serves `count` requests on ONE accepted connection and returns each raw request.
+fn recording_server(count: usize) -> (u16, std::thread::JoinHandle<Vec<RawRequest>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let handle = std::thread::spawn(move || {
