@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestSandbox, obconform, write};
+use common::{TestSandbox, obconform, run_local, write};
 
 const GOOD_STEP: &str = r#"
   - name: token
@@ -252,24 +252,13 @@ fn unreachable_host_fails_the_step_clearly() {
     let sandbox = TestSandbox::start();
     let closed_port = common::closed_port();
     let dir = tempfile::tempdir().unwrap();
-    let env = format!(
-        "environments:\n  local:\n    kind: sandbox\n    api: https://127.0.0.1:{closed_port}\n    client_id: x\n    connect_timeout_secs: 3\n    trust: [{}]\n    certs:\n      tls: {{ cert: {}, key: {} }}\n",
-        sandbox.pki().ca_cert.display(),
-        sandbox.pki().client_tls_cert.display(),
-        sandbox.pki().client_tls_key.display()
-    );
+    let pki = sandbox.pki();
+    let api = format!("https://127.0.0.1:{closed_port}");
+    let tls = Some((pki.client_tls_cert.as_path(), pki.client_tls_key.as_path()));
+    let env = common::local_environment(&api, &pki.ca_cert, tls, "    connect_timeout_secs: 3\n");
     write(dir.path(), "environments.yaml", &env);
     let file = write(dir.path(), "ok.yaml", &scenario(GOOD_STEP));
-    let out = obconform(
-        &[
-            "run",
-            file.to_str().unwrap(),
-            "--env",
-            "local",
-            "--no-snapshots",
-        ],
-        dir.path(),
-    );
+    let out = run_local(&file, dir.path());
     assert_eq!(out.code, 1, "{out}");
     assert!(out.stdout.contains("FAIL  1. token"), "{out}");
     assert!(out.stdout.contains("connection refused"), "{out}");
@@ -293,16 +282,7 @@ fn non_json_response_where_json_is_asserted() {
       json: { $.message: hello }
 "#;
     let file = write(dir.path(), "html.yaml", &scenario(steps));
-    let out = obconform(
-        &[
-            "run",
-            file.to_str().unwrap(),
-            "--env",
-            "local",
-            "--no-snapshots",
-        ],
-        dir.path(),
-    );
+    let out = run_local(&file, dir.path());
     assert_eq!(out.code, 1, "{out}");
     assert!(
         out.stdout.contains("response body is not JSON") && out.stdout.contains("text/html"),
@@ -319,23 +299,10 @@ fn non_json_response_where_json_is_asserted() {
 fn request_without_client_certificate_is_refused() {
     let sandbox = TestSandbox::start();
     let dir = tempfile::tempdir().unwrap();
-    let env = format!(
-        "environments:\n  local:\n    kind: sandbox\n    api: {}\n    client_id: x\n    trust: [{}]\n",
-        sandbox.base_url(),
-        sandbox.pki().ca_cert.display()
-    );
+    let env = common::local_environment(&sandbox.base_url(), &sandbox.pki().ca_cert, None, "");
     write(dir.path(), "environments.yaml", &env);
     let file = write(dir.path(), "ok.yaml", &scenario(GOOD_STEP));
-    let out = obconform(
-        &[
-            "run",
-            file.to_str().unwrap(),
-            "--env",
-            "local",
-            "--no-snapshots",
-        ],
-        dir.path(),
-    );
+    let out = run_local(&file, dir.path());
     assert_eq!(out.code, 1, "{out}");
     assert!(out.stdout.contains("FAIL  1. token"), "{out}");
     assert!(
@@ -356,16 +323,7 @@ fn server_certificate_from_another_ca_is_refused() {
     );
     write(dir.path(), "environments.yaml", &env);
     let file = write(dir.path(), "ok.yaml", &scenario(GOOD_STEP));
-    let out = obconform(
-        &[
-            "run",
-            file.to_str().unwrap(),
-            "--env",
-            "local",
-            "--no-snapshots",
-        ],
-        dir.path(),
-    );
+    let out = run_local(&file, dir.path());
     assert_eq!(out.code, 1, "{out}");
     assert!(
         out.stdout.contains("TLS handshake failed") || out.stdout.contains("certificate"),

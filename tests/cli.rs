@@ -197,16 +197,7 @@ fn sandbox_command_prints_its_url_once_it_accepts_connections() {
         write(dir.path(), "environments.yaml", &env);
         let steps = "name: s\nsystem: t\nsteps:\n  - name: token\n    request: { method: POST, url: \"{{env.api}}/oauth2/token\", form: { grant_type: client_credentials, client_id: \"{{env.client_id}}\" } }\n    expect: { status: 200, json: { $.token_type: Bearer } }\n";
         let file = write(dir.path(), "s.yaml", steps);
-        let out = obconform(
-            &[
-                "run",
-                file.to_str().unwrap(),
-                "--env",
-                "local",
-                "--no-snapshots",
-            ],
-            dir.path(),
-        );
+        let out = common::run_local(&file, dir.path());
         assert_eq!(out.code, 0, "{out}");
     });
     let _ = child.kill();

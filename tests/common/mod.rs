@@ -51,12 +51,11 @@ impl TestSandbox {
     /// An environments file with one environment, `local`, pointing at this sandbox.
     pub fn environment_yaml(&self) -> String {
         let pki = self.pki();
-        format!(
-            "environments:\n  local:\n    kind: sandbox\n    api: {}\n    client_id: 5ca1ab1e-c0ca-c01a-cafe-154deadbea75\n    trust: [{}]\n    certs:\n      tls: {{ cert: {}, key: {} }}\n",
-            self.base_url(),
-            pki.ca_cert.display(),
-            pki.client_tls_cert.display(),
-            pki.client_tls_key.display()
+        local_environment(
+            &self.base_url(),
+            &pki.ca_cert,
+            Some((&pki.client_tls_cert, &pki.client_tls_key)),
+            "",
         )
     }
 
@@ -71,6 +70,38 @@ impl Drop for TestSandbox {
             self.runtime.block_on(sandbox.shutdown());
         }
     }
+}
+
+/// An environments file with one environment, `local` (kind sandbox): `api`, trusting `ca`, with
+/// an optional TLS client identity and `extra` lines (indented like the environment's keys).
+pub fn local_environment(api: &str, ca: &Path, tls: Option<(&Path, &Path)>, extra: &str) -> String {
+    let mut yaml = format!(
+        "environments:\n  local:\n    kind: sandbox\n    api: {api}\n    client_id: 5ca1ab1e-c0ca-c01a-cafe-154deadbea75\n    trust: [{}]\n",
+        ca.display()
+    );
+    if let Some((cert, key)) = tls {
+        yaml.push_str(&format!(
+            "    certs:\n      tls: {{ cert: {}, key: {} }}\n",
+            cert.display(),
+            key.display()
+        ));
+    }
+    yaml.push_str(extra);
+    yaml
+}
+
+/// `obconform run FILE --env local --no-snapshots` in `dir`.
+pub fn run_local(file: &Path, dir: &Path) -> Output {
+    obconform(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--env",
+            "local",
+            "--no-snapshots",
+        ],
+        dir,
+    )
 }
 
 pub fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
