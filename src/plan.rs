@@ -18,11 +18,16 @@ pub struct PlannedRequest {
 impl PlannedRequest {
     /// The first header of that name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        find_header(&self.headers, name)
     }
+}
+
+/// The first value of a header (names are case-insensitive), for requests and responses alike.
+pub fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 /// Why a request could not be built, and where in the scenario.
@@ -68,12 +73,8 @@ pub fn plan_request(
         });
     }
     if !request.query.is_empty() {
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        for (name, value) in request.query.iter() {
-            query.append_pair(name, &render(value)?);
-        }
         url.push(if url.contains('?') { '&' } else { '?' });
-        url.push_str(&query.finish());
+        url.push_str(&encode_pairs(&request.query, &render)?);
     }
 
     let mut headers = Vec::with_capacity(request.headers.len() + 1);
@@ -105,7 +106,7 @@ pub fn plan_request(
         (bytes, Some("application/json"))
     } else if let Some(form) = &request.form {
         (
-            encode_form(&form.value, &render)?.into_bytes(),
+            encode_pairs(&form.value, &render)?.into_bytes(),
             Some("application/x-www-form-urlencoded"),
         )
     } else if let Some(raw) = &request.raw {
@@ -114,9 +115,7 @@ pub fn plan_request(
         (Vec::new(), None)
     };
     if let Some(content_type) = content_type
-        && !headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        && find_header(&headers, "content-type").is_none()
     {
         headers.push(("Content-Type".into(), content_type.into()));
     }
@@ -128,14 +127,14 @@ pub fn plan_request(
     })
 }
 
-/// `application/x-www-form-urlencoded` as ING requires: space as `+`, reserved characters
-/// percent-encoded (`:` as `%3A`), parameters in the order written.
-pub fn encode_form(
-    form: &crate::scenario::ordered::OrderedMap<Located<String>>,
+/// `application/x-www-form-urlencoded` as ING requires, for form bodies and query strings alike:
+/// space as `+`, reserved characters percent-encoded (`:` as `%3A`), pairs in the order written.
+fn encode_pairs(
+    pairs: &crate::scenario::ordered::OrderedMap<Located<String>>,
     render: &dyn Fn(&Located<String>) -> Result<String, PlanError>,
 ) -> Result<String, PlanError> {
     let mut serializer = form_urlencoded::Serializer::new(String::new());
-    for (name, value) in form.iter() {
+    for (name, value) in pairs.iter() {
         serializer.append_pair(name, &render(value)?);
     }
     Ok(serializer.finish())

@@ -1,15 +1,15 @@
 //! Running one scenario: for each step render → sign → send → check, in order.
 
 use crate::check::{capture::capture, expect::evaluate, snapshot};
+use crate::context::{render_vars, template_data};
 use crate::environment::ActiveEnvironment;
 use crate::http::{Exchange, Transport};
 use crate::plan::plan_request;
 use crate::redact::{Redactor, looks_secret};
 use crate::scenario::LoadedScenario;
-use crate::scenario::model::{SignProfile, SignRef, Step};
+use crate::scenario::model::Step;
 use crate::sign::sign;
 use crate::template::Renderer;
-use crate::validate::template_data;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -54,10 +54,7 @@ pub struct StepOutcome {
 pub struct ScenarioOutcome {
     pub test_name: String,
     pub title: String,
-    pub file: PathBuf,
     pub steps: Vec<StepOutcome>,
-    /// Knows every secret the run captured, for whoever prints the outcome.
-    pub redactor: Redactor,
 }
 
 impl ScenarioOutcome {
@@ -75,44 +72,27 @@ pub async fn run_scenario(
     let scenario = &loaded.scenario;
     let mut redactor = Redactor::new();
     let mut data = template_data(ctx.env);
+    let var_errors = render_vars(loaded, ctx.renderer, &mut data, &mut |name, value| {
+        if looks_secret(name) {
+            redactor.add_secret(name, value);
+        }
+    });
+    // Validation renders the same vars, so this only fires for a scenario run unvalidated.
+    let mut var_failure = (!var_errors.is_empty()).then(|| {
+        var_errors
+            .iter()
+            .map(|v| format!("variable `{}`: {}", v.name, v.error))
+            .collect::<Vec<_>>()
+    });
+
     let mut steps = Vec::with_capacity(scenario.steps.len());
     let mut failed = false;
-
-    let mut var_error = None;
-    for (name, value) in scenario.vars.iter() {
-        match ctx
-            .renderer
-            .render(&value.value, &Value::Object(data.clone()))
-        {
-            Ok(rendered) => {
-                if looks_secret(name) {
-                    redactor.add_secret(name, &rendered);
-                }
-                data.insert(name.clone(), Value::String(rendered));
-            }
-            Err(e) => var_error = Some(format!("variable `{name}`: {e}")),
-        }
-    }
-
     for (index, step) in scenario.steps.iter().enumerate() {
         let outcome = if failed {
-            StepOutcome {
-                index,
-                name: step.name.value.clone(),
-                verdict: Verdict::Skipped,
-                failures: vec![],
-                exchange: None,
-                elapsed: Duration::ZERO,
-            }
-        } else if let Some(error) = var_error.take() {
-            StepOutcome {
-                index,
-                name: step.name.value.clone(),
-                verdict: Verdict::Failed,
-                failures: vec![error],
-                exchange: None,
-                elapsed: Duration::ZERO,
-            }
+            // Later steps depend on the failed step's captures.
+            StepOutcome::not_run(index, step, Verdict::Skipped, Vec::new())
+        } else if let Some(failures) = var_failure.take() {
+            StepOutcome::not_run(index, step, Verdict::Failed, failures)
         } else {
             run_step(loaded, index, step, ctx, &mut data, &mut redactor).await
         };
@@ -124,9 +104,20 @@ pub async fn run_scenario(
     ScenarioOutcome {
         test_name: loaded.test_name(),
         title: scenario.name.clone(),
-        file: loaded.path.clone(),
         steps,
-        redactor,
+    }
+}
+
+impl StepOutcome {
+    fn not_run(index: usize, step: &Step, verdict: Verdict, failures: Vec<String>) -> StepOutcome {
+        StepOutcome {
+            index,
+            name: step.name.value.clone(),
+            verdict,
+            failures,
+            exchange: None,
+            elapsed: Duration::ZERO,
+        }
     }
 }
 
@@ -159,7 +150,7 @@ async fn run_step(
             );
         }
     };
-    let profile = match resolve_profile(step, ctx.env) {
+    let profile = match ctx.env.resolve_sign(step.sign.as_ref().map(|s| &s.value)) {
         Ok(p) => p,
         Err(e) => return fail(vec![e], None),
     };
@@ -216,17 +207,5 @@ async fn run_step(
         failures,
         exchange: Some(exchange),
         elapsed: started.elapsed(),
-    }
-}
-
-fn resolve_profile(step: &Step, env: &ActiveEnvironment) -> Result<SignProfile, String> {
-    match step.sign.as_ref().map(|s| &s.value) {
-        None => env
-            .profile("mtls")
-            .ok_or_else(|| "no `mtls` profile".to_string()),
-        Some(SignRef::Named(name)) => env
-            .profile(name)
-            .ok_or_else(|| format!("unknown signing profile `{name}`")),
-        Some(SignRef::Inline(profile)) => Ok(profile.clone()),
     }
 }

@@ -70,13 +70,8 @@ impl Target {
 }
 
 pub fn embedded_target(sandbox: &Sandbox) -> EmbeddedTarget {
-    let pki = sandbox.pki();
     EmbeddedTarget {
         base_url: sandbox.base_url(),
-        ca_cert: pki.ca_cert.clone(),
-        client_tls_cert: pki.client_tls_cert.clone(),
-        client_tls_key: pki.client_tls_key.clone(),
-        client_signing_cert: pki.client_signing_cert.clone(),
-        client_signing_key: pki.client_signing_key.clone(),
+        pki: sandbox.pki().clone(),
     }
 }

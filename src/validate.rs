@@ -2,20 +2,14 @@
 //! variables, captures used before they exist, two bodies, unknown profiles, bad JSONPaths and
 //! regexes. Every error names the scenario, the step and the place in the file.
 
+use crate::context::{render_vars, template_data};
 use crate::environment::ActiveEnvironment;
 use crate::plan::plan_request;
-use crate::scenario::model::{CaptureSource, SignRef, ValueCheck};
+use crate::scenario::model::{CaptureSource, ValueCheck};
 use crate::scenario::{LoadedScenario, Position, SourceError, SourceErrors};
 use crate::sign::check_profile;
 use crate::template::{Renderer, TemplateError};
-use serde_json::{Map, Value};
-
-/// What a scenario's templates may use before a step runs: `env`, the vars, earlier captures.
-pub fn template_data(env: &ActiveEnvironment) -> Map<String, Value> {
-    let mut data = Map::new();
-    data.insert("env".into(), env.template_value());
-    data
-}
+use serde_json::Value;
 
 pub fn validate(
     loaded: &LoadedScenario,
@@ -25,26 +19,19 @@ pub fn validate(
     let scenario = &loaded.scenario;
     let mut errors = Vec::new();
     let mut data = template_data(env);
-
-    for (name, value) in scenario.vars.iter() {
-        if name == "env" {
-            errors.push(loaded.error_at(
-                value.at,
-                None,
-                "`env` is reserved for the environment's values; rename the variable",
-            ));
-            continue;
-        }
-        match renderer.render(&value.value, &Value::Object(data.clone())) {
-            Ok(rendered) => {
-                data.insert(name.clone(), Value::String(rendered));
+    for var in render_vars(loaded, renderer, &mut data, &mut |_, _| {}) {
+        let message = match &var.error {
+            TemplateError::UndefinedVariable(_) => {
+                format!("in variable `{}`: {}", var.name, var.error)
             }
-            Err(e) => errors.push(
-                loaded
-                    .error_at(value.at, None, format!("in variable `{name}`: {e}"))
-                    .with_help(undefined_help(&e)),
-            ),
-        }
+            TemplateError::Invalid(message) => message.clone(),
+        };
+        let help = if var.name == "env" {
+            "rename the variable".into()
+        } else {
+            undefined_help(&var.error)
+        };
+        errors.push(loaded.error_at(var.at, None, message).with_help(help));
     }
 
     let mut step_names: Vec<&str> = Vec::new();
@@ -76,29 +63,16 @@ pub fn validate(
         }
 
         if let Some(sign) = &step.sign {
-            let profile = match &sign.value {
-                SignRef::Named(name) => env.profile(name).ok_or_else(|| {
-                    err(
-                        sign.at,
-                        format!(
-                            "unknown signing profile `{name}` in environment `{}`",
-                            env.name
-                        ),
-                    )
-                    .with_help(format!(
-                        "define it under `profiles:` in environments.yaml; known: {}",
-                        env.profile_names().join(", ")
-                    ))
-                }),
-                SignRef::Inline(profile) => Ok(profile.clone()),
-            };
-            match profile {
+            match env.resolve_sign(Some(&sign.value)) {
                 Ok(profile) => {
                     if let Err(e) = check_profile(&profile) {
                         errors.push(err(sign.at, e.to_string()));
                     }
                 }
-                Err(e) => errors.push(e),
+                Err(e) => errors.push(err(sign.at, e).with_help(format!(
+                    "define it under `profiles:` in environments.yaml; known: {}",
+                    env.profile_names().join(", ")
+                ))),
             }
         }
 

@@ -330,3 +330,26 @@ fn server_certificate_from_another_ca_is_refused() {
         "{out}"
     );
 }
+
+#[test]
+fn variables_that_use_undefined_names_or_shadow_env_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = scenario(GOOD_STEP).replace(
+        "system: test\n",
+        "system: test\nvars:\n  env: shadowed\n  url: \"{{env.api}}/{{missing_base}}\"\n",
+    );
+    let file = write(dir.path(), "vars.yaml", &body);
+    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    let out = obconform(&["run", file.to_str().unwrap()], dir.path());
+    assert_eq!(out.code, 2, "{out}");
+    assert!(
+        out.stderr.contains("`env` is reserved") && out.stderr.contains("vars.yaml:4:8"),
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .contains("in variable `url`: undefined variable `missing_base`"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("vars.yaml:5:8"), "{out}");
+}

@@ -3,8 +3,9 @@
 use super::expand::expand_env_vars;
 use super::model::{CertPair, Environment, EnvironmentKind, EnvironmentsFile};
 use crate::certs::{CertError, Identity, load_identity, load_trust_anchors};
+use crate::sandbox::PkiFiles;
 use crate::scenario::load::{parse_yaml, read_source};
-use crate::scenario::model::{Flow, SignProfile};
+use crate::scenario::model::{Flow, SignProfile, SignRef};
 use crate::scenario::{Position, SourceError};
 use rustls::pki_types::CertificateDer;
 use std::path::{Path, PathBuf};
@@ -29,11 +30,7 @@ pub enum EnvironmentError {
 #[derive(Debug, Clone)]
 pub struct EmbeddedTarget {
     pub base_url: String,
-    pub ca_cert: PathBuf,
-    pub client_tls_cert: PathBuf,
-    pub client_tls_key: PathBuf,
-    pub client_signing_cert: PathBuf,
-    pub client_signing_key: PathBuf,
+    pub pki: PkiFiles,
 }
 
 /// A certificate role resolved to files.
@@ -101,6 +98,22 @@ impl ActiveEnvironment {
                     cert: None,
                 })
             })
+    }
+
+    /// The profile a step signs with: named, inline, or `mtls` when the step names none.
+    pub fn resolve_sign(&self, sign: Option<&SignRef>) -> Result<SignProfile, String> {
+        match sign {
+            None => self
+                .profile("mtls")
+                .ok_or_else(|| "no `mtls` profile".to_string()),
+            Some(SignRef::Named(name)) => self.profile(name).ok_or_else(|| {
+                format!(
+                    "unknown signing profile `{name}` in environment `{}`",
+                    self.name
+                )
+            }),
+            Some(SignRef::Inline(profile)) => Ok(profile.clone()),
+        }
     }
 
     pub fn profile_names(&self) -> Vec<String> {
@@ -245,22 +258,18 @@ impl EnvironmentsSource {
 
         let mut certs: Vec<(String, CertFiles)> = Vec::new();
         if let Some(target) = embedded {
-            certs.push((
-                "tls".into(),
-                CertFiles {
-                    cert: target.client_tls_cert.clone(),
-                    key: target.client_tls_key.clone(),
+            let pki = &target.pki;
+            for (role, cert, key) in [
+                ("tls", &pki.client_tls_cert, &pki.client_tls_key),
+                ("signing", &pki.client_signing_cert, &pki.client_signing_key),
+            ] {
+                let files = CertFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
                     passphrase_env: None,
-                },
-            ));
-            certs.push((
-                "signing".into(),
-                CertFiles {
-                    cert: target.client_signing_cert.clone(),
-                    key: target.client_signing_key.clone(),
-                    passphrase_env: None,
-                },
-            ));
+                };
+                certs.push((role.to_string(), files));
+            }
         }
         for (role, pair) in env.certs.iter() {
             let files = resolve_pair(pair, &resolve)?;
@@ -272,7 +281,7 @@ impl EnvironmentsSource {
         if env.trust.is_empty() {
             match embedded {
                 Some(target) => {
-                    trust.anchors = load_trust_anchors(&target.ca_cert)
+                    trust.anchors = load_trust_anchors(&target.pki.ca_cert)
                         .map_err(|source| cert_err(name, "trust", source))?
                 }
                 None => trust.system = true,

@@ -139,19 +139,32 @@ pub async fn get_me(
     headers: HeaderMap,
 ) -> Response {
     let peer = peer.map(|Extension(p)| p);
-    let token = match authenticate_bearer(&state, &headers, peer.as_ref(), TokenMode::MtlsOnly) {
-        Ok(token) => token,
-        Err(err) => return err.into_response(),
-    };
+    me(&state, peer.as_ref(), &headers).unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /oauth2/applications/{id}`: only the token's own application.
+pub async fn get_by_id(
+    State(state): State<Arc<SandboxState>>,
+    peer: Option<Extension<PeerCertificate>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let peer = peer.map(|Extension(p)| p);
+    by_id(&state, peer.as_ref(), &id, &headers).unwrap_or_else(IntoResponse::into_response)
+}
+
+fn me(
+    state: &SandboxState,
+    peer: Option<&PeerCertificate>,
+    headers: &HeaderMap,
+) -> Result<Response, IngError> {
+    let token = authenticate_bearer(state, headers, peer, TokenMode::MtlsOnly)?;
     let registry = state.psd2.apps();
-    let Some(own) = registry.get(&token.client_id) else {
-        return IngError::bearer_unauthorized(
-            "The application of this access token no longer exists",
-        )
-        .into_response();
-    };
+    let own = registry
+        .get(&token.client_id)
+        .ok_or_else(application_gone)?;
     let mut applications = vec![own];
-    if let Some(peer) = &peer {
+    if let Some(peer) = peer {
         applications.extend(
             registry
                 .iter()
@@ -169,43 +182,37 @@ pub async fn get_me(
             })
             .collect(),
     };
-    json_response(StatusCode::OK, &body)
+    Ok(json_response(StatusCode::OK, &body))
 }
 
-/// `GET /oauth2/applications/{id}`: only the token's own application.
-pub async fn get_by_id(
-    State(state): State<Arc<SandboxState>>,
-    peer: Option<Extension<PeerCertificate>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let peer = peer.map(|Extension(p)| p);
-    let token = match authenticate_bearer(&state, &headers, peer.as_ref(), TokenMode::MtlsOnly) {
-        Ok(token) => token,
-        Err(err) => return err.into_response(),
-    };
+fn by_id(
+    state: &SandboxState,
+    peer: Option<&PeerCertificate>,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<Response, IngError> {
+    let token = authenticate_bearer(state, headers, peer, TokenMode::MtlsOnly)?;
     if id != token.client_id {
-        return IngError::oauth(
+        return Err(IngError::oauth(
             StatusCode::FORBIDDEN,
             format!(
                 "The access token was issued to client_id {}, not to {id}",
                 token.client_id
             ),
-        )
-        .into_response();
+        ));
     }
     let registry = state.psd2.apps();
-    let Some(app) = registry.get(&id) else {
-        return IngError::bearer_unauthorized(
-            "The application of this access token no longer exists",
-        )
-        .into_response();
-    };
+    let app = registry.get(id).ok_or_else(application_gone)?;
     let body = ApplicationResponse {
         client_id: app.client_id.clone(),
         contact: app.contact.clone(),
         redirect_uris: app.redirect_uris.clone(),
         keys: app.keys(),
     };
-    json_response(StatusCode::OK, &body)
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// The token outlived its application (removed after the token was issued).
+fn application_gone() -> IngError {
+    IngError::bearer_unauthorized("The application of this access token no longer exists")
 }

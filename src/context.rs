@@ -1,0 +1,56 @@
+//! The data templates see: `env`, then the scenario's vars (in order), then captures as steps run.
+//! Validation and the runner build it the same way, so what was checked is what runs.
+
+use crate::environment::ActiveEnvironment;
+use crate::scenario::{LoadedScenario, Position};
+use crate::template::{Renderer, TemplateError};
+use serde_json::{Map, Value};
+
+/// A variable that could not be rendered.
+#[derive(Debug, Clone)]
+pub struct VarError {
+    pub name: String,
+    pub at: Position,
+    pub error: TemplateError,
+}
+
+/// `{ "env": {...} }`, before any variable.
+pub fn template_data(env: &ActiveEnvironment) -> Map<String, Value> {
+    let mut data = Map::new();
+    data.insert("env".into(), env.template_value());
+    data
+}
+
+/// Renders the scenario's vars in order into `data` (each may use `env` and earlier vars) and
+/// calls `on_var` with each rendered value. Returns the vars that failed; `env` is reserved.
+pub fn render_vars(
+    loaded: &LoadedScenario,
+    renderer: &Renderer,
+    data: &mut Map<String, Value>,
+    on_var: &mut dyn FnMut(&str, &str),
+) -> Vec<VarError> {
+    let mut errors = Vec::new();
+    for (name, value) in loaded.scenario.vars.iter() {
+        if name == "env" {
+            let reserved = "`env` is reserved for the environment's values; rename the variable";
+            errors.push(VarError {
+                name: name.clone(),
+                at: value.at,
+                error: TemplateError::Invalid(reserved.into()),
+            });
+            continue;
+        }
+        match renderer.render(&value.value, &Value::Object(data.clone())) {
+            Ok(rendered) => {
+                on_var(name, &rendered);
+                data.insert(name.clone(), Value::String(rendered));
+            }
+            Err(error) => errors.push(VarError {
+                name: name.clone(),
+                at: value.at,
+                error,
+            }),
+        }
+    }
+    errors
+}
