@@ -18,8 +18,13 @@ pub struct VarError {
 pub fn template_data(env: &ActiveEnvironment) -> Map<String, Value> {
     let mut data = Map::new();
     data.insert("env".into(), env.template_value());
+    data.insert("certs".into(), env.certs_template_value());
     data
 }
+
+/// Names the runner puts into the template data itself; scenarios cannot use them for vars or
+/// captures.
+pub const RESERVED_NAMES: [&str; 2] = ["env", "certs"];
 
 /// Renders the scenario's vars in order into `data` (each may use `env` and earlier vars) and
 /// calls `on_var` with each rendered value. Returns the vars that failed; `env` is reserved.
@@ -31,12 +36,13 @@ pub fn render_vars(
 ) -> Vec<VarError> {
     let mut errors = Vec::new();
     for (name, value) in loaded.scenario.vars.iter() {
-        if name == "env" {
-            let reserved = "`env` is reserved for the environment's values; rename the variable";
+        if RESERVED_NAMES.contains(&name.as_str()) {
+            let reserved =
+                format!("`{name}` is reserved for the environment's values; rename the variable");
             errors.push(VarError {
                 name: name.clone(),
                 at: value.at,
-                error: TemplateError::Invalid(reserved.into()),
+                error: TemplateError::Invalid(reserved),
             });
             continue;
         }

@@ -8,11 +8,11 @@ use crate::plan::plan_request;
 use crate::redact::{Redactor, looks_secret};
 use crate::scenario::LoadedScenario;
 use crate::scenario::model::Step;
-use crate::sign::sign;
+use crate::sign::{SignInputs, key_role, sign};
 use crate::template::Renderer;
 use serde_json::Value;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Whether and where responses are snapshot-checked.
 #[derive(Debug, Clone)]
@@ -154,7 +154,30 @@ async fn run_step(
         Ok(p) => p,
         Err(e) => return fail(vec![e], None),
     };
-    let signed = match sign(planned, &profile) {
+    let rendered = |template: &Option<String>| -> Result<Option<String>, String> {
+        template
+            .as_deref()
+            .map(|t| {
+                ctx.renderer
+                    .render(t, &current)
+                    .map_err(|e| format!("signing profile: {e}"))
+            })
+            .transpose()
+    };
+    let (key_id, audience) = match (rendered(&profile.key_id), rendered(&profile.audience)) {
+        (Ok(k), Ok(a)) => (k, a),
+        (Err(e), _) | (_, Err(e)) => return fail(vec![e], None),
+    };
+    let inputs = SignInputs {
+        key: key_role(&profile)
+            .and_then(|role| ctx.env.signing_key(role))
+            .map(|k| k.as_ref()),
+        key_id: key_id.as_deref(),
+        audience: audience.as_deref(),
+        client_id: ctx.env.client_id.as_deref(),
+        now: SystemTime::now(),
+    };
+    let signed = match sign(planned, &profile, &inputs) {
         Ok(s) => s,
         Err(e) => return fail(vec![e.to_string()], None),
     };

@@ -2,12 +2,12 @@
 //! variables, captures used before they exist, two bodies, unknown profiles, bad JSONPaths and
 //! regexes. Every error names the scenario, the step and the place in the file.
 
-use crate::context::{render_vars, template_data};
+use crate::context::{RESERVED_NAMES, render_vars, template_data};
 use crate::environment::ActiveEnvironment;
 use crate::plan::plan_request;
 use crate::scenario::model::{CaptureSource, ValueCheck};
 use crate::scenario::{LoadedScenario, Position, SourceError, SourceErrors};
-use crate::sign::check_profile;
+use crate::sign::{check_profile, key_role};
 use crate::template::{Renderer, TemplateError};
 use serde_json::Value;
 
@@ -26,7 +26,7 @@ pub fn validate(
             }
             TemplateError::Invalid(message) => message.clone(),
         };
-        let help = if var.name == "env" {
+        let help = if RESERVED_NAMES.contains(&var.name.as_str()) {
             "rename the variable".into()
         } else {
             undefined_help(&var.error)
@@ -68,6 +68,26 @@ pub fn validate(
                     if let Err(e) = check_profile(&profile) {
                         errors.push(err(sign.at, e.to_string()));
                     }
+                    if let Some(role) = key_role(&profile)
+                        && env.signing_key(role).is_none()
+                    {
+                        errors.push(err(
+                            sign.at,
+                            format!(
+                                "flow `{}` signs with the `{role}` certificate, but environment `{}` has no `certs.{role}`",
+                                profile.flow.name(),
+                                env.name
+                            ),
+                        ).with_help("add the certificate and key under `certs:` in environments.yaml"));
+                    }
+                    for template in [&profile.key_id, &profile.audience].into_iter().flatten() {
+                        if let Err(e) = renderer.render(template, &dry) {
+                            errors.push(
+                                err(sign.at, format!("in the signing profile: {e}"))
+                                    .with_help(undefined_help(&e)),
+                            );
+                        }
+                    }
                 }
                 Err(e) => errors.push(err(sign.at, e).with_help(format!(
                     "define it under `profiles:` in environments.yaml; known: {}",
@@ -93,10 +113,10 @@ pub fn validate(
         }
 
         for (name, capture) in step.capture.iter() {
-            if name == "env" {
+            if RESERVED_NAMES.contains(&name.as_str()) {
                 errors.push(err(
                     capture.at,
-                    "`env` is reserved; capture into another name".into(),
+                    format!("`{name}` is reserved; capture into another name"),
                 ));
             }
             match &capture.value.source {

@@ -76,6 +76,33 @@ pub fn load_identity(
     key_path: &Path,
     passphrase: Option<(&str, Option<String>)>,
 ) -> Result<Identity, CertError> {
+    let (chain, key) = load_chain_and_key(cert_path, key_path, passphrase)?;
+    let pkcs8 = key.private_key_to_pkcs8().map_err(|e| CertError::NotKey {
+        path: key_path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    let mut ders = Vec::with_capacity(chain.len());
+    for cert in &chain {
+        let der = cert.to_der().map_err(|e| CertError::NotCertificate {
+            path: cert_path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        ders.push(CertificateDer::from(der));
+    }
+    Ok(Identity {
+        chain: ders,
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8)),
+        cert_path: cert_path.to_path_buf(),
+    })
+}
+
+/// The certificate chain of a PEM file (leaf first) and the leaf's private key, checked to
+/// belong together.
+pub fn load_chain_and_key(
+    cert_path: &Path,
+    key_path: &Path,
+    passphrase: Option<(&str, Option<String>)>,
+) -> Result<(Vec<X509>, PKey<Private>), CertError> {
     let cert_pem = read(cert_path, "certificate")?;
     let chain = X509::stack_from_pem(&cert_pem).map_err(|e| CertError::NotCertificate {
         path: cert_path.to_path_buf(),
@@ -98,23 +125,7 @@ pub fn load_identity(
             key: key_path.to_path_buf(),
         });
     }
-    let pkcs8 = key.private_key_to_pkcs8().map_err(|e| CertError::NotKey {
-        path: key_path.to_path_buf(),
-        detail: e.to_string(),
-    })?;
-    let mut ders = Vec::with_capacity(chain.len());
-    for cert in &chain {
-        let der = cert.to_der().map_err(|e| CertError::NotCertificate {
-            path: cert_path.to_path_buf(),
-            detail: e.to_string(),
-        })?;
-        ders.push(CertificateDer::from(der));
-    }
-    Ok(Identity {
-        chain: ders,
-        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8)),
-        cert_path: cert_path.to_path_buf(),
-    })
+    Ok((chain, key))
 }
 
 /// Reads a PEM private key, decrypting it when it is encrypted.

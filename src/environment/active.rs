@@ -2,13 +2,15 @@
 
 use super::expand::expand_env_vars;
 use super::model::{CertPair, Environment, EnvironmentKind, EnvironmentsFile};
-use crate::certs::{CertError, Identity, load_identity, load_trust_anchors};
+use crate::certs::{CertError, Identity, load_chain_and_key, load_identity, load_trust_anchors};
 use crate::sandbox::PkiFiles;
 use crate::scenario::load::{parse_yaml, read_source};
-use crate::scenario::model::{Flow, SignProfile, SignRef};
+use crate::scenario::model::{SignProfile, SignRef};
 use crate::scenario::{Position, SourceError};
+use crate::sign::SigningKey;
 use rustls::pki_types::CertificateDer;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +62,8 @@ pub struct ActiveEnvironment {
     pub certs: Vec<(String, CertFiles)>,
     /// The TLS client identity (`certs.tls`), when configured.
     pub tls_identity: Option<Identity>,
+    /// Every certificate role with its key, for message signatures (`certs.signing`, …).
+    pub signing_keys: Vec<(String, Arc<SigningKey>)>,
     pub trust: Trust,
     pub insecure: bool,
     pub connect_timeout: Duration,
@@ -85,6 +89,24 @@ impl ActiveEnvironment {
         serde_json::Value::Object(map)
     }
 
+    /// The certificate and key of a role (`signing`, `tls`, …).
+    pub fn signing_key(&self, role: &str) -> Option<&Arc<SigningKey>> {
+        self.signing_keys
+            .iter()
+            .find(|(r, _)| r == role)
+            .map(|(_, k)| k)
+    }
+
+    /// What templates see as `certs`: `{{certs.signing.serial}}`, `{{certs.tls.x5t_s256}}`, …
+    pub fn certs_template_value(&self) -> serde_json::Value {
+        let map = self
+            .signing_keys
+            .iter()
+            .map(|(role, key)| (role.clone(), key.template_value()))
+            .collect();
+        serde_json::Value::Object(map)
+    }
+
     /// A signing profile by name; `mtls` always exists.
     pub fn profile(&self, name: &str) -> Option<SignProfile> {
         self.profiles
@@ -92,12 +114,7 @@ impl ActiveEnvironment {
             .rev()
             .find(|(n, _)| n == name)
             .map(|(_, p)| p.clone())
-            .or_else(|| {
-                (name == "mtls").then_some(SignProfile {
-                    flow: Flow::Mtls,
-                    cert: None,
-                })
-            })
+            .or_else(|| (name == "mtls").then(SignProfile::default))
     }
 
     /// The profile a step signs with: named, inline, or `mtls` when the step names none.
@@ -312,6 +329,21 @@ impl EnvironmentsSource {
             None => None,
         };
 
+        let mut signing_keys = Vec::new();
+        for (role, files) in &certs {
+            let passphrase = files
+                .passphrase_env
+                .as_deref()
+                .map(|var| (var, lookup(var)));
+            let (chain, key) = load_chain_and_key(&files.cert, &files.key, passphrase)
+                .map_err(|source| cert_err(name, role, with_hint(source, env.kind)))?;
+            let leaf = chain
+                .into_iter()
+                .next()
+                .expect("load_chain_and_key returns a leaf");
+            signing_keys.push((role.clone(), Arc::new(SigningKey::new(leaf, key))));
+        }
+
         let mut vars = Vec::new();
         for (k, v) in env.vars.iter() {
             vars.push((k.clone(), expand(v)?));
@@ -333,6 +365,7 @@ impl EnvironmentsSource {
             profiles,
             certs,
             tls_identity,
+            signing_keys,
             trust,
             insecure: env.insecure,
             connect_timeout: Duration::from_secs(env.connect_timeout_secs.unwrap_or(10)),

@@ -4,6 +4,9 @@
 
 use super::located::Located;
 use super::ordered::OrderedMap;
+use crate::sign::Algorithm;
+use crate::sign::Placement;
+use crate::sign::client_assertion::Thumbprint;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -87,20 +90,48 @@ pub enum SignRef {
 }
 
 /// How a request is authenticated on the wire.
-#[derive(Debug, Clone, Deserialize, JsonSchema, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SignProfile {
     pub flow: Flow,
-    /// Which of the environment's certificates signs (`signing` by default; `tls` for mTLS).
+    /// Which of the environment's certificates signs (`signing` by default).
     #[serde(default)]
     pub cert: Option<String>,
+    /// http-signature: rsa-sha256 (RSA keys) or ecdsa-sha256/384/512; jws: PS256 (RSA keys),
+    /// PS384, PS512, ES256/384/512; client-assertion: RS256 or PS256. Default: by the key.
+    #[serde(default)]
+    pub algorithm: Option<Algorithm>,
+    /// http-signature keyId, a template: `SN={{certs.signing.serial}}` (default) or `{{client_id}}`.
+    #[serde(default)]
+    pub key_id: Option<String>,
+    /// http-signature: the signed headers in order (default `(request-target) date digest`);
+    /// jws: sigD.pars (default `(request-target) digest content-type`). `x-request-id` and
+    /// `x-ing-reqid` are generated when listed and not set by the step.
+    #[serde(default)]
+    pub headers: Option<Vec<String>>,
+    /// http-signature: `authorization` (`Authorization: Signature …`, the app token) or
+    /// `signature-header` (beside a Bearer token). Default: `signature-header` when the request
+    /// has an Authorization header, else `authorization`.
+    #[serde(default)]
+    pub placement: Option<Placement>,
+    /// Send the signing certificate in `TPP-Signature-Certificate` (one-line PEM).
+    /// Default: yes for jws, no for http-signature.
+    #[serde(default)]
+    pub certificate_header: Option<bool>,
+    /// client-assertion `aud`, a template; default: the request URL without query.
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// client-assertion header names the certificate by `x5t` (default) or `x5t#S256`.
+    #[serde(default)]
+    pub thumbprint: Option<Thumbprint>,
 }
 
 /// The signing flows of ING's guide.
-#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum Flow {
     /// No message signature: mutual TLS only.
+    #[default]
     Mtls,
     /// draft-cavage HTTP signature (`Signature` / `Authorization: Signature`).
     HttpSignature,

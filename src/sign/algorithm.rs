@@ -1,0 +1,481 @@
+//! Signature algorithms of both signing protocols, as OpenSSL operations over bytes.
+//!
+//! draft-cavage names (`rsa-sha256`, `ecdsa-sha256` …) and JWA names (`PS256`, `ES256` …) map onto
+//! four schemes. Two traps are handled here once: RSA-PSS always uses a salt as long as the digest
+//! (OpenSSL's default is the maximum, which RFC 7518 verifiers reject), and JWS ECDSA signatures are
+//! the raw `r‖s` pair, not the DER that OpenSSL produces.
+
+use openssl::bn::BigNum;
+use openssl::ecdsa::EcdsaSig;
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::{HasPublic, Id, PKeyRef, Private};
+use openssl::rsa::Padding;
+use openssl::sign::{RsaPssSaltlen, Signer, Verifier};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Every algorithm obconform signs with, by the name each protocol uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+pub enum Algorithm {
+    /// draft-cavage `rsa-sha256`: RSASSA-PKCS1-v1_5 with SHA-256.
+    #[serde(rename = "rsa-sha256")]
+    RsaSha256,
+    /// draft-cavage `ecdsa-sha256`: ECDSA with SHA-256, DER signature.
+    #[serde(rename = "ecdsa-sha256")]
+    EcdsaSha256,
+    #[serde(rename = "ecdsa-sha384")]
+    EcdsaSha384,
+    #[serde(rename = "ecdsa-sha512")]
+    EcdsaSha512,
+    /// JWA RS256: RSASSA-PKCS1-v1_5 with SHA-256 (client assertions).
+    RS256,
+    RS384,
+    RS512,
+    /// JWA PS256: RSASSA-PSS with SHA-256, MGF1-SHA-256, salt of 32 bytes.
+    PS256,
+    PS384,
+    PS512,
+    /// JWA ES256: ECDSA P-256 with SHA-256, raw r‖s signature.
+    ES256,
+    ES384,
+    ES512,
+}
+
+/// Which signing protocol an algorithm belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    HttpSignature,
+    Jose,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Pkcs1,
+    Pss,
+    EcdsaDer,
+    EcdsaRaw,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AlgorithmError {
+    #[error("{alg} needs {needs} key, but the key is {found}")]
+    WrongKey {
+        alg: Algorithm,
+        needs: &'static str,
+        found: String,
+    },
+    #[error("OpenSSL could not sign with {alg}: {detail}")]
+    Crypto { alg: Algorithm, detail: String },
+}
+
+impl Algorithm {
+    pub const ALL: [Algorithm; 13] = [
+        Algorithm::RsaSha256,
+        Algorithm::EcdsaSha256,
+        Algorithm::EcdsaSha384,
+        Algorithm::EcdsaSha512,
+        Algorithm::RS256,
+        Algorithm::RS384,
+        Algorithm::RS512,
+        Algorithm::PS256,
+        Algorithm::PS384,
+        Algorithm::PS512,
+        Algorithm::ES256,
+        Algorithm::ES384,
+        Algorithm::ES512,
+    ];
+
+    /// The name on the wire (`algorithm="…"` or `"alg":"…"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::RsaSha256 => "rsa-sha256",
+            Algorithm::EcdsaSha256 => "ecdsa-sha256",
+            Algorithm::EcdsaSha384 => "ecdsa-sha384",
+            Algorithm::EcdsaSha512 => "ecdsa-sha512",
+            Algorithm::RS256 => "RS256",
+            Algorithm::RS384 => "RS384",
+            Algorithm::RS512 => "RS512",
+            Algorithm::PS256 => "PS256",
+            Algorithm::PS384 => "PS384",
+            Algorithm::PS512 => "PS512",
+            Algorithm::ES256 => "ES256",
+            Algorithm::ES384 => "ES384",
+            Algorithm::ES512 => "ES512",
+        }
+    }
+
+    /// Parses a wire name; draft-cavage names are case-insensitive, JWA names are not.
+    pub fn from_name(name: &str) -> Option<Algorithm> {
+        Algorithm::ALL.into_iter().find(|a| match a.family() {
+            Family::HttpSignature => a.name().eq_ignore_ascii_case(name),
+            Family::Jose => a.name() == name,
+        })
+    }
+
+    pub fn family(self) -> Family {
+        match self {
+            Algorithm::RsaSha256
+            | Algorithm::EcdsaSha256
+            | Algorithm::EcdsaSha384
+            | Algorithm::EcdsaSha512 => Family::HttpSignature,
+            _ => Family::Jose,
+        }
+    }
+
+    fn scheme(self) -> Scheme {
+        match self {
+            Algorithm::RsaSha256 | Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 => {
+                Scheme::Pkcs1
+            }
+            Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512 => Scheme::Pss,
+            Algorithm::EcdsaSha256 | Algorithm::EcdsaSha384 | Algorithm::EcdsaSha512 => {
+                Scheme::EcdsaDer
+            }
+            Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => Scheme::EcdsaRaw,
+        }
+    }
+
+    pub fn is_rsa(self) -> bool {
+        matches!(self.scheme(), Scheme::Pkcs1 | Scheme::Pss)
+    }
+
+    pub fn is_pss(self) -> bool {
+        self.scheme() == Scheme::Pss
+    }
+
+    pub fn digest(self) -> MessageDigest {
+        match self.digest_len() {
+            48 => MessageDigest::sha384(),
+            64 => MessageDigest::sha512(),
+            _ => MessageDigest::sha256(),
+        }
+    }
+
+    /// Digest length in bytes, which is also the PSS salt length.
+    pub fn digest_len(self) -> usize {
+        match self {
+            Algorithm::EcdsaSha384 | Algorithm::RS384 | Algorithm::PS384 | Algorithm::ES384 => 48,
+            Algorithm::EcdsaSha512 | Algorithm::RS512 | Algorithm::PS512 | Algorithm::ES512 => 64,
+            _ => 32,
+        }
+    }
+
+    /// The curve a JWS ECDSA algorithm is defined for (draft-cavage leaves the curve open).
+    fn jws_curve(self) -> Option<Nid> {
+        match self {
+            Algorithm::ES256 => Some(Nid::X9_62_PRIME256V1),
+            Algorithm::ES384 => Some(Nid::SECP384R1),
+            Algorithm::ES512 => Some(Nid::SECP521R1),
+            _ => None,
+        }
+    }
+
+    /// The default of a protocol for a key: RSA → `rsa-sha256` / `PS256`; EC → by curve.
+    pub fn default_for<T: HasPublic>(family: Family, key: &PKeyRef<T>) -> Algorithm {
+        let curve = key.ec_key().ok().and_then(|ec| ec.group().curve_name());
+        match (family, curve) {
+            (Family::HttpSignature, None) => Algorithm::RsaSha256,
+            (Family::HttpSignature, Some(Nid::SECP384R1)) => Algorithm::EcdsaSha384,
+            (Family::HttpSignature, Some(Nid::SECP521R1)) => Algorithm::EcdsaSha512,
+            (Family::HttpSignature, Some(_)) => Algorithm::EcdsaSha256,
+            (Family::Jose, None) => Algorithm::PS256,
+            (Family::Jose, Some(Nid::SECP384R1)) => Algorithm::ES384,
+            (Family::Jose, Some(Nid::SECP521R1)) => Algorithm::ES512,
+            (Family::Jose, Some(_)) => Algorithm::ES256,
+        }
+    }
+
+    /// Whether the key can make (or verify) this algorithm's signatures.
+    pub fn check_key<T: HasPublic>(self, key: &PKeyRef<T>) -> Result<(), AlgorithmError> {
+        let found = describe_key(key);
+        let wrong = |needs| AlgorithmError::WrongKey {
+            alg: self,
+            needs,
+            found: found.clone(),
+        };
+        if self.is_rsa() {
+            return if key.id() == Id::RSA {
+                Ok(())
+            } else {
+                Err(wrong("an RSA"))
+            };
+        }
+        let curve = key.ec_key().ok().and_then(|ec| ec.group().curve_name());
+        match (curve, self.jws_curve()) {
+            (None, _) => Err(wrong("an EC")),
+            (Some(have), Some(need)) if have != need => Err(wrong(match self {
+                Algorithm::ES384 => "a P-384",
+                Algorithm::ES512 => "a P-521",
+                _ => "a P-256",
+            })),
+            _ => Ok(()),
+        }
+    }
+
+    /// Signs `data` with the private key.
+    pub fn sign(self, key: &PKeyRef<Private>, data: &[u8]) -> Result<Vec<u8>, AlgorithmError> {
+        self.check_key(key)?;
+        let crypto = |e: openssl::error::ErrorStack| AlgorithmError::Crypto {
+            alg: self,
+            detail: e.to_string(),
+        };
+        let mut signer = Signer::new(self.digest(), key).map_err(crypto)?;
+        if self.is_pss() {
+            signer.set_rsa_padding(Padding::PKCS1_PSS).map_err(crypto)?;
+            signer
+                .set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH)
+                .map_err(crypto)?;
+            signer.set_rsa_mgf1_md(self.digest()).map_err(crypto)?;
+        }
+        let signature = signer.sign_oneshot_to_vec(data).map_err(crypto)?;
+        if self.scheme() == Scheme::EcdsaRaw {
+            return der_to_raw(&signature, ec_field_len(key)).map_err(crypto);
+        }
+        Ok(signature)
+    }
+
+    /// Verifies strictly: PSS only with a salt as long as the digest; JWS ECDSA only raw `r‖s`.
+    pub fn verify<T: HasPublic>(self, key: &PKeyRef<T>, data: &[u8], signature: &[u8]) -> bool {
+        self.verify_with_salt(key, data, signature, RsaPssSaltlen::DIGEST_LENGTH)
+    }
+
+    fn verify_with_salt<T: HasPublic>(
+        self,
+        key: &PKeyRef<T>,
+        data: &[u8],
+        signature: &[u8],
+        salt: RsaPssSaltlen,
+    ) -> bool {
+        if self.check_key(key).is_err() {
+            return false;
+        }
+        let der;
+        let signature = if self.scheme() == Scheme::EcdsaRaw {
+            match raw_to_der(signature, ec_field_len(key)) {
+                Some(d) => {
+                    der = d;
+                    der.as_slice()
+                }
+                None => return false,
+            }
+        } else {
+            signature
+        };
+        let run = || -> Result<bool, openssl::error::ErrorStack> {
+            let mut verifier = Verifier::new(self.digest(), key)?;
+            if self.is_pss() {
+                verifier.set_rsa_padding(Padding::PKCS1_PSS)?;
+                verifier.set_rsa_pss_saltlen(salt)?;
+                verifier.set_rsa_mgf1_md(self.digest())?;
+            }
+            verifier.verify_oneshot(signature, data)
+        };
+        run().unwrap_or(false)
+    }
+
+    /// For a PSS signature that fails the strict check: the salt length it was actually made
+    /// with, when it verifies with another one (the guide's troubleshooting item 11).
+    pub fn pss_salt_len<T: HasPublic>(
+        self,
+        key: &PKeyRef<T>,
+        data: &[u8],
+        signature: &[u8],
+    ) -> Option<usize> {
+        if !self.is_pss()
+            || !self.verify_with_salt(key, data, signature, RsaPssSaltlen::MAXIMUM_LENGTH)
+                && !self.verify_with_salt(key, data, signature, auto_salt())
+        {
+            return None;
+        }
+        recover_pss_salt_len(self, key, signature)
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// "RSA 2048", "EC P-256" — for messages.
+pub fn describe_key<T: HasPublic>(key: &PKeyRef<T>) -> String {
+    match key.id() {
+        Id::RSA => format!("RSA {}", key.bits()),
+        Id::EC => {
+            let curve = key.ec_key().ok().and_then(|ec| ec.group().curve_name());
+            match curve {
+                Some(Nid::X9_62_PRIME256V1) => "EC P-256".into(),
+                Some(Nid::SECP384R1) => "EC P-384".into(),
+                Some(Nid::SECP521R1) => "EC P-521".into(),
+                _ => format!("EC {} bits", key.bits()),
+            }
+        }
+        other => format!("{other:?} {}", key.bits()),
+    }
+}
+
+// OpenSSL's "auto" salt detection on verify (-2), which the crate has no constant for.
+fn auto_salt() -> RsaPssSaltlen {
+    RsaPssSaltlen::custom(-2)
+}
+
+fn ec_field_len<T: HasPublic>(key: &PKeyRef<T>) -> usize {
+    key.bits().div_ceil(8) as usize
+}
+
+fn der_to_raw(der: &[u8], field: usize) -> Result<Vec<u8>, openssl::error::ErrorStack> {
+    let sig = EcdsaSig::from_der(der)?;
+    let mut raw = sig.r().to_vec_padded(field as i32)?;
+    raw.extend(sig.s().to_vec_padded(field as i32)?);
+    Ok(raw)
+}
+
+fn raw_to_der(raw: &[u8], field: usize) -> Option<Vec<u8>> {
+    if raw.len() != 2 * field {
+        return None;
+    }
+    let r = BigNum::from_slice(&raw[..field]).ok()?;
+    let s = BigNum::from_slice(&raw[field..]).ok()?;
+    EcdsaSig::from_private_components(r, s).ok()?.to_der().ok()
+}
+
+/// Undoes the RSA operation and reads the salt length out of the PSS encoding (RFC 8017 §9.1.2).
+fn recover_pss_salt_len<T: HasPublic>(
+    alg: Algorithm,
+    key: &PKeyRef<T>,
+    signature: &[u8],
+) -> Option<usize> {
+    let rsa = key.rsa().ok()?;
+    let mut em = vec![0u8; rsa.size() as usize];
+    let n = rsa.public_decrypt(signature, &mut em, Padding::NONE).ok()?;
+    em.truncate(n);
+    let h_len = alg.digest_len();
+    let em_bits = rsa.n().num_bits() as usize - 1;
+    // A modulus of 8k+1 bits gives an encoded message one byte shorter than the modulus.
+    if em_bits % 8 == 0 {
+        em.remove(0);
+    }
+    let em_len = em.len();
+    if em_len < h_len + 2 || em.last() != Some(&0xbc) {
+        return None;
+    }
+    let (masked_db, rest) = em.split_at(em_len - h_len - 1);
+    let h = &rest[..h_len];
+    let mask = mgf1(alg.digest(), h, masked_db.len())?;
+    let mut db: Vec<u8> = masked_db.iter().zip(mask).map(|(a, b)| a ^ b).collect();
+    let unused_bits = 8 * em_len - em_bits;
+    db[0] &= 0xffu8 >> unused_bits;
+    let one = db.iter().position(|&b| b != 0)?;
+    (db[one] == 0x01).then(|| db.len() - one - 1)
+}
+
+fn mgf1(digest: MessageDigest, seed: &[u8], len: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(len + digest.size());
+    let mut counter: u32 = 0;
+    while out.len() < len {
+        let mut input = seed.to_vec();
+        input.extend_from_slice(&counter.to_be_bytes());
+        out.extend_from_slice(&openssl::hash::hash(digest, &input).ok()?);
+        counter += 1;
+    }
+    out.truncate(len);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::pkey::PKey;
+    use openssl::rsa::Rsa;
+
+    fn rsa() -> PKey<Private> {
+        PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap()
+    }
+
+    fn ec(nid: Nid) -> PKey<Private> {
+        let group = EcGroup::from_curve_name(nid).unwrap();
+        PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn names_round_trip_and_cavage_names_ignore_case() {
+        for alg in Algorithm::ALL {
+            assert_eq!(Algorithm::from_name(alg.name()), Some(alg));
+        }
+        assert_eq!(
+            Algorithm::from_name("RSA-SHA256"),
+            Some(Algorithm::RsaSha256)
+        );
+        assert_eq!(Algorithm::from_name("ps256"), None);
+    }
+
+    #[test]
+    fn every_algorithm_round_trips_and_rejects_a_flipped_bit() {
+        let rsa = rsa();
+        for alg in Algorithm::ALL {
+            let key = match alg {
+                Algorithm::ES384 | Algorithm::EcdsaSha384 => ec(Nid::SECP384R1),
+                Algorithm::ES512 | Algorithm::EcdsaSha512 => ec(Nid::SECP521R1),
+                Algorithm::ES256 | Algorithm::EcdsaSha256 => ec(Nid::X9_62_PRIME256V1),
+                _ => rsa.clone(),
+            };
+            let data = b"(request-target): post /oauth2/token";
+            let mut sig = alg.sign(&key, data).unwrap();
+            assert!(alg.verify(&key, data, &sig), "{alg}");
+            assert!(!alg.verify(&key, b"other", &sig), "{alg}");
+            if alg == Algorithm::ES512 {
+                assert_eq!(sig.len(), 132, "raw r||s for P-521");
+            }
+            sig[10] ^= 1;
+            assert!(!alg.verify(&key, data, &sig), "{alg} tampered");
+        }
+    }
+
+    #[test]
+    fn pss_uses_the_digest_length_and_a_maximum_salt_is_named() {
+        let key = rsa();
+        let data = b"input";
+        let good = Algorithm::PS256.sign(&key, data).unwrap();
+        assert_eq!(Algorithm::PS256.pss_salt_len(&key, data, &good), Some(32));
+        // What `openssl dgst -sigopt rsa_padding_mode:pss` does on OpenSSL 3.0: maximum salt.
+        let mut signer = Signer::new(MessageDigest::sha256(), &key).unwrap();
+        signer.set_rsa_padding(Padding::PKCS1_PSS).unwrap();
+        signer
+            .set_rsa_pss_saltlen(RsaPssSaltlen::MAXIMUM_LENGTH)
+            .unwrap();
+        let max = signer.sign_oneshot_to_vec(data).unwrap();
+        assert!(!Algorithm::PS256.verify(&key, data, &max));
+        assert_eq!(Algorithm::PS256.pss_salt_len(&key, data, &max), Some(222));
+    }
+
+    #[test]
+    fn a_key_of_the_wrong_kind_is_refused_with_what_it_is() {
+        let err = Algorithm::PS256
+            .sign(&ec(Nid::X9_62_PRIME256V1), b"x")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "PS256 needs an RSA key, but the key is EC P-256"
+        );
+        let err = Algorithm::ES384
+            .sign(&ec(Nid::X9_62_PRIME256V1), b"x")
+            .unwrap_err();
+        assert!(err.to_string().contains("P-384"), "{err}");
+    }
+
+    #[test]
+    fn defaults_follow_the_key() {
+        let p384 = ec(Nid::SECP384R1);
+        assert_eq!(
+            Algorithm::default_for(Family::Jose, &p384),
+            Algorithm::ES384
+        );
+        assert_eq!(
+            Algorithm::default_for(Family::HttpSignature, &rsa()),
+            Algorithm::RsaSha256
+        );
+    }
+}
