@@ -1,7 +1,7 @@
 //! Thin entry point: parse the command line, call the library, map the outcome to an exit code.
 
 use clap::Parser;
-use obconform::cli::{Cli, Command, Outcome, run, sandbox};
+use obconform::cli::{Cli, Command, Outcome, certs, run, sandbox, sign};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -27,6 +27,8 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Run(args) => runtime.block_on(run::run(args)),
         Command::Sandbox(args) => runtime.block_on(sandbox::serve(args)),
+        Command::Sign(args) => sign::sign_command(*args),
+        Command::Certs { command } => certs::certs_command(command),
         Command::Schema { environments } => print_schema(environments),
     };
     ExitCode::from(outcome.code())

@@ -1,9 +1,19 @@
 //! Certificates and keys: loading PEM files (encrypted keys too) into what TLS needs, and the
-//! forms a certificate takes on the wire (serial keyId, thumbprints, one-line PEM).
+//! forms a certificate takes on the wire (serial keyId, thumbprints, one-line PEM); loading any
+//! certificate file (PEM, DER, PKCS#12) and describing it (`obconform certs inspect`), PSD2 roles
+//! included.
 
 pub mod identity;
+pub mod info;
+pub mod load;
+pub mod qc;
 pub mod wire;
 
 pub use identity::{
     CertError, Identity, load_chain_and_key, load_identity, load_private_key, load_trust_anchors,
 };
+pub use info::{CertInfo, Warning, inspect};
+pub use load::{
+    CertFormat, LoadError, LoadedCertificate, key_beside, key_matches, load_certificate,
+};
+pub use qc::{Psd2Role, Psd2Statement};

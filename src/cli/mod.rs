@@ -1,8 +1,11 @@
 //! The command line: `run`, `sandbox`, `schema`.
 
+pub mod certs;
 pub mod run;
 pub mod sandbox;
+pub mod sign;
 
+use crate::scenario::model::Flow;
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -24,6 +27,13 @@ pub enum Command {
     Run(RunArgs),
     /// Run the embedded sandbox standalone until stopped.
     Sandbox(SandboxArgs),
+    /// Sign one request and print the signing input, the headers to send and a curl command.
+    Sign(Box<SignArgs>),
+    /// Certificates: `certs inspect` describes and checks certificate files.
+    Certs {
+        #[command(subcommand)]
+        command: certs::CertsCommand,
+    },
     /// Print the JSON Schema (draft-07) of scenario files, or of environments.yaml.
     Schema {
         /// The schema of environments.yaml instead of scenario files.
@@ -68,6 +78,97 @@ pub struct SandboxArgs {
     /// Folder to write ca.pem and the example_client_* certificates and keys into.
     #[arg(long)]
     pub pki: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("how").required(true).args(["profile", "flow"])))]
+pub struct SignArgs {
+    /// HTTP method.
+    #[arg(long)]
+    pub method: String,
+    /// Absolute URL, with the query.
+    #[arg(long)]
+    pub url: String,
+    /// A header to send, `Name: value` (repeatable), in this order.
+    #[arg(long = "header", short = 'H')]
+    pub headers: Vec<String>,
+    /// The body, byte for byte.
+    #[arg(long, conflicts_with = "form")]
+    pub body_file: Option<PathBuf>,
+    /// A form parameter `name=value` (repeatable), encoded as ING requires (space as `+`).
+    #[arg(long)]
+    pub form: Vec<String>,
+    /// A signing profile of the environments file.
+    #[arg(long, conflicts_with_all = ["flow", "alg", "cert", "key", "signed_headers", "placement"])]
+    pub profile: Option<String>,
+    /// The environment whose profile and certificates to use (default: the file's default).
+    #[arg(long = "env", requires = "profile")]
+    pub env: Option<String>,
+    /// The environments file (default: scenarios/environments.yaml).
+    #[arg(long, requires = "profile")]
+    pub environments: Option<PathBuf>,
+    /// For the embedded environment: the folder `obconform sandbox --pki DIR` wrote.
+    #[arg(long, requires = "profile")]
+    pub pki: Option<PathBuf>,
+    /// Ad hoc: the flow (http-signature, jws, client-assertion).
+    #[arg(long, value_parser = parse_flow)]
+    pub flow: Option<Flow>,
+    /// Ad hoc: the algorithm (rsa-sha256, ecdsa-sha256…, PS256…, ES256…, RS256).
+    #[arg(long, requires = "flow")]
+    pub alg: Option<String>,
+    /// The keyId (http-signature); default `SN=<serial of --cert>` or the profile's.
+    #[arg(long)]
+    pub key_id: Option<String>,
+    /// Ad hoc: the signed headers / JWS pars, space- or comma-separated.
+    #[arg(long = "headers", requires = "flow")]
+    pub signed_headers: Option<String>,
+    /// Ad hoc: where an HTTP signature goes (authorization, signature-header).
+    #[arg(long, requires = "flow", value_parser = parse_placement)]
+    pub placement: Option<crate::sign::Placement>,
+    /// Ad hoc: send the certificate in TPP-Signature-Certificate (always sent for jws).
+    #[arg(long, requires = "flow")]
+    pub certificate_header: bool,
+    /// Ad hoc: the signing certificate (PEM).
+    #[arg(long, requires = "flow")]
+    pub cert: Option<PathBuf>,
+    /// Ad hoc: its private key (PEM, encrypted keys with --passphrase-env).
+    #[arg(long, requires = "flow")]
+    pub key: Option<PathBuf>,
+    /// The environment variable holding the key's passphrase.
+    #[arg(long)]
+    pub passphrase_env: Option<String>,
+    /// client_id: keyId `{{client_id}}` of profiles, issuer of client assertions.
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// Client-assertion audience (default: the URL without query).
+    #[arg(long)]
+    pub audience: Option<String>,
+    /// TLS client certificate and key for the curl command (ad hoc; profiles know theirs).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// A CA file for the curl command's `--cacert` (ad hoc; for --pki, the sandbox's CA).
+    #[arg(long)]
+    pub cacert: Option<PathBuf>,
+    /// Sign as of this instant (RFC 3339) instead of now.
+    #[arg(long)]
+    pub now: Option<String>,
+}
+
+fn parse_flow(text: &str) -> Result<Flow, String> {
+    [Flow::Mtls, Flow::HttpSignature, Flow::Jws, Flow::ClientAssertion]
+        .into_iter()
+        .find(|f| f.name() == text)
+        .ok_or_else(|| "one of: mtls, http-signature, jws, client-assertion".to_string())
+}
+
+fn parse_placement(text: &str) -> Result<crate::sign::Placement, String> {
+    match text {
+        "authorization" => Ok(crate::sign::Placement::Authorization),
+        "signature-header" => Ok(crate::sign::Placement::SignatureHeader),
+        _ => Err("one of: authorization, signature-header".into()),
+    }
 }
 
 /// How a command ended, as the process exit code says it.

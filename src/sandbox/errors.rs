@@ -10,12 +10,21 @@ use serde::Serialize;
 /// Names the finding(s) behind an error so the sandbox's strictness is visible.
 pub const DIAGNOSIS_HEADER: HeaderName = HeaderName::from_static("x-obconform-diagnosis");
 
-/// Diagnosis ids (the catalogue of DESIGN.md §6) the sandbox emits.
+/// Diagnosis ids (the catalogue of DESIGN.md §6) the sandbox emits itself. Signature failures
+/// use the `diagnosis_id()` of the `sign` module's errors.
 pub mod diagnosis {
     pub const TOKEN_EXPIRED: &str = "flow.token-expired";
     pub const TOKEN_MODE_MISMATCH: &str = "flow.token-mode-mismatch";
     pub const SCOPE_MISSING: &str = "flow.scope-missing";
+    pub const PUT_DROPS_KEYS: &str = "flow.put-drops-keys";
     pub const CERT_WRONG_USAGE: &str = "cert.wrong-usage";
+    pub const CERT_EXPIRED: &str = "cert.expired";
+    pub const CERT_NOT_YET_VALID: &str = "cert.not-yet-valid";
+    pub const HTTPSIG_KEYID_FORM: &str = "httpsig.keyid-form";
+    pub const HTTPSIG_PLACEMENT: &str = "httpsig.placement";
+    pub const HTTPSIG_CERTIFICATE_HEADER: &str = "httpsig.certificate-header";
+    pub const JWS_HEADER_NOT_JSON: &str = "jws.header-not-json";
+    pub const JWS_X5T_MISMATCH: &str = "jws.x5t-mismatch";
 }
 
 #[derive(Debug, Clone, Serialize)]

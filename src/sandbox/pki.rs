@@ -34,6 +34,9 @@ pub const TLS_CERT_SERIAL_HEX: &str = "2C6A4E15";
 pub const CA_COMMON_NAME: &str = "obconform embedded sandbox CA";
 /// organizationIdentifier of the example TPP, as PSD2 eIDAS certificates carry one.
 pub const EXAMPLE_TPP_ORGANIZATION_ID: &str = "PSDNL-SBX-1234512345";
+/// National competent authority named in the example client certificates' PSD2 qcStatement.
+pub const EXAMPLE_NCA_NAME: &str = "De Nederlandsche Bank";
+pub const EXAMPLE_NCA_ID: &str = "NL-DNB";
 
 const RSA_BITS: u32 = 2048;
 const VALIDITY_DAYS: i64 = 730;
@@ -50,7 +53,8 @@ pub struct PkiFiles {
 }
 
 impl PkiFiles {
-    fn in_dir(dir: &Path) -> Self {
+    /// The files `obconform sandbox --pki DIR` writes into `dir`.
+    pub fn in_dir(dir: &Path) -> Self {
         Self {
             dir: dir.to_path_buf(),
             ca_cert: dir.join(CA_CERT_FILE),
@@ -278,6 +282,7 @@ fn issue(spec: &Spec<'_>, issuer: Option<&KeyPair>) -> Result<KeyPair, SandboxEr
             extensions.push(BasicConstraints::new().critical().build());
             extensions.push(KeyUsage::new().critical().digital_signature().build());
             extensions.push(ExtendedKeyUsage::new().client_auth().build());
+            extensions.push(example_psd2_statement());
         }
         Profile::Signing => {
             extensions.push(BasicConstraints::new().critical().build());
@@ -288,6 +293,7 @@ fn issue(spec: &Spec<'_>, issuer: Option<&KeyPair>) -> Result<KeyPair, SandboxEr
                     .non_repudiation()
                     .build(),
             );
+            extensions.push(example_psd2_statement());
         }
     }
     extensions.push(SubjectKeyIdentifier::new().build(&builder.x509v3_context(issuer_cert, None)));
@@ -315,6 +321,16 @@ fn issue(spec: &Spec<'_>, issuer: Option<&KeyPair>) -> Result<KeyPair, SandboxEr
         cert: builder.build(),
         key,
     })
+}
+
+/// The PSD2 qcStatement of the example TPP's certificates: every role, as a real eIDAS
+/// certificate of a licensed TPP carries.
+fn example_psd2_statement() -> Result<openssl::x509::X509Extension, ErrorStack> {
+    crate::certs::qc::psd2_extension(
+        &crate::certs::qc::Psd2Role::ALL,
+        EXAMPLE_NCA_NAME,
+        EXAMPLE_NCA_ID,
+    )
 }
 
 fn write_file(path: &Path, contents: &[u8], private: bool) -> Result<(), SandboxError> {
@@ -361,6 +377,23 @@ mod tests {
         };
         assert_eq!(serial(&pki.client_signing.cert)?, SIGNING_CERT_SERIAL_HEX);
         assert_eq!(serial(&pki.client_tls.cert)?, TLS_CERT_SERIAL_HEX);
+        Ok(())
+    }
+
+    #[test]
+    fn example_client_certificates_carry_every_psd2_role() -> Result<(), Box<dyn std::error::Error>>
+    {
+        use crate::certs::qc::{Psd2Role, psd2_statement};
+        let pki = TestPki::generate(&[])?;
+        for pair in [&pki.client_tls, &pki.client_signing] {
+            let statement = psd2_statement(&pair.cert)?.ok_or("no PSD2 statement")?;
+            assert_eq!(statement.roles, Psd2Role::ALL);
+            assert_eq!(statement.nca_name, EXAMPLE_NCA_NAME);
+            assert_eq!(statement.nca_id, EXAMPLE_NCA_ID);
+        }
+        for pair in [&pki.ca, &pki.server] {
+            assert_eq!(psd2_statement(&pair.cert)?, None);
+        }
         Ok(())
     }
 }

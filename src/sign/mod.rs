@@ -365,3 +365,297 @@ fn add_generated(request: &mut PlannedRequest, names: &[String]) {
         add_if_absent(request, "Host", || host);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::PKey;
+    use openssl::rsa::Rsa;
+    use openssl::x509::{X509Builder, X509NameBuilder};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn test_key() -> SigningKey {
+        let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "test").unwrap();
+        let name = name.build();
+        let mut builder = X509Builder::new().unwrap();
+        builder.set_version(2).unwrap();
+        let serial = BigNum::from_hex_str("49BA5C71").unwrap();
+        builder
+            .set_serial_number(&serial.to_asn1_integer().unwrap())
+            .unwrap();
+        builder.set_subject_name(&name).unwrap();
+        builder.set_issuer_name(&name).unwrap();
+        builder.set_pubkey(&key).unwrap();
+        builder
+            .set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        builder
+            .set_not_after(&Asn1Time::days_from_now(30).unwrap())
+            .unwrap();
+        builder.sign(&key, MessageDigest::sha256()).unwrap();
+        SigningKey::new(builder.build(), key)
+    }
+
+    fn token_request() -> PlannedRequest {
+        PlannedRequest {
+            method: "POST".into(),
+            url: "https://127.0.0.1:8443/oauth2/token".into(),
+            headers: vec![(
+                "Content-Type".into(),
+                "application/x-www-form-urlencoded".into(),
+            )],
+            body: b"grant_type=client_credentials".to_vec(),
+        }
+    }
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    fn inputs(key: &SigningKey, now: SystemTime) -> SignInputs<'_> {
+        SignInputs {
+            key: Some(key),
+            key_id: None,
+            audience: None,
+            client_id: Some("5ca1ab1e-c0ca-c01a-cafe-154deadbea75"),
+            now,
+        }
+    }
+
+    fn http_profile() -> SignProfile {
+        SignProfile {
+            flow: Flow::HttpSignature,
+            certificate_header: Some(true),
+            ..SignProfile::default()
+        }
+    }
+
+    #[test]
+    fn mtls_adds_nothing_and_keeps_the_bytes() {
+        let key = test_key();
+        let signed = sign(token_request(), &SignProfile::default(), &inputs(&key, at(0))).unwrap();
+        assert_eq!(signed.request, token_request());
+        assert_eq!(signed.signing_input, None);
+    }
+
+    #[test]
+    fn app_token_signature_is_what_the_guide_sends() {
+        let key = test_key();
+        let now = at(1_573_821_692); // Fri, 15 Nov 2019 12:41:32 GMT
+        let signed = sign(token_request(), &http_profile(), &inputs(&key, now)).unwrap();
+        let request = &signed.request;
+        assert_eq!(request.header("Date"), Some("Fri, 15 Nov 2019 12:41:32 GMT"));
+        assert_eq!(
+            request.header("Digest"),
+            Some("SHA-256=w0mymuL8aCrbJmmabs1pytZhon8lQucTuJMUtuKr+uw=")
+        );
+        assert_eq!(
+            signed.signing_input.as_deref(),
+            Some(
+                "(request-target): post /oauth2/token\ndate: Fri, 15 Nov 2019 12:41:32 GMT\ndigest: SHA-256=w0mymuL8aCrbJmmabs1pytZhon8lQucTuJMUtuKr+uw="
+            )
+        );
+        let authorization = request.header("Authorization").unwrap();
+        assert!(
+            authorization.starts_with(
+                r#"Signature keyId="SN=49BA5C71",algorithm="rsa-sha256",headers="(request-target) date digest",signature=""#
+            ),
+            "{authorization}"
+        );
+        let certificate = request.header(CERTIFICATE_HEADER).unwrap();
+        assert!(certificate.starts_with("-----BEGIN CERTIFICATE-----MII"));
+        assert!(!certificate.contains('\n'));
+        // And it verifies with the certificate, as the sandbox will check it.
+        let target = "/oauth2/token";
+        let message = Message::of(request, target);
+        let (placement, params) = http_signature::locate(&message).unwrap();
+        assert_eq!(placement, Placement::Authorization);
+        let policy = http_signature::Policy {
+            required: &DEFAULT_REQUIRED,
+            now,
+            max_skew: Duration::from_secs(180),
+        };
+        let public = key.cert.public_key().unwrap();
+        assert_eq!(
+            http_signature::verify(&message, &params, &public, &policy),
+            Ok(Algorithm::RsaSha256)
+        );
+    }
+
+    const DEFAULT_REQUIRED: [&str; 3] = ["(request-target)", "date", "digest"];
+
+    #[test]
+    fn beside_a_bearer_token_the_signature_goes_into_its_own_header() {
+        let key = test_key();
+        let mut request = token_request();
+        request
+            .headers
+            .push(("Authorization".into(), "Bearer abc".into()));
+        let profile = SignProfile {
+            flow: Flow::HttpSignature,
+            headers: Some(vec!["(request-target)".into(), "date".into(), "digest".into(), "x-request-id".into()]),
+            ..SignProfile::default()
+        };
+        let signed = sign(
+            request,
+            &profile,
+            &SignInputs {
+                key_id: Some("5ca1ab1e-c0ca-c01a-cafe-154deadbea75"),
+                ..inputs(&key, at(0))
+            },
+        )
+        .unwrap();
+        assert_eq!(signed.request.header("Authorization"), Some("Bearer abc"));
+        let signature = signed.request.header("Signature").unwrap();
+        assert!(signature.starts_with(r#"keyId="5ca1ab1e-c0ca-c01a-cafe-154deadbea75""#));
+        let request_id = signed.request.header("X-Request-ID").unwrap();
+        assert!(uuid::Uuid::parse_str(request_id).is_ok());
+        assert!(
+            signed
+                .signing_input
+                .unwrap()
+                .ends_with(&format!("\nx-request-id: {request_id}"))
+        );
+        assert_eq!(signed.request.header(CERTIFICATE_HEADER), None);
+    }
+
+    #[test]
+    fn every_send_is_signed_afresh() {
+        let key = test_key();
+        let profile = SignProfile {
+            headers: Some(vec!["(request-target)".into(), "date".into(), "digest".into(), "x-ing-reqid".into()]),
+            ..http_profile()
+        };
+        let first = sign(token_request(), &profile, &inputs(&key, at(1_000_000))).unwrap();
+        let retry = sign(token_request(), &profile, &inputs(&key, at(1_000_007))).unwrap();
+        for header in ["Date", "X-ING-ReqID", "Authorization"] {
+            assert_ne!(first.request.header(header), retry.request.header(header), "{header}");
+        }
+    }
+
+    #[test]
+    fn jws_adds_digest_certificate_and_a_detached_signature() {
+        let key = test_key();
+        let request = PlannedRequest {
+            method: "POST".into(),
+            url: "https://127.0.0.1:8443/oauth2/applications".into(),
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: br#"{"contact":"one@example.com"}"#.to_vec(),
+        };
+        let profile = SignProfile {
+            flow: Flow::Jws,
+            ..SignProfile::default()
+        };
+        let now = at(1_574_184_495); // 2019-11-19T17:28:15Z
+        let signed = sign(request, &profile, &inputs(&key, now)).unwrap();
+        let value = signed.request.header(JWS_HEADER).unwrap();
+        let parsed = jws::parse(value).unwrap();
+        assert_eq!(parsed.alg, "PS256");
+        assert_eq!(parsed.header["sigT"], "2019-11-19T17:28:15Z");
+        assert_eq!(parsed.header["b64"], false);
+        assert_eq!(parsed.x5t_s256.as_deref(), Some(key.x5t_s256.as_str()));
+        let digest = signed.request.header("Digest").unwrap();
+        let input = signed.signing_input.unwrap();
+        assert!(input.ends_with(&format!(
+            ".(request-target): post /oauth2/applications\ndigest: {digest}\ncontent-type: application/json"
+        )));
+        assert!(signed.request.header(CERTIFICATE_HEADER).is_some());
+        assert_eq!(signed.request.header("Date"), None, "date is not in pars");
+        let message = Message::of(&signed.request, "/oauth2/applications");
+        let policy = jws::Policy {
+            required: &jws::DEFAULT_PARS,
+            now,
+            max_skew: Duration::from_secs(180),
+        };
+        let public = key.cert.public_key().unwrap();
+        assert_eq!(
+            jws::verify(&message, &parsed, &public, &key.x5t_s256, &policy),
+            Ok(Algorithm::PS256)
+        );
+    }
+
+    #[test]
+    fn a_pars_header_the_request_lacks_is_named() {
+        let key = test_key();
+        let mut request = token_request();
+        request.headers.clear();
+        let profile = SignProfile {
+            flow: Flow::Jws,
+            ..SignProfile::default()
+        };
+        let err = sign(request, &profile, &inputs(&key, at(0))).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`content-type` is in sigD.pars but the request has no such header"
+        );
+    }
+
+    #[test]
+    fn client_assertion_is_appended_to_the_form() {
+        let key = test_key();
+        let profile = SignProfile {
+            flow: Flow::ClientAssertion,
+            ..SignProfile::default()
+        };
+        let now = at(1_700_000_000);
+        let signed = sign(token_request(), &profile, &inputs(&key, now)).unwrap();
+        let body = String::from_utf8(signed.request.body).unwrap();
+        let form: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
+            .into_owned()
+            .collect();
+        assert_eq!(form[0], ("grant_type".into(), "client_credentials".into()));
+        assert_eq!(form[1].1, client_assertion::ASSERTION_TYPE);
+        let public = key.cert.public_key().unwrap();
+        let verified = client_assertion::verify(
+            &form[2].1,
+            &public,
+            (&key.x5t, &key.x5t_s256),
+            "5ca1ab1e-c0ca-c01a-cafe-154deadbea75",
+            "https://127.0.0.1:8443/oauth2/token",
+            now,
+            Duration::ZERO,
+        )
+        .unwrap();
+        assert_eq!(verified.header["x5t"], key.x5t);
+    }
+
+    #[test]
+    fn inconsistent_profiles_are_refused_before_sending() {
+        let wrong_alg = SignProfile {
+            flow: Flow::Jws,
+            algorithm: Some(Algorithm::RsaSha256),
+            ..SignProfile::default()
+        };
+        assert!(matches!(
+            check_profile(&wrong_alg),
+            Err(SignError::AlgorithmForFlow { .. })
+        ));
+        let stray = SignProfile {
+            flow: Flow::Mtls,
+            key_id: Some("x".into()),
+            ..SignProfile::default()
+        };
+        assert_eq!(
+            check_profile(&stray).unwrap_err().to_string(),
+            "`key_id` has no meaning for flow `mtls`"
+        );
+        let no_key = sign(
+            token_request(),
+            &http_profile(),
+            &SignInputs {
+                key: None,
+                key_id: None,
+                audience: None,
+                client_id: None,
+                now: at(0),
+            },
+        )
+        .unwrap_err();
+        assert!(no_key.to_string().contains("`certs.signing`"), "{no_key}");
+    }
+}

@@ -58,7 +58,9 @@ impl Renderer {
             })
     }
 
-    /// Renders every string inside a JSON value (keys stay as written).
+    /// Renders every string inside a JSON value (keys stay as written). A string that is one
+    /// bare `{{path}}` naming an object, array, number or boolean becomes that JSON value, so
+    /// `keys: { sign: ["{{certs.signing.jwk}}"] }` inserts the JWK itself.
     pub fn render_json(
         &self,
         value: &serde_json::Value,
@@ -66,7 +68,10 @@ impl Renderer {
     ) -> Result<serde_json::Value, TemplateError> {
         use serde_json::Value;
         Ok(match value {
-            Value::String(s) => Value::String(self.render(s, data)?),
+            Value::String(s) => match whole_value(s, data) {
+                Some(inserted) => inserted.clone(),
+                None => Value::String(self.render(s, data)?),
+            },
             Value::Array(items) => Value::Array(
                 items
                     .iter()
@@ -85,10 +90,35 @@ impl Renderer {
     }
 }
 
+/// The non-string value a template of exactly one `{{a.b.c}}` names, if any.
+fn whole_value<'a>(template: &str, data: &'a serde_json::Value) -> Option<&'a serde_json::Value> {
+    let path = template
+        .trim()
+        .strip_prefix("{{")?
+        .strip_suffix("}}")?
+        .trim();
+    if path.is_empty() || !path.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+        return None;
+    }
+    let found = path.split('.').try_fold(data, |node, key| node.get(key))?;
+    (!found.is_string() && !found.is_null()).then_some(found)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_bare_path_to_an_object_inserts_the_object() {
+        let r = Renderer::new();
+        let data = json!({"certs": {"signing": {"jwk": {"kty": "RSA"}, "serial": "AB"}}});
+        let body = json!({"keys": ["{{certs.signing.jwk}}"], "sn": "{{certs.signing.serial}}", "t": "x {{certs.signing.serial}}"});
+        assert_eq!(
+            r.render_json(&body, &data).unwrap(),
+            json!({"keys": [{"kty": "RSA"}], "sn": "AB", "t": "x AB"})
+        );
+    }
 
     #[test]
     fn undefined_variable_is_an_error_naming_it() {

@@ -1,5 +1,6 @@
 //! The registry of PSD2 applications and the metadata endpoints
-//! `GET /oauth2/applications/me` and `GET /oauth2/applications/{id}`.
+//! `GET /oauth2/applications/me` and `GET /oauth2/applications/{id}`. Registration and update
+//! (`POST /oauth2/applications`, `PUT /oauth2/applications/{id}`) are in `registration.rs`.
 
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use openssl::x509::{X509, X509Ref};
 use serde::Serialize;
 
 use super::oauth::{TokenMode, authenticate_bearer};
@@ -59,7 +61,12 @@ impl Application {
             .any(|k| k.sha256() == peer.sha256())
     }
 
-    fn keys(&self) -> ApplicationKeys {
+    /// The registered signing certificate with this DER SHA-256, if any.
+    pub fn signing_key(&self, sha256: &[u8; 32]) -> Option<&CertKey> {
+        self.signing_keys.iter().find(|k| k.sha256() == sha256)
+    }
+
+    pub(super) fn keys(&self) -> ApplicationKeys {
         ApplicationKeys {
             tls: self.tls_keys.iter().map(CertKey::metadata_jwk).collect(),
             sign: self
@@ -71,10 +78,62 @@ impl Application {
     }
 }
 
-/// All registered applications, in registration order.
+/// The example application together with the CA that issued its certificates (see
+/// [`super::example_application`]). Registering it also makes the registry trust that CA.
+#[derive(Debug, Clone)]
+pub struct ExampleApplication {
+    pub app: Application,
+    pub ca: X509,
+}
+
+/// What [`AppRegistry::upsert`] takes: an application, and possibly a CA to trust from now on.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    app: Application,
+    trust_anchor: Option<X509>,
+}
+
+impl From<Application> for Registration {
+    fn from(app: Application) -> Self {
+        Self {
+            app,
+            trust_anchor: None,
+        }
+    }
+}
+
+impl From<ExampleApplication> for Registration {
+    fn from(example: ExampleApplication) -> Self {
+        Self {
+            app: example.app,
+            trust_anchor: Some(example.ca),
+        }
+    }
+}
+
+/// Which of an application's key lists a certificate was in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Tls,
+    Sign,
+}
+
+/// A certificate that a replacement (PUT) removed from an application; remembered so that a later
+/// use of it is explained (`flow.put-drops-keys`) rather than only refused.
+#[derive(Debug, Clone)]
+pub struct DroppedKey {
+    pub client_id: String,
+    pub kind: KeyKind,
+    pub key: CertKey,
+}
+
+/// All registered applications, in registration order, and the CAs whose certificates may be
+/// registered (the sandbox's test CA; ING: the QTSPs it trusts).
 #[derive(Debug, Default)]
 pub struct AppRegistry {
     apps: Vec<Application>,
+    trust_anchors: Vec<X509>,
+    dropped: Vec<DroppedKey>,
 }
 
 impl AppRegistry {
@@ -82,16 +141,44 @@ impl AppRegistry {
         self.apps.iter().find(|a| a.client_id == client_id)
     }
 
-    /// Adds `app`, or replaces the one with the same client_id entirely (PUT semantics).
-    /// Returns the replaced application.
-    pub fn upsert(&mut self, app: Application) -> Option<Application> {
-        match self.apps.iter_mut().find(|a| a.client_id == app.client_id) {
-            Some(existing) => Some(std::mem::replace(existing, app)),
-            None => {
-                self.apps.push(app);
-                None
+    /// Adds the application, or replaces the one with the same client_id entirely (PUT
+    /// semantics), remembering the certificates the replacement dropped. Returns the replaced
+    /// application. An [`ExampleApplication`] also adds its CA to the trust anchors.
+    pub fn upsert(&mut self, registration: impl Into<Registration>) -> Option<Application> {
+        let Registration { app, trust_anchor } = registration.into();
+        if let Some(ca) = trust_anchor {
+            self.trust(ca);
+        }
+        // A certificate registered again is no longer "dropped".
+        self.dropped.retain(|d| {
+            let keys = match d.kind {
+                KeyKind::Tls => &app.tls_keys,
+                KeyKind::Sign => &app.signing_keys,
+            };
+            d.client_id != app.client_id || !keys.iter().any(|k| k.sha256() == d.key.sha256())
+        });
+        let index = self.apps.iter().position(|a| a.client_id == app.client_id);
+        let Some(index) = index else {
+            self.apps.push(app);
+            return None;
+        };
+        let old = std::mem::replace(&mut self.apps[index], app);
+        let new = &self.apps[index];
+        for (kind, before, after) in [
+            (KeyKind::Tls, &old.tls_keys, &new.tls_keys),
+            (KeyKind::Sign, &old.signing_keys, &new.signing_keys),
+        ] {
+            for key in before {
+                if !after.iter().any(|k| k.sha256() == key.sha256()) {
+                    self.dropped.push(DroppedKey {
+                        client_id: old.client_id.clone(),
+                        kind,
+                        key: key.clone(),
+                    });
+                }
             }
         }
+        Some(old)
     }
 
     pub fn remove(&mut self, client_id: &str) -> Option<Application> {
@@ -102,10 +189,75 @@ impl AppRegistry {
     pub fn iter(&self) -> impl Iterator<Item = &Application> {
         self.apps.iter()
     }
+
+    /// Trusts `ca` for certificates presented in registrations and updates.
+    pub fn trust(&mut self, ca: X509) {
+        let der = ca.to_der().ok();
+        let known = self.trust_anchors.iter().any(|t| t.to_der().ok() == der);
+        if !known {
+            self.trust_anchors.push(ca);
+        }
+    }
+
+    pub fn trust_anchors(&self) -> &[X509] {
+        &self.trust_anchors
+    }
+
+    /// Every registered signing certificate whose serial is `serial` (normalized: upper-case
+    /// hex without leading zeros), with its application, in registration order.
+    pub fn signing_keys_with_serial(&self, serial: &str) -> Vec<(&Application, &CertKey)> {
+        self.apps
+            .iter()
+            .flat_map(|app| app.signing_keys.iter().map(move |key| (app, key)))
+            .filter(|(_, key)| certificate_serial(key).as_deref() == Some(serial))
+            .collect()
+    }
+
+    /// Whether some application has a TLS certificate of this serial (a keyId naming the TLS
+    /// certificate instead of the signing one).
+    pub fn has_tls_key_with_serial(&self, serial: &str) -> bool {
+        self.apps
+            .iter()
+            .flat_map(|app| app.tls_keys.iter())
+            .any(|key| certificate_serial(key).as_deref() == Some(serial))
+    }
+
+    /// The application a PUT removed this signing certificate (by serial) from.
+    pub fn dropped_signing_key(&self, serial: &str) -> Option<&DroppedKey> {
+        self.dropped.iter().rev().find(|d| {
+            d.kind == KeyKind::Sign && certificate_serial(&d.key).as_deref() == Some(serial)
+        })
+    }
+
+    /// Whether a PUT removed the peer's certificate from `client_id`'s TLS keys.
+    pub fn tls_key_was_dropped(&self, client_id: &str, peer: &PeerCertificate) -> bool {
+        self.dropped.iter().any(|d| {
+            d.kind == KeyKind::Tls && d.client_id == client_id && d.key.sha256() == peer.sha256()
+        })
+    }
+}
+
+/// A certificate serial as compared with keyIds: upper-case hex without leading zeros.
+pub fn normalize_serial(hex: &str) -> String {
+    let trimmed = hex.trim_start_matches('0').to_ascii_uppercase();
+    if trimmed.is_empty() {
+        "0".to_owned()
+    } else {
+        trimmed
+    }
+}
+
+/// The normalized serial of a certificate.
+pub fn serial_of(cert: &X509Ref) -> String {
+    normalize_serial(&crate::certs::wire::serial_hex(cert))
+}
+
+fn certificate_serial(key: &CertKey) -> Option<String> {
+    X509::from_der(key.der()).ok().map(|c| serial_of(&c))
 }
 
 #[derive(Serialize)]
-struct ApplicationKeys {
+pub(super) struct ApplicationKeys {
     tls: Vec<MetadataJwk>,
     sign: Vec<MetadataJwk>,
 }
@@ -193,13 +345,7 @@ fn by_id(
 ) -> Result<Response, IngError> {
     let token = authenticate_bearer(state, headers, peer, TokenMode::MtlsOnly)?;
     if id != token.client_id {
-        return Err(IngError::oauth(
-            StatusCode::FORBIDDEN,
-            format!(
-                "The access token was issued to client_id {}, not to {id}",
-                token.client_id
-            ),
-        ));
+        return Err(other_application(&token.client_id, id));
     }
     let registry = state.psd2.apps();
     let app = registry.get(id).ok_or_else(application_gone)?;
@@ -212,7 +358,15 @@ fn by_id(
     Ok(json_response(StatusCode::OK, &body))
 }
 
+/// 403 for a token used on another application's id.
+pub(super) fn other_application(token_client_id: &str, id: &str) -> IngError {
+    IngError::oauth(
+        StatusCode::FORBIDDEN,
+        format!("The access token was issued to client_id {token_client_id}, not to {id}"),
+    )
+}
+
 /// The token outlived its application (removed after the token was issued).
-fn application_gone() -> IngError {
+pub(super) fn application_gone() -> IngError {
     IngError::bearer_unauthorized("The application of this access token no longer exists")
 }

@@ -1,8 +1,10 @@
-//! ING's PSD2 APIs: OAuth (tokens) and application metadata so far; consent, AIS, PIS and
-//! CAF join as further sub-modules.
+//! ING's PSD2 APIs: OAuth (tokens), application registration, update and metadata so far;
+//! consent, AIS, PIS and CAF join as further sub-modules.
 
 pub mod applications;
 pub mod oauth;
+pub mod registration;
+pub mod verify;
 
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -10,7 +12,8 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use self::applications::{
-    AppRegistry, Application, PSD2_CLIENT_ID, PSD2_CONTACT, PSD2_REDIRECT_URI, PSD2_SCOPES,
+    AppRegistry, Application, ExampleApplication, PSD2_CLIENT_ID, PSD2_CONTACT, PSD2_REDIRECT_URI,
+    PSD2_SCOPES,
 };
 use self::oauth::TokenStore;
 use super::jwk::{CertKey, CertKeyError};
@@ -42,21 +45,30 @@ impl Psd2State {
     }
 }
 
-/// The pre-registered sandbox application, bound to the generated example certificates.
-pub fn example_application(pki: &TestPki) -> Result<Application, CertKeyError> {
-    Ok(Application {
-        client_id: PSD2_CLIENT_ID.to_owned(),
-        contact: PSD2_CONTACT.to_owned(),
-        redirect_uris: vec![PSD2_REDIRECT_URI.to_owned()],
-        scopes: PSD2_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
-        tls_keys: vec![CertKey::from_x509(&pki.client_tls.cert)?],
-        signing_keys: vec![CertKey::from_x509(&pki.client_signing.cert)?],
+/// The pre-registered sandbox application, bound to the generated example certificates, with
+/// the test CA: registering it (`AppRegistry::upsert`) makes the registry trust that CA for the
+/// certificates of `POST`/`PUT /oauth2/applications`.
+pub fn example_application(pki: &TestPki) -> Result<ExampleApplication, CertKeyError> {
+    Ok(ExampleApplication {
+        app: Application {
+            client_id: PSD2_CLIENT_ID.to_owned(),
+            contact: PSD2_CONTACT.to_owned(),
+            redirect_uris: vec![PSD2_REDIRECT_URI.to_owned()],
+            scopes: PSD2_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+            tls_keys: vec![CertKey::from_x509(&pki.client_tls.cert)?],
+            signing_keys: vec![CertKey::from_x509(&pki.client_signing.cert)?],
+        },
+        ca: pki.ca.cert.clone(),
     })
 }
 
 pub fn routes() -> Router<Arc<SandboxState>> {
     Router::new()
         .route("/oauth2/token", post(oauth::token))
+        .route("/oauth2/applications", post(registration::register))
         .route("/oauth2/applications/me", get(applications::get_me))
-        .route("/oauth2/applications/{id}", get(applications::get_by_id))
+        .route(
+            "/oauth2/applications/{id}",
+            get(applications::get_by_id).put(registration::update),
+        )
 }

@@ -1,8 +1,9 @@
 //! `POST /oauth2/token` and the store of issued access tokens.
 //!
 //! Implemented: the mTLS-only application token of step 2 (`grant_type=client_credentials`
-//! with `client_id`, no signature). The HTTP-signature application token, the customer token
-//! (`authorization_code`) and refresh are added by later issues as further branches here.
+//! with `client_id`, no signature) and the HTTP-signature application token of step 3c
+//! (`Authorization: Signature keyId="SN=<serial>"`). The customer token (`authorization_code`)
+//! and refresh are added by later issues as further branches here.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -12,17 +13,23 @@ use std::time::{Duration, SystemTime};
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
-use super::applications::Application;
+use openssl::x509::X509;
+
+use super::applications::{AppRegistry, Application, normalize_serial};
+use super::verify::{MAX_SKEW, ReceivedRequest, bad_signature, serial_of_key_id, unauthorized};
+use crate::certs::wire::parse_header_certificate;
 use crate::sandbox::errors::{IngError, diagnosis, json_response};
 use crate::sandbox::jwk::{CertKey, TokenJwk};
 use crate::sandbox::server::SandboxState;
 use crate::sandbox::tls::PeerCertificate;
+use crate::sign::CERTIFICATE_HEADER;
+use crate::sign::http_signature::{self, Placement};
 
 /// How long an application access token is valid (the guide: 900 s).
 pub const APP_TOKEN_LIFETIME: Duration = Duration::from_secs(900);
@@ -113,11 +120,14 @@ struct AppTokenResponse {
 pub async fn token(
     State(state): State<Arc<SandboxState>>,
     peer: Option<Extension<PeerCertificate>>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let peer = peer.map(|Extension(p)| p);
-    match token_response(&state, peer.as_ref(), &headers, &body) {
+    let request = ReceivedRequest::new(&method, &uri, &headers, &body);
+    match token_response(&state, peer.as_ref(), &headers, &request) {
         Ok(response) => response,
         Err(err) => err.into_response(),
     }
@@ -127,10 +137,10 @@ fn token_response(
     state: &SandboxState,
     peer: Option<&PeerCertificate>,
     headers: &HeaderMap,
-    body: &[u8],
+    request: &ReceivedRequest,
 ) -> Result<Response, IngError> {
     require_form_content_type(headers)?;
-    let form = Form::parse(body)?;
+    let form = Form::parse(request.body())?;
     let grant_type = form.required("grant_type")?;
     if grant_type != "client_credentials" {
         return Err(IngError::oauth(
@@ -139,10 +149,14 @@ fn token_response(
         ));
     }
     match authorization_scheme(headers) {
-        None if headers.contains_key("signature") => Err(bad_signature()),
+        // The application token's signature goes into Authorization, not a Signature header.
+        None if headers.contains_key("signature") => {
+            Err(bad_signature(diagnosis::HTTPSIG_PLACEMENT))
+        }
         None => mtls_app_token(state, peer, &form),
-        // The HTTP-signature app token arrives with a later issue; until then no signature verifies.
-        Some(scheme) if scheme.eq_ignore_ascii_case("signature") => Err(bad_signature()),
+        Some(scheme) if scheme.eq_ignore_ascii_case("signature") => {
+            signed_app_token(state, peer, request, &form)
+        }
         Some(scheme) => Err(IngError::oauth(
             StatusCode::UNAUTHORIZED,
             format!(
@@ -150,10 +164,6 @@ fn token_response(
             ),
         )),
     }
-}
-
-fn bad_signature() -> IngError {
-    IngError::oauth(StatusCode::UNAUTHORIZED, BAD_SIGNATURE_MESSAGE)
 }
 
 /// Step 2.1: the client is authenticated by its TLS certificate alone.
@@ -181,15 +191,134 @@ fn mtls_app_token(
             format!("Unknown client_id '{client_id}'"),
         )
     })?;
-    check_tls_binding(app, peer)?;
+    check_tls_binding(&registry, app, peer)?;
     let scopes = granted_scopes(app, form.get("scope"))?;
+    issue_app_token(state, app, scopes, TokenMode::MtlsOnly)
+}
 
+/// Step 3c: `Authorization: Signature keyId="SN=<serial>",algorithm="rsa-sha256",
+/// headers="(request-target) date digest",signature="…"`. The serial names a registered signing
+/// certificate, whose application must also own the TLS client certificate; the signature must
+/// verify with that certificate over the exact bytes received, with a fresh Date.
+fn signed_app_token(
+    state: &SandboxState,
+    peer: Option<&PeerCertificate>,
+    request: &ReceivedRequest,
+    form: &Form,
+) -> Result<Response, IngError> {
+    let message = request.message();
+    let (placement, params) =
+        http_signature::locate(&message).map_err(|e| bad_signature(e.diagnosis_id()))?;
+    if placement != Placement::Authorization {
+        // Both a Signature header and Authorization: Signature were sent.
+        return Err(bad_signature(diagnosis::HTTPSIG_PLACEMENT));
+    }
+    let serial = serial_of_key_id(&params.key_id).ok_or_else(|| {
+        unauthorized(format!(
+            "keyId '{}' must be SN=<serial number of the signing certificate in hex> for an \
+             application access token",
+            params.key_id
+        ))
+        .with_diagnosis(diagnosis::HTTPSIG_KEYID_FORM)
+    })?;
+    let peer = peer.ok_or_else(|| unauthorized("No TLS client certificate was presented"))?;
+    let registry = state.psd2.apps();
+    let mut candidates = registry.signing_keys_with_serial(&serial);
+    if candidates.is_empty() {
+        return Err(unknown_serial(&registry, &serial));
+    }
+    if let Some(value) = request.header(CERTIFICATE_HEADER) {
+        let sent = parse_header_certificate(&value).ok_or_else(|| {
+            unauthorized(format!(
+                "The {CERTIFICATE_HEADER} header is not a PEM certificate"
+            ))
+            .with_diagnosis(diagnosis::HTTPSIG_CERTIFICATE_HEADER)
+        })?;
+        let sent = openssl::sha::sha256(&sent.to_der().unwrap_or_default());
+        candidates.retain(|(_, key)| *key.sha256() == sent);
+        if candidates.is_empty() {
+            return Err(unauthorized(format!(
+                "The {CERTIFICATE_HEADER} certificate is not the signing certificate SN={serial} \
+                 that keyId names"
+            ))
+            .with_diagnosis(diagnosis::HTTPSIG_CERTIFICATE_HEADER));
+        }
+    }
+    // Several applications may share a signing certificate: `client_id` picks one, else the
+    // first registered one bound to the TLS certificate.
+    if let Some(client_id) = form.get("client_id") {
+        candidates.retain(|(app, _)| app.client_id == client_id);
+        if candidates.is_empty() {
+            return Err(unauthorized(format!(
+                "The signing certificate SN={serial} is not registered for client_id {client_id}"
+            )));
+        }
+    }
+    let Some(&(app, key)) = candidates
+        .iter()
+        .find(|(app, _)| app.is_tls_certificate(peer))
+    else {
+        return Err(tls_binding_error(&registry, candidates[0].0, peer));
+    };
+    let public_key = X509::from_der(key.der())
+        .and_then(|cert| cert.public_key())
+        .map_err(|_| IngError::internal())?;
+    let policy = http_signature::Policy {
+        required: &http_signature::DEFAULT_HEADERS,
+        now: state.clock.now(),
+        max_skew: MAX_SKEW,
+    };
+    http_signature::verify(&message, &params, &public_key, &policy)
+        .map_err(|e| bad_signature(e.diagnosis_id()))?;
+    let scopes = granted_scopes(app, form.get("scope"))?;
+    issue_app_token(state, app, scopes, TokenMode::HttpSignature)
+}
+
+/// No registered signing certificate has the keyId's serial: say what it likely is.
+fn unknown_serial(registry: &AppRegistry, serial: &str) -> IngError {
+    if let Some(dropped) = registry.dropped_signing_key(serial) {
+        return unauthorized(format!(
+            "The signing certificate SN={serial} is no longer registered: a PUT \
+             /oauth2/applications/{} replaced the application's keys without it",
+            dropped.client_id
+        ))
+        .with_diagnosis(diagnosis::PUT_DROPS_KEYS);
+    }
+    if registry.has_tls_key_with_serial(serial) {
+        return unauthorized(format!(
+            "SN={serial} is the serial of a TLS certificate; keyId names the signing certificate"
+        ))
+        .with_diagnosis(diagnosis::CERT_WRONG_USAGE);
+    }
+    // A decimal serial where hex is expected.
+    let as_decimal = openssl::bn::BigNum::from_dec_str(serial)
+        .ok()
+        .and_then(|bn| bn.to_hex_str().ok().map(|h| normalize_serial(&h)));
+    if let Some(hex) = as_decimal.filter(|hex| !registry.signing_keys_with_serial(hex).is_empty()) {
+        return unauthorized(format!(
+            "keyId SN={serial} reads as a decimal serial; write the serial in hex: SN={hex}"
+        ))
+        .with_diagnosis(diagnosis::HTTPSIG_KEYID_FORM);
+    }
+    unauthorized(format!(
+        "No signing certificate with serial {serial} (keyId SN={serial}) is registered"
+    ))
+    .with_diagnosis(diagnosis::HTTPSIG_KEYID_FORM)
+}
+
+/// A fresh application access token of `mode`, in ING's response shape.
+fn issue_app_token(
+    state: &SandboxState,
+    app: &Application,
+    scopes: Vec<String>,
+    mode: TokenMode,
+) -> Result<Response, IngError> {
     let now = state.clock.now();
     let token = new_token_value()?;
     let record = AccessToken {
         client_id: app.client_id.clone(),
         scopes: scopes.clone(),
-        mode: TokenMode::MtlsOnly,
+        mode,
         issued_at: now,
         expires_at: now.checked_add(APP_TOKEN_LIFETIME).unwrap_or(now),
     };
@@ -205,12 +334,37 @@ fn mtls_app_token(
     Ok(json_response(StatusCode::OK, &body))
 }
 
-fn check_tls_binding(app: &Application, peer: &PeerCertificate) -> Result<(), IngError> {
+fn check_tls_binding(
+    registry: &AppRegistry,
+    app: &Application,
+    peer: &PeerCertificate,
+) -> Result<(), IngError> {
     if app.is_tls_certificate(peer) {
-        return Ok(());
+        Ok(())
+    } else {
+        Err(tls_binding_error(registry, app, peer))
+    }
+}
+
+/// Why the TLS client certificate is not one of `app`'s.
+fn tls_binding_error(
+    registry: &AppRegistry,
+    app: &Application,
+    peer: &PeerCertificate,
+) -> IngError {
+    if registry.tls_key_was_dropped(&app.client_id, peer) {
+        return IngError::oauth(
+            StatusCode::UNAUTHORIZED,
+            format!(
+                "The TLS client certificate is no longer registered for client_id {0}: a PUT \
+                 /oauth2/applications/{0} replaced the application's keys without it",
+                app.client_id
+            ),
+        )
+        .with_diagnosis(diagnosis::PUT_DROPS_KEYS);
     }
     if app.is_signing_certificate(peer) {
-        return Err(IngError::oauth(
+        return IngError::oauth(
             StatusCode::UNAUTHORIZED,
             format!(
                 "The TLS client certificate is the signing certificate of client_id {}; \
@@ -218,15 +372,15 @@ fn check_tls_binding(app: &Application, peer: &PeerCertificate) -> Result<(), In
                 app.client_id
             ),
         )
-        .with_diagnosis(diagnosis::CERT_WRONG_USAGE));
+        .with_diagnosis(diagnosis::CERT_WRONG_USAGE);
     }
-    Err(IngError::oauth(
+    IngError::oauth(
         StatusCode::UNAUTHORIZED,
         format!(
             "The TLS client certificate is not registered for client_id {}",
             app.client_id
         ),
-    ))
+    )
 }
 
 /// The requested scope-tokens (space separated) must all be registered; none requested
