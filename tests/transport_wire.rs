@@ -65,6 +65,7 @@ fn environment() -> ActiveEnvironment {
         profiles: vec![],
         certs: vec![],
         tls_identity: None,
+        signing_keys: vec![],
         trust: Trust::default(),
         insecure: true,
         connect_timeout: Duration::from_secs(5),
@@ -95,6 +96,7 @@ fn body_bytes_are_sent_unchanged_over_one_reused_http11_connection() {
             body: body.clone(),
         },
         flow: Flow::Mtls,
+        signing_input: None,
     };
     let second = SignedRequest {
         request: PlannedRequest {
@@ -104,6 +106,7 @@ fn body_bytes_are_sent_unchanged_over_one_reused_http11_connection() {
             body: vec![],
         },
         flow: Flow::Mtls,
+        signing_input: None,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

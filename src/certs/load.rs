@@ -371,7 +371,7 @@ mod tests {
         let loaded = load_certificate(&pem, None).unwrap();
         assert_eq!(loaded.format, CertFormat::Pem);
         assert_eq!(loaded.leaf, leaf);
-        assert_eq!(loaded.chain, [ca.clone()]);
+        assert_eq!(loaded.chain, std::slice::from_ref(&ca));
         assert!(loaded.key.is_none() && loaded.unread_key.is_none());
 
         let der = dir.path().join("leaf.cer");
@@ -457,7 +457,7 @@ mod tests {
             let loaded = load_certificate(&path, Some(("PW", Some("pw".into())))).unwrap();
             assert_eq!(loaded.format, CertFormat::Pkcs12);
             assert_eq!(loaded.leaf, leaf);
-            assert_eq!(loaded.chain, [ca.clone()]);
+            assert_eq!(loaded.chain, std::slice::from_ref(&ca));
             assert!(key_matches(&loaded.leaf, loaded.key.as_ref().unwrap()));
 
             let e = load_certificate(&path, None).unwrap_err();

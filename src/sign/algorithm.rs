@@ -354,7 +354,7 @@ fn recover_pss_salt_len<T: HasPublic>(
     let h_len = alg.digest_len();
     let em_bits = rsa.n().num_bits() as usize - 1;
     // A modulus of 8k+1 bits gives an encoded message one byte shorter than the modulus.
-    if em_bits % 8 == 0 {
+    if em_bits.is_multiple_of(8) {
         em.remove(0);
     }
     let em_len = em.len();

@@ -283,8 +283,7 @@ struct ApplicationResponse {
     keys: ApplicationKeys,
 }
 
-/// `GET /oauth2/applications/me`: the token's application plus every other application
-/// bound to the same TLS certificate.
+/// `GET /oauth2/applications/me`: the token's application, in a one-element `applications` list.
 pub async fn get_me(
     State(state): State<Arc<SandboxState>>,
     peer: Option<Extension<PeerCertificate>>,
@@ -315,14 +314,10 @@ fn me(
     let own = registry
         .get(&token.client_id)
         .ok_or_else(application_gone)?;
-    let mut applications = vec![own];
-    if let Some(peer) = peer {
-        applications.extend(
-            registry
-                .iter()
-                .filter(|a| a.client_id != own.client_id && a.is_tls_certificate(peer)),
-        );
-    }
+    // Only the token's own application: the guide's example lists one, and ING's sandbox always
+    // answers the pre-registered one. (Listing every application on the same TLS certificate
+    // would also make the answer depend on what other clients registered meanwhile.)
+    let applications = vec![own];
     let body = MeResponse {
         contact: own.contact.clone(),
         applications: applications
