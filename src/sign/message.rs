@@ -97,9 +97,12 @@ pub fn sig_t(at: SystemTime) -> String {
     DateTime::<Utc>::from(at).format(SIG_T).to_string()
 }
 
+/// Parses a `sigT` strictly: exactly `YYYY-MM-DDTHH:MM:SSZ` (chrono alone would accept unpadded
+/// fields, a sign or surrounding space).
 pub fn parse_sig_t(text: &str) -> Option<SystemTime> {
     let parsed = NaiveDateTime::parse_from_str(text, SIG_T).ok()?;
-    Some(parsed.and_utc().into())
+    let round_trip = parsed.and_utc().format(SIG_T).to_string();
+    (round_trip == text).then(|| parsed.and_utc().into())
 }
 
 /// Seconds between two instants, either way round.
@@ -124,6 +127,8 @@ mod tests {
         assert_eq!(parse_imf_fixdate("2019-11-05T12:41:32Z"), None);
         assert_eq!(sig_t(at), "2019-11-05T12:41:32Z");
         assert_eq!(parse_sig_t("2019-11-05T12:41:32Z"), Some(at));
+        assert_eq!(parse_sig_t("2019-11-05T12:41:2Z"), None);
+        assert_eq!(parse_sig_t("2019-11-05T12:41:32.5Z"), None);
     }
 
     #[test]
