@@ -1,12 +1,15 @@
 //! Signing throughput per flow against the machine's raw RSA-2048 private-key rate.
 //!
 //! `cargo bench --bench signing` signs N requests per flow through `sign::sign` with an RSA-2048
-//! key (N from `SIGNING_BENCH_N`, default 2000), times the bare primitives too, runs
+//! key (N from `SIGNING_BENCH_N`, default 3000), times the bare primitives too, runs
 //! `openssl speed -seconds 3 rsa2048` and prints each rate as a share of openssl's sign/s.
 //! Plain `std::time` timing; single thread, like `openssl speed` without `-multi`.
 
 use obconform::plan::PlannedRequest;
 use obconform::scenario::model::{Flow, SignProfile};
+use obconform::sign::digest::sha256_digest;
+use obconform::sign::http_signature;
+use obconform::sign::message::{Message, imf_fixdate, request_target_of_url};
 use obconform::sign::{Algorithm, SignInputs, SigningKey};
 use openssl::asn1::Asn1Time;
 use openssl::bn::BigNum;
@@ -17,9 +20,14 @@ use openssl::sign::Signer;
 use openssl::x509::{X509Builder, X509NameBuilder};
 use std::hint::black_box;
 use std::process::Command;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
+
+/// A flow timed through `sign::sign`: its name, its profile and the request it signs.
+type FlowCase = (&'static str, SignProfile, fn() -> PlannedRequest);
 
 const TARGET_SHARE: f64 = 0.90;
+/// Interleaved rounds; a multiple of 3 (openssl speed runs between the thirds).
+const ROUNDS: u32 = 30;
 
 fn signing_key() -> SigningKey {
     let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
@@ -71,17 +79,67 @@ fn registration_request() -> PlannedRequest {
     }
 }
 
-/// Runs `op` `n` times after a short warm-up; operations per second.
-fn rate(n: u32, mut op: impl FnMut()) -> (f64, Duration) {
-    for _ in 0..n.div_ceil(50).max(5) {
-        op();
+/// One thing timed: its name, the work of one operation, and whether it is a signing flow.
+struct Case<'a> {
+    name: String,
+    op: Box<dyn FnMut() + 'a>,
+    flow: bool,
+    /// Seconds per operation, one sample per round.
+    samples: Vec<f64>,
+}
+
+impl<'a> Case<'a> {
+    fn new(name: impl Into<String>, flow: bool, op: impl FnMut() + 'a) -> Self {
+        Case {
+            name: name.into(),
+            op: Box::new(op),
+            flow,
+            samples: Vec::new(),
+        }
     }
-    let start = Instant::now();
-    for _ in 0..n {
-        op();
+
+    /// Median over the rounds, so a burst of load on the machine does not decide the figure.
+    fn seconds_each(&self) -> f64 {
+        median(&self.samples)
     }
-    let elapsed = start.elapsed();
-    (f64::from(n) / elapsed.as_secs_f64(), elapsed)
+
+    fn per_sec(&self) -> f64 {
+        1.0 / self.seconds_each()
+    }
+
+    fn micros(&self) -> f64 {
+        self.seconds_each() * 1e6
+    }
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => f64::NAN,
+        len if len % 2 == 1 => sorted[len / 2],
+        len => (sorted[len / 2 - 1] + sorted[len / 2]) / 2.0,
+    }
+}
+
+/// Runs every case `per_round` times in each of `rounds` interleaved rounds (so a change of load
+/// on the machine hits every case alike), after a warm-up.
+fn run_rounds(cases: &mut [Case<'_>], per_round: u32, rounds: u32) {
+    for case in cases.iter_mut().filter(|c| c.samples.is_empty()) {
+        for _ in 0..per_round.div_ceil(10).max(5) {
+            (case.op)();
+        }
+    }
+    for _ in 0..rounds {
+        for case in cases.iter_mut() {
+            let start = Instant::now();
+            for _ in 0..per_round {
+                (case.op)();
+            }
+            case.samples
+                .push(start.elapsed().as_secs_f64() / f64::from(per_round));
+        }
+    }
 }
 
 /// `openssl speed -seconds 3 rsa2048`: the "sign/s" column of the `rsa 2048 bits` line.
@@ -126,7 +184,7 @@ fn main() {
     let n: u32 = std::env::var("SIGNING_BENCH_N")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
+        .unwrap_or(3000);
     let key = signing_key();
     let inputs = |now| SignInputs {
         key: Some(&key),
@@ -141,7 +199,7 @@ fn main() {
         ..SignProfile::default()
     };
 
-    let flows: [(&str, SignProfile, fn() -> PlannedRequest); 4] = [
+    let flows: [FlowCase; 4] = [
         (
             "http-signature rsa-sha256",
             profile(Flow::HttpSignature, Some(Algorithm::RsaSha256)),
@@ -169,94 +227,163 @@ fn main() {
     );
     println!();
 
-    let mut rows = Vec::new();
+    let now = SystemTime::now();
+    let token = token_request();
+    let signing_string_request = {
+        let mut r = token_request();
+        r.headers.push(("Date".into(), imf_fixdate(now)));
+        r.headers.push(("Digest".into(), sha256_digest(&r.body)));
+        r
+    };
+    let header_names: Vec<String> = ["(request-target)", "date", "digest"]
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
+    let data = b"(request-target): post /oauth2/token\ndate: Tue, 14 Nov 2023 22:13:20 GMT\ndigest: SHA-256=w0mymuL8aCrbJmmabs1pytZhon8lQucTuJMUtuKr+uw=";
+    let rsa = key.key.rsa().unwrap();
+    let hash_input = [0x5au8; 32];
+    let mut raw_out = vec![0u8; rsa.size() as usize];
+
+    let mut cases: Vec<Case<'_>> = Vec::new();
     for (name, profile, request) in &flows {
-        let (per_sec, elapsed) = rate(n, || {
+        let flow = !matches!(profile.flow, Flow::Mtls);
+        cases.push(Case::new(*name, flow, move || {
             let signed =
                 obconform::sign::sign(request(), profile, &inputs(SystemTime::now())).unwrap();
             black_box(signed);
-        });
-        rows.push((name.to_string(), per_sec, elapsed, true));
+        }));
     }
-
-    // The parts: obconform's primitive alone, and the openssl crate with no obconform code.
-    let data = b"(request-target): post /oauth2/token\ndate: Tue, 14 Nov 2023 22:13:20 GMT\ndigest: SHA-256=w0mymuL8aCrbJmmabs1pytZhon8lQucTuJMUtuKr+uw=";
-    for alg in [Algorithm::RsaSha256, Algorithm::PS256] {
-        let (per_sec, elapsed) = rate(n, || {
-            black_box(alg.sign(&key.key, black_box(data)).unwrap());
-        });
-        rows.push((
-            format!("  Algorithm::{alg:?}.sign only"),
-            per_sec,
-            elapsed,
-            false,
-        ));
-    }
-    let (per_sec, elapsed) = rate(n, || {
-        let mut signer = Signer::new(MessageDigest::sha256(), &key.key).unwrap();
-        signer.set_rsa_padding(Padding::PKCS1).unwrap();
-        black_box(signer.sign_oneshot_to_vec(black_box(data)).unwrap());
-    });
-    rows.push((
-        "  openssl crate Signer, PKCS#1 v1.5".into(),
-        per_sec,
-        elapsed,
-        false,
-    ));
-    let hash_input = [0u8; 32];
-    let rsa = key.key.rsa().unwrap();
-    let mut out = vec![0u8; rsa.size() as usize];
-    let (per_sec, elapsed) = rate(n, || {
-        // The raw private-key operation, as `openssl speed` times it: no hashing, no EVP.
+    // The parts of a signature, to see where time goes beside the RSA operation.
+    cases.push(Case::new("  Algorithm::RsaSha256.sign", false, || {
         black_box(
-            rsa.private_encrypt(black_box(&hash_input), &mut out, Padding::PKCS1)
+            Algorithm::RsaSha256
+                .sign(&key.key, black_box(data))
                 .unwrap(),
         );
-    });
-    rows.push((
-        "  RSA private_encrypt (no hash)".into(),
-        per_sec,
-        elapsed,
+    }));
+    cases.push(Case::new("  Algorithm::PS256.sign", false, || {
+        black_box(Algorithm::PS256.sign(&key.key, black_box(data)).unwrap());
+    }));
+    cases.push(Case::new(
+        "  openssl crate Signer, PKCS#1 v1.5",
         false,
+        || {
+            let mut signer = Signer::new(MessageDigest::sha256(), &key.key).unwrap();
+            signer.set_rsa_padding(Padding::PKCS1).unwrap();
+            black_box(signer.sign_oneshot_to_vec(black_box(data)).unwrap());
+        },
     ));
+    cases.push(Case::new(
+        "  RSA_private_encrypt, no hash, no EVP",
+        false,
+        || {
+            black_box(
+                rsa.private_encrypt(black_box(&hash_input), &mut raw_out, Padding::PKCS1)
+                    .unwrap(),
+            );
+        },
+    ));
+    cases.push(Case::new("  Signer::new only (EVP init)", false, || {
+        black_box(Signer::new(MessageDigest::sha256(), &key.key).unwrap());
+    }));
+    cases.push(Case::new("  Algorithm::check_key", false, || {
+        black_box(Algorithm::RsaSha256.check_key(&key.key)).unwrap();
+    }));
+    cases.push(Case::new("  sha256_digest(body)", false, || {
+        black_box(sha256_digest(black_box(&token.body)));
+    }));
+    cases.push(Case::new("  imf_fixdate(now)", false, || {
+        black_box(imf_fixdate(black_box(now)));
+    }));
+    cases.push(Case::new("  request_target_of_url", false, || {
+        black_box(request_target_of_url(black_box(&token.url)).unwrap());
+    }));
+    cases.push(Case::new("  http_signature::signing_string", false, || {
+        let message = Message::of(&signing_string_request, "/oauth2/token");
+        black_box(http_signature::signing_string(&message, &header_names).unwrap());
+    }));
+    cases.push(Case::new("  token_request() (build + drop)", false, || {
+        black_box(token_request());
+    }));
 
-    let openssl = openssl_rsa2048_sign_rate();
+    // SIGNING_BENCH_PROFILE=<case name prefix>: run only that case, for `perf record`.
+    if let Ok(prefix) = std::env::var("SIGNING_BENCH_PROFILE") {
+        for case in cases
+            .iter_mut()
+            .filter(|c| c.name.trim().starts_with(&prefix))
+        {
+            run_rounds(std::slice::from_mut(case), n.div_ceil(ROUNDS), ROUNDS);
+            println!(
+                "{}: {:.1}/s, {:.2} µs each",
+                case.name,
+                case.per_sec(),
+                case.micros()
+            );
+        }
+        return;
+    }
+
+    // openssl speed before, between and after the thirds of the rounds; its median is the base.
+    let per_round = n.div_ceil(ROUNDS);
+    let mut openssl_runs = Vec::new();
+    openssl_runs.extend(openssl_rsa2048_sign_rate());
+    for _ in 0..3 {
+        run_rounds(&mut cases, per_round, ROUNDS / 3);
+        openssl_runs.extend(openssl_rsa2048_sign_rate());
+    }
+    let openssl_rates: Vec<f64> = openssl_runs.iter().map(|(rate, _)| *rate).collect();
+    let openssl = (!openssl_rates.is_empty()).then(|| median(&openssl_rates));
+    let raw_rsa = cases
+        .iter()
+        .find(|c| c.name.contains("RSA_private_encrypt"))
+        .map(Case::per_sec)
+        .unwrap_or(f64::NAN);
+
     println!(
-        "{:<40} {:>12} {:>10} {:>14}",
-        "flow", "signatures/s", "time", "vs openssl"
+        "{:<40} {:>11} {:>9} {:>11} {:>11}",
+        "case (median of rounds)", "per second", "µs each", "vs openssl", "vs raw RSA"
     );
-    for (name, per_sec, elapsed, _) in &rows {
+    for case in &cases {
         let share = openssl
-            .as_ref()
-            .map(|(base, _)| format!("{:.1} %", 100.0 * per_sec / base))
+            .map(|base| format!("{:.1} %", 100.0 * case.per_sec() / base))
             .unwrap_or_else(|| "-".into());
         println!(
-            "{name:<40} {per_sec:>12.1} {:>9.2}s {share:>14}",
-            elapsed.as_secs_f64()
+            "{:<40} {:>11.1} {:>9.2} {share:>11} {:>9.1} %",
+            case.name,
+            case.per_sec(),
+            case.micros(),
+            100.0 * case.per_sec() / raw_rsa
         );
     }
     println!();
-    match &openssl {
-        Some((base, line)) => {
-            println!("openssl speed -seconds 3 rsa2048: {base:.1} sign/s");
-            println!("  ({})", line.trim());
-            for (name, per_sec, _, is_flow) in &rows {
-                let signing_flow = name.starts_with("http-signature") || name.starts_with("jws");
-                if *is_flow && signing_flow {
-                    let share = per_sec / base;
-                    println!(
-                        "{name}: {:.1} % of openssl (target >= {:.0} %): {}",
-                        100.0 * share,
-                        100.0 * TARGET_SHARE,
-                        if share >= TARGET_SHARE {
-                            "met"
-                        } else {
-                            "NOT met"
-                        }
-                    );
-                }
-            }
-        }
-        None => println!("openssl speed did not run or its output was not understood"),
+    let Some(base) = openssl else {
+        println!("openssl speed did not run or its output was not understood");
+        return;
+    };
+    let runs: Vec<String> = openssl_rates.iter().map(|r| format!("{r:.1}")).collect();
+    println!(
+        "openssl speed -seconds 3 rsa2048: {base:.1} sign/s (median of {} runs: {})",
+        runs.len(),
+        runs.join(", ")
+    );
+    if let Some((_, line)) = openssl_runs.first() {
+        println!("  first run: {}", line.trim());
+    }
+    for case in cases.iter().filter(|c| c.flow) {
+        let share = case.per_sec() / base;
+        let signing_flow = case.name.starts_with("http-signature") || case.name.starts_with("jws");
+        let verdict = if !signing_flow {
+            String::new()
+        } else if share >= TARGET_SHARE {
+            format!(" (target >= {:.0} %: met)", 100.0 * TARGET_SHARE)
+        } else {
+            format!(" (target >= {:.0} %: NOT met)", 100.0 * TARGET_SHARE)
+        };
+        println!(
+            "{}: {:.1} % of openssl speed, {:.1} % of the in-process raw RSA operation{verdict}",
+            case.name,
+            100.0 * share,
+            100.0 * case.per_sec() / raw_rsa
+        );
     }
 }
