@@ -61,7 +61,10 @@ fn the_app_token_profile_prints_the_guides_request_and_curl_gets_a_token() {
     let input = section(&out.stdout, "signing input");
     let lines: Vec<&str> = input.lines().collect();
     assert_eq!(lines[0], "(request-target): post /oauth2/token");
-    assert!(lines[1].starts_with("date: ") && lines[1].ends_with(" GMT"), "{input}");
+    assert!(
+        lines[1].starts_with("date: ") && lines[1].ends_with(" GMT"),
+        "{input}"
+    );
     assert_eq!(
         lines[2],
         "digest: SHA-256=w0mymuL8aCrbJmmabs1pytZhon8lQucTuJMUtuKr+uw="
@@ -99,8 +102,11 @@ fn ad_hoc_jws_prints_the_detached_signature_and_its_input() {
     let pki = sandbox.pki();
     let dir = tempfile::tempdir().unwrap();
     let body = dir.path().join("body.json");
-    std::fs::write(&body, r#"{"contact":"one@example.com","redirect_uris":["https://example.com"]}"#)
-        .unwrap();
+    std::fs::write(
+        &body,
+        r#"{"contact":"one@example.com","redirect_uris":["https://example.com"]}"#,
+    )
+    .unwrap();
     let out = obconform(
         &[
             "sign",
@@ -128,7 +134,11 @@ fn ad_hoc_jws_prints_the_detached_signature_and_its_input() {
     let (header, lines) = input.split_once('.').unwrap();
     assert!(header.starts_with("eyJiNjQiOmZhbHNl"), "{header}"); // {"b64":false
     assert!(lines.starts_with("(request-target): post /oauth2/applications\ndigest: SHA-256="));
-    assert!(lines.trim_end().ends_with("\ncontent-type: application/json"));
+    assert!(
+        lines
+            .trim_end()
+            .ends_with("\ncontent-type: application/json")
+    );
     let headers = section(&out.stdout, "headers");
     let jws = headers
         .lines()
@@ -147,7 +157,10 @@ fn unusable_arguments_say_what_to_do() {
     let env_file = repo_environments();
     let env_file = env_file.to_str().unwrap();
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["--flow", "jws"], "--flow jws needs --cert PEM and --key PEM"),
+        (
+            vec!["--flow", "jws"],
+            "--flow jws needs --cert PEM and --key PEM",
+        ),
         (
             vec![
                 "--flow",
@@ -173,7 +186,14 @@ fn unusable_arguments_say_what_to_do() {
             "does not belong to the certificate",
         ),
         (
-            vec!["--profile", "nope", "--environments", env_file, "--pki", pki.dir.to_str().unwrap()],
+            vec![
+                "--profile",
+                "nope",
+                "--environments",
+                env_file,
+                "--pki",
+                pki.dir.to_str().unwrap(),
+            ],
             "unknown signing profile `nope`",
         ),
         (
@@ -186,7 +206,10 @@ fn unusable_arguments_say_what_to_do() {
         args.extend(extra);
         let out = obconform(&args, dir.path());
         assert_eq!(out.code, 2, "{out}");
-        assert!(out.stderr.contains(expected), "expected `{expected}` in {out}");
+        assert!(
+            out.stderr.contains(expected),
+            "expected `{expected}` in {out}"
+        );
         out.assert_no_panic();
     }
 }

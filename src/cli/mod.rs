@@ -157,10 +157,15 @@ pub struct SignArgs {
 }
 
 fn parse_flow(text: &str) -> Result<Flow, String> {
-    [Flow::Mtls, Flow::HttpSignature, Flow::Jws, Flow::ClientAssertion]
-        .into_iter()
-        .find(|f| f.name() == text)
-        .ok_or_else(|| "one of: mtls, http-signature, jws, client-assertion".to_string())
+    [
+        Flow::Mtls,
+        Flow::HttpSignature,
+        Flow::Jws,
+        Flow::ClientAssertion,
+    ]
+    .into_iter()
+    .find(|f| f.name() == text)
+    .ok_or_else(|| "one of: mtls, http-signature, jws, client-assertion".to_string())
 }
 
 fn parse_placement(text: &str) -> Result<crate::sign::Placement, String> {

@@ -87,7 +87,10 @@ fn planned_request(args: &SignArgs) -> Result<PlannedRequest, String> {
                     .ok_or_else(|| format!("--form `{pair}` is not `name=value`"))?;
                 form.append_pair(k, v);
             }
-            if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+            if !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            {
                 headers.push((
                     "Content-Type".into(),
                     "application/x-www-form-urlencoded".into(),
@@ -109,8 +112,8 @@ fn planned_request(args: &SignArgs) -> Result<PlannedRequest, String> {
 
 /// `--profile NAME [--env E]`: the profile, certificates and client_id of an environment.
 fn from_profile(args: &SignArgs, name: &str) -> Result<Resolved, String> {
-    let path = locate_environments_file(args.environments.as_deref(), &[])
-        .map_err(|e| e.to_string())?;
+    let path =
+        locate_environments_file(args.environments.as_deref(), &[]).map_err(|e| e.to_string())?;
     let source = load_environments(&path).map_err(|e| e.to_string())?;
     let env_name = source.resolve_name(args.env.as_deref());
     let embedded = match (source.kind_of(&env_name), &args.pki) {
@@ -145,9 +148,9 @@ fn from_profile(args: &SignArgs, name: &str) -> Result<Resolved, String> {
         template
             .as_deref()
             .map(|t| {
-                renderer
-                    .render(t, &data)
-                    .map_err(|e| format!("profile `{name}`: {e} (pass --client-id if it is `client_id`)"))
+                renderer.render(t, &data).map_err(|e| {
+                    format!("profile `{name}`: {e} (pass --client-id if it is `client_id`)")
+                })
             })
             .transpose()
     };
@@ -200,7 +203,10 @@ fn ad_hoc(args: &SignArgs, flow: Flow) -> Result<Resolved, String> {
         None
     } else {
         let (Some(cert), Some(key)) = (&args.cert, &args.key) else {
-            return Err(format!("--flow {} needs --cert PEM and --key PEM", flow.name()));
+            return Err(format!(
+                "--flow {} needs --cert PEM and --key PEM",
+                flow.name()
+            ));
         };
         let passphrase = args
             .passphrase_env
@@ -254,7 +260,10 @@ fn render_output(
         shell_quote(&request.url)
     ));
     for (name, value) in &request.headers {
-        out.push_str(&format!(" \\\n  -H {}", shell_quote(&format!("{name}: {value}"))));
+        out.push_str(&format!(
+            " \\\n  -H {}",
+            shell_quote(&format!("{name}: {value}"))
+        ));
     }
     if !request.body.is_empty() {
         let body = String::from_utf8_lossy(&request.body);
@@ -269,7 +278,10 @@ fn render_output(
     };
     out.push_str(&format!(" \\\n  --cert {cert} --key {key}"));
     if let Some(ca) = cacert {
-        out.push_str(&format!(" --cacert {}", shell_quote(&ca.display().to_string())));
+        out.push_str(&format!(
+            " --cacert {}",
+            shell_quote(&ca.display().to_string())
+        ));
     }
     out.push('\n');
     out

@@ -1,11 +1,11 @@
 //! A signing certificate and its private key, with the identifiers signatures carry computed once.
 
 use crate::certs::wire::{one_line_pem, serial_hex, x5t_s256, x5t_sha1};
-use openssl::pkey::{PKey, Private};
-use openssl::x509::X509;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use openssl::bn::{BigNum, BigNumContext};
+use openssl::pkey::{PKey, Private};
+use openssl::x509::X509;
 use serde_json::{Map, Value, json};
 
 pub struct SigningKey {

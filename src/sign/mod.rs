@@ -438,7 +438,12 @@ mod tests {
     #[test]
     fn mtls_adds_nothing_and_keeps_the_bytes() {
         let key = test_key();
-        let signed = sign(token_request(), &SignProfile::default(), &inputs(&key, at(0))).unwrap();
+        let signed = sign(
+            token_request(),
+            &SignProfile::default(),
+            &inputs(&key, at(0)),
+        )
+        .unwrap();
         assert_eq!(signed.request, token_request());
         assert_eq!(signed.signing_input, None);
     }
@@ -449,7 +454,10 @@ mod tests {
         let now = at(1_573_821_692); // Fri, 15 Nov 2019 12:41:32 GMT
         let signed = sign(token_request(), &http_profile(), &inputs(&key, now)).unwrap();
         let request = &signed.request;
-        assert_eq!(request.header("Date"), Some("Fri, 15 Nov 2019 12:41:32 GMT"));
+        assert_eq!(
+            request.header("Date"),
+            Some("Fri, 15 Nov 2019 12:41:32 GMT")
+        );
         assert_eq!(
             request.header("Digest"),
             Some("SHA-256=w0mymuL8aCrbJmmabs1pytZhon8lQucTuJMUtuKr+uw=")
@@ -498,7 +506,12 @@ mod tests {
             .push(("Authorization".into(), "Bearer abc".into()));
         let profile = SignProfile {
             flow: Flow::HttpSignature,
-            headers: Some(vec!["(request-target)".into(), "date".into(), "digest".into(), "x-request-id".into()]),
+            headers: Some(vec![
+                "(request-target)".into(),
+                "date".into(),
+                "digest".into(),
+                "x-request-id".into(),
+            ]),
             ..SignProfile::default()
         };
         let signed = sign(
@@ -528,13 +541,22 @@ mod tests {
     fn every_send_is_signed_afresh() {
         let key = test_key();
         let profile = SignProfile {
-            headers: Some(vec!["(request-target)".into(), "date".into(), "digest".into(), "x-ing-reqid".into()]),
+            headers: Some(vec![
+                "(request-target)".into(),
+                "date".into(),
+                "digest".into(),
+                "x-ing-reqid".into(),
+            ]),
             ..http_profile()
         };
         let first = sign(token_request(), &profile, &inputs(&key, at(1_000_000))).unwrap();
         let retry = sign(token_request(), &profile, &inputs(&key, at(1_000_007))).unwrap();
         for header in ["Date", "X-ING-ReqID", "Authorization"] {
-            assert_ne!(first.request.header(header), retry.request.header(header), "{header}");
+            assert_ne!(
+                first.request.header(header),
+                retry.request.header(header),
+                "{header}"
+            );
         }
     }
 

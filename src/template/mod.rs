@@ -97,7 +97,11 @@ fn whole_value<'a>(template: &str, data: &'a serde_json::Value) -> Option<&'a se
         .strip_prefix("{{")?
         .strip_suffix("}}")?
         .trim();
-    if path.is_empty() || !path.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+    if path.is_empty()
+        || !path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
         return None;
     }
     let found = path.split('.').try_fold(data, |node, key| node.get(key))?;
