@@ -5,19 +5,17 @@
 //! `openssl speed -seconds 3 rsa2048` and prints each rate as a share of openssl's sign/s.
 //! Plain `std::time` timing; single thread, like `openssl speed` without `-multi`.
 
+use obconform::certs::self_signed::self_signed;
 use obconform::plan::PlannedRequest;
 use obconform::scenario::model::{Flow, SignProfile};
 use obconform::sign::digest::sha256_digest;
 use obconform::sign::http_signature;
 use obconform::sign::message::{Message, imf_fixdate, request_target_of_url};
 use obconform::sign::{Algorithm, SignInputs, SigningKey};
-use openssl::asn1::Asn1Time;
-use openssl::bn::BigNum;
 use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
 use openssl::rsa::{Padding, Rsa};
 use openssl::sign::Signer;
-use openssl::x509::{X509Builder, X509NameBuilder};
 use std::hint::black_box;
 use std::process::Command;
 use std::time::{Instant, SystemTime};
@@ -31,30 +29,8 @@ const ROUNDS: u32 = 30;
 
 fn signing_key() -> SigningKey {
     let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
-    let mut name = X509NameBuilder::new().unwrap();
-    name.append_entry_by_text("CN", "bench").unwrap();
-    let name = name.build();
-    let mut builder = X509Builder::new().unwrap();
-    builder.set_version(2).unwrap();
-    builder
-        .set_serial_number(
-            &BigNum::from_u32(0x49BA5C71)
-                .unwrap()
-                .to_asn1_integer()
-                .unwrap(),
-        )
-        .unwrap();
-    builder.set_subject_name(&name).unwrap();
-    builder.set_issuer_name(&name).unwrap();
-    builder.set_pubkey(&key).unwrap();
-    builder
-        .set_not_before(&Asn1Time::days_from_now(0).unwrap())
-        .unwrap();
-    builder
-        .set_not_after(&Asn1Time::days_from_now(1).unwrap())
-        .unwrap();
-    builder.sign(&key, MessageDigest::sha256()).unwrap();
-    SigningKey::new(builder.build(), key)
+    let cert = self_signed(&key, "bench", "49BA5C71", 1, vec![]).unwrap();
+    SigningKey::new(cert, key)
 }
 
 fn token_request() -> PlannedRequest {

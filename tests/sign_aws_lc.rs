@@ -8,6 +8,7 @@ use aws_lc_rs::signature::{
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use obconform::certs::self_signed::self_signed;
 use obconform::plan::PlannedRequest;
 use obconform::scenario::model::{Flow, SignProfile};
 use obconform::sign::client_assertion::{
@@ -17,15 +18,13 @@ use obconform::sign::http_signature::{self, Placement};
 use obconform::sign::jws::{self, JwsError};
 use obconform::sign::message::Message;
 use obconform::sign::{Algorithm, JWS_HEADER, SignInputs, SigningKey};
-use openssl::asn1::Asn1Time;
-use openssl::bn::{BigNum, BigNumContext};
+use openssl::bn::BigNumContext;
 use openssl::ec::{EcGroup, EcKey, PointConversionForm};
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private, Public};
 use openssl::rsa::{Padding, Rsa};
 use openssl::sign::{RsaPssSaltlen, Signer};
-use openssl::x509::{X509Builder, X509NameBuilder};
 use serde_json::{Value, json};
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -68,26 +67,15 @@ fn generate(kind: KeyKind) -> PKey<Private> {
 }
 
 fn certify(key: PKey<Private>, serial: u32) -> SigningKey {
-    let mut name = X509NameBuilder::new().unwrap();
-    name.append_entry_by_text("CN", "aws-lc cross-check")
-        .unwrap();
-    let name = name.build();
-    let mut builder = X509Builder::new().unwrap();
-    builder.set_version(2).unwrap();
-    builder
-        .set_serial_number(&BigNum::from_u32(serial).unwrap().to_asn1_integer().unwrap())
-        .unwrap();
-    builder.set_subject_name(&name).unwrap();
-    builder.set_issuer_name(&name).unwrap();
-    builder.set_pubkey(&key).unwrap();
-    builder
-        .set_not_before(&Asn1Time::days_from_now(0).unwrap())
-        .unwrap();
-    builder
-        .set_not_after(&Asn1Time::days_from_now(1).unwrap())
-        .unwrap();
-    builder.sign(&key, MessageDigest::sha256()).unwrap();
-    SigningKey::new(builder.build(), key)
+    let cert = self_signed(
+        &key,
+        "aws-lc cross-check",
+        &format!("{serial:X}"),
+        1,
+        vec![],
+    )
+    .unwrap();
+    SigningKey::new(cert, key)
 }
 
 /// The signing key of a kind, shared by the tests of this file.

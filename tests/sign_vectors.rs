@@ -3,6 +3,7 @@
 //! ING's guide. RSASSA-PKCS1-v1_5 is deterministic, so obconform must reproduce the draft's
 //! signatures byte for byte; the digests are also recomputed with the guide's own openssl pipe.
 
+use obconform::certs::self_signed::self_signed;
 use obconform::plan::PlannedRequest;
 use obconform::scenario::model::{Flow, SignProfile};
 use obconform::sign::digest::{DigestError, sha256_digest};
@@ -11,11 +12,7 @@ use obconform::sign::http_signature::{
 };
 use obconform::sign::message::{Message, parse_imf_fixdate};
 use obconform::sign::{Algorithm, SignInputs, SigningKey};
-use openssl::asn1::Asn1Time;
-use openssl::bn::BigNum;
-use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private, Public};
-use openssl::x509::{X509, X509Builder, X509NameBuilder};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
@@ -202,26 +199,7 @@ impl Request {
 /// A self-signed certificate for the draft's key, so the vectors also run through `sign::sign`.
 fn draft_signing_key() -> SigningKey {
     let key = private_key();
-    let mut name = X509NameBuilder::new().unwrap();
-    name.append_entry_by_text("CN", "Test").unwrap();
-    let name = name.build();
-    let mut builder = X509Builder::new().unwrap();
-    builder.set_version(2).unwrap();
-    let serial = BigNum::from_hex_str("49BA5C71").unwrap();
-    builder
-        .set_serial_number(&serial.to_asn1_integer().unwrap())
-        .unwrap();
-    builder.set_subject_name(&name).unwrap();
-    builder.set_issuer_name(&name).unwrap();
-    builder.set_pubkey(&key).unwrap();
-    builder
-        .set_not_before(&Asn1Time::days_from_now(0).unwrap())
-        .unwrap();
-    builder
-        .set_not_after(&Asn1Time::days_from_now(1).unwrap())
-        .unwrap();
-    builder.sign(&key, MessageDigest::sha256()).unwrap();
-    let cert: X509 = builder.build();
+    let cert = self_signed(&key, "Test", "49BA5C71", 1, vec![]).unwrap();
     SigningKey::new(cert, key)
 }
 

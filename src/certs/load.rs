@@ -325,32 +325,17 @@ fn first_reason(e: &openssl::error::ErrorStack) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use openssl::asn1::Asn1Time;
+
     use openssl::hash::MessageDigest;
     use openssl::nid::Nid;
     use openssl::rsa::Rsa;
     use openssl::stack::Stack;
     use openssl::symm::Cipher;
-    use openssl::x509::X509NameBuilder;
 
     fn self_signed(cn: &str) -> (X509, PKey<Private>) {
         let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
-        let mut name = X509NameBuilder::new().unwrap();
-        name.append_entry_by_text("CN", cn).unwrap();
-        let name = name.build();
-        let mut builder = X509::builder().unwrap();
-        builder.set_version(2).unwrap();
-        builder.set_subject_name(&name).unwrap();
-        builder.set_issuer_name(&name).unwrap();
-        builder.set_pubkey(&key).unwrap();
-        builder
-            .set_not_before(&Asn1Time::days_from_now(0).unwrap())
-            .unwrap();
-        builder
-            .set_not_after(&Asn1Time::days_from_now(30).unwrap())
-            .unwrap();
-        builder.sign(&key, MessageDigest::sha256()).unwrap();
-        (builder.build(), key)
+        let cert = crate::certs::self_signed::self_signed(&key, cn, "01", 30, vec![]).unwrap();
+        (cert, key)
     }
 
     fn dir() -> tempfile::TempDir {

@@ -7,6 +7,7 @@ pub mod identity;
 pub mod info;
 pub mod load;
 pub mod qc;
+pub mod self_signed;
 pub mod wire;
 
 pub use identity::{

@@ -435,33 +435,15 @@ pub mod der {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use openssl::asn1::Asn1Time;
-    use openssl::hash::MessageDigest;
+
     use openssl::pkey::PKey;
     use openssl::rsa::Rsa;
-    use openssl::x509::{X509, X509NameBuilder};
+    use openssl::x509::X509;
 
     fn cert_with(extension: Option<X509Extension>) -> X509 {
         let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
-        let mut name = X509NameBuilder::new().unwrap();
-        name.append_entry_by_text("CN", "qc test").unwrap();
-        let name = name.build();
-        let mut builder = X509::builder().unwrap();
-        builder.set_version(2).unwrap();
-        builder.set_subject_name(&name).unwrap();
-        builder.set_issuer_name(&name).unwrap();
-        builder.set_pubkey(&key).unwrap();
-        builder
-            .set_not_before(&Asn1Time::days_from_now(0).unwrap())
-            .unwrap();
-        builder
-            .set_not_after(&Asn1Time::days_from_now(10).unwrap())
-            .unwrap();
-        if let Some(extension) = extension {
-            builder.append_extension(extension).unwrap();
-        }
-        builder.sign(&key, MessageDigest::sha256()).unwrap();
-        builder.build()
+        let extensions = extension.into_iter().collect();
+        crate::certs::self_signed::self_signed(&key, "qc test", "01", 10, extensions).unwrap()
     }
 
     #[test]

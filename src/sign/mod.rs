@@ -369,36 +369,16 @@ fn add_generated(request: &mut PlannedRequest, names: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use openssl::asn1::Asn1Time;
-    use openssl::bn::BigNum;
-    use openssl::hash::MessageDigest;
+
     use openssl::pkey::PKey;
     use openssl::rsa::Rsa;
-    use openssl::x509::{X509Builder, X509NameBuilder};
+
     use std::time::{Duration, UNIX_EPOCH};
 
     fn test_key() -> SigningKey {
         let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
-        let mut name = X509NameBuilder::new().unwrap();
-        name.append_entry_by_text("CN", "test").unwrap();
-        let name = name.build();
-        let mut builder = X509Builder::new().unwrap();
-        builder.set_version(2).unwrap();
-        let serial = BigNum::from_hex_str("49BA5C71").unwrap();
-        builder
-            .set_serial_number(&serial.to_asn1_integer().unwrap())
-            .unwrap();
-        builder.set_subject_name(&name).unwrap();
-        builder.set_issuer_name(&name).unwrap();
-        builder.set_pubkey(&key).unwrap();
-        builder
-            .set_not_before(&Asn1Time::days_from_now(0).unwrap())
-            .unwrap();
-        builder
-            .set_not_after(&Asn1Time::days_from_now(30).unwrap())
-            .unwrap();
-        builder.sign(&key, MessageDigest::sha256()).unwrap();
-        SigningKey::new(builder.build(), key)
+        let cert = crate::certs::self_signed::self_signed(&key, "test", "49BA5C71", 30, vec![]);
+        SigningKey::new(cert.unwrap(), key)
     }
 
     fn token_request() -> PlannedRequest {
