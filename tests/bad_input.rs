@@ -353,3 +353,58 @@ fn variables_that_use_undefined_names_or_shadow_env_are_refused() {
     );
     assert!(out.stderr.contains("vars.yaml:5:8"), "{out}");
 }
+
+#[test]
+fn an_inconsistent_inline_signing_profile_is_refused_where_it_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = scenario(GOOD_STEP).replace(
+        "    expect:",
+        "    sign: { flow: jws, algorithm: rsa-sha256 }\n    expect:",
+    );
+    let file = write(dir.path(), "profile.yaml", &body);
+    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    let out = obconform(&["run", file.to_str().unwrap()], dir.path());
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("profile.yaml:9:11"), "{out}");
+    assert!(
+        out.stderr
+            .contains("algorithm `rsa-sha256` does not belong to flow `jws` (use PS256"),
+        "{out}"
+    );
+    assert!(!out.stdout.contains("PASS"), "nothing ran: {out}");
+    out.assert_no_panic();
+}
+
+#[test]
+fn a_key_id_template_using_a_later_capture_is_refused_before_sending() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = scenario(GOOD_STEP).replace(
+        "    expect:",
+        "    sign: { flow: http-signature, key_id: \"{{client_id}}\" }\n    expect:",
+    );
+    let file = write(dir.path(), "keyid.yaml", &body);
+    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    let out = obconform(&["run", file.to_str().unwrap()], dir.path());
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("keyid.yaml:9:"), "{out}");
+    assert!(out.stderr.contains("client_id"), "{out}");
+    assert!(out.stderr.contains("in the signing profile"), "{out}");
+    out.assert_no_panic();
+}
+
+#[test]
+fn a_signing_flow_without_a_signing_certificate_is_refused_before_sending() {
+    let sandbox = TestSandbox::start();
+    let dir = tempfile::tempdir().unwrap();
+    // The local environment has a TLS identity but no `certs.signing`.
+    write(dir.path(), "environments.yaml", &sandbox.environment_yaml());
+    let body = scenario(GOOD_STEP).replace("    expect:", "    sign: { flow: jws }\n    expect:");
+    let file = write(dir.path(), "nokey.yaml", &body);
+    let out = run_local(&file, dir.path());
+    assert_eq!(out.code, 2, "{out}");
+    assert!(
+        out.stderr.contains("has no `certs.signing`") && out.stderr.contains("nokey.yaml:9:"),
+        "{out}"
+    );
+    out.assert_no_panic();
+}
