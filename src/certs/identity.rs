@@ -128,6 +128,23 @@ pub fn load_chain_and_key(
     Ok((chain, key))
 }
 
+/// The leaf certificate of a PEM file and its private key, checked to belong together.
+pub fn load_leaf_and_key(
+    cert_path: &Path,
+    key_path: &Path,
+    passphrase: Option<(&str, Option<String>)>,
+) -> Result<(X509, PKey<Private>), CertError> {
+    let (chain, key) = load_chain_and_key(cert_path, key_path, passphrase)?;
+    let leaf = chain
+        .into_iter()
+        .next()
+        .ok_or_else(|| CertError::NotCertificate {
+            path: cert_path.to_path_buf(),
+            detail: "no BEGIN CERTIFICATE block".into(),
+        })?;
+    Ok((leaf, key))
+}
+
 /// Reads a PEM private key, decrypting it when it is encrypted.
 pub fn load_private_key(
     path: &Path,

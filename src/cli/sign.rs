@@ -2,7 +2,7 @@
 //! input, every header, and a ready-to-run curl command. The key is read, never printed.
 
 use super::{Outcome, SignArgs};
-use crate::certs::load_chain_and_key;
+use crate::certs::load_leaf_and_key;
 use crate::context::template_data;
 use crate::environment::active::EmbeddedTarget;
 use crate::environment::model::EnvironmentKind;
@@ -212,8 +212,7 @@ fn ad_hoc(args: &SignArgs, flow: Flow) -> Result<Resolved, String> {
             .passphrase_env
             .as_deref()
             .map(|var| (var, std::env::var(var).ok()));
-        let (chain, key) = load_chain_and_key(cert, key, passphrase).map_err(|e| e.to_string())?;
-        let leaf = chain.into_iter().next().ok_or("no certificate")?;
+        let (leaf, key) = load_leaf_and_key(cert, key, passphrase).map_err(|e| e.to_string())?;
         Some(Arc::new(SigningKey::new(leaf, key)))
     };
     Ok(Resolved {

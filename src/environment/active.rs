@@ -2,7 +2,7 @@
 
 use super::expand::expand_env_vars;
 use super::model::{CertPair, Environment, EnvironmentKind, EnvironmentsFile};
-use crate::certs::{CertError, Identity, load_chain_and_key, load_identity, load_trust_anchors};
+use crate::certs::{CertError, Identity, load_identity, load_leaf_and_key, load_trust_anchors};
 use crate::sandbox::PkiFiles;
 use crate::scenario::load::{parse_yaml, read_source};
 use crate::scenario::model::{SignProfile, SignRef};
@@ -335,12 +335,8 @@ impl EnvironmentsSource {
                 .passphrase_env
                 .as_deref()
                 .map(|var| (var, lookup(var)));
-            let (chain, key) = load_chain_and_key(&files.cert, &files.key, passphrase)
+            let (leaf, key) = load_leaf_and_key(&files.cert, &files.key, passphrase)
                 .map_err(|source| cert_err(name, role, with_hint(source, env.kind)))?;
-            let leaf = chain
-                .into_iter()
-                .next()
-                .expect("load_chain_and_key returns a leaf");
             signing_keys.push((role.clone(), Arc::new(SigningKey::new(leaf, key))));
         }
 

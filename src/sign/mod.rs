@@ -182,27 +182,22 @@ pub fn sign(
 ) -> Result<SignedRequest, SignError> {
     check_profile(profile)?;
     let flow = profile.flow;
-    if flow == Flow::Mtls {
-        return Ok(SignedRequest {
-            request,
-            flow,
-            signing_input: None,
-        });
-    }
-    let key = inputs.key.ok_or_else(|| SignError::NoKey {
-        flow: flow.name(),
-        role: key_role(profile).unwrap_or("signing").to_string(),
-    })?;
+    let key = || {
+        inputs.key.ok_or_else(|| SignError::NoKey {
+            flow: flow.name(),
+            role: key_role(profile).unwrap_or("signing").to_string(),
+        })
+    };
     let signing_input = match flow {
-        Flow::HttpSignature => sign_http(&mut request, profile, inputs, key)?,
-        Flow::Jws => sign_jws(&mut request, profile, inputs, key)?,
-        Flow::ClientAssertion => attach_assertion(&mut request, profile, inputs, key)?,
-        Flow::Mtls => unreachable!("handled above"),
+        Flow::Mtls => None,
+        Flow::HttpSignature => Some(sign_http(&mut request, profile, inputs, key()?)?),
+        Flow::Jws => Some(sign_jws(&mut request, profile, inputs, key()?)?),
+        Flow::ClientAssertion => Some(attach_assertion(&mut request, profile, inputs, key()?)?),
     };
     Ok(SignedRequest {
         request,
         flow,
-        signing_input: Some(signing_input),
+        signing_input,
     })
 }
 
