@@ -9,7 +9,6 @@ use base64::engine::general_purpose::STANDARD;
 use openssl::pkey::{HasPublic, PKeyRef, Private};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::time::{Duration, SystemTime};
 
 /// What ING signs when a profile says nothing else.
 pub const DEFAULT_HEADERS: [&str; 3] = ["(request-target)", "date", "digest"];
@@ -177,15 +176,9 @@ pub fn locate(message: &Message<'_>) -> Result<(Placement, SignatureParams), Htt
     Err(HttpSigError::NoSignature)
 }
 
-/// What a verifier insists on besides a valid signature.
-#[derive(Debug, Clone)]
-pub struct Policy<'a> {
-    /// Headers that must be among the signed ones (ING: `(request-target) date digest`).
-    pub required: &'a [&'a str],
-    pub now: SystemTime,
-    /// How far `Date` may be from `now` (ING: 3 minutes).
-    pub max_skew: Duration,
-}
+/// `required`: headers that must be signed (ING: `(request-target) date digest`); `max_skew`: how
+/// far `Date` may be from `now`.
+pub use super::message::VerifyPolicy as Policy;
 
 /// Verifies strictly: the required headers are signed and present, the digest matches the body
 /// bytes, the date is a fresh IMF-fixdate, and the signature verifies with `key`.

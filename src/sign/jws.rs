@@ -11,7 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openssl::pkey::{HasPublic, PKeyRef, Private};
 use serde_json::{Value, json};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 /// The headers ING's guide signs for `/oauth2/applications`.
 pub const DEFAULT_PARS: [&str; 3] = ["(request-target)", "digest", "content-type"];
@@ -163,15 +163,8 @@ pub fn parse(value: &str) -> Result<ParsedJws, JwsError> {
     })
 }
 
-/// What a verifier insists on besides a valid signature.
-#[derive(Debug, Clone)]
-pub struct Policy<'a> {
-    /// Headers that must be in `pars`.
-    pub required: &'a [&'a str],
-    pub now: SystemTime,
-    /// How far `sigT` may be from `now` (ING: 3 minutes).
-    pub max_skew: Duration,
-}
+/// `required`: headers that must be in `sigD.pars`; `max_skew`: how far `sigT` may be from `now`.
+pub use super::message::VerifyPolicy as Policy;
 
 /// Verifies a parsed JWS against the request and the certificate's key, whose `x5t#S256` is
 /// `cert_x5t_s256`.

@@ -55,6 +55,17 @@ impl<'a> Message<'a> {
     }
 }
 
+/// What a verifier insists on besides a valid signature (HTTP signature and JWS alike).
+#[derive(Debug, Clone)]
+pub struct VerifyPolicy<'a> {
+    /// Headers that must be among the signed ones.
+    pub required: &'a [&'a str],
+    /// The verifier's clock reading.
+    pub now: SystemTime,
+    /// How far the signature's time (`Date`, `sigT`) may be from `now` (ING: 3 minutes).
+    pub max_skew: std::time::Duration,
+}
+
 /// Path and query of an absolute URL, as they appear on the request line.
 pub fn request_target_of_url(url: &str) -> Result<String, String> {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
