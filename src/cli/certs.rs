@@ -19,6 +19,8 @@ use std::path::PathBuf;
 pub enum CertsCommand {
     /// Describe certificates (PEM, DER, PKCS#12) and check them: exit 1 if anything is wrong.
     Inspect(InspectArgs),
+    /// Issue a renewed client TLS + signing pair from the embedded sandbox's CA (new serials).
+    Issue(super::certs_issue::IssueArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -56,6 +58,7 @@ fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
 pub fn certs_command(command: CertsCommand) -> Outcome {
     match command {
         CertsCommand::Inspect(args) => inspect_command(&args),
+        CertsCommand::Issue(args) => super::certs_issue::issue_command(&args),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The command line: `run`, `sandbox`, `schema`.
 
 pub mod certs;
+pub mod certs_issue;
 pub mod run;
 pub mod sandbox;
 pub mod sign;

@@ -21,6 +21,8 @@ use openssl::x509::{X509, X509Builder, X509NameBuilder};
 use super::SandboxError;
 
 pub const CA_CERT_FILE: &str = "ca.pem";
+/// The test CA's key, written so that `obconform certs issue` can issue renewed client pairs.
+pub const CA_KEY_FILE: &str = "ca.key";
 pub const CLIENT_TLS_CERT_FILE: &str = "example_client_tls.cer";
 pub const CLIENT_TLS_KEY_FILE: &str = "example_client_tls.key";
 pub const CLIENT_SIGNING_CERT_FILE: &str = "example_client_signing.cer";
@@ -46,6 +48,7 @@ const VALIDITY_DAYS: i64 = 730;
 pub struct PkiFiles {
     pub dir: PathBuf,
     pub ca_cert: PathBuf,
+    pub ca_key: PathBuf,
     pub client_tls_cert: PathBuf,
     pub client_tls_key: PathBuf,
     pub client_signing_cert: PathBuf,
@@ -58,6 +61,7 @@ impl PkiFiles {
         Self {
             dir: dir.to_path_buf(),
             ca_cert: dir.join(CA_CERT_FILE),
+            ca_key: dir.join(CA_KEY_FILE),
             client_tls_cert: dir.join(CLIENT_TLS_CERT_FILE),
             client_tls_key: dir.join(CLIENT_TLS_KEY_FILE),
             client_signing_cert: dir.join(CLIENT_SIGNING_CERT_FILE),
@@ -143,46 +147,102 @@ impl TestPki {
         })
     }
 
-    /// Writes `ca.pem` and the four example files into `dir` (created if missing).
+    /// Writes `ca.pem`, `ca.key` and the four example files into `dir` (created if missing).
     pub fn write_to(&self, dir: &Path) -> Result<PkiFiles, SandboxError> {
-        std::fs::create_dir_all(dir).map_err(|source| SandboxError::CreateDir {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-        let files = PkiFiles::in_dir(&dir);
-        let pem = |cert: &X509, what| step(cert.to_pem(), what);
-        let key_pem = |key: &PKey<Private>, what| step(key.private_key_to_pem_pkcs8(), what);
+        let files = write_client_pair(dir, &self.client_tls, &self.client_signing)?;
         write_file(
             &files.ca_cert,
-            &pem(&self.ca.cert, "encoding the CA certificate")?,
+            &step(self.ca.cert.to_pem(), "encoding the CA certificate")?,
             false,
         )?;
         write_file(
-            &files.client_tls_cert,
-            &pem(&self.client_tls.cert, "encoding the client TLS certificate")?,
-            false,
-        )?;
-        write_file(
-            &files.client_tls_key,
-            &key_pem(&self.client_tls.key, "encoding the client TLS key")?,
-            true,
-        )?;
-        write_file(
-            &files.client_signing_cert,
-            &pem(
-                &self.client_signing.cert,
-                "encoding the client signing certificate",
+            &files.ca_key,
+            &step(
+                self.ca.key.private_key_to_pem_pkcs8(),
+                "encoding the CA key",
             )?,
-            false,
-        )?;
-        write_file(
-            &files.client_signing_key,
-            &key_pem(&self.client_signing.key, "encoding the client signing key")?,
             true,
         )?;
         Ok(files)
     }
+}
+
+/// A renewed client pair issued by `ca`: fresh keys and random serials, the example TPP's
+/// subjects, usages and PSD2 roles — what a certificate renewal hands a TPP.
+pub fn renew_client_pair(ca: &KeyPair) -> Result<(KeyPair, KeyPair), SandboxError> {
+    let tls = issue(
+        &Spec {
+            subject: &tpp_subject("example_client_tls"),
+            serial_hex: None,
+            profile: Profile::ClientTls,
+        },
+        Some(ca),
+    )?;
+    let signing = issue(
+        &Spec {
+            subject: &tpp_subject("example_client_signing"),
+            serial_hex: None,
+            profile: Profile::Signing,
+        },
+        Some(ca),
+    )?;
+    Ok((tls, signing))
+}
+
+/// Reads the test CA that `write_to` wrote into `dir`.
+pub fn load_ca(dir: &Path) -> Result<KeyPair, SandboxError> {
+    let files = PkiFiles::in_dir(dir);
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|source| SandboxError::ReadFile {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let cert = step(
+        X509::from_pem(&read(&files.ca_cert)?),
+        "reading the CA certificate",
+    )?;
+    let key = step(
+        PKey::private_key_from_pem(&read(&files.ca_key)?),
+        "reading the CA key",
+    )?;
+    Ok(KeyPair { cert, key })
+}
+
+/// Writes a client TLS and signing pair under ING's file names into `dir` (created if missing).
+pub fn write_client_pair(
+    dir: &Path,
+    tls: &KeyPair,
+    signing: &KeyPair,
+) -> Result<PkiFiles, SandboxError> {
+    std::fs::create_dir_all(dir).map_err(|source| SandboxError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let files = PkiFiles::in_dir(&dir);
+    for (pair, cert_path, key_path, what) in [
+        (
+            tls,
+            &files.client_tls_cert,
+            &files.client_tls_key,
+            "client TLS",
+        ),
+        (
+            signing,
+            &files.client_signing_cert,
+            &files.client_signing_key,
+            "client signing",
+        ),
+    ] {
+        write_file(cert_path, &step(pair.cert.to_pem(), what)?, false)?;
+        write_file(
+            key_path,
+            &step(pair.key.private_key_to_pem_pkcs8(), what)?,
+            true,
+        )?;
+    }
+    Ok(files)
 }
 
 fn tpp_subject(cn: &'static str) -> [(&'static str, &'static str); 4] {
