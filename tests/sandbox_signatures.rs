@@ -920,13 +920,26 @@ async fn put_that_drops_the_tls_certificate_locks_it_out() {
     let token = bank.mtls_token(&client_id).await;
     let path = format!("/oauth2/applications/{client_id}");
 
-    // keys is required: a PUT without it would drop every key.
+    // Without `keys` (as the guide's PUT script sends it) the presented certificates replace
+    // the registered ones.
     let without_keys = registration_body();
     let response = bank
         .put(&client_id, &token, &without_keys, &bank.signing)
         .await;
-    assert_eq!(diagnosis(&response).as_deref(), Some("flow.put-drops-keys"));
-    assert_status_message(response, StatusCode::BAD_REQUEST).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let replaced = json_body(response).await;
+    assert_eq!(
+        replaced["application"]["keys"]["tls"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(
+        replaced["application"]["keys"]["sign"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
 
     // Another application's id is forbidden, whatever the signature.
     let response = bank

@@ -109,28 +109,15 @@ fn registration(
     jws.verify(request, now)?;
 
     require_json_content_type(headers)?;
-    let body = RegistrationBody::parse(request.body(), &anchors, now, KeysRule::Optional)?;
-    let (tls_keys, signing_keys) = match body.keys {
-        Some(keys) => (keys.tls, keys.sign),
-        // Bound to what the request presented: its TLS and its signing certificate.
-        None => (
-            vec![
-                CertKey::from_der(peer.der())
-                    .map_err(|e| bad_key("the TLS client certificate", &e))?,
-            ],
-            vec![
-                CertKey::from_x509(&jws.certificate)
-                    .map_err(|e| bad_key("the TPP-Signature-Certificate", &e))?,
-            ],
-        ),
-    };
+    let body = RegistrationBody::parse(request.body(), &anchors, now)?;
+    let keys = body.keys_or_presented(peer, &jws)?;
     let app = Application {
         client_id: uuid::Uuid::new_v4().to_string(),
         contact: body.contact,
         redirect_uris: body.redirect_uris,
         scopes: PSD2_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
-        tls_keys,
-        signing_keys,
+        tls_keys: keys.tls,
+        signing_keys: keys.sign,
     };
     let response = RegistrationResponse::of(&app);
     state.psd2.apps_mut().upsert(app);
@@ -170,8 +157,8 @@ fn replacement(
     jws.verify(request, now)?;
 
     require_json_content_type(headers)?;
-    let body = RegistrationBody::parse(request.body(), &anchors, now, KeysRule::Required)?;
-    let keys = body.keys.unwrap_or_default();
+    let body = RegistrationBody::parse(request.body(), &anchors, now)?;
+    let keys = body.keys_or_presented(peer, &jws)?;
     let app = Application {
         client_id: current.client_id,
         contact: body.contact,
@@ -226,15 +213,7 @@ fn listed_signing_certificates(body: &[u8]) -> Vec<[u8; 32]> {
         .collect()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum KeysRule {
-    /// POST: without `keys`, the request's own certificates are registered.
-    Optional,
-    /// PUT: `keys` replaces the registered keys, so it must be there.
-    Required,
-}
-
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct KeySets {
     tls: Vec<CertKey>,
     sign: Vec<CertKey>,
@@ -249,12 +228,30 @@ struct RegistrationBody {
 }
 
 impl RegistrationBody {
-    fn parse(
-        bytes: &[u8],
-        anchors: &[X509],
-        now: SystemTime,
-        rule: KeysRule,
-    ) -> Result<Self, IngError> {
+    /// The body's keys or, without `keys` (the guide's own POST and PUT scripts send none), the
+    /// certificates the request presented: its TLS certificate and its JWS signing certificate.
+    /// Either way they replace whatever was registered.
+    fn keys_or_presented(
+        &self,
+        peer: &PeerCertificate,
+        jws: &SignedJws,
+    ) -> Result<KeySets, IngError> {
+        if let Some(keys) = &self.keys {
+            return Ok(keys.clone());
+        }
+        Ok(KeySets {
+            tls: vec![
+                CertKey::from_der(peer.der())
+                    .map_err(|e| bad_key("the TLS client certificate", &e))?,
+            ],
+            sign: vec![
+                CertKey::from_x509(&jws.certificate)
+                    .map_err(|e| bad_key("the TPP-Signature-Certificate", &e))?,
+            ],
+        })
+    }
+
+    fn parse(bytes: &[u8], anchors: &[X509], now: SystemTime) -> Result<Self, IngError> {
         let value: Value = serde_json::from_slice(bytes)
             .map_err(|e| bad_request(format!("The request body is not valid JSON: {e}")))?;
         let object = value
@@ -268,16 +265,9 @@ impl RegistrationBody {
             .ok_or_else(|| bad_request("contact is required: a non-empty string"))?
             .to_owned();
         let redirect_uris = parse_redirect_uris(object.get("redirect_uris"))?;
-        let keys = match (object.get("keys"), rule) {
-            (None | Some(Value::Null), KeysRule::Optional) => None,
-            (None | Some(Value::Null), KeysRule::Required) => {
-                return Err(bad_request(
-                    "keys is required: a PUT replaces the registered keys entirely, so send every \
-                     TLS and signing certificate to keep as keys.tls and keys.sign",
-                )
-                .with_diagnosis(crate::sandbox::errors::diagnosis::PUT_DROPS_KEYS));
-            }
-            (Some(keys), _) => Some(parse_keys(keys, anchors, now)?),
+        let keys = match object.get("keys") {
+            None | Some(Value::Null) => None,
+            Some(keys) => Some(parse_keys(keys, anchors, now)?),
         };
         Ok(Self {
             contact,
