@@ -17,11 +17,24 @@ pub mod diagnosis {
     pub const TOKEN_MODE_MISMATCH: &str = "flow.token-mode-mismatch";
     pub const SCOPE_MISSING: &str = "flow.scope-missing";
     pub const PUT_DROPS_KEYS: &str = "flow.put-drops-keys";
+    /// An authorization code used a second time, or after its 10 minutes.
+    pub const CODE_EXPIRED: &str = "flow.code-expired";
+    /// `redirect_uri` is needed and missing: on the code exchange of an application that uses
+    /// both granting flows (the guide's migration rule), or on the consent URL of an application
+    /// with several registered redirect URIs.
+    pub const REDIRECT_URI_REQUIRED: &str = "flow.redirect-uri-required";
+    /// Not in DESIGN §6 (proposed): a `redirect_uri` that is not registered for the application,
+    /// or a code exchange naming another `redirect_uri` than the consent request did.
+    pub const REDIRECT_URI_MISMATCH: &str = "flow.redirect-uri-mismatch";
+    /// Not in DESIGN §6 (proposed): a blank `state`, or one with characters the guide does not
+    /// allow.
+    pub const STATE_INVALID: &str = "flow.state-invalid";
     pub const CERT_WRONG_USAGE: &str = "cert.wrong-usage";
     pub const CERT_EXPIRED: &str = "cert.expired";
     pub const CERT_NOT_YET_VALID: &str = "cert.not-yet-valid";
     pub const HTTPSIG_KEYID_FORM: &str = "httpsig.keyid-form";
     pub const HTTPSIG_PLACEMENT: &str = "httpsig.placement";
+    pub const HTTPSIG_WRONG_KEY: &str = "httpsig.wrong-key";
     pub const HTTPSIG_CERTIFICATE_HEADER: &str = "httpsig.certificate-header";
     pub const JWS_HEADER_NOT_JSON: &str = "jws.header-not-json";
     pub const JWS_X5T_MISMATCH: &str = "jws.x5t-mismatch";

@@ -134,6 +134,9 @@ pub struct AppRegistry {
     apps: Vec<Application>,
     trust_anchors: Vec<X509>,
     dropped: Vec<DroppedKey>,
+    /// Applications whose redirect URIs a replacement (`PUT /oauth2/applications/{id}`) set:
+    /// the guide's migration rule applies to them once they also use the old granting flow.
+    redirects_put: Vec<String>,
 }
 
 impl AppRegistry {
@@ -146,6 +149,7 @@ impl AppRegistry {
     /// application. An [`ExampleApplication`] also adds its CA to the trust anchors.
     pub fn upsert(&mut self, registration: impl Into<Registration>) -> Option<Application> {
         let Registration { app, trust_anchor } = registration.into();
+        let is_example = trust_anchor.is_some();
         if let Some(ca) = trust_anchor {
             self.trust(ca);
         }
@@ -164,6 +168,11 @@ impl AppRegistry {
         };
         let old = std::mem::replace(&mut self.apps[index], app);
         let new = &self.apps[index];
+        // A replacement is a PUT (the example application is only ever inserted).
+        self.redirects_put.retain(|id| *id != new.client_id);
+        if !is_example && !new.redirect_uris.is_empty() {
+            self.redirects_put.push(new.client_id.clone());
+        }
         for (kind, before, after) in [
             (KeyKind::Tls, &old.tls_keys, &new.tls_keys),
             (KeyKind::Sign, &old.signing_keys, &new.signing_keys),
@@ -183,6 +192,7 @@ impl AppRegistry {
 
     pub fn remove(&mut self, client_id: &str) -> Option<Application> {
         let index = self.apps.iter().position(|a| a.client_id == client_id)?;
+        self.redirects_put.retain(|id| id != client_id);
         Some(self.apps.remove(index))
     }
 
@@ -227,6 +237,11 @@ impl AppRegistry {
         self.dropped.iter().rev().find(|d| {
             d.kind == KeyKind::Sign && certificate_serial(&d.key).as_deref() == Some(serial)
         })
+    }
+
+    /// Whether the application's current redirect URIs were registered by a replacement (PUT).
+    pub fn redirect_uris_registered_by_put(&self, client_id: &str) -> bool {
+        self.redirects_put.iter().any(|id| id == client_id)
     }
 
     /// Whether a PUT removed the peer's certificate from `client_id`'s TLS keys.

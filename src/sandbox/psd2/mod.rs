@@ -1,8 +1,11 @@
-//! ING's PSD2 APIs: OAuth (tokens), application registration, update and metadata so far;
-//! consent, AIS, PIS and CAF join as further sub-modules.
+//! ING's PSD2 APIs: OAuth (tokens), application registration, update and metadata, granting
+//! (consent screen, authorization codes, customer tokens) and the test profiles; AIS, PIS and
+//! CAF join as further sub-modules.
 
 pub mod applications;
+pub mod consent;
 pub mod oauth;
+pub mod profiles;
 pub mod registration;
 pub mod verify;
 
@@ -15,6 +18,7 @@ use self::applications::{
     AppRegistry, Application, ExampleApplication, PSD2_CLIENT_ID, PSD2_CONTACT, PSD2_REDIRECT_URI,
     PSD2_SCOPES,
 };
+use self::consent::GrantStore;
 use self::oauth::TokenStore;
 use super::jwk::{CertKey, CertKeyError};
 use super::pki::TestPki;
@@ -25,6 +29,8 @@ use super::server::SandboxState;
 pub struct Psd2State {
     apps: RwLock<AppRegistry>,
     pub tokens: TokenStore,
+    /// Authorization codes, refresh tokens and the old flow's sessions.
+    pub grants: GrantStore,
 }
 
 impl Psd2State {
@@ -32,6 +38,7 @@ impl Psd2State {
         Self {
             apps: RwLock::new(apps),
             tokens: TokenStore::default(),
+            grants: GrantStore::default(),
         }
     }
 
@@ -65,6 +72,21 @@ pub fn example_application(pki: &TestPki) -> Result<ExampleApplication, CertKeyE
 pub fn routes() -> Router<Arc<SandboxState>> {
     Router::new()
         .route("/oauth2/token", post(oauth::token))
+        .route("/oauth2/token/revoke", post(oauth::revoke))
+        .route(
+            "/oauth2/authorization-server-url",
+            get(consent::authorization_server_url),
+        )
+        .route("/authorize/v2", get(consent::countries_page))
+        .route(
+            "/authorize/v2/{country}",
+            get(consent::authorize_page).post(consent::authorize_submit),
+        )
+        .route("/granting/{session}", get(consent::legacy_countries_page))
+        .route(
+            "/granting/{session}/{country}",
+            get(consent::legacy_page).post(consent::legacy_submit),
+        )
         .route("/oauth2/applications", post(registration::register))
         .route("/oauth2/applications/me", get(applications::get_me))
         .route(

@@ -1,9 +1,14 @@
-//! `POST /oauth2/token` and the store of issued access tokens.
+//! `POST /oauth2/token`, `POST /oauth2/token/revoke` and the store of issued access tokens.
 //!
-//! Implemented: the mTLS-only application token of step 2 (`grant_type=client_credentials`
-//! with `client_id`, no signature) and the HTTP-signature application token of step 3c
-//! (`Authorization: Signature keyId="SN=<serial>"`). The customer token (`authorization_code`)
-//! and refresh are added by later issues as further branches here.
+//! Grants of `/oauth2/token`:
+//! - `client_credentials` with `client_id`, no signature: the mTLS-only application token
+//!   (step 2);
+//! - `client_credentials` signed in `Authorization: Signature keyId="SN=<serial>"`: the
+//!   HTTP-signature application token (step 3c);
+//! - `authorization_code` (step 3d) and `refresh_token`: the customer token, with
+//!   `Authorization: Bearer <HTTP-signature application token>` and a `Signature` header whose
+//!   keyId is the client_id ([`authenticate_signed`]); the codes and refresh tokens are kept in
+//!   `consent.rs`.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -21,7 +26,8 @@ use serde::Serialize;
 
 use openssl::x509::X509;
 
-use super::applications::{AppRegistry, Application, normalize_serial};
+use super::applications::{AppRegistry, Application, application_gone, normalize_serial};
+use super::consent::{self, Consent, REFRESH_TOKEN_LIFETIME, RefreshGrant};
 use super::verify::{MAX_SKEW, ReceivedRequest, bad_signature, serial_of_key_id, unauthorized};
 use crate::certs::wire::parse_header_certificate;
 use crate::sandbox::errors::{IngError, diagnosis, json_response};
@@ -29,12 +35,14 @@ use crate::sandbox::jwk::{CertKey, TokenJwk};
 use crate::sandbox::server::SandboxState;
 use crate::sandbox::tls::PeerCertificate;
 use crate::sign::CERTIFICATE_HEADER;
-use crate::sign::http_signature::{self, Placement};
+use crate::sign::http_signature::{self, HttpSigError, Placement};
 
 /// How long an application access token is valid (the guide: 900 s).
 pub const APP_TOKEN_LIFETIME: Duration = Duration::from_secs(900);
 /// What ING answers in `expires_in` for an application token.
 pub const APP_TOKEN_EXPIRES_IN: u64 = 905;
+/// How long a customer access token is valid (the guide's `expires_in`: 900).
+pub const CUSTOMER_TOKEN_LIFETIME: Duration = Duration::from_secs(900);
 /// Expired tokens are remembered this long so that using one is reported as "expired".
 const EXPIRED_TOKEN_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 const TOKEN_BYTES: usize = 64;
@@ -59,6 +67,24 @@ impl fmt::Display for TokenMode {
     }
 }
 
+/// Which kind of access token an API wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// An application access token (`client_credentials`).
+    Application,
+    /// A customer access token (`authorization_code`, `refresh_token`), carrying a consent.
+    Customer,
+}
+
+impl fmt::Display for TokenKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TokenKind::Application => "an application access token",
+            TokenKind::Customer => "a customer access token",
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct AccessToken {
     pub client_id: String,
@@ -66,6 +92,18 @@ pub struct AccessToken {
     pub mode: TokenMode,
     pub issued_at: SystemTime,
     pub expires_at: SystemTime,
+    /// `Some` for a customer access token: what the customer granted.
+    pub consent: Option<Consent>,
+}
+
+impl AccessToken {
+    pub fn kind(&self) -> TokenKind {
+        if self.consent.is_some() {
+            TokenKind::Customer
+        } else {
+            TokenKind::Application
+        }
+    }
 }
 
 pub enum TokenLookup {
@@ -104,6 +142,25 @@ impl TokenStore {
         let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
         tokens.remove(token)
     }
+
+    /// Revokes every customer access token of a grant (its refresh token was revoked).
+    pub fn revoke_grant(&self, grant_id: &str) -> usize {
+        let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = tokens.len();
+        tokens.retain(|_, t| t.consent.as_ref().is_none_or(|c| c.grant_id != grant_id));
+        before - tokens.len()
+    }
+}
+
+/// The guide's customer token response, in its field order.
+#[derive(Serialize)]
+struct CustomerTokenResponse {
+    access_token: String,
+    refresh_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    scope: String,
+    refresh_token_expires_in: u64,
 }
 
 #[derive(Serialize)]
@@ -142,11 +199,21 @@ fn token_response(
     require_form_content_type(headers)?;
     let form = Form::parse(request.body())?;
     let grant_type = form.required("grant_type")?;
-    if grant_type != "client_credentials" {
-        return Err(IngError::oauth(
-            StatusCode::BAD_REQUEST,
-            format!("Unsupported grant_type '{grant_type}'"),
-        ));
+    match grant_type {
+        "client_credentials" => {}
+        "authorization_code" => {
+            return authorization_code_grant(state, peer, headers, request, &form);
+        }
+        "refresh_token" => return refresh_token_grant(state, peer, headers, request, &form),
+        _ => {
+            return Err(IngError::oauth(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "Unsupported grant_type '{grant_type}' (client_credentials, \
+                     authorization_code, refresh_token)"
+                ),
+            ));
+        }
     }
     match authorization_scheme(headers) {
         // The application token's signature goes into Authorization, not a Signature header.
@@ -321,6 +388,7 @@ fn issue_app_token(
         mode,
         issued_at: now,
         expires_at: now.checked_add(APP_TOKEN_LIFETIME).unwrap_or(now),
+        consent: None,
     };
     let body = AppTokenResponse {
         access_token: token.clone(),
@@ -444,12 +512,12 @@ fn authorization_scheme(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Decoded `application/x-www-form-urlencoded` parameters, each at most once (RFC 6749 §3.2).
-struct Form {
+pub(super) struct Form {
     params: Vec<(String, String)>,
 }
 
 impl Form {
-    fn parse(body: &[u8]) -> Result<Self, IngError> {
+    pub(super) fn parse(body: &[u8]) -> Result<Self, IngError> {
         let mut params: Vec<(String, String)> = Vec::new();
         for (name, value) in form_urlencoded::parse(body) {
             if params.iter().any(|(n, _)| *n == name) {
@@ -464,14 +532,14 @@ impl Form {
     }
 
     /// A parameter's value; an empty value counts as absent.
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(super) fn get(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
             .find(|(n, v)| n == name && !v.is_empty())
             .map(|(_, v)| v.as_str())
     }
 
-    fn required(&self, name: &str) -> Result<&str, IngError> {
+    pub(super) fn required(&self, name: &str) -> Result<&str, IngError> {
         self.get(name).ok_or_else(|| {
             IngError::oauth(StatusCode::BAD_REQUEST, format!("Missing parameter {name}"))
         })
@@ -502,10 +570,22 @@ pub fn authenticate_bearer(
     };
     let record = match state.psd2.tokens.lookup(token, state.clock.now()) {
         TokenLookup::Valid(record) => record,
-        TokenLookup::Expired(_) => {
+        TokenLookup::Expired(record) => {
+            let (what, lifetime, renew) = match record.kind() {
+                TokenKind::Application => (
+                    "application access tokens",
+                    APP_TOKEN_LIFETIME,
+                    "request a new one",
+                ),
+                TokenKind::Customer => (
+                    "customer access tokens",
+                    CUSTOMER_TOKEN_LIFETIME,
+                    "use the refresh token (grant_type=refresh_token)",
+                ),
+            };
             return Err(IngError::bearer_unauthorized(format!(
-                "The access token has expired (application tokens are valid for {} s); request a new one",
-                APP_TOKEN_LIFETIME.as_secs()
+                "The access token has expired ({what} are valid for {} s); {renew}",
+                lifetime.as_secs()
             ))
             .with_diagnosis(diagnosis::TOKEN_EXPIRED));
         }
@@ -533,6 +613,257 @@ pub fn authenticate_bearer(
     Ok(record)
 }
 
+/// Authenticates a call made with an access token and an HTTP signature (the code exchange,
+/// refresh, revocation, the old flow's `authorization-server-url`; later AIS): `Authorization:
+/// Bearer <token>` of HTTP-signature mode and of `kind`, presented with the application's TLS
+/// certificate, and `Signature: keyId="<client_id>",…` over at least `(request-target) date
+/// digest`, verified with one of the application's registered signing certificates. A
+/// `TPP-Signature-Certificate` header is not needed and not looked at.
+pub fn authenticate_signed(
+    state: &SandboxState,
+    peer: Option<&PeerCertificate>,
+    headers: &HeaderMap,
+    request: &ReceivedRequest,
+    kind: TokenKind,
+) -> Result<AccessToken, IngError> {
+    if authorization_scheme(headers).is_some_and(|s| s.eq_ignore_ascii_case("signature")) {
+        return Err(unauthorized(
+            "With an access token the request carries Authorization: Bearer <access token> and \
+             the HTTP signature in a Signature header; Authorization: Signature is only for the \
+             application token request",
+        )
+        .with_diagnosis(diagnosis::HTTPSIG_PLACEMENT));
+    }
+    let token = authenticate_bearer(state, headers, peer, TokenMode::HttpSignature)?;
+    if token.kind() != kind {
+        return Err(IngError::bearer_unauthorized(format!(
+            "This endpoint needs {kind}, but this is {}",
+            token.kind()
+        ))
+        .with_diagnosis(diagnosis::TOKEN_MODE_MISMATCH));
+    }
+    let message = request.message();
+    let (_, params) =
+        http_signature::locate(&message).map_err(|e| bad_signature(e.diagnosis_id()))?;
+    if params.key_id.starts_with("SN=") || params.key_id.starts_with("SN:") {
+        return Err(unauthorized(format!(
+            "keyId '{}' names a certificate serial; with an access token the keyId is the \
+             client_id: keyId=\"{}\"",
+            params.key_id, token.client_id
+        ))
+        .with_diagnosis(diagnosis::HTTPSIG_KEYID_FORM));
+    }
+    if params.key_id != token.client_id {
+        return Err(unauthorized(format!(
+            "keyId '{}' is not the client_id of the access token ({})",
+            params.key_id, token.client_id
+        ))
+        .with_diagnosis(diagnosis::HTTPSIG_KEYID_FORM));
+    }
+    let registry = state.psd2.apps();
+    let app = registry
+        .get(&token.client_id)
+        .ok_or_else(application_gone)?;
+    let policy = http_signature::Policy {
+        required: &http_signature::DEFAULT_HEADERS,
+        now: state.clock.now(),
+        max_skew: MAX_SKEW,
+    };
+    for key in &app.signing_keys {
+        let public_key = X509::from_der(key.der())
+            .and_then(|cert| cert.public_key())
+            .map_err(|_| IngError::internal())?;
+        match http_signature::verify(&message, &params, &public_key, &policy) {
+            Ok(_) => return Ok(token),
+            // Another registered signing certificate may be the one.
+            Err(HttpSigError::BadSignature) => {}
+            Err(e) => return Err(bad_signature(e.diagnosis_id())),
+        }
+    }
+    Err(bad_signature(diagnosis::HTTPSIG_WRONG_KEY))
+}
+
+/// Step 3d: `grant_type=authorization_code&code=…[&redirect_uri=…]`.
+fn authorization_code_grant(
+    state: &SandboxState,
+    peer: Option<&PeerCertificate>,
+    headers: &HeaderMap,
+    request: &ReceivedRequest,
+    form: &Form,
+) -> Result<Response, IngError> {
+    let client = authenticate_signed(state, peer, headers, request, TokenKind::Application)?;
+    let code = form.required("code")?;
+    let grant = consent::redeem_code(state, &client.client_id, code, form.get("redirect_uri"))?;
+    let now = state.clock.now();
+    let consent = Consent {
+        grant_id: uuid::Uuid::new_v4().to_string(),
+        country: grant.country,
+        profile_id: grant.profile_id,
+        account_ids: grant.account_ids.clone(),
+    };
+    let refresh_token = new_token_value()?;
+    state.psd2.grants.insert_refresh(
+        refresh_token.clone(),
+        RefreshGrant {
+            client_id: client.client_id.clone(),
+            scopes: grant.scopes.clone(),
+            consent: consent.clone(),
+            expires_at: now.checked_add(REFRESH_TOKEN_LIFETIME).unwrap_or(now),
+            revoked: false,
+        },
+        now,
+    );
+    issue_customer_token(
+        state,
+        &client.client_id,
+        grant.scopes,
+        consent,
+        refresh_token,
+    )
+}
+
+/// `grant_type=refresh_token&refresh_token=…[&scope=…]`: a new customer access token for the
+/// same consent. The refresh token is not rotated: the same value comes back, valid for another
+/// `refresh_token_expires_in` seconds from now. A `scope` may narrow the grant's scopes.
+fn refresh_token_grant(
+    state: &SandboxState,
+    peer: Option<&PeerCertificate>,
+    headers: &HeaderMap,
+    request: &ReceivedRequest,
+    form: &Form,
+) -> Result<Response, IngError> {
+    let client = authenticate_signed(state, peer, headers, request, TokenKind::Application)?;
+    let refresh_token = form.required("refresh_token")?;
+    let now = state.clock.now();
+    let grant = state
+        .psd2
+        .grants
+        .use_refresh(refresh_token, &client.client_id, now)?;
+    let scopes = match form.get("scope") {
+        None => grant.scopes.clone(),
+        Some(requested) => {
+            let requested: Vec<&str> = requested.split_ascii_whitespace().collect();
+            if let Some(extra) = requested
+                .iter()
+                .find(|r| !grant.scopes.iter().any(|s| s == *r))
+            {
+                return Err(IngError::oauth(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "invalid_scope: '{extra}' was not granted by the customer (granted: {})",
+                        grant.scopes.join(" ")
+                    ),
+                ));
+            }
+            grant
+                .scopes
+                .iter()
+                .filter(|s| requested.contains(&s.as_str()))
+                .cloned()
+                .collect()
+        }
+    };
+    issue_customer_token(
+        state,
+        &client.client_id,
+        scopes,
+        grant.consent,
+        refresh_token.to_owned(),
+    )
+}
+
+/// A fresh customer access token (HTTP-signature mode, with its consent), in the guide's shape.
+fn issue_customer_token(
+    state: &SandboxState,
+    client_id: &str,
+    scopes: Vec<String>,
+    consent: Consent,
+    refresh_token: String,
+) -> Result<Response, IngError> {
+    let now = state.clock.now();
+    let token = new_token_value()?;
+    let body = CustomerTokenResponse {
+        access_token: token.clone(),
+        refresh_token,
+        token_type: "Bearer",
+        expires_in: CUSTOMER_TOKEN_LIFETIME.as_secs(),
+        scope: scopes.join(" "),
+        refresh_token_expires_in: REFRESH_TOKEN_LIFETIME.as_secs(),
+    };
+    let record = AccessToken {
+        client_id: client_id.to_owned(),
+        scopes,
+        mode: TokenMode::HttpSignature,
+        issued_at: now,
+        expires_at: now.checked_add(CUSTOMER_TOKEN_LIFETIME).unwrap_or(now),
+        consent: Some(consent),
+    };
+    state.psd2.tokens.insert(token, record, now);
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// `POST /oauth2/token/revoke` with `token=…&token_type_hint=refresh_token|access_token`,
+/// authenticated like the code exchange. Revoking a refresh token also revokes the customer
+/// access tokens issued under it (RFC 7009 §2.1). RFC 7009 §2.2: 200 with an empty body, also
+/// for a token the bank does not know.
+pub async fn revoke(
+    State(state): State<Arc<SandboxState>>,
+    peer: Option<Extension<PeerCertificate>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let peer = peer.map(|Extension(p)| p);
+    let request = ReceivedRequest::new(&method, &uri, &headers, &body);
+    revocation(&state, peer.as_ref(), &headers, &request)
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+fn revocation(
+    state: &SandboxState,
+    peer: Option<&PeerCertificate>,
+    headers: &HeaderMap,
+    request: &ReceivedRequest,
+) -> Result<Response, IngError> {
+    require_form_content_type(headers)?;
+    let form = Form::parse(request.body())?;
+    let client = authenticate_signed(state, peer, headers, request, TokenKind::Application)?;
+    let token = form.required("token")?;
+    let hint = form.get("token_type_hint");
+    if let Some(other) = hint.filter(|h| !matches!(*h, "refresh_token" | "access_token")) {
+        return Err(IngError::oauth(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "unsupported_token_type: token_type_hint '{other}' (refresh_token or access_token)"
+            ),
+        ));
+    }
+    if let Some(grant_id) = state.psd2.grants.revoke_refresh(token, &client.client_id)? {
+        state.psd2.tokens.revoke_grant(&grant_id);
+        return Ok(StatusCode::OK.into_response());
+    }
+    let now = state.clock.now();
+    let owner = match state.psd2.tokens.lookup(token, now) {
+        TokenLookup::Valid(t) | TokenLookup::Expired(t) => Some(t.client_id),
+        TokenLookup::Unknown => None,
+    };
+    match owner {
+        Some(owner) if owner != client.client_id => Err(IngError::oauth(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "The token was issued to another client, not to {}",
+                client.client_id
+            ),
+        )),
+        Some(_) => {
+            state.psd2.tokens.revoke(token);
+            Ok(StatusCode::OK.into_response())
+        }
+        None => Ok(StatusCode::OK.into_response()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -547,6 +878,7 @@ mod tests {
             mode: TokenMode::MtlsOnly,
             issued_at: now,
             expires_at: now + APP_TOKEN_LIFETIME,
+            consent: None,
         };
         store.insert("t".into(), record, now);
         assert!(matches!(store.lookup("t", now), TokenLookup::Valid(_)));
