@@ -28,10 +28,9 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use reqwest::Url;
 use serde::Serialize;
@@ -39,7 +38,7 @@ use serde::Serialize;
 use super::applications::application_gone;
 use super::oauth::{TokenKind, authenticate_signed};
 use super::profiles::{self, Country, Profile};
-use super::verify::ReceivedRequest;
+use super::verify::{Received, ReceivedRequest};
 use crate::sandbox::errors::{DIAGNOSIS_HEADER, IngError, diagnosis, json_response};
 use crate::sandbox::server::SandboxState;
 use crate::sandbox::tls::PeerCertificate;
@@ -851,16 +850,16 @@ struct LocationResponse {
 /// HTTP-signature application token and a `Signature` header (keyId = client_id).
 pub async fn authorization_server_url(
     State(state): State<Arc<SandboxState>>,
-    peer: Option<Extension<PeerCertificate>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    received: Received,
 ) -> Response {
-    let peer = peer.map(|Extension(p)| p);
-    let request = ReceivedRequest::new(&method, &uri, &headers, &body);
-    legacy_location(&state, peer.as_ref(), &uri, &headers, &request)
-        .unwrap_or_else(IntoResponse::into_response)
+    legacy_location(
+        &state,
+        received.peer.as_ref(),
+        &received.uri,
+        &received.headers,
+        &received.request,
+    )
+    .unwrap_or_else(IntoResponse::into_response)
 }
 
 fn legacy_location(

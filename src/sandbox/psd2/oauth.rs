@@ -15,10 +15,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -28,7 +26,9 @@ use openssl::x509::X509;
 
 use super::applications::{AppRegistry, Application, application_gone, normalize_serial};
 use super::consent::{self, Consent, REFRESH_TOKEN_LIFETIME, RefreshGrant};
-use super::verify::{MAX_SKEW, ReceivedRequest, bad_signature, serial_of_key_id, unauthorized};
+use super::verify::{
+    MAX_SKEW, Received, ReceivedRequest, bad_signature, serial_of_key_id, unauthorized,
+};
 use crate::certs::wire::parse_header_certificate;
 use crate::sandbox::errors::{IngError, diagnosis, json_response};
 use crate::sandbox::jwk::{CertKey, TokenJwk};
@@ -174,20 +174,14 @@ struct AppTokenResponse {
 }
 
 /// `POST /oauth2/token`. The body is taken as raw bytes: signature flows digest them exactly.
-pub async fn token(
-    State(state): State<Arc<SandboxState>>,
-    peer: Option<Extension<PeerCertificate>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let peer = peer.map(|Extension(p)| p);
-    let request = ReceivedRequest::new(&method, &uri, &headers, &body);
-    match token_response(&state, peer.as_ref(), &headers, &request) {
-        Ok(response) => response,
-        Err(err) => err.into_response(),
-    }
+pub async fn token(State(state): State<Arc<SandboxState>>, received: Received) -> Response {
+    token_response(
+        &state,
+        received.peer.as_ref(),
+        &received.headers,
+        &received.request,
+    )
+    .unwrap_or_else(IntoResponse::into_response)
 }
 
 fn token_response(
@@ -806,18 +800,14 @@ fn issue_customer_token(
 /// authenticated like the code exchange. Revoking a refresh token also revokes the customer
 /// access tokens issued under it (RFC 7009 §2.1). RFC 7009 §2.2: 200 with an empty body, also
 /// for a token the bank does not know.
-pub async fn revoke(
-    State(state): State<Arc<SandboxState>>,
-    peer: Option<Extension<PeerCertificate>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let peer = peer.map(|Extension(p)| p);
-    let request = ReceivedRequest::new(&method, &uri, &headers, &body);
-    revocation(&state, peer.as_ref(), &headers, &request)
-        .unwrap_or_else(IntoResponse::into_response)
+pub async fn revoke(State(state): State<Arc<SandboxState>>, received: Received) -> Response {
+    revocation(
+        &state,
+        received.peer.as_ref(),
+        &received.headers,
+        &received.request,
+    )
+    .unwrap_or_else(IntoResponse::into_response)
 }
 
 fn revocation(

@@ -9,10 +9,8 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -24,7 +22,7 @@ use super::applications::{
     Application, ApplicationKeys, PSD2_SCOPES, application_gone, other_application,
 };
 use super::oauth::{TokenMode, authenticate_bearer};
-use super::verify::{ReceivedRequest, SignedJws, check_issued, unauthorized};
+use super::verify::{Received, ReceivedRequest, SignedJws, check_issued, unauthorized};
 use crate::sandbox::errors::{IngError, json_response};
 use crate::sandbox::jwk::CertKey;
 use crate::sandbox::server::SandboxState;
@@ -66,34 +64,30 @@ impl RegistrationResponse {
 }
 
 /// `POST /oauth2/applications`.
-pub async fn register(
-    State(state): State<Arc<SandboxState>>,
-    peer: Option<Extension<PeerCertificate>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let peer = peer.map(|Extension(p)| p);
-    let request = ReceivedRequest::new(&method, &uri, &headers, &body);
-    registration(&state, peer.as_ref(), &headers, &request)
-        .unwrap_or_else(IntoResponse::into_response)
+pub async fn register(State(state): State<Arc<SandboxState>>, received: Received) -> Response {
+    registration(
+        &state,
+        received.peer.as_ref(),
+        &received.headers,
+        &received.request,
+    )
+    .unwrap_or_else(IntoResponse::into_response)
 }
 
 /// `PUT /oauth2/applications/{id}`.
 pub async fn update(
     State(state): State<Arc<SandboxState>>,
-    peer: Option<Extension<PeerCertificate>>,
     Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    received: Received,
 ) -> Response {
-    let peer = peer.map(|Extension(p)| p);
-    let request = ReceivedRequest::new(&method, &uri, &headers, &body);
-    replacement(&state, peer.as_ref(), &id, &headers, &request)
-        .unwrap_or_else(IntoResponse::into_response)
+    replacement(
+        &state,
+        received.peer.as_ref(),
+        &id,
+        &received.headers,
+        &received.request,
+    )
+    .unwrap_or_else(IntoResponse::into_response)
 }
 
 fn registration(

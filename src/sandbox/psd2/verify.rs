@@ -8,7 +8,10 @@
 use std::cmp::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use openssl::asn1::Asn1Time;
 use openssl::x509::{X509, X509Ref};
 
@@ -70,6 +73,36 @@ impl ReceivedRequest {
 
     pub fn body(&self) -> &[u8] {
         &self.body
+    }
+}
+
+/// Everything a signed-request handler needs, taken from the request in one extractor: the TLS
+/// client certificate, the headers and the request as received (exact body bytes).
+pub struct Received {
+    pub peer: Option<PeerCertificate>,
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    pub request: ReceivedRequest,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Received {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let peer = request.extensions().get::<PeerCertificate>().cloned();
+        let method = request.method().clone();
+        let uri = request.uri().clone();
+        let headers = request.headers().clone();
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let received = ReceivedRequest::new(&method, &uri, &headers, &body);
+        Ok(Received {
+            peer,
+            uri,
+            headers,
+            request: received,
+        })
     }
 }
 
