@@ -4,8 +4,8 @@
 //! `sign` module at the sandbox's time and sent over mutual TLS on 127.0.0.1; expiry is reached
 //! by advancing the sandbox clock, never by sleeping.
 
-use std::path::Path;
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -15,12 +15,8 @@ use obconform::sandbox::psd2::profiles;
 use obconform::sandbox::{PSD2_CLIENT_ID, Sandbox, SandboxConfig};
 use obconform::scenario::model::{Flow, SignProfile};
 use obconform::sign::{SignInputs, SigningKey};
-use openssl::pkey::PKey;
 use openssl::x509::X509;
 use reqwest::{StatusCode, Url};
-use rustls::RootCertStore;
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Value, json};
 
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -58,9 +54,12 @@ impl Bank {
         let pki = sandbox.pki().clone();
         Bank {
             base: sandbox.base_url(),
-            client: client(&pki.ca_cert, &pki.client_tls_cert, &pki.client_tls_key),
-            signing: load_key(&pki.client_signing_cert, &pki.client_signing_key),
-            tls: load_key(&pki.client_tls_cert, &pki.client_tls_key),
+            client: common::sandbox_client(
+                &pki.ca_cert,
+                Some((&pki.client_tls_cert, &pki.client_tls_key)),
+            ),
+            signing: common::signing_key(&pki.client_signing_cert, &pki.client_signing_key),
+            tls: common::signing_key(&pki.client_tls_cert, &pki.client_tls_key),
             sandbox,
         }
     }
@@ -237,42 +236,6 @@ fn http_signature() -> SignProfile {
         flow: Flow::HttpSignature,
         ..SignProfile::default()
     }
-}
-
-fn load_key(cert: &Path, key: &Path) -> SigningKey {
-    let cert = X509::from_pem(&std::fs::read(cert).expect("read certificate")).expect("PEM");
-    let key = PKey::private_key_from_pem(&std::fs::read(key).expect("read key")).expect("key");
-    SigningKey::new(cert, key)
-}
-
-fn client(ca: &Path, cert: &Path, key: &Path) -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca).expect("read ca.pem") {
-        roots.add(cert.expect("CA PEM")).expect("add CA");
-    }
-    let chain = CertificateDer::pem_file_iter(cert)
-        .expect("read certificate")
-        .collect::<Result<Vec<_>, _>>()
-        .expect("certificate PEM");
-    let key = PrivateKeyDer::from_pem_file(key).expect("key PEM");
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("protocol versions")
-    .with_root_certificates(roots)
-    .with_client_auth_cert(chain, key)
-    .expect("client identity");
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(config)
-        .http1_only()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("reqwest client")
 }
 
 /// The JWK of `keys` for a PUT: `kty n e x5c`.

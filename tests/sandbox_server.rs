@@ -1,8 +1,9 @@
 //! The embedded sandbox over real mutual TLS: PKI files, the mTLS-only application token,
 //! application metadata, ING error shapes, expiry and shutdown.
 
+mod common;
+
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -10,9 +11,6 @@ use base64::engine::general_purpose::STANDARD;
 use obconform::sandbox::{PSD2_CLIENT_ID, PkiFiles, Sandbox, SandboxConfig};
 use openssl::x509::X509;
 use reqwest::StatusCode;
-use rustls::RootCertStore;
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::Value;
 
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -26,44 +24,8 @@ async fn start_sandbox() -> Sandbox {
     .expect("sandbox starts")
 }
 
-/// A reqwest client trusting `ca` and presenting `identity` (certificate, key) if given.
-fn client(ca: &Path, identity: Option<(&Path, &Path)>) -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca).expect("read ca.pem") {
-        roots.add(cert.expect("CA PEM")).expect("add CA");
-    }
-    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("protocol versions")
-    .with_root_certificates(roots);
-    let mut config = match identity {
-        Some((cert, key)) => {
-            let chain = CertificateDer::pem_file_iter(cert)
-                .expect("read certificate")
-                .collect::<Result<Vec<_>, _>>()
-                .expect("certificate PEM");
-            let key = PrivateKeyDer::from_pem_file(key).expect("key PEM");
-            builder
-                .with_client_auth_cert(chain, key)
-                .expect("client identity")
-        }
-        None => builder.with_no_client_auth(),
-    };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(config)
-        .http1_only()
-        .no_proxy()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("reqwest client")
-}
-
 fn tls_client(pki: &PkiFiles) -> reqwest::Client {
-    client(
+    common::sandbox_client(
         &pki.ca_cert,
         Some((&pki.client_tls_cert, &pki.client_tls_key)),
     )
@@ -561,13 +523,13 @@ async fn expired_token_is_refused_with_a_diagnosis() {
 #[tokio::test]
 async fn client_without_certificate_is_refused_at_tls_level() {
     let sandbox = start_sandbox().await;
-    let no_cert = client(&sandbox.pki().ca_cert, None);
+    let no_cert = common::sandbox_client(&sandbox.pki().ca_cert, None);
     let result = no_cert.get(format!("{}/", sandbox.base_url())).send().await;
     assert!(result.is_err(), "{result:?}");
 
     // A client certificate from another CA fails the same way.
     let other = start_sandbox().await;
-    let foreign = client(
+    let foreign = common::sandbox_client(
         &sandbox.pki().ca_cert,
         Some((&other.pki().client_tls_cert, &other.pki().client_tls_key)),
     );
@@ -590,7 +552,7 @@ async fn signing_certificate_is_not_a_tls_certificate() {
     let sandbox = start_sandbox().await;
     let base = sandbox.base_url();
     let pki = sandbox.pki();
-    let signing_as_tls = client(
+    let signing_as_tls = common::sandbox_client(
         &pki.ca_cert,
         Some((&pki.client_signing_cert, &pki.client_signing_key)),
     );

@@ -3,8 +3,8 @@
 //! replaces an application's metadata (step 2b). Requests are signed with obconform's own
 //! `sign` module and sent over mutual TLS on 127.0.0.1; every refusal names its diagnosis.
 
-use std::path::Path;
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
@@ -21,9 +21,6 @@ use openssl::rsa::{Padding, Rsa};
 use openssl::sign::{RsaPssSaltlen, Signer};
 use openssl::x509::X509;
 use reqwest::StatusCode;
-use rustls::RootCertStore;
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Value, json};
 
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -48,11 +45,14 @@ impl Bank {
         .await
         .expect("sandbox starts");
         let pki = sandbox.pki().clone();
-        let client = client(&pki.ca_cert, &pki.client_tls_cert, &pki.client_tls_key);
+        let client = common::sandbox_client(
+            &pki.ca_cert,
+            Some((&pki.client_tls_cert, &pki.client_tls_key)),
+        );
         Bank {
             base: sandbox.base_url(),
-            signing: load_key(&pki.client_signing_cert, &pki.client_signing_key),
-            tls: load_key(&pki.client_tls_cert, &pki.client_tls_key),
+            signing: common::signing_key(&pki.client_signing_cert, &pki.client_signing_key),
+            tls: common::signing_key(&pki.client_tls_cert, &pki.client_tls_key),
             sandbox,
             client,
         }
@@ -180,42 +180,6 @@ fn jws_profile() -> SignProfile {
         flow: Flow::Jws,
         ..SignProfile::default()
     }
-}
-
-fn load_key(cert: &Path, key: &Path) -> SigningKey {
-    let cert = X509::from_pem(&std::fs::read(cert).expect("read certificate")).expect("PEM");
-    let key = PKey::private_key_from_pem(&std::fs::read(key).expect("read key")).expect("key");
-    SigningKey::new(cert, key)
-}
-
-/// A reqwest client trusting `ca` and presenting the certificate and key.
-fn client(ca: &Path, cert: &Path, key: &Path) -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca).expect("read ca.pem") {
-        roots.add(cert.expect("CA PEM")).expect("add CA");
-    }
-    let chain = CertificateDer::pem_file_iter(cert)
-        .expect("read certificate")
-        .collect::<Result<Vec<_>, _>>()
-        .expect("certificate PEM");
-    let key = PrivateKeyDer::from_pem_file(key).expect("key PEM");
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("protocol versions")
-    .with_root_certificates(roots)
-    .with_client_auth_cert(chain, key)
-    .expect("client identity");
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(config)
-        .http1_only()
-        .no_proxy()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("reqwest client")
 }
 
 /// Sends the request's exact headers and body bytes.
@@ -572,10 +536,9 @@ async fn app_token_key_ids_and_certificate_header_are_checked() {
 
     // The TLS client certificate must belong to the application of the signing certificate.
     let pki = bank.sandbox.pki();
-    let signing_as_tls = client(
+    let signing_as_tls = common::sandbox_client(
         &pki.ca_cert,
-        &pki.client_signing_cert,
-        &pki.client_signing_key,
+        Some((&pki.client_signing_cert, &pki.client_signing_key)),
     );
     let request = bank.app_token_request("grant_type=client_credentials", &bank.signing);
     let response = send_with(&signing_as_tls, &request).await;

@@ -176,3 +176,49 @@ pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }
+
+/// A reqwest client trusting `ca` and presenting `identity` (certificate, key) if given: HTTP/1.1,
+/// no proxy, redirects not followed (the consent screen's 302 is what tests look at).
+pub fn sandbox_client(ca: &Path, identity: Option<(&Path, &Path)>) -> reqwest::Client {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    obconform::install_crypto_provider();
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).expect("read ca.pem") {
+        roots.add(cert.expect("CA PEM")).expect("add CA");
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("protocol versions")
+    .with_root_certificates(roots);
+    let mut config = match identity {
+        Some((cert, key)) => {
+            let chain = CertificateDer::pem_file_iter(cert)
+                .expect("read certificate")
+                .collect::<Result<Vec<_>, _>>()
+                .expect("certificate PEM");
+            let key = PrivateKeyDer::from_pem_file(key).expect("key PEM");
+            builder
+                .with_client_auth_cert(chain, key)
+                .expect("client identity")
+        }
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .http1_only()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .expect("reqwest client")
+}
+
+/// A PEM certificate and its key as obconform signs with them.
+pub fn signing_key(cert: &Path, key: &Path) -> obconform::sign::SigningKey {
+    let (cert, key) = obconform::certs::load_leaf_and_key(cert, key, None).expect("cert and key");
+    obconform::sign::SigningKey::new(cert, key)
+}
