@@ -6,13 +6,15 @@
 
 mod common;
 
+use common::Bank;
+
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use obconform::plan::PlannedRequest;
+use obconform::sandbox::PSD2_CLIENT_ID;
 use obconform::sandbox::psd2::profiles;
-use obconform::sandbox::{PSD2_CLIENT_ID, Sandbox, SandboxConfig};
 use obconform::scenario::model::{Flow, SignProfile};
 use obconform::sign::{SignInputs, SigningKey};
 use openssl::x509::X509;
@@ -33,41 +35,7 @@ const NL_NAMES: [&str; 8] = [
     "W Van Dijk",
 ];
 
-/// A running sandbox and a client with the example TLS certificate that does not follow
-/// redirects (the consent screen's 302 is what is tested).
-struct Bank {
-    sandbox: Sandbox,
-    base: String,
-    client: reqwest::Client,
-    signing: SigningKey,
-    tls: SigningKey,
-}
-
 impl Bank {
-    async fn start() -> Bank {
-        let sandbox = Sandbox::start(SandboxConfig {
-            listen: "127.0.0.1:0".parse().expect("socket address"),
-            pki_dir: None,
-        })
-        .await
-        .expect("sandbox starts");
-        let pki = sandbox.pki().clone();
-        Bank {
-            base: sandbox.base_url(),
-            client: common::sandbox_client(
-                &pki.ca_cert,
-                Some((&pki.client_tls_cert, &pki.client_tls_key)),
-            ),
-            signing: common::signing_key(&pki.client_signing_cert, &pki.client_signing_key),
-            tls: common::signing_key(&pki.client_tls_cert, &pki.client_tls_key),
-            sandbox,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
     fn form_request(&self, path: &str, body: &str) -> PlannedRequest {
         PlannedRequest {
             method: "POST".into(),

@@ -5,13 +5,15 @@
 
 mod common;
 
+use common::Bank;
+
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use obconform::certs::wire::{one_line_pem, x5t_s256};
 use obconform::plan::PlannedRequest;
-use obconform::sandbox::{PSD2_CLIENT_ID, Sandbox, SandboxConfig};
+use obconform::sandbox::PSD2_CLIENT_ID;
 use obconform::scenario::model::{Flow, SignProfile};
 use obconform::sign::message::{Message, request_target_of_url, sig_t};
 use obconform::sign::{SignInputs, SigningKey, jws};
@@ -27,41 +29,7 @@ const FORM: &str = "application/x-www-form-urlencoded";
 const BAD_SIGNATURE: &str = "Signature could not be successfully verified";
 const FOUR_MINUTES: Duration = Duration::from_secs(240);
 
-/// A running sandbox with the example certificates loaded and a client presenting the TLS one.
-struct Bank {
-    sandbox: Sandbox,
-    base: String,
-    client: reqwest::Client,
-    signing: SigningKey,
-    tls: SigningKey,
-}
-
 impl Bank {
-    async fn start() -> Bank {
-        let sandbox = Sandbox::start(SandboxConfig {
-            listen: "127.0.0.1:0".parse().expect("socket address"),
-            pki_dir: None,
-        })
-        .await
-        .expect("sandbox starts");
-        let pki = sandbox.pki().clone();
-        let client = common::sandbox_client(
-            &pki.ca_cert,
-            Some((&pki.client_tls_cert, &pki.client_tls_key)),
-        );
-        Bank {
-            base: sandbox.base_url(),
-            signing: common::signing_key(&pki.client_signing_cert, &pki.client_signing_key),
-            tls: common::signing_key(&pki.client_tls_cert, &pki.client_tls_key),
-            sandbox,
-            client,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
     fn token_request(&self, body: &str) -> PlannedRequest {
         PlannedRequest {
             method: "POST".into(),

@@ -222,3 +222,40 @@ pub fn signing_key(cert: &Path, key: &Path) -> obconform::sign::SigningKey {
     let (cert, key) = obconform::certs::load_leaf_and_key(cert, key, None).expect("cert and key");
     obconform::sign::SigningKey::new(cert, key)
 }
+
+/// A sandbox on 127.0.0.1 with the example certificates loaded for signing and a client that
+/// presents the example TLS certificate (redirects not followed). Test files add their own
+/// request helpers in `impl Bank` blocks.
+pub struct Bank {
+    pub sandbox: Sandbox,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub signing: obconform::sign::SigningKey,
+    pub tls: obconform::sign::SigningKey,
+}
+
+impl Bank {
+    pub async fn start() -> Bank {
+        let sandbox = Sandbox::start(SandboxConfig {
+            listen: ([127, 0, 0, 1], 0).into(),
+            pki_dir: None,
+        })
+        .await
+        .expect("sandbox starts");
+        let pki = sandbox.pki().clone();
+        Bank {
+            base: sandbox.base_url(),
+            client: sandbox_client(
+                &pki.ca_cert,
+                Some((&pki.client_tls_cert, &pki.client_tls_key)),
+            ),
+            signing: signing_key(&pki.client_signing_cert, &pki.client_signing_key),
+            tls: signing_key(&pki.client_tls_cert, &pki.client_tls_key),
+            sandbox,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
