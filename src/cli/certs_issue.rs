@@ -2,7 +2,7 @@
 //! embedded sandbox's test CA, with fresh keys and serials, to rehearse a certificate renewal.
 
 use super::Outcome;
-use crate::certs::wire::{serial_hex, x5t_s256};
+use crate::certs::wire::{serial_hex, serial_key_id, x5t_s256};
 use crate::error_chain::error_chain;
 use crate::sandbox::pki::{load_ca, renew_client_pair, write_client_pair};
 use std::path::PathBuf;
@@ -46,10 +46,10 @@ pub fn issue_command(args: &IssueArgs) -> Outcome {
                 ("signing", &signing, &files.client_signing_cert),
             ] {
                 println!(
-                    "{role:<8} {}  serial {}  keyId SN={}  x5t#S256 {}",
+                    "{role:<8} {}  serial {}  keyId {}  x5t#S256 {}",
                     path.display(),
                     serial_hex(&pair.cert),
-                    serial_hex(&pair.cert),
+                    serial_key_id(&pair.cert),
                     x5t_s256(&pair.cert)
                 );
             }

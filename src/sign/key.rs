@@ -1,6 +1,6 @@
 //! A signing certificate and its private key, with the identifiers signatures carry computed once.
 
-use crate::certs::wire::{one_line_pem, serial_hex, x5t_s256, x5t_sha1};
+use crate::certs::wire::{one_line_pem, serial_hex, serial_key_id, x5t_s256, x5t_sha1};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use openssl::bn::{BigNum, BigNumContext};
@@ -11,8 +11,10 @@ use serde_json::{Map, Value, json};
 pub struct SigningKey {
     pub cert: X509,
     pub key: PKey<Private>,
-    /// Upper-case hex serial (keyId `SN=<serial>`).
+    /// Upper-case hex serial.
     pub serial: String,
+    /// The application-token keyId, `SN=<serial>`.
+    pub key_id: String,
     pub x5t_s256: String,
     pub x5t: String,
     /// `TPP-Signature-Certificate` value.
@@ -23,6 +25,7 @@ impl SigningKey {
     pub fn new(cert: X509, key: PKey<Private>) -> Self {
         SigningKey {
             serial: serial_hex(&cert),
+            key_id: serial_key_id(&cert),
             x5t_s256: x5t_s256(&cert),
             x5t: x5t_sha1(&cert),
             cert_one_line: one_line_pem(&cert),
@@ -45,7 +48,7 @@ impl SigningKey {
             .join(", ");
         json!({
             "serial": self.serial,
-            "key_id": format!("SN={}", self.serial),
+            "key_id": self.key_id,
             "x5t": self.x5t,
             "x5t_s256": self.x5t_s256,
             "subject": subject,

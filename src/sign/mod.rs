@@ -212,8 +212,7 @@ fn sign_http(
         .unwrap_or_else(|| Algorithm::default_for(Family::HttpSignature, &key.key));
     let headers = signed_names(profile, &http_signature::DEFAULT_HEADERS);
     add_if_absent(request, "Date", || imf_fixdate(inputs.now));
-    let body_digest = digest::sha256_digest(&request.body);
-    add_if_absent(request, "Digest", || body_digest);
+    add_digest(request);
     add_generated(request, &headers);
     if profile.certificate_header == Some(true) {
         add_if_absent(request, CERTIFICATE_HEADER, || key.cert_one_line.clone());
@@ -225,26 +224,17 @@ fn sign_http(
         } else {
             Placement::Authorization
         });
-    let key_id = inputs
-        .key_id
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("SN={}", key.serial));
+    let key_id = inputs.key_id.unwrap_or(&key.key_id);
     let target = request_target_of_url(&request.url).map_err(SignError::Request)?;
     let made = http_signature::sign(
         &Message::of(request, &target),
-        &key_id,
+        key_id,
         algorithm,
         &headers,
         placement,
         &key.key,
     )?;
-    // A signature replaces whatever stood in its header before (a re-sign, a stale value).
-    request
-        .headers
-        .retain(|(k, _)| !k.eq_ignore_ascii_case(made.header_name));
-    request
-        .headers
-        .push((made.header_name.to_string(), made.header_value));
+    replace_header(request, made.header_name, made.header_value);
     Ok(made.signing_string)
 }
 
@@ -258,8 +248,7 @@ fn sign_jws(
         .algorithm
         .unwrap_or_else(|| Algorithm::default_for(Family::Jose, &key.key));
     let pars = signed_names(profile, &jws::DEFAULT_PARS);
-    let body_digest = digest::sha256_digest(&request.body);
-    add_if_absent(request, "Digest", || body_digest);
+    add_digest(request);
     if pars.iter().any(|p| p == "date") {
         add_if_absent(request, "Date", || imf_fixdate(inputs.now));
     }
@@ -338,6 +327,20 @@ fn signed_names(profile: &SignProfile, default: &[&str]) -> Vec<String> {
         Some(list) => list.iter().map(|h| h.to_ascii_lowercase()).collect(),
         None => default.iter().map(|h| h.to_string()).collect(),
     }
+}
+
+/// A signature replaces whatever stood in its header before (a re-sign, a stale value).
+fn replace_header(request: &mut PlannedRequest, name: &str, value: String) {
+    request
+        .headers
+        .retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+    request.headers.push((name.to_string(), value));
+}
+
+/// `Digest` of the exact body bytes, unless the step set one (a negative test may).
+fn add_digest(request: &mut PlannedRequest) {
+    let body_digest = digest::sha256_digest(&request.body);
+    add_if_absent(request, "Digest", || body_digest);
 }
 
 fn add_if_absent(request: &mut PlannedRequest, name: &str, value: impl FnOnce() -> String) {
