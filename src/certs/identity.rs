@@ -3,6 +3,7 @@
 //! Keys are read with OpenSSL so that encrypted PEM keys work: they are decrypted in memory with a
 //! passphrase taken from an environment variable and never written anywhere.
 
+use super::load::{LoadError, load_certificate};
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -39,6 +40,12 @@ pub enum CertError {
         var: String,
         detail: String,
     },
+    #[error("{0}")]
+    Load(#[from] LoadError),
+    #[error(
+        "{path} holds no private key: give the key file as `key`, or use a PKCS#12 file that contains it"
+    )]
+    NoKeyInFile { path: PathBuf },
     #[error("{path} holds no readable PEM private key ({detail})")]
     NotKey { path: PathBuf, detail: String },
     #[error(
@@ -70,19 +77,29 @@ impl std::fmt::Debug for Identity {
     }
 }
 
-/// Loads a certificate (chain) and its key; `passphrase` is `(variable name, value if set)`.
+/// Loads a TLS client identity: the certificate (chain) and its key, as `load_cert_and_key` reads
+/// them.
 pub fn load_identity(
     cert_path: &Path,
-    key_path: &Path,
+    key_path: Option<&Path>,
     passphrase: Option<(&str, Option<String>)>,
 ) -> Result<Identity, CertError> {
-    let (chain, key) = load_chain_and_key(cert_path, key_path, passphrase)?;
+    let (chain, key) = load_cert_and_key(cert_path, key_path, passphrase)?;
+    identity_from(&chain, &key, cert_path)
+}
+
+/// The rustls form of a chain (leaf first) and its key.
+pub fn identity_from(
+    chain: &[X509],
+    key: &PKey<Private>,
+    cert_path: &Path,
+) -> Result<Identity, CertError> {
     let pkcs8 = key.private_key_to_pkcs8().map_err(|e| CertError::NotKey {
-        path: key_path.to_path_buf(),
+        path: cert_path.to_path_buf(),
         detail: e.to_string(),
     })?;
     let mut ders = Vec::with_capacity(chain.len());
-    for cert in &chain {
+    for cert in chain {
         let der = cert.to_der().map_err(|e| CertError::NotCertificate {
             path: cert_path.to_path_buf(),
             detail: e.to_string(),
@@ -96,35 +113,45 @@ pub fn load_identity(
     })
 }
 
-/// The certificate chain of a PEM file (leaf first) and the leaf's private key, checked to
-/// belong together.
-pub fn load_chain_and_key(
+/// A certificate chain (leaf first) and the leaf's private key, checked to belong together. The
+/// certificate file may be PEM, DER or PKCS#12 (legacy RC2 too); the key is the PEM file
+/// `key_path`, or — without one — the key inside the certificate file (PKCS#12, or PEM with a
+/// key block). `passphrase` opens an encrypted key or the PKCS#12 file.
+pub fn load_cert_and_key(
     cert_path: &Path,
-    key_path: &Path,
+    key_path: Option<&Path>,
     passphrase: Option<(&str, Option<String>)>,
 ) -> Result<(Vec<X509>, PKey<Private>), CertError> {
-    let cert_pem = read(cert_path, "certificate")?;
-    let chain = X509::stack_from_pem(&cert_pem).map_err(|e| CertError::NotCertificate {
-        path: cert_path.to_path_buf(),
-        detail: e.to_string(),
+    let loaded = load_certificate(cert_path, passphrase.clone()).map_err(|e| match e {
+        LoadError::Missing { path } => CertError::Missing {
+            role: "certificate".into(),
+            path,
+            hint: String::new(),
+        },
+        other => CertError::Load(other),
     })?;
-    let Some(leaf) = chain.first() else {
-        return Err(CertError::NotCertificate {
-            path: cert_path.to_path_buf(),
-            detail: "no BEGIN CERTIFICATE block".into(),
-        });
+    let key = match (key_path, loaded.key) {
+        (Some(path), _) => load_private_key(path, passphrase)?,
+        (None, Some(key)) => key,
+        (None, None) => {
+            return Err(loaded.unread_key.unwrap_or(CertError::NoKeyInFile {
+                path: cert_path.to_path_buf(),
+            }));
+        }
     };
-    let key = load_private_key(key_path, passphrase)?;
-    let matches = leaf
+    let matches = loaded
+        .leaf
         .public_key()
         .map(|public| public.public_eq(&key))
         .unwrap_or(false);
     if !matches {
         return Err(CertError::KeyMismatch {
             cert: cert_path.to_path_buf(),
-            key: key_path.to_path_buf(),
+            key: key_path.unwrap_or(cert_path).to_path_buf(),
         });
     }
+    let mut chain = vec![loaded.leaf];
+    chain.extend(loaded.chain);
     Ok((chain, key))
 }
 
@@ -134,13 +161,13 @@ pub fn load_leaf_and_key(
     key_path: &Path,
     passphrase: Option<(&str, Option<String>)>,
 ) -> Result<(X509, PKey<Private>), CertError> {
-    let (chain, key) = load_chain_and_key(cert_path, key_path, passphrase)?;
+    let (chain, key) = load_cert_and_key(cert_path, Some(key_path), passphrase)?;
     let leaf = chain
         .into_iter()
         .next()
         .ok_or_else(|| CertError::NotCertificate {
             path: cert_path.to_path_buf(),
-            detail: "no BEGIN CERTIFICATE block".into(),
+            detail: "no certificate".into(),
         })?;
     Ok((leaf, key))
 }

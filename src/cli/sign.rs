@@ -18,14 +18,27 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 /// What a signing needs once the arguments are resolved.
+/// How curl presents the TLS client certificate: PEM certificate + key, or a PKCS#12 file whose
+/// password curl reads from an environment variable (never written out).
+enum CurlIdentity {
+    Pem {
+        cert: PathBuf,
+        key: PathBuf,
+    },
+    Pkcs12 {
+        file: PathBuf,
+        password_env: Option<String>,
+    },
+}
+
 struct Resolved {
     profile: SignProfile,
     key: Option<Arc<SigningKey>>,
     key_id: Option<String>,
     audience: Option<String>,
     client_id: Option<String>,
-    /// TLS client certificate and key files for the curl command.
-    tls: Option<(PathBuf, PathBuf)>,
+    /// The TLS client identity for the curl command.
+    tls: Option<CurlIdentity>,
     /// A CA file for curl's `--cacert` (the embedded sandbox's own CA).
     cacert: Option<PathBuf>,
 }
@@ -158,7 +171,16 @@ fn from_profile(args: &SignArgs, name: &str) -> Result<Resolved, String> {
         .certs
         .iter()
         .find(|(role, _)| role == "tls")
-        .map(|(_, files)| (files.cert.clone(), files.key.clone()));
+        .map(|(_, files)| match &files.key {
+            Some(key) => CurlIdentity::Pem {
+                cert: files.cert.clone(),
+                key: key.clone(),
+            },
+            None => CurlIdentity::Pkcs12 {
+                file: files.cert.clone(),
+                password_env: files.passphrase_env.clone(),
+            },
+        });
     Ok(Resolved {
         key: key_role(&profile).and_then(|role| env.signing_key(role).cloned()),
         key_id: match &args.key_id {
@@ -221,7 +243,11 @@ fn ad_hoc(args: &SignArgs, flow: Flow) -> Result<Resolved, String> {
         key_id: args.key_id.clone(),
         audience: args.audience.clone(),
         client_id: args.client_id.clone(),
-        tls: args.tls_cert.clone().zip(args.tls_key.clone()),
+        tls: args
+            .tls_cert
+            .clone()
+            .zip(args.tls_key.clone())
+            .map(|(cert, key)| CurlIdentity::Pem { cert, key }),
         cacert: args.cacert.clone(),
     })
 }
@@ -235,7 +261,7 @@ fn origin_of(url: &str) -> String {
 /// The three parts of the output: signing input, headers, curl.
 fn render_output(
     signed: &SignedRequest,
-    tls: Option<&(PathBuf, PathBuf)>,
+    tls: Option<&CurlIdentity>,
     cacert: Option<&PathBuf>,
 ) -> String {
     let request = &signed.request;
@@ -268,14 +294,21 @@ fn render_output(
         let body = String::from_utf8_lossy(&request.body);
         out.push_str(&format!(" \\\n  --data-binary {}", shell_quote(&body)));
     }
-    let (cert, key) = match tls {
-        Some((cert, key)) => (
-            shell_quote(&cert.display().to_string()),
-            shell_quote(&key.display().to_string()),
-        ),
-        None => ("\"$TLS_CERT\"".to_string(), "\"$TLS_KEY\"".to_string()),
+    let path = |p: &PathBuf| shell_quote(&p.display().to_string());
+    let identity = match tls {
+        Some(CurlIdentity::Pem { cert, key }) => {
+            format!("--cert {} --key {}", path(cert), path(key))
+        }
+        Some(CurlIdentity::Pkcs12 { file, password_env }) => {
+            let password = password_env
+                .as_ref()
+                .map(|var| format!(":\"${var}\""))
+                .unwrap_or_default();
+            format!("--cert-type P12 --cert {}{password}", path(file))
+        }
+        None => "--cert \"$TLS_CERT\" --key \"$TLS_KEY\"".to_string(),
     };
-    out.push_str(&format!(" \\\n  --cert {cert} --key {key}"));
+    out.push_str(&format!(" \\\n  {identity}"));
     if let Some(ca) = cacert {
         out.push_str(&format!(
             " --cacert {}",

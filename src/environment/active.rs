@@ -2,7 +2,7 @@
 
 use super::expand::expand_env_vars;
 use super::model::{CertPair, Environment, EnvironmentKind, EnvironmentsFile};
-use crate::certs::{CertError, Identity, load_identity, load_leaf_and_key, load_trust_anchors};
+use crate::certs::{CertError, Identity, identity_from, load_cert_and_key, load_trust_anchors};
 use crate::sandbox::PkiFiles;
 use crate::scenario::load::{parse_yaml, read_source};
 use crate::scenario::model::{SignProfile, SignRef};
@@ -39,7 +39,8 @@ pub struct EmbeddedTarget {
 #[derive(Debug, Clone)]
 pub struct CertFiles {
     pub cert: PathBuf,
-    pub key: PathBuf,
+    /// `None` when the certificate file holds the key (PKCS#12).
+    pub key: Option<PathBuf>,
     pub passphrase_env: Option<String>,
 }
 
@@ -282,7 +283,7 @@ impl EnvironmentsSource {
             ] {
                 let files = CertFiles {
                     cert: cert.clone(),
-                    key: key.clone(),
+                    key: Some(key.clone()),
                     passphrase_env: None,
                 };
                 certs.push((role.to_string(), files));
@@ -315,29 +316,24 @@ impl EnvironmentsSource {
             }
         }
 
-        let tls_identity = match certs.iter().find(|(role, _)| role == "tls") {
-            Some((_, files)) => {
-                let passphrase = files
-                    .passphrase_env
-                    .as_deref()
-                    .map(|var| (var, lookup(var)));
-                Some(
-                    load_identity(&files.cert, &files.key, passphrase)
-                        .map_err(|source| cert_err(name, "tls", with_hint(source, env.kind)))?,
-                )
-            }
-            None => None,
-        };
-
+        // Each role's certificate and key are read once: the `tls` role becomes the client
+        // identity, every role a signing key.
+        let mut tls_identity = None;
         let mut signing_keys = Vec::new();
         for (role, files) in &certs {
             let passphrase = files
                 .passphrase_env
                 .as_deref()
                 .map(|var| (var, lookup(var)));
-            let (leaf, key) = load_leaf_and_key(&files.cert, &files.key, passphrase)
-                .map_err(|source| cert_err(name, role, with_hint(source, env.kind)))?;
-            signing_keys.push((role.clone(), Arc::new(SigningKey::new(leaf, key))));
+            let fail = |source| cert_err(name, role, with_hint(source, env.kind));
+            let (chain, key) =
+                load_cert_and_key(&files.cert, files.key.as_deref(), passphrase).map_err(fail)?;
+            if role == "tls" {
+                tls_identity = Some(identity_from(&chain, &key, &files.cert).map_err(fail)?);
+            }
+            if let Some(leaf) = chain.into_iter().next() {
+                signing_keys.push((role.clone(), Arc::new(SigningKey::new(leaf, key))));
+            }
         }
 
         let mut vars = Vec::new();
@@ -376,7 +372,7 @@ fn resolve_pair(
 ) -> Result<CertFiles, EnvironmentError> {
     Ok(CertFiles {
         cert: resolve(&pair.cert)?,
-        key: resolve(&pair.key)?,
+        key: pair.key.as_deref().map(resolve).transpose()?,
         passphrase_env: pair.passphrase_env.clone(),
     })
 }

@@ -76,9 +76,13 @@ pub enum EnvironmentKind {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CertPair {
+    /// The certificate: PEM (leaf first, a chain may follow), DER, or PKCS#12 (`.p12`/`.pfx`).
     pub cert: String,
-    pub key: String,
-    /// Name of the environment variable holding the key's passphrase, for an encrypted key.
+    /// The private key (PEM). Leave it out when `cert` holds the key (PKCS#12, or PEM with a key).
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Name of the environment variable holding the passphrase of an encrypted key or of the
+    /// PKCS#12 file.
     #[serde(default)]
     pub passphrase_env: Option<String>,
 }
