@@ -55,7 +55,7 @@ impl Bank {
     }
 
     /// Signs with obconform's signer at the sandbox's current time.
-    fn sign(
+    fn sign_as(
         &self,
         request: PlannedRequest,
         profile: &SignProfile,
@@ -85,14 +85,10 @@ impl Bank {
 
     /// The application token request of step 3c, signed with `key`.
     fn app_token_request(&self, body: &str, key: &SigningKey) -> PlannedRequest {
-        self.sign(self.token_request(body), &http_signature(), key)
+        self.sign_as(self.token_request(body), &http_signature(), key)
     }
 
-    async fn send(&self, request: &PlannedRequest) -> reqwest::Response {
-        send_with(&self.client, request).await
-    }
-
-    async fn mtls_token(&self, client_id: &str) -> String {
+    async fn mtls_token_for(&self, client_id: &str) -> String {
         let request = self.token_request(&format!(
             "grant_type=client_credentials&client_id={client_id}"
         ));
@@ -116,7 +112,7 @@ impl Bank {
     /// `POST /oauth2/applications` signed with the example signing certificate.
     async fn register(&self, body: &Value) -> reqwest::Response {
         let request = self.json_request("POST", "/oauth2/applications", body);
-        self.send(&self.sign(request, &jws_profile(), &self.signing))
+        self.send(&self.sign_as(request, &jws_profile(), &self.signing))
             .await
     }
 
@@ -132,7 +128,7 @@ impl Bank {
         request
             .headers
             .push(("Authorization".into(), format!("Bearer {token}")));
-        self.send(&self.sign(request, &jws_profile(), key)).await
+        self.send(&self.sign_as(request, &jws_profile(), key)).await
     }
 }
 
@@ -397,7 +393,7 @@ async fn app_token_signature_failures_are_diagnosed() {
     request
         .headers
         .push(("Date".into(), sig_t(bank.sandbox.now())));
-    let request = bank.sign(request, &http_signature(), &bank.signing);
+    let request = bank.sign_as(request, &http_signature(), &bank.signing);
     assert_refused(bank.send(&request).await, "httpsig.date-format").await;
 
     // Signed with the TLS key while keyId names the signing certificate.
@@ -410,7 +406,7 @@ async fn app_token_signature_failures_are_diagnosed() {
         headers: Some(vec!["(request-target)".into(), "date".into()]),
         ..http_signature()
     };
-    let request = bank.sign(
+    let request = bank.sign_as(
         bank.token_request("grant_type=client_credentials"),
         &profile,
         &bank.signing,
@@ -422,7 +418,7 @@ async fn app_token_signature_failures_are_diagnosed() {
         placement: Some(obconform::sign::Placement::SignatureHeader),
         ..http_signature()
     };
-    let request = bank.sign(
+    let request = bank.sign_as(
         bank.token_request("grant_type=client_credentials"),
         &profile,
         &bank.signing,
@@ -521,7 +517,7 @@ async fn app_token_key_ids_and_certificate_header_are_checked() {
 async fn registration_without_keys_binds_the_presented_certificates() {
     let bank = Bank::start().await;
     let request = bank.json_request("POST", "/oauth2/applications", &registration_body());
-    let request = bank.sign(request, &jws_profile(), &bank.signing);
+    let request = bank.sign_as(request, &jws_profile(), &bank.signing);
     let jws_value = request.header("x-jws-signature").expect("JWS").to_owned();
     assert!(jws_value.contains(".."), "detached: {jws_value}");
     let response = bank.send(&request).await;
@@ -551,7 +547,7 @@ async fn registration_without_keys_binds_the_presented_certificates() {
     );
 
     // The new client_id gets an mTLS-only token and reads its own metadata.
-    let token = bank.mtls_token(client_id).await;
+    let token = bank.mtls_token_for(client_id).await;
     let response = bank
         .get(&format!("/oauth2/applications/{client_id}"), &token)
         .await;
@@ -581,7 +577,7 @@ async fn registration_with_keys_registers_those_certificates() {
     assert_eq!(x5c_of(&keys["tls"][0]), x5c_of(&body["keys"]["tls"][0]));
     assert_eq!(x5c_of(&keys["sign"][0]), x5c_of(&body["keys"]["sign"][0]));
 
-    let token = bank.mtls_token(&client_id).await;
+    let token = bank.mtls_token_for(&client_id).await;
     assert!(!token.is_empty());
     // With two applications on one signing certificate, client_id picks the application of an
     // HTTP-signature token.
@@ -631,7 +627,7 @@ async fn registration_bodies_are_validated() {
     // Bytes that are not JSON at all, correctly signed.
     let mut request = bank.json_request("POST", "/oauth2/applications", &json!({}));
     request.body = b"contact=a@b.c".to_vec();
-    let request = bank.sign(request, &jws_profile(), &bank.signing);
+    let request = bank.sign_as(request, &jws_profile(), &bank.signing);
     let message = assert_status_message(bank.send(&request).await, StatusCode::BAD_REQUEST).await;
     assert!(message.contains("JSON"), "{message}");
     // A valid body still registers.
@@ -690,7 +686,7 @@ async fn registration_jws_failures_are_diagnosed() {
         ..jws_profile()
     };
     let request = bank.json_request("POST", "/oauth2/applications", &body);
-    let request = bank.sign(request, &profile, &bank.signing);
+    let request = bank.sign_as(request, &profile, &bank.signing);
     assert_refused(bank.send(&request).await, "jws.signed-not-in-pars").await;
 
     // A header in pars that the request does not carry.
@@ -705,12 +701,12 @@ async fn registration_jws_failures_are_diagnosed() {
     };
     let mut request = bank.json_request("POST", "/oauth2/applications", &body);
     request.headers.push(("X-Extra".into(), "1".into()));
-    let request = without_header(bank.sign(request, &profile, &bank.signing), "X-Extra");
+    let request = without_header(bank.sign_as(request, &profile, &bank.signing), "X-Extra");
     assert_refused(bank.send(&request).await, "jws.pars-not-signed").await;
 
     // The body changed after signing: the Digest no longer matches.
     let request = bank.json_request("POST", "/oauth2/applications", &body);
-    let mut request = bank.sign(request, &jws_profile(), &bank.signing);
+    let mut request = bank.sign_as(request, &jws_profile(), &bank.signing);
     request.body =
         serde_json::to_vec(&json!({"contact": "x@y.z", "redirect_uris": ["https://x.example"]}))
             .expect("JSON");
@@ -719,12 +715,12 @@ async fn registration_jws_failures_are_diagnosed() {
     // Signed with the TLS key although x5t#S256 and the header name the signing certificate.
     let signing_cert_tls_key = SigningKey::new(bank.signing.cert.clone(), bank.tls.key.clone());
     let request = bank.json_request("POST", "/oauth2/applications", &body);
-    let request = bank.sign(request, &jws_profile(), &signing_cert_tls_key);
+    let request = bank.sign_as(request, &jws_profile(), &signing_cert_tls_key);
     assert_refused(bank.send(&request).await, "jws.wrong-key").await;
 
     // sigT four minutes before the sandbox's clock.
     let request = bank.json_request("POST", "/oauth2/applications", &body);
-    let request = bank.sign(request, &jws_profile(), &bank.signing);
+    let request = bank.sign_as(request, &jws_profile(), &bank.signing);
     bank.sandbox.advance_clock(FOUR_MINUTES);
     assert_refused(bank.send(&request).await, "jws.sigt-skew").await;
 
@@ -737,7 +733,7 @@ async fn registration_jws_failures_are_diagnosed() {
 async fn registration_needs_a_trusted_signing_certificate() {
     let bank = Bank::start().await;
     let body = registration_body();
-    let signed = bank.sign(
+    let signed = bank.sign_as(
         bank.json_request("POST", "/oauth2/applications", &body),
         &jws_profile(),
         &bank.signing,
@@ -753,7 +749,7 @@ async fn registration_needs_a_trusted_signing_certificate() {
     assert_refused(bank.send(&request).await, "jws.header-not-json").await;
 
     // The TLS certificate as signing certificate.
-    let request = bank.sign(
+    let request = bank.sign_as(
         bank.json_request("POST", "/oauth2/applications", &body),
         &jws_profile(),
         &bank.tls,
@@ -763,7 +759,7 @@ async fn registration_needs_a_trusted_signing_certificate() {
     // A self-signed certificate, correctly used: not issued by a CA the bank trusts.
     let (cert, key) = self_signed();
     let foreign = SigningKey::new(cert, key);
-    let request = bank.sign(
+    let request = bank.sign_as(
         bank.json_request("POST", "/oauth2/applications", &body),
         &jws_profile(),
         &foreign,
@@ -783,7 +779,7 @@ async fn registration_needs_a_trusted_signing_certificate() {
 #[tokio::test]
 async fn put_replaces_the_application_entirely() {
     let bank = Bank::start().await;
-    let token = bank.mtls_token(PSD2_CLIENT_ID).await;
+    let token = bank.mtls_token_for(PSD2_CLIENT_ID).await;
     let path = format!("/oauth2/applications/{PSD2_CLIENT_ID}");
     // Keep the TLS certificate; register the TLS certificate as the only signing key, which
     // drops the example signing certificate.
@@ -848,7 +844,7 @@ async fn put_that_drops_the_tls_certificate_locks_it_out() {
         .as_str()
         .expect("client_id")
         .to_owned();
-    let token = bank.mtls_token(&client_id).await;
+    let token = bank.mtls_token_for(&client_id).await;
     let path = format!("/oauth2/applications/{client_id}");
 
     // Without `keys` (as the guide's PUT script sends it) the presented certificates replace

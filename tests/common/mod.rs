@@ -2,6 +2,7 @@
 //! way to run the real binary and look at what it printed.
 #![allow(dead_code)]
 
+pub mod psd2;
 use obconform::sandbox::{PkiFiles, Sandbox, SandboxConfig};
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -27,6 +27,9 @@ pub const PSD2_SCOPES: &[&str] = &[
     "payment-accounts:balances:view",
     "payment-accounts:transactions:view",
     "payment-accounts:orders:create",
+    // Inference: ING's card-account and funds-confirmation scope names are not in the seeds.
+    "card-accounts:transactions:view",
+    "payment-accounts:funds-availability:view",
     "granting",
     "payment-requests:view",
     "payment-requests:create",

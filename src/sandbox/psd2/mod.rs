@@ -1,12 +1,16 @@
 //! ING's PSD2 APIs: OAuth (tokens), application registration, update and metadata, granting
-//! (consent screen, authorization codes, customer tokens) and the test profiles; AIS, PIS and
-//! CAF join as further sub-modules.
+//! (consent screen, authorization codes, customer tokens) and the test profiles; account
+//! information (AIS), payment initiation (PIS) and funds confirmation (CAF).
 
+pub mod ais;
 pub mod applications;
+pub mod caf;
 pub mod consent;
 pub mod oauth;
+pub mod pis;
 pub mod profiles;
 pub mod registration;
+pub mod resource;
 pub mod verify;
 
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -93,4 +97,7 @@ pub fn routes() -> Router<Arc<SandboxState>> {
             "/oauth2/applications/{id}",
             get(applications::get_by_id).put(registration::update),
         )
+        .merge(ais::routes())
+        .merge(pis::routes())
+        .merge(caf::routes())
 }
