@@ -72,6 +72,7 @@ impl Target {
 pub fn embedded_target(sandbox: &Sandbox) -> EmbeddedTarget {
     EmbeddedTarget {
         base_url: sandbox.base_url(),
+        consent_url: sandbox.consent_url(),
         pki: sandbox.pki().clone(),
     }
 }

@@ -548,6 +548,44 @@ async fn client_without_certificate_is_refused_at_tls_level() {
 }
 
 #[tokio::test]
+async fn consent_host_needs_no_client_certificate_and_serves_only_the_consent_screens() {
+    let sandbox = start_sandbox().await;
+    let browser = common::sandbox_client(&sandbox.pki().ca_cert, None);
+    let consent = sandbox.consent_url();
+    assert_ne!(consent, sandbox.base_url());
+
+    let page = browser
+        .get(format!(
+            "{consent}/authorize/v2/NL?client_id={}&scope=payment-accounts%3Abalances%3Aview\
+             &state=abc&redirect_uri=https%3A%2F%2Fwww.example.com%2F&response_type=code",
+            obconform::sandbox::PSD2_CLIENT_ID
+        ))
+        .send()
+        .await
+        .expect("consent page without a client certificate");
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.expect("HTML");
+    assert!(html.contains("Hr A van Dijk , Mw B Mol-van Dijk"), "{html}");
+
+    // The API is not on the consent host, with or without a certificate.
+    let token = browser
+        .post(format!("{consent}/oauth2/token"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(token.status(), StatusCode::NOT_FOUND);
+    let with_cert = tls_client(sandbox.pki())
+        .get(format!("{consent}/oauth2/applications/me"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(with_cert.status(), StatusCode::NOT_FOUND);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
 async fn signing_certificate_is_not_a_tls_certificate() {
     let sandbox = start_sandbox().await;
     let base = sandbox.base_url();

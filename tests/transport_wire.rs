@@ -60,6 +60,7 @@ fn environment() -> ActiveEnvironment {
         name: "wire".into(),
         kind: EnvironmentKind::Sandbox,
         api: "http://127.0.0.1".into(),
+        consent: None,
         client_id: None,
         vars: vec![],
         profiles: vec![],

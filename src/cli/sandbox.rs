@@ -21,6 +21,10 @@ pub async fn serve(args: SandboxArgs) -> Outcome {
     println!("{}", sandbox.base_url());
     let _ = std::io::stdout().flush();
     eprintln!(
+        "obconform sandbox: consent screens (no client certificate needed) at {}/authorize/v2/NL",
+        sandbox.consent_url()
+    );
+    eprintln!(
         "obconform sandbox: PKI in {} (ca.pem, example_client_tls.cer/.key, example_client_signing.cer/.key); Ctrl-C stops",
         args.pki.display()
     );

@@ -132,6 +132,8 @@ fn from_profile(args: &SignArgs, name: &str) -> Result<Resolved, String> {
     let embedded = match (source.kind_of(&env_name), &args.pki) {
         (Some(EnvironmentKind::Embedded), Some(dir)) => Some(EmbeddedTarget {
             base_url: origin_of(&args.url),
+            // Signing never visits the consent screens.
+            consent_url: origin_of(&args.url),
             pki: PkiFiles::in_dir(dir),
         }),
         (Some(EnvironmentKind::Embedded), None) => {

@@ -32,6 +32,8 @@ pub enum EnvironmentError {
 #[derive(Debug, Clone)]
 pub struct EmbeddedTarget {
     pub base_url: String,
+    /// The sandbox's consent host (no client certificate needed).
+    pub consent_url: String,
     pub pki: PkiFiles,
 }
 
@@ -57,6 +59,8 @@ pub struct ActiveEnvironment {
     pub name: String,
     pub kind: EnvironmentKind,
     pub api: String,
+    /// Base URL of the bank's consent screens (`{{env.consent}}`), when known.
+    pub consent: Option<String>,
     pub client_id: Option<String>,
     pub vars: Vec<(String, String)>,
     pub profiles: Vec<(String, SignProfile)>,
@@ -81,6 +85,9 @@ impl ActiveEnvironment {
             format!("{:?}", self.kind).to_lowercase().into(),
         );
         map.insert("api".into(), self.api.clone().into());
+        if let Some(consent) = &self.consent {
+            map.insert("consent".into(), consent.clone().into());
+        }
         if let Some(client_id) = &self.client_id {
             map.insert("client_id".into(), client_id.clone().into());
         }
@@ -272,6 +279,12 @@ impl EnvironmentsSource {
             }
         };
         let api = api.trim_end_matches('/').to_string();
+        let consent = match (&env.consent, embedded) {
+            (Some(consent), _) => Some(expand(consent)?),
+            (None, Some(target)) => Some(target.consent_url.clone()),
+            (None, None) => None,
+        }
+        .map(|c| c.trim_end_matches('/').to_string());
         let client_id = env.client_id.as_deref().map(expand).transpose()?;
 
         let mut certs: Vec<(String, CertFiles)> = Vec::new();
@@ -352,6 +365,7 @@ impl EnvironmentsSource {
             name: name.to_string(),
             kind: env.kind,
             api,
+            consent,
             client_id,
             vars,
             profiles,

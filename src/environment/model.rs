@@ -33,6 +33,10 @@ pub struct Environment {
     /// Base URL of the API, e.g. `https://api.sandbox.ing.com`. Filled in for `embedded`.
     #[serde(default)]
     pub api: Option<String>,
+    /// Base URL of the bank's consent screens (`{{env.consent}}`), e.g.
+    /// `https://myaccount.sandbox.ing.com`. Filled in for `embedded`.
+    #[serde(default)]
+    pub consent: Option<String>,
     /// The TPP's client_id at the bank.
     #[serde(default)]
     pub client_id: Option<String>,

@@ -1,7 +1,9 @@
 //! The embedded sandbox: an offline imitation of ING's sandbox bank (DESIGN.md §5).
 //!
-//! [`Sandbox::start`] generates a fresh test PKI, listens with mutual TLS (client
-//! certificates required, issued by the test CA) and serves every system's routes.
+//! [`Sandbox::start`] generates a fresh test PKI and listens twice, like ING's two hosts: the API
+//! listener (`api.sandbox.ing.com`: mutual TLS, client certificates of the test CA required)
+//! serves every system's routes; the consent listener (`myaccount.sandbox.ing.com`: a browser
+//! page, no client certificate needed) serves the consent screens only.
 
 mod clock;
 pub mod errors;
@@ -29,6 +31,7 @@ pub use self::pki::{
     TLS_CERT_SERIAL_HEX,
 };
 pub use self::psd2::applications::{Application, PSD2_CLIENT_ID};
+use self::tls::ClientAuth;
 pub use self::tls::PeerCertificate;
 
 use self::pki::TestPki;
@@ -101,14 +104,15 @@ pub enum SandboxError {
     NoRuntime,
 }
 
-/// A running embedded sandbox. Dropping it stops the server too; [`Sandbox::shutdown`] also
-/// waits until the server task has ended.
+/// A running embedded sandbox. Dropping it stops the servers too; [`Sandbox::shutdown`] also
+/// waits until the server tasks have ended.
 pub struct Sandbox {
     local_addr: SocketAddr,
+    consent_addr: SocketAddr,
     pki: PkiFiles,
     state: Arc<SandboxState>,
     cancel: watch::Sender<bool>,
-    task: Option<JoinHandle<()>>,
+    tasks: Vec<JoinHandle<()>>,
     // Declared last: dropped after the fields above, removing the PKI files.
     temp_dir: Option<PrivateTempDir>,
 }
@@ -159,52 +163,59 @@ impl Sandbox {
         })?;
         let mut registry = AppRegistry::default();
         registry.upsert(app);
+
+        let api_listener = bind(config.listen).await?;
+        let local_addr = local_addr_of(&api_listener, config.listen)?;
+        // The consent host: same address, its own port.
+        let consent_listen = SocketAddr::new(config.listen.ip(), 0);
+        let consent_listener = bind(consent_listen).await?;
+        let consent_addr = local_addr_of(&consent_listener, consent_listen)?;
+
         let state = Arc::new(SandboxState {
             clock: SandboxClock::new(),
             psd2: Psd2State::new(registry),
+            consent_base: loopback_url(consent_addr),
         });
-
-        let tls_config = tls::server_config(&pki.ca.cert, &pki.server.cert, &pki.server.key)?;
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| SandboxError::Bind {
-                addr: config.listen,
-                source,
-            })?;
-        let local_addr = listener
-            .local_addr()
-            .map_err(|source| SandboxError::LocalAddr {
-                addr: config.listen,
-                source,
-            })?;
+        let (cert, key, ca) = (&pki.server.cert, &pki.server.key, &pki.ca.cert);
+        let api_tls = tls::server_config(ca, cert, key, ClientAuth::Required)?;
+        let consent_tls = tls::server_config(ca, cert, key, ClientAuth::Optional)?;
 
         let (cancel, cancelled) = watch::channel(false);
-        let task = tokio::spawn(tls::serve(
-            listener,
-            TlsAcceptor::from(tls_config),
-            server::router(state.clone()),
-            cancelled,
-        ));
+        let tasks = vec![
+            tokio::spawn(tls::serve(
+                api_listener,
+                TlsAcceptor::from(api_tls),
+                server::router(state.clone()),
+                cancelled.clone(),
+            )),
+            tokio::spawn(tls::serve(
+                consent_listener,
+                TlsAcceptor::from(consent_tls),
+                server::consent_router(state.clone()),
+                cancelled,
+            )),
+        ];
         Ok(Sandbox {
             local_addr,
+            consent_addr,
             pki: files,
             state,
             cancel,
-            task: Some(task),
+            tasks,
             temp_dir,
         })
     }
 
-    /// `https://127.0.0.1:PORT` (an unspecified listen address is reached via loopback).
+    /// The API host, `https://127.0.0.1:PORT` (an unspecified listen address is reached via
+    /// loopback).
     pub fn base_url(&self) -> String {
-        let mut addr = self.local_addr;
-        if addr.ip().is_unspecified() {
-            addr.set_ip(match addr {
-                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
-                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
-            });
-        }
-        format!("https://{addr}")
+        loopback_url(self.local_addr)
+    }
+
+    /// The consent host (ING's `myaccount.sandbox.ing.com`): `/authorize/v2/{COUNTRY}` and the
+    /// old flow's `/granting/…`, reachable without a client certificate.
+    pub fn consent_url(&self) -> String {
+        loopback_url(self.consent_addr)
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -235,14 +246,40 @@ impl Sandbox {
         self.state.psd2.apps().get(client_id).cloned()
     }
 
-    /// Stops accepting, lets open connections finish briefly, and waits for the server task.
+    /// Stops accepting, lets open connections finish briefly, and waits for the server tasks.
     pub async fn shutdown(mut self) {
         let _ = self.cancel.send(true);
-        if let Some(task) = self.task.take() {
+        for task in self.tasks.drain(..) {
             let _ = task.await;
         }
         drop(self.temp_dir.take());
     }
+}
+
+async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, SandboxError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| SandboxError::Bind { addr, source })
+}
+
+fn local_addr_of(
+    listener: &tokio::net::TcpListener,
+    addr: SocketAddr,
+) -> Result<SocketAddr, SandboxError> {
+    listener
+        .local_addr()
+        .map_err(|source| SandboxError::LocalAddr { addr, source })
+}
+
+/// `https://ADDR`, with an unspecified address replaced by loopback.
+fn loopback_url(mut addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("https://{addr}")
 }
 
 impl Drop for Sandbox {

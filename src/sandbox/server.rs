@@ -25,12 +25,25 @@ const LANDING_PAGE: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"
 pub struct SandboxState {
     pub clock: SandboxClock,
     pub psd2: Psd2State,
+    /// `https://127.0.0.1:PORT` of the consent listener, for links to the consent screens.
+    pub consent_base: String,
 }
 
 pub fn router(state: Arc<SandboxState>) -> Router {
     Router::new()
         .route("/", get(landing))
         .merge(psd2::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(response_id))
+        .with_state(state)
+}
+
+/// The consent host: the consent screens, reachable without a client certificate.
+pub fn consent_router(state: Arc<SandboxState>) -> Router {
+    Router::new()
+        .route("/", get(landing))
+        .merge(psd2::consent_routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(response_id))

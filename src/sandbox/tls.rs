@@ -1,6 +1,6 @@
-//! The mutual-TLS listener: rustls with client certificates required (verified against the
-//! test CA) and an accept loop that hands every request, tagged with the peer's certificate,
-//! to an axum router.
+//! The TLS listeners: rustls with client certificates verified against the test CA — required
+//! on the API listener, optional on the consent listener (a browser page at ING) — and an accept
+//! loop that hands every request, tagged with the peer's certificate, to an axum router.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -54,12 +54,22 @@ impl PeerCertificate {
     }
 }
 
-/// rustls server configuration: ring provider, client certificate required and chained to
-/// `ca`, ALPN `http/1.1`.
+/// Whether a listener insists on a TLS client certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// The API host: no handshake without a certificate of the test CA.
+    Required,
+    /// The consent host: a certificate is verified when sent, but none is needed.
+    Optional,
+}
+
+/// rustls server configuration: ring provider, client certificates chained to `ca` (required or
+/// optional), ALPN `http/1.1`.
 pub fn server_config(
     ca: &X509,
     cert: &X509,
     key: &PKey<Private>,
+    client_auth: ClientAuth,
 ) -> Result<Arc<rustls::ServerConfig>, SandboxError> {
     let pki = |step, source| SandboxError::Pki { step, source };
     let ca_der = ca
@@ -77,7 +87,12 @@ pub fn server_config(
     roots
         .add(CertificateDer::from(ca_der))
         .map_err(|source| SandboxError::Tls { source })?;
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+    let mut verifier =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+    if client_auth == ClientAuth::Optional {
+        verifier = verifier.allow_unauthenticated();
+    }
+    let verifier = verifier
         .build()
         .map_err(|source| SandboxError::ClientVerifier { source })?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider)

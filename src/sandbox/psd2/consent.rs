@@ -15,9 +15,9 @@
 //! Every refusal is an HTML error page with status 400 (a browser shows it; nothing is redirected
 //! and no code is issued) and, where one fits, `X-Obconform-Diagnosis`.
 //!
-//! The consent page is a browser page at ING and needs no client certificate there; the embedded
-//! sandbox has one listener that requires a TLS client certificate on every connection, so the
-//! page does too (import the example TLS certificate into the browser, or use curl).
+//! The consent page is a browser page at ING (`myaccount.sandbox.ing.com`) and needs no client
+//! certificate; the sandbox serves it on its consent listener ([`crate::sandbox::Sandbox::consent_url`])
+//! without one, and on the API listener as well for clients that hold the TLS certificate.
 //!
 //! The code exchange, refresh and revocation (`/oauth2/token`, `/oauth2/token/revoke`) are in
 //! `oauth.rs`; the codes, refresh tokens and old-flow sessions they use are kept here

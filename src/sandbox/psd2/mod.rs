@@ -81,6 +81,22 @@ pub fn routes() -> Router<Arc<SandboxState>> {
             "/oauth2/authorization-server-url",
             get(consent::authorization_server_url),
         )
+        .route("/oauth2/applications", post(registration::register))
+        .route("/oauth2/applications/me", get(applications::get_me))
+        .route(
+            "/oauth2/applications/{id}",
+            get(applications::get_by_id).put(registration::update),
+        )
+        .merge(consent_routes())
+        .merge(ais::routes())
+        .merge(pis::routes())
+        .merge(caf::routes())
+}
+
+/// The browser pages of ING's consent host, served on both listeners: the API listener keeps
+/// them for clients that already hold the TLS certificate.
+pub fn consent_routes() -> Router<Arc<SandboxState>> {
+    Router::new()
         .route("/authorize/v2", get(consent::countries_page))
         .route(
             "/authorize/v2/{country}",
@@ -91,13 +107,4 @@ pub fn routes() -> Router<Arc<SandboxState>> {
             "/granting/{session}/{country}",
             get(consent::legacy_page).post(consent::legacy_submit),
         )
-        .route("/oauth2/applications", post(registration::register))
-        .route("/oauth2/applications/me", get(applications::get_me))
-        .route(
-            "/oauth2/applications/{id}",
-            get(applications::get_by_id).put(registration::update),
-        )
-        .merge(ais::routes())
-        .merge(pis::routes())
-        .merge(caf::routes())
 }
