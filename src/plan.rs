@@ -140,7 +140,7 @@ fn encode_pairs(
     Ok(serializer.finish())
 }
 
-fn plan_error(at: Position, error: TemplateError) -> PlanError {
+pub(crate) fn plan_error(at: Position, error: TemplateError) -> PlanError {
     let undefined_variable = match &error {
         TemplateError::UndefinedVariable(name) => Some(name.clone()),
         TemplateError::Invalid(_) => None,

@@ -1,5 +1,6 @@
-//! Running one scenario: for each step render → sign → send → check, in order.
+//! Running one scenario: for each step render → sign → send (or consent) → check, in order.
 
+use crate::authorize::{self, CodeSupply, plan_authorize};
 use crate::check::{capture::capture, expect::evaluate, snapshot};
 use crate::context::{render_vars, template_data};
 use crate::environment::ActiveEnvironment;
@@ -7,7 +8,7 @@ use crate::http::{Exchange, Transport};
 use crate::plan::plan_request;
 use crate::redact::{Redactor, looks_secret};
 use crate::scenario::LoadedScenario;
-use crate::scenario::model::Step;
+use crate::scenario::model::{Request, Step};
 use crate::sign::{SignInputs, key_role, sign};
 use crate::template::Renderer;
 use serde_json::Value;
@@ -30,6 +31,8 @@ pub struct RunContext<'a> {
     pub transport: &'a Transport,
     pub renderer: &'a Renderer,
     pub snapshots: Snapshots,
+    /// Where `authorize` steps get a code when a person has to consent.
+    pub codes: &'a CodeSupply,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,49 +144,29 @@ async fn run_step(
     };
 
     let current = Value::Object(data.clone());
-    let planned = match plan_request(&step.request, ctx.renderer, &current) {
-        Ok(p) => p,
-        Err(e) => {
-            return fail(
-                vec![format!("{}:{}: {}", loaded.path.display(), e.at, e.message)],
-                None,
-            );
-        }
+    let obtained = match (&step.request, &step.authorize) {
+        (Some(request), _) => send_request(loaded, request, step, ctx, &current)
+            .await
+            .map(|exchange| (exchange, Vec::new())),
+        (None, Some(authorize)) => match plan_authorize(authorize, ctx.env, ctx.renderer, &current)
+        {
+            Ok(plan) => authorize::authorize(&plan, ctx.env, ctx.transport, ctx.codes)
+                .await
+                .map_err(|e| vec![e]),
+            Err(e) => Err(vec![format!(
+                "{}:{}: {}",
+                loaded.path.display(),
+                e.at,
+                e.message
+            )]),
+        },
+        (None, None) => Err(vec![
+            "the step has neither `request` nor `authorize`".into(),
+        ]),
     };
-    let profile = match ctx.env.resolve_sign(step.sign.as_ref().map(|s| &s.value)) {
-        Ok(p) => p,
-        Err(e) => return fail(vec![e], None),
-    };
-    let rendered = |template: &Option<String>| -> Result<Option<String>, String> {
-        template
-            .as_deref()
-            .map(|t| {
-                ctx.renderer
-                    .render(t, &current)
-                    .map_err(|e| format!("signing profile: {e}"))
-            })
-            .transpose()
-    };
-    let (key_id, audience) = match (rendered(&profile.key_id), rendered(&profile.audience)) {
-        (Ok(k), Ok(a)) => (k, a),
-        (Err(e), _) | (_, Err(e)) => return fail(vec![e], None),
-    };
-    let inputs = SignInputs {
-        key: key_role(&profile)
-            .and_then(|role| ctx.env.signing_key(role))
-            .map(|k| k.as_ref()),
-        key_id: key_id.as_deref(),
-        audience: audience.as_deref(),
-        client_id: ctx.env.client_id.as_deref(),
-        now: SystemTime::now(),
-    };
-    let signed = match sign(planned, &profile, &inputs) {
-        Ok(s) => s,
-        Err(e) => return fail(vec![e.to_string()], None),
-    };
-    let exchange = match ctx.transport.send(&signed).await {
+    let (exchange, mut failures) = match obtained {
         Ok(x) => x,
-        Err(e) => return fail(vec![e.to_string()], None),
+        Err(failures) => return fail(failures, None),
     };
 
     let render = |text: &str| {
@@ -191,11 +174,9 @@ async fn run_step(
             .render(text, &current)
             .map_err(|e| e.to_string())
     };
-    let mut failures = step
-        .expect
-        .as_ref()
-        .map(|e| evaluate(e, &exchange.response, &render))
-        .unwrap_or_default();
+    if let Some(expect) = &step.expect {
+        failures.extend(evaluate(expect, &exchange.response, &render));
+    }
 
     for (var, spec) in step.capture.iter() {
         match capture(&spec.value.source, &exchange.response) {
@@ -231,4 +212,46 @@ async fn run_step(
         exchange: Some(exchange),
         elapsed: started.elapsed(),
     }
+}
+
+/// Renders, signs and sends a step's request; the failures when it cannot be sent.
+async fn send_request(
+    loaded: &LoadedScenario,
+    request: &Request,
+    step: &Step,
+    ctx: &RunContext<'_>,
+    current: &Value,
+) -> Result<Exchange, Vec<String>> {
+    let planned = plan_request(request, ctx.renderer, current)
+        .map_err(|e| vec![format!("{}:{}: {}", loaded.path.display(), e.at, e.message)])?;
+    let profile = ctx
+        .env
+        .resolve_sign(step.sign.as_ref().map(|s| &s.value))
+        .map_err(|e| vec![e])?;
+    let rendered = |template: &Option<String>| -> Result<Option<String>, Vec<String>> {
+        template
+            .as_deref()
+            .map(|t| {
+                ctx.renderer
+                    .render(t, current)
+                    .map_err(|e| vec![format!("signing profile: {e}")])
+            })
+            .transpose()
+    };
+    let key_id = rendered(&profile.key_id)?;
+    let audience = rendered(&profile.audience)?;
+    let inputs = SignInputs {
+        key: key_role(&profile)
+            .and_then(|role| ctx.env.signing_key(role))
+            .map(|k| k.as_ref()),
+        key_id: key_id.as_deref(),
+        audience: audience.as_deref(),
+        client_id: ctx.env.client_id.as_deref(),
+        now: SystemTime::now(),
+    };
+    let signed = sign(planned, &profile, &inputs).map_err(|e| vec![e.to_string()])?;
+    ctx.transport
+        .send(&signed)
+        .await
+        .map_err(|e| vec![e.to_string()])
 }

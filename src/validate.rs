@@ -2,6 +2,7 @@
 //! variables, captures used before they exist, two bodies, unknown profiles, bad JSONPaths and
 //! regexes. Every error names the scenario, the step and the place in the file.
 
+use crate::authorize::plan_authorize;
 use crate::context::{RESERVED_NAMES, render_vars, template_data};
 use crate::environment::ActiveEnvironment;
 use crate::plan::plan_request;
@@ -47,7 +48,42 @@ pub fn validate(
         step_names.push(step_name);
 
         let dry = Value::Object(data.clone());
-        if let Err(mut e) = plan_request(&step.request, renderer, &dry) {
+        let planned = match (&step.request, &step.authorize) {
+            (Some(request), None) => plan_request(request, renderer, &dry).map(|_| ()),
+            (None, Some(authorize)) => {
+                if let Some(sign) = &step.sign {
+                    errors.push(err(
+                        sign.at,
+                        "an `authorize` step is not signed: the customer consents in a browser"
+                            .into(),
+                    ));
+                }
+                plan_authorize(authorize, env, renderer, &dry).map(|_| ())
+            }
+            (Some(_), Some(authorize)) => {
+                errors.push(
+                    err(
+                        authorize.at,
+                        "a step has either `request` or `authorize`, not both".into(),
+                    )
+                    .with_help("split it into two steps"),
+                );
+                Ok(())
+            }
+            (None, None) => {
+                errors.push(
+                    err(
+                        step.name.at,
+                        "the step has neither `request` nor `authorize`".into(),
+                    )
+                    .with_help(
+                        "add `request: {method, url, …}` or `authorize: {country, scope, …}`",
+                    ),
+                );
+                Ok(())
+            }
+        };
+        if let Err(mut e) = planned {
             if let Some(var) = &e.undefined_variable {
                 e.at = point_at_variable(&loaded.source, e.at, var);
             }
@@ -133,7 +169,7 @@ pub fn validate(
                         errors.push(err(capture.at, format!("invalid regex /{pattern}/: {e}")));
                     }
                 }
-                CaptureSource::Header(_) => {}
+                CaptureSource::Header(_) | CaptureSource::Query(_) => {}
             }
             data.insert(name.clone(), Value::String(format!("«{name}»")));
         }

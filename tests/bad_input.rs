@@ -408,3 +408,43 @@ fn a_signing_flow_without_a_signing_certificate_is_refused_before_sending() {
     );
     out.assert_no_panic();
 }
+
+#[test]
+fn authorize_steps_are_checked_before_anything_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let steps = r#"
+  - name: both
+    request: { method: GET, url: "{{env.api}}/" }
+    authorize: { country: NL, scope: granting }
+  - name: neither
+    expect: { status: 200 }
+  - name: signed consent
+    authorize: { country: NL, scope: granting }
+    sign: app-token
+  - name: nowhere
+    authorize: { scope: granting }
+  - name: not a country
+    authorize: { country: Netherlands, scope: granting }
+  - name: undefined
+    authorize: { country: NL, scope: "{{scopes}}" }
+"#;
+    let file = write(dir.path(), "consent.yaml", &scenario(steps));
+    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    let out = obconform(&["run", file.to_str().unwrap()], dir.path());
+    assert_eq!(out.code, 2, "{out}");
+    for (place, text) in [
+        (
+            "consent.yaml:6:16",
+            "either `request` or `authorize`, not both",
+        ),
+        ("consent.yaml:7:11", "neither `request` nor `authorize`"),
+        ("consent.yaml:11:11", "not signed"),
+        ("consent.yaml:13:16", "needs `country`"),
+        ("consent.yaml:15:27", "not a country code"),
+        ("consent.yaml:17:", "scopes"),
+    ] {
+        assert!(out.stderr.contains(place), "{place} missing: {out}");
+        assert!(out.stderr.contains(text), "{text} missing: {out}");
+    }
+    out.assert_no_panic();
+}

@@ -62,12 +62,17 @@ fn signed_scenarios_run_on_pkcs12_certificates() {
     let dir = tempfile::tempdir().unwrap();
     setup(&sandbox, dir.path());
     let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/ing-psd2");
-    for stem in [
-        "02-application-metadata",
-        "04-granting",
-        "03-update-application",
+    // Granting up to the consent (which needs a person outside the embedded sandbox): the
+    // HTTP-signed application token.
+    let granting = std::fs::read_to_string(scenarios.join("04-granting.yaml")).unwrap();
+    let app_token = &granting[..granting.find("\n  - name: customer consent").unwrap()];
+    common::write(dir.path(), "04-app-token.yaml", app_token);
+    for file in [
+        scenarios.join("02-application-metadata.yaml"),
+        dir.path().join("04-app-token.yaml"),
+        scenarios.join("03-update-application.yaml"),
     ] {
-        let file = scenarios.join(format!("{stem}.yaml"));
+        let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
         let out = obconform_with_env(
             &[
                 "run",

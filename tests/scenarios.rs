@@ -3,6 +3,7 @@
 //! with any cargo test.
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use obconform::authorize::CodeSupply;
 use obconform::environment::active::EnvironmentsSource;
 use obconform::environment::load_environments;
 use obconform::environment::model::EnvironmentKind;
@@ -83,6 +84,7 @@ fn run_one(loaded: &LoadedScenario, shared: &Shared) -> Result<(), Failed> {
         snapshots: Snapshots::Check {
             root: root().join("snapshots"),
         },
+        codes: &CodeSupply::none(),
     };
     let mut lines = Vec::new();
     let outcome = shared

@@ -29,6 +29,17 @@ pub fn capture(source: &CaptureSource, response: &Response) -> Result<String, St
             .header(name)
             .map(str::to_string)
             .ok_or_else(|| format!("the response has no header `{name}`")),
+        CaptureSource::Query(name) => {
+            let location = response.header("location").ok_or_else(|| {
+                "the response has no Location header (not a redirect)".to_string()
+            })?;
+            let url = reqwest::Url::parse(location)
+                .map_err(|e| format!("the Location header is not an absolute URL: {e}"))?;
+            url.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+                .ok_or_else(|| format!("the redirect to {} has no `{name}` parameter", url.path()))
+        }
         CaptureSource::Regex(pattern) => {
             let re = regex::Regex::new(pattern)
                 .map_err(|e| format!("invalid regex /{pattern}/: {e}"))?;

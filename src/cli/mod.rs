@@ -69,6 +69,14 @@ pub struct RunArgs {
     /// Where the embedded sandbox writes its PKI (default: a temporary folder).
     #[arg(long)]
     pub pki: Option<PathBuf>,
+    /// An authorization code for an `authorize` step outside the embedded sandbox (repeatable:
+    /// used by the steps in order). Without it the runner waits for a loopback redirect or a
+    /// line on stdin.
+    #[arg(long = "code", value_name = "CODE")]
+    pub codes: Vec<String>,
+    /// Seconds an `authorize` step waits for the customer's consent.
+    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    pub authorize_timeout: u64,
 }
 
 #[derive(Debug, clap::Args)]

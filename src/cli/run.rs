@@ -1,6 +1,7 @@
 //! `obconform run`: load and check every scenario first, then run them on one target.
 
 use super::{Outcome, RunArgs};
+use crate::authorize::CodeSupply;
 use crate::environment::{load_environments, locate_environments_file};
 use crate::error_chain::error_chain;
 use crate::report::console;
@@ -10,7 +11,7 @@ use crate::scenario::{LoadedScenario, load_scenario};
 use crate::suite::Target;
 use crate::template::Renderer;
 use crate::validate::validate;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub async fn run(args: RunArgs) -> Outcome {
     let files = match scenario_files(&args.paths) {
@@ -89,11 +90,16 @@ pub async fn run(args: RunArgs) -> Outcome {
             root: args.snapshot_dir.clone(),
         }
     };
+    let codes = CodeSupply::new(
+        args.codes.clone(),
+        Duration::from_secs(args.authorize_timeout),
+    );
     let ctx = RunContext {
         env: &target.env,
         transport: &target.transport,
         renderer: &renderer,
         snapshots,
+        codes: &codes,
     };
     println!("environment {} ({})", target.env.name, target.env.api);
     let started = Instant::now();

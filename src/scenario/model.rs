@@ -31,14 +31,19 @@ pub struct Scenario {
     pub steps: Vec<Step>,
 }
 
-/// One request and what its response must look like.
+/// One request (or the customer's consent) and what its response must look like.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// Shown in reports and used to name snapshots.
     pub name: Located<String>,
-    /// The HTTP request to send.
-    pub request: Request,
+    /// The HTTP request to send. A step has either `request` or `authorize`.
+    #[serde(default)]
+    pub request: Option<Request>,
+    /// The customer's consent on the bank's consent screen, ending in the redirect to
+    /// `redirect_uri` with `code` and `state` (capture them with `{query: code}`).
+    #[serde(default)]
+    pub authorize: Option<Located<Authorize>>,
     /// How the request is signed: the name of a profile of the environment, or an inline profile.
     /// Default: `mtls` (no message signature; the TLS client certificate authenticates).
     #[serde(default)]
@@ -53,6 +58,39 @@ pub struct Step {
     /// Snapshot-check the response (status, content type and body, volatile values redacted).
     #[serde(default)]
     pub snapshot: Option<Snapshot>,
+}
+
+/// The customer's consent (guide step 3a/3b). On the embedded sandbox the runner fills in the
+/// consent form like a browser; elsewhere it prints the URL and takes the code from a loopback
+/// redirect listener, `--code`, or a line typed or piped on stdin. Every string is a template.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Authorize {
+    /// Country of the consent screen (`/authorize/v2/{country}`), e.g. `NL`.
+    #[serde(default)]
+    pub country: Option<Located<String>>,
+    /// A consent URL to open instead of `{{env.consent}}/authorize/v2/{country}` (e.g. the old
+    /// flow's `location`); the query parameters below are appended.
+    #[serde(default)]
+    pub url: Option<Located<String>>,
+    /// Space-separated scope-tokens.
+    pub scope: Located<String>,
+    /// Where the bank sends the customer back; must be registered for the application.
+    #[serde(default)]
+    pub redirect_uri: Option<Located<String>>,
+    /// The `state` value (default: a fresh random one); the redirect must return it unchanged.
+    #[serde(default)]
+    pub state: Option<Located<String>>,
+    /// Default: the environment's `client_id`.
+    #[serde(default)]
+    pub client_id: Option<Located<String>>,
+    /// Embedded sandbox: the test profile to pick, by its name on the screen or its id
+    /// (default: the first one listed).
+    #[serde(default)]
+    pub profile: Option<Located<String>>,
+    /// Embedded sandbox: press Cancel instead of Next (the redirect then carries an error).
+    #[serde(default)]
+    pub cancel: bool,
 }
 
 /// An HTTP request. Every string is a handlebars template.
@@ -323,6 +361,8 @@ pub enum CaptureSource {
     Header(String),
     /// A regular expression on the body: the first capture group if it has one, else the match.
     Regex(String),
+    /// A query parameter of the `Location` header (a redirect: `code`, `state`, `error`).
+    Query(String),
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -337,6 +377,9 @@ struct CaptureSpec {
     /// Regular expression on the body.
     #[serde(default)]
     regex: Option<String>,
+    /// Query parameter of the redirect's `Location` header, e.g. `code`.
+    #[serde(default)]
+    query: Option<String>,
     /// Keep the value out of every output.
     #[serde(default)]
     secret: Option<bool>,
@@ -348,7 +391,9 @@ impl<'de> Deserialize<'de> for Capture {
         impl<'de> Visitor<'de> for CaptureVisitor {
             type Value = Capture;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSONPath string, or a mapping with one of json, header, regex")
+                f.write_str(
+                    "a JSONPath string, or a mapping with one of json, header, regex, query",
+                )
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Capture, E> {
                 if !v.starts_with('$') {
@@ -363,13 +408,14 @@ impl<'de> Deserialize<'de> for Capture {
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Capture, A::Error> {
                 let spec = CaptureSpec::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                let source = match (spec.json, spec.header, spec.regex) {
-                    (Some(p), None, None) => CaptureSource::Json(p),
-                    (None, Some(h), None) => CaptureSource::Header(h),
-                    (None, None, Some(r)) => CaptureSource::Regex(r),
+                let source = match (spec.json, spec.header, spec.regex, spec.query) {
+                    (Some(p), None, None, None) => CaptureSource::Json(p),
+                    (None, Some(h), None, None) => CaptureSource::Header(h),
+                    (None, None, Some(r), None) => CaptureSource::Regex(r),
+                    (None, None, None, Some(q)) => CaptureSource::Query(q),
                     _ => {
                         return Err(de::Error::custom(
-                            "a capture takes exactly one of `json`, `header`, `regex`",
+                            "a capture takes exactly one of `json`, `header`, `regex`, `query`",
                         ));
                     }
                 };
@@ -390,7 +436,7 @@ impl JsonSchema for Capture {
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
         let spec = generator.subschema_for::<CaptureSpec>();
         json_schema!({
-            "description": "A JSONPath (starting with $), or {json|header|regex: .., secret: bool}.",
+            "description": "A JSONPath (starting with $), or {json|header|regex|query: .., secret: bool}.",
             "anyOf": [ { "type": "string", "pattern": "^\\$" }, spec ]
         })
     }

@@ -124,7 +124,7 @@ fn parse_offset(text: &str) -> Result<Duration, String> {
 }
 
 /// RFC 3986 unreserved characters stay; everything else is percent-encoded (space as %20).
-const URL_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+pub(crate) const URL_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')

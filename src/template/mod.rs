@@ -1,6 +1,7 @@
 //! Rendering templates: handlebars in strict mode, no HTML escaping, and the helpers scenarios use.
 
 mod helpers;
+pub(crate) use helpers::URL_COMPONENT;
 
 use handlebars::{Handlebars, RenderErrorReason};
 

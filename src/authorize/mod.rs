@@ -1,0 +1,145 @@
+//! The `authorize` step (guide step 3a/3b): the customer consents on the bank's screen and is
+//! sent back to the TPP's `redirect_uri` with `code` and `state`.
+//!
+//! The step renders the consent URL (`{{env.consent}}/authorize/v2/{COUNTRY}?client_id&scope&
+//! state&redirect_uri&response_type=code`, the guide's parameters, space as `%20`), then:
+//! - on the embedded sandbox it behaves like a browser: loads the consent screen, picks the test
+//!   profile, submits the form and takes the `302` ([`browser`]);
+//! - elsewhere a person has to consent: the URL is printed (and opened in a browser when there
+//!   is one) and the redirect is taken from `--code`, a loopback listener on an
+//!   `http://127.0.0.1:PORT/…` redirect URI, or a line on stdin ([`supply`]).
+//!
+//! Either way the step's response is the redirect (status 302, `Location`), checked here: the
+//! `state` must come back unchanged and the target must be the redirect URI.
+
+mod browser;
+mod form;
+mod loopback;
+mod redirect;
+mod supply;
+
+pub use self::supply::CodeSupply;
+
+use crate::environment::ActiveEnvironment;
+use crate::environment::model::EnvironmentKind;
+use crate::http::{Exchange, Transport};
+use crate::plan::{PlanError, plan_error};
+use crate::scenario::Located;
+use crate::scenario::model::Authorize;
+use crate::template::{Renderer, URL_COMPONENT};
+use percent_encoding::utf8_percent_encode;
+
+/// A rendered `authorize` step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthorizePlan {
+    /// The consent URL with its query.
+    pub consent_url: String,
+    pub redirect_uri: Option<String>,
+    pub state: String,
+    /// Embedded sandbox: the test profile (name or id); `None` picks the first.
+    pub profile: Option<String>,
+    /// Embedded sandbox: press Cancel.
+    pub cancel: bool,
+}
+
+/// Renders the step's templates and builds the consent URL.
+pub fn plan_authorize(
+    step: &Located<Authorize>,
+    env: &ActiveEnvironment,
+    renderer: &Renderer,
+    data: &serde_json::Value,
+) -> Result<AuthorizePlan, PlanError> {
+    let authorize = &step.value;
+    let render = |text: &Located<String>| {
+        renderer
+            .render(&text.value, data)
+            .map_err(|e| plan_error(text.at, e))
+    };
+    let render_opt = |text: &Option<Located<String>>| text.as_ref().map(render).transpose();
+    let problem = |message: String| PlanError {
+        at: step.at,
+        message,
+        undefined_variable: None,
+    };
+
+    let base = match (render_opt(&authorize.url)?, render_opt(&authorize.country)?) {
+        (Some(url), _) => url,
+        (None, Some(country)) => {
+            let consent = env.consent.as_deref().ok_or_else(|| {
+                problem(format!(
+                    "environment `{}` has no `consent` URL (the bank's consent host, e.g. \
+                     https://myaccount.sandbox.ing.com); add it in environments.yaml or give `url`",
+                    env.name
+                ))
+            })?;
+            let country = country.trim().to_ascii_uppercase();
+            if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(PlanError {
+                    at: authorize.country.as_ref().map_or(step.at, |c| c.at),
+                    message: format!("`{country}` is not a country code: use two letters, e.g. NL"),
+                    undefined_variable: None,
+                });
+            }
+            format!("{consent}/authorize/v2/{country}")
+        }
+        (None, None) => {
+            return Err(problem(
+                "`authorize` needs `country` (the consent screen of /authorize/v2/{country}) or `url`"
+                    .into(),
+            ));
+        }
+    };
+    let client_id = match render_opt(&authorize.client_id)? {
+        Some(id) => id,
+        None => env.client_id.clone().ok_or_else(|| {
+            problem(format!(
+                "no client_id: set `client_id` on the step or on environment `{}`",
+                env.name
+            ))
+        })?,
+    };
+    let scope = render(&authorize.scope)?;
+    let redirect_uri = render_opt(&authorize.redirect_uri)?;
+    let state = match render_opt(&authorize.state)? {
+        Some(state) => state,
+        None => uuid::Uuid::new_v4().simple().to_string(),
+    };
+
+    let mut query = vec![
+        ("client_id", client_id.as_str()),
+        ("scope", scope.as_str()),
+        ("state", state.as_str()),
+    ];
+    if let Some(uri) = &redirect_uri {
+        query.push(("redirect_uri", uri));
+    }
+    query.push(("response_type", "code"));
+    let encoded: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, URL_COMPONENT)))
+        .collect();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    Ok(AuthorizePlan {
+        consent_url: format!("{base}{separator}{}", encoded.join("&")),
+        redirect_uri,
+        state,
+        profile: render_opt(&authorize.profile)?,
+        cancel: authorize.cancel,
+    })
+}
+
+/// Runs the consent and returns the redirect as the step's exchange, plus what is wrong with
+/// the redirect (empty when it is the one the step asked for).
+pub async fn authorize(
+    plan: &AuthorizePlan,
+    env: &ActiveEnvironment,
+    transport: &Transport,
+    supply: &CodeSupply,
+) -> Result<(Exchange, Vec<String>), String> {
+    let exchange = match env.kind {
+        EnvironmentKind::Embedded => browser::consent(plan, transport).await?,
+        EnvironmentKind::Sandbox | EnvironmentKind::Production => supply.obtain(plan).await?,
+    };
+    let problems = redirect::check(plan, &exchange.response);
+    Ok((exchange, problems))
+}

@@ -1,0 +1,268 @@
+//! The `authorize` step outside the embedded sandbox, where a person consents: the code comes
+//! from `--code`, from a loopback redirect listener, or from a line on stdin. The embedded
+//! sandbox plays ING's sandbox (an environment of kind `sandbox` pointing at it) and the test
+//! plays the customer's browser. The embedded case runs in scenario 04-granting.
+
+mod common;
+
+use common::{TestSandbox, write};
+use obconform::sandbox::PSD2_CLIENT_ID;
+use reqwest::{StatusCode, Url};
+use std::io::{BufRead, BufReader, Write as _};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+const SCOPE: &str = "payment-accounts:balances:view payment-accounts:transactions:view";
+
+/// An environment `ing` of kind `sandbox` on the test sandbox, with its example certificates
+/// and the two signing profiles the scenario uses.
+fn environment(sandbox: &TestSandbox) -> String {
+    let pki = sandbox.pki();
+    format!(
+        "profiles:\n  app-token: {{ flow: http-signature, key_id: \"SN={{{{certs.signing.serial}}}}\", placement: authorization, certificate_header: true }}\n  http-signature: {{ flow: http-signature, key_id: \"{{{{client_id}}}}\", placement: signature-header }}\nenvironments:\n  ing:\n    kind: sandbox\n    api: {api}\n    consent: {consent}\n    client_id: {PSD2_CLIENT_ID}\n    trust: [{ca}]\n    certs:\n      tls: {{ cert: {tc}, key: {tk} }}\n      signing: {{ cert: {sc}, key: {sk} }}\n",
+        api = sandbox.base_url(),
+        consent = sandbox.sandbox().consent_url(),
+        ca = pki.ca_cert.display(),
+        tc = pki.client_tls_cert.display(),
+        tk = pki.client_tls_key.display(),
+        sc = pki.client_signing_cert.display(),
+        sk = pki.client_signing_key.display(),
+    )
+}
+
+/// App token → consent → code exchange, with a fixed `state`.
+fn scenario(redirect_uri: &str) -> String {
+    format!(
+        r#"name: consent outside the embedded sandbox
+system: test
+steps:
+  - name: app token
+    request:
+      method: POST
+      url: "{{{{env.api}}}}/oauth2/token"
+      form: {{ grant_type: client_credentials }}
+    sign: app-token
+    expect: {{ status: 200 }}
+    capture: {{ app_token: $.access_token, client_id: $.client_id }}
+  - name: consent
+    authorize:
+      country: NL
+      scope: {SCOPE}
+      state: fixed-state-1
+      redirect_uri: {redirect_uri}
+    capture:
+      code: {{ query: code }}
+  - name: customer token
+    request:
+      method: POST
+      url: "{{{{env.api}}}}/oauth2/token"
+      headers: {{ Authorization: "Bearer {{{{app_token}}}}" }}
+      form: {{ grant_type: authorization_code, code: "{{{{code}}}}", redirect_uri: "{redirect_uri}" }}
+    sign: http-signature
+    expect:
+      status: 200
+      json: {{ $.scope: {SCOPE} }}
+"#
+    )
+}
+
+/// What the customer's browser does on the consent screen: submit the first profile; the
+/// sandbox's redirect (not followed).
+fn consent_in_browser(sandbox: &TestSandbox, consent_url: &str) -> Url {
+    let browser = common::sandbox_client(&sandbox.pki().ca_cert, None);
+    sandbox.block_on(async {
+        let page = browser.get(consent_url).send().await.expect("consent page");
+        assert_eq!(page.status(), StatusCode::OK);
+        let url = Url::parse(consent_url).expect("URL");
+        let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        form.push(("profile".into(), "".into()));
+        let html = page.text().await.expect("HTML");
+        let profile = html
+            .split("name=\"profile\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a test profile");
+        form.last_mut().expect("profile").1 = profile.to_owned();
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&form)
+            .finish();
+        let response = browser
+            .post(url.as_str().split('?').next().expect("path"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("submit consent");
+        assert_eq!(response.status(), StatusCode::FOUND);
+        let location = response.headers()["location"].to_str().expect("Location");
+        Url::parse(location).expect("absolute")
+    })
+}
+
+fn consent_url(sandbox: &TestSandbox, redirect_uri: &str) -> String {
+    let mut url = Url::parse(&format!(
+        "{}/authorize/v2/NL",
+        sandbox.sandbox().consent_url()
+    ))
+    .expect("URL");
+    url.query_pairs_mut()
+        .append_pair("client_id", PSD2_CLIENT_ID)
+        .append_pair("scope", SCOPE)
+        .append_pair("state", "fixed-state-1")
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("response_type", "code");
+    url.to_string()
+}
+
+fn run(dir: &Path, extra: &[&str], stdin: Option<&str>) -> common::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_obconform"));
+    command
+        .args(["run", "flow.yaml", "--env", "ing", "--no-snapshots"])
+        .args(extra)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("start obconform");
+    let mut input = child.stdin.take().expect("stdin");
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).expect("write stdin");
+    }
+    drop(input);
+    let out = child.wait_with_output().expect("obconform ends");
+    common::Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn setup(sandbox: &TestSandbox, redirect_uri: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "environments.yaml", &environment(sandbox));
+    write(dir.path(), "flow.yaml", &scenario(redirect_uri));
+    dir
+}
+
+#[test]
+fn a_code_given_with_dash_dash_code_is_exchanged() {
+    let sandbox = TestSandbox::start();
+    let redirect = "https://www.example.com/";
+    let dir = setup(&sandbox, redirect);
+    let landed = consent_in_browser(&sandbox, &consent_url(&sandbox, redirect));
+    let code = landed
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("code");
+
+    let out = run(dir.path(), &["--code", &code], None);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.contains("PASS  3. customer token"), "{out}");
+    assert!(
+        out.stderr.contains("using the code given with --code"),
+        "{out}"
+    );
+    assert!(
+        !out.stdout.contains(&code) && !out.stderr.contains(&code),
+        "{out}"
+    );
+
+    // A code is single-use: the same code again fails at the exchange, named as such.
+    let again = run(dir.path(), &["--code", &code], None);
+    assert_eq!(again.code, 1, "{again}");
+    assert!(again.stdout.contains("FAIL  3. customer token"), "{again}");
+}
+
+#[test]
+fn the_redirect_url_pasted_on_stdin_is_taken() {
+    let sandbox = TestSandbox::start();
+    let redirect = "https://www.example.com/";
+    let dir = setup(&sandbox, redirect);
+    let landed = consent_in_browser(&sandbox, &consent_url(&sandbox, redirect));
+
+    let out = run(dir.path(), &[], Some(&format!("{landed}\n")));
+    assert_eq!(out.code, 0, "{out}");
+    // The consent URL was shown for the person to open, with the guide's parameters.
+    assert!(
+        out.stderr.contains("/authorize/v2/NL?client_id=5ca1ab1e-c0ca-c01a-cafe-154deadbea75&scope=payment-accounts%3Abalances%3Aview%20payment-accounts%3Atransactions%3Aview&state=fixed-state-1&redirect_uri=https%3A%2F%2Fwww.example.com%2F&response_type=code"),
+        "{out}"
+    );
+
+    // A redirect with another state is refused before the code is used.
+    let forged = landed.as_str().replace("fixed-state-1", "other-state");
+    let out = run(dir.path(), &[], Some(&format!("{forged}\n")));
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.stdout.contains("FAIL  2. consent"), "{out}");
+    assert!(out.stdout.contains("another `state`"), "{out}");
+}
+
+#[test]
+fn without_a_code_the_step_fails_and_says_how_to_give_one() {
+    let sandbox = TestSandbox::start();
+    let dir = setup(&sandbox, "https://www.example.com/");
+    let out = run(dir.path(), &[], None);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.stdout.contains("FAIL  2. consent"), "{out}");
+    assert!(out.stdout.contains("--code"), "{out}");
+    assert!(
+        out.stdout.contains("SKIP") || out.stdout.contains("skipped"),
+        "{out}"
+    );
+    out.assert_no_panic();
+}
+
+#[test]
+fn a_loopback_redirect_uri_is_listened_on() {
+    let sandbox = TestSandbox::start();
+    let port = common::closed_port();
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    // Register the loopback redirect URI for the example application.
+    let mut app = sandbox
+        .sandbox()
+        .application(PSD2_CLIENT_ID)
+        .expect("example app");
+    app.redirect_uris.push(redirect.clone());
+    sandbox.sandbox().register_application(app);
+    let dir = setup(&sandbox, &redirect);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_obconform"))
+        .args(["run", "flow.yaml", "--env", "ing", "--no-snapshots"])
+        .args(["--authorize-timeout", "60"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start obconform");
+    // The runner prints the consent URL once it listens.
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut shown = None;
+    let mut line = String::new();
+    while stderr.read_line(&mut line).expect("read stderr") > 0 {
+        if let Some(url) = line.trim().strip_prefix(&sandbox.sandbox().consent_url()) {
+            shown = Some(format!("{}{url}", sandbox.sandbox().consent_url()));
+            break;
+        }
+        line.clear();
+    }
+    let shown = shown.expect("the consent URL on stderr");
+    let landed = consent_in_browser(&sandbox, &shown);
+    assert!(landed.as_str().starts_with(&redirect), "{landed}");
+    // The browser follows the redirect to the runner's listener.
+    let answer = sandbox.block_on(async {
+        reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("client")
+            .get(landed.as_str())
+            .send()
+            .await
+            .expect("loopback redirect")
+    });
+    assert_eq!(answer.status(), StatusCode::OK);
+    let out = child.wait_with_output().expect("obconform ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("PASS  3. customer token"), "{stdout}");
+}
