@@ -13,8 +13,9 @@ use super::lifecycle::{self, Kind, Stage, TransactionStatus};
 use super::validate::{PaymentOrder, Product, Service};
 use crate::sandbox::errors::IngError;
 
-/// How long (sandbox time) a payment is kept after its initiation.
-pub const RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+/// How long (sandbox time) a payment is kept after its initiation: long enough for a short
+/// standing order to be seen expiring.
+pub const RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 /// At most this many payments are kept.
 pub const MAX_PAYMENTS: usize = 10_000;
 
@@ -204,10 +205,10 @@ fn unknown(owner: &Owner<'_>, id: &str) -> IngError {
         format!(
             "No payment {id} at /v1/{}/{} for this client_id (payments are only found by the \
              application that initiated them, at the service and product they were initiated \
-             with, for {} h)",
+             with, for {} days)",
             owner.service.path(),
             owner.product.path(),
-            RETENTION.as_secs() / 3600
+            RETENTION.as_secs() / 86_400
         ),
     )
 }
