@@ -35,6 +35,8 @@ pub struct Psd2State {
     pub tokens: TokenStore,
     /// Authorization codes, refresh tokens and the old flow's sessions.
     pub grants: GrantStore,
+    /// Initiated payments (PIS).
+    pub payments: pis::PaymentStore,
 }
 
 impl Psd2State {
@@ -43,6 +45,7 @@ impl Psd2State {
             apps: RwLock::new(apps),
             tokens: TokenStore::default(),
             grants: GrantStore::default(),
+            payments: pis::PaymentStore::default(),
         }
     }
 

@@ -274,12 +274,23 @@ impl SignedJws {
     /// Verifies the signature over the request: alg, x5t#S256 of the certificate, sigT within
     /// 3 minutes, `(request-target) digest content-type` in pars, Digest over the exact body.
     pub fn verify(&self, request: &ReceivedRequest, now: SystemTime) -> Result<(), IngError> {
+        self.verify_with_pars(request, now, &jws::DEFAULT_PARS)
+    }
+
+    /// [`Self::verify`] with another set of headers that must be in `sigD.pars` (PIS: a GET or
+    /// DELETE has no body, so no `content-type`).
+    pub fn verify_with_pars(
+        &self,
+        request: &ReceivedRequest,
+        now: SystemTime,
+        required: &[&str],
+    ) -> Result<(), IngError> {
         let key = self
             .certificate
             .public_key()
             .map_err(|_| bad_signature(diagnosis::CERT_WRONG_USAGE))?;
         let policy = jws::Policy {
-            required: &jws::DEFAULT_PARS,
+            required,
             now,
             max_skew: MAX_SKEW,
         };

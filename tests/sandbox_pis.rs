@@ -1,0 +1,878 @@
+//! The embedded sandbox's Payment Initiation Service: initiation in both signing modes, the SCA
+//! page, the status lifecycle on the sandbox clock, cancellation, and every refusal with its
+//! status, tppMessages code, path and diagnosis.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Bank;
+use common::psd2::{AIS_SCOPE, FORM, REDIRECT, diagnosis, json_body, params_get, redirected};
+use obconform::plan::PlannedRequest;
+use obconform::sandbox::PSD2_CLIENT_ID;
+use obconform::scenario::model::{Flow, SignProfile};
+use obconform::sign::{SignInputs, SigningKey};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const SEPA: &str = "/v1/payments/sepa-credit-transfers";
+const PERIODIC_SEPA: &str = "/v1/periodic-payments/sepa-credit-transfers";
+const PSU_IP: &str = "192.0.2.10";
+const NL_IBAN: &str = "NL69INGB0123456789";
+const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// How a PIS request is signed.
+#[derive(Clone, Copy)]
+enum Signing<'a> {
+    /// `Signature` header, keyId = client_id, over these headers.
+    Http(&'a [&'a str]),
+    /// `X-JWS-Signature` with this certificate over these pars (`None`: by the body).
+    Jws(&'a SigningKey, Option<&'a [&'a str]>),
+}
+
+const HTTP_DEFAULT: Signing<'static> = Signing::Http(&["(request-target)", "date", "digest"]);
+const HTTP_WITH_REQUEST_ID: Signing<'static> =
+    Signing::Http(&["(request-target)", "date", "digest", "x-request-id"]);
+
+/// The guide's SEPA body.
+fn guide_body() -> Value {
+    json!({
+        "instructedAmount": {"amount": "1", "currency": "EUR"},
+        "creditorAccount": {"iban": "AT861921125678901234"},
+        "creditorName": "Laura Musterfrau",
+    })
+}
+
+fn initiation_headers() -> Vec<(&'static str, &'static str)> {
+    vec![("TPP-Redirect-URI", REDIRECT), ("PSU-IP-Address", PSU_IP)]
+}
+
+impl Bank {
+    /// A PIS request with `Authorization: Bearer <token>`, `X-Request-ID` unless `headers` has
+    /// one (`""` sends none), the JSON body, signed as `signing` says.
+    fn pis(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+        signing: Signing<'_>,
+    ) -> PlannedRequest {
+        let body = body.map(|json| serde_json::to_vec(json).expect("JSON"));
+        self.pis_bytes(method, path, token, headers, body, signing)
+    }
+
+    /// [`Bank::pis`] with the body's bytes as given (sent as `application/json`).
+    fn pis_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+        signing: Signing<'_>,
+    ) -> PlannedRequest {
+        let mut all: Vec<(String, String)> = vec![
+            ("Accept".into(), "application/json".into()),
+            ("Authorization".into(), format!("Bearer {token}")),
+        ];
+        if !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("x-request-id"))
+        {
+            all.push(("X-Request-ID".into(), uuid::Uuid::new_v4().to_string()));
+        }
+        for (name, value) in headers {
+            if !value.is_empty() {
+                all.push(((*name).to_owned(), (*value).to_owned()));
+            }
+        }
+        if body.is_some() {
+            all.push(("Content-Type".into(), "application/json".into()));
+        }
+        let body = body.unwrap_or_default();
+        let request = PlannedRequest {
+            method: method.into(),
+            url: self.url(path),
+            headers: all,
+            body,
+        };
+        let (profile, key, key_id) = match signing {
+            Signing::Http(names) => (
+                SignProfile {
+                    flow: Flow::HttpSignature,
+                    headers: Some(names.iter().map(|s| (*s).to_owned()).collect()),
+                    ..SignProfile::default()
+                },
+                &self.signing,
+                Some(PSD2_CLIENT_ID),
+            ),
+            Signing::Jws(key, pars) => {
+                let pars = pars.unwrap_or(if request.body.is_empty() {
+                    &["(request-target)", "digest"]
+                } else {
+                    &["(request-target)", "digest", "content-type"]
+                });
+                (
+                    SignProfile {
+                        flow: Flow::Jws,
+                        headers: Some(pars.iter().map(|s| (*s).to_owned()).collect()),
+                        ..SignProfile::default()
+                    },
+                    key,
+                    None,
+                )
+            }
+        };
+        let inputs = SignInputs {
+            key: Some(key),
+            key_id,
+            audience: None,
+            client_id: None,
+            now: self.sandbox.now(),
+        };
+        obconform::sign::sign(request, &profile, &inputs)
+            .expect("signs")
+            .request
+    }
+
+    /// Initiates `body` at `path` (the example app's redirect URI, a PSU IP).
+    async fn initiate(
+        &self,
+        path: &str,
+        token: &str,
+        body: &Value,
+        signing: Signing<'_>,
+    ) -> reqwest::Response {
+        let request = self.pis(
+            "POST",
+            path,
+            token,
+            &initiation_headers(),
+            Some(body),
+            signing,
+        );
+        self.send(&request).await
+    }
+
+    /// Initiates and returns the 201 body.
+    async fn initiated(
+        &self,
+        path: &str,
+        token: &str,
+        body: &Value,
+        signing: Signing<'_>,
+    ) -> Value {
+        let response = self.initiate(path, token, body, signing).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        json_body(response).await
+    }
+
+    async fn status_of(&self, payment: &Value, token: &str, signing: Signing<'_>) -> String {
+        let path = href(payment, "status");
+        let response = self
+            .send(&self.pis("GET", &path, token, &[], None, signing))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        json_body(response).await["transactionStatus"]
+            .as_str()
+            .expect("transactionStatus")
+            .to_owned()
+    }
+
+    /// The SCA page of an initiation response (its absolute `scaRedirect`).
+    async fn sca_page(&self, payment: &Value) -> reqwest::Response {
+        self.client
+            .get(href(payment, "scaRedirect"))
+            .send()
+            .await
+            .expect("GET SCA page")
+    }
+
+    async fn sca_submit(&self, payment: &Value, form: &str) -> reqwest::Response {
+        self.client
+            .post(href(payment, "scaRedirect"))
+            .header("Content-Type", FORM)
+            .body(form.to_owned())
+            .send()
+            .await
+            .expect("POST SCA page")
+    }
+
+    /// An application token obtained with an HTTP signature and `scope`.
+    async fn app_token_with_scope(&self, scope: &str) -> String {
+        let body = format!("grant_type=client_credentials&scope={scope}");
+        let request = self.sign(
+            self.form_request("/oauth2/token", &body),
+            &self.signing,
+            None,
+        );
+        let response = self.send(&request).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        json_body(response).await["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
+    /// An mTLS-only token for another registered application.
+    async fn mtls_token_for(&self, client_id: &str) -> String {
+        let request = self.form_request(
+            "/oauth2/token",
+            &format!("grant_type=client_credentials&client_id={client_id}"),
+        );
+        let response = self.send(&request).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        json_body(response).await["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+}
+
+fn href(payment: &Value, link: &str) -> String {
+    payment["_links"][link]["href"]
+        .as_str()
+        .unwrap_or_else(|| panic!("_links.{link}.href in {payment}"))
+        .to_owned()
+}
+
+/// A refusal in the tppMessages shape: (status, code, path, diagnosis).
+async fn tpp_refusal(
+    response: reqwest::Response,
+) -> (StatusCode, String, Option<String>, Option<String>) {
+    let status = response.status();
+    let diagnosis = diagnosis(&response);
+    let body = json_body(response).await;
+    let message = &body["tppMessages"][0];
+    assert_eq!(message["category"], "ERROR", "{body}");
+    assert!(
+        message["text"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+    (
+        status,
+        message["code"].as_str().unwrap_or_default().to_owned(),
+        message["path"].as_str().map(str::to_owned),
+        diagnosis,
+    )
+}
+
+/// A 401 in the OAuth shape: (diagnosis, message).
+async fn unauthorized(response: reqwest::Response) -> (Option<String>, String) {
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let diagnosis = diagnosis(&response);
+    let message = json_body(response).await["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    (diagnosis, message)
+}
+
+fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn sandbox_date(bank: &Bank, plus: Duration) -> String {
+    let at: chrono::DateTime<chrono::Utc> = (bank.sandbox.now() + plus).into();
+    at.format("%Y-%m-%d").to_string()
+}
+
+#[tokio::test]
+async fn sepa_payment_with_http_signatures_from_initiation_to_settlement() {
+    let bank = Bank::start().await;
+    let token = bank.app_token().await;
+    let request = bank.pis(
+        "POST",
+        SEPA,
+        &token,
+        &[
+            ("X-Request-ID", "3f2b8c1e-7d4a-4c2e-9b1a-0e5f6d7c8b9a"),
+            ("TPP-Redirect-URI", REDIRECT),
+            ("PSU-IP-Address", PSU_IP),
+        ],
+        Some(&guide_body()),
+        HTTP_DEFAULT,
+    );
+    let response = bank.send(&request).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(
+        header(&response, "aspsp-sca-approach").as_deref(),
+        Some("REDIRECT")
+    );
+    assert_eq!(
+        header(&response, "x-request-id").as_deref(),
+        Some("3f2b8c1e-7d4a-4c2e-9b1a-0e5f6d7c8b9a")
+    );
+    let location = header(&response, "location").expect("Location");
+    let payment = json_body(response).await;
+    assert_eq!(payment["transactionStatus"], "RCVD");
+    let id = payment["paymentId"].as_str().expect("paymentId").to_owned();
+    assert_eq!(location, format!("{SEPA}/{id}"));
+    assert_eq!(href(&payment, "self"), location);
+    assert_eq!(href(&payment, "status"), format!("{location}/status"));
+    assert_eq!(
+        href(&payment, "scaRedirect"),
+        bank.url(&format!("/sca/payments/{id}"))
+    );
+
+    // GET answers the payment as initiated.
+    let response = bank
+        .send(&bank.pis("GET", &location, &token, &[], None, HTTP_DEFAULT))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let read = json_body(response).await;
+    assert_eq!(read["creditorName"], "Laura Musterfrau");
+    assert_eq!(read["instructedAmount"], guide_body()["instructedAmount"]);
+    assert_eq!(read["transactionStatus"], "RCVD");
+    assert_eq!(bank.status_of(&payment, &token, HTTP_DEFAULT).await, "RCVD");
+
+    // The SCA page shows the payment and NL's test accounts; approving redirects back.
+    let page = bank.sca_page(&payment).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.expect("HTML");
+    assert!(html.contains("Laura Musterfrau"), "{html}");
+    assert!(html.contains(NL_IBAN), "{html}");
+    let response = bank
+        .sca_submit(&payment, &format!("decision=approve&account={NL_IBAN}"))
+        .await;
+    let (url, params) = redirected(&response);
+    assert_eq!(
+        format!(
+            "{}://{}{}",
+            url.scheme(),
+            url.host_str().unwrap_or(""),
+            url.path()
+        ),
+        REDIRECT
+    );
+    assert_eq!(
+        params_get(&params, "paymentId").as_deref(),
+        Some(id.as_str())
+    );
+
+    // A second decision, or the page again, is refused.
+    let again = bank.sca_submit(&payment, "decision=reject").await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    assert!(again.text().await.unwrap_or_default().contains("ACTC"));
+    assert_eq!(
+        bank.sca_page(&payment).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+
+    // The clock drives settlement: ACTC, then ACSP after 10 s, ACSC after 60 s.
+    assert_eq!(bank.status_of(&payment, &token, HTTP_DEFAULT).await, "ACTC");
+    let response = bank
+        .send(&bank.pis("GET", &location, &token, &[], None, HTTP_DEFAULT))
+        .await;
+    assert_eq!(json_body(response).await["debtorAccount"]["iban"], NL_IBAN);
+    bank.sandbox.advance_clock(Duration::from_secs(10));
+    assert_eq!(bank.status_of(&payment, &token, HTTP_DEFAULT).await, "ACSP");
+    bank.sandbox.advance_clock(Duration::from_secs(50));
+    assert_eq!(bank.status_of(&payment, &token, HTTP_DEFAULT).await, "ACSC");
+
+    // Settled: no cancellation.
+    let response = bank
+        .send(&bank.pis("DELETE", &location, &token, &[], None, HTTP_DEFAULT))
+        .await;
+    let (status, code, _, _) = tpp_refusal(response).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::BAD_REQUEST, "CANCELLATION_INVALID")
+    );
+    assert_eq!(bank.status_of(&payment, &token, HTTP_DEFAULT).await, "ACSC");
+    bank.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn jws_mode_initiates_reads_and_cancels() {
+    let bank = Bank::start().await;
+    let token = bank.mtls_token().await;
+    let jws = Signing::Jws(&bank.signing, None);
+    let payment = bank.initiated(SEPA, &token, &guide_body(), jws).await;
+    assert_eq!(payment["transactionStatus"], "RCVD");
+    assert_eq!(bank.status_of(&payment, &token, jws).await, "RCVD");
+
+    // The x-request-id variant of the pars is accepted too.
+    let with_request_id = Signing::Jws(
+        &bank.signing,
+        Some(&["(request-target)", "digest", "content-type", "x-request-id"]),
+    );
+    let second = bank
+        .initiated(SEPA, &token, &guide_body(), with_request_id)
+        .await;
+    assert_ne!(second["paymentId"], payment["paymentId"]);
+
+    // A GET's JWS must cover at least (request-target) and digest.
+    let path = href(&payment, "status");
+    let thin = Signing::Jws(&bank.signing, Some(&["(request-target)"]));
+    let response = bank
+        .send(&bank.pis("GET", &path, &token, &[], None, thin))
+        .await;
+    let (diagnosis, _) = unauthorized(response).await;
+    assert_eq!(diagnosis.as_deref(), Some("jws.signed-not-in-pars"));
+
+    // Cancelled while RCVD: 204, CANC, and the SCA page refuses it.
+    let location = href(&payment, "self");
+    let response = bank
+        .send(&bank.pis("DELETE", &location, &token, &[], None, jws))
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(header(&response, "x-request-id").is_some());
+    assert_eq!(bank.status_of(&payment, &token, jws).await, "CANC");
+    let response = bank
+        .sca_submit(&payment, &format!("decision=approve&account={NL_IBAN}"))
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.text().await.unwrap_or_default().contains("CANC"));
+    let response = bank
+        .send(&bank.pis("DELETE", &location, &token, &[], None, jws))
+        .await;
+    let (status, code, _, _) = tpp_refusal(response).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::BAD_REQUEST, "CANCELLATION_INVALID")
+    );
+
+    // Rejected on the SCA page: RJCT, and still redirected back.
+    let response = bank.sca_submit(&second, "decision=reject").await;
+    let (_, params) = redirected(&response);
+    assert_eq!(
+        params_get(&params, "paymentId").as_deref(),
+        second["paymentId"].as_str()
+    );
+    assert_eq!(bank.status_of(&second, &token, jws).await, "RJCT");
+    bank.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn periodic_payment_is_active_until_its_end_date_passes() {
+    let bank = Bank::start().await;
+    let token = bank.app_token().await;
+    let mut body = guide_body();
+    body["startDate"] = json!(sandbox_date(&bank, Duration::ZERO));
+    body["endDate"] = json!(sandbox_date(&bank, DAY));
+    body["frequency"] = json!("MNTH");
+    body["dayOfExecution"] = json!("01");
+    body["debtorAccount"] = json!({"iban": NL_IBAN});
+    let payment = bank
+        .initiated(PERIODIC_SEPA, &token, &body, HTTP_WITH_REQUEST_ID)
+        .await;
+    let location = href(&payment, "self");
+    assert!(
+        location.starts_with(&format!("{PERIODIC_SEPA}/")),
+        "{location}"
+    );
+    let response = bank
+        .send(&bank.pis("GET", &location, &token, &[], None, HTTP_DEFAULT))
+        .await;
+    let read = json_body(response).await;
+    assert_eq!(read["frequency"], "MNTH");
+    assert_eq!(read["endDate"], body["endDate"]);
+
+    // A debtor account that is a test account is the only one offered.
+    let html = bank.sca_page(&payment).await.text().await.expect("HTML");
+    assert_eq!(html.matches("name=\"account\"").count(), 1, "{html}");
+    let response = bank
+        .sca_submit(&payment, "decision=approve&account=NL20INGB0001234567")
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let response = bank
+        .sca_submit(&payment, &format!("decision=approve&account={NL_IBAN}"))
+        .await;
+    redirected(&response);
+    assert_eq!(bank.status_of(&payment, &token, HTTP_DEFAULT).await, "ACTV");
+
+    // Still active on its end date; expired the day after (a fresh token: 900 s lifetime).
+    bank.sandbox.advance_clock(DAY);
+    let token = bank.app_token().await;
+    assert_eq!(bank.status_of(&payment, &token, HTTP_DEFAULT).await, "ACTV");
+    bank.sandbox.advance_clock(DAY);
+    let token = bank.app_token().await;
+    assert_eq!(bank.status_of(&payment, &token, HTTP_DEFAULT).await, "EXPI");
+    let response = bank
+        .send(&bank.pis("DELETE", &location, &token, &[], None, HTTP_DEFAULT))
+        .await;
+    assert_eq!(tpp_refusal(response).await.1, "CANCELLATION_INVALID");
+    bank.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn request_ids_are_required_and_signed_when_listed() {
+    let bank = Bank::start().await;
+    let token = bank.app_token().await;
+    // ING's PIS script signs x-request-id too.
+    let response = bank
+        .initiate(SEPA, &token, &guide_body(), HTTP_WITH_REQUEST_ID)
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+
+    // Not sent at all (and not signed): 400.
+    let mut headers = initiation_headers();
+    headers.push(("X-Request-ID", ""));
+    let request = bank.pis(
+        "POST",
+        SEPA,
+        &token,
+        &headers,
+        Some(&guide_body()),
+        HTTP_DEFAULT,
+    );
+    let response = bank.send(&request).await;
+    assert!(header(&response, "x-request-id").is_none());
+    let (status, code, _, _) = tpp_refusal(response).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::BAD_REQUEST, "FORMAT_ERROR")
+    );
+
+    // Listed in headers= but removed after signing: the signature cannot be verified.
+    let mut request = bank.pis(
+        "POST",
+        SEPA,
+        &token,
+        &initiation_headers(),
+        Some(&guide_body()),
+        HTTP_WITH_REQUEST_ID,
+    );
+    request
+        .headers
+        .retain(|(n, _)| !n.eq_ignore_ascii_case("x-request-id"));
+    let (diagnosis, message) = unauthorized(bank.send(&request).await).await;
+    assert_eq!(diagnosis.as_deref(), Some("httpsig.headers-mismatch"));
+    assert_eq!(message, "Signature could not be successfully verified");
+    bank.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn tokens_and_signatures_must_pair_up() {
+    let bank = Bank::start().await;
+    let app_token = bank.app_token().await;
+    let mtls_token = bank.mtls_token().await;
+    let body = guide_body();
+    let jws = Signing::Jws(&bank.signing, None);
+
+    // HTTP-signature token with only a JWS.
+    let (diagnosis, message) =
+        unauthorized(bank.initiate(SEPA, &app_token, &body, jws).await).await;
+    assert_eq!(diagnosis.as_deref(), Some("flow.token-mode-mismatch"));
+    assert!(message.contains("HTTP signature"), "{message}");
+    assert!(message.contains("X-JWS-Signature"), "{message}");
+
+    // mTLS-only token with only an HTTP signature.
+    let (diagnosis, message) =
+        unauthorized(bank.initiate(SEPA, &mtls_token, &body, HTTP_DEFAULT).await).await;
+    assert_eq!(diagnosis.as_deref(), Some("flow.token-mode-mismatch"));
+    assert!(message.contains("mTLS only"), "{message}");
+
+    // A token and no signature at all.
+    let mut request = bank.pis(
+        "POST",
+        SEPA,
+        &app_token,
+        &initiation_headers(),
+        Some(&body),
+        HTTP_DEFAULT,
+    );
+    request
+        .headers
+        .retain(|(n, _)| !n.eq_ignore_ascii_case("signature"));
+    let (diagnosis, message) = unauthorized(bank.send(&request).await).await;
+    assert_eq!(diagnosis.as_deref(), Some("flow.token-mode-mismatch"));
+    assert!(message.contains("no signature"), "{message}");
+
+    // A customer token is not an application token.
+    let customer = bank.customer_token("van-dijk-mol", AIS_SCOPE).await;
+    let (diagnosis, message) =
+        unauthorized(bank.initiate(SEPA, &customer, &body, HTTP_DEFAULT).await).await;
+    assert_eq!(diagnosis.as_deref(), Some("flow.token-mode-mismatch"));
+    assert!(message.contains("application access token"), "{message}");
+
+    // An application token without payment-accounts:orders:create.
+    let narrow = bank
+        .app_token_with_scope("payment-accounts:balances:view")
+        .await;
+    let response = bank.initiate(SEPA, &narrow, &body, HTTP_DEFAULT).await;
+    let (status, code, _, diagnosis) = tpp_refusal(response).await;
+    assert_eq!(
+        (status, code.as_str(), diagnosis.as_deref()),
+        (
+            StatusCode::FORBIDDEN,
+            "CONSENT_INVALID",
+            Some("flow.scope-missing")
+        )
+    );
+
+    // A JWS by a trusted signing certificate that is not registered for the application.
+    let pki = bank.sandbox.pki().clone();
+    let ca = obconform::sandbox::pki::load_ca(&pki.dir).expect("CA");
+    let (_, renewed) = obconform::sandbox::pki::renew_client_pair(&ca).expect("renewed pair");
+    let stranger = SigningKey::new(renewed.cert, renewed.key);
+    let response = bank
+        .initiate(SEPA, &mtls_token, &body, Signing::Jws(&stranger, None))
+        .await;
+    let (diagnosis, message) = unauthorized(response).await;
+    assert_eq!(diagnosis.as_deref(), Some("jws.wrong-key"));
+    assert!(
+        message.contains("not a signing certificate registered"),
+        "{message}"
+    );
+    bank.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn initiation_headers_and_products_are_checked() {
+    let owned = Bank::start().await;
+    let bank = &owned;
+    let token = bank.app_token().await;
+    let body = guide_body();
+
+    let response = bank
+        .initiate(
+            "/v1/payments/instant-credit-transfers",
+            &token,
+            &body,
+            HTTP_DEFAULT,
+        )
+        .await;
+    let (status, code, _, _) = tpp_refusal(response).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::NOT_FOUND, "PRODUCT_UNKNOWN")
+    );
+
+    let send_with = |headers: Vec<(&'static str, &'static str)>| {
+        let request = bank.pis("POST", SEPA, &token, &headers, Some(&body), HTTP_DEFAULT);
+        async move { tpp_refusal(bank.send(&request).await).await }
+    };
+    let (status, code, _, diagnosis) = send_with(vec![
+        ("TPP-Redirect-URI", "https://attacker.example/"),
+        ("PSU-IP-Address", PSU_IP),
+    ])
+    .await;
+    assert_eq!(
+        (status, code.as_str(), diagnosis.as_deref()),
+        (
+            StatusCode::BAD_REQUEST,
+            "FORMAT_ERROR",
+            Some("flow.redirect-uri-mismatch")
+        )
+    );
+    let (status, code, _, diagnosis) = send_with(vec![("PSU-IP-Address", PSU_IP)]).await;
+    assert_eq!(
+        (status, code.as_str(), diagnosis),
+        (StatusCode::BAD_REQUEST, "FORMAT_ERROR", None)
+    );
+    let (status, code, _, _) = send_with(vec![("TPP-Redirect-URI", REDIRECT)]).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::BAD_REQUEST, "FORMAT_ERROR")
+    );
+    let (status, _, _, _) = send_with(vec![
+        ("TPP-Redirect-URI", REDIRECT),
+        ("PSU-IP-Address", "localhost"),
+    ])
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // The registered URI without its trailing slash is the same URI.
+    let response = bank
+        .send(&bank.pis(
+            "POST",
+            SEPA,
+            &token,
+            &[
+                ("TPP-Redirect-URI", "https://www.example.com"),
+                ("PSU-IP-Address", "2001:db8::1"),
+            ],
+            Some(&body),
+            HTTP_DEFAULT,
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+
+    // Malformed JSON.
+    let request = bank.pis_bytes(
+        "POST",
+        SEPA,
+        &token,
+        &initiation_headers(),
+        Some(b"{\"instructedAmount\":".to_vec()),
+        HTTP_DEFAULT,
+    );
+    let (status, code, _, _) = tpp_refusal(bank.send(&request).await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::BAD_REQUEST, "FORMAT_ERROR")
+    );
+    owned.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn bodies_are_refused_at_the_offending_field() {
+    let owned = Bank::start().await;
+    let bank = &owned;
+    let token = bank.app_token().await;
+    let refused = |path: &'static str, body: Value| {
+        let token = token.clone();
+        async move { tpp_refusal(bank.initiate(path, &token, &body, HTTP_DEFAULT).await).await }
+    };
+    let changed = |pointer: &str, value: Value| {
+        let mut body = guide_body();
+        *body.pointer_mut(pointer).expect("field") = value;
+        body
+    };
+    for (body, field) in [
+        (
+            changed("/instructedAmount/amount", json!("1,00")),
+            "instructedAmount.amount",
+        ),
+        (
+            changed("/instructedAmount/amount", json!("0")),
+            "instructedAmount.amount",
+        ),
+        (
+            changed("/instructedAmount/currency", json!("eur")),
+            "instructedAmount.currency",
+        ),
+        (
+            changed("/creditorAccount/iban", json!("AT86 1921 1256 7890 1234")),
+            "creditorAccount.iban",
+        ),
+    ] {
+        let (status, code, path, _) = refused(SEPA, body).await;
+        assert_eq!(
+            (status, code.as_str(), path.as_deref()),
+            (StatusCode::BAD_REQUEST, "FORMAT_ERROR", Some(field))
+        );
+    }
+    let mut nameless = guide_body();
+    nameless
+        .as_object_mut()
+        .expect("object")
+        .remove("creditorName");
+    let (status, _, path, _) = refused(SEPA, nameless).await;
+    assert_eq!(
+        (status, path.as_deref()),
+        (StatusCode::BAD_REQUEST, Some("creditorName"))
+    );
+    let (_, _, path, _) = refused("/v1/payments/cross-border-credit-transfers", guide_body()).await;
+    assert_eq!(path.as_deref(), Some("creditorAddress"));
+
+    let periodic = |fields: Value| {
+        let mut body = guide_body();
+        body["startDate"] = json!(sandbox_date(bank, DAY));
+        body["frequency"] = json!("WEEK");
+        for (k, v) in fields.as_object().expect("object") {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let yesterday = sandbox_date(bank, Duration::ZERO);
+    let yesterday = chrono::NaiveDate::parse_from_str(&yesterday, "%Y-%m-%d")
+        .expect("date")
+        .pred_opt()
+        .expect("yesterday")
+        .to_string();
+    for (fields, code, field) in [
+        (
+            json!({"frequency": "FORTNIGHTLY"}),
+            "FORMAT_ERROR",
+            "frequency",
+        ),
+        (
+            json!({"startDate": yesterday}),
+            "EXECUTION_DATE_INVALID",
+            "startDate",
+        ),
+        (
+            json!({"endDate": sandbox_date(bank, Duration::ZERO)}),
+            "FORMAT_ERROR",
+            "endDate",
+        ),
+        (
+            json!({"dayOfExecution": "32"}),
+            "FORMAT_ERROR",
+            "dayOfExecution",
+        ),
+    ] {
+        let (status, got, path, _) = refused(PERIODIC_SEPA, periodic(fields.clone())).await;
+        assert_eq!(
+            (status, got.as_str(), path.as_deref()),
+            (StatusCode::BAD_REQUEST, code, Some(field)),
+            "{fields}"
+        );
+    }
+    // The same schedule with a valid day is accepted.
+    let response = bank
+        .initiate(
+            PERIODIC_SEPA,
+            &token,
+            &periodic(json!({"dayOfExecution": "31"})),
+            HTTP_DEFAULT,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    owned.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn payments_belong_to_their_application_service_and_product() {
+    let owned = Bank::start().await;
+    let bank = &owned;
+    let token = bank.mtls_token().await;
+    let jws = Signing::Jws(&bank.signing, None);
+    let payment = bank.initiated(SEPA, &token, &guide_body(), jws).await;
+    let id = payment["paymentId"].as_str().expect("paymentId").to_owned();
+
+    // A second application on the same certificates.
+    let mut other = bank
+        .sandbox
+        .application(PSD2_CLIENT_ID)
+        .expect("example app");
+    other.client_id = "0ther-app-0000-0000-0000-000000000000".into();
+    let other_id = other.client_id.clone();
+    bank.sandbox.register_application(other);
+    let other_token = bank.mtls_token_for(&other_id).await;
+
+    let not_found = |path: String, token: String, method: &'static str| {
+        let request = bank.pis(method, &path, &token, &[], None, jws);
+        async move { tpp_refusal(bank.send(&request).await).await }
+    };
+    for (path, who, method) in [
+        (format!("{SEPA}/{id}"), other_token.clone(), "GET"),
+        (format!("{SEPA}/{id}"), other_token.clone(), "DELETE"),
+        (format!("{SEPA}/{id}/status"), other_token.clone(), "GET"),
+        (
+            format!("/v1/payments/domestic-credit-transfers/{id}"),
+            token.clone(),
+            "GET",
+        ),
+        (format!("{PERIODIC_SEPA}/{id}"), token.clone(), "GET"),
+        (
+            format!("{SEPA}/{}", uuid::Uuid::new_v4()),
+            token.clone(),
+            "GET",
+        ),
+    ] {
+        let (status, code, _, _) = not_found(path.clone(), who, method).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::NOT_FOUND, "RESOURCE_UNKNOWN"),
+            "{method} {path}"
+        );
+    }
+    // The other application's DELETE changed nothing.
+    assert_eq!(bank.status_of(&payment, &token, jws).await, "RCVD");
+    // The initiator still sees it with an HTTP-signature token too.
+    let app_token = bank.app_token().await;
+    assert_eq!(
+        bank.status_of(&payment, &app_token, HTTP_DEFAULT).await,
+        "RCVD"
+    );
+    owned.sandbox.shutdown().await;
+}
