@@ -182,8 +182,13 @@ impl Bank {
     }
 
     /// The SCA page of an initiation response (its absolute `scaRedirect`).
+    /// The customer's browser: no client certificate.
+    fn browser(&self) -> reqwest::Client {
+        common::sandbox_client(&self.sandbox.pki().ca_cert, None)
+    }
+
     async fn sca_page(&self, payment: &Value) -> reqwest::Response {
-        self.client
+        self.browser()
             .get(href(payment, "scaRedirect"))
             .send()
             .await
@@ -191,7 +196,7 @@ impl Bank {
     }
 
     async fn sca_submit(&self, payment: &Value, form: &str) -> reqwest::Response {
-        self.client
+        self.browser()
             .post(href(payment, "scaRedirect"))
             .header("Content-Type", FORM)
             .body(form.to_owned())
@@ -316,9 +321,10 @@ async fn sepa_payment_with_http_signatures_from_initiation_to_settlement() {
     assert_eq!(location, format!("{SEPA}/{id}"));
     assert_eq!(href(&payment, "self"), location);
     assert_eq!(href(&payment, "status"), format!("{location}/status"));
+    // The SCA page is on the consent host, like ING's, reachable without a client certificate.
     assert_eq!(
         href(&payment, "scaRedirect"),
-        bank.url(&format!("/sca/payments/{id}"))
+        format!("{}/sca/payments/{id}", bank.sandbox.consent_url())
     );
 
     // GET answers the payment as initiated.

@@ -36,6 +36,7 @@ use reqwest::Url;
 use serde::Serialize;
 
 use super::applications::application_gone;
+use super::html::{self, escape, html_response};
 use super::oauth::{TokenKind, authenticate_signed};
 use super::profiles::{self, Country, Profile};
 use super::verify::{Received, ReceivedRequest};
@@ -951,6 +952,10 @@ fn legacy_location(
 // ---------------------------------------------------------------------------------------------
 // HTML.
 
+fn page(title: &str, body: &str) -> String {
+    html::page(title, STYLE, body)
+}
+
 const STYLE: &str = "body{margin:0;background:#f0f0f0;font-family:Arial,Helvetica,sans-serif;\
 color:#333}main{max-width:34em;margin:3em auto;background:#fff;padding:2em 2.5em;\
 box-shadow:0 2px 8px rgba(0,0,0,.15)}h1,h2{color:#ff6200;font-weight:normal}h1{font-size:1.4em}\
@@ -1063,51 +1068,6 @@ fn country_selection(base: &str, query: &str) -> Response {
         StatusCode::OK,
         page("ING \u{2014} Select your country", &body),
     )
-}
-
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><style>{STYLE}</style></head>\n<body><main>\n{body}</main></body></html>\n",
-        escape(title)
-    )
-}
-
-/// A self-contained page: no external resources, not to be framed (ING forbids embedding its
-/// authorization page).
-fn html_response(status: StatusCode, body: String) -> Response {
-    let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-        ),
-    );
-    response
-}
-
-/// HTML text and attribute escaping.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod ais;
 pub mod applications;
 pub mod caf;
 pub mod consent;
+pub mod html;
 pub mod oauth;
 pub mod pis;
 pub mod profiles;
@@ -110,4 +111,5 @@ pub fn consent_routes() -> Router<Arc<SandboxState>> {
             "/granting/{session}/{country}",
             get(consent::legacy_page).post(consent::legacy_submit),
         )
+        .merge(pis::sca_routes())
 }

@@ -10,7 +10,7 @@
 //! - `GET …/{paymentId}/status`: `{transactionStatus}`;
 //! - `DELETE …/{paymentId}`: 204 and CANC while RCVD, ACTC, ACTV (or PDNG); else 400
 //!   `CANCELLATION_INVALID` (inference: Berlin Group's code; ING's status code is unknown);
-//! - `GET`/`POST /sca/payments/{paymentId}`: the SCA page (`sca.rs`).
+//! - `GET`/`POST /sca/payments/{paymentId}`: the SCA page (`sca.rs`), on the consent host.
 //!
 //! Order of checks: authentication (401, `auth.rs`: HTTP-signature application token +
 //! `Signature`, or mTLS-only token + `X-JWS-Signature`), `X-Request-ID` (400), scope
@@ -33,7 +33,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::uri::Authority;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -74,7 +73,13 @@ pub fn routes() -> Router<Arc<SandboxState>> {
                 get(move |state, path, received| read(state, path, received, service, true)),
             );
     }
-    router.route(
+    router
+}
+
+/// The SCA page behind `scaRedirect`: a browser page on the consent host (also served on the
+/// API host, like the consent screen).
+pub fn sca_routes() -> Router<Arc<SandboxState>> {
+    Router::new().route(
         "/sca/payments/{payment_id}",
         get(sca::show).post(sca::submit),
     )
@@ -183,7 +188,6 @@ fn initiation(
         product,
         lifecycle::utc_date(now),
     )?;
-    let host = host(headers)?;
     let payment = Payment {
         id: uuid::Uuid::new_v4().to_string(),
         client_id: token.client_id,
@@ -200,7 +204,7 @@ fn initiation(
         "transactionStatus": lifecycle::TransactionStatus::Received,
         "paymentId": payment.id,
         "_links": {
-            "scaRedirect": { "href": format!("https://{host}{}", sca::path(&payment.id)) },
+            "scaRedirect": { "href": format!("{}{}", state.consent_base, sca::path(&payment.id)) },
             "self": { "href": location },
             "status": { "href": format!("{location}/status") },
         },
@@ -296,12 +300,4 @@ fn tpp_redirect_uri(
          {list}); register it with PUT /oauth2/applications/{client_id}"
     ))
     .with_diagnosis(diagnosis::REDIRECT_URI_MISMATCH))
-}
-
-/// The request's `Host`: the sandbox has no fixed host name, so `scaRedirect` is built from it.
-fn host(headers: &HeaderMap) -> Result<Authority, IngError> {
-    header_text(headers, header::HOST.as_str())
-        .and_then(|h| h.parse::<Authority>().ok())
-        .filter(|a| !a.as_str().contains('@'))
-        .ok_or_else(|| bad_header("Header Host is missing or not a host[:port]"))
 }

@@ -1,6 +1,6 @@
 //! The SCA redirect page a payment's `_links.scaRedirect` points at: `/sca/payments/{paymentId}`
-//! on the sandbox itself (inference: ING's own page lives on its consent host; its path is not
-//! published).
+//! on the sandbox's consent host (inference: ING's own page lives on its consent host; its path
+//! is not published).
 //!
 //! - `GET` shows the payment and the accounts of the sandbox's test profiles of one country
 //!   (`profiles.rs`): the country of `debtorAccount.iban` when the sandbox has profiles for it,
@@ -11,7 +11,8 @@
 //!
 //! Refusals are HTML pages: 404 for an unknown (or forgotten) payment, 400 for anything else — a
 //! payment already decided or cancelled, a missing or foreign account, an unknown decision.
-//! Like the consent page, the page needs the sandbox's TLS client certificate (one listener).
+//! Like the consent page it needs no TLS client certificate (the consent listener); the API
+//! listener serves it as well.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use reqwest::Url;
 use super::lifecycle::TransactionStatus;
 use super::store::{Decision, DecisionError, Payment};
 use crate::sandbox::psd2::consent::redirect_location;
+use crate::sandbox::psd2::html::{self, escape, html_response};
 use crate::sandbox::psd2::profiles::{self, AccountKind, Country};
 use crate::sandbox::server::SandboxState;
 
@@ -281,6 +283,10 @@ impl IntoResponse for ScaError {
     }
 }
 
+fn page(title: &str, body: &str) -> String {
+    html::page(title, STYLE, body)
+}
+
 // The consent page's look, smaller (its helpers are private to consent.rs).
 const STYLE: &str = "body{margin:0;background:#f0f0f0;font-family:Arial,Helvetica,sans-serif;\
 color:#333}main{max-width:34em;margin:3em auto;background:#fff;padding:2em 2.5em;\
@@ -292,46 +298,3 @@ font-size:.8em;color:#777;margin-left:1.8em}.buttons{display:flex;flex-direction
 justify-content:flex-start;gap:1em;margin-top:1.5em}button{padding:.6em 2em;border:1px solid \
 #ff6200;background:#fff;color:#ff6200;font-size:1em;cursor:pointer}button.primary{\
 background:#ff6200;color:#fff}.error{color:#b00020}";
-
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><style>{STYLE}</style></head>\n<body><main>\n{body}</main></body></html>\n",
-        escape(title)
-    )
-}
-
-/// Self-contained, not cached, not to be framed.
-fn html_response(status: StatusCode, body: String) -> Response {
-    let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-        ),
-    );
-    response
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
