@@ -4,10 +4,11 @@
 //! whatever the sandbox clock says, and every account sees different ones. Entries dated before
 //! the sandbox's today (UTC) are booked; today's are pending.
 //!
-//! Current accounts: 0–3 everyday payments a day from a fixed list, rent on the 1st, salary on
-//! the 25th. Card accounts: 0–2 card payments a day and, on the 1st, the repayment of the
-//! previous month's purchases. Amounts in RON accounts are five times the EUR ones. Merchants,
-//! remittance texts and transaction types are invented (inference: ING's are not public).
+//! Current accounts: 0–3 everyday payments a day from a fixed list, and monthly rent (1st),
+//! utility direct debits (5th, 12th, 18th) and salary (25th). Card accounts: a card payment on
+//! about one day in three and, on the 1st, the repayment of the previous month's purchases.
+//! Amounts in RON accounts are five times the EUR ones. Merchants, remittance texts and
+//! transaction types are invented (inference: ING's are not public).
 
 use chrono::{Datelike, Days, Months, NaiveDate, NaiveDateTime, NaiveTime};
 use openssl::sha::sha256;
@@ -112,33 +113,85 @@ const EVERYDAY: &[Merchant] = &[
     merchant("Bol.com", Method::Ideal, 999, 15_900, "Bestelling {n}"),
     merchant("Thuisbezorgd.nl", Method::Ideal, 1_450, 4_600, "Order {n}"),
     merchant(
-        "Vattenfall",
-        Method::DirectDebit,
-        8_000,
-        16_000,
-        "Termijnbedrag energie klantnr {n}",
-    ),
-    merchant(
-        "Ziggo",
-        Method::DirectDebit,
-        4_500,
-        6_900,
-        "Ziggo abonnement factuur {n}",
-    ),
-    merchant(
-        "Spotify",
-        Method::DirectDebit,
-        1_099,
-        1_799,
-        "Spotify Premium P{n}",
-    ),
-    merchant(
         "J. de Vries",
         Method::Transfer,
         1_000,
         6_000,
         "Terugbetaling etentje {n}",
     ),
+];
+
+/// A payment account's fixed monthly entry: the day of the month, whether the amount stays the
+/// same every month, and the amount range in EUR cents (negative for debits), to which the
+/// salary adds the account's rent.
+struct Standing {
+    day: u32,
+    fixed: bool,
+    plus_rent: bool,
+    name: &'static str,
+    method: Method,
+    min: i64,
+    max: i64,
+    /// `{m}` becomes `MM-YYYY`.
+    remittance: &'static str,
+}
+
+const RENT: &str = "Woonstichting De Key";
+
+/// Chosen so that a payment account's balance neither drains nor balloons over the years: the
+/// salary covers the rent, the bills and the everyday payments' average (about 1,570 a month)
+/// with a little to spare.
+const STANDING: &[Standing] = &[
+    Standing {
+        day: 1,
+        fixed: true,
+        plus_rent: false,
+        name: RENT,
+        method: Method::Transfer,
+        min: -130_000,
+        max: -70_000,
+        remittance: "Huur {m}",
+    },
+    Standing {
+        day: 5,
+        fixed: false,
+        plus_rent: false,
+        name: "Vattenfall",
+        method: Method::DirectDebit,
+        min: -16_000,
+        max: -8_000,
+        remittance: "Termijnbedrag energie {m}",
+    },
+    Standing {
+        day: 12,
+        fixed: false,
+        plus_rent: false,
+        name: "Ziggo",
+        method: Method::DirectDebit,
+        min: -6_900,
+        max: -4_500,
+        remittance: "Ziggo abonnement {m}",
+    },
+    Standing {
+        day: 18,
+        fixed: false,
+        plus_rent: false,
+        name: "Spotify",
+        method: Method::DirectDebit,
+        min: -1_799,
+        max: -1_099,
+        remittance: "Spotify Premium {m}",
+    },
+    Standing {
+        day: 25,
+        fixed: false,
+        plus_rent: true,
+        name: "Werkgever B.V.",
+        method: Method::Transfer,
+        min: 170_000,
+        max: 200_000,
+        remittance: "Salaris {m}",
+    },
 ];
 
 const CARD: &[Merchant] = &[
@@ -232,7 +285,7 @@ fn per_account(account: &Account, purpose: &str, min: i64, max: i64) -> i64 {
 /// The balance before the first entry (cards start at zero).
 pub fn opening_balance(account: &Account) -> i64 {
     match account.kind {
-        AccountKind::Current => per_account(account, "opening", 100_000, 600_000),
+        AccountKind::Current => per_account(account, "opening", 200_000, 600_000),
         AccountKind::Card => 0,
     }
 }
@@ -241,7 +294,7 @@ pub fn opening_balance(account: &Account) -> i64 {
 pub fn credit_line(account: &Account) -> i64 {
     match account.kind {
         AccountKind::Current => 100_000 * scale(account),
-        AccountKind::Card => 250_000 * scale(account),
+        AccountKind::Card => 500_000 * scale(account),
     }
 }
 
@@ -286,7 +339,7 @@ fn monthly(
     date: NaiveDate,
     purpose: &str,
     amount: i64,
-    counterparty: &'static str,
+    (counterparty, method): (&'static str, Method),
     remittance: String,
 ) -> Entry {
     let h = hash(&[
@@ -299,17 +352,20 @@ fn monthly(
         seq: 0,
         time: time(word(&h, 0), 5, 2),
         transaction_id: uuid_of(&h),
-        end_to_end_id: end_to_end_of(&h, Method::Transfer),
+        end_to_end_id: end_to_end_of(&h, method),
         amount,
         counterparty,
         remittance,
-        method: Method::Transfer,
+        method,
     }
 }
 
 fn card_purchases(account: &Account, date: NaiveDate) -> Vec<Entry> {
+    if date < epoch() {
+        return Vec::new();
+    }
     let h = hash(&[account.resource_id.as_bytes(), date.to_string().as_bytes()]);
-    let count = [0u8, 0, 1, 1, 2][usize::from(h[0] % 5)];
+    let count = u8::from(h[0] % 10 < 3);
     (0..count)
         .map(|i| everyday(account, date, i, CARD))
         .collect()
@@ -324,29 +380,28 @@ pub fn day(account: &Account, date: NaiveDate) -> Vec<Entry> {
     let mut entries = match account.kind {
         AccountKind::Current => {
             let h = hash(&[account.resource_id.as_bytes(), date.to_string().as_bytes()]);
-            let mut entries: Vec<Entry> = (0..h[0] % 4)
+            let mut entries: Vec<Entry> = (0..[0u8, 0, 1, 1, 1, 2, 2, 3][usize::from(h[0] % 8)])
                 .map(|i| everyday(account, date, i, EVERYDAY))
                 .collect();
-            if date.day() == 1 {
-                let rent = -per_account(account, "rent", 70_000, 130_000);
+            for standing in STANDING.iter().filter(|s| s.day == date.day()) {
+                let purpose = if standing.fixed {
+                    standing.name.to_owned()
+                } else {
+                    format!("{} {month}", standing.name)
+                };
+                let rent = if standing.plus_rent {
+                    -per_account(account, RENT, -130_000, -70_000)
+                } else {
+                    0
+                };
+                let amount = rent + per_account(account, &purpose, standing.min, standing.max);
                 entries.push(monthly(
                     account,
                     date,
-                    "rent",
-                    rent,
-                    "Woonstichting De Key",
-                    format!("Huur {month}"),
-                ));
-            }
-            if date.day() == 25 {
-                let salary = per_account(account, &format!("salary {month}"), 260_000, 340_000);
-                entries.push(monthly(
-                    account,
-                    date,
-                    "salary",
-                    salary,
-                    "Werkgever B.V.",
-                    format!("Salaris {month}"),
+                    standing.name,
+                    amount,
+                    (standing.name, standing.method),
+                    standing.remittance.replace("{m}", &month),
                 ));
             }
             entries
@@ -361,7 +416,7 @@ pub fn day(account: &Account, date: NaiveDate) -> Vec<Entry> {
                         date,
                         "repayment",
                         repaid,
-                        "ING Creditcard",
+                        ("ING Creditcard", Method::Transfer),
                         format!("Aflossing creditcard {month}"),
                     ));
                 }
@@ -578,5 +633,36 @@ mod tests {
             .and_hms_opt(14, 22, 10)
             .unwrap_or_default();
         assert_eq!(format_date_time(at), "2024-03-05T14:22:10.000Z");
+    }
+}
+
+#[cfg(test)]
+mod drift {
+    use super::*;
+    use crate::sandbox::psd2::profiles;
+
+    /// Over three years no payment account drains or balloons: the ledger stays believable.
+    #[test]
+    fn payment_account_balances_stay_believable() {
+        let today = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap_or(NaiveDate::MIN);
+        for country in profiles::countries() {
+            for account in country.profiles.iter().flat_map(|p| p.accounts) {
+                let b = balances(account, today);
+                let scale = if account.currency == "RON" { 5 } else { 1 };
+                match account.kind {
+                    AccountKind::Current => assert!(
+                        (-100_000 * scale..2_000_000 * scale).contains(&b.booked),
+                        "{} {}",
+                        account.resource_id,
+                        format_amount(b.booked)
+                    ),
+                    AccountKind::Card => assert!(
+                        b.booked <= 0 && b.booked > -b.credit_line,
+                        "card {}",
+                        format_amount(b.booked)
+                    ),
+                }
+            }
+        }
     }
 }
