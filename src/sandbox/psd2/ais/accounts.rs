@@ -221,7 +221,7 @@ fn balance_entry(account: &Account, balances: &Balances, balance_type: &'static 
             balances.available(account),
             latest(balances.last_booked, balances.last_pending),
         ),
-        "previouslyClosedBooked" => (balances.previously_closed, None),
+        "previouslyClosedBooked" => (balances.previously_closed, balances.last_previously_closed),
         _ => (balances.credit_line, None),
     };
     let changed = changed.unwrap_or_else(|| ledger::epoch().and_time(chrono::NaiveTime::MIN));

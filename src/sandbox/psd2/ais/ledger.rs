@@ -322,7 +322,7 @@ fn everyday(account: &Account, date: NaiveDate, index: u8, list: &[Merchant]) ->
         transaction_id: uuid_of(&h),
         end_to_end_id: end_to_end_of(&h, m.method),
         // Some transfers to a friend are paid back the other way.
-        amount: if m.method == Method::Transfer && h[31] % 2 == 0 {
+        amount: if m.method == Method::Transfer && h[31].is_multiple_of(2) {
             -amount
         } else {
             amount
@@ -461,6 +461,8 @@ pub struct Balances {
     pub credit_line: i64,
     pub last_booked: Option<NaiveDateTime>,
     pub last_pending: Option<NaiveDateTime>,
+    /// The last entry before this month.
+    pub last_previously_closed: Option<NaiveDateTime>,
 }
 
 impl Balances {
@@ -483,6 +485,7 @@ pub fn balances(account: &Account, today: NaiveDate) -> Balances {
         credit_line: credit_line(account),
         last_booked: None,
         last_pending: None,
+        last_previously_closed: None,
     };
     for date in epoch().iter_days().take_while(|d| *d <= today) {
         for entry in day(account, date) {
@@ -494,6 +497,8 @@ pub fn balances(account: &Account, today: NaiveDate) -> Balances {
                 balances.last_booked = balances.last_booked.max(Some(entry.at()));
                 if date < first_of_month {
                     balances.previously_closed += entry.amount;
+                    balances.last_previously_closed =
+                        balances.last_previously_closed.max(Some(entry.at()));
                 }
             }
         }

@@ -6,6 +6,9 @@
 //! query and the last entry returned (a position, not an offset, so each entry comes exactly
 //! once even if the day rolls over between pages). Without a next page there is no `_links`.
 //!
+//! A pending entry's `executionDateTime` is its time of day from the ledger, which may be later
+//! than the sandbox's clock: the day's entries do not depend on the time of the request.
+//!
 //! Card accounts answer in the Berlin Group card shape (`cardAccount`, `cardTransactions`,
 //! `cardTransactionId`, `transactionDetails`) — inference: ING's card response is not public.
 
