@@ -204,6 +204,16 @@ async fn accounts_list_the_consented_accounts_with_their_links() {
         }
     }
 
+    // The list takes no query parameters.
+    let message = assert_tpp(
+        get(&bank, "/v3/accounts?withBalance=true", &token).await,
+        StatusCode::BAD_REQUEST,
+        "FORMAT_ERROR",
+        None,
+    )
+    .await;
+    assert_eq!(message["path"], "withBalance");
+
     // Another profile sees its own account only.
     let other = bank.customer_token("a-van-dijk", &all_ais()).await;
     let body = ok(&bank, "/v3/accounts", &other).await;

@@ -44,11 +44,13 @@ impl Params {
         let mut pairs: Vec<(String, String)> = Vec::new();
         for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
             if !allowed.contains(&name.as_ref()) {
+                let takes = if allowed.is_empty() {
+                    "no query parameters".to_owned()
+                } else {
+                    format!("only {}", allowed.join(", "))
+                };
                 return Err(format_error(
-                    format!(
-                        "Unknown query parameter '{name}'; this endpoint takes only {}",
-                        allowed.join(", ")
-                    ),
+                    format!("Unknown query parameter '{name}'; this endpoint takes {takes}"),
                     &name,
                 ));
             }
