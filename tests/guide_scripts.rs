@@ -126,3 +126,118 @@ fn the_guides_http_signature_app_token_script() {
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 905);
 }
+
+/// The customer's browser on the sandbox's consent screen (no client certificate): consents as
+/// the first NL test profile; returns the authorization code from the redirect.
+fn consent_code(sandbox: &TestSandbox) -> String {
+    let browser = common::sandbox_client(&sandbox.pki().ca_cert, None);
+    let consent = sandbox.sandbox().consent_url();
+    let form = "client_id=5ca1ab1e-c0ca-c01a-cafe-154deadbea75\
+                &scope=payment-accounts%3Abalances%3Aview+payment-accounts%3Atransactions%3Aview\
+                &state=guide&redirect_uri=https%3A%2F%2Fwww.example.com%2F&response_type=code";
+    sandbox.block_on(async {
+        let page = browser
+            .get(format!("{consent}/authorize/v2/NL?{form}"))
+            .send()
+            .await
+            .expect("consent page");
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.expect("HTML");
+        let profile = html
+            .split("name=\"profile\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a test profile")
+            .to_owned();
+        let response = browser
+            .post(format!("{consent}/authorize/v2/NL"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!("{form}&profile={profile}"))
+            .send()
+            .await
+            .expect("consent");
+        assert_eq!(response.status(), 302);
+        let location = response.headers()["location"].to_str().expect("Location");
+        reqwest::Url::parse(location)
+            .expect("absolute")
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .expect("code")
+    })
+}
+
+fn json(printed: &Printed) -> serde_json::Value {
+    assert_eq!(printed.status, 200, "{}\n{}", printed.body, printed.stderr);
+    serde_json::from_str(&printed.body).unwrap()
+}
+
+#[test]
+fn the_guides_code_exchange_and_ais_scripts() {
+    let sandbox = TestSandbox::start();
+    let app_token = json(&run_script(&sandbox, "app-token.sh", &[]))["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let code = consent_code(&sandbox);
+    let exchanged = json(&run_script(
+        &sandbox,
+        "code-exchange.sh",
+        &[("accessToken", &app_token), ("code", &code)],
+    ));
+    assert_eq!(exchanged["expires_in"], 900);
+    assert_eq!(exchanged["refresh_token_expires_in"], 2_592_000);
+    let customer_token = exchanged["access_token"].as_str().unwrap().to_owned();
+
+    // The same code a second time is refused: codes are single-use.
+    let again = run_script(
+        &sandbox,
+        "code-exchange.sh",
+        &[("accessToken", &app_token), ("code", &code)],
+    );
+    assert_eq!(again.status, 400, "{}", again.body);
+    assert_eq!(
+        again.header("x-obconform-diagnosis"),
+        Some("flow.code-expired")
+    );
+
+    let ais = |path: &str| {
+        run_script(
+            &sandbox,
+            "ais-get.sh",
+            &[("accessToken", customer_token.as_str()), ("reqPath", path)],
+        )
+    };
+    let accounts = json(&ais("/v3/accounts"));
+    let account = &accounts["accounts"][0];
+    assert_eq!(account["iban"], "NL69INGB0123456789");
+    let balances_path = account["_links"]["balances"]["href"].as_str().unwrap();
+    let balances = json(&ais(&format!(
+        "{balances_path}&balanceTypes=interimBooked,closingBooked"
+    )));
+    let types: Vec<&str> = balances["balances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["balanceType"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["interimBooked", "closingBooked"]);
+    let transactions_path = account["_links"]["transactions"]["href"].as_str().unwrap();
+    let page = json(&ais(&format!(
+        "{transactions_path}&dateFrom=2025-01-01&dateTo=2025-01-31&limit=5"
+    )));
+    let booked = page["transactions"]["booked"].as_array().unwrap();
+    assert_eq!(booked.len(), 5);
+    assert!(booked.iter().all(|t| {
+        let date = t["bookingDate"].as_str().unwrap();
+        ("2025-01-01"..="2025-01-31").contains(&date)
+    }));
+    let next = page["_links"]["next"]["href"].as_str().unwrap();
+    let second = json(&ais(next));
+    assert_ne!(second["transactions"]["booked"][0], booked[0]);
+
+    // A future dateFrom is refused as ING does.
+    let future = ais(&format!("{transactions_path}&dateFrom=2999-01-01"));
+    assert_eq!(future.status, 400, "{}", future.body);
+    assert!(future.body.contains("PERIOD_INVALID"), "{}", future.body);
+}
