@@ -241,3 +241,32 @@ fn the_guides_code_exchange_and_ais_scripts() {
     assert_eq!(future.status, 400, "{}", future.body);
     assert!(future.body.contains("PERIOD_INVALID"), "{}", future.body);
 }
+
+#[test]
+fn a_certificate_revoked_with_certs_revoke_is_refused_by_the_guides_put_script() {
+    let sandbox = TestSandbox::start();
+    let pki = sandbox.pki().clone();
+    let out = common::obconform(
+        &[
+            "certs",
+            "revoke",
+            "--pki",
+            pki.dir.to_str().unwrap(),
+            pki.client_signing_cert.to_str().unwrap(),
+        ],
+        &pki.dir,
+    );
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.contains("serial"), "{out}");
+    let printed = run_script(
+        &sandbox,
+        "put-application.sh",
+        &[("extraSigopt", "-sigopt rsa_pss_saltlen:32")],
+    );
+    assert_eq!(printed.status, 401, "{}", printed.body);
+    assert_eq!(
+        printed.header("x-obconform-diagnosis"),
+        Some("cert.revoked")
+    );
+    assert!(printed.body.contains("revoked"), "{}", printed.body);
+}

@@ -913,3 +913,61 @@ async fn put_that_drops_the_tls_certificate_locks_it_out() {
     assert_refused(bank.send(&request).await, "flow.put-drops-keys").await;
     bank.sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn put_refuses_revoked_certificates() {
+    let bank = Bank::start().await;
+    let token = bank.mtls_token_for(PSD2_CLIENT_ID).await;
+    let ca = obconform::sandbox::pki::load_ca(&bank.sandbox.pki().dir).expect("CA");
+    let (_, renewed) = obconform::sandbox::pki::renew_client_pair(&ca).expect("renewed pair");
+    let with_signing = |extra: &[&X509]| {
+        let mut sign = vec![jwk(&bank.signing.cert)];
+        sign.extend(extra.iter().map(|cert| jwk(cert)));
+        json!({
+            "contact": "test@ingsandbox.com",
+            "redirect_uris": ["https://www.example.com/"],
+            "keys": { "tls": [jwk(&bank.tls.cert)], "sign": sign },
+        })
+    };
+    // Before revocation the renewed signing certificate can be added.
+    let response = bank
+        .put(
+            PSD2_CLIENT_ID,
+            &token,
+            &with_signing(&[&renewed.cert]),
+            &bank.signing,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // A revoked certificate in the body's keys: 400, nothing replaced.
+    bank.sandbox.revoke_certificate(&renewed.cert);
+    let response = bank
+        .put(
+            PSD2_CLIENT_ID,
+            &token,
+            &with_signing(&[&renewed.cert]),
+            &bank.signing,
+        )
+        .await;
+    assert_eq!(diagnosis(&response).as_deref(), Some("cert.revoked"));
+    let message = assert_status_message(response, StatusCode::BAD_REQUEST).await;
+    assert!(message.contains("keys.sign"), "{message}");
+
+    // The JWS signing certificate revoked: 401, named.
+    bank.sandbox.revoke_certificate(&bank.signing.cert);
+    let response = bank
+        .put(PSD2_CLIENT_ID, &token, &with_signing(&[]), &bank.signing)
+        .await;
+    let message = assert_refused(response, "cert.revoked").await;
+    assert!(message.contains("TPP-Signature-Certificate"), "{message}");
+
+    // The TLS certificate the request is presented with, revoked: 401, named.
+    bank.sandbox.revoke_certificate(&bank.tls.cert);
+    let response = bank
+        .put(PSD2_CLIENT_ID, &token, &with_signing(&[]), &bank.signing)
+        .await;
+    let message = assert_refused(response, "cert.revoked").await;
+    assert!(message.contains("TLS client certificate"), "{message}");
+    bank.sandbox.shutdown().await;
+}

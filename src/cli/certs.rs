@@ -21,6 +21,9 @@ pub enum CertsCommand {
     Inspect(InspectArgs),
     /// Issue a renewed client TLS + signing pair from the embedded sandbox's CA (new serials).
     Issue(super::certs_issue::IssueArgs),
+    /// Revoke certificates for the embedded sandbox of a PKI folder (refused in registration
+    /// and update of an application).
+    Revoke(super::certs_revoke::RevokeArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -59,6 +62,7 @@ pub fn certs_command(command: CertsCommand) -> Outcome {
     match command {
         CertsCommand::Inspect(args) => inspect_command(&args),
         CertsCommand::Issue(args) => super::certs_issue::issue_command(&args),
+        CertsCommand::Revoke(args) => super::certs_revoke::revoke_command(&args),
     }
 }
 

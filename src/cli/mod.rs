@@ -2,6 +2,7 @@
 
 pub mod certs;
 pub mod certs_issue;
+pub mod certs_revoke;
 pub mod run;
 pub mod sandbox;
 pub mod sign;

@@ -32,6 +32,7 @@ pub mod diagnosis {
     pub const CERT_WRONG_USAGE: &str = "cert.wrong-usage";
     pub const CERT_EXPIRED: &str = "cert.expired";
     pub const CERT_NOT_YET_VALID: &str = "cert.not-yet-valid";
+    pub const CERT_REVOKED: &str = "cert.revoked";
     pub const HTTPSIG_KEYID_FORM: &str = "httpsig.keyid-form";
     pub const HTTPSIG_PLACEMENT: &str = "httpsig.placement";
     pub const HTTPSIG_WRONG_KEY: &str = "httpsig.wrong-key";

@@ -10,6 +10,7 @@ pub mod errors;
 pub mod jwk;
 pub mod pki;
 pub mod psd2;
+pub mod revocation;
 pub mod server;
 mod tempdir;
 pub mod tls;
@@ -37,6 +38,7 @@ pub use self::tls::PeerCertificate;
 use self::pki::TestPki;
 use self::psd2::Psd2State;
 use self::psd2::applications::AppRegistry;
+use self::revocation::Revocations;
 use self::server::SandboxState;
 use self::tempdir::PrivateTempDir;
 
@@ -149,6 +151,7 @@ impl Sandbox {
 
         // RSA key generation takes a while: keep it off the async workers.
         let listen_ip = config.listen.ip();
+        let revocations = Revocations::in_dir(&pki_dir);
         let (pki, files) = tokio::task::spawn_blocking(move || {
             let pki = TestPki::generate(&[listen_ip])?;
             let files = pki.write_to(&pki_dir)?;
@@ -175,6 +178,7 @@ impl Sandbox {
             clock: SandboxClock::new(),
             psd2: Psd2State::new(registry),
             consent_base: loopback_url(consent_addr),
+            revocations,
         });
         let (cert, key, ca) = (&pki.server.cert, &pki.server.key, &pki.ca.cert);
         let api_tls = tls::server_config(ca, cert, key, ClientAuth::Required)?;
@@ -244,6 +248,14 @@ impl Sandbox {
     /// A copy of the registered application `client_id`.
     pub fn application(&self, client_id: &str) -> Option<Application> {
         self.state.psd2.apps().get(client_id).cloned()
+    }
+
+    /// Revokes a certificate: registering or updating an application with it is refused from
+    /// now on (`cert.revoked`).
+    pub fn revoke_certificate(&self, cert: &openssl::x509::X509Ref) {
+        self.state
+            .revocations
+            .revoke(&crate::certs::wire::serial_hex(cert));
     }
 
     /// Stops accepting, lets open connections finish briefly, and waits for the server tasks.

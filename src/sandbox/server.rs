@@ -13,6 +13,7 @@ use axum::routing::get;
 use super::clock::SandboxClock;
 use super::errors::IngError;
 use super::psd2::{self, Psd2State};
+use super::revocation::Revocations;
 
 pub const RESPONSE_ID_HEADER: HeaderName = HeaderName::from_static("x-ing-response-id");
 
@@ -27,6 +28,8 @@ pub struct SandboxState {
     pub psd2: Psd2State,
     /// `https://127.0.0.1:PORT` of the consent listener, for links to the consent screens.
     pub consent_base: String,
+    /// Revoked certificates (refused by application registration and update).
+    pub revocations: Revocations,
 }
 
 pub fn router(state: Arc<SandboxState>) -> Router {

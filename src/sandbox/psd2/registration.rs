@@ -3,7 +3,9 @@
 //! JWS in `x-jws-signature` with the signing certificate in `TPP-Signature-Certificate`.
 //!
 //! Order of checks: authentication (PUT: the mTLS-only Bearer token of that application), then
-//! the JWS and its certificate (401), then the body (400). The response has the guide's shape
+//! the JWS and its certificate (401), then the body (400), then revocation: a revoked TLS or
+//! signing certificate presented is 401, a revoked certificate in the body's keys 400, both
+//! `cert.revoked` (`crate::sandbox::revocation`). The response has the guide's shape
 //! `{"contact": .., "application": {"client_id", "redirect_uris", "keys": {"tls", "sign"}}}`.
 
 use std::sync::Arc;
@@ -19,11 +21,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::applications::{
-    Application, ApplicationKeys, PSD2_SCOPES, application_gone, other_application,
+    Application, ApplicationKeys, PSD2_SCOPES, application_gone, other_application, serial_of,
 };
 use super::oauth::{TokenMode, authenticate_bearer};
 use super::verify::{Received, ReceivedRequest, SignedJws, check_issued, unauthorized};
-use crate::sandbox::errors::{IngError, json_response};
+use crate::sandbox::errors::{IngError, diagnosis, json_response};
 use crate::sandbox::jwk::CertKey;
 use crate::sandbox::server::SandboxState;
 use crate::sandbox::tls::PeerCertificate;
@@ -105,6 +107,7 @@ fn registration(
     require_json_content_type(headers)?;
     let body = RegistrationBody::parse(request.body(), &anchors, now)?;
     let keys = body.keys_or_presented(peer, &jws)?;
+    refuse_revoked(state, peer, &jws, &keys)?;
     let app = Application {
         client_id: uuid::Uuid::new_v4().to_string(),
         contact: body.contact,
@@ -153,6 +156,7 @@ fn replacement(
     require_json_content_type(headers)?;
     let body = RegistrationBody::parse(request.body(), &anchors, now)?;
     let keys = body.keys_or_presented(peer, &jws)?;
+    refuse_revoked(state, peer, &jws, &keys)?;
     let app = Application {
         client_id: current.client_id,
         contact: body.contact,
@@ -165,6 +169,51 @@ fn replacement(
     // PUT replaces everything; the registry remembers what was dropped.
     state.psd2.apps_mut().upsert(app);
     Ok(response.into_response())
+}
+
+/// ING checks revocation when certificates are registered: the TLS certificate and the JWS
+/// signing certificate of the request (401), and every certificate the body registers (400).
+fn refuse_revoked(
+    state: &SandboxState,
+    peer: &PeerCertificate,
+    jws: &SignedJws,
+    keys: &KeySets,
+) -> Result<(), IngError> {
+    let revoked = |der: &[u8]| {
+        X509::from_der(der)
+            .ok()
+            .map(|cert| serial_of(&cert))
+            .filter(|serial| state.revocations.is_revoked(serial))
+    };
+    let presented = [
+        ("TLS client certificate", peer.der().to_vec()),
+        (
+            "TPP-Signature-Certificate",
+            jws.certificate.to_der().unwrap_or_default(),
+        ),
+    ];
+    for (what, der) in presented {
+        if let Some(serial) = revoked(&der) {
+            return Err(unauthorized(format!(
+                "The {what} (serial {serial}) is revoked; use the renewed certificate"
+            ))
+            .with_diagnosis(diagnosis::CERT_REVOKED));
+        }
+    }
+    let registered = keys
+        .tls
+        .iter()
+        .map(|k| ("keys.tls", k))
+        .chain(keys.sign.iter().map(|k| ("keys.sign", k)));
+    for (list, key) in registered {
+        if let Some(serial) = revoked(key.der()) {
+            return Err(bad_request(format!(
+                "A certificate in {list} (serial {serial}) is revoked and cannot be registered"
+            ))
+            .with_diagnosis(diagnosis::CERT_REVOKED));
+        }
+    }
+    Ok(())
 }
 
 fn require_json_content_type(headers: &HeaderMap) -> Result<(), IngError> {
