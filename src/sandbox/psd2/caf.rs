@@ -85,7 +85,7 @@ fn confirm(state: &SandboxState, received: &Received) -> Result<Response, IngErr
             ));
         }
     }
-    let available = ledger::balances(account, today(state)).available(account);
+    let available = ledger::balances_on(account, today(state)).available(account);
     let funds_available = request.amount_milli <= available.saturating_mul(10);
     Ok(ok_json(
         &FundsConfirmation { funds_available },

@@ -254,7 +254,7 @@ fn account_balances(
     let params = Params::parse(received.uri.query(), &["balanceTypes", "currency"])?;
     check_currency(&params, account)?;
     let types = balance_types(&params)?;
-    let balances = ledger::balances(account, today(state));
+    let balances = ledger::balances_on(account, today(state));
     let body = BalanceList {
         account: AccountRef::of(account),
         balances: types

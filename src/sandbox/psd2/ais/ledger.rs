@@ -11,7 +11,9 @@
 //! transaction types are invented (inference: ING's are not public).
 
 use chrono::{Datelike, Days, Months, NaiveDate, NaiveDateTime, NaiveTime};
-use openssl::sha::sha256;
+use openssl::sha::Sha256;
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex, PoisonError};
 
 use crate::sandbox::psd2::profiles::{Account, AccountKind};
 
@@ -237,13 +239,16 @@ fn scale(account: &Account) -> i64 {
     if account.currency == "RON" { 5 } else { 1 }
 }
 
+/// SHA-256 of the parts, each followed by `|`. The low-level hasher on purpose: OpenSSL 3's
+/// one-shot `SHA256()` fetches the algorithm under a global lock on every call, which made
+/// the ledger the sandbox's bottleneck under load (benches/sandbox_load.rs).
 fn hash(parts: &[&[u8]]) -> [u8; 32] {
-    let mut input = Vec::new();
+    let mut hasher = Sha256::new();
     for part in parts {
-        input.extend_from_slice(part);
-        input.push(b'|');
+        hasher.update(part);
+        hasher.update(b"|");
     }
-    sha256(&input)
+    hasher.finish()
 }
 
 fn word(bytes: &[u8; 32], at: usize) -> u64 {
@@ -476,6 +481,25 @@ impl Balances {
     }
 }
 
+/// [`balances`], remembered per account for the day it was asked for: it walks every day since
+/// the epoch, and under load that walk was most of the sandbox's work. A pure function of
+/// `(account, today)`, so a process-wide memo is safe; one entry per test account bounds it.
+pub fn balances_on(account: &Account, today: NaiveDate) -> Balances {
+    static MEMO: LazyLock<Mutex<HashMap<&'static str, (NaiveDate, Balances)>>> =
+        LazyLock::new(Mutex::default);
+    let key = account.resource_id;
+    if let Some((day, known)) = MEMO.lock().unwrap_or_else(PoisonError::into_inner).get(key)
+        && *day == today
+    {
+        return known.clone();
+    }
+    let computed = balances(account, today);
+    MEMO.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(key, (today, computed.clone()));
+    computed
+}
+
 pub fn balances(account: &Account, today: NaiveDate) -> Balances {
     let first_of_month = today.with_day(1).unwrap_or(today);
     let mut balances = Balances {
@@ -595,6 +619,18 @@ mod tests {
             .sum();
         assert!(june < 0);
         assert_eq!(repaid, -june);
+    }
+
+    #[test]
+    fn remembered_balances_are_the_days_own() {
+        let nl = account("450ffbb8-9f11-4ec6-a1e1-df48aefc82ef");
+        for today in [date("2026-03-10"), date("2026-03-11"), date("2026-03-10")] {
+            assert_eq!(balances_on(&nl, today), balances(&nl, today));
+        }
+        assert_ne!(
+            balances_on(&nl, date("2026-03-10")),
+            balances_on(&nl, date("2026-03-11"))
+        );
     }
 
     #[test]
