@@ -741,12 +741,7 @@ fn submit(
     body: &[u8],
     entry: Entry<'_>,
 ) -> Result<Response, ConsentError> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case(FORM_CONTENT_TYPE));
-    if !is_form {
+    if !html::is_form_post(headers) {
         return Err(ConsentError::new(format!(
             "The consent form is posted as {FORM_CONTENT_TYPE}"
         )));

@@ -68,12 +68,7 @@ fn decide(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, ScaError> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case(FORM_CONTENT_TYPE));
-    if !is_form {
+    if !html::is_form_post(headers) {
         return Err(ScaError::bad(format!(
             "The payment authorisation form is posted as {FORM_CONTENT_TYPE}"
         )));
