@@ -87,6 +87,9 @@ impl Redactor {
                 }
                 _ => REDACTED.to_string(),
             }
+        } else if name.eq_ignore_ascii_case("location") {
+            // A redirect carries the authorization code in its query.
+            self.text(&redact_url_query(value))
         } else {
             self.text(value)
         }
@@ -137,6 +140,25 @@ pub fn redact_form(body: &str) -> String {
         .join("&")
 }
 
+/// Blanks secret-named query parameters of a URL (`…?state=x&code=[redacted]`).
+pub fn redact_url_query(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, rest)) => {
+            let (query, fragment) = match rest.split_once('#') {
+                Some((query, fragment)) => (query, Some(fragment)),
+                None => (rest, None),
+            };
+            let mut out = format!("{base}?{}", redact_form(query));
+            if let Some(fragment) = fragment {
+                out.push('#');
+                out.push_str(fragment);
+            }
+            out
+        }
+        None => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +206,19 @@ mod tests {
             form,
             "grant_type=authorization_code&code=[redacted]&client_secret=[redacted]"
         );
+    }
+
+    #[test]
+    fn a_redirects_code_is_blanked() {
+        let r = Redactor::new();
+        assert_eq!(
+            r.header(
+                "Location",
+                "https://www.example.com/?state=s1&code=c0de-123#x"
+            ),
+            "https://www.example.com/?state=s1&code=[redacted]#x"
+        );
+        assert_eq!(r.header("Location", "/v1/payments/x"), "/v1/payments/x");
     }
 
     #[test]

@@ -195,6 +195,17 @@ fn the_redirect_url_pasted_on_stdin_is_taken() {
     assert_eq!(out.code, 1, "{out}");
     assert!(out.stdout.contains("FAIL  2. consent"), "{out}");
     assert!(out.stdout.contains("another `state`"), "{out}");
+    // The failed step shows the redirect, but not the code in it.
+    let code = landed
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("code");
+    assert!(out.stdout.contains("code=[redacted]"), "{out}");
+    assert!(
+        !out.stdout.contains(&code) && !out.stderr.contains(&code),
+        "{out}"
+    );
 }
 
 #[test]
