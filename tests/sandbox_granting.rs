@@ -732,8 +732,8 @@ async fn old_flow_location_and_its_consent_screen() {
         .await;
     let location = answer["location"].as_str().expect("location");
     let rest = location
-        .strip_prefix("https://myaccount.sandbox.ing.com/granting/")
-        .expect("ING's granting host");
+        .strip_prefix(&format!("{}/granting/", bank.sandbox.consent_url()))
+        .expect("the sandbox's consent host");
     let (session, country) = rest.split_once('/').expect("<uuid>/NL");
     assert!(uuid::Uuid::parse_str(session).is_ok(), "{location}");
     assert_eq!(country, "NL");
@@ -827,8 +827,8 @@ async fn migration_rule_redirect_uri_required_when_both_flows_are_used() {
         .await;
     let location = answer["location"].as_str().expect("location");
     let path = location
-        .strip_prefix("https://myaccount.sandbox.ing.com")
-        .expect("ING's granting host")
+        .strip_prefix(&bank.sandbox.consent_url())
+        .expect("the sandbox's consent host")
         .to_owned();
     let body = query(&consent_params(&[
         ("redirect_uri", legacy_redirect),
@@ -909,7 +909,7 @@ async fn authorization_server_url_checks_its_request() {
         .expect("location")
         .to_owned();
     let session = location
-        .strip_prefix("https://myaccount.sandbox.ing.com/granting/")
+        .strip_prefix(&format!("{}/granting/", bank.sandbox.consent_url()))
         .expect("granting URL");
     assert!(uuid::Uuid::parse_str(session).is_ok(), "{location}");
     let response = bank

@@ -6,9 +6,9 @@
 //!   (the form's fields plus `profile`) answers `302 Location: <redirect_uri>?state=…&code=…`.
 //!   `GET /authorize/v2` without a country shows the country selection.
 //! - `GET /oauth2/authorization-server-url?scope&redirect_uri&country_code` (old flow) answers
-//!   ING's `{"location": "https://myaccount.sandbox.ing.com/granting/<uuid>/<COUNTRY>"}`. That host
-//!   does not exist offline, so the sandbox serves the same path: `<base>/granting/<uuid>/<COUNTRY>`
-//!   with the query of `/authorize/v2` shows the same screen for the redirect URI given to
+//!   ING's `{"location": "https://myaccount.sandbox.ing.com/granting/<uuid>/<COUNTRY>"}` with the
+//!   sandbox's consent host in place of ING's (as every URL of the sandbox has its own host):
+//!   `<consent host>/granting/<uuid>/<COUNTRY>` with the query of `/authorize/v2` shows the same screen for the redirect URI given to
 //!   `authorization-server-url` (which need not be registered: old-flow redirects were configured
 //!   outside the API). Using the old flow is remembered for the migration rule.
 //!
@@ -51,8 +51,6 @@ pub const REFRESH_TOKEN_LIFETIME: Duration = Duration::from_secs(2_592_000);
 /// Used, expired and revoked codes and refresh tokens are remembered this long, so that using
 /// one again is reported as such rather than as unknown.
 const RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
-/// What the old flow's `location` points at (ING's sandbox consent host).
-pub const LEGACY_GRANTING_BASE: &str = "https://myaccount.sandbox.ing.com/granting";
 const CODE_BYTES: usize = 64;
 const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 
@@ -925,8 +923,8 @@ fn legacy_location(
 
     let id = uuid::Uuid::new_v4().to_string();
     let location = match country {
-        Some(code) => format!("{LEGACY_GRANTING_BASE}/{id}/{code}"),
-        None => format!("{LEGACY_GRANTING_BASE}/{id}"),
+        Some(code) => format!("{}/granting/{id}/{code}", state.consent_base),
+        None => format!("{}/granting/{id}", state.consent_base),
     };
     state.psd2.grants.insert_session(
         id,
