@@ -66,37 +66,10 @@ steps:
     )
 }
 
-/// What the customer's browser does on the consent screen: submit the first profile; the
-/// sandbox's redirect (not followed).
+/// The customer's browser (no client certificate) consents; the sandbox's redirect.
 fn consent_in_browser(sandbox: &TestSandbox, consent_url: &str) -> Url {
     let browser = common::sandbox_client(&sandbox.pki().ca_cert, None);
-    sandbox.block_on(async {
-        let page = browser.get(consent_url).send().await.expect("consent page");
-        assert_eq!(page.status(), StatusCode::OK);
-        let url = Url::parse(consent_url).expect("URL");
-        let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-        form.push(("profile".into(), "".into()));
-        let html = page.text().await.expect("HTML");
-        let profile = html
-            .split("name=\"profile\" value=\"")
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .expect("a test profile");
-        form.last_mut().expect("profile").1 = profile.to_owned();
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(&form)
-            .finish();
-        let response = browser
-            .post(url.as_str().split('?').next().expect("path"))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .expect("submit consent");
-        assert_eq!(response.status(), StatusCode::FOUND);
-        let location = response.headers()["location"].to_str().expect("Location");
-        Url::parse(location).expect("absolute")
-    })
+    sandbox.block_on(common::psd2::consent_in_browser(&browser, consent_url))
 }
 
 fn consent_url(sandbox: &TestSandbox, redirect_uri: &str) -> String {
@@ -276,4 +249,35 @@ fn a_loopback_redirect_uri_is_listened_on() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("PASS  3. customer token"), "{stdout}");
+}
+
+#[test]
+fn on_the_embedded_sandbox_the_customer_can_cancel_and_a_wrong_profile_is_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    let steps = format!(
+        r#"name: cancelled consent
+system: test
+steps:
+  - name: the customer cancels
+    authorize: {{ country: NL, scope: {SCOPE}, redirect_uri: "https://www.example.com/", cancel: true }}
+    expect:
+      status: 302
+      headers: {{ location: {{ matches: "error=access_denied" }} }}
+  - name: nobody of that name
+    authorize: {{ country: NL, scope: {SCOPE}, profile: Nobody Known }}
+"#
+    );
+    write(dir.path(), "flow.yaml", &steps);
+    let out = common::obconform(&["run", "flow.yaml", "--no-snapshots"], dir.path());
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stdout.contains("PASS  1. the customer cancels"),
+        "{out}"
+    );
+    assert!(out.stdout.contains("FAIL  2. nobody of that name"), "{out}");
+    assert!(
+        out.stdout.contains("no test profile `Nobody Known`") && out.stdout.contains("Jane Doe"),
+        "{out}"
+    );
 }

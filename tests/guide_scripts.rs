@@ -131,40 +131,18 @@ fn the_guides_http_signature_app_token_script() {
 /// the first NL test profile; returns the authorization code from the redirect.
 fn consent_code(sandbox: &TestSandbox) -> String {
     let browser = common::sandbox_client(&sandbox.pki().ca_cert, None);
-    let consent = sandbox.sandbox().consent_url();
-    let form = "client_id=5ca1ab1e-c0ca-c01a-cafe-154deadbea75\
-                &scope=payment-accounts%3Abalances%3Aview+payment-accounts%3Atransactions%3Aview\
-                &state=guide&redirect_uri=https%3A%2F%2Fwww.example.com%2F&response_type=code";
-    sandbox.block_on(async {
-        let page = browser
-            .get(format!("{consent}/authorize/v2/NL?{form}"))
-            .send()
-            .await
-            .expect("consent page");
-        assert_eq!(page.status(), 200);
-        let html = page.text().await.expect("HTML");
-        let profile = html
-            .split("name=\"profile\" value=\"")
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .expect("a test profile")
-            .to_owned();
-        let response = browser
-            .post(format!("{consent}/authorize/v2/NL"))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(format!("{form}&profile={profile}"))
-            .send()
-            .await
-            .expect("consent");
-        assert_eq!(response.status(), 302);
-        let location = response.headers()["location"].to_str().expect("Location");
-        reqwest::Url::parse(location)
-            .expect("absolute")
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.into_owned())
-            .expect("code")
-    })
+    let url = format!(
+        "{}/authorize/v2/NL?client_id=5ca1ab1e-c0ca-c01a-cafe-154deadbea75\
+         &scope=payment-accounts%3Abalances%3Aview+payment-accounts%3Atransactions%3Aview\
+         &state=guide&redirect_uri=https%3A%2F%2Fwww.example.com%2F&response_type=code",
+        sandbox.sandbox().consent_url()
+    );
+    let landed = sandbox.block_on(common::psd2::consent_in_browser(&browser, &url));
+    landed
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("code")
 }
 
 fn json(printed: &Printed) -> serde_json::Value {

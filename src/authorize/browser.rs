@@ -5,7 +5,6 @@ use super::AuthorizePlan;
 use super::form::{ConsentForm, page_text};
 use crate::http::{Exchange, Transport};
 use crate::plan::PlannedRequest;
-use crate::scenario::model::Flow;
 use crate::sign::SignedRequest;
 use reqwest::Url;
 
@@ -64,14 +63,10 @@ fn unsigned(
     body: Vec<u8>,
 ) -> SignedRequest {
     headers.insert(0, ("Accept".into(), "text/html".into()));
-    SignedRequest {
-        request: PlannedRequest {
-            method: method.into(),
-            url: url.into(),
-            headers,
-            body,
-        },
-        flow: Flow::Mtls,
-        signing_input: None,
-    }
+    SignedRequest::unsigned(PlannedRequest {
+        method: method.into(),
+        url: url.into(),
+        headers,
+        body,
+    })
 }

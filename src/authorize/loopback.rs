@@ -11,6 +11,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
+const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
 const DONE_PAGE: &str = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>obconform</title>\
 </head><body><p>The consent was received by obconform; you can close this window.</p></body></html>";
 
@@ -46,6 +47,8 @@ pub async fn wait_for_redirect(
     let serve = async {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
+                // Typically out of file descriptors: wait rather than spin until the timeout.
+                tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
                 continue;
             };
             if let Some(url) = serve_one(stream, &expected).await {

@@ -7,7 +7,6 @@ use super::AuthorizePlan;
 use super::loopback::{listen, loopback_address, wait_for_redirect};
 use crate::http::{Exchange, Response};
 use crate::plan::PlannedRequest;
-use crate::scenario::model::Flow;
 use crate::sign::SignedRequest;
 use std::collections::VecDeque;
 use std::io::IsTerminal;
@@ -76,16 +75,12 @@ impl CodeSupply {
             }
         };
         Ok(Exchange {
-            request: SignedRequest {
-                request: PlannedRequest {
-                    method: "GET".into(),
-                    url: plan.consent_url.clone(),
-                    headers: Vec::new(),
-                    body: Vec::new(),
-                },
-                flow: Flow::Mtls,
-                signing_input: None,
-            },
+            request: SignedRequest::unsigned(PlannedRequest {
+                method: "GET".into(),
+                url: plan.consent_url.clone(),
+                headers: Vec::new(),
+                body: Vec::new(),
+            }),
             response: Response {
                 status: 302,
                 headers: vec![("Location".into(), location)],

@@ -115,6 +115,17 @@ impl IngError {
         self
     }
 
+    /// Names what is at fault — a query parameter, header or JSON field — as the `path` of
+    /// every tppMessage (no effect on the OAuth shape).
+    pub fn with_path(mut self, path: &str) -> Self {
+        if let ErrorBody::Tpp { tpp_messages } = &mut self.body {
+            for message in tpp_messages {
+                message.path = Some(path.to_owned());
+            }
+        }
+        self
+    }
+
     fn with_body(status: StatusCode, body: ErrorBody) -> Self {
         Self {
             status,

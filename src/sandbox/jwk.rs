@@ -5,7 +5,10 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use openssl::error::ErrorStack;
+use openssl::pkey::{PKey, Public};
 use openssl::x509::X509;
+
+use super::psd2::applications::serial_of;
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +26,10 @@ pub enum CertKeyError {
 pub struct CertKey {
     der: Arc<[u8]>,
     sha256: [u8; 32],
+    /// Normalized hex serial (`applications::normalize_serial`), for keyIds and revocation.
+    serial: String,
+    /// For verifying signatures without parsing the certificate on every request.
+    public_key: PKey<Public>,
     n: String,
     e: String,
     x5t: String,
@@ -63,11 +70,8 @@ impl CertKey {
 
     pub fn from_x509(cert: &X509) -> Result<Self, CertKeyError> {
         let der = cert.to_der().map_err(CertKeyError::Der)?;
-        let rsa = cert
-            .public_key()
-            .map_err(CertKeyError::PublicKey)?
-            .rsa()
-            .map_err(|_| CertKeyError::NotRsa)?;
+        let public_key = cert.public_key().map_err(CertKeyError::PublicKey)?;
+        let rsa = public_key.rsa().map_err(|_| CertKeyError::NotRsa)?;
         let sha256 = openssl::sha::sha256(&der);
         Ok(Self {
             n: URL_SAFE_NO_PAD.encode(rsa.n().to_vec()),
@@ -81,6 +85,8 @@ impl CertKey {
             // x5t#S256 value: stable and unique per certificate.
             kid: URL_SAFE_NO_PAD.encode(sha256),
             sha256,
+            serial: serial_of(cert),
+            public_key,
             der: der.into(),
         })
     }
@@ -91,6 +97,14 @@ impl CertKey {
 
     pub fn sha256(&self) -> &[u8; 32] {
         &self.sha256
+    }
+
+    pub fn serial(&self) -> &str {
+        &self.serial
+    }
+
+    pub fn public_key(&self) -> &PKey<Public> {
+        &self.public_key
     }
 
     pub fn token_jwk(&self) -> TokenJwk {

@@ -41,6 +41,18 @@ pub struct SignedRequest {
     pub signing_input: Option<String>,
 }
 
+impl SignedRequest {
+    /// A request sent as planned, with no message signature (the TLS identity authenticates,
+    /// or nothing does: a browser's request).
+    pub fn unsigned(request: PlannedRequest) -> Self {
+        Self {
+            request,
+            flow: Flow::Mtls,
+            signing_input: None,
+        }
+    }
+}
+
 /// What a send needs besides the request and the profile.
 #[derive(Debug, Clone, Copy)]
 pub struct SignInputs<'a> {

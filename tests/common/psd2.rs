@@ -337,3 +337,37 @@ pub fn params_get(params: &[(String, String)], name: &str) -> Option<String> {
         .find(|(n, _)| n == name)
         .map(|(_, v)| v.clone())
 }
+
+/// The customer's browser on a consent screen: loads `consent_url` (the consent request, with its
+/// query), picks the first test profile offered and submits the form; returns the redirect's
+/// target (not followed).
+pub async fn consent_in_browser(browser: &reqwest::Client, consent_url: &str) -> Url {
+    let page = browser.get(consent_url).send().await.expect("consent page");
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.expect("HTML");
+    let profile = html
+        .split("name=\"profile\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a test profile");
+    let url = Url::parse(consent_url).expect("URL");
+    let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    form.push(("profile".into(), profile.to_owned()));
+    let mut action = url.clone();
+    action.set_query(None);
+    let response = browser
+        .post(action)
+        .header("Content-Type", FORM)
+        .body(query(
+            &form
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect::<Vec<_>>(),
+        ))
+        .send()
+        .await
+        .expect("submit consent");
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let location = response.headers()["location"].to_str().expect("Location");
+    Url::parse(location).expect("absolute Location")
+}

@@ -222,7 +222,7 @@ impl AppRegistry {
         self.apps
             .iter()
             .flat_map(|app| app.signing_keys.iter().map(move |key| (app, key)))
-            .filter(|(_, key)| certificate_serial(key).as_deref() == Some(serial))
+            .filter(|(_, key)| key.serial() == serial)
             .collect()
     }
 
@@ -232,14 +232,15 @@ impl AppRegistry {
         self.apps
             .iter()
             .flat_map(|app| app.tls_keys.iter())
-            .any(|key| certificate_serial(key).as_deref() == Some(serial))
+            .any(|key| key.serial() == serial)
     }
 
     /// The application a PUT removed this signing certificate (by serial) from.
     pub fn dropped_signing_key(&self, serial: &str) -> Option<&DroppedKey> {
-        self.dropped.iter().rev().find(|d| {
-            d.kind == KeyKind::Sign && certificate_serial(&d.key).as_deref() == Some(serial)
-        })
+        self.dropped
+            .iter()
+            .rev()
+            .find(|d| d.kind == KeyKind::Sign && d.key.serial() == serial)
     }
 
     /// Whether the application's current redirect URIs were registered by a replacement (PUT).
@@ -268,10 +269,6 @@ pub fn normalize_serial(hex: &str) -> String {
 /// The normalized serial of a certificate.
 pub fn serial_of(cert: &X509Ref) -> String {
     normalize_serial(&crate::certs::wire::serial_hex(cert))
-}
-
-fn certificate_serial(key: &CertKey) -> Option<String> {
-    X509::from_der(key.der()).ok().map(|c| serial_of(&c))
 }
 
 #[derive(Serialize)]

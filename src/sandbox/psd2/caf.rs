@@ -25,11 +25,11 @@ use axum::routing::post;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::ais::query::{format_error, tpp_at};
 use super::ais::{authenticate, ledger, ok_json, respond, today};
 use super::profiles::{self, Account, AccountKind};
+use super::resource::format_error;
 use super::resource::require_scope;
-use super::verify::Received;
+use super::verify::{Received, has_media_type};
 use crate::sandbox::errors::IngError;
 use crate::sandbox::server::SandboxState;
 
@@ -94,21 +94,20 @@ fn confirm(state: &SandboxState, received: &Received) -> Result<Response, IngErr
 }
 
 fn check_content_type(received: &Received) -> Result<(), IngError> {
+    if has_media_type(&received.headers, "application/json") {
+        return Ok(());
+    }
     let content_type = received
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let media = content_type.split(';').next().unwrap_or_default().trim();
-    if media.eq_ignore_ascii_case("application/json") {
-        return Ok(());
-    }
-    Err(tpp_at(
+    Err(IngError::tpp(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "FORMAT_ERROR",
         format!("The body must be JSON with Content-Type: application/json (got '{content_type}')"),
-        "Content-Type",
-    ))
+    )
+    .with_path("Content-Type"))
 }
 
 /// The account with `iban` among the sandbox's, as the consent allows it.
@@ -119,20 +118,20 @@ fn account_by_iban(granted: &[&'static str], iban: &str) -> Result<&'static Acco
         .flat_map(|p| p.accounts)
         .find(|a| a.kind == AccountKind::Current && a.iban == Some(iban))
         .ok_or_else(|| {
-            tpp_at(
+            IngError::tpp(
                 StatusCode::NOT_FOUND,
                 "RESOURCE_UNKNOWN",
                 format!("No account with IBAN {iban} in the sandbox"),
-                "account.iban",
             )
+            .with_path("account.iban")
         })?;
     if !granted.contains(&account.resource_id) {
-        return Err(tpp_at(
+        return Err(IngError::tpp(
             StatusCode::FORBIDDEN,
             "CONSENT_INVALID",
             format!("Account {iban} is not part of this consent"),
-            "account.iban",
-        ));
+        )
+        .with_path("account.iban"));
     }
     Ok(account)
 }

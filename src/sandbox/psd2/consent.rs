@@ -39,7 +39,7 @@ use super::applications::application_gone;
 use super::html::{self, escape, html_response};
 use super::oauth::{TokenKind, authenticate_signed};
 use super::profiles::{self, Country, Profile};
-use super::verify::{Received, ReceivedRequest};
+use super::verify::{Received, ReceivedRequest, has_media_type};
 use crate::sandbox::errors::{DIAGNOSIS_HEADER, IngError, diagnosis, json_response};
 use crate::sandbox::server::SandboxState;
 use crate::sandbox::tls::PeerCertificate;
@@ -739,7 +739,7 @@ fn submit(
     body: &[u8],
     entry: Entry<'_>,
 ) -> Result<Response, ConsentError> {
-    if !html::is_form_post(headers) {
+    if !has_media_type(headers, FORM_CONTENT_TYPE) {
         return Err(ConsentError::new(format!(
             "The consent form is posted as {FORM_CONTENT_TYPE}"
         )));

@@ -1,7 +1,7 @@
 //! The sandbox's browser pages (the consent screen, the payment SCA page): one self-contained
 //! page shape, its response headers and HTML escaping.
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// A whole page with its own style sheet: no external resources.
@@ -47,16 +47,4 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
-}
-
-/// Whether a browser form was posted (`application/x-www-form-urlencoded`, any parameters).
-pub fn is_form_post(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| {
-            mime.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
 }

@@ -22,12 +22,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
-use openssl::x509::X509;
-
 use super::applications::{AppRegistry, Application, application_gone, normalize_serial};
 use super::consent::{self, Consent, REFRESH_TOKEN_LIFETIME, RefreshGrant};
 use super::verify::{
-    MAX_SKEW, Received, ReceivedRequest, bad_signature, serial_of_key_id, unauthorized,
+    MAX_SKEW, Received, ReceivedRequest, bad_signature, has_media_type, serial_of_key_id,
+    unauthorized,
 };
 use crate::certs::wire::parse_header_certificate;
 use crate::sandbox::errors::{IngError, diagnosis, json_response};
@@ -321,15 +320,12 @@ fn signed_app_token(
     else {
         return Err(tls_binding_error(&registry, candidates[0].0, peer));
     };
-    let public_key = X509::from_der(key.der())
-        .and_then(|cert| cert.public_key())
-        .map_err(|_| IngError::internal())?;
     let policy = http_signature::Policy {
         required: &http_signature::DEFAULT_HEADERS,
         now: state.clock.now(),
         max_skew: MAX_SKEW,
     };
-    http_signature::verify(&message, &params, &public_key, &policy)
+    http_signature::verify(&message, &params, key.public_key(), &policy)
         .map_err(|e| bad_signature(e.diagnosis_id()))?;
     let scopes = granted_scopes(app, form.get("scope"))?;
     issue_app_token(state, app, scopes, TokenMode::HttpSignature)
@@ -478,12 +474,7 @@ fn new_token_value() -> Result<String, IngError> {
 }
 
 fn require_form_content_type(headers: &HeaderMap) -> Result<(), IngError> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case(FORM_CONTENT_TYPE));
-    if is_form {
+    if has_media_type(headers, FORM_CONTENT_TYPE) {
         Ok(())
     } else {
         Err(IngError::oauth(
@@ -664,10 +655,7 @@ pub fn authenticate_signed(
         max_skew: MAX_SKEW,
     };
     for key in &app.signing_keys {
-        let public_key = X509::from_der(key.der())
-            .and_then(|cert| cert.public_key())
-            .map_err(|_| IngError::internal())?;
-        match http_signature::verify(&message, &params, &public_key, &policy) {
+        match http_signature::verify(&message, &params, key.public_key(), &policy) {
             Ok(_) => return Ok(token),
             // Another registered signing certificate may be the one.
             Err(HttpSigError::BadSignature) => {}

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -24,7 +24,9 @@ use super::applications::{
     Application, ApplicationKeys, PSD2_SCOPES, application_gone, other_application, serial_of,
 };
 use super::oauth::{TokenMode, authenticate_bearer};
-use super::verify::{Received, ReceivedRequest, SignedJws, check_issued, unauthorized};
+use super::verify::{
+    Received, ReceivedRequest, SignedJws, check_issued, has_media_type, unauthorized,
+};
 use crate::sandbox::errors::{IngError, diagnosis, json_response};
 use crate::sandbox::jwk::CertKey;
 use crate::sandbox::server::SandboxState;
@@ -179,21 +181,13 @@ fn refuse_revoked(
     jws: &SignedJws,
     keys: &KeySets,
 ) -> Result<(), IngError> {
-    let revoked = |der: &[u8]| {
-        X509::from_der(der)
-            .ok()
-            .map(|cert| serial_of(&cert))
-            .filter(|serial| state.revocations.is_revoked(serial))
-    };
+    let revoked = |serial: String| state.revocations.is_revoked(&serial).then_some(serial);
     let presented = [
-        ("TLS client certificate", peer.der().to_vec()),
-        (
-            "TPP-Signature-Certificate",
-            jws.certificate.to_der().unwrap_or_default(),
-        ),
+        ("TLS client certificate", X509::from_der(peer.der()).ok()),
+        ("TPP-Signature-Certificate", Some(jws.certificate.clone())),
     ];
-    for (what, der) in presented {
-        if let Some(serial) = revoked(&der) {
+    for (what, cert) in presented {
+        if let Some(serial) = cert.and_then(|c| revoked(serial_of(&c))) {
             return Err(unauthorized(format!(
                 "The {what} (serial {serial}) is revoked; use the renewed certificate"
             ))
@@ -206,7 +200,7 @@ fn refuse_revoked(
         .map(|k| ("keys.tls", k))
         .chain(keys.sign.iter().map(|k| ("keys.sign", k)));
     for (list, key) in registered {
-        if let Some(serial) = revoked(key.der()) {
+        if let Some(serial) = revoked(key.serial().to_owned()) {
             return Err(bad_request(format!(
                 "A certificate in {list} (serial {serial}) is revoked and cannot be registered"
             ))
@@ -217,12 +211,7 @@ fn refuse_revoked(
 }
 
 fn require_json_content_type(headers: &HeaderMap) -> Result<(), IngError> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case(JSON_CONTENT_TYPE));
-    if is_json {
+    if has_media_type(headers, JSON_CONTENT_TYPE) {
         Ok(())
     } else {
         Err(bad_request(format!(

@@ -27,16 +27,33 @@ pub fn echo_request_id(mut response: Response, request_id: HeaderValue) -> Respo
     response
 }
 
+/// 400 `FORMAT_ERROR` naming the parameter, header or field at fault in `path`.
+pub fn format_error(text: impl Into<String>, path: &str) -> IngError {
+    IngError::tpp(StatusCode::BAD_REQUEST, "FORMAT_ERROR", text).with_path(path)
+}
+
 /// 403 unless the token was granted `scope`.
 pub fn require_scope(token: &AccessToken, scope: &str) -> Result<(), IngError> {
-    if token.scopes.iter().any(|s| s == scope) {
+    require_any_scope(token, &[scope])
+}
+
+/// 403 unless the token was granted one of `scopes` (an endpoint several scopes open).
+pub fn require_any_scope(token: &AccessToken, scopes: &[&str]) -> Result<(), IngError> {
+    if scopes
+        .iter()
+        .any(|want| token.scopes.iter().any(|s| s == want))
+    {
         return Ok(());
     }
+    let wanted = match scopes {
+        [one] => format!("the scope {one}"),
+        many => format!("any of the scopes {}", many.join(", ")),
+    };
     Err(IngError::tpp(
         StatusCode::FORBIDDEN,
         "CONSENT_INVALID",
         format!(
-            "The access token does not carry the scope {scope} (it has: {}); request it with the token",
+            "The access token does not carry {wanted} (it has: {}); request it with the token",
             token.scopes.join(" ")
         ),
     )

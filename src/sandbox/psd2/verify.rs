@@ -106,6 +106,16 @@ impl<S: Send + Sync> FromRequest<S> for Received {
     }
 }
 
+/// Whether the request's `Content-Type` is `mime` (case-insensitive; parameters such as
+/// `charset` ignored).
+pub fn has_media_type(headers: &HeaderMap, mime: &str) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case(mime))
+}
+
 /// ING's 401 for a signature that does not verify, with the finding's id.
 pub fn bad_signature(diagnosis_id: &'static str) -> IngError {
     IngError::oauth(StatusCode::UNAUTHORIZED, BAD_SIGNATURE_MESSAGE).with_diagnosis(diagnosis_id)

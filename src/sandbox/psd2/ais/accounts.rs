@@ -16,14 +16,14 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use super::ledger::{self, Balances, format_amount, format_date_time};
-use super::query::{Params, check_currency, format_error};
+use super::query::{Params, check_currency};
 use super::{
-    BALANCES_SCOPE, TRANSACTIONS_SCOPE, authenticate, consented_account, ok_json,
-    require_any_scope, respond, today,
+    BALANCES_SCOPE, TRANSACTIONS_SCOPE, authenticate, consented_account, ok_json, respond, today,
 };
 use crate::sandbox::errors::IngError;
 use crate::sandbox::psd2::profiles::{self, Account, AccountKind};
-use crate::sandbox::psd2::resource::require_scope;
+use crate::sandbox::psd2::resource::format_error;
+use crate::sandbox::psd2::resource::{require_any_scope, require_scope};
 use crate::sandbox::psd2::verify::Received;
 use crate::sandbox::server::SandboxState;
 

@@ -36,7 +36,7 @@ use super::oauth::{AccessToken, TokenKind, authenticate_signed};
 use super::profiles::{self, Account, AccountKind};
 use super::resource::{echo_request_id, request_id};
 use super::verify::Received;
-use crate::sandbox::errors::{IngError, diagnosis, json_response};
+use crate::sandbox::errors::{IngError, json_response};
 use crate::sandbox::server::SandboxState;
 
 pub const BALANCES_SCOPE: &str = "payment-accounts:balances:view";
@@ -83,27 +83,6 @@ pub fn authenticate(state: &SandboxState, received: &Received) -> Result<Caller,
         consent,
         request_id,
     })
-}
-
-/// 403 unless the token carries one of `scopes` (like `resource::require_scope`, for endpoints
-/// that several scopes open).
-pub fn require_any_scope(token: &AccessToken, scopes: &[&str]) -> Result<(), IngError> {
-    if scopes
-        .iter()
-        .any(|want| token.scopes.iter().any(|s| s == want))
-    {
-        return Ok(());
-    }
-    Err(IngError::tpp(
-        StatusCode::FORBIDDEN,
-        "CONSENT_INVALID",
-        format!(
-            "The access token carries none of the scopes {} (it has: {}); request one of them",
-            scopes.join(", "),
-            token.scopes.join(" ")
-        ),
-    )
-    .with_diagnosis(diagnosis::SCOPE_MISSING))
 }
 
 /// The account `id` as the consent allows it on a path for `kind` accounts.

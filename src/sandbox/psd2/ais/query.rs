@@ -12,28 +12,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Days, NaiveDate};
 use openssl::sha::sha256;
 
-use crate::sandbox::errors::{ErrorBody, IngError};
+use crate::sandbox::errors::IngError;
 use crate::sandbox::psd2::profiles::Account;
+use crate::sandbox::psd2::resource::format_error;
 
 pub const DEFAULT_LIMIT: u16 = 100;
 pub const MAX_LIMIT: u16 = 1000;
 /// `dateFrom` when none is given: this many days before today.
 pub const DEFAULT_DAYS: u64 = 90;
-
-/// A tppMessage with a `path` (the query parameter or JSON field at fault).
-pub fn tpp_at(status: StatusCode, code: &str, text: impl Into<String>, path: &str) -> IngError {
-    let mut error = IngError::tpp(status, code, text);
-    if let ErrorBody::Tpp { tpp_messages } = &mut error.body {
-        for message in tpp_messages.iter_mut() {
-            message.path = Some(path.to_owned());
-        }
-    }
-    error
-}
-
-pub fn format_error(text: impl Into<String>, path: &str) -> IngError {
-    tpp_at(StatusCode::BAD_REQUEST, "FORMAT_ERROR", text, path)
-}
 
 /// The decoded query string, after refusing unknown and repeated parameters.
 #[derive(Debug, Default)]
@@ -119,15 +105,15 @@ pub fn check_currency(params: &Params, account: &Account) -> Result<(), IngError
         ));
     }
     if currency != account.currency {
-        return Err(tpp_at(
+        return Err(IngError::tpp(
             StatusCode::NOT_FOUND,
             "RESOURCE_UNKNOWN",
             format!(
                 "Account {} is held in {}, not {currency}; use the currency of its _links",
                 account.resource_id, account.currency
             ),
-            "currency",
-        ));
+        )
+        .with_path("currency"));
     }
     Ok(())
 }
@@ -175,21 +161,21 @@ pub fn window(params: &Params, account: &Account, today: NaiveDate) -> Result<Wi
             .unwrap_or(today)
     });
     if date_from > today {
-        return Err(tpp_at(
+        return Err(IngError::tpp(
             StatusCode::BAD_REQUEST,
             "PERIOD_INVALID",
             format!("dateFrom {date_from} is in the future (today is {today})"),
-            "dateFrom",
-        ));
+        )
+        .with_path("dateFrom"));
     }
     let date_to = date_to.unwrap_or(today);
     if date_to < date_from {
-        return Err(tpp_at(
+        return Err(IngError::tpp(
             StatusCode::BAD_REQUEST,
             "PERIOD_INVALID",
             format!("dateTo {date_to} is before dateFrom {date_from}"),
-            "dateTo",
-        ));
+        )
+        .with_path("dateTo"));
     }
     Ok(Window {
         date_from,

@@ -44,7 +44,7 @@ use self::validate::{Product, Service};
 use super::consent::same_uri;
 use super::oauth::AccessToken;
 use super::resource::{REQUEST_ID_HEADER, echo_request_id, request_id, require_scope};
-use super::verify::Received;
+use super::verify::{Received, has_media_type};
 use crate::sandbox::errors::{IngError, diagnosis, json_response};
 use crate::sandbox::server::SandboxState;
 
@@ -246,10 +246,7 @@ fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 fn require_json(headers: &HeaderMap) -> Result<(), IngError> {
-    let is_json = header_text(headers, header::CONTENT_TYPE.as_str())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case(JSON_CONTENT_TYPE));
-    if is_json {
+    if has_media_type(headers, JSON_CONTENT_TYPE) {
         Ok(())
     } else {
         Err(bad_header(format!(

@@ -28,6 +28,7 @@ use super::store::{Decision, DecisionError, Payment};
 use crate::sandbox::psd2::consent::redirect_location;
 use crate::sandbox::psd2::html::{self, escape, html_response};
 use crate::sandbox::psd2::profiles::{self, AccountKind, Country};
+use crate::sandbox::psd2::verify::has_media_type;
 use crate::sandbox::server::SandboxState;
 
 /// Where a payment's SCA page is, relative to the sandbox's base URL.
@@ -68,7 +69,7 @@ fn decide(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, ScaError> {
-    if !html::is_form_post(headers) {
+    if !has_media_type(headers, FORM_CONTENT_TYPE) {
         return Err(ScaError::bad(format!(
             "The payment authorisation form is posted as {FORM_CONTENT_TYPE}"
         )));

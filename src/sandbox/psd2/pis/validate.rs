@@ -25,7 +25,8 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::sandbox::errors::{ErrorBody, IngError};
+use crate::sandbox::errors::IngError;
+use crate::sandbox::psd2::resource::format_error;
 
 /// `/v1/{payment-service}`: single payments or standing orders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,23 +144,6 @@ pub struct PaymentOrder {
     pub schedule: Option<Schedule>,
 }
 
-/// 400 `FORMAT_ERROR` naming the field.
-pub fn format_error(path: &str, text: impl Into<String>) -> IngError {
-    with_path(
-        IngError::tpp(StatusCode::BAD_REQUEST, "FORMAT_ERROR", text),
-        path,
-    )
-}
-
-fn with_path(mut err: IngError, path: &str) -> IngError {
-    if let ErrorBody::Tpp { tpp_messages } = &mut err.body {
-        for message in tpp_messages {
-            message.path = Some(path.to_owned());
-        }
-    }
-    err
-}
-
 /// Parses and checks the body of `POST /v1/{service}/{product}`; `today` is the sandbox's UTC
 /// date (periodic `startDate` may not be before it).
 pub fn payment_order(
@@ -184,18 +168,18 @@ pub fn payment_order(
     })?;
 
     let amount_object = object(root, "", "instructedAmount")?
-        .ok_or_else(|| format_error("instructedAmount", "instructedAmount is required"))?;
+        .ok_or_else(|| format_error("instructedAmount is required", "instructedAmount"))?;
     let amount = required_str(amount_object, "instructedAmount.", "amount")?;
     check_amount(amount)?;
     let currency = required_str(amount_object, "instructedAmount.", "currency")?;
     check_currency(currency)?;
     if product == Product::Sepa && currency != "EUR" {
         return Err(format_error(
-            "instructedAmount.currency",
             format!(
                 "A SEPA credit transfer is in EUR, not {currency}; use \
                  cross-border-credit-transfers or domestic-credit-transfers"
             ),
+            "instructedAmount.currency",
         ));
     }
 
@@ -206,8 +190,8 @@ pub fn payment_order(
     let creditor_account = object(root, "", "creditorAccount")?
         .ok_or_else(|| {
             format_error(
-                "creditorAccount",
                 "creditorAccount is required: {\"iban\": \"…\"}",
+                "creditorAccount",
             )
         })
         .and_then(|account| account_ref(account, "creditorAccount"))?;
@@ -215,8 +199,8 @@ pub fn payment_order(
     let creditor_name = required_str(root, "", "creditorName")?;
     if creditor_name.trim().is_empty() {
         return Err(format_error(
-            "creditorName",
             "creditorName must not be blank",
+            "creditorName",
         ));
     }
     check_length(creditor_name, "creditorName", 70)?;
@@ -225,9 +209,9 @@ pub fn payment_order(
         Some(address) => Some(parse_address(address)?),
         None if product == Product::CrossBorder => {
             return Err(format_error(
-                "creditorAddress",
                 "A cross-border credit transfer needs creditorAddress, at least its country \
                  (two upper-case letters)",
+                "creditorAddress",
             ));
         }
         None => None,
@@ -268,17 +252,17 @@ pub fn check_amount(amount: &str) -> Result<(), IngError> {
         |s: &str, max: usize| (1..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
     if !digits(whole, 14) || fraction.is_some_and(|f| !digits(f, 3)) {
         return Err(format_error(
-            path,
             format!(
                 "instructedAmount.amount '{amount}' must be a decimal string with at most 14 \
                  digits before and 3 after a '.', like \"1\" or \"10.50\""
             ),
+            path,
         ));
     }
     if amount.bytes().all(|b| b == b'0' || b == b'.') {
         return Err(format_error(
-            path,
             "instructedAmount.amount must be greater than 0",
+            path,
         ));
     }
     Ok(())
@@ -290,11 +274,11 @@ pub fn check_currency(currency: &str) -> Result<(), IngError> {
         return Ok(());
     }
     Err(format_error(
-        "instructedAmount.currency",
         format!(
             "instructedAmount.currency '{currency}' must be an ISO 4217 code: three upper-case \
              letters like EUR"
         ),
+        "instructedAmount.currency",
     ))
 }
 
@@ -319,11 +303,11 @@ fn account_ref(account: &Map<String, Value>, at: &str) -> Result<AccountRef, Ing
             ""
         };
         return Err(format_error(
-            &format!("{at}.iban"),
             format!(
                 "{at}.iban '{iban}' is not an IBAN: two upper-case letters, two digits, then 11 \
                  to 30 upper-case letters or digits{hint}"
             ),
+            &format!("{at}.iban"),
         ));
     }
     Ok(AccountRef {
@@ -336,11 +320,11 @@ fn parse_address(address: &Map<String, Value>) -> Result<Address, IngError> {
     let country = required_str(address, prefix, "country")?;
     if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(format_error(
-            "creditorAddress.country",
             format!(
                 "creditorAddress.country '{country}' must be an ISO 3166 code: two upper-case \
                  letters"
             ),
+            "creditorAddress.country",
         ));
     }
     let field = |name: &str, max: usize| -> Result<Option<String>, IngError> {
@@ -363,23 +347,21 @@ fn schedule(root: &Map<String, Value>, today: NaiveDate) -> Result<Schedule, Ing
     let start_date = required_str(root, "", "startDate")?;
     let start = parse_date(start_date, "startDate")?;
     if start < today {
-        return Err(with_path(
-            IngError::tpp(
-                StatusCode::BAD_REQUEST,
-                "EXECUTION_DATE_INVALID",
-                format!("startDate {start_date} is in the past (today is {today}, UTC)"),
-            ),
-            "startDate",
-        ));
+        return Err(IngError::tpp(
+            StatusCode::BAD_REQUEST,
+            "EXECUTION_DATE_INVALID",
+            format!("startDate {start_date} is in the past (today is {today}, UTC)"),
+        )
+        .with_path("startDate"));
     }
     let frequency = required_str(root, "", "frequency")?;
     if !FREQUENCIES.contains(&frequency) {
         return Err(format_error(
-            "frequency",
             format!(
                 "frequency '{frequency}' is not one of {}",
                 FREQUENCIES.join(" ")
             ),
+            "frequency",
         ));
     }
     let end_date = optional_str(root, "", "endDate")?;
@@ -388,8 +370,8 @@ fn schedule(root: &Map<String, Value>, today: NaiveDate) -> Result<Schedule, Ing
             let end = parse_date(text, "endDate")?;
             if end < start {
                 return Err(format_error(
-                    "endDate",
                     format!("endDate {text} is before startDate {start_date}"),
+                    "endDate",
                 ));
             }
             Some(end)
@@ -405,8 +387,8 @@ fn schedule(root: &Map<String, Value>, today: NaiveDate) -> Result<Schedule, Ing
         && !matches!(rule, "following" | "preceding")
     {
         return Err(format_error(
-            "executionRule",
             format!("executionRule '{rule}' must be following or preceding"),
+            "executionRule",
         ));
     }
     Ok(Schedule {
@@ -428,8 +410,8 @@ pub fn check_day_of_execution(day: &str) -> Result<(), IngError> {
         Ok(())
     } else {
         Err(format_error(
-            "dayOfExecution",
             format!("dayOfExecution '{day}' must be two digits from \"01\" to \"31\""),
+            "dayOfExecution",
         ))
     }
 }
@@ -450,8 +432,8 @@ pub fn parse_date(text: &str, path: &str) -> Result<NaiveDate, IngError> {
         .flatten()
         .ok_or_else(|| {
             format_error(
-                path,
                 format!("{path} '{text}' must be a date YYYY-MM-DD, like 2025-01-31"),
+                path,
             )
         })
 }
@@ -462,8 +444,8 @@ fn check_length(text: &str, path: &str, max: usize) -> Result<(), IngError> {
         Ok(())
     } else {
         Err(format_error(
-            path,
             format!("{path} is {length} characters long; at most {max} are allowed"),
+            path,
         ))
     }
 }
@@ -478,8 +460,8 @@ fn object<'a>(
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(object)) => Ok(Some(object)),
         Some(_) => Err(format_error(
-            &format!("{prefix}{name}"),
             format!("{prefix}{name} must be a JSON object"),
+            &format!("{prefix}{name}"),
         )),
     }
 }
@@ -494,8 +476,8 @@ fn optional_str<'a>(
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text)),
         Some(other) => Err(format_error(
-            &format!("{prefix}{name}"),
             format!("{prefix}{name} must be a string, not {other}"),
+            &format!("{prefix}{name}"),
         )),
     }
 }
@@ -507,8 +489,8 @@ fn required_str<'a>(
 ) -> Result<&'a str, IngError> {
     optional_str(parent, prefix, name)?.ok_or_else(|| {
         format_error(
-            &format!("{prefix}{name}"),
             format!("{prefix}{name} is required"),
+            &format!("{prefix}{name}"),
         )
     })
 }
@@ -516,6 +498,7 @@ fn required_str<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sandbox::errors::ErrorBody;
     use serde_json::json;
 
     fn today() -> NaiveDate {
