@@ -24,6 +24,7 @@ pub mod sign;
 pub mod suite;
 pub mod template;
 pub mod validate;
+pub mod writes;
 
 /// Makes ring the process-wide rustls provider (idempotent), for code paths that ask for a default.
 pub fn install_crypto_provider() {

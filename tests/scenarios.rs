@@ -15,6 +15,7 @@ use obconform::scenario::{LoadedScenario, load_scenario};
 use obconform::suite::Target;
 use obconform::template::Renderer;
 use obconform::validate::validate;
+use obconform::writes::refuse_writes;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -77,6 +78,15 @@ fn run_one(loaded: &LoadedScenario, shared: &Shared) -> Result<(), Failed> {
         .map_err(|e| Failed::from(e.clone()))?;
     let renderer = Renderer::new();
     validate(loaded, &target.env, &renderer).map_err(|e| Failed::from(e.to_string()))?;
+    // As `obconform run` without --allow-writes: nothing that writes runs in production unasked.
+    if target.env.kind == EnvironmentKind::Production
+        && std::env::var_os("OBCONFORM_ALLOW_WRITES").is_none()
+        && let Some(errors) = refuse_writes(std::slice::from_ref(loaded), &target.env.name)
+    {
+        return Err(Failed::from(format!(
+            "{errors}\n(set OBCONFORM_ALLOW_WRITES=1 to run it)"
+        )));
+    }
     let ctx = RunContext {
         env: &target.env,
         transport: &target.transport,

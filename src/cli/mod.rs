@@ -78,6 +78,14 @@ pub struct RunArgs {
     /// Seconds an `authorize` step waits for the customer's consent.
     #[arg(long, default_value_t = 300, value_name = "SECS")]
     pub authorize_timeout: u64,
+    /// On a production environment, run steps that change state at the bank (registration,
+    /// update, payments); refused otherwise.
+    #[arg(long, conflicts_with = "skip_writes")]
+    pub allow_writes: bool,
+    /// On a production environment, leave out the scenarios that write at the bank instead of
+    /// refusing the run.
+    #[arg(long)]
+    pub skip_writes: bool,
 }
 
 #[derive(Debug, clap::Args)]

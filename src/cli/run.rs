@@ -2,6 +2,7 @@
 
 use super::{Outcome, RunArgs};
 use crate::authorize::CodeSupply;
+use crate::environment::model::EnvironmentKind;
 use crate::environment::{load_environments, locate_environments_file};
 use crate::error_chain::error_chain;
 use crate::report::console;
@@ -11,6 +12,7 @@ use crate::scenario::{LoadedScenario, load_scenario};
 use crate::suite::Target;
 use crate::template::Renderer;
 use crate::validate::validate;
+use crate::writes::{refuse_writes, write_steps};
 use std::time::{Duration, Instant};
 
 pub async fn run(args: RunArgs) -> Outcome {
@@ -63,6 +65,26 @@ pub async fn run(args: RunArgs) -> Outcome {
         }
     };
     let env_name = envs.resolve_name(args.env.as_deref());
+    let mut left_out = 0usize;
+    if envs.kind_of(&env_name) == Some(EnvironmentKind::Production) && !args.allow_writes {
+        if args.skip_writes {
+            let before = scenarios.len();
+            scenarios.retain(|s| {
+                let reads_only = write_steps(s).next().is_none();
+                if !reads_only {
+                    println!(
+                        "skipped {}: writes at the bank (--skip-writes)",
+                        s.test_name()
+                    );
+                }
+                reads_only
+            });
+            left_out = before - scenarios.len();
+        } else if let Some(errors) = refuse_writes(&scenarios, &env_name) {
+            eprintln!("{errors}\n");
+            return Outcome::UsageError;
+        }
+    }
     let target = match Target::open(&envs, &env_name, args.pki.clone()).await {
         Ok(t) => t,
         Err(e) => {
@@ -120,8 +142,13 @@ pub async fn run(args: RunArgs) -> Outcome {
             failed += 1;
         }
     }
+    let skipped = if left_out > 0 {
+        format!(", {left_out} skipped (writes)")
+    } else {
+        String::new()
+    };
     println!(
-        "\nscenarios: {passed} passed, {failed} failed ({} in {:.1} s)",
+        "\nscenarios: {passed} passed, {failed} failed{skipped} ({} in {:.1} s)",
         scenarios.len(),
         started.elapsed().as_secs_f64()
     );

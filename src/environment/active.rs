@@ -158,7 +158,7 @@ pub struct EnvironmentsSource {
 }
 
 /// Finds the environments file: the given one, else `environments.yaml` in the folder of the
-/// first scenario path or above it, else `scenarios/environments.yaml`.
+/// first scenario path or above it, else in the working folder, else `scenarios/environments.yaml`.
 pub fn locate_environments_file(
     explicit: Option<&Path>,
     scenario_paths: &[PathBuf],
@@ -186,11 +186,16 @@ pub fn locate_environments_file(
                 .map(Path::to_path_buf);
         }
     }
-    let fallback = PathBuf::from("scenarios").join(crate::scenario::discover::ENVIRONMENTS_FILE);
-    if fallback.is_file() {
-        return Ok(fallback);
+    // A relative scenario path's parents stop short of the working folder: look there too.
+    for fallback in [
+        PathBuf::from(crate::scenario::discover::ENVIRONMENTS_FILE),
+        PathBuf::from("scenarios").join(crate::scenario::discover::ENVIRONMENTS_FILE),
+    ] {
+        if fallback.is_file() {
+            return Ok(fallback);
+        }
+        looked.push(fallback.display().to_string());
     }
-    looked.push(fallback.display().to_string());
     Err(EnvironmentError::NotFound {
         looked: looked.join(", "),
     })

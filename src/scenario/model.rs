@@ -58,6 +58,26 @@ pub struct Step {
     /// Snapshot-check the response (status, content type and body, volatile values redacted).
     #[serde(default)]
     pub snapshot: Option<Snapshot>,
+    /// Whether the step changes state at the bank (registration, update, payments). Default:
+    /// yes for POST, PUT, PATCH and DELETE, no for GET, HEAD, OPTIONS and `authorize`. A production
+    /// run refuses write steps unless it says `--allow-writes`; a POST that changes nothing at the
+    /// bank (a token request, a funds confirmation) says `write: false`.
+    #[serde(default)]
+    pub write: Option<bool>,
+}
+
+impl Step {
+    /// Whether the step changes state at the bank (explicit `write:`, else by the method).
+    pub fn writes(&self) -> bool {
+        self.write.unwrap_or_else(|| {
+            self.request.as_ref().is_some_and(|request| {
+                !matches!(
+                    request.method.value.to_ascii_uppercase().as_str(),
+                    "GET" | "HEAD" | "OPTIONS"
+                )
+            })
+        })
+    }
 }
 
 /// The customer's consent (guide step 3a/3b). On the embedded sandbox the runner fills in the
