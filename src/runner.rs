@@ -9,7 +9,7 @@ use crate::plan::plan_request;
 use crate::redact::{Redactor, looks_secret};
 use crate::scenario::LoadedScenario;
 use crate::scenario::model::{Request, Step};
-use crate::sign::{SignInputs, key_role, sign};
+use crate::sign::{SignInputs, key_role, mutate, sign};
 use crate::template::Renderer;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -249,7 +249,8 @@ async fn send_request(
         client_id: ctx.env.client_id.as_deref(),
         now: SystemTime::now(),
     };
-    let signed = sign(planned, &profile, &inputs).map_err(|e| vec![e.to_string()])?;
+    let mut signed = sign(planned, &profile, &inputs).map_err(|e| vec![e.to_string()])?;
+    mutate::apply(&mut signed.request, &step.mutate);
     ctx.transport
         .send(&signed)
         .await

@@ -58,6 +58,13 @@ pub fn validate(
                             .into(),
                     ));
                 }
+                if !step.mutate.is_empty() {
+                    errors.push(err(
+                        authorize.at,
+                        "an `authorize` step cannot be mutated: the browser's requests are not signed"
+                            .into(),
+                    ));
+                }
                 plan_authorize(authorize, env, renderer, &dry).map(|_| ())
             }
             (Some(_), Some(authorize)) => {

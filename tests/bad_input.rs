@@ -175,7 +175,8 @@ environments:
 #[test]
 fn insecure_is_refused_for_production() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "ok.yaml", &scenario(GOOD_STEP));
+    let token_step = GOOD_STEP.replace("    request:", "    write: false\n    request:");
+    let file = write(dir.path(), "ok.yaml", &scenario(&token_step));
     let env = "environments:\n  production:\n    kind: production\n    api: https://127.0.0.1:9\n    insecure: true\n";
     write(dir.path(), "environments.yaml", env);
     let out = obconform(
@@ -446,5 +447,25 @@ fn authorize_steps_are_checked_before_anything_is_sent() {
         assert!(out.stderr.contains(place), "{place} missing: {out}");
         assert!(out.stderr.contains(text), "{text} missing: {out}");
     }
+    out.assert_no_panic();
+}
+
+#[test]
+fn an_unknown_mutation_is_named_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = scenario(GOOD_STEP).replace(
+        "    expect:",
+        "    mutate:\n      - drop-signature: true\n    expect:",
+    );
+    let file = write(dir.path(), "mutation.yaml", &body);
+    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    let out = obconform(&["run", file.to_str().unwrap()], dir.path());
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("mutation.yaml:10:"), "{out}");
+    assert!(out.stderr.contains("drop-signature"), "{out}");
+    assert!(
+        out.stderr.contains("remove-header"),
+        "the known ones are listed: {out}"
+    );
     out.assert_no_panic();
 }

@@ -5,6 +5,7 @@ use super::AuthorizePlan;
 use super::form::{ConsentForm, page_text};
 use crate::http::{Exchange, Transport};
 use crate::plan::PlannedRequest;
+use crate::sandbox::errors::DIAGNOSIS_HEADER;
 use crate::sign::SignedRequest;
 use reqwest::Url;
 
@@ -22,7 +23,7 @@ pub async fn consent(plan: &AuthorizePlan, transport: &Transport) -> Result<Exch
         (status, _) => {
             let diagnosis = page
                 .response
-                .header("x-obconform-diagnosis")
+                .header(DIAGNOSIS_HEADER.as_str())
                 .map(|d| format!(" [{d}]"))
                 .unwrap_or_default();
             let mut text = page_text(&html);

@@ -5,6 +5,7 @@
 
 use crate::http::Response;
 use crate::redact::{REDACTED, Redactor, redact_json_fields};
+use crate::sandbox::errors::DIAGNOSIS_HEADER;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 
@@ -30,8 +31,14 @@ pub fn response_snapshot(
         }
         Err(_) => response.body_text(),
     };
+    // The embedded sandbox names the rule a refused request broke; snapshots are per environment,
+    // so recording it pins the reason without asserting it of a real bank.
+    let diagnosis = response
+        .header(DIAGNOSIS_HEADER.as_str())
+        .map(|d| format!("diagnosis: {d}\n"))
+        .unwrap_or_default();
     redactor.text(&format!(
-        "status: {}\ncontent-type: {content_type}\n\n{body}\n",
+        "status: {}\ncontent-type: {content_type}\n{diagnosis}\n{body}\n",
         response.status
     ))
 }

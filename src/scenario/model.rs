@@ -64,6 +64,20 @@ pub struct Step {
     /// bank (a token request, a funds confirmation) says `write: false`.
     #[serde(default)]
     pub write: Option<bool>,
+    /// Negative tests: changes made to the request after it is signed, so it goes out as a buggy
+    /// client would send it (the signature stays as computed).
+    #[serde(default)]
+    pub mutate: Vec<Mutation>,
+}
+
+/// A change made to a request after signing.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Mutation {
+    /// Remove this header (e.g. one listed in the signature's `headers`, to send it absent).
+    RemoveHeader(String),
+    /// Set this header to a literal value (e.g. `X-Request-ID` to `null`), added if absent.
+    SetHeader { name: String, value: String },
 }
 
 impl Step {

@@ -217,8 +217,24 @@ pub fn verify<T: HasPublic>(
     if algorithm.verify(key, signing_string.as_bytes(), &signature) {
         Ok(algorithm)
     } else {
-        Err(HttpSigError::BadSignature)
+        Err(placeholder_header(message, &params.headers).unwrap_or(HttpSigError::BadSignature))
     }
+}
+
+/// A signed header sent as `null`, `undefined` or empty: a client whose variable was unset when
+/// it built the request, while the signature was computed over the real value.
+fn placeholder_header(message: &Message<'_>, signed: &[String]) -> Option<HttpSigError> {
+    signed.iter().find_map(|name| {
+        let value = message.header(name)?;
+        let trimmed = value.trim();
+        let placeholder = trimmed.is_empty()
+            || trimmed.eq_ignore_ascii_case("null")
+            || trimmed.eq_ignore_ascii_case("undefined");
+        placeholder.then(|| HttpSigError::PlaceholderValue {
+            header: name.clone(),
+            value: trimmed.to_string(),
+        })
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -243,6 +259,11 @@ pub enum HttpSigError {
     DateSkew { date: String, skew: u64 },
     #[error("the signature does not verify with the certificate's public key")]
     BadSignature,
+    #[error(
+        "the signature does not verify, and the signed header `{header}` was sent as `{value}`: \
+         an unset value? the value sent must be the value signed"
+    )]
+    PlaceholderValue { header: String, value: String },
     #[error("cannot sign: {0}")]
     Key(String),
 }
@@ -254,9 +275,9 @@ impl HttpSigError {
             HttpSigError::NoSignature => "httpsig.placement",
             HttpSigError::Malformed(_) => "httpsig.headers-mismatch",
             HttpSigError::Algorithm(_) => "httpsig.algorithm",
-            HttpSigError::MissingSignedHeader(_) | HttpSigError::RequiredHeaderNotSigned(_) => {
-                "httpsig.headers-mismatch"
-            }
+            HttpSigError::MissingSignedHeader(_)
+            | HttpSigError::RequiredHeaderNotSigned(_)
+            | HttpSigError::PlaceholderValue { .. } => "httpsig.headers-mismatch",
             HttpSigError::Digest(_) => "httpsig.digest-mismatch",
             HttpSigError::DateFormat(_) => "httpsig.date-format",
             HttpSigError::DateSkew { .. } => "httpsig.date-skew",
@@ -327,5 +348,59 @@ mod tests {
             &key,
         );
         assert!(matches!(err, Err(HttpSigError::Algorithm(_))));
+    }
+
+    #[test]
+    fn a_signed_header_sent_as_null_is_named_and_another_value_is_not() {
+        let key = PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+        let now = std::time::SystemTime::now();
+        let date = super::super::message::imf_fixdate(now);
+        let message = |request_id: &str| {
+            vec![
+                ("Date".to_string(), date.clone()),
+                ("X-Request-ID".to_string(), request_id.to_string()),
+            ]
+        };
+        let signed_headers = [
+            "(request-target)".to_string(),
+            "date".into(),
+            "x-request-id".into(),
+        ];
+        let sent = message("0a1b");
+        let msg = |headers| Message {
+            method: "GET",
+            target: "/v3/accounts",
+            headers,
+            body: b"",
+        };
+        let signature = sign(
+            &msg(&sent),
+            "client",
+            Algorithm::RsaSha256,
+            &signed_headers,
+            Placement::SignatureHeader,
+            &key,
+        )
+        .unwrap();
+        let params = SignatureParams::parse(&signature.header_value).unwrap();
+        let policy = Policy {
+            required: &[],
+            now,
+            max_skew: std::time::Duration::from_secs(180),
+        };
+        assert!(verify(&msg(&sent), &params, &key, &policy).is_ok());
+        let null = message("null");
+        let err = verify(&msg(&null), &params, &key, &policy).unwrap_err();
+        assert_eq!(
+            err,
+            HttpSigError::PlaceholderValue {
+                header: "x-request-id".into(),
+                value: "null".into()
+            }
+        );
+        assert_eq!(err.diagnosis_id(), "httpsig.headers-mismatch");
+        let other = message("0a1c");
+        let err = verify(&msg(&other), &params, &key, &policy).unwrap_err();
+        assert_eq!(err, HttpSigError::BadSignature);
     }
 }

@@ -13,6 +13,7 @@ pub mod http_signature;
 pub mod jws;
 pub mod key;
 pub mod message;
+pub mod mutate;
 
 use crate::plan::PlannedRequest;
 use crate::scenario::model::{Flow, SignProfile};
