@@ -15,6 +15,7 @@ pub mod environment;
 pub mod error_chain;
 pub mod http;
 pub mod plan;
+pub mod put_guard;
 pub mod redact;
 pub mod report;
 pub mod runner;

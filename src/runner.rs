@@ -4,8 +4,9 @@ use crate::authorize::{self, CodeSupply, plan_authorize};
 use crate::check::{capture::capture, expect::evaluate, snapshot};
 use crate::context::{render_vars, template_data};
 use crate::environment::ActiveEnvironment;
-use crate::http::{Exchange, Transport};
+use crate::http::{DEFAULT_TLS_ROLE, Exchange, Transport};
 use crate::plan::plan_request;
+use crate::put_guard;
 use crate::redact::{Redactor, looks_secret};
 use crate::scenario::LoadedScenario;
 use crate::scenario::model::{Request, Step};
@@ -182,9 +183,13 @@ async fn run_step(
         match capture(&spec.value.source, &exchange.response) {
             Ok(value) => {
                 if spec.value.secret.unwrap_or_else(|| looks_secret(var)) {
-                    redactor.add_secret(var, &value);
+                    let text = match &value {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    redactor.add_secret(var, &text);
                 }
-                data.insert(var.clone(), Value::String(value));
+                data.insert(var.clone(), value);
             }
             Err(e) => failures.push(format!("capture `{var}`: {e}")),
         }
@@ -251,8 +256,27 @@ async fn send_request(
     };
     let mut signed = sign(planned, &profile, &inputs).map_err(|e| vec![e.to_string()])?;
     mutate::apply(&mut signed.request, &step.mutate);
+    let tls_role = step
+        .tls
+        .as_ref()
+        .map_or(DEFAULT_TLS_ROLE, |role| role.value.as_str());
+    if !step.allow_drop && put_guard::is_registration_update(&signed.request) {
+        let tls_der = ctx
+            .env
+            .identity(tls_role)
+            .and_then(|identity| identity.chain.first())
+            .map(|cert| cert.as_ref().to_vec());
+        let signing_der = inputs.key.and_then(|key| key.cert.to_der().ok());
+        let presented = put_guard::Presented {
+            tls: tls_der.as_deref(),
+            signing: signing_der.as_deref(),
+        };
+        put_guard::check(&signed.request, ctx.transport, tls_role, presented)
+            .await
+            .map_err(|e| vec![e])?;
+    }
     ctx.transport
-        .send(&signed)
+        .send_as(&signed, tls_role)
         .await
         .map_err(|e| vec![e.to_string()])
 }

@@ -105,6 +105,21 @@ pub fn validate(
             errors.push(error);
         }
 
+        if let Some(role) = &step.tls
+            && env.identity(&role.value).is_none()
+        {
+            errors.push(
+                err(
+                    role.at,
+                    format!(
+                        "environment `{}` has no certificate `{}` to present in TLS",
+                        env.name, role.value
+                    ),
+                )
+                .with_help(certificate_role_help(&role.value)),
+            );
+        }
+
         if let Some(sign) = &step.sign {
             match env.resolve_sign(Some(&sign.value)) {
                 Ok(profile) => {
@@ -121,7 +136,7 @@ pub fn validate(
                                 profile.flow.name(),
                                 env.name
                             ),
-                        ).with_help("add the certificate and key under `certs:` in environments.yaml"));
+                        ).with_help(certificate_role_help(role)));
                     }
                     for template in [&profile.key_id, &profile.audience].into_iter().flatten() {
                         if let Err(e) = renderer.render(template, &dry) {
@@ -186,6 +201,16 @@ pub fn validate(
         Ok(())
     } else {
         Err(SourceErrors(errors))
+    }
+}
+
+/// Where a missing certificate role comes from.
+fn certificate_role_help(role: &str) -> String {
+    match role.strip_prefix("new_") {
+        Some(_) => {
+            "`new_tls` and `new_signing` are the renewed pair: pass `--new-certs DIR`".into()
+        }
+        None => format!("add `{role}` (certificate and key) under `certs:` in environments.yaml"),
     }
 }
 

@@ -65,7 +65,7 @@ fn environment() -> ActiveEnvironment {
         vars: vec![],
         profiles: vec![],
         certs: vec![],
-        tls_identity: None,
+        identities: vec![],
         signing_keys: vec![],
         trust: Trust::default(),
         insecure: true,

@@ -2,10 +2,12 @@
 
 use crate::http::Response;
 use crate::scenario::model::CaptureSource;
+use serde_json::Value;
 use serde_json_path::JsonPath;
 
-/// The captured text: a JSON string as is, any other JSON node as JSON text.
-pub fn capture(source: &CaptureSource, response: &Response) -> Result<String, String> {
+/// The captured value: a JSON node as it is (an array or object can be inserted whole into a
+/// later JSON body with `"{{name}}"`); a header, query parameter or regex match as a string.
+pub fn capture(source: &CaptureSource, response: &Response) -> Result<Value, String> {
     match source {
         CaptureSource::Json(path) => {
             let document: serde_json::Value = serde_json::from_slice(&response.body)
@@ -14,10 +16,7 @@ pub fn capture(source: &CaptureSource, response: &Response) -> Result<String, St
                 JsonPath::parse(path).map_err(|e| format!("{path}: not a valid JSONPath: {e}"))?;
             let nodes = jsonpath.query(&document).all();
             match nodes.as_slice() {
-                [one] => Ok(match one {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                }),
+                [one] => Ok((*one).clone()),
                 [] => Err(format!("{path} selects nothing in the response")),
                 many => Err(format!(
                     "{path} selects {} nodes; a capture needs exactly one",
@@ -27,7 +26,7 @@ pub fn capture(source: &CaptureSource, response: &Response) -> Result<String, St
         }
         CaptureSource::Header(name) => response
             .header(name)
-            .map(str::to_string)
+            .map(|v| Value::String(v.to_string()))
             .ok_or_else(|| format!("the response has no header `{name}`")),
         CaptureSource::Query(name) => {
             let location = response.header("location").ok_or_else(|| {
@@ -37,7 +36,7 @@ pub fn capture(source: &CaptureSource, response: &Response) -> Result<String, St
                 .map_err(|e| format!("the Location header is not an absolute URL: {e}"))?;
             url.query_pairs()
                 .find(|(k, _)| k == name)
-                .map(|(_, v)| v.into_owned())
+                .map(|(_, v)| Value::String(v.into_owned()))
                 .ok_or_else(|| format!("the redirect to {} has no `{name}` parameter", url.path()))
         }
         CaptureSource::Regex(pattern) => {
@@ -50,7 +49,7 @@ pub fn capture(source: &CaptureSource, response: &Response) -> Result<String, St
             let m = caps
                 .get(1)
                 .or_else(|| caps.get(0))
-                .map(|m| m.as_str().to_string());
+                .map(|m| Value::String(m.as_str().to_string()));
             m.ok_or_else(|| format!("/{pattern}/ matched nothing"))
         }
     }
@@ -77,7 +76,13 @@ mod tests {
         );
         assert_eq!(
             capture(&CaptureSource::Json("$.n".into()), &r).unwrap(),
-            "5"
+            5,
+            "a number stays a number"
+        );
+        assert_eq!(
+            capture(&CaptureSource::Json("$.list".into()), &r).unwrap(),
+            serde_json::json!([1, 2]),
+            "an array is captured whole"
         );
         assert!(
             capture(&CaptureSource::Json("$.list[*]".into()), &r)

@@ -65,8 +65,9 @@ pub struct ActiveEnvironment {
     pub vars: Vec<(String, String)>,
     pub profiles: Vec<(String, SignProfile)>,
     pub certs: Vec<(String, CertFiles)>,
-    /// The TLS client identity (`certs.tls`), when configured.
-    pub tls_identity: Option<Identity>,
+    /// Every certificate role as a TLS client identity; `tls` is presented unless a step names
+    /// another (`tls: new_tls`).
+    pub identities: Vec<(String, Identity)>,
     /// Every certificate role with its key, for message signatures (`certs.signing`, …).
     pub signing_keys: Vec<(String, Arc<SigningKey>)>,
     pub trust: Trust,
@@ -95,6 +96,14 @@ impl ActiveEnvironment {
             map.insert(k.clone(), v.clone().into());
         }
         serde_json::Value::Object(map)
+    }
+
+    /// The TLS client identity of a certificate role.
+    pub fn identity(&self, role: &str) -> Option<&Identity> {
+        self.identities
+            .iter()
+            .find(|(r, _)| r == role)
+            .map(|(_, i)| i)
     }
 
     /// The certificate and key of a role (`signing`, `tls`, …).
@@ -334,9 +343,9 @@ impl EnvironmentsSource {
             }
         }
 
-        // Each role's certificate and key are read once: the `tls` role becomes the client
-        // identity, every role a signing key.
-        let mut tls_identity = None;
+        // Each role's certificate and key are read once, as a TLS client identity and as a
+        // signing key (which roles are used how is the scenarios' business).
+        let mut identities = Vec::new();
         let mut signing_keys = Vec::new();
         for (role, files) in &certs {
             let passphrase = files
@@ -346,9 +355,10 @@ impl EnvironmentsSource {
             let fail = |source| cert_err(name, role, with_hint(source, env.kind));
             let (chain, key) =
                 load_cert_and_key(&files.cert, files.key.as_deref(), passphrase).map_err(fail)?;
-            if role == "tls" {
-                tls_identity = Some(identity_from(&chain, &key, &files.cert).map_err(fail)?);
-            }
+            identities.push((
+                role.clone(),
+                identity_from(&chain, &key, &files.cert).map_err(fail)?,
+            ));
             if let Some(leaf) = chain.into_iter().next() {
                 signing_keys.push((role.clone(), Arc::new(SigningKey::new(leaf, key))));
             }
@@ -375,7 +385,7 @@ impl EnvironmentsSource {
             vars,
             profiles,
             certs,
-            tls_identity,
+            identities,
             signing_keys,
             trust,
             insecure: env.insecure,

@@ -1,5 +1,6 @@
 //! The rustls client configuration of an environment.
 
+use crate::certs::Identity;
 use crate::environment::ActiveEnvironment;
 use crate::environment::active::Trust;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -12,8 +13,11 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 }
 
 /// Builds the TLS configuration: server verification on (unless the environment explicitly says
-/// `insecure: true`), the environment's client certificate, HTTP/1.1 only.
-pub fn client_config(env: &ActiveEnvironment) -> Result<ClientConfig, String> {
+/// `insecure: true`), the given client certificate, HTTP/1.1 only.
+pub fn client_config(
+    env: &ActiveEnvironment,
+    identity: Option<&Identity>,
+) -> Result<ClientConfig, String> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS setup: {e}"))?;
@@ -24,7 +28,7 @@ pub fn client_config(env: &ActiveEnvironment) -> Result<ClientConfig, String> {
     } else {
         builder.with_root_certificates(root_store(&env.trust)?)
     };
-    let mut config = match &env.tls_identity {
+    let mut config = match identity {
         Some(identity) => builder
             .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())
             .map_err(|e| format!("client certificate {}: {e}", identity.cert_path.display()))?,

@@ -1,4 +1,5 @@
-//! One HTTP client per environment (connections are reused), sending exact bytes.
+//! One HTTP client per environment and client certificate (connections are reused), sending
+//! exact bytes.
 
 use crate::environment::ActiveEnvironment;
 use crate::error_chain::error_chain;
@@ -44,33 +45,57 @@ pub struct Exchange {
 }
 
 pub struct Transport {
-    client: reqwest::Client,
+    /// The client presenting the `tls` certificate (or none), for most requests.
+    default: reqwest::Client,
+    /// One client per other certificate role a step may present (`tls: new_tls`).
+    by_role: Vec<(String, reqwest::Client)>,
 }
+
+/// The certificate role presented when a step names none.
+pub const DEFAULT_TLS_ROLE: &str = "tls";
 
 impl Transport {
     pub fn new(env: &ActiveEnvironment) -> Result<Self, TransportError> {
-        let setup = |detail: String| TransportError::Setup {
-            env: env.name.clone(),
-            detail,
-        };
-        let tls = super::tls::client_config(env).map_err(setup)?;
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            // HTTP/1.1 keeps `Host` explicit and what is signed identical to what is sent.
-            .http1_only()
-            .no_proxy()
-            .connect_timeout(env.connect_timeout)
-            .timeout(env.request_timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("obconform/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| setup(error_chain(&e)))?;
-        Ok(Transport { client })
+        let default = client(env, env.identity(DEFAULT_TLS_ROLE))?;
+        let by_role = env
+            .identities
+            .iter()
+            .filter(|(role, _)| role != DEFAULT_TLS_ROLE)
+            .map(|(role, identity)| Ok((role.clone(), client(env, Some(identity))?)))
+            .collect::<Result<_, TransportError>>()?;
+        Ok(Transport { default, by_role })
+    }
+
+    /// Sends over a connection presenting the `tls` certificate.
+    pub async fn send(&self, signed: &SignedRequest) -> Result<Exchange, TransportError> {
+        self.send_with(&self.default, signed).await
+    }
+
+    /// Sends over a connection presenting the certificate of `role`.
+    pub async fn send_as(
+        &self,
+        signed: &SignedRequest,
+        role: &str,
+    ) -> Result<Exchange, TransportError> {
+        if role == DEFAULT_TLS_ROLE {
+            return self.send(signed).await;
+        }
+        match self.by_role.iter().find(|(r, _)| r == role) {
+            Some((_, client)) => self.send_with(client, signed).await,
+            None => Err(TransportError::Send {
+                method: signed.request.method.clone(),
+                url: signed.request.url.clone(),
+                detail: format!("no certificate `{role}` to present in TLS"),
+            }),
+        }
     }
 
     /// Sends the request's bytes unchanged and reads the whole response.
-    pub async fn send(&self, signed: &SignedRequest) -> Result<Exchange, TransportError> {
+    async fn send_with(
+        &self,
+        client: &reqwest::Client,
+        signed: &SignedRequest,
+    ) -> Result<Exchange, TransportError> {
         let request = &signed.request;
         let fail = |detail: String| TransportError::Send {
             method: request.method.clone(),
@@ -79,7 +104,7 @@ impl Transport {
         };
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|e| fail(e.to_string()))?;
-        let mut builder = self.client.request(method, &request.url);
+        let mut builder = client.request(method, &request.url);
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
@@ -114,6 +139,30 @@ impl Transport {
             elapsed: started.elapsed(),
         })
     }
+}
+
+/// An HTTP/1.1 client presenting `identity` (connections are reused per client).
+fn client(
+    env: &ActiveEnvironment,
+    identity: Option<&crate::certs::Identity>,
+) -> Result<reqwest::Client, TransportError> {
+    let setup = |detail: String| TransportError::Setup {
+        env: env.name.clone(),
+        detail,
+    };
+    let tls = super::tls::client_config(env, identity).map_err(setup)?;
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        // HTTP/1.1 keeps `Host` explicit and what is signed identical to what is sent.
+        .http1_only()
+        .no_proxy()
+        .connect_timeout(env.connect_timeout)
+        .timeout(env.request_timeout)
+        .pool_idle_timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("obconform/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| setup(error_chain(&e)))
 }
 
 /// A one-line cause with a hint, instead of reqwest's nested error.

@@ -68,6 +68,15 @@ pub struct Step {
     /// client would send it (the signature stays as computed).
     #[serde(default)]
     pub mutate: Vec<Mutation>,
+    /// The certificate role presented in TLS for this request (default `tls`), e.g. `new_tls`
+    /// after a renewal.
+    #[serde(default)]
+    pub tls: Option<Located<String>>,
+    /// `PUT /oauth2/applications/{id}` replaces the whole registration, so before sending it the
+    /// runner reads the current one and refuses a body that would drop a registered key or
+    /// redirect URI (`flow.put-drops-keys`). `true` sends it anyway (retiring an old certificate).
+    #[serde(default)]
+    pub allow_drop: bool,
 }
 
 /// A change made to a request after signing.

@@ -1,0 +1,263 @@
+//! ING's `PUT /oauth2/applications/{id}` replaces the whole registration: "if you have two sets of
+//! certificates registered and send only one, only the sent one will be saved" (guide, step 2b).
+//! Before such a PUT is sent, the runner reads the current registration with the same token and
+//! refuses a body that would drop a registered key or redirect URI (`flow.put-drops-keys`), unless
+//! the step says `allow_drop: true` (retiring an old certificate after a renewal).
+
+use crate::http::Transport;
+use crate::plan::PlannedRequest;
+use crate::sign::SignedRequest;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use openssl::x509::X509;
+use serde_json::Value;
+
+pub const DIAGNOSIS: &str = "flow.put-drops-keys";
+
+/// The certificates a PUT without `keys` registers: the TLS certificate presented and the one
+/// that signs the JWS (DER).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Presented<'a> {
+    pub tls: Option<&'a [u8]>,
+    pub signing: Option<&'a [u8]>,
+}
+
+/// Whether the request replaces an application's registration.
+pub fn is_registration_update(request: &PlannedRequest) -> bool {
+    if !request.method.eq_ignore_ascii_case("PUT") {
+        return false;
+    }
+    let Ok(url) = reqwest::Url::parse(&request.url) else {
+        return false;
+    };
+    let path = url.path().trim_end_matches('/');
+    path.rsplit_once("/oauth2/applications/")
+        .is_some_and(|(_, id)| !id.is_empty() && !id.contains('/'))
+}
+
+/// Reads the current registration with the PUT's own Authorization header, and refuses the PUT
+/// when its body would drop something registered. `Err` is the step's failure; the PUT is not sent.
+pub async fn check(
+    put: &PlannedRequest,
+    transport: &Transport,
+    tls_role: &str,
+    presented: Presented<'_>,
+) -> Result<(), String> {
+    let mut headers = vec![("Accept".to_string(), "application/json".to_string())];
+    if let Some(auth) = put.header("Authorization") {
+        headers.push(("Authorization".into(), auth.to_string()));
+    }
+    let get = SignedRequest::unsigned(PlannedRequest {
+        method: "GET".into(),
+        url: put.url.clone(),
+        headers,
+        body: Vec::new(),
+    });
+    let unchecked = "the PUT was not sent; set `allow_drop: true` on the step to send it unchecked";
+    let exchange = transport.send_as(&get, tls_role).await.map_err(|e| {
+        format!("{DIAGNOSIS}: cannot read the current registration: {e}; {unchecked}")
+    })?;
+    let response = &exchange.response;
+    let current: Value = (response.status == 200)
+        .then(|| serde_json::from_slice(&response.body).ok())
+        .flatten()
+        .ok_or_else(|| {
+            format!(
+                "{DIAGNOSIS}: cannot read the current registration: GET {} answered {} {}; {unchecked}",
+                put.url,
+                response.status,
+                response.body_text().chars().take(200).collect::<String>()
+            )
+        })?;
+    let body: Value = serde_json::from_slice(&put.body)
+        .map_err(|e| format!("{DIAGNOSIS}: the PUT body is not JSON ({e}); {unchecked}"))?;
+    let lost = dropped(&current, &body, presented);
+    if lost.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{DIAGNOSIS}: this PUT replaces the whole registration and would drop what is \
+             registered now but missing from its body: {}. The PUT was not sent: add them to the \
+             body, or set `allow_drop: true` on the step when dropping them is the point (retiring \
+             a certificate after a renewal)",
+            lost.join("; ")
+        ))
+    }
+}
+
+/// What the registration `current` has that a PUT of `body` would not keep.
+pub fn dropped(current: &Value, body: &Value, presented: Presented<'_>) -> Vec<String> {
+    // GET answers the application itself; POST and PUT answer `{contact, application: {..}}`.
+    let current = current.get("application").unwrap_or(current);
+    let mut lost = Vec::new();
+    let kept_uris = strings(body.get("redirect_uris"));
+    for uri in strings(current.get("redirect_uris")) {
+        if !kept_uris.contains(&uri) {
+            lost.push(format!("redirect URI `{uri}`"));
+        }
+    }
+    for (set, presented) in [("tls", presented.tls), ("sign", presented.signing)] {
+        let kept: Vec<Vec<u8>> = match body.get("keys") {
+            Some(keys) => certificates(keys.get(set)),
+            // Without `keys` the bank registers the certificates the request presents.
+            None => presented.map(<[u8]>::to_vec).into_iter().collect(),
+        };
+        let registered = current.get("keys").and_then(|k| k.get(set));
+        for jwk in registered.and_then(Value::as_array).into_iter().flatten() {
+            match certificate(jwk) {
+                Some(der) if kept.contains(&der) => {}
+                Some(der) => lost.push(format!("keys.{set} certificate {}", describe(&der))),
+                None => lost.push(format!(
+                    "keys.{set} key {} (no x5c to compare: name it in the body)",
+                    jwk.get("kid").or(jwk.get("x5t")).unwrap_or(&Value::Null)
+                )),
+            }
+        }
+    }
+    lost
+}
+
+fn strings(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+fn certificates(value: Option<&Value>) -> Vec<Vec<u8>> {
+    value
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(certificate)
+        .collect()
+}
+
+/// The DER of a JWK's `x5c[0]`.
+fn certificate(jwk: &Value) -> Option<Vec<u8>> {
+    let first = jwk.get("x5c")?.get(0)?.as_str()?;
+    STANDARD.decode(first).ok()
+}
+
+fn describe(der: &[u8]) -> String {
+    match X509::from_der(der) {
+        Ok(cert) => {
+            let subject = cert
+                .subject_name()
+                .entries_by_nid(openssl::nid::Nid::COMMONNAME)
+                .next()
+                .and_then(|e| e.data().to_string().ok())
+                .map(|cn| format!(" (CN={cn})"))
+                .unwrap_or_default();
+            format!("SN={}{subject}", crate::certs::wire::serial_hex(&cert))
+        }
+        Err(_) => "(x5c[0] is not a certificate)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::certs::self_signed::self_signed;
+    use serde_json::json;
+
+    fn der(cn: &str) -> Vec<u8> {
+        let group = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1);
+        let key = openssl::ec::EcKey::generate(&group.unwrap()).unwrap();
+        let key = openssl::pkey::PKey::from_ec_key(key).unwrap();
+        let serial = format!("{:X}", cn.len() + 0x1000);
+        let cert = self_signed(&key, cn, &serial, 1, Vec::new()).unwrap();
+        cert.to_der().unwrap()
+    }
+
+    fn jwk(der: &[u8]) -> Value {
+        json!({"kty": "RSA", "x5c": [STANDARD.encode(der)]})
+    }
+
+    fn put(method: &str, url: &str) -> PlannedRequest {
+        PlannedRequest {
+            method: method.into(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn only_a_put_of_one_application_is_guarded() {
+        assert!(is_registration_update(&put(
+            "PUT",
+            "https://bank/oauth2/applications/5ca1ab1e"
+        )));
+        assert!(is_registration_update(&put(
+            "put",
+            "https://bank/oauth2/applications/5ca1ab1e/"
+        )));
+        assert!(!is_registration_update(&put(
+            "POST",
+            "https://bank/oauth2/applications/5ca1ab1e"
+        )));
+        assert!(!is_registration_update(&put(
+            "PUT",
+            "https://bank/oauth2/applications"
+        )));
+        assert!(!is_registration_update(&put(
+            "PUT",
+            "https://bank/oauth2/applications/a/b"
+        )));
+        assert!(!is_registration_update(&put(
+            "PUT",
+            "https://bank/v1/payments/1"
+        )));
+    }
+
+    #[test]
+    fn a_body_keeping_everything_drops_nothing() {
+        let (old_tls, old_sign, new_sign) = (der("old tls"), der("old sign"), der("new sign"));
+        let current = json!({
+            "redirect_uris": ["https://a.example/", "https://b.example/"],
+            "keys": {"tls": [jwk(&old_tls)], "sign": [jwk(&old_sign)]}
+        });
+        let body = json!({
+            "redirect_uris": ["https://b.example/", "https://a.example/", "https://c.example/"],
+            "keys": {"tls": [jwk(&old_tls)], "sign": [jwk(&old_sign), jwk(&new_sign)]}
+        });
+        assert!(dropped(&current, &body, Presented::default()).is_empty());
+    }
+
+    #[test]
+    fn each_dropped_uri_and_certificate_is_named() {
+        let (old_tls, old_sign, new_sign) = (der("old tls"), der("old sign"), der("new sign"));
+        let current = json!({"application": {
+            "redirect_uris": ["https://a.example/", "https://b.example/"],
+            "keys": {"tls": [jwk(&old_tls)], "sign": [jwk(&old_sign)]}
+        }});
+        let body = json!({
+            "redirect_uris": ["https://a.example/"],
+            "keys": {"tls": [jwk(&old_tls)], "sign": [jwk(&new_sign)]}
+        });
+        let lost = dropped(&current, &body, Presented::default());
+        assert_eq!(lost.len(), 2, "{lost:?}");
+        assert_eq!(lost[0], "redirect URI `https://b.example/`");
+        assert!(lost[1].starts_with("keys.sign certificate SN="), "{lost:?}");
+        assert!(lost[1].ends_with("(CN=old sign)"), "{lost:?}");
+    }
+
+    #[test]
+    fn without_keys_the_presented_certificates_are_what_stays() {
+        let (tls, sign, other) = (der("tls"), der("sign"), der("other"));
+        let current = json!({
+            "redirect_uris": [],
+            "keys": {"tls": [jwk(&tls)], "sign": [jwk(&sign), jwk(&other)]}
+        });
+        let presented = Presented {
+            tls: Some(&tls),
+            signing: Some(&sign),
+        };
+        let lost = dropped(&current, &json!({"redirect_uris": []}), presented);
+        assert_eq!(lost.len(), 1, "{lost:?}");
+        assert!(lost[0].contains("CN=other"), "{lost:?}");
+    }
+}
