@@ -469,3 +469,16 @@ fn an_unknown_mutation_is_named_with_its_position() {
     );
     out.assert_no_panic();
 }
+
+#[test]
+fn a_tls_role_the_environment_lacks_is_refused_before_sending() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = scenario(GOOD_STEP).replace("    request:", "    tls: new_tls\n    request:");
+    let file = write(dir.path(), "tls-role.yaml", &body);
+    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    let out = obconform(&["run", file.to_str().unwrap()], dir.path());
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("tls-role.yaml:5:"), "{out}");
+    assert!(out.stderr.contains("no certificate `new_tls`"), "{out}");
+    assert!(out.stderr.contains("--new-certs DIR"), "{out}");
+}

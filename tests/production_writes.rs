@@ -98,7 +98,7 @@ fn skip_writes_runs_only_the_scenarios_that_read() {
     );
     assert!(
         out.stdout
-            .contains("scenarios: 1 passed, 0 failed, 1 skipped (writes)"),
+            .contains("scenarios: 1 passed, 0 failed, 1 skipped"),
         "{out}"
     );
 }

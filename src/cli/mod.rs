@@ -68,8 +68,20 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_snapshots: bool,
     /// Where the embedded sandbox writes its PKI (default: a temporary folder).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "attach")]
     pub pki: Option<PathBuf>,
+    /// Run on the `obconform sandbox --pki DIR` already running with this folder instead of
+    /// starting a sandbox (state such as a PUT carries over between runs).
+    #[arg(long, value_name = "DIR")]
+    pub attach: Option<PathBuf>,
+    /// Present and sign with the pair in DIR (ING's file names: example_client_tls.cer/.key,
+    /// example_client_signing.cer/.key) instead of the environment's `tls` and `signing`.
+    #[arg(long, value_name = "DIR")]
+    pub certs: Option<PathBuf>,
+    /// A renewed pair in DIR (ING's file names), as the roles `new_tls` and `new_signing` the
+    /// renewal scenarios use.
+    #[arg(long, value_name = "DIR")]
+    pub new_certs: Option<PathBuf>,
     /// An authorization code for an `authorize` step outside the embedded sandbox (repeatable:
     /// used by the steps in order). Without it the runner waits for a loopback redirect or a
     /// line on stdin.

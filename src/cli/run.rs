@@ -2,6 +2,7 @@
 
 use super::{Outcome, RunArgs};
 use crate::authorize::CodeSupply;
+use crate::environment::active::CertFiles;
 use crate::environment::model::EnvironmentKind;
 use crate::environment::{load_environments, locate_environments_file};
 use crate::error_chain::error_chain;
@@ -9,7 +10,7 @@ use crate::report::console;
 use crate::runner::{RunContext, Snapshots, run_scenario};
 use crate::scenario::discover::scenario_files;
 use crate::scenario::{LoadedScenario, load_scenario};
-use crate::suite::Target;
+use crate::suite::{Target, TargetOptions, missing_certs};
 use crate::template::Renderer;
 use crate::validate::validate;
 use crate::writes::{refuse_writes, write_steps};
@@ -65,33 +66,48 @@ pub async fn run(args: RunArgs) -> Outcome {
         }
     };
     let env_name = envs.resolve_name(args.env.as_deref());
-    let mut left_out = 0usize;
+    let mut skipped = 0usize;
     if envs.kind_of(&env_name) == Some(EnvironmentKind::Production) && !args.allow_writes {
         if args.skip_writes {
-            let before = scenarios.len();
-            scenarios.retain(|s| {
-                let reads_only = write_steps(s).next().is_none();
-                if !reads_only {
-                    println!(
-                        "skipped {}: writes at the bank (--skip-writes)",
-                        s.test_name()
-                    );
-                }
-                reads_only
+            skipped += leave_out(&mut scenarios, |s| {
+                write_steps(s)
+                    .next()
+                    .map(|_| "writes at the bank (--skip-writes)".to_string())
             });
-            left_out = before - scenarios.len();
         } else if let Some(errors) = refuse_writes(&scenarios, &env_name) {
             eprintln!("{errors}\n");
             return Outcome::UsageError;
         }
     }
-    let target = match Target::open(&envs, &env_name, args.pki.clone()).await {
+    let mut certs = Vec::new();
+    if let Some(dir) = &args.certs {
+        certs.extend(CertFiles::ing_pair(dir, ""));
+    }
+    if let Some(dir) = &args.new_certs {
+        certs.extend(CertFiles::ing_pair(dir, "new_"));
+    }
+    let options = TargetOptions {
+        pki_dir: args.pki.clone(),
+        attach: args.attach.clone(),
+        certs,
+    };
+    let target = match Target::open(&envs, &env_name, &options).await {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {}", error_chain(&e));
             return Outcome::UsageError;
         }
     };
+
+    skipped += leave_out(&mut scenarios, |s| {
+        let missing = missing_certs(s, &target.env);
+        (!missing.is_empty()).then(|| {
+            format!(
+                "needs the certificates {} (the renewal pack: pass --new-certs DIR)",
+                missing.join(", ")
+            )
+        })
+    });
 
     let renderer = Renderer::new();
     let mut invalid = false;
@@ -142,8 +158,8 @@ pub async fn run(args: RunArgs) -> Outcome {
             failed += 1;
         }
     }
-    let skipped = if left_out > 0 {
-        format!(", {left_out} skipped (writes)")
+    let skipped = if skipped > 0 {
+        format!(", {skipped} skipped")
     } else {
         String::new()
     };
@@ -160,6 +176,22 @@ pub async fn run(args: RunArgs) -> Outcome {
     } else {
         Outcome::Failure
     }
+}
+
+/// Drops the scenarios `reason` gives a reason for, saying so; how many were dropped.
+fn leave_out(
+    scenarios: &mut Vec<LoadedScenario>,
+    reason: impl Fn(&LoadedScenario) -> Option<String>,
+) -> usize {
+    let before = scenarios.len();
+    scenarios.retain(|s| match reason(s) {
+        Some(why) => {
+            println!("skipped {}: {why}", s.test_name());
+            false
+        }
+        None => true,
+    });
+    before - scenarios.len()
 }
 
 fn show_paths(args: &RunArgs) -> String {

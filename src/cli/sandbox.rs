@@ -2,6 +2,7 @@
 
 use super::{Outcome, SandboxArgs};
 use crate::error_chain::error_chain;
+use crate::sandbox::endpoints::{ENDPOINTS_FILE, Endpoints, endpoints_file, write_endpoints};
 use crate::sandbox::{Sandbox, SandboxConfig};
 use std::io::Write;
 
@@ -17,6 +18,18 @@ pub async fn serve(args: SandboxArgs) -> Outcome {
             return Outcome::UsageError;
         }
     };
+    let endpoints = Endpoints {
+        api: sandbox.base_url(),
+        consent: sandbox.consent_url(),
+    };
+    if let Err(e) = write_endpoints(&args.pki, &endpoints) {
+        eprintln!(
+            "error: cannot write {ENDPOINTS_FILE} into {}: {e}",
+            args.pki.display()
+        );
+        sandbox.shutdown().await;
+        return Outcome::UsageError;
+    }
     // One line on stdout, once connections are accepted: scripts read the URL from it.
     println!("{}", sandbox.base_url());
     let _ = std::io::stdout().flush();
@@ -25,11 +38,13 @@ pub async fn serve(args: SandboxArgs) -> Outcome {
         sandbox.consent_url()
     );
     eprintln!(
-        "obconform sandbox: PKI in {} (ca.pem, example_client_tls.cer/.key, example_client_signing.cer/.key); Ctrl-C stops",
+        "obconform sandbox: PKI in {} (ca.pem, example_client_tls.cer/.key, example_client_signing.cer/.key, {ENDPOINTS_FILE} for `run --attach`); Ctrl-C stops",
         args.pki.display()
     );
     wait_for_stop().await;
     sandbox.shutdown().await;
+    // A stopped sandbox leaves no address behind for `run --attach` to try.
+    let _ = std::fs::remove_file(endpoints_file(&args.pki));
     Outcome::Success
 }
 

@@ -144,7 +144,9 @@ fn from_profile(args: &SignArgs, name: &str) -> Result<Resolved, String> {
         _ => None,
     };
     let env = source
-        .activate(&env_name, embedded.as_ref(), &|var| std::env::var(var).ok())
+        .activate(&env_name, embedded.as_ref(), &[], &|var| {
+            std::env::var(var).ok()
+        })
         .map_err(|e| e.to_string())?;
     let profile = env.profile(name).ok_or_else(|| {
         format!(

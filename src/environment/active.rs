@@ -46,6 +46,33 @@ pub struct CertFiles {
     pub passphrase_env: Option<String>,
 }
 
+impl CertFiles {
+    /// The TLS and signing pair in `dir` under ING's file names (what ING's download, the
+    /// embedded sandbox's `--pki` folder and `obconform certs issue --out` hold), as the roles
+    /// `<prefix>tls` and `<prefix>signing`.
+    pub fn ing_pair(dir: &Path, prefix: &str) -> Vec<(String, CertFiles)> {
+        let files = PkiFiles::in_dir(dir);
+        [
+            ("tls", files.client_tls_cert, files.client_tls_key),
+            (
+                "signing",
+                files.client_signing_cert,
+                files.client_signing_key,
+            ),
+        ]
+        .into_iter()
+        .map(|(role, cert, key)| {
+            let files = CertFiles {
+                cert,
+                key: Some(key),
+                passphrase_env: None,
+            };
+            (format!("{prefix}{role}"), files)
+        })
+        .collect()
+    }
+}
+
 /// Trust anchors for server verification.
 #[derive(Debug, Clone, Default)]
 pub struct Trust {
@@ -232,11 +259,13 @@ impl EnvironmentsSource {
         self.file.environments.get(name).map(|e| e.kind)
     }
 
-    /// Makes the named environment active. `embedded` must be given for `kind: embedded`.
+    /// Makes the named environment active. `embedded` must be given for `kind: embedded`;
+    /// `overrides` replace or add certificate roles (`run --certs DIR`, `--new-certs DIR`).
     pub fn activate(
         &self,
         name: &str,
         embedded: Option<&EmbeddedTarget>,
+        overrides: &[(String, CertFiles)],
         lookup: &dyn Fn(&str) -> Option<String>,
     ) -> Result<ActiveEnvironment, EnvironmentError> {
         let Some(located) = self.file.environments.get(name) else {
@@ -320,6 +349,10 @@ impl EnvironmentsSource {
             let files = resolve_pair(pair, &resolve)?;
             certs.retain(|(r, _)| r != role);
             certs.push((role.clone(), files));
+        }
+        for (role, files) in overrides {
+            certs.retain(|(r, _)| r != role);
+            certs.push((role.clone(), files.clone()));
         }
 
         let mut trust = Trust::default();

@@ -6,6 +6,7 @@
 //! page, no client certificate needed) serves the consent screens only.
 
 mod clock;
+pub mod endpoints;
 pub mod errors;
 pub mod jwk;
 pub mod pki;

@@ -27,6 +27,10 @@ pub struct Scenario {
     /// Variables, rendered in order (a variable may use `env.*` and earlier variables).
     #[serde(default)]
     pub vars: OrderedMap<Located<String>>,
+    /// Certificate roles the scenario needs besides `tls` and `signing`, e.g. `[new_tls,
+    /// new_signing]` (from `--new-certs DIR`); without them it is skipped, with the reason.
+    #[serde(default)]
+    pub requires_certs: Vec<String>,
     /// The steps, run in order; a failing step skips the rest.
     pub steps: Vec<Step>,
 }

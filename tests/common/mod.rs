@@ -260,3 +260,45 @@ impl Bank {
         format!("{}{path}", self.base)
     }
 }
+
+/// `obconform sandbox --pki DIR` as a child process on 127.0.0.1, stopped when dropped.
+pub struct StandaloneSandbox {
+    child: std::process::Child,
+    pub pki: tempfile::TempDir,
+    pub url: String,
+}
+
+impl StandaloneSandbox {
+    pub fn start() -> StandaloneSandbox {
+        use std::io::BufRead;
+        let pki = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_obconform"))
+            .args(["sandbox", "--listen", "127.0.0.1:0", "--pki"])
+            .arg(pki.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start obconform sandbox");
+        // The first line appears once the sandbox accepts connections.
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        StandaloneSandbox {
+            child,
+            pki,
+            url: line.trim().to_string(),
+        }
+    }
+
+    pub fn pki_dir(&self) -> &str {
+        self.pki.path().to_str().unwrap()
+    }
+}
+
+impl Drop for StandaloneSandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
