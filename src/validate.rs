@@ -5,6 +5,7 @@
 use crate::authorize::plan_authorize;
 use crate::context::{RESERVED_NAMES, render_vars, template_data};
 use crate::environment::ActiveEnvironment;
+use crate::environment::model::EnvironmentKind;
 use crate::plan::plan_request;
 use crate::scenario::model::{CaptureSource, ValueCheck};
 use crate::scenario::{LoadedScenario, Position, SourceError, SourceErrors};
@@ -103,6 +104,18 @@ pub fn validate(
                 };
             }
             errors.push(error);
+        }
+
+        for (kind, reason) in step.skip_on.iter() {
+            if !EnvironmentKind::NAMES.contains(&kind.as_str()) {
+                errors.push(
+                    err(
+                        reason.at,
+                        format!("`skip_on` names `{kind}`, not a kind of environment"),
+                    )
+                    .with_help(format!("use one of: {}", EnvironmentKind::NAMES.join(", "))),
+                );
+            }
         }
 
         if let Some(role) = &step.tls

@@ -26,9 +26,19 @@ fn readme_run_command_passes_on_the_embedded_sandbox() {
             .contains("PASS  1. mTLS-only application access token   POST /oauth2/token → 200"),
         "{out}"
     );
-    // Every scenario file ran and passed; nothing failed or panicked.
+    // Every scenario file ran and passed, except the renewal pack (it needs --new-certs), which
+    // is skipped; nothing failed or panicked.
     let files = obconform::scenario::discover::scenario_files(&[repo().join("scenarios")]).unwrap();
-    let summary = format!("scenarios: {} passed, 0 failed", files.len());
+    let renewal = files
+        .iter()
+        .map(|f| obconform::scenario::load_scenario(f).unwrap())
+        .filter(|s| !s.scenario.requires_certs.is_empty())
+        .count();
+    assert!(renewal >= 2, "the renewal pack is there");
+    let summary = format!(
+        "scenarios: {} passed, 0 failed, {renewal} skipped",
+        files.len() - renewal
+    );
     assert!(out.stdout.contains(&summary), "expected `{summary}`: {out}");
     assert!(!out.stdout.contains("FAIL "), "{out}");
     out.assert_no_panic();
@@ -337,4 +347,64 @@ fn sandbox_on_a_busy_port_says_why_it_cannot_listen() {
         "the OS reason is kept: {out}"
     );
     out.assert_no_panic();
+}
+
+#[test]
+fn the_library_is_ready_for_ings_sandbox_given_ings_file_names() {
+    // ING's example certificates cannot ship; the sandbox's PKI has the same file names.
+    let sandbox = common::TestSandbox::start();
+    let pki = sandbox.pki().dir.to_str().unwrap().to_string();
+    let out = obconform(
+        &["run", "--env", "sandbox", "--dry-run", "--certs", &pki],
+        &repo(),
+    );
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout
+            .contains("ready for environment sandbox (https://api.sandbox.ing.com)"),
+        "{out}"
+    );
+    assert!(out.stdout.contains("nothing was sent"), "{out}");
+    assert!(out.stdout.contains("ready  ing-psd2::04-granting"), "{out}");
+}
+
+#[test]
+fn a_step_skipped_on_this_kind_of_environment_says_why_and_the_scenario_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    let scenario = r#"
+name: skip on
+system: test
+steps:
+  - name: token
+    write: false
+    request:
+      method: POST
+      url: "{{env.api}}/oauth2/token"
+      form: { grant_type: client_credentials, client_id: "{{env.client_id}}" }
+    expect: { status: 200 }
+  - name: only elsewhere
+    skip_on: { embedded: "answers differently here" }
+    request: { method: GET, url: "{{env.api}}/nowhere" }
+    expect: { status: 200 }
+"#;
+    let file = write(dir.path(), "skip.yaml", scenario);
+    let out = obconform(
+        &["run", file.to_str().unwrap(), "--no-snapshots"],
+        dir.path(),
+    );
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout
+            .contains("N/A   2. only elsewhere   (not on embedded: answers differently here)"),
+        "{out}"
+    );
+    let typo = scenario.replace("{ embedded:", "{ embeded:");
+    let file = write(dir.path(), "typo.yaml", &typo);
+    let out = obconform(
+        &["run", file.to_str().unwrap(), "--no-snapshots"],
+        dir.path(),
+    );
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("`skip_on` names `embeded`"), "{out}");
 }

@@ -98,6 +98,10 @@ pub struct RunArgs {
     /// refusing the run.
     #[arg(long)]
     pub skip_writes: bool,
+    /// Load the environment (certificates included) and check every scenario against it, then
+    /// stop: nothing is sent. Shows whether a run is ready, e.g. `--env sandbox` before going online.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, clap::Args)]

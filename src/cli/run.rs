@@ -120,6 +120,26 @@ pub async fn run(args: RunArgs) -> Outcome {
     if invalid {
         return Outcome::UsageError;
     }
+    if args.dry_run {
+        for s in &scenarios {
+            let writes = write_steps(s).count();
+            println!(
+                "ready  {}  ({} steps, {writes} writing at the bank)",
+                s.test_name(),
+                s.scenario.steps.len()
+            );
+        }
+        println!(
+            "dry run: {} scenarios ready for environment {} ({}), {skipped} skipped; nothing was sent",
+            scenarios.len(),
+            target.env.name,
+            target.env.api
+        );
+        if let Some(sandbox) = target.sandbox {
+            sandbox.shutdown().await;
+        }
+        return Outcome::Success;
+    }
 
     let snapshots = if args.no_snapshots {
         Snapshots::Skip

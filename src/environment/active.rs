@@ -108,10 +108,7 @@ impl ActiveEnvironment {
     pub fn template_value(&self) -> serde_json::Value {
         let mut map = serde_json::Map::new();
         map.insert("name".into(), self.name.clone().into());
-        map.insert(
-            "kind".into(),
-            format!("{:?}", self.kind).to_lowercase().into(),
-        );
+        map.insert("kind".into(), self.kind.name().into());
         map.insert("api".into(), self.api.clone().into());
         if let Some(consent) = &self.consent {
             map.insert("consent".into(), consent.clone().into());

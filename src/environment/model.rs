@@ -76,6 +76,18 @@ pub enum EnvironmentKind {
     Production,
 }
 
+impl EnvironmentKind {
+    pub const NAMES: [&'static str; 3] = ["embedded", "sandbox", "production"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EnvironmentKind::Embedded => "embedded",
+            EnvironmentKind::Sandbox => "sandbox",
+            EnvironmentKind::Production => "production",
+        }
+    }
+}
+
 /// A certificate and its private key, PEM files.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

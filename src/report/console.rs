@@ -18,6 +18,7 @@ pub fn step_line(step: &StepOutcome, redactor: &Redactor) -> String {
         Verdict::Passed => "PASS",
         Verdict::Failed => "FAIL",
         Verdict::Skipped => "SKIP",
+        Verdict::NotApplicable => "N/A ",
     };
     let mut line = format!("  {mark}  {}. {}", step.index + 1, step.name);
     if let Some(x) = &step.exchange {
@@ -28,8 +29,14 @@ pub fn step_line(step: &StepOutcome, redactor: &Redactor) -> String {
             x.request.request.method, path, x.response.status
         );
     }
-    if step.verdict != Verdict::Skipped {
-        let _ = write!(line, "   {} ms", step.elapsed.as_millis());
+    match step.verdict {
+        Verdict::Skipped => {}
+        Verdict::NotApplicable => {
+            let _ = write!(line, "   ({})", step.failures.join("; "));
+        }
+        Verdict::Passed | Verdict::Failed => {
+            let _ = write!(line, "   {} ms", step.elapsed.as_millis());
+        }
     }
     if step.verdict == Verdict::Failed {
         for failure in &step.failures {
@@ -50,7 +57,7 @@ pub fn scenario_summary(outcome: &ScenarioOutcome) -> String {
         if outcome.passed() { "ok" } else { "FAILED" },
         count(Verdict::Passed),
         count(Verdict::Failed),
-        count(Verdict::Skipped)
+        count(Verdict::Skipped) + count(Verdict::NotApplicable)
     )
 }
 

@@ -81,6 +81,11 @@ pub struct Step {
     /// redirect URI (`flow.put-drops-keys`). `true` sends it anyway (retiring an old certificate).
     #[serde(default)]
     pub allow_drop: bool,
+    /// Kinds of environment (`embedded`, `sandbox`, `production`) this step does not apply to,
+    /// each with the reason, e.g. `sandbox: ING's sandbox does not reflect PUT updates`. The step
+    /// is reported as not applicable there; no later step may use its captures.
+    #[serde(default)]
+    pub skip_on: OrderedMap<Located<String>>,
 }
 
 /// A change made to a request after signing.
