@@ -4,9 +4,8 @@
 mod common;
 
 use common::{TestSandbox, obconform, write};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -164,55 +163,37 @@ steps:
 
 #[test]
 fn sandbox_command_prints_its_url_once_it_accepts_connections() {
-    let pki = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_obconform"))
-        .args([
-            "sandbox",
-            "--listen",
-            "127.0.0.1:0",
-            "--pki",
-            pki.path().to_str().unwrap(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().to_string();
-    let result = std::panic::catch_unwind(|| {
-        assert!(
-            url.starts_with("https://127.0.0.1:"),
-            "first line is the base URL: {url:?}"
-        );
-        for file in [
-            "ca.pem",
-            "example_client_tls.cer",
-            "example_client_tls.key",
-            "example_client_signing.cer",
-            "example_client_signing.key",
-        ] {
-            assert!(pki.path().join(file).is_file(), "{file} written");
-        }
-        // The URL is live at once: a client with the written PKI gets a token.
-        let env = format!(
-            "environments:\n  local:\n    kind: sandbox\n    api: {url}\n    client_id: 5ca1ab1e-c0ca-c01a-cafe-154deadbea75\n    trust: [{0}/ca.pem]\n    certs:\n      tls: {{ cert: {0}/example_client_tls.cer, key: {0}/example_client_tls.key }}\n",
-            pki.path().display()
-        );
-        let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "environments.yaml", &env);
-        let steps = "name: s\nsystem: t\nsteps:\n  - name: token\n    request: { method: POST, url: \"{{env.api}}/oauth2/token\", form: { grant_type: client_credentials, client_id: \"{{env.client_id}}\" } }\n    expect: { status: 200, json: { $.token_type: Bearer } }\n";
-        let file = write(dir.path(), "s.yaml", steps);
-        let out = common::run_local(&file, dir.path());
-        assert_eq!(out.code, 0, "{out}");
-    });
-    let _ = child.kill();
-    let _ = child.wait();
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
+    let sandbox = common::StandaloneSandbox::start();
+    let (url, pki) = (&sandbox.url, sandbox.pki.path());
+    assert!(
+        url.starts_with("https://127.0.0.1:"),
+        "first line is the base URL: {url:?}"
+    );
+    for file in [
+        "ca.pem",
+        "example_client_tls.cer",
+        "example_client_tls.key",
+        "example_client_signing.cer",
+        "example_client_signing.key",
+    ] {
+        assert!(pki.join(file).is_file(), "{file} written");
     }
+    let endpoints = obconform::sandbox::endpoints::read_endpoints(pki).unwrap();
+    assert_eq!(
+        &endpoints.api, url,
+        "endpoints.json names the API for `run --attach`"
+    );
+    // The URL is live at once: a client with the written PKI gets a token.
+    let env = format!(
+        "environments:\n  local:\n    kind: sandbox\n    api: {url}\n    client_id: 5ca1ab1e-c0ca-c01a-cafe-154deadbea75\n    trust: [{0}/ca.pem]\n    certs:\n      tls: {{ cert: {0}/example_client_tls.cer, key: {0}/example_client_tls.key }}\n",
+        pki.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "environments.yaml", &env);
+    let steps = "name: s\nsystem: t\nsteps:\n  - name: token\n    request: { method: POST, url: \"{{env.api}}/oauth2/token\", form: { grant_type: client_credentials, client_id: \"{{env.client_id}}\" } }\n    expect: { status: 200, json: { $.token_type: Bearer } }\n";
+    let file = write(dir.path(), "s.yaml", steps);
+    let out = common::run_local(&file, dir.path());
+    assert_eq!(out.code, 0, "{out}");
 }
 
 #[test]
