@@ -1,7 +1,8 @@
 //! Running one scenario: for each step render → sign → send (or consent) → check, in order.
 
 use crate::authorize::{self, CodeSupply, plan_authorize};
-use crate::check::{capture::capture, expect::evaluate, snapshot};
+use crate::check::expect::{RenderFn, evaluate};
+use crate::check::{capture::capture, snapshot};
 use crate::context::{render_vars, template_data};
 use crate::environment::ActiveEnvironment;
 use crate::environment::model::EnvironmentKind;
@@ -10,7 +11,7 @@ use crate::plan::plan_request;
 use crate::put_guard;
 use crate::redact::{Redactor, looks_secret};
 use crate::scenario::LoadedScenario;
-use crate::scenario::model::{Request, Step};
+use crate::scenario::model::{Request, Retry, Step};
 use crate::sign::{SignInputs, key_role, mutate, sign};
 use crate::template::Renderer;
 use serde_json::Value;
@@ -153,10 +154,22 @@ async fn run_step(
     };
 
     let current = Value::Object(data.clone());
+    let render = |text: &str| {
+        ctx.renderer
+            .render(text, &current)
+            .map_err(|e| e.to_string())
+    };
     let obtained = match (&step.request, &step.authorize) {
-        (Some(request), _) => send_request(loaded, request, step, ctx, &current)
+        (Some(request), _) => match &step.retry {
+            None => send_request(loaded, request, step, ctx, &current)
+                .await
+                .map(|exchange| (exchange, Vec::new())),
+            Some(retry) => poll(&retry.value, &render, || {
+                send_request(loaded, request, step, ctx, &current)
+            })
             .await
-            .map(|exchange| (exchange, Vec::new())),
+            .map(|(exchange, unmet)| (exchange, unmet.into_iter().collect())),
+        },
         (None, Some(authorize)) => match plan_authorize(authorize, ctx.env, ctx.renderer, &current)
         {
             Ok(plan) => authorize::authorize(&plan, ctx.env, ctx.transport, ctx.codes)
@@ -178,11 +191,6 @@ async fn run_step(
         Err(failures) => return fail(failures, None),
     };
 
-    let render = |text: &str| {
-        ctx.renderer
-            .render(text, &current)
-            .map_err(|e| e.to_string())
-    };
     if let Some(expect) = &step.expect {
         failures.extend(evaluate(expect, &exchange.response, &render));
     }
@@ -224,6 +232,39 @@ async fn run_step(
         failures,
         exchange: Some(exchange),
         elapsed: started.elapsed(),
+    }
+}
+
+/// Sends (each time rendered and signed afresh by `attempt`) until the response meets
+/// `retry.until` or the time is up; the last exchange, and why it did not meet it on time.
+async fn poll<F, Fut>(
+    retry: &Retry,
+    render: &RenderFn<'_>,
+    mut attempt: F,
+) -> Result<(Exchange, Option<String>), Vec<String>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Exchange, Vec<String>>>,
+{
+    let started = Instant::now();
+    let mut attempts = 0u32;
+    loop {
+        let exchange = attempt().await?;
+        attempts += 1;
+        let unmet = evaluate(&retry.until, &exchange.response, render);
+        if unmet.is_empty() {
+            return Ok((exchange, None));
+        }
+        if started.elapsed() + retry.interval > retry.timeout {
+            let why = format!(
+                "retry: `until` not met after {attempts} attempts in {:.1} s (timeout {:.1} s): {}",
+                started.elapsed().as_secs_f64(),
+                retry.timeout.as_secs_f64(),
+                unmet.join("; ")
+            );
+            return Ok((exchange, Some(why)));
+        }
+        tokio::time::sleep(retry.interval).await;
     }
 }
 

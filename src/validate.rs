@@ -7,7 +7,7 @@ use crate::context::{RESERVED_NAMES, render_vars, template_data};
 use crate::environment::ActiveEnvironment;
 use crate::environment::model::EnvironmentKind;
 use crate::plan::plan_request;
-use crate::scenario::model::{CaptureSource, ValueCheck};
+use crate::scenario::model::{CaptureSource, Expect, ValueCheck};
 use crate::scenario::{LoadedScenario, Position, SourceError, SourceErrors};
 use crate::sign::{check_profile, key_role};
 use crate::template::{Renderer, TemplateError};
@@ -168,19 +168,16 @@ pub fn validate(
         }
 
         if let Some(expect) = &step.expect {
-            for (path, check) in expect.json.iter() {
-                if let Err(e) = serde_json_path::JsonPath::parse(path) {
-                    errors.push(
-                        err(check.at, format!("`{path}` is not a valid JSONPath: {e}")).with_help(
-                            "paths start with `$`, e.g. `$.access_token` or `$.keys[0].kty`",
-                        ),
-                    );
-                }
-                check_value_check(&check.value, check.at, &dry, renderer, &err, &mut errors);
+            check_expect(expect, &dry, renderer, &err, &mut errors);
+        }
+        if let Some(retry) = &step.retry {
+            if step.authorize.is_some() {
+                errors.push(err(
+                    retry.at,
+                    "an `authorize` step cannot poll: the customer consents once".into(),
+                ));
             }
-            for (_, check) in expect.headers.iter() {
-                check_value_check(&check.value, check.at, &dry, renderer, &err, &mut errors);
-            }
+            check_expect(&retry.value.until, &dry, renderer, &err, &mut errors);
         }
 
         for (name, capture) in step.capture.iter() {
@@ -224,6 +221,28 @@ fn certificate_role_help(role: &str) -> String {
             "`new_tls` and `new_signing` are the renewed pair: pass `--new-certs DIR`".into()
         }
         None => format!("add `{role}` (certificate and key) under `certs:` in environments.yaml"),
+    }
+}
+
+/// The JSONPaths and value checks of `expect` (or of a `retry`'s `until`).
+fn check_expect(
+    expect: &Expect,
+    data: &Value,
+    renderer: &Renderer,
+    err: &dyn Fn(Position, String) -> SourceError,
+    errors: &mut Vec<SourceError>,
+) {
+    for (path, check) in expect.json.iter() {
+        if let Err(e) = serde_json_path::JsonPath::parse(path) {
+            errors.push(
+                err(check.at, format!("`{path}` is not a valid JSONPath: {e}"))
+                    .with_help("paths start with `$`, e.g. `$.access_token` or `$.keys[0].kty`"),
+            );
+        }
+        check_value_check(&check.value, check.at, data, renderer, err, errors);
+    }
+    for (_, check) in expect.headers.iter() {
+        check_value_check(&check.value, check.at, data, renderer, err, errors);
     }
 }
 

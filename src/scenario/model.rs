@@ -86,6 +86,63 @@ pub struct Step {
     /// is reported as not applicable there; no later step may use its captures.
     #[serde(default)]
     pub skip_on: OrderedMap<Located<String>>,
+    /// Polling: send the request again — rendered and signed afresh each time — until its
+    /// response satisfies `until`, every `interval`, for at most `timeout`. The last response is
+    /// the step's (for `expect`, captures, the snapshot and the report).
+    #[serde(default)]
+    pub retry: Option<Located<Retry>>,
+}
+
+/// How a step polls.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Retry {
+    /// What the response must satisfy to stop polling (the checks of `expect`).
+    pub until: Expect,
+    /// Time between attempts: `500ms`, `2s`, `1m` (default `1s`).
+    #[serde(default = "default_interval", deserialize_with = "duration")]
+    #[schemars(with = "String")]
+    pub interval: std::time::Duration,
+    /// How long to keep polling: `30s`, `2m` (default `30s`).
+    #[serde(default = "default_timeout", deserialize_with = "duration")]
+    #[schemars(with = "String")]
+    pub timeout: std::time::Duration,
+}
+
+fn default_interval() -> std::time::Duration {
+    std::time::Duration::from_secs(1)
+}
+
+fn default_timeout() -> std::time::Duration {
+    std::time::Duration::from_secs(30)
+}
+
+fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<std::time::Duration, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    parse_duration(&text).map_err(de::Error::custom)
+}
+
+/// `250ms`, `2s`, `1.5s`, `3m`: a number and a unit.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: write e.g. `500ms`, `2s` or `1m`"))?;
+    let seconds = match unit.trim() {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        other => {
+            return Err(format!(
+                "`{text}`: unknown unit `{other}`; use ms, s or m (e.g. `2s`)"
+            ));
+        }
+    };
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 /// A change made to a request after signing.
@@ -547,4 +604,24 @@ fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>
         Either::One(s) => vec![s],
         Either::Many(v) => v,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_take_ms_s_and_m() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration(" 2m "), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("2").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("2h").unwrap_err().contains("use ms, s or m"));
+        assert!(
+            parse_duration("soon")
+                .unwrap_err()
+                .contains("not a duration")
+        );
+    }
 }
