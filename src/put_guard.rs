@@ -4,6 +4,8 @@
 //! refuses a body that would drop a registered key or redirect URI (`flow.put-drops-keys`), unless
 //! the step says `allow_drop: true` (retiring an old certificate after a renewal).
 
+use crate::certs::info::one_line_name;
+use crate::certs::wire::serial_hex;
 use crate::http::Transport;
 use crate::plan::PlannedRequest;
 use crate::sign::SignedRequest;
@@ -143,16 +145,11 @@ fn certificate(jwk: &Value) -> Option<Vec<u8>> {
 
 fn describe(der: &[u8]) -> String {
     match X509::from_der(der) {
-        Ok(cert) => {
-            let subject = cert
-                .subject_name()
-                .entries_by_nid(openssl::nid::Nid::COMMONNAME)
-                .next()
-                .and_then(|e| e.data().to_string().ok())
-                .map(|cn| format!(" (CN={cn})"))
-                .unwrap_or_default();
-            format!("SN={}{subject}", crate::certs::wire::serial_hex(&cert))
-        }
+        Ok(cert) => format!(
+            "SN={} ({})",
+            serial_hex(&cert),
+            one_line_name(cert.subject_name())
+        ),
         Err(_) => "(x5c[0] is not a certificate)".into(),
     }
 }

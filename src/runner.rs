@@ -13,7 +13,7 @@ use crate::redact::{Redactor, looks_secret};
 use crate::scenario::LoadedScenario;
 use crate::scenario::model::{Request, Retry, Step};
 use crate::sign::{SignInputs, key_role, mutate, sign};
-use crate::template::Renderer;
+use crate::template::{Renderer, as_text};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
@@ -199,11 +199,7 @@ async fn run_step(
         match capture(&spec.value.source, &exchange.response) {
             Ok(value) => {
                 if spec.value.secret.unwrap_or_else(|| looks_secret(var)) {
-                    let text = match &value {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    redactor.add_secret(var, &text);
+                    redactor.add_secret(var, &as_text(&value));
                 }
                 data.insert(var.clone(), value);
             }

@@ -41,15 +41,18 @@ steps:
 
 fn production_setup(sandbox: &TestSandbox, dir: &Path) {
     let pki = sandbox.pki();
-    let env = format!(
-        "environments:\n  live:\n    kind: production\n    api: {}\n    client_id: 5ca1ab1e-c0ca-c01a-cafe-154deadbea75\n    trust: [{}]\n    certs:\n      tls: {{ cert: {}, key: {} }}\n      signing: {{ cert: {}, key: {} }}\n",
-        sandbox.base_url(),
-        pki.ca_cert.display(),
-        pki.client_tls_cert.display(),
-        pki.client_tls_key.display(),
+    let signing = format!(
+        "      signing: {{ cert: {}, key: {} }}\n",
         pki.client_signing_cert.display(),
         pki.client_signing_key.display(),
     );
+    let env = common::local_environment(
+        &sandbox.base_url(),
+        &pki.ca_cert,
+        Some((&pki.client_tls_cert, &pki.client_tls_key)),
+        &signing,
+    )
+    .replace("kind: sandbox", "kind: production");
     write(dir, "environments.yaml", &env);
     std::fs::create_dir(dir.join("s")).unwrap();
     write(&dir.join("s"), "a-reads.yaml", READS);
@@ -57,7 +60,7 @@ fn production_setup(sandbox: &TestSandbox, dir: &Path) {
 }
 
 fn run(dir: &Path, extra: &[&str]) -> common::Output {
-    let mut args = vec!["run", "s", "--env", "live", "--no-snapshots"];
+    let mut args = vec!["run", "s", "--env", "local", "--no-snapshots"];
     args.extend_from_slice(extra);
     obconform(&args, dir)
 }

@@ -12,21 +12,31 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Builds the TLS configuration: server verification on (unless the environment explicitly says
-/// `insecure: true`), the given client certificate, HTTP/1.1 only.
+/// The trust anchors that verify the server: `None` only for an explicit `insecure: true`.
+/// Built once per environment and shared by every client certificate's configuration (reading
+/// the system store parses every certificate in it).
+pub fn server_roots(env: &ActiveEnvironment) -> Result<Option<Arc<RootCertStore>>, String> {
+    if env.insecure {
+        Ok(None)
+    } else {
+        root_store(&env.trust).map(|store| Some(Arc::new(store)))
+    }
+}
+
+/// Builds the TLS configuration: the server verified with `roots` (`None`: not verified, see
+/// `server_roots`), the given client certificate, HTTP/1.1 only.
 pub fn client_config(
-    env: &ActiveEnvironment,
+    roots: Option<&Arc<RootCertStore>>,
     identity: Option<&Identity>,
 ) -> Result<ClientConfig, String> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS setup: {e}"))?;
-    let builder = if env.insecure {
-        builder
+    let builder = match roots {
+        Some(roots) => builder.with_root_certificates(roots.clone()),
+        None => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoServerVerification(provider())))
-    } else {
-        builder.with_root_certificates(root_store(&env.trust)?)
+            .with_custom_certificate_verifier(Arc::new(NoServerVerification(provider()))),
     };
     let mut config = match identity {
         Some(identity) => builder

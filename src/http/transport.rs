@@ -4,6 +4,8 @@
 use crate::environment::ActiveEnvironment;
 use crate::error_chain::error_chain;
 use crate::sign::SignedRequest;
+use rustls::RootCertStore;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -56,12 +58,15 @@ pub const DEFAULT_TLS_ROLE: &str = "tls";
 
 impl Transport {
     pub fn new(env: &ActiveEnvironment) -> Result<Self, TransportError> {
-        let default = client(env, env.identity(DEFAULT_TLS_ROLE))?;
+        let roots = super::tls::server_roots(env).map_err(|detail| setup_error(env, detail))?;
+        let default = client(env, roots.as_ref(), env.identity(DEFAULT_TLS_ROLE))?;
         let by_role = env
             .identities
             .iter()
             .filter(|(role, _)| role != DEFAULT_TLS_ROLE)
-            .map(|(role, identity)| Ok((role.clone(), client(env, Some(identity))?)))
+            .map(|(role, identity)| {
+                Ok((role.clone(), client(env, roots.as_ref(), Some(identity))?))
+            })
             .collect::<Result<_, TransportError>>()?;
         Ok(Transport { default, by_role })
     }
@@ -141,16 +146,21 @@ impl Transport {
     }
 }
 
+fn setup_error(env: &ActiveEnvironment, detail: String) -> TransportError {
+    TransportError::Setup {
+        env: env.name.clone(),
+        detail,
+    }
+}
+
 /// An HTTP/1.1 client presenting `identity` (connections are reused per client).
 fn client(
     env: &ActiveEnvironment,
+    roots: Option<&Arc<RootCertStore>>,
     identity: Option<&crate::certs::Identity>,
 ) -> Result<reqwest::Client, TransportError> {
-    let setup = |detail: String| TransportError::Setup {
-        env: env.name.clone(),
-        detail,
-    };
-    let tls = super::tls::client_config(env, identity).map_err(setup)?;
+    let setup = |detail: String| setup_error(env, detail);
+    let tls = super::tls::client_config(roots, identity).map_err(setup)?;
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         // HTTP/1.1 keeps `Host` explicit and what is signed identical to what is sent.

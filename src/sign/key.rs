@@ -1,5 +1,6 @@
 //! A signing certificate and its private key, with the identifiers signatures carry computed once.
 
+use crate::certs::info::one_line_name;
 use crate::certs::wire::{one_line_pem, serial_hex, serial_key_id, x5t_s256, x5t_sha1};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -36,16 +37,7 @@ impl SigningKey {
 
     /// What templates see as `certs.<role>`: serial, key_id, x5t, x5t_s256, subject.
     pub fn template_value(&self) -> Value {
-        let subject = self
-            .cert
-            .subject_name()
-            .entries()
-            .filter_map(|e| {
-                let value = e.data().to_string().ok()?;
-                Some(format!("{}={}", e.object().nid().short_name().ok()?, value))
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
+        let subject = one_line_name(self.cert.subject_name());
         json!({
             "serial": self.serial,
             "key_id": self.key_id,

@@ -36,7 +36,8 @@ fn first_param<'a>(
     Ok(param.value())
 }
 
-fn as_text(value: &serde_json::Value) -> String {
+/// A value as text: a string as it is, anything else as JSON.
+pub(crate) fn as_text(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),

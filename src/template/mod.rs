@@ -1,7 +1,7 @@
 //! Rendering templates: handlebars in strict mode, no HTML escaping, and the helpers scenarios use.
 
 mod helpers;
-pub(crate) use helpers::URL_COMPONENT;
+pub(crate) use helpers::{URL_COMPONENT, as_text};
 
 use handlebars::{Handlebars, RenderErrorReason};
 
