@@ -3,12 +3,14 @@
 
 use crate::environment::active::{CertFiles, EmbeddedTarget, EnvironmentsSource};
 use crate::environment::model::EnvironmentKind;
-use crate::environment::{ActiveEnvironment, EnvironmentError};
+use crate::environment::{
+    ActiveEnvironment, EnvironmentError, load_environments, locate_environments_file,
+};
 use crate::http::{Transport, TransportError};
 use crate::sandbox::endpoints::read_endpoints;
 use crate::sandbox::{PkiFiles, Sandbox, SandboxConfig, SandboxError};
 use crate::scenario::LoadedScenario;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
@@ -22,10 +24,16 @@ pub enum TargetError {
     Attach(String),
 }
 
-/// Where requests go: an active environment, its HTTP client, and the sandbox when it is embedded.
+/// Where one group of scenarios sends its requests: an active environment and its HTTP client.
 pub struct Target {
     pub env: ActiveEnvironment,
     pub transport: Transport,
+}
+
+/// The targets of a run, one per environments file, and the embedded sandbox they share.
+pub struct Targets {
+    /// In the order of the environments given to [`Targets::open`].
+    pub targets: Vec<Target>,
     /// Kept alive for the run; dropping it stops the sandbox.
     pub sandbox: Option<Sandbox>,
 }
@@ -42,29 +50,64 @@ pub struct TargetOptions {
     pub certs: Vec<(String, CertFiles)>,
 }
 
-impl Target {
-    /// Opens the named environment; for `kind: embedded` it starts the sandbox (on 127.0.0.1, a
-    /// free port) or attaches to a running one.
+/// Scenarios configured by the same environments file.
+pub struct EnvironmentGroup {
+    pub envs: EnvironmentsSource,
+    pub scenarios: Vec<LoadedScenario>,
+}
+
+/// Groups scenarios by their environments file: `explicit` for all, else the nearest
+/// `environments.yaml` at or above each scenario (each system folder may carry its own hosts,
+/// client_id and certificates). Groups keep the order in which their first scenario came.
+pub fn group_by_environments(
+    explicit: Option<&Path>,
+    scenarios: Vec<LoadedScenario>,
+) -> Result<Vec<EnvironmentGroup>, EnvironmentError> {
+    let mut groups: Vec<(PathBuf, Vec<LoadedScenario>)> = Vec::new();
+    for scenario in scenarios {
+        let file = locate_environments_file(explicit, std::slice::from_ref(&scenario.path))?;
+        let key = std::fs::canonicalize(&file).unwrap_or(file);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, members)) => members.push(scenario),
+            None => groups.push((key, vec![scenario])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(file, scenarios)| {
+            Ok(EnvironmentGroup {
+                envs: load_environments(&file)?,
+                scenarios,
+            })
+        })
+        .collect()
+}
+
+impl Targets {
+    /// Opens environment `name` (each file's `default` when `None`) of every environments file;
+    /// when any of them is `kind: embedded`, one sandbox is started (on 127.0.0.1, a free port)
+    /// or attached to, and shared by all.
     pub async fn open(
-        envs: &EnvironmentsSource,
-        name: &str,
+        sources: &[&EnvironmentsSource],
+        name: Option<&str>,
         options: &TargetOptions,
-    ) -> Result<Target, TargetError> {
-        let lookup = |var: &str| std::env::var(var).ok();
-        let embedded_kind = envs.kind_of(name) == Some(EnvironmentKind::Embedded);
-        let (sandbox, embedded) = match (&options.attach, embedded_kind) {
+    ) -> Result<Targets, TargetError> {
+        let names: Vec<String> = sources.iter().map(|s| s.resolve_name(name)).collect();
+        let any_embedded = sources
+            .iter()
+            .zip(&names)
+            .any(|(s, n)| s.kind_of(n) == Some(EnvironmentKind::Embedded));
+        let (sandbox, embedded) = match (&options.attach, any_embedded) {
             (Some(dir), true) => {
                 let endpoints = read_endpoints(dir).map_err(TargetError::Attach)?;
-                let target = EmbeddedTarget {
-                    base_url: endpoints.api,
-                    consent_url: endpoints.consent,
-                    pki: PkiFiles::in_dir(dir),
-                };
+                let target =
+                    EmbeddedTarget::new(endpoints.api, endpoints.consent, PkiFiles::in_dir(dir));
                 (None, Some(target))
             }
             (Some(_), false) => {
                 return Err(TargetError::Attach(format!(
-                    "--attach runs against a running obconform sandbox: environment `{name}` is not `kind: embedded`"
+                    "--attach runs against a running obconform sandbox: environment `{}` is not `kind: embedded`",
+                    names.first().map(String::as_str).unwrap_or_default()
                 )));
             }
             (None, true) => {
@@ -79,13 +122,37 @@ impl Target {
             }
             (None, false) => (None, None),
         };
-        let env = envs.activate(name, embedded.as_ref(), &options.certs, &lookup)?;
+        let mut targets = Vec::with_capacity(sources.len());
+        for (source, name) in sources.iter().zip(&names) {
+            targets.push(Target::activate(
+                source,
+                name,
+                embedded.as_ref(),
+                &options.certs,
+            )?);
+        }
+        Ok(Targets { targets, sandbox })
+    }
+
+    /// Stops the embedded sandbox, when this run started one.
+    pub async fn close(self) {
+        if let Some(sandbox) = self.sandbox {
+            sandbox.shutdown().await;
+        }
+    }
+}
+
+impl Target {
+    fn activate(
+        envs: &EnvironmentsSource,
+        name: &str,
+        embedded: Option<&EmbeddedTarget>,
+        certs: &[(String, CertFiles)],
+    ) -> Result<Target, TargetError> {
+        let lookup = |var: &str| std::env::var(var).ok();
+        let env = envs.activate(name, embedded, certs, &lookup)?;
         let transport = Transport::new(&env)?;
-        Ok(Target {
-            env,
-            transport,
-            sandbox,
-        })
+        Ok(Target { env, transport })
     }
 
     /// Opens the named environment against an already running sandbox (the test harness shares one).
@@ -94,23 +161,16 @@ impl Target {
         name: &str,
         sandbox: &Sandbox,
     ) -> Result<Target, TargetError> {
-        let lookup = |var: &str| std::env::var(var).ok();
-        let env = envs.activate(name, Some(&embedded_target(sandbox)), &[], &lookup)?;
-        let transport = Transport::new(&env)?;
-        Ok(Target {
-            env,
-            transport,
-            sandbox: None,
-        })
+        Target::activate(envs, name, Some(&embedded_target(sandbox)), &[])
     }
 }
 
 pub fn embedded_target(sandbox: &Sandbox) -> EmbeddedTarget {
-    EmbeddedTarget {
-        base_url: sandbox.base_url(),
-        consent_url: sandbox.consent_url(),
-        pki: sandbox.pki().clone(),
-    }
+    EmbeddedTarget::new(
+        sandbox.base_url(),
+        sandbox.consent_url(),
+        sandbox.pki().clone(),
+    )
 }
 
 /// The certificate roles a scenario `requires_certs` that the environment lacks.

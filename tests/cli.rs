@@ -389,3 +389,63 @@ steps:
     assert_eq!(out.code, 2, "{out}");
     assert!(out.stderr.contains("`skip_on` names `embeded`"), "{out}");
 }
+
+#[test]
+fn each_system_folder_runs_with_its_own_environments_file_on_one_shared_sandbox() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two systems, each with its own environments.yaml and client_id; the second takes its API
+    // base (a path below the sandbox's) and its TLS certificate from the running sandbox's
+    // published values.
+    common::write(
+        dir.path(),
+        "a/environments.yaml",
+        "environments:\n  embedded:\n    kind: embedded\n    client_id: client-a\n",
+    );
+    common::write(
+        dir.path(),
+        "b/environments.yaml",
+        "environments:\n  embedded:\n    kind: embedded\n    api: ${SANDBOX_API}/hub\n    client_id: client-b\n    certs:\n      tls:\n        cert: ${SANDBOX_PKI}/example_client_tls.cer\n        key: ${SANDBOX_PKI}/example_client_tls.key\n",
+    );
+    // The sandbox's 404 names the path it was asked for: which api and client_id were used.
+    let scenario = |system: &str, path: &str| {
+        format!(
+            "name: {system}\nsystem: {system}\nsteps:\n  - name: unknown resource\n    request:\n      method: GET\n      url: \"{{{{env.api}}}}/nothing/{{{{env.client_id}}}}\"\n    expect:\n      status: 404\n      body_contains: [\"No resource at {path}\"]\n"
+        )
+    };
+    common::write(
+        dir.path(),
+        "a/one.yaml",
+        &scenario("a", "/nothing/client-a"),
+    );
+    common::write(
+        dir.path(),
+        "b/two.yaml",
+        &scenario("b", "/hub/nothing/client-b"),
+    );
+    let out = obconform(&["run", "--no-snapshots", "a", "b"], dir.path());
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.contains("2 passed, 0 failed"), "{out}");
+    let ports: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("environment embedded (https://127.0.0.1:"))
+        .collect();
+    assert_eq!(ports.len(), 2, "one environment line per folder: {out}");
+    let b_port = ports[1]
+        .strip_suffix("/hub)")
+        .expect("b's api ends in /hub");
+    assert_eq!(
+        ports[0],
+        format!("{b_port})"),
+        "one sandbox for both: {out}"
+    );
+
+    // A folder's environments file that lacks the asked-for environment is named.
+    let out = obconform(&["run", "--env", "sandbox", "a", "b"], dir.path());
+    assert_eq!(out.code, 2, "{out}");
+    assert!(
+        out.stderr.contains("unknown environment `sandbox`"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("environments.yaml"), "{out}");
+}

@@ -5,14 +5,12 @@
 use libtest_mimic::{Arguments, Failed, Trial};
 use obconform::authorize::CodeSupply;
 use obconform::environment::active::EnvironmentsSource;
-use obconform::environment::load_environments;
 use obconform::environment::model::EnvironmentKind;
 use obconform::report::console;
 use obconform::runner::{RunContext, Snapshots, run_scenario};
-use obconform::sandbox::{Sandbox, SandboxConfig};
 use obconform::scenario::discover::scenario_files;
 use obconform::scenario::{LoadedScenario, load_scenario};
-use obconform::suite::{Target, TargetOptions};
+use obconform::suite::{TargetOptions, Targets, group_by_environments};
 use obconform::template::Renderer;
 use obconform::validate::validate;
 use obconform::writes::refuse_writes;
@@ -22,60 +20,45 @@ use std::sync::{Arc, OnceLock};
 /// Started by the first test that needs it, shared by all, stopped after the last.
 struct Shared {
     runtime: tokio::runtime::Runtime,
-    sandbox: Option<Sandbox>,
-    target: Result<Target, String>,
+    /// One target per environments file, in the order of `Sources`.
+    targets: Result<Targets, String>,
+}
+
+/// Every environments file the scenarios use, and the environment name asked for.
+struct Sources {
+    files: Vec<EnvironmentsSource>,
+    env_name: Option<String>,
 }
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn open_shared(envs: &EnvironmentsSource, env_name: &str) -> Shared {
+fn open_shared(sources: &Sources) -> Shared {
     obconform::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("tokio runtime");
-    if envs.kind_of(env_name) == Some(EnvironmentKind::Embedded) {
-        let config = SandboxConfig {
-            listen: ([127, 0, 0, 1], 0).into(),
-            pki_dir: None,
-        };
-        match runtime.block_on(Sandbox::start(config)) {
-            Ok(sandbox) => {
-                let target = runtime.block_on(async {
-                    Target::with_sandbox(envs, env_name, &sandbox).map_err(|e| e.to_string())
-                });
-                Shared {
-                    runtime,
-                    sandbox: Some(sandbox),
-                    target,
-                }
-            }
-            Err(e) => Shared {
-                runtime,
-                sandbox: None,
-                target: Err(format!("cannot start the embedded sandbox: {e}")),
-            },
-        }
-    } else {
-        let target = runtime
-            .block_on(Target::open(envs, env_name, &TargetOptions::default()))
-            .map_err(|e| e.to_string());
-        Shared {
-            runtime,
-            sandbox: None,
-            target,
-        }
-    }
+    let files: Vec<&EnvironmentsSource> = sources.files.iter().collect();
+    // One embedded sandbox for every system's scenarios, as `obconform run` does.
+    let targets = runtime
+        .block_on(Targets::open(
+            &files,
+            sources.env_name.as_deref(),
+            &TargetOptions::default(),
+        ))
+        .map_err(|e| e.to_string());
+    Shared { runtime, targets }
 }
 
-fn run_one(loaded: &LoadedScenario, shared: &Shared) -> Result<(), Failed> {
-    let target = shared
-        .target
+fn run_one(loaded: &LoadedScenario, group: usize, shared: &Shared) -> Result<(), Failed> {
+    let targets = shared
+        .targets
         .as_ref()
         .map_err(|e| Failed::from(e.clone()))?;
+    let target = &targets.targets[group];
     let renderer = Renderer::new();
     validate(loaded, &target.env, &renderer).map_err(|e| Failed::from(e.to_string()))?;
     // As `obconform run` without --allow-writes: nothing that writes runs in production unasked.
@@ -117,62 +100,71 @@ fn run_one(loaded: &LoadedScenario, shared: &Shared) -> Result<(), Failed> {
 fn main() {
     let args = Arguments::from_args();
     obconform::check::snapshot::install_quiet_snapshot_panic_hook();
-    let env_file = root().join("scenarios/environments.yaml");
-    let envs = match load_environments(&env_file) {
-        Ok(envs) => Arc::new(envs),
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(101);
-        }
-    };
-    let env_name = std::env::var("OBCONFORM_ENV").unwrap_or_else(|_| envs.resolve_name(None));
-    let shared: Arc<OnceLock<Shared>> = Arc::new(OnceLock::new());
-
     let files = scenario_files(&[root().join("scenarios")]).unwrap_or_else(|e| {
         eprintln!("{e}");
         std::process::exit(101);
     });
-    let trials: Vec<Trial> = files
-        .iter()
-        .map(|file| trial(file, &envs, &env_name, &shared))
-        .collect();
+    let mut trials = Vec::new();
+    let mut loaded = Vec::new();
+    for file in &files {
+        match load_scenario(file) {
+            Ok(scenario) => loaded.push(scenario),
+            Err(e) => trials.push(unloadable(file, e.to_string())),
+        }
+    }
+    // Each system folder may have its own environments.yaml (hosts, client_id, certificates).
+    let groups = group_by_environments(None, loaded).unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(101);
+    });
+    let mut environment_files = Vec::new();
+    let mut members = Vec::new();
+    for (index, group) in groups.into_iter().enumerate() {
+        environment_files.push(group.envs);
+        members.extend(group.scenarios.into_iter().map(|s| (index, s)));
+    }
+    let sources = Arc::new(Sources {
+        files: environment_files,
+        env_name: std::env::var("OBCONFORM_ENV").ok(),
+    });
+    let shared: Arc<OnceLock<Shared>> = Arc::new(OnceLock::new());
+    for (group, loaded) in members {
+        trials.push(trial(loaded, group, &sources, &shared));
+    }
+    trials.sort_by(|a, b| a.name().cmp(b.name()));
 
     let conclusion = libtest_mimic::run(&args, trials);
     if let Some(shared) = Arc::into_inner(shared).and_then(OnceLock::into_inner)
-        && let Some(sandbox) = shared.sandbox
+        && let Ok(targets) = shared.targets
     {
-        shared.runtime.block_on(sandbox.shutdown());
+        shared.runtime.block_on(targets.close());
     }
     conclusion.exit();
 }
 
 fn trial(
-    file: &Path,
-    envs: &Arc<EnvironmentsSource>,
-    env_name: &str,
+    loaded: LoadedScenario,
+    group: usize,
+    sources: &Arc<Sources>,
     shared: &Arc<OnceLock<Shared>>,
 ) -> Trial {
-    match load_scenario(file) {
-        Ok(loaded) => {
-            let (envs, shared, env_name) = (envs.clone(), shared.clone(), env_name.to_string());
-            // The renewal pack replaces the shared application's keys: tests/renewal.rs runs it
-            // on a sandbox of its own, with a renewed pair.
-            let needs_renewed_pair = !loaded.scenario.requires_certs.is_empty();
-            Trial::test(loaded.test_name(), move || {
-                let shared = shared.get_or_init(|| open_shared(&envs, &env_name));
-                run_one(&loaded, shared)
-            })
-            .with_ignored_flag(needs_renewed_pair)
-        }
-        Err(e) => {
-            let stem = file
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let message = e.to_string();
-            Trial::test(format!("unloadable::{stem}"), move || {
-                Err(Failed::from(message))
-            })
-        }
-    }
+    let (sources, shared) = (sources.clone(), shared.clone());
+    // The renewal pack replaces the shared application's keys: tests/renewal.rs runs it on a
+    // sandbox of its own, with a renewed pair.
+    let needs_renewed_pair = !loaded.scenario.requires_certs.is_empty();
+    Trial::test(loaded.test_name(), move || {
+        let shared = shared.get_or_init(|| open_shared(&sources));
+        run_one(&loaded, group, shared)
+    })
+    .with_ignored_flag(needs_renewed_pair)
+}
+
+fn unloadable(file: &Path, message: String) -> Trial {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Trial::test(format!("unloadable::{stem}"), move || {
+        Err(Failed::from(message))
+    })
 }

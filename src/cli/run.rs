@@ -3,14 +3,14 @@
 use super::{Outcome, RunArgs};
 use crate::authorize::CodeSupply;
 use crate::environment::active::CertFiles;
+use crate::environment::active::EnvironmentsSource;
 use crate::environment::model::EnvironmentKind;
-use crate::environment::{load_environments, locate_environments_file};
 use crate::error_chain::error_chain;
 use crate::report::console;
 use crate::runner::{RunContext, Snapshots, run_scenario};
 use crate::scenario::discover::scenario_files;
 use crate::scenario::{LoadedScenario, load_scenario};
-use crate::suite::{Target, TargetOptions, missing_certs};
+use crate::suite::{TargetOptions, Targets, group_by_environments, missing_certs};
 use crate::template::Renderer;
 use crate::validate::validate;
 use crate::writes::{refuse_writes, write_steps};
@@ -56,28 +56,33 @@ pub async fn run(args: RunArgs) -> Outcome {
         }
     }
 
-    let envs = match locate_environments_file(args.environments.as_deref(), &args.paths)
-        .and_then(|p| load_environments(&p))
-    {
-        Ok(envs) => envs,
+    let mut groups = match group_by_environments(args.environments.as_deref(), scenarios) {
+        Ok(groups) => groups,
         Err(e) => {
             eprintln!("{e}");
             return Outcome::UsageError;
         }
     };
-    let env_name = envs.resolve_name(args.env.as_deref());
     let mut skipped = 0usize;
-    if envs.kind_of(&env_name) == Some(EnvironmentKind::Production) && !args.allow_writes {
+    let mut refused = false;
+    for group in &mut groups {
+        let env_name = group.envs.resolve_name(args.env.as_deref());
+        if group.envs.kind_of(&env_name) != Some(EnvironmentKind::Production) || args.allow_writes {
+            continue;
+        }
         if args.skip_writes {
-            skipped += leave_out(&mut scenarios, |s| {
+            skipped += leave_out(&mut group.scenarios, |s| {
                 write_steps(s)
                     .next()
                     .map(|_| "writes at the bank (--skip-writes)".to_string())
             });
-        } else if let Some(errors) = refuse_writes(&scenarios, &env_name) {
+        } else if let Some(errors) = refuse_writes(&group.scenarios, &env_name) {
             eprintln!("{errors}\n");
-            return Outcome::UsageError;
+            refused = true;
         }
+    }
+    if refused {
+        return Outcome::UsageError;
     }
     let mut certs = Vec::new();
     if let Some(dir) = &args.certs {
@@ -91,7 +96,8 @@ pub async fn run(args: RunArgs) -> Outcome {
         attach: args.attach.clone(),
         certs,
     };
-    let target = match Target::open(&envs, &env_name, &options).await {
+    let sources: Vec<&EnvironmentsSource> = groups.iter().map(|g| &g.envs).collect();
+    let targets = match Targets::open(&sources, args.env.as_deref(), &options).await {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {}", error_chain(&e));
@@ -99,45 +105,50 @@ pub async fn run(args: RunArgs) -> Outcome {
         }
     };
 
-    skipped += leave_out(&mut scenarios, |s| {
-        let missing = missing_certs(s, &target.env);
-        (!missing.is_empty()).then(|| {
-            format!(
-                "needs the certificates {} (the renewal pack: pass --new-certs DIR)",
-                missing.join(", ")
-            )
-        })
-    });
-
     let renderer = Renderer::new();
     let mut invalid = false;
-    for s in &scenarios {
-        if let Err(errors) = validate(s, &target.env, &renderer) {
-            eprintln!("{errors}\n");
-            invalid = true;
+    for (group, target) in groups.iter_mut().zip(&targets.targets) {
+        skipped += leave_out(&mut group.scenarios, |s| {
+            let missing = missing_certs(s, &target.env);
+            (!missing.is_empty()).then(|| {
+                format!(
+                    "needs the certificates {} (the renewal pack: pass --new-certs DIR)",
+                    missing.join(", ")
+                )
+            })
+        });
+        for s in &group.scenarios {
+            if let Err(errors) = validate(s, &target.env, &renderer) {
+                eprintln!("{errors}\n");
+                invalid = true;
+            }
         }
     }
     if invalid {
+        targets.close().await;
         return Outcome::UsageError;
     }
+    let total: usize = groups.iter().map(|g| g.scenarios.len()).sum();
     if args.dry_run {
-        for s in &scenarios {
-            let writes = write_steps(s).count();
+        for (group, target) in groups.iter().zip(&targets.targets) {
+            for s in &group.scenarios {
+                let writes = write_steps(s).count();
+                println!(
+                    "ready  {}  ({} steps, {writes} writing at the bank)",
+                    s.test_name(),
+                    s.scenario.steps.len()
+                );
+            }
             println!(
-                "ready  {}  ({} steps, {writes} writing at the bank)",
-                s.test_name(),
-                s.scenario.steps.len()
+                "{} scenarios ready for environment {} ({}) of {}",
+                group.scenarios.len(),
+                target.env.name,
+                target.env.api,
+                group.envs.path.display()
             );
         }
-        println!(
-            "dry run: {} scenarios ready for environment {} ({}), {skipped} skipped; nothing was sent",
-            scenarios.len(),
-            target.env.name,
-            target.env.api
-        );
-        if let Some(sandbox) = target.sandbox {
-            sandbox.shutdown().await;
-        }
+        println!("dry run: {total} scenarios ready, {skipped} skipped; nothing was sent");
+        targets.close().await;
         return Outcome::Success;
     }
 
@@ -152,31 +163,37 @@ pub async fn run(args: RunArgs) -> Outcome {
         args.codes.clone(),
         Duration::from_secs(args.authorize_timeout),
     );
-    let ctx = RunContext {
-        env: &target.env,
-        transport: &target.transport,
-        renderer: &renderer,
-        snapshots,
-        codes: &codes,
-    };
-    println!("environment {} ({})", target.env.name, target.env.api);
     let started = Instant::now();
     let (mut passed, mut failed) = (0usize, 0usize);
-    for s in &scenarios {
-        println!(
-            "\n{}",
-            console::scenario_header(&s.test_name(), &s.scenario.name)
-        );
-        let outcome = run_scenario(s, &ctx, &mut |step, redactor| {
-            println!("{}", console::step_line(step, redactor))
-        })
-        .await;
-        println!("{}", console::scenario_summary(&outcome));
-        if outcome.passed() {
-            passed += 1;
-        } else {
-            failed += 1;
+    for (group, target) in groups.iter().zip(&targets.targets) {
+        if group.scenarios.is_empty() {
+            continue;
         }
+        let ctx = RunContext {
+            env: &target.env,
+            transport: &target.transport,
+            renderer: &renderer,
+            snapshots: snapshots.clone(),
+            codes: &codes,
+        };
+        println!("environment {} ({})", target.env.name, target.env.api);
+        for s in &group.scenarios {
+            println!(
+                "\n{}",
+                console::scenario_header(&s.test_name(), &s.scenario.name)
+            );
+            let outcome = run_scenario(s, &ctx, &mut |step, redactor| {
+                println!("{}", console::step_line(step, redactor))
+            })
+            .await;
+            println!("{}", console::scenario_summary(&outcome));
+            if outcome.passed() {
+                passed += 1;
+            } else {
+                failed += 1;
+            }
+        }
+        println!();
     }
     let skipped = if skipped > 0 {
         format!(", {skipped} skipped")
@@ -184,13 +201,10 @@ pub async fn run(args: RunArgs) -> Outcome {
         String::new()
     };
     println!(
-        "\nscenarios: {passed} passed, {failed} failed{skipped} ({} in {:.1} s)",
-        scenarios.len(),
+        "scenarios: {passed} passed, {failed} failed{skipped} ({total} in {:.1} s)",
         started.elapsed().as_secs_f64()
     );
-    if let Some(sandbox) = target.sandbox {
-        sandbox.shutdown().await;
-    }
+    targets.close().await;
     if failed == 0 {
         Outcome::Success
     } else {

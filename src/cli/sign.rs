@@ -130,12 +130,12 @@ fn from_profile(args: &SignArgs, name: &str) -> Result<Resolved, String> {
     let source = load_environments(&path).map_err(|e| e.to_string())?;
     let env_name = source.resolve_name(args.env.as_deref());
     let embedded = match (source.kind_of(&env_name), &args.pki) {
-        (Some(EnvironmentKind::Embedded), Some(dir)) => Some(EmbeddedTarget {
-            base_url: origin_of(&args.url),
+        (Some(EnvironmentKind::Embedded), Some(dir)) => Some(EmbeddedTarget::new(
+            origin_of(&args.url),
             // Signing never visits the consent screens.
-            consent_url: origin_of(&args.url),
-            pki: PkiFiles::in_dir(dir),
-        }),
+            origin_of(&args.url),
+            PkiFiles::in_dir(dir),
+        )),
         (Some(EnvironmentKind::Embedded), None) => {
             return Err(format!(
                 "environment `{env_name}` takes its certificates from the embedded sandbox: pass --pki DIR (the folder of `obconform sandbox --pki DIR`), or use --flow with --cert/--key"

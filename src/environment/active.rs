@@ -46,6 +46,27 @@ pub struct CertFiles {
     pub passphrase_env: Option<String>,
 }
 
+impl EmbeddedTarget {
+    pub fn new(base_url: String, consent_url: String, pki: PkiFiles) -> Self {
+        Self {
+            base_url,
+            consent_url,
+            pki,
+        }
+    }
+
+    /// The values `${NAME}` reads in an embedded environment: where the sandbox listens and
+    /// where its PKI (and the credentials it writes, e.g. partner-api.env) are.
+    pub fn published(&self) -> Vec<(&'static str, String)> {
+        let pki_dir = std::path::absolute(&self.pki.dir).unwrap_or_else(|_| self.pki.dir.clone());
+        vec![
+            ("SANDBOX_API", self.base_url.clone()),
+            ("SANDBOX_CONSENT", self.consent_url.clone()),
+            ("SANDBOX_PKI", pki_dir.display().to_string()),
+        ]
+    }
+}
+
 impl CertFiles {
     /// The TLS and signing pair in `dir` under ING's file names (what ING's download, the
     /// embedded sandbox's `--pki` folder and `obconform certs issue --out` hold), as the roles
@@ -288,11 +309,39 @@ impl EnvironmentsSource {
                 .in_context(format!("environment `{name}`"))
                 .into()
         };
-        let expand = |text: &str| expand_env_vars(text, lookup).map_err(&err);
         let base = self.path.parent().unwrap_or(Path::new("."));
+        // What `${NAME}` reads: the running sandbox's own values (embedded only), then the
+        // process environment, then the environment's env_file.
+        let published = match (env.kind, embedded) {
+            (EnvironmentKind::Embedded, Some(target)) => target.published(),
+            _ => Vec::new(),
+        };
+        let early_lookup = |var: &str| {
+            published
+                .iter()
+                .find(|(k, _)| *k == var)
+                .map(|(_, v)| v.clone())
+                .or_else(|| lookup(var))
+        };
+        let file_values = match &env.env_file {
+            Some(file) => {
+                let file = expand_env_vars(file, &early_lookup).map_err(&err)?;
+                let path = absolute_from(base, PathBuf::from(file));
+                read_env_file(&path).map_err(&err)?
+            }
+            None => Vec::new(),
+        };
+        let full_lookup = |var: &str| {
+            early_lookup(var).or_else(|| {
+                file_values
+                    .iter()
+                    .find(|(k, _)| k == var)
+                    .map(|(_, v)| v.clone())
+            })
+        };
+        let expand = |text: &str| expand_env_vars(text, &full_lookup).map_err(&err);
         let resolve = |text: &str| -> Result<PathBuf, EnvironmentError> {
-            let p = PathBuf::from(expand(text)?);
-            Ok(if p.is_absolute() { p } else { base.join(p) })
+            Ok(absolute_from(base, PathBuf::from(expand(text)?)))
         };
 
         if env.insecure && env.kind == EnvironmentKind::Production {
@@ -425,6 +474,47 @@ impl EnvironmentsSource {
     }
 }
 
+fn absolute_from(base: &Path, path: PathBuf) -> PathBuf {
+    if path.is_absolute() {
+        path
+    } else {
+        base.join(path)
+    }
+}
+
+/// `NAME=value` lines; blank lines and `#` comments skipped, `export ` and matching quotes
+/// around the value allowed (what shells and dotenv tools write).
+fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("env_file {}: {e}", path.display()))?;
+    parse_env_file(&text).map_err(|(line, why)| format!("{}:{line}: {why}", path.display()))
+}
+
+fn parse_env_file(text: &str) -> Result<Vec<(String, String)>, (usize, String)> {
+    let mut values = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((name, value)) = line.split_once('=') else {
+            return Err((index + 1, "expected NAME=value".into()));
+        };
+        let name = name.trim();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err((index + 1, format!("`{name}` is not a variable name")));
+        }
+        let value = value.trim();
+        let unquoted = ['"', '\'']
+            .iter()
+            .find_map(|q| value.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)))
+            .unwrap_or(value);
+        values.push((name.to_string(), unquoted.to_string()));
+    }
+    Ok(values)
+}
+
 fn resolve_pair(
     pair: &CertPair,
     resolve: &dyn Fn(&str) -> Result<PathBuf, EnvironmentError>,
@@ -464,5 +554,70 @@ fn with_hint(error: CertError, kind: EnvironmentKind) -> CertError {
             }
         }
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_file_lines_are_read_like_a_shell_would() {
+        let text = "# written by obconform sandbox\nexport A=1\nB=\"two words\"\n\nC='x=y'\n";
+        let values = parse_env_file(text).unwrap();
+        let expected = [("A", "1"), ("B", "two words"), ("C", "x=y")];
+        let got: Vec<(&str, &str)> = values
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(got, expected);
+        assert_eq!(parse_env_file("A=1\nnot a pair\n").unwrap_err().0, 2);
+        assert!(parse_env_file("BAD NAME=1").is_err());
+    }
+
+    fn environments(dir: &Path, yaml: &str) -> EnvironmentsSource {
+        let path = dir.join("environments.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        load_environments(&path).unwrap()
+    }
+
+    #[test]
+    fn embedded_values_then_process_then_env_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("creds.env"),
+            "CLIENT=from-file\nOTHER=file-only\nSANDBOX_API=https://file.example\n",
+        )
+        .unwrap();
+        let envs = environments(
+            dir.path(),
+            "environments:\n  e:\n    kind: sandbox\n    api: ${SANDBOX_API}\n    env_file: creds.env\n    client_id: ${CLIENT}\n    vars: { other: '${OTHER}' }\n",
+        );
+        let process = |var: &str| (var == "CLIENT").then(|| "from-process".to_string());
+        let env = envs.activate("e", None, &[], &process).unwrap();
+        // Not embedded: SANDBOX_API is nothing special, the file provides it.
+        assert_eq!(env.api, "https://file.example");
+        assert_eq!(env.client_id.as_deref(), Some("from-process"));
+        assert_eq!(
+            env.vars,
+            vec![("other".to_string(), "file-only".to_string())]
+        );
+    }
+
+    #[test]
+    fn a_missing_env_file_names_the_environment_and_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let envs = environments(
+            dir.path(),
+            "environments:\n  e:\n    kind: sandbox\n    api: https://x.example\n    env_file: nowhere.env\n",
+        );
+        let err = envs
+            .activate("e", None, &[], &|_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("nowhere.env") && err.contains("environment `e`"),
+            "{err}"
+        );
     }
 }

@@ -25,7 +25,9 @@ fn default_environment() -> String {
 }
 
 /// One target. String values may use `${VAR}` to read an environment variable (it must be set when
-/// the environment is used); relative paths are relative to the environments file.
+/// the environment is used); relative paths are relative to the environments file. For
+/// `kind: embedded`, `${SANDBOX_API}`, `${SANDBOX_CONSENT}` and `${SANDBOX_PKI}` are the running
+/// sandbox's base URLs and PKI folder.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Environment {
@@ -57,6 +59,11 @@ pub struct Environment {
     /// Seconds to wait for a whole exchange (default 30).
     #[serde(default)]
     pub request_timeout_secs: Option<u64>,
+    /// A dotenv file (`NAME=value` lines) whose values `${NAME}` may use; a variable set in the
+    /// process environment wins. Relative to the environments file; may itself use `${…}`, e.g.
+    /// `${SANDBOX_PKI}/partner-api.env` for the credentials the embedded sandbox writes.
+    #[serde(default)]
+    pub env_file: Option<String>,
     /// Extra values scenarios can use as `{{env.NAME}}`.
     #[serde(default)]
     pub vars: OrderedMap<String>,

@@ -105,8 +105,12 @@ pub fn run_local(file: &Path, dir: &Path) -> Output {
     )
 }
 
+/// Writes `dir/name` (creating folders in `name`).
 pub fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
     let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
     std::fs::write(&path, content).unwrap();
     path
 }
