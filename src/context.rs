@@ -22,9 +22,33 @@ pub fn template_data(env: &ActiveEnvironment) -> Map<String, Value> {
     data
 }
 
+/// The names of the scenario's callback listeners, each once, in order of first use.
+pub fn callback_names(loaded: &LoadedScenario) -> Vec<&str> {
+    let mut names: Vec<&str> = Vec::new();
+    for step in &loaded.scenario.steps {
+        if let Some(callback) = &step.callback
+            && !names.contains(&callback.value.name.as_str())
+        {
+            names.push(&callback.value.name);
+        }
+    }
+    names
+}
+
+/// `{{callbacks.NAME}}`: each listener's URL.
+pub fn insert_callbacks<'a>(
+    data: &mut Map<String, Value>,
+    urls: impl Iterator<Item = (&'a str, &'a str)>,
+) {
+    let map: Map<String, Value> = urls
+        .map(|(name, url)| (name.to_string(), Value::String(url.to_string())))
+        .collect();
+    data.insert("callbacks".into(), Value::Object(map));
+}
+
 /// Names the runner puts into the template data itself; scenarios cannot use them for vars or
 /// captures.
-pub const RESERVED_NAMES: [&str; 2] = ["env", "certs"];
+pub const RESERVED_NAMES: [&str; 3] = ["env", "certs", "callbacks"];
 
 /// Renders the scenario's vars in order into `data` (each may use `env` and earlier vars) and
 /// calls `on_var` with each rendered value. Returns the vars that failed; `env` is reserved.

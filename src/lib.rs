@@ -7,6 +7,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod authorize;
+pub mod callback;
 pub mod certs;
 pub mod check;
 pub mod cli;

@@ -1,18 +1,20 @@
 //! Running one scenario: for each step render → sign → send (or consent) → check, in order.
 
 use crate::authorize::{self, CodeSupply, plan_authorize};
+use crate::callback::{Callbacks, respond_status};
 use crate::check::expect::{RenderFn, evaluate};
 use crate::check::{capture::capture, snapshot};
-use crate::context::{render_vars, template_data};
+use crate::context::{insert_callbacks, render_vars, template_data};
 use crate::environment::ActiveEnvironment;
 use crate::environment::model::EnvironmentKind;
-use crate::http::{DEFAULT_TLS_ROLE, Exchange, Transport};
+use crate::http::{DEFAULT_TLS_ROLE, Exchange, Response, Transport};
 use crate::plan::plan_request;
 use crate::put_guard;
 use crate::redact::{Redactor, looks_secret};
+use crate::report::console;
 use crate::scenario::LoadedScenario;
-use crate::scenario::model::{Request, Retry, Step};
-use crate::sign::{SignInputs, key_role, mutate, sign};
+use crate::scenario::model::{Callback as CallbackSpec, Request, Retry, Step};
+use crate::sign::{SignInputs, SignedRequest, key_role, mutate, sign};
 use crate::template::{Renderer, as_text};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -82,18 +84,26 @@ pub async fn run_scenario(
     let scenario = &loaded.scenario;
     let mut redactor = Redactor::new();
     let mut data = template_data(ctx.env);
+    // Listeners first: any step (or var) may hand their URLs to the system under test.
+    let (callbacks, callback_failure) = match Callbacks::start(loaded).await {
+        Ok(callbacks) => (callbacks, None),
+        Err(e) => (Callbacks::default(), Some(vec![e])),
+    };
+    insert_callbacks(&mut data, callbacks.urls());
     let var_errors = render_vars(loaded, ctx.renderer, &mut data, &mut |name, value| {
         if looks_secret(name) {
             redactor.add_secret(name, value);
         }
     });
     // Validation renders the same vars, so this only fires for a scenario run unvalidated.
-    let mut var_failure = (!var_errors.is_empty()).then(|| {
-        var_errors
-            .iter()
-            .map(|v| format!("variable `{}`: {}", v.name, v.error))
-            .collect::<Vec<_>>()
-    });
+    let mut var_failure = (!var_errors.is_empty())
+        .then(|| {
+            var_errors
+                .iter()
+                .map(|v| format!("variable `{}`: {}", v.name, v.error))
+                .collect::<Vec<_>>()
+        })
+        .or(callback_failure);
 
     let mut steps = Vec::with_capacity(scenario.steps.len());
     let mut failed = false;
@@ -107,7 +117,11 @@ pub async fn run_scenario(
             let why = format!("not on {}: {}", ctx.env.kind.name(), reason.value);
             StepOutcome::not_run(index, step, Verdict::NotApplicable, vec![why])
         } else {
-            run_step(loaded, index, step, ctx, &mut data, &mut redactor).await
+            let step_ctx = StepContext {
+                ctx,
+                callbacks: &callbacks,
+            };
+            run_step(loaded, index, step, &step_ctx, &mut data, &mut redactor).await
         };
         failed |= outcome.verdict == Verdict::Failed;
         on_step(&outcome, &redactor);
@@ -134,14 +148,21 @@ impl StepOutcome {
     }
 }
 
+/// What a step runs with: the run's context and the scenario's callback listeners.
+struct StepContext<'a, 'b> {
+    ctx: &'a RunContext<'b>,
+    callbacks: &'a Callbacks,
+}
+
 async fn run_step(
     loaded: &LoadedScenario,
     index: usize,
     step: &Step,
-    ctx: &RunContext<'_>,
+    step_ctx: &StepContext<'_, '_>,
     data: &mut serde_json::Map<String, Value>,
     redactor: &mut Redactor,
 ) -> StepOutcome {
+    let ctx = step_ctx.ctx;
     let started = Instant::now();
     let name = step.name.value.clone();
     let fail = |failures: Vec<String>, exchange: Option<Exchange>| StepOutcome {
@@ -159,8 +180,10 @@ async fn run_step(
             .render(text, &current)
             .map_err(|e| e.to_string())
     };
-    let obtained = match (&step.request, &step.authorize) {
-        (Some(request), _) => match &step.retry {
+    // A callback step's checks look at the POST it received, not at our answer to it.
+    let mut received: Option<Response> = None;
+    let obtained = match (&step.request, &step.authorize, &step.callback) {
+        (Some(request), _, _) => match &step.retry {
             None => send_request(loaded, request, step, ctx, &current)
                 .await
                 .map(|exchange| (exchange, Vec::new())),
@@ -170,33 +193,43 @@ async fn run_step(
             .await
             .map(|(exchange, unmet)| (exchange, unmet.into_iter().collect())),
         },
-        (None, Some(authorize)) => match plan_authorize(authorize, ctx.env, ctx.renderer, &current)
-        {
-            Ok(plan) => authorize::authorize(&plan, ctx.env, ctx.transport, ctx.codes)
+        (None, Some(authorize), _) => {
+            match plan_authorize(authorize, ctx.env, ctx.renderer, &current) {
+                Ok(plan) => authorize::authorize(&plan, ctx.env, ctx.transport, ctx.codes)
+                    .await
+                    .map_err(|e| vec![e]),
+                Err(e) => Err(vec![format!(
+                    "{}:{}: {}",
+                    loaded.path.display(),
+                    e.at,
+                    e.message
+                )]),
+            }
+        }
+        (None, None, Some(callback)) => {
+            wait_for_callback(&callback.value, step_ctx.callbacks, &render, started)
                 .await
-                .map_err(|e| vec![e]),
-            Err(e) => Err(vec![format!(
-                "{}:{}: {}",
-                loaded.path.display(),
-                e.at,
-                e.message
-            )]),
-        },
-        (None, None) => Err(vec![
-            "the step has neither `request` nor `authorize`".into(),
+                .map(|(exchange, message)| {
+                    received = Some(message);
+                    (exchange, Vec::new())
+                })
+        }
+        (None, None, None) => Err(vec![
+            "the step has none of `request`, `authorize` and `callback`".into(),
         ]),
     };
     let (exchange, mut failures) = match obtained {
         Ok(x) => x,
         Err(failures) => return fail(failures, None),
     };
+    let subject = received.as_ref().unwrap_or(&exchange.response);
 
     if let Some(expect) = &step.expect {
-        failures.extend(evaluate(expect, &exchange.response, &render));
+        failures.extend(evaluate(expect, subject, &render));
     }
 
     for (var, spec) in step.capture.iter() {
-        match capture(&spec.value.source, &exchange.response) {
+        match capture(&spec.value.source, subject) {
             Ok(value) => {
                 if spec.value.secret.unwrap_or_else(|| looks_secret(var)) {
                     redactor.add_secret(var, &as_text(&value));
@@ -210,8 +243,18 @@ async fn run_step(
     if let (Some(spec), Snapshots::Check { root }) = (&step.snapshot, &ctx.snapshots) {
         let dir = root.join(&ctx.env.name).join(&loaded.scenario.system);
         let name = snapshot::snapshot_name(&loaded.stem(), index, &step.name.value);
-        let content =
-            snapshot::response_snapshot(&exchange.response, redactor, spec.extra_redactions());
+        let content = match &received {
+            None => {
+                snapshot::response_snapshot(&exchange.response, redactor, spec.extra_redactions())
+            }
+            Some(message) => {
+                let first_line = format!(
+                    "callback: POST {}",
+                    console::path_of(&exchange.request.request.url)
+                );
+                snapshot::message_snapshot(&first_line, message, redactor, spec.extra_redactions())
+            }
+        };
         if let Err(e) = snapshot::check_snapshot(&dir, &name, &content, &loaded.path) {
             failures.push(e);
         }
@@ -229,6 +272,39 @@ async fn run_step(
         exchange: Some(exchange),
         elapsed: started.elapsed(),
     }
+}
+
+/// Waits on the step's listener for a POST meeting `until`; the POST as an exchange (with our
+/// answer as its response) and as the message the step's checks look at.
+async fn wait_for_callback(
+    spec: &CallbackSpec,
+    callbacks: &Callbacks,
+    render: &RenderFn<'_>,
+    started: Instant,
+) -> Result<(Exchange, Response), Vec<String>> {
+    let listener = callbacks
+        .get(&spec.name)
+        .ok_or_else(|| vec![format!("callback `{}` has no listener", spec.name)])?;
+    let until = |message: &Response| match &spec.until {
+        Some(until) => evaluate(until, message, render),
+        None => Vec::new(),
+    };
+    let post = listener
+        .wait_for(&until, spec.timeout)
+        .await
+        .map_err(|e| vec![e])?;
+    let message = post.as_message();
+    let answer = Response {
+        status: respond_status(spec).map(|s| s.as_u16()).unwrap_or(200),
+        headers: Vec::new(),
+        body: Vec::new(),
+    };
+    let exchange = Exchange {
+        request: SignedRequest::unsigned(post.request),
+        response: answer,
+        elapsed: started.elapsed(),
+    };
+    Ok((exchange, message))
 }
 
 /// Sends (each time rendered and signed afresh by `attempt`) until the response meets

@@ -3,12 +3,15 @@
 //! regexes. Every error names the scenario, the step and the place in the file.
 
 use crate::authorize::plan_authorize;
-use crate::context::{RESERVED_NAMES, render_vars, template_data};
+use crate::callback::{callback_path, listen_address, listener_settings, respond_status};
+use crate::context::{
+    RESERVED_NAMES, callback_names, insert_callbacks, render_vars, template_data,
+};
 use crate::environment::ActiveEnvironment;
 use crate::environment::model::EnvironmentKind;
 use crate::plan::plan_request;
-use crate::scenario::model::{CaptureSource, Expect, ValueCheck};
-use crate::scenario::{LoadedScenario, Position, SourceError, SourceErrors};
+use crate::scenario::model::{Callback, CaptureSource, Expect, Step, ValueCheck};
+use crate::scenario::{LoadedScenario, Located, Position, SourceError, SourceErrors};
 use crate::sign::{check_profile, key_role};
 use crate::template::{Renderer, TemplateError};
 use serde_json::Value;
@@ -21,6 +24,15 @@ pub fn validate(
     let scenario = &loaded.scenario;
     let mut errors = Vec::new();
     let mut data = template_data(env);
+    // Listeners start with the run; their URLs are only known then.
+    let placeholders: Vec<(&str, String)> = callback_names(loaded)
+        .into_iter()
+        .map(|name| (name, format!("http://127.0.0.1:0{}", callback_path(name))))
+        .collect();
+    insert_callbacks(
+        &mut data,
+        placeholders.iter().map(|(n, u)| (*n, u.as_str())),
+    );
     for var in render_vars(loaded, renderer, &mut data, &mut |_, _| {}) {
         let message = match &var.error {
             TemplateError::UndefinedVariable(_) => {
@@ -49,7 +61,21 @@ pub fn validate(
         step_names.push(step_name);
 
         let dry = Value::Object(data.clone());
+        if let Some(callback) = &step.callback {
+            check_callback(loaded, step, callback, &dry, renderer, &err, &mut errors);
+        }
         let planned = match (&step.request, &step.authorize) {
+            (Some(_), _) | (_, Some(_)) if step.callback.is_some() => {
+                let at = step.callback.as_ref().map_or(step.name.at, |c| c.at);
+                errors.push(
+                    err(
+                        at,
+                        "a step has one of `request`, `authorize` and `callback`".into(),
+                    )
+                    .with_help("split it into two steps"),
+                );
+                Ok(())
+            }
             (Some(request), None) => plan_request(request, renderer, &dry).map(|_| ()),
             (None, Some(authorize)) => {
                 if let Some(sign) = &step.sign {
@@ -78,14 +104,15 @@ pub fn validate(
                 );
                 Ok(())
             }
+            (None, None) if step.callback.is_some() => Ok(()),
             (None, None) => {
                 errors.push(
                     err(
                         step.name.at,
-                        "the step has neither `request` nor `authorize`".into(),
+                        "the step has none of `request`, `authorize` and `callback`".into(),
                     )
                     .with_help(
-                        "add `request: {method, url, …}` or `authorize: {country, scope, …}`",
+                        "add `request: {method, url, …}`, `authorize: {country, scope, …}` or `callback: {name, until}`",
                     ),
                 );
                 Ok(())
@@ -211,6 +238,91 @@ pub fn validate(
         Ok(())
     } else {
         Err(SourceErrors(errors))
+    }
+}
+
+/// A `callback` step: nothing of a sent request applies, the listener settings parse and are
+/// given once per listener, and its checks look at a POST (there is no status to expect).
+fn check_callback(
+    loaded: &LoadedScenario,
+    step: &Step,
+    callback: &Located<Callback>,
+    data: &Value,
+    renderer: &Renderer,
+    err: &dyn Fn(Position, String) -> SourceError,
+    errors: &mut Vec<SourceError>,
+) {
+    let spec = &callback.value;
+    let at = callback.at;
+    let name_ok = !spec.name.is_empty()
+        && spec
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !name_ok {
+        errors.push(
+            err(
+                at,
+                format!("callback name `{}` is not usable in a URL path", spec.name),
+            )
+            .with_help("use letters, digits, `-` and `_`, e.g. `update-status`"),
+        );
+    }
+    let not_for_callbacks = [
+        ("sign", step.sign.is_some()),
+        ("mutate", !step.mutate.is_empty()),
+        ("retry", step.retry.is_some()),
+        ("tls", step.tls.is_some()),
+        ("allow_drop", step.allow_drop),
+    ];
+    for (field, present) in not_for_callbacks {
+        if present {
+            errors.push(err(
+                at,
+                format!("a `callback` step receives a POST: `{field}` does not apply to it"),
+            ));
+        }
+    }
+    for (what, expect) in [
+        ("until", spec.until.as_ref()),
+        ("expect", step.expect.as_ref()),
+    ] {
+        let Some(expect) = expect else { continue };
+        if expect.status.is_some() {
+            errors.push(
+                err(
+                    at,
+                    format!(
+                        "`{what}` of a callback step checks the received POST: it has no `status`"
+                    ),
+                )
+                .with_help("check its body (`json`, `body_contains`) or `headers`"),
+            );
+        }
+        if what == "until" {
+            check_expect(expect, data, renderer, err, errors);
+        }
+    }
+    let (listen, respond) = (listen_address(spec), respond_status(spec));
+    for problem in [listen.err(), respond.err()].into_iter().flatten() {
+        errors.push(err(at, problem));
+    }
+    let configured =
+        |c: &Callback| c.listen.is_some() || c.public_url.is_some() || c.respond.is_some();
+    if configured(spec)
+        && let Some(first) = listener_settings(loaded, &spec.name)
+        && !std::ptr::eq(first, callback)
+    {
+        errors.push(
+            err(
+                at,
+                format!(
+                    "listener `{}` is configured (listen, public_url, respond) by an earlier step too",
+                    spec.name
+                ),
+            )
+            .with_help("configure each listener in one step; the others just name it"),
+        );
     }
 }
 

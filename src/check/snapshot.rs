@@ -19,6 +19,17 @@ pub fn response_snapshot(
     redactor: &Redactor,
     extra_paths: &[String],
 ) -> String {
+    let first_line = format!("status: {}", response.status);
+    message_snapshot(&first_line, response, redactor, extra_paths)
+}
+
+/// The same for any message (a received callback POST), headed by `first_line`.
+pub fn message_snapshot(
+    first_line: &str,
+    response: &Response,
+    redactor: &Redactor,
+    extra_paths: &[String],
+) -> String {
     let content_type = response.header("content-type").unwrap_or("none");
     let body = match serde_json::from_slice::<serde_json::Value>(&response.body) {
         Ok(mut json) => {
@@ -38,8 +49,7 @@ pub fn response_snapshot(
         .map(|d| format!("diagnosis: {d}\n"))
         .unwrap_or_default();
     redactor.text(&format!(
-        "status: {}\ncontent-type: {content_type}\n{diagnosis}\n{body}\n",
-        response.status
+        "{first_line}\ncontent-type: {content_type}\n{diagnosis}\n{body}\n"
     ))
 }
 

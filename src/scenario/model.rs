@@ -48,6 +48,11 @@ pub struct Step {
     /// `redirect_uri` with `code` and `state` (capture them with `{query: code}`).
     #[serde(default)]
     pub authorize: Option<Located<Authorize>>,
+    /// Wait for a POST the system under test sends to us (a status callback). A step has one
+    /// of `request`, `authorize` and `callback`; `expect`, `capture` and `snapshot` then look at
+    /// the received POST's headers and body.
+    #[serde(default)]
+    pub callback: Option<Located<Callback>>,
     /// How the request is signed: the name of a profile of the environment, or an inline profile.
     /// Default: `mtls` (no message signature; the TLS client certificate authenticates).
     #[serde(default)]
@@ -91,6 +96,35 @@ pub struct Step {
     /// the step's (for `expect`, captures, the snapshot and the report).
     #[serde(default)]
     pub retry: Option<Located<Retry>>,
+}
+
+/// A callback listener and the POST to wait for on it.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Callback {
+    /// The listener's name. Listeners start with the scenario, so every step can use the URL as
+    /// `{{callbacks.NAME}}` (e.g. the request that registers it). Several steps may wait on one
+    /// listener, each taking a POST that came after the previous step's.
+    pub name: String,
+    /// What the POST must satisfy (the checks of `expect` on its headers and body; `status` is
+    /// not one). POSTs that do not are passed over and waiting goes on. Default: any POST.
+    #[serde(default)]
+    pub until: Option<Expect>,
+    /// How long to wait: `30s`, `2m` (default `30s`).
+    #[serde(default = "default_timeout", deserialize_with = "duration")]
+    #[schemars(with = "String")]
+    pub timeout: std::time::Duration,
+    /// Where to listen, `IP:PORT` (default `127.0.0.1:0`: a free loopback port).
+    #[serde(default)]
+    pub listen: Option<Located<String>>,
+    /// The URL `{{callbacks.NAME}}` gives instead of the listener's own, when the system under
+    /// test reaches the listener through a tunnel or proxy forwarding to `listen` (a real bank
+    /// cannot post to your loopback). The path the listener serves is `/callbacks/NAME`.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// The status answered to each POST (default 200).
+    #[serde(default)]
+    pub respond: Option<u16>,
 }
 
 /// How a step polls.
