@@ -40,6 +40,8 @@ pub struct AuthorizePlan {
     pub profile: Option<String>,
     /// Embedded sandbox: press Cancel.
     pub cancel: bool,
+    /// Whether the redirect must carry `code` and `state` (false: an aggregator's redirect).
+    pub expects_code: bool,
 }
 
 /// Renders the step's templates and builds the consent URL.
@@ -62,6 +64,22 @@ pub fn plan_authorize(
         undefined_variable: None,
     };
 
+    if !authorize.code {
+        // An aggregator's authorization URL is complete: nothing is added to it.
+        let Some(url) = render_opt(&authorize.url)? else {
+            return Err(problem(
+                "`code: false` opens an aggregator's authorization URL: give it as `url`".into(),
+            ));
+        };
+        return Ok(AuthorizePlan {
+            consent_url: url,
+            redirect_uri: render_opt(&authorize.redirect_uri)?,
+            state: String::new(),
+            profile: render_opt(&authorize.profile)?,
+            cancel: authorize.cancel,
+            expects_code: false,
+        });
+    }
     let base = match (render_opt(&authorize.url)?, render_opt(&authorize.country)?) {
         (Some(url), _) => url,
         (None, Some(country)) => {
@@ -98,7 +116,15 @@ pub fn plan_authorize(
             ))
         })?,
     };
-    let scope = render(&authorize.scope)?;
+    let scope = match &authorize.scope {
+        Some(scope) => render(scope)?,
+        None => {
+            return Err(problem(
+                "`authorize` needs `scope` (space-separated scope-tokens, e.g. `payment-accounts:balances:view`)"
+                    .into(),
+            ));
+        }
+    };
     let redirect_uri = render_opt(&authorize.redirect_uri)?;
     let state = match render_opt(&authorize.state)? {
         Some(state) => state,
@@ -125,6 +151,7 @@ pub fn plan_authorize(
         state,
         profile: render_opt(&authorize.profile)?,
         cancel: authorize.cancel,
+        expects_code: true,
     })
 }
 

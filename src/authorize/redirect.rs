@@ -33,6 +33,17 @@ pub fn check(plan: &AuthorizePlan, response: &Response) -> Vec<String> {
             without_query(&url)
         ));
     }
+    if !plan.expects_code {
+        // An aggregator sends the customer back without a code; only a refusal matters.
+        if let Some(error) = param("error") {
+            if !plan.cancel {
+                problems.push(format!("the consent was not given: error={error}"));
+            }
+        } else if plan.cancel {
+            problems.push("the customer cancelled, yet the redirect carries no `error`".into());
+        }
+        return problems;
+    }
     match param("state") {
         Some(state) if state == plan.state => {}
         Some(_) => problems.push(
@@ -86,6 +97,7 @@ mod tests {
             state: "s1".into(),
             profile: None,
             cancel,
+            expects_code: true,
         }
     }
 
@@ -128,5 +140,20 @@ mod tests {
             body: Vec::new(),
         };
         assert!(check(&plan(false), &not_redirect)[0].contains("HTTP 400"));
+    }
+
+    #[test]
+    fn an_aggregators_redirect_needs_no_code_but_must_not_carry_an_error() {
+        let mut hub = plan(false);
+        hub.expects_code = false;
+        let given = redirect("https://www.example.com/?consentId=c1&status=given");
+        assert!(check(&hub, &given).is_empty());
+        let refused = redirect("https://www.example.com/?consentId=c1&error=access_denied");
+        assert!(check(&hub, &refused)[0].contains("error=access_denied"));
+        let elsewhere = redirect("https://evil.example/?consentId=c1&status=given");
+        assert!(check(&hub, &elsewhere)[0].contains("not to the redirect_uri"));
+        hub.cancel = true;
+        assert!(check(&hub, &refused).is_empty());
+        assert!(check(&hub, &given)[0].contains("no `error`"));
     }
 }

@@ -157,6 +157,7 @@ mod tests {
             state: "st".into(),
             profile: None,
             cancel: false,
+            expects_code: true,
         }
     }
 

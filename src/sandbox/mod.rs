@@ -8,6 +8,7 @@
 mod clock;
 pub mod endpoints;
 pub mod errors;
+pub mod hub;
 pub mod jwk;
 pub mod pki;
 pub mod psd2;
@@ -180,6 +181,7 @@ impl Sandbox {
             psd2: Psd2State::new(registry),
             consent_base: loopback_url(consent_addr),
             revocations,
+            hub: hub::HubStore::new(hub::UpdateTiming::default()),
         });
         let (cert, key, ca) = (&pki.server.cert, &pki.server.key, &pki.ca.cert);
         let api_tls = tls::server_config(ca, cert, key, ClientAuth::Required)?;

@@ -12,6 +12,7 @@ use axum::routing::get;
 
 use super::clock::SandboxClock;
 use super::errors::IngError;
+use super::hub::{self, HubStore};
 use super::psd2::{self, Psd2State};
 use super::revocation::Revocations;
 
@@ -30,12 +31,15 @@ pub struct SandboxState {
     pub consent_base: String,
     /// Revoked certificates (refused by application registration and update).
     pub revocations: Revocations,
+    /// The PSD2 hub's tenants, users, consents and updates.
+    pub hub: HubStore,
 }
 
 pub fn router(state: Arc<SandboxState>) -> Router {
     Router::new()
         .route("/", get(landing))
         .merge(psd2::routes())
+        .merge(hub::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(response_id))
@@ -47,6 +51,7 @@ pub fn consent_router(state: Arc<SandboxState>) -> Router {
     Router::new()
         .route("/", get(landing))
         .merge(psd2::consent_routes())
+        .merge(hub::consent_routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(response_id))

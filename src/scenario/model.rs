@@ -143,6 +143,10 @@ pub struct Retry {
     pub timeout: std::time::Duration,
 }
 
+fn yes() -> bool {
+    true
+}
+
 fn default_interval() -> std::time::Duration {
     std::time::Duration::from_secs(1)
 }
@@ -216,8 +220,15 @@ pub struct Authorize {
     /// flow's `location`); the query parameters below are appended.
     #[serde(default)]
     pub url: Option<Located<String>>,
-    /// Space-separated scope-tokens.
-    pub scope: Located<String>,
+    /// Space-separated scope-tokens (required unless `code: false`).
+    #[serde(default)]
+    pub scope: Option<Located<String>>,
+    /// Whether the redirect carries an authorization code (default `true`). `false` for an
+    /// aggregator such as the PSD2 hub, which exchanges the bank's code itself: the step opens
+    /// `url` as given (no OAuth parameters added) and checks that the customer comes back to
+    /// `redirect_uri` without an `error`.
+    #[serde(default = "yes")]
+    pub code: bool,
     /// Where the bank sends the customer back; must be registered for the application.
     #[serde(default)]
     pub redirect_uri: Option<Located<String>>,

@@ -812,7 +812,7 @@ pub fn redirect_location(redirect: &Url, params: &[(&str, &str)]) -> String {
     url.to_string()
 }
 
-fn redirect_response(location: &str) -> Response {
+pub fn redirect_response(location: &str) -> Response {
     let mut response = StatusCode::FOUND.into_response();
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(location) {
