@@ -438,7 +438,10 @@ fn authorize_steps_are_checked_before_anything_is_sent() {
             "consent.yaml:6:16",
             "either `request` or `authorize`, not both",
         ),
-        ("consent.yaml:7:11", "none of `request`, `authorize` and `callback`"),
+        (
+            "consent.yaml:7:11",
+            "none of `request`, `authorize` and `callback`",
+        ),
         ("consent.yaml:11:11", "not signed"),
         ("consent.yaml:13:16", "needs `country`"),
         ("consent.yaml:15:27", "not a country code"),

@@ -336,7 +336,15 @@ fn the_library_is_ready_for_ings_sandbox_given_ings_file_names() {
     let sandbox = common::TestSandbox::start();
     let pki = sandbox.pki().dir.to_str().unwrap().to_string();
     let out = obconform(
-        &["run", "--env", "sandbox", "--dry-run", "--certs", &pki],
+        &[
+            "run",
+            "scenarios/ing-psd2",
+            "--env",
+            "sandbox",
+            "--dry-run",
+            "--certs",
+            &pki,
+        ],
         &repo(),
     );
     assert_eq!(out.code, 0, "{out}");

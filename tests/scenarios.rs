@@ -98,7 +98,12 @@ fn run_one(loaded: &LoadedScenario, group: usize, shared: &Shared) -> Result<(),
 }
 
 fn main() {
-    let args = Arguments::from_args();
+    let mut args = Arguments::from_args();
+    // One at a time, as `obconform run` does: scenarios of one system share the sandbox's state
+    // for their tenant (the PSD2 hub's registered URLs are replaced by each scenario's PUT).
+    if args.test_threads.is_none() {
+        args.test_threads = Some(1);
+    }
     obconform::check::snapshot::install_quiet_snapshot_panic_hook();
     let files = scenario_files(&[root().join("scenarios")]).unwrap_or_else(|e| {
         eprintln!("{e}");

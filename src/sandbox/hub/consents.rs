@@ -156,9 +156,14 @@ pub async fn screen(
     Path(consent_id): Path<String>,
     Query(query): Query<ScreenQuery>,
 ) -> Response {
-    let found = state.hub.with_consent(&consent_id, |t, id| t.consents.get(id).cloned());
+    let found = state
+        .hub
+        .with_consent(&consent_id, |t, id| t.consents.get(id).cloned());
     match found.flatten() {
-        None => refusal(StatusCode::NOT_FOUND, "This consent does not exist (or was deleted)."),
+        None => refusal(
+            StatusCode::NOT_FOUND,
+            "This consent does not exist (or was deleted).",
+        ),
         Some(consent) if consent.status != ConsentStatus::Requested => refusal(
             StatusCode::BAD_REQUEST,
             &format!("This consent is already {}.", consent.status.name()),
@@ -178,11 +183,15 @@ pub async fn decide(
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.into_owned())
     };
-    let (decision, profile_id, client_state) = (field("decision"), field("profile"), field("state"));
+    let (decision, profile_id, client_state) =
+        (field("decision"), field("profile"), field("state"));
     let decided = state.hub.with_consent(&consent_id, |t, id| {
         let consent = t.consents.get_mut(id)?;
         if consent.status != ConsentStatus::Requested {
-            return Some(Err(format!("This consent is already {}.", consent.status.name())));
+            return Some(Err(format!(
+                "This consent is already {}.",
+                consent.status.name()
+            )));
         }
         let country = consent.bank.country;
         let outcome = match (decision.as_deref(), profile_id.as_deref()) {
@@ -204,7 +213,10 @@ pub async fn decide(
         Some(outcome.map(|params| (consent.redirect_url.clone(), params)))
     });
     match decided.flatten() {
-        None => refusal(StatusCode::NOT_FOUND, "This consent does not exist (or was deleted)."),
+        None => refusal(
+            StatusCode::NOT_FOUND,
+            "This consent does not exist (or was deleted).",
+        ),
         Some(Err(why)) => refusal(StatusCode::BAD_REQUEST, &why),
         Some(Ok((redirect_url, mut params))) => {
             let Ok(redirect) = Url::parse(&redirect_url) else {
@@ -239,7 +251,10 @@ fn render(consent: &Consent, client_state: Option<&str>) -> String {
             escape(client_state)
         );
     }
-    for (i, profile) in profiles::profiles_for(consent.bank.country).iter().enumerate() {
+    for (i, profile) in profiles::profiles_for(consent.bank.country)
+        .iter()
+        .enumerate()
+    {
         let _ = writeln!(
             body,
             "<label class=\"profile\"><input type=\"radio\" name=\"profile\" value=\"{}\"{}> \

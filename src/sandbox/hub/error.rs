@@ -72,7 +72,10 @@ mod tests {
             .into_response();
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
         assert_eq!(
-            response.headers().get(DIAGNOSIS_HEADER).map(|v| v.as_bytes()),
+            response
+                .headers()
+                .get(DIAGNOSIS_HEADER)
+                .map(|v| v.as_bytes()),
             Some(&b"flow.redirect-uri-mismatch"[..])
         );
     }
@@ -85,7 +88,12 @@ mod tests {
             #[allow(dead_code)]
             a: String,
         }
-        assert!(json_body::<Shape>(b"").unwrap_err().message.contains("required"));
+        assert!(
+            json_body::<Shape>(b"")
+                .unwrap_err()
+                .message
+                .contains("required")
+        );
         let err = json_body::<Shape>(br#"{"b":1}"#).unwrap_err();
         assert!(err.message.contains("unknown field `b`"), "{}", err.message);
     }

@@ -23,8 +23,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::{get, post, put};
 
-use super::server::SandboxState;
 pub use self::store::HubStore;
+use super::server::SandboxState;
 
 /// The hub's paths start with its environment: `https://api.banqware.com/sandbox/…`.
 pub const PREFIX: &str = "/sandbox";

@@ -22,17 +22,42 @@ pub struct Bank {
 }
 
 pub const BANKS: &[Bank] = &[
-    Bank { bank_id: "INGBNL2A", bank_id_type: "BIC", name: "ING Bank N.V.", country: "NL" },
-    Bank { bank_id: "BBRUBEBB", bank_id_type: "BIC", name: "ING Belgium", country: "BE" },
-    Bank { bank_id: "INGDDEFF", bank_id_type: "BIC", name: "ING-DiBa", country: "DE" },
-    Bank { bank_id: "INGBATWW", bank_id_type: "BIC", name: "ING Austria", country: "AT" },
-    Bank { bank_id: "INGBROBU", bank_id_type: "BIC", name: "ING Bank Romania", country: "RO" },
+    Bank {
+        bank_id: "INGBNL2A",
+        bank_id_type: "BIC",
+        name: "ING Bank N.V.",
+        country: "NL",
+    },
+    Bank {
+        bank_id: "BBRUBEBB",
+        bank_id_type: "BIC",
+        name: "ING Belgium",
+        country: "BE",
+    },
+    Bank {
+        bank_id: "INGDDEFF",
+        bank_id_type: "BIC",
+        name: "ING-DiBa",
+        country: "DE",
+    },
+    Bank {
+        bank_id: "INGBATWW",
+        bank_id_type: "BIC",
+        name: "ING Austria",
+        country: "AT",
+    },
+    Bank {
+        bank_id: "INGBROBU",
+        bank_id_type: "BIC",
+        name: "ING Bank Romania",
+        country: "RO",
+    },
 ];
 
 pub fn bank(bank_id: &str, bank_id_type: &str) -> Option<&'static Bank> {
-    BANKS
-        .iter()
-        .find(|b| b.bank_id.eq_ignore_ascii_case(bank_id) && b.bank_id_type.eq_ignore_ascii_case(bank_id_type))
+    BANKS.iter().find(|b| {
+        b.bank_id.eq_ignore_ascii_case(bank_id) && b.bank_id_type.eq_ignore_ascii_case(bank_id_type)
+    })
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -122,7 +147,11 @@ impl Tenant {
     }
 
     /// The user's consent, or the hub's 404 (a consent of another user is not found either).
-    pub fn consent(&self, user_id: &str, consent_id: &str) -> Result<&Consent, super::error::HubError> {
+    pub fn consent(
+        &self,
+        user_id: &str,
+        consent_id: &str,
+    ) -> Result<&Consent, super::error::HubError> {
         self.user(user_id)?;
         self.consents
             .get(consent_id)
@@ -168,7 +197,9 @@ impl HubStore {
 
     /// Records which tenant owns a new consent.
     pub fn own_consent(&self, tenant: &TenantId, consent_id: &str) {
-        self.lock().consent_owner.insert(consent_id.to_string(), *tenant);
+        self.lock()
+            .consent_owner
+            .insert(consent_id.to_string(), *tenant);
     }
 
     /// Runs `f` on the consent `consent_id` and its tenant, whoever that is.
@@ -180,7 +211,10 @@ impl HubStore {
         let mut inner = self.lock();
         let owner = *inner.consent_owner.get(consent_id)?;
         let tenant = inner.tenants.get_mut(&owner)?;
-        tenant.consents.contains_key(consent_id).then(|| f(tenant, consent_id))
+        tenant
+            .consents
+            .contains_key(consent_id)
+            .then(|| f(tenant, consent_id))
     }
 
     /// Forgets a deleted consent's owner.

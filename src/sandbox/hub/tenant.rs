@@ -102,8 +102,9 @@ pub async fn get_urls(
 
 /// An absolute `http`/`https` URL without a fragment.
 fn check_url(field: &str, url: &str) -> Result<(), HubError> {
-    let parsed = Url::parse(url)
-        .map_err(|e| HubError::bad_request(format!("{field}: `{url}` is not an absolute URL ({e})")))?;
+    let parsed = Url::parse(url).map_err(|e| {
+        HubError::bad_request(format!("{field}: `{url}` is not an absolute URL ({e})"))
+    })?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.fragment().is_some() {
         return Err(HubError::bad_request(format!(
             "{field}: `{url}` must be an http(s) URL without a fragment"
@@ -125,7 +126,12 @@ mod tests {
     fn urls_must_be_absolute_http_without_fragment() {
         assert!(check_url("redirectUrls", "https://tpp.example/back").is_ok());
         assert!(check_url("redirectUrls", "http://127.0.0.1:8080/cb?x=1").is_ok());
-        for bad in ["/relative", "ftp://tpp.example/", "https://tpp.example/#frag", "string"] {
+        for bad in [
+            "/relative",
+            "ftp://tpp.example/",
+            "https://tpp.example/#frag",
+            "string",
+        ] {
             let err = check_url("redirectUrls", bad).unwrap_err();
             assert!(err.message.contains("redirectUrls"), "{}", err.message);
         }

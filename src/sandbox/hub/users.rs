@@ -43,7 +43,9 @@ pub async fn create(
         };
         state.hub.with_tenant(&tenant, |t| {
             if let Some(client_id) = &new.client_id
-                && t.users.values().any(|u| u.client_id.as_ref() == Some(client_id))
+                && t.users
+                    .values()
+                    .any(|u| u.client_id.as_ref() == Some(client_id))
             {
                 return Err(HubError::conflict(format!(
                     "A user with clientId {client_id} already exists"
@@ -69,8 +71,11 @@ pub async fn get(
     cert: Option<Extension<PeerCertificate>>,
     Path(user_id): Path<String>,
 ) -> Response {
-    let result = tenant_of(cert)
-        .and_then(|tenant| state.hub.with_tenant(&tenant, |t| t.user(&user_id).map(user_json)));
+    let result = tenant_of(cert).and_then(|tenant| {
+        state
+            .hub
+            .with_tenant(&tenant, |t| t.user(&user_id).map(user_json))
+    });
     match result {
         Ok(body) => json_response(StatusCode::OK, &body),
         Err(e) => e.into_response(),
