@@ -774,3 +774,24 @@ fn the_blogs_python_client_gets_a_greeting() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_token_without_the_greetings_scope_is_forbidden() {
+    let showcase = Showcase::start().await;
+    let sandbox = &showcase.bank.sandbox;
+    let mut app = sandbox
+        .application(PREMIUM_CLIENT_ID)
+        .expect("premium app registered");
+    app.scopes = vec!["virtual-ledger-accounts:balance:view".into()];
+    sandbox.register_application(app);
+    let token = showcase.mtls_token().await;
+    let request = showcase.get_request("/mtls-only/greetings", &token);
+    let message = showcase_refused(
+        showcase.send(&request).await,
+        StatusCode::FORBIDDEN,
+        Some("flow.scope-missing"),
+    )
+    .await;
+    assert!(message.contains("greetings:view"), "{message}");
+    showcase.bank.sandbox.shutdown().await;
+}
