@@ -3,7 +3,7 @@
 use super::{Outcome, SandboxArgs};
 use crate::error_chain::error_chain;
 use crate::sandbox::endpoints::{ENDPOINTS_FILE, Endpoints, endpoints_file, write_endpoints};
-use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::sandbox::{PREMIUM_CLIENT_ID, Sandbox, SandboxConfig};
 use std::io::Write;
 
 pub async fn serve(args: SandboxArgs) -> Outcome {
@@ -40,6 +40,10 @@ pub async fn serve(args: SandboxArgs) -> Outcome {
     eprintln!(
         "obconform sandbox: PKI in {} (ca.pem, example_client_tls.cer/.key, example_client_signing.cer/.key, {ENDPOINTS_FILE} for `run --attach`); Ctrl-C stops",
         args.pki.display()
+    );
+    eprintln!(
+        "obconform sandbox: Open Banking premium app {PREMIUM_CLIENT_ID} (showcase: /greetings/single, /mtls-only/greetings, /signed/greetings): its pair in {}",
+        sandbox.pki().premium().dir.display()
     );
     wait_for_stop().await;
     sandbox.shutdown().await;

@@ -29,6 +29,12 @@ pub mod diagnosis {
     /// Not in DESIGN §6 (proposed): a blank `state`, or one with characters the guide does not
     /// allow.
     pub const STATE_INVALID: &str = "flow.state-invalid";
+    /// Not in DESIGN §6 (proposed): an access token of an application that is not subscribed to
+    /// the API called (a PSD2 token on ING's Open Banking showcase).
+    pub const NOT_SUBSCRIBED: &str = "flow.not-subscribed";
+    /// Not in DESIGN §6 (proposed): the TLS client certificate of another registered application
+    /// (the PSD2 example pair used with the premium app's client_id, or the other way round).
+    pub const CERT_OTHER_APPLICATION: &str = "cert.other-application";
     pub const CERT_WRONG_USAGE: &str = "cert.wrong-usage";
     pub const CERT_EXPIRED: &str = "cert.expired";
     pub const CERT_NOT_YET_VALID: &str = "cert.not-yet-valid";

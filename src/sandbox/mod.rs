@@ -14,6 +14,7 @@ pub mod pki;
 pub mod psd2;
 pub mod revocation;
 pub mod server;
+pub mod showcase;
 mod tempdir;
 pub mod tls;
 
@@ -34,6 +35,7 @@ pub use self::pki::{
     TLS_CERT_SERIAL_HEX,
 };
 pub use self::psd2::applications::{Application, PSD2_CLIENT_ID};
+pub use self::showcase::PREMIUM_CLIENT_ID;
 use self::tls::ClientAuth;
 pub use self::tls::PeerCertificate;
 
@@ -49,8 +51,9 @@ use self::tempdir::PrivateTempDir;
 pub struct SandboxConfig {
     /// Address to bind, e.g. `127.0.0.1:0` for a free port.
     pub listen: SocketAddr,
-    /// Directory for `ca.pem` and the example client files (created if missing); `None` means a
-    /// private temporary directory removed when the sandbox stops.
+    /// Directory for `ca.pem` and the example client files (created if missing; the Open Banking
+    /// premium app's pair in `premium/`); `None` means a private temporary directory removed
+    /// when the sandbox stops.
     pub pki_dir: Option<PathBuf>,
 }
 
@@ -154,10 +157,12 @@ impl Sandbox {
         // RSA key generation takes a while: keep it off the async workers.
         let listen_ip = config.listen.ip();
         let revocations = Revocations::in_dir(&pki_dir);
-        let (pki, files) = tokio::task::spawn_blocking(move || {
+        let (pki, premium, files) = tokio::task::spawn_blocking(move || {
             let pki = TestPki::generate(&[listen_ip])?;
             let files = pki.write_to(&pki_dir)?;
-            Ok::<_, SandboxError>((pki, files))
+            let premium = showcase::pki::PremiumPki::generate(&pki.ca)?;
+            premium.write_beside(&files)?;
+            Ok::<_, SandboxError>((pki, premium, files))
         })
         .await
         .map_err(|e| SandboxError::Task(e.to_string()))??;
@@ -168,6 +173,13 @@ impl Sandbox {
         })?;
         let mut registry = AppRegistry::default();
         registry.upsert(app);
+        let premium_app = showcase::premium_application(&premium).map_err(|source| {
+            SandboxError::Application {
+                client_id: PREMIUM_CLIENT_ID.to_owned(),
+                source,
+            }
+        })?;
+        registry.upsert(premium_app);
 
         let api_listener = bind(config.listen).await?;
         let local_addr = local_addr_of(&api_listener, config.listen)?;

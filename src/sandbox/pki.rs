@@ -27,6 +27,9 @@ pub const CLIENT_TLS_CERT_FILE: &str = "example_client_tls.cer";
 pub const CLIENT_TLS_KEY_FILE: &str = "example_client_tls.key";
 pub const CLIENT_SIGNING_CERT_FILE: &str = "example_client_signing.cer";
 pub const CLIENT_SIGNING_KEY_FILE: &str = "example_client_signing.key";
+/// Sub-directory of the PKI directory with the Open Banking (premium) app's example pair, under
+/// the same four file names.
+pub const PREMIUM_DIR: &str = "premium";
 
 /// Serial of ING's example signing certificate: app-token keyIds read `SN=49BA5C71`.
 pub const SIGNING_CERT_SERIAL_HEX: &str = "49BA5C71";
@@ -66,6 +69,16 @@ impl PkiFiles {
             client_tls_key: dir.join(CLIENT_TLS_KEY_FILE),
             client_signing_cert: dir.join(CLIENT_SIGNING_CERT_FILE),
             client_signing_key: dir.join(CLIENT_SIGNING_KEY_FILE),
+        }
+    }
+
+    /// The premium app's pair in `DIR/premium/`; the CA is shared, so `ca_cert` and `ca_key`
+    /// stay those of `DIR`. Derived from `dir` alone, so it works when attaching too.
+    pub fn premium(&self) -> Self {
+        Self {
+            ca_cert: self.ca_cert.clone(),
+            ca_key: self.ca_key.clone(),
+            ..Self::in_dir(&self.dir.join(PREMIUM_DIR))
         }
     }
 }
@@ -181,6 +194,35 @@ pub fn renew_client_pair(ca: &KeyPair) -> Result<(KeyPair, KeyPair), SandboxErro
     let signing = issue(
         &Spec {
             subject: &tpp_subject("example_client_signing"),
+            serial_hex: None,
+            profile: Profile::Signing,
+        },
+        Some(ca),
+    )?;
+    Ok((tls, signing))
+}
+
+/// The Open Banking (premium) app's example pair, issued by the same CA (so the API listener
+/// accepts its TLS certificate): fresh keys, random serials, its own organization name.
+pub fn premium_client_pair(ca: &KeyPair) -> Result<(KeyPair, KeyPair), SandboxError> {
+    let subject = |cn| {
+        [
+            ("C", "NL"),
+            ("O", "obconform example premium app"),
+            ("CN", cn),
+        ]
+    };
+    let tls = issue(
+        &Spec {
+            subject: &subject("example_client_tls"),
+            serial_hex: None,
+            profile: Profile::ClientTls,
+        },
+        Some(ca),
+    )?;
+    let signing = issue(
+        &Spec {
+            subject: &subject("example_client_signing"),
             serial_hex: None,
             profile: Profile::Signing,
         },

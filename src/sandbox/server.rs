@@ -40,6 +40,7 @@ pub fn router(state: Arc<SandboxState>) -> Router {
         .route("/", get(landing))
         .merge(psd2::routes())
         .merge(hub::routes())
+        .merge(super::showcase::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(response_id))

@@ -528,6 +528,66 @@ mod tests {
         assert_eq!(signed.request.header(CERTIFICATE_HEADER), None);
     }
 
+    /// ING's Open Banking (premium) token, seed 004: keyId = the client_id, no certificate
+    /// header, over the current header set or the legacy one with a generated `X-ING-ReqID`.
+    #[test]
+    fn premium_token_signs_with_the_client_id_over_either_header_set() {
+        let key = test_key();
+        let client_id = "e77d776b-90af-4684-bebc-521e5b2614dd";
+        let now = at(1_572_957_692); // Tue, 05 Nov 2019 12:41:32 GMT
+        let current = ["(request-target)", "date", "digest"];
+        let legacy = ["(request-target)", "date", "digest", "x-ing-reqid"];
+        for names in [&current[..], &legacy[..]] {
+            let profile = SignProfile {
+                flow: Flow::HttpSignature,
+                headers: Some(names.iter().map(|h| (*h).to_string()).collect()),
+                placement: Some(Placement::Authorization),
+                certificate_header: Some(false),
+                ..SignProfile::default()
+            };
+            let signed = sign(
+                token_request(),
+                &profile,
+                &SignInputs {
+                    key_id: Some(client_id),
+                    ..inputs(&key, now)
+                },
+            )
+            .unwrap();
+            let request = &signed.request;
+            assert_eq!(request.header(CERTIFICATE_HEADER), None);
+            assert_eq!(request.header("Signature"), None);
+            let mut expected = "(request-target): post /oauth2/token\n\
+                                date: Tue, 05 Nov 2019 12:41:32 GMT\n\
+                                digest: SHA-256=w0mymuL8aCrbJmmabs1pytZhon8lQucTuJMUtuKr+uw="
+                .to_string();
+            match request.header("X-ING-ReqID") {
+                Some(id) if names.len() == 4 => {
+                    assert!(uuid::Uuid::parse_str(id).is_ok());
+                    expected.push_str(&format!("\nx-ing-reqid: {id}"));
+                }
+                other => assert_eq!(other, None, "generated only when listed"),
+            }
+            assert_eq!(signed.signing_input.as_deref(), Some(expected.as_str()));
+            let authorization = request.header("Authorization").unwrap();
+            let params = authorization
+                .strip_prefix("Signature ")
+                .map(http_signature::SignatureParams::parse)
+                .unwrap()
+                .unwrap();
+            assert_eq!(params.key_id, client_id);
+            assert_eq!(params.headers, names);
+            let policy = http_signature::Policy {
+                required: &http_signature::DEFAULT_HEADERS,
+                now,
+                max_skew: Duration::from_secs(180),
+            };
+            let public = key.cert.public_key().unwrap();
+            let message = Message::of(request, "/oauth2/token");
+            assert!(http_signature::verify(&message, &params, &public, &policy).is_ok());
+        }
+    }
+
     #[test]
     fn every_send_is_signed_afresh() {
         let key = test_key();

@@ -4,7 +4,8 @@
 //! - `client_credentials` with `client_id`, no signature: the mTLS-only application token
 //!   (step 2);
 //! - `client_credentials` signed in `Authorization: Signature keyId="SN=<serial>"`: the
-//!   HTTP-signature application token (step 3c);
+//!   HTTP-signature application token (step 3c); with `keyId="<client_id>"` instead, the Open
+//!   Banking premium application's token (`showcase/token.rs`);
 //! - `authorization_code` (step 3d) and `refresh_token`: the customer token, with
 //!   `Authorization: Bearer <HTTP-signature application token>` and a `Signature` header whose
 //!   keyId is the client_id ([`authenticate_signed`]); the codes and refresh tokens are kept in
@@ -32,6 +33,7 @@ use crate::certs::wire::parse_header_certificate;
 use crate::sandbox::errors::{IngError, diagnosis, json_response};
 use crate::sandbox::jwk::{CertKey, TokenJwk};
 use crate::sandbox::server::SandboxState;
+use crate::sandbox::showcase;
 use crate::sandbox::tls::PeerCertificate;
 use crate::sign::CERTIFICATE_HEADER;
 use crate::sign::http_signature::{self, HttpSigError, Placement};
@@ -273,6 +275,16 @@ fn signed_app_token(
         // Both a Signature header and Authorization: Signature were sent.
         return Err(bad_signature(diagnosis::HTTPSIG_PLACEMENT));
     }
+    // keyId=<client_id>: the Open Banking premium application's token (showcase/token.rs).
+    let premium_form = showcase::token::TokenForm {
+        scope: form.get("scope"),
+        client_id: form.get("client_id"),
+    };
+    if let Some(answer) =
+        showcase::token::signed_with_client_id(state, peer, request, &params, premium_form)
+    {
+        return answer;
+    }
     let serial = serial_of_key_id(&params.key_id).ok_or_else(|| {
         unauthorized(format!(
             "keyId '{}' must be SN=<serial number of the signing certificate in hex> for an \
@@ -364,7 +376,7 @@ fn unknown_serial(registry: &AppRegistry, serial: &str) -> IngError {
 }
 
 /// A fresh application access token of `mode`, in ING's response shape.
-fn issue_app_token(
+pub(crate) fn issue_app_token(
     state: &SandboxState,
     app: &Application,
     scopes: Vec<String>,
@@ -405,11 +417,15 @@ fn check_tls_binding(
 }
 
 /// Why the TLS client certificate is not one of `app`'s.
-fn tls_binding_error(
+pub(crate) fn tls_binding_error(
     registry: &AppRegistry,
     app: &Application,
     peer: &PeerCertificate,
 ) -> IngError {
+    // The PSD2 and premium example pairs mixed up: name the pair used.
+    if let Some(error) = showcase::owners::tls_of_other_application(registry, app, peer) {
+        return error;
+    }
     if registry.tls_key_was_dropped(&app.client_id, peer) {
         return IngError::oauth(
             StatusCode::UNAUTHORIZED,
@@ -443,7 +459,10 @@ fn tls_binding_error(
 
 /// The requested scope-tokens (space separated) must all be registered; none requested
 /// means all. The answer keeps the registration order.
-fn granted_scopes(app: &Application, requested: Option<&str>) -> Result<Vec<String>, IngError> {
+pub(crate) fn granted_scopes(
+    app: &Application,
+    requested: Option<&str>,
+) -> Result<Vec<String>, IngError> {
     let requested: Vec<&str> = requested
         .map(|s| s.split_ascii_whitespace().collect())
         .unwrap_or_default();

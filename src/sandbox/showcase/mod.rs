@@ -1,0 +1,56 @@
+//! ING's Open Banking showcase, the "premium" application's API (ing-api.md, "Open Banking
+//! showcase"; seed 004): its application `e77d776b-…` bound to its own example pair
+//! (`DIR/premium/`), its token signed with keyId=<client_id>, and the greetings:
+//!
+//! - `GET /greetings/single`: HTTP-signature token + `Signature` header (current or legacy
+//!   `x-ing-reqid` header set);
+//! - `GET /mtls-only/greetings`: mTLS-only token;
+//! - `GET /signed/greetings`: mTLS-only token + detached JWS over `(request-target)
+//!   content-type digest`.
+//!
+//! Tokens are bound to their signing mode as everywhere at ING. Errors answer in the showcase's
+//! shape (`errors.rs`) with the diagnosis header.
+
+pub mod auth;
+pub mod errors;
+pub mod greetings;
+pub mod owners;
+pub mod pki;
+pub mod signature;
+pub mod token;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+
+use self::pki::PremiumPki;
+use super::jwk::{CertKey, CertKeyError};
+use super::psd2::applications::Application;
+use super::server::SandboxState;
+
+/// The Open Banking premium application's client_id (ING's sandbox value).
+pub const PREMIUM_CLIENT_ID: &str = "e77d776b-90af-4684-bebc-521e5b2614dd";
+/// The scope of the showcase API.
+pub const SHOWCASE_SCOPE: &str = "greetings:view";
+const PREMIUM_CONTACT: &str = "premium@example.com";
+
+/// The premium application, bound to its own TLS and signing certificates. It has no redirect
+/// URIs: the showcase has no customer consent.
+pub fn premium_application(pki: &PremiumPki) -> Result<Application, CertKeyError> {
+    Ok(Application {
+        client_id: PREMIUM_CLIENT_ID.to_owned(),
+        contact: PREMIUM_CONTACT.to_owned(),
+        redirect_uris: Vec::new(),
+        scopes: vec![SHOWCASE_SCOPE.to_owned()],
+        tls_keys: vec![CertKey::from_x509(&pki.tls.cert)?],
+        signing_keys: vec![CertKey::from_x509(&pki.signing.cert)?],
+    })
+}
+
+pub fn routes() -> Router<Arc<SandboxState>> {
+    Router::new()
+        .route("/greetings/single", get(greetings::single))
+        .route("/mtls-only/greetings", get(greetings::mtls_only))
+        .route("/signed/greetings", get(greetings::signed))
+}
