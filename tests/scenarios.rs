@@ -38,10 +38,7 @@ fn open_shared(envs: &EnvironmentsSource, env_name: &str) -> Shared {
         .build()
         .expect("tokio runtime");
     if envs.kind_of(env_name) == Some(EnvironmentKind::Embedded) {
-        let config = SandboxConfig {
-            listen: ([127, 0, 0, 1], 0).into(),
-            pki_dir: None,
-        };
+        let config = SandboxConfig::new(([127, 0, 0, 1], 0).into());
         match runtime.block_on(Sandbox::start(config)) {
             Ok(sandbox) => {
                 let target = runtime.block_on(async {
