@@ -80,7 +80,7 @@ pub async fn run_scenario(
     on_step: &mut dyn FnMut(&StepOutcome, &Redactor),
 ) -> ScenarioOutcome {
     let scenario = &loaded.scenario;
-    let mut redactor = Redactor::new();
+    let mut redactor = Redactor::with_env_vars(&ctx.env.vars);
     let mut data = template_data(ctx.env);
     let var_errors = render_vars(loaded, ctx.renderer, &mut data, &mut |name, value| {
         if looks_secret(name) {
