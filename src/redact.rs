@@ -8,6 +8,8 @@ const SECRET_HEADERS: &[&str] = &[
     "signature",
     "x-jws-signature",
     "subscription-key",
+    // Azure API Management's default name for the same key.
+    "ocp-apim-subscription-key",
     "cookie",
     "set-cookie",
     "proxy-authorization",
@@ -55,6 +57,19 @@ pub struct Redactor {
 impl Redactor {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A redactor that knows the secret-looking values of an environment's `vars` (e.g. a
+    /// partner's `client_secret` or `subscription_key`, read from `partner-api.env`), shown as
+    /// `[redacted:env.NAME]` wherever they appear.
+    pub fn with_env_vars(vars: &[(String, String)]) -> Self {
+        let mut redactor = Self::new();
+        for (name, value) in vars {
+            if looks_secret(name) {
+                redactor.add_secret(&format!("env.{name}"), value);
+            }
+        }
+        redactor
     }
 
     /// Remembers a secret value; later text containing it shows `[redacted:name]` instead.
@@ -205,6 +220,58 @@ mod tests {
         assert_eq!(
             form,
             "grant_type=authorization_code&code=[redacted]&client_secret=[redacted]"
+        );
+    }
+
+    #[test]
+    fn partner_api_secrets_are_blanked() {
+        let r = Redactor::new();
+        for name in [
+            "Subscription-Key",
+            "subscription-key",
+            "Ocp-Apim-Subscription-Key",
+        ] {
+            assert_eq!(r.header(name, "0123456789abcdef0123456789abcdef"), REDACTED);
+        }
+        assert_eq!(r.header("Partner-Company-Id", "c0mpany"), "c0mpany");
+        let form = r.body(
+            b"grant_type=client_credentials&client_id=4e1c&client_secret=s3cr3t-s3cr3t&scope=x",
+            Some("application/x-www-form-urlencoded"),
+        );
+        assert_eq!(
+            form,
+            "grant_type=client_credentials&client_id=4e1c&client_secret=[redacted]&scope=x"
+        );
+        let form = r.body(
+            b"client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=eyJh.eyJp.c2ln",
+            Some("application/x-www-form-urlencoded"),
+        );
+        assert!(
+            form.ends_with("&client_assertion=[redacted]") && !form.contains("eyJ"),
+            "{form}"
+        );
+        let token = r.body(
+            br#"{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"eyJ0eXAi.x.y"}"#,
+            Some("application/json"),
+        );
+        assert!(
+            !token.contains("eyJ0eXAi") && token.contains("3599"),
+            "{token}"
+        );
+        assert!(looks_secret("subscription_key") && looks_secret("partner_client_secret"));
+    }
+
+    #[test]
+    fn secret_looking_environment_vars_are_known_secrets() {
+        let vars = [
+            ("client_secret".to_string(), "s3cr3t-s3cr3t".to_string()),
+            ("subscription_key".into(), "0123456789abcdef".into()),
+            ("company_id".into(), "c0mpany-id".into()),
+        ];
+        let r = Redactor::with_env_vars(&vars);
+        assert_eq!(
+            r.text("failed with s3cr3t-s3cr3t and 0123456789abcdef for c0mpany-id"),
+            "failed with [redacted:env.client_secret] and [redacted:env.subscription_key] for c0mpany-id"
         );
     }
 

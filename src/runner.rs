@@ -82,7 +82,7 @@ pub async fn run_scenario(
     on_step: &mut dyn FnMut(&StepOutcome, &Redactor),
 ) -> ScenarioOutcome {
     let scenario = &loaded.scenario;
-    let mut redactor = Redactor::new();
+    let mut redactor = Redactor::with_env_vars(&ctx.env.vars);
     let mut data = template_data(ctx.env);
     // Listeners first: any step (or var) may hand their URLs to the system under test.
     let (callbacks, callback_failure) = match Callbacks::start(loaded).await {

@@ -112,10 +112,8 @@ impl Targets {
             }
             (None, true) => {
                 let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-                let config = SandboxConfig {
-                    listen,
-                    pki_dir: options.pki_dir.clone(),
-                };
+                let mut config = SandboxConfig::new(listen);
+                config.pki_dir = options.pki_dir.clone();
                 let sandbox = Sandbox::start(config).await?;
                 let target = embedded_target(&sandbox);
                 (Some(sandbox), Some(target))

@@ -67,7 +67,14 @@ fn a_renewed_pair_is_registered_the_library_passes_on_it_and_the_old_pair_is_ref
     // The whole library on the new pair: the app-token keyId is now SN=<new serial> (the sandbox
     // no longer knows the old one), and every snapshot is the one the old pair produces.
     let library = obconform(
-        &["run", "scenarios", "--attach", pki, "--certs", new_dir],
+        &[
+            "run",
+            "scenarios/ing-psd2",
+            "--attach",
+            pki,
+            "--certs",
+            new_dir,
+        ],
         &repo,
     );
     assert_eq!(library.code, 0, "{library}");

@@ -16,10 +16,9 @@ use serde_json::Value;
 const FORM: &str = "application/x-www-form-urlencoded";
 
 async fn start_sandbox() -> Sandbox {
-    Sandbox::start(SandboxConfig {
-        listen: "127.0.0.1:0".parse().expect("socket address"),
-        pki_dir: None,
-    })
+    Sandbox::start(SandboxConfig::new(
+        "127.0.0.1:0".parse().expect("socket address"),
+    ))
     .await
     .expect("sandbox starts")
 }
@@ -182,10 +181,9 @@ async fn pki_files_are_named_like_ings_download() {
 async fn pki_is_written_to_the_given_directory_and_kept() {
     let parent = tempfile::tempdir().expect("temp dir");
     let dir = parent.path().join("nested").join("pki");
-    let sandbox = Sandbox::start(SandboxConfig {
-        listen: "127.0.0.1:0".parse().expect("socket address"),
-        pki_dir: Some(dir.clone()),
-    })
+    let sandbox = Sandbox::start(
+        SandboxConfig::new("127.0.0.1:0".parse().expect("socket address")).with_pki_dir(&dir),
+    )
     .await
     .expect("sandbox starts");
     assert_eq!(sandbox.pki().ca_cert, dir.join("ca.pem"));

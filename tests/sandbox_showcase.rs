@@ -271,10 +271,9 @@ fn sha256_of_pem(path: &Path) -> [u8; 32] {
 #[tokio::test]
 async fn premium_pair_is_written_under_premium_and_chains_to_the_ca() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let sandbox = Sandbox::start(SandboxConfig {
-        listen: ([127, 0, 0, 1], 0).into(),
-        pki_dir: Some(dir.path().to_path_buf()),
-    })
+    let sandbox = Sandbox::start(
+        SandboxConfig::new(([127, 0, 0, 1], 0).into()).with_pki_dir(dir.path().to_path_buf()),
+    )
     .await
     .expect("sandbox starts");
     let psd2 = sandbox.pki().clone();

@@ -109,9 +109,17 @@ pub struct SandboxArgs {
     /// Address to listen on; port 0 picks a free one.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
-    /// Folder to write ca.pem and the example_client_* certificates and keys into.
+    /// Folder to write ca.pem, the example_client_* certificates and keys, and partner-api.env
+    /// (the partner API's credentials) into.
     #[arg(long)]
     pub pki: PathBuf,
+    /// A caller IP the partner API lets in (repeatable); given, it replaces the default
+    /// allowlist of 127.0.0.1 and ::1.
+    #[arg(long = "partner-allow-ip", value_name = "IP")]
+    pub partner_allow_ip: Vec<std::net::IpAddr>,
+    /// Partner API requests per second per caller IP; more are answered 429.
+    #[arg(long, value_name = "N", default_value_t = crate::sandbox::partner::config::DEFAULT_RATE_LIMIT)]
+    pub partner_rate_limit: std::num::NonZeroU32,
 }
 
 #[derive(Debug, clap::Args)]
@@ -133,7 +141,7 @@ pub struct SignArgs {
     #[arg(long)]
     pub form: Vec<String>,
     /// A signing profile of the environments file.
-    #[arg(long, conflicts_with_all = ["flow", "alg", "cert", "key", "signed_headers", "placement"])]
+    #[arg(long, conflicts_with_all = ["flow", "alg", "cert", "key", "signed_headers", "placement", "request_target_omits"])]
     pub profile: Option<String>,
     /// The environment whose profile and certificates to use (default: the file's default).
     #[arg(long = "env", requires = "profile")]
@@ -159,6 +167,10 @@ pub struct SignArgs {
     /// Ad hoc: where an HTTP signature goes (authorization, signature-header).
     #[arg(long, requires = "flow", value_parser = parse_placement)]
     pub placement: Option<crate::sign::Placement>,
+    /// Ad hoc (http-signature): a path prefix left out of the signed (request-target), e.g.
+    /// `/partner-api` for ING's partner API.
+    #[arg(long, requires = "flow")]
+    pub request_target_omits: Option<String>,
     /// Ad hoc: send the certificate in TPP-Signature-Certificate (always sent for jws).
     #[arg(long, requires = "flow")]
     pub certificate_header: bool,

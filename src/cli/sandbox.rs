@@ -3,14 +3,20 @@
 use super::{Outcome, SandboxArgs};
 use crate::error_chain::error_chain;
 use crate::sandbox::endpoints::{ENDPOINTS_FILE, Endpoints, endpoints_file, write_endpoints};
-use crate::sandbox::{PREMIUM_CLIENT_ID, Sandbox, SandboxConfig};
+use crate::sandbox::{PREMIUM_CLIENT_ID, PartnerConfig, Sandbox, SandboxConfig};
 use std::io::Write;
 
 pub async fn serve(args: SandboxArgs) -> Outcome {
-    let config = SandboxConfig {
-        listen: args.listen,
-        pki_dir: Some(args.pki.clone()),
+    let mut partner = PartnerConfig {
+        rate_limit: args.partner_rate_limit,
+        ..PartnerConfig::default()
     };
+    if !args.partner_allow_ip.is_empty() {
+        partner.allowed_ips = args.partner_allow_ip.clone();
+    }
+    let config = SandboxConfig::new(args.listen)
+        .with_pki_dir(&args.pki)
+        .with_partner(partner);
     let sandbox = match Sandbox::start(config).await {
         Ok(s) => s,
         Err(e) => {
@@ -36,6 +42,12 @@ pub async fn serve(args: SandboxArgs) -> Outcome {
     eprintln!(
         "obconform sandbox: consent screens (no client certificate needed) at {}/authorize/v2/NL",
         sandbox.consent_url()
+    );
+    eprintln!(
+        "obconform sandbox: partner API at {}/partner-api/ping (token: {}/token-api/oauth2/token); its credentials are in {}",
+        sandbox.base_url(),
+        sandbox.base_url(),
+        sandbox.partner_env_file().display()
     );
     eprintln!(
         "obconform sandbox: PKI in {} (ca.pem, example_client_tls.cer/.key, example_client_signing.cer/.key, {ENDPOINTS_FILE} for `run --attach`); Ctrl-C stops",

@@ -223,6 +223,7 @@ fn ad_hoc(args: &SignArgs, flow: Flow) -> Result<Resolved, String> {
         headers,
         placement: args.placement,
         certificate_header: args.certificate_header.then_some(true),
+        request_target_omits: args.request_target_omits.clone(),
         ..SignProfile::default()
     };
     let key = if flow == Flow::Mtls {

@@ -1,16 +1,22 @@
-//! Sandbox time: the real clock plus an offset that tests push forward to reach expiry.
+//! Sandbox time: the real clock plus an offset that tests push forward to reach expiry, and a
+//! frozen mode in which time stands still (moved only by `advance`), for tests whose outcome
+//! depends on which instant requests fall in (rate-limit windows).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Upper bound of the total offset, so `now()` can never overflow `SystemTime`.
 const MAX_OFFSET: Duration = Duration::from_secs(100 * 366 * 24 * 60 * 60);
+/// `frozen_at_ms` value meaning "not frozen" (no real instant is the epoch itself).
+const LIVE: u64 = 0;
 
 /// A cheap, cloneable clock shared by every part of the sandbox.
 #[derive(Clone, Debug, Default)]
 pub struct SandboxClock {
     offset_ms: Arc<AtomicU64>,
+    /// The real time (ms since the epoch) the clock was frozen at, or [`LIVE`].
+    frozen_at_ms: Arc<AtomicU64>,
 }
 
 impl SandboxClock {
@@ -20,8 +26,11 @@ impl SandboxClock {
 
     /// The sandbox's current time.
     pub fn now(&self) -> SystemTime {
-        let real = SystemTime::now();
-        real.checked_add(self.offset()).unwrap_or(real)
+        let base = match self.frozen_at_ms.load(Ordering::Acquire) {
+            LIVE => SystemTime::now(),
+            ms => UNIX_EPOCH + Duration::from_millis(ms),
+        };
+        base.checked_add(self.offset()).unwrap_or(base)
     }
 
     /// The sandbox's current time as UTC date-time (for `Date` headers and timestamps).
@@ -29,12 +38,12 @@ impl SandboxClock {
         self.now().into()
     }
 
-    /// How far the sandbox runs ahead of the real clock.
+    /// How far the sandbox runs ahead of the real clock (or of the instant it was frozen at).
     pub fn offset(&self) -> Duration {
         Duration::from_millis(self.offset_ms.load(Ordering::Acquire))
     }
 
-    /// Moves sandbox time forward (saturating at a century).
+    /// Moves sandbox time forward (saturating at a century); works frozen or not.
     pub fn advance(&self, by: Duration) {
         let max = u64::try_from(MAX_OFFSET.as_millis()).unwrap_or(u64::MAX);
         let by = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
@@ -44,6 +53,28 @@ impl SandboxClock {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {
                 Some(cur.saturating_add(by).min(max))
             });
+    }
+
+    /// Stops time at the current real instant: `now()` stays put until [`Self::advance`] or
+    /// [`Self::resume`]. Freezing a frozen clock keeps its instant.
+    pub fn freeze(&self) {
+        let real_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(1)
+            .max(1);
+        let _ =
+            self.frozen_at_ms
+                .compare_exchange(LIVE, real_ms, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    /// Lets time run again from the real clock (the offset stays).
+    pub fn resume(&self) {
+        self.frozen_at_ms.store(LIVE, Ordering::Release);
+    }
+
+    pub fn is_frozen(&self) -> bool {
+        self.frozen_at_ms.load(Ordering::Acquire) != LIVE
     }
 }
 
@@ -69,5 +100,22 @@ mod tests {
         clock.advance(Duration::MAX);
         assert_eq!(clock.offset(), MAX_OFFSET);
         let _ = clock.now_utc();
+    }
+
+    #[test]
+    fn a_frozen_clock_moves_only_when_advanced() {
+        let clock = SandboxClock::new();
+        clock.freeze();
+        assert!(clock.is_frozen());
+        let frozen = clock.now();
+        // Whatever real time passes in between, a frozen clock reads the same instant.
+        assert_eq!(clock.now(), frozen);
+        clock.freeze();
+        assert_eq!(clock.now(), frozen, "freezing again keeps the instant");
+        clock.advance(Duration::from_millis(1500));
+        assert_eq!(clock.now(), frozen + Duration::from_millis(1500));
+        clock.resume();
+        assert!(!clock.is_frozen());
+        assert!(clock.now() >= frozen + Duration::from_millis(1500));
     }
 }

@@ -43,6 +43,12 @@ pub mod diagnosis {
     pub const HTTPSIG_PLACEMENT: &str = "httpsig.placement";
     pub const HTTPSIG_WRONG_KEY: &str = "httpsig.wrong-key";
     pub const HTTPSIG_CERTIFICATE_HEADER: &str = "httpsig.certificate-header";
+    pub const HTTPSIG_DATE_FORMAT: &str = "httpsig.date-format";
+    pub const HTTPSIG_DATE_SKEW: &str = "httpsig.date-skew";
+    pub const HTTPSIG_DIGEST_MISMATCH: &str = "httpsig.digest-mismatch";
+    /// Not in DESIGN §6 (proposed): ING's partner API signs `(request-target)` without the
+    /// `/partner-api` prefix (`get /ping`); the signature verifies only with the prefix left in.
+    pub const HTTPSIG_REQUEST_TARGET_PREFIX: &str = "httpsig.request-target-prefix";
     pub const JWS_HEADER_NOT_JSON: &str = "jws.header-not-json";
     pub const JWS_X5T_MISMATCH: &str = "jws.x5t-mismatch";
 }

@@ -2,7 +2,7 @@
 //!
 //! [`Sandbox::start`] generates a fresh test PKI and listens twice, like ING's two hosts: the API
 //! listener (`api.sandbox.ing.com`: mutual TLS, client certificates of the test CA required)
-//! serves every system's routes; the consent listener (`myaccount.sandbox.ing.com`: a browser
+//! serves every system's routes (PSD2 and the partner API); the consent listener (`myaccount.sandbox.ing.com`: a browser
 //! page, no client certificate needed) serves the consent screens only.
 
 mod clock;
@@ -10,6 +10,7 @@ pub mod endpoints;
 pub mod errors;
 pub mod hub;
 pub mod jwk;
+pub mod partner;
 pub mod pki;
 pub mod psd2;
 pub mod revocation;
@@ -29,9 +30,11 @@ use tokio_rustls::TlsAcceptor;
 
 pub use self::clock::SandboxClock;
 pub use self::jwk::{CertKey, CertKeyError};
+pub use self::partner::config::PartnerConfig;
+pub use self::partner::credentials::PartnerCredentials;
 pub use self::pki::{
     CA_CERT_FILE, CA_COMMON_NAME, CLIENT_SIGNING_CERT_FILE, CLIENT_SIGNING_KEY_FILE,
-    CLIENT_TLS_CERT_FILE, CLIENT_TLS_KEY_FILE, PkiFiles, SIGNING_CERT_SERIAL_HEX,
+    CLIENT_TLS_CERT_FILE, CLIENT_TLS_KEY_FILE, PARTNER_ENV_FILE, PkiFiles, SIGNING_CERT_SERIAL_HEX,
     TLS_CERT_SERIAL_HEX,
 };
 pub use self::psd2::applications::{Application, PSD2_CLIENT_ID};
@@ -39,6 +42,7 @@ pub use self::showcase::PREMIUM_CLIENT_ID;
 use self::tls::ClientAuth;
 pub use self::tls::PeerCertificate;
 
+use self::partner::PartnerState;
 use self::pki::TestPki;
 use self::psd2::Psd2State;
 use self::psd2::applications::AppRegistry;
@@ -46,15 +50,42 @@ use self::revocation::Revocations;
 use self::server::SandboxState;
 use self::tempdir::PrivateTempDir;
 
-/// Where to listen and where to write the PKI.
+/// Where to listen and where to write the PKI, and the partner API's gateway settings.
+/// Build it with [`SandboxConfig::new`] (it is `non_exhaustive`: new settings get defaults there
+/// instead of breaking every caller).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SandboxConfig {
     /// Address to bind, e.g. `127.0.0.1:0` for a free port.
     pub listen: SocketAddr,
-    /// Directory for `ca.pem` and the example client files (created if missing; the Open Banking
-    /// premium app's pair in `premium/`); `None` means a private temporary directory removed
-    /// when the sandbox stops.
+    /// Directory for `ca.pem`, the example client files, the Open Banking premium app's pair
+    /// (`premium/`) and `partner-api.env` (created if missing); `None` means a private temporary
+    /// directory removed when the sandbox stops.
     pub pki_dir: Option<PathBuf>,
+    /// The partner API's IP allowlist and rate limit.
+    pub partner: PartnerConfig,
+}
+
+impl SandboxConfig {
+    /// Listens on `listen`, PKI in a private temporary directory, partner API defaults.
+    pub fn new(listen: SocketAddr) -> Self {
+        Self {
+            listen,
+            pki_dir: None,
+            partner: PartnerConfig::default(),
+        }
+    }
+
+    /// Writes the PKI (and `partner-api.env`) into `dir`, kept after the sandbox stops.
+    pub fn with_pki_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.pki_dir = Some(dir.into());
+        self
+    }
+
+    pub fn with_partner(mut self, partner: PartnerConfig) -> Self {
+        self.partner = partner;
+        self
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,6 +198,17 @@ impl Sandbox {
         .await
         .map_err(|e| SandboxError::Task(e.to_string()))??;
 
+        let credentials = PartnerCredentials::generate().map_err(|source| SandboxError::Pki {
+            step: "generating the partner API's credentials",
+            source,
+        })?;
+        let partner = PartnerState::new(&pki, &config.partner, credentials).map_err(|source| {
+            SandboxError::Application {
+                client_id: "the partner API's client".to_owned(),
+                source,
+            }
+        })?;
+
         let app = psd2::example_application(&pki).map_err(|source| SandboxError::Application {
             client_id: PSD2_CLIENT_ID.to_owned(),
             source,
@@ -187,6 +229,12 @@ impl Sandbox {
         let consent_listen = SocketAddr::new(config.listen.ip(), 0);
         let consent_listener = bind(consent_listen).await?;
         let consent_addr = local_addr_of(&consent_listener, consent_listen)?;
+        // Written once the address is known: the file names the URLs too.
+        partner::credentials::write_env_file(
+            &files.dir,
+            &partner.credentials,
+            &loopback_url(local_addr),
+        )?;
 
         let state = Arc::new(SandboxState {
             clock: SandboxClock::new(),
@@ -194,6 +242,7 @@ impl Sandbox {
             consent_base: loopback_url(consent_addr),
             revocations,
             hub: hub::HubStore::new(hub::UpdateTiming::default()),
+            partner,
         });
         let (cert, key, ca) = (&pki.server.cert, &pki.server.key, &pki.ca.cert);
         let api_tls = tls::server_config(ca, cert, key, ClientAuth::Required)?;
@@ -253,6 +302,28 @@ impl Sandbox {
     /// The sandbox's current time.
     pub fn now(&self) -> SystemTime {
         self.state.clock.now()
+    }
+
+    /// Stops sandbox time (see [`SandboxClock::freeze`]): every request then falls into the same
+    /// instant — one rate-limit window — until [`Sandbox::advance_clock`] or
+    /// [`Sandbox::resume_clock`].
+    pub fn freeze_clock(&self) {
+        self.state.clock.freeze();
+    }
+
+    /// Lets sandbox time run again.
+    pub fn resume_clock(&self) {
+        self.state.clock.resume();
+    }
+
+    /// The partner API's credentials of this run (also in [`Sandbox::partner_env_file`]).
+    pub fn partner_credentials(&self) -> &PartnerCredentials {
+        &self.state.partner.credentials
+    }
+
+    /// `partner-api.env` in the PKI directory: the partner credentials as `NAME=value` lines.
+    pub fn partner_env_file(&self) -> &std::path::Path {
+        &self.pki.partner_env
     }
 
     /// Registers `app`, replacing any application with the same client_id (returned).

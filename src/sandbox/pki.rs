@@ -19,6 +19,7 @@ use openssl::x509::extension::{
 use openssl::x509::{X509, X509Builder, X509NameBuilder};
 
 use super::SandboxError;
+pub use super::partner::credentials::ENV_FILE as PARTNER_ENV_FILE;
 
 pub const CA_CERT_FILE: &str = "ca.pem";
 /// The test CA's key, written so that `obconform certs issue` can issue renewed client pairs.
@@ -56,6 +57,8 @@ pub struct PkiFiles {
     pub client_tls_key: PathBuf,
     pub client_signing_cert: PathBuf,
     pub client_signing_key: PathBuf,
+    /// `partner-api.env`: the partner API's credentials (written by `Sandbox::start`).
+    pub partner_env: PathBuf,
 }
 
 impl PkiFiles {
@@ -69,6 +72,7 @@ impl PkiFiles {
             client_tls_key: dir.join(CLIENT_TLS_KEY_FILE),
             client_signing_cert: dir.join(CLIENT_SIGNING_CERT_FILE),
             client_signing_key: dir.join(CLIENT_SIGNING_KEY_FILE),
+            partner_env: dir.join(PARTNER_ENV_FILE),
         }
     }
 
@@ -435,7 +439,7 @@ fn example_psd2_statement() -> Result<openssl::x509::X509Extension, ErrorStack> 
     )
 }
 
-fn write_file(path: &Path, contents: &[u8], private: bool) -> Result<(), SandboxError> {
+pub(super) fn write_file(path: &Path, contents: &[u8], private: bool) -> Result<(), SandboxError> {
     let io_err = |source| SandboxError::WriteFile {
         path: path.to_path_buf(),
         source,

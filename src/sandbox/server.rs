@@ -1,5 +1,6 @@
-//! The sandbox's shared state and its HTTP router: every system's routes, the landing page,
-//! ING-shaped 404/405 answers and the `x-ing-response-id` header on every response.
+//! The sandbox's shared state and its HTTP router: every system's routes (PSD2, the partner API),
+//! the landing page, ING-shaped 404/405 answers (problem+json under the partner API's paths) and
+//! the `x-ing-response-id` header on every response.
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use axum::routing::get;
 use super::clock::SandboxClock;
 use super::errors::IngError;
 use super::hub::{self, HubStore};
+use super::partner::{self, PartnerState};
 use super::psd2::{self, Psd2State};
 use super::revocation::Revocations;
 
@@ -33,6 +35,8 @@ pub struct SandboxState {
     pub revocations: Revocations,
     /// The PSD2 hub's tenants, users, consents and updates.
     pub hub: HubStore,
+    /// ING's partner API: its credentials, registered certificates, gateway and tokens.
+    pub partner: PartnerState,
 }
 
 pub fn router(state: Arc<SandboxState>) -> Router {
@@ -41,6 +45,7 @@ pub fn router(state: Arc<SandboxState>) -> Router {
         .merge(psd2::routes())
         .merge(hub::routes())
         .merge(super::showcase::routes())
+        .merge(partner::routes(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(response_id))
@@ -75,7 +80,14 @@ fn is_oauth_path(path: &str) -> bool {
     path == "/oauth2" || path.starts_with("/oauth2/")
 }
 
-async fn not_found(uri: Uri) -> IngError {
+async fn not_found(uri: Uri) -> Response {
+    if partner::is_partner_path(uri.path()) {
+        return partner::not_found(uri.path()).into_response();
+    }
+    ing_not_found(&uri).into_response()
+}
+
+fn ing_not_found(uri: &Uri) -> IngError {
     if is_oauth_path(uri.path()) {
         IngError::oauth(StatusCode::NOT_FOUND, "Not Found")
     } else {
@@ -87,7 +99,14 @@ async fn not_found(uri: Uri) -> IngError {
     }
 }
 
-async fn method_not_allowed(uri: Uri) -> IngError {
+async fn method_not_allowed(uri: Uri) -> Response {
+    if partner::is_partner_path(uri.path()) {
+        return partner::method_not_allowed(uri.path()).into_response();
+    }
+    ing_method_not_allowed(&uri).into_response()
+}
+
+fn ing_method_not_allowed(uri: &Uri) -> IngError {
     if is_oauth_path(uri.path()) {
         IngError::oauth(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
     } else {

@@ -306,6 +306,13 @@ pub struct SignProfile {
     /// has an Authorization header, else `authorization`.
     #[serde(default)]
     pub placement: Option<Placement>,
+    /// http-signature: a path prefix left out of the signed `(request-target)`, e.g.
+    /// `/partner-api` for ING's partner API, which verifies `(request-target): get /ping` for
+    /// `GET /partner-api/ping` (its gateway strips the prefix before checking). The request is
+    /// still sent to the full URL; the prefix must start with `/` and end at a path segment, and
+    /// a request whose path does not start with it is refused before sending.
+    #[serde(default)]
+    pub request_target_omits: Option<String>,
     /// Send the signing certificate in `TPP-Signature-Certificate` (one-line PEM).
     /// Default: yes for jws, no for http-signature.
     #[serde(default)]

@@ -111,21 +111,9 @@ pub fn verify<T: HasPublic>(
     now: SystemTime,
     leeway: Duration,
 ) -> Result<VerifiedAssertion, AssertionError> {
-    let parts: Vec<&str> = jwt.split('.').collect();
-    let [h, c, s] = parts.as_slice() else {
-        return Err(AssertionError::Malformed(
-            "not a compact JWT (three parts)".into(),
-        ));
-    };
-    let decode = |part: &str, what: &str| -> Result<Value, AssertionError> {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(part)
-            .map_err(|_| AssertionError::Malformed(format!("the {what} is not base64url")))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|_| AssertionError::Malformed(format!("the {what} is not JSON")))
-    };
-    let header = decode(h, "header")?;
-    let claims = decode(c, "claim set")?;
+    let [h, c, s] = compact_parts(jwt)?;
+    let header = decode_part(h, "header")?;
+    let claims = decode_part(c, "claim set")?;
     let alg = header
         .get("alg")
         .and_then(Value::as_str)
@@ -164,13 +152,13 @@ pub fn verify<T: HasPublic>(
         .get("exp")
         .and_then(Value::as_u64)
         .ok_or_else(|| AssertionError::Claim("exp is missing".into()))?;
-    if now_secs > exp + leeway.as_secs() {
+    if now_secs > exp.saturating_add(leeway.as_secs()) {
         return Err(AssertionError::Expired {
             by: skew_secs(now, UNIX_EPOCH + Duration::from_secs(exp)),
         });
     }
     if let Some(nbf) = claims.get("nbf").and_then(Value::as_u64)
-        && nbf > now_secs + leeway.as_secs()
+        && nbf > now_secs.saturating_add(leeway.as_secs())
     {
         return Err(AssertionError::Claim("nbf is in the future".into()));
     }
@@ -182,6 +170,27 @@ pub fn verify<T: HasPublic>(
         jti: text("jti").to_string(),
         header,
     })
+}
+
+/// The claim set of an assertion, NOT verified: for a verifier that must read a claim (say which
+/// `aud` the client used) before it can call [`verify`].
+pub fn unverified_claims(jwt: &str) -> Result<Value, AssertionError> {
+    let [_, claims, _] = compact_parts(jwt)?;
+    decode_part(claims, "claim set")
+}
+
+fn compact_parts(jwt: &str) -> Result<[&str; 3], AssertionError> {
+    let parts: Vec<&str> = jwt.split('.').collect();
+    <[&str; 3]>::try_from(parts.as_slice())
+        .map_err(|_| AssertionError::Malformed("not a compact JWT (three parts)".into()))
+}
+
+fn decode_part(part: &str, what: &str) -> Result<Value, AssertionError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| AssertionError::Malformed(format!("the {what} is not base64url")))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|_| AssertionError::Malformed(format!("the {what} is not JSON")))
 }
 
 fn unix(at: SystemTime) -> u64 {

@@ -77,6 +77,22 @@ pub fn request_target_of_url(url: &str) -> Result<String, String> {
     Ok(target)
 }
 
+/// The request target without a leading path `prefix`, for APIs that sign the path as their
+/// backend sees it (ING's partner API signs `get /ping` for `GET /partner-api/ping`). The prefix
+/// must end at a path segment: `/partner-api` strips `/partner-api/ping` and `/partner-api?x`, not
+/// `/partner-apis/ping`. `None` when the target does not start with it.
+pub fn target_without_prefix(target: &str, prefix: &str) -> Option<String> {
+    let prefix = prefix.trim_end_matches('/');
+    let rest = target.strip_prefix(prefix)?;
+    if rest.is_empty() || rest.starts_with('?') {
+        Some(format!("/{rest}"))
+    } else if rest.starts_with('/') {
+        Some(rest.to_string())
+    } else {
+        None
+    }
+}
+
 /// `Host` header value of an absolute URL (`host` or `host:port` when the port is not the default).
 pub fn host_of_url(url: &str) -> Option<String> {
     let parsed = reqwest::Url::parse(url).ok()?;
@@ -167,5 +183,23 @@ mod tests {
             host_of_url("https://127.0.0.1:8443/x").as_deref(),
             Some("127.0.0.1:8443")
         );
+    }
+
+    #[test]
+    fn a_prefix_is_stripped_at_a_segment_boundary_only() {
+        let strip = |target| target_without_prefix(target, "/partner-api");
+        assert_eq!(strip("/partner-api/ping").as_deref(), Some("/ping"));
+        assert_eq!(
+            strip("/partner-api/loans/7?x=1").as_deref(),
+            Some("/loans/7?x=1")
+        );
+        assert_eq!(strip("/partner-api").as_deref(), Some("/"));
+        assert_eq!(strip("/partner-api?x=1").as_deref(), Some("/?x=1"));
+        assert_eq!(
+            target_without_prefix("/partner-api/ping", "/partner-api/").as_deref(),
+            Some("/ping")
+        );
+        assert_eq!(strip("/partner-apis/ping"), None);
+        assert_eq!(strip("/ping"), None);
     }
 }

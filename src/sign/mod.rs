@@ -20,7 +20,7 @@ use crate::scenario::model::{Flow, SignProfile};
 pub use algorithm::{Algorithm, Family};
 pub use http_signature::Placement;
 pub use key::SigningKey;
-use message::{Message, host_of_url, imf_fixdate, request_target_of_url};
+use message::{Message, host_of_url, imf_fixdate, request_target_of_url, target_without_prefix};
 use std::time::SystemTime;
 
 /// The header carrying the signing certificate, as the guide's scripts send it.
@@ -97,6 +97,14 @@ pub enum SignError {
     Assertion(#[from] client_assertion::AssertionError),
     #[error("{0}")]
     Request(String),
+    #[error(
+        "request_target_omits `{0}` must be a path prefix starting with `/`, such as `/partner-api`"
+    )]
+    RequestTargetPrefix(String),
+    #[error(
+        "request_target_omits `{prefix}`, but the request target `{target}` does not start with it"
+    )]
+    RequestTargetLacksPrefix { prefix: String, target: String },
     #[error("a client assertion needs a client_id: set `client_id` in the environment")]
     NoClientId,
     #[error(
@@ -124,6 +132,10 @@ pub fn check_profile(profile: &SignProfile) -> Result<(), SignError> {
                 ("headers", profile.headers.is_some()),
                 ("placement", profile.placement.is_some()),
                 ("certificate_header", profile.certificate_header.is_some()),
+                (
+                    "request_target_omits",
+                    profile.request_target_omits.is_some(),
+                ),
             ];
             if let Some((option, _)) = stray.iter().find(|(_, set)| *set) {
                 return Err(SignError::OptionForFlow { option, flow });
@@ -174,6 +186,16 @@ pub fn check_profile(profile: &SignProfile) -> Result<(), SignError> {
         profile.certificate_header.is_some(),
         &[Flow::HttpSignature, Flow::Jws],
     )?;
+    only(
+        "request_target_omits",
+        profile.request_target_omits.is_some(),
+        &[Flow::HttpSignature],
+    )?;
+    if let Some(prefix) = &profile.request_target_omits
+        && (!prefix.starts_with('/') || prefix.trim_end_matches('/').is_empty())
+    {
+        return Err(SignError::RequestTargetPrefix(prefix.clone()));
+    }
     only(
         "audience",
         profile.audience.is_some(),
@@ -238,7 +260,15 @@ fn sign_http(
             Placement::Authorization
         });
     let key_id = inputs.key_id.unwrap_or(&key.key_id);
-    let target = request_target_of_url(&request.url).map_err(SignError::Request)?;
+    let mut target = request_target_of_url(&request.url).map_err(SignError::Request)?;
+    if let Some(prefix) = &profile.request_target_omits {
+        target = target_without_prefix(&target, prefix).ok_or_else(|| {
+            SignError::RequestTargetLacksPrefix {
+                prefix: prefix.clone(),
+                target: target.clone(),
+            }
+        })?;
+    }
     let made = http_signature::sign(
         &Message::of(request, &target),
         key_id,
@@ -609,6 +639,93 @@ mod tests {
                 "{header}"
             );
         }
+    }
+
+    #[test]
+    fn request_target_omits_signs_the_path_without_the_prefix() {
+        let key = test_key();
+        let request = PlannedRequest {
+            method: "GET".into(),
+            url: "https://127.0.0.1:8443/partner-api/ping".into(),
+            headers: vec![("Authorization".into(), "Bearer t0k3n".into())],
+            body: Vec::new(),
+        };
+        let profile = SignProfile {
+            flow: Flow::HttpSignature,
+            request_target_omits: Some("/partner-api".into()),
+            ..SignProfile::default()
+        };
+        let now = at(1_573_821_692);
+        let signed = sign(
+            request.clone(),
+            &profile,
+            &SignInputs {
+                key_id: Some("partner-client"),
+                ..inputs(&key, now)
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            signed.signing_input.as_deref(),
+            Some(
+                "(request-target): get /ping\ndate: Fri, 15 Nov 2019 12:41:32 GMT\ndigest: SHA-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+            )
+        );
+        assert_eq!(signed.request.url, request.url, "sent to the full URL");
+        // It verifies over the stripped target and not over the one on the request line.
+        let (_, params) = http_signature::locate(&Message::of(&signed.request, "/ping")).unwrap();
+        let policy = http_signature::Policy {
+            required: &DEFAULT_REQUIRED,
+            now,
+            max_skew: Duration::from_secs(180),
+        };
+        let public = key.cert.public_key().unwrap();
+        let verify = |target| {
+            http_signature::verify(
+                &Message::of(&signed.request, target),
+                &params,
+                &public,
+                &policy,
+            )
+        };
+        assert_eq!(verify("/ping"), Ok(Algorithm::RsaSha256));
+        assert_eq!(
+            verify("/partner-api/ping"),
+            Err(http_signature::HttpSigError::BadSignature)
+        );
+
+        // A path without the prefix is refused rather than signed as is.
+        let elsewhere = PlannedRequest {
+            url: "https://127.0.0.1:8443/oauth2/token".into(),
+            ..request
+        };
+        let err = sign(elsewhere, &profile, &inputs(&key, now)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "request_target_omits `/partner-api`, but the request target `/oauth2/token` does not start with it"
+        );
+        for bad in ["partner-api", "/", ""] {
+            let profile = SignProfile {
+                request_target_omits: Some(bad.into()),
+                ..profile.clone()
+            };
+            assert!(
+                matches!(
+                    check_profile(&profile),
+                    Err(SignError::RequestTargetPrefix(_))
+                ),
+                "{bad}"
+            );
+        }
+        let jws = SignProfile {
+            flow: Flow::Jws,
+            request_target_omits: Some("/partner-api".into()),
+            ..SignProfile::default()
+        };
+        assert_eq!(
+            check_profile(&jws).unwrap_err().to_string(),
+            "`request_target_omits` has no meaning for flow `jws`"
+        );
     }
 
     #[test]

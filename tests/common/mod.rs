@@ -24,10 +24,7 @@ impl TestSandbox {
             .enable_all()
             .build()
             .unwrap();
-        let config = SandboxConfig {
-            listen: ([127, 0, 0, 1], 0).into(),
-            pki_dir: None,
-        };
+        let config = SandboxConfig::new(([127, 0, 0, 1], 0).into());
         let sandbox = runtime
             .block_on(Sandbox::start(config))
             .expect("sandbox starts");
@@ -241,12 +238,12 @@ pub struct Bank {
 
 impl Bank {
     pub async fn start() -> Bank {
-        let sandbox = Sandbox::start(SandboxConfig {
-            listen: ([127, 0, 0, 1], 0).into(),
-            pki_dir: None,
-        })
-        .await
-        .expect("sandbox starts");
+        Bank::start_with(SandboxConfig::new(([127, 0, 0, 1], 0).into())).await
+    }
+
+    /// [`Bank::start`] with another configuration (partner allowlist, rate limit, PKI dir).
+    pub async fn start_with(config: SandboxConfig) -> Bank {
+        let sandbox = Sandbox::start(config).await.expect("sandbox starts");
         let pki = sandbox.pki().clone();
         Bank {
             base: sandbox.base_url(),
