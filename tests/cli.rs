@@ -437,6 +437,7 @@ fn each_system_folder_runs_with_its_own_environments_file_on_one_shared_sandbox(
         .stdout
         .lines()
         .filter_map(|l| l.strip_prefix("environment embedded (https://127.0.0.1:"))
+        .filter_map(|l| l.split(" — ").next())
         .collect();
     assert_eq!(ports.len(), 2, "one environment line per folder: {out}");
     let b_port = ports[1]

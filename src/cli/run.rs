@@ -176,7 +176,12 @@ pub async fn run(args: RunArgs) -> Outcome {
             snapshots: snapshots.clone(),
             codes: &codes,
         };
-        println!("environment {} ({})", target.env.name, target.env.api);
+        println!(
+            "environment {} ({}) — {}",
+            target.env.name,
+            target.env.api,
+            group.envs.path.display()
+        );
         for s in &group.scenarios {
             println!(
                 "\n{}",
