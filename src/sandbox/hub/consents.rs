@@ -21,10 +21,10 @@ use reqwest::Url;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::error::{HubError, json_body};
+use super::error::{HubError, json_body, reply};
 use super::store::{BANKS, Consent, ConsentStatus, bank, new_id};
 use super::tenant::{is_registered, tenant_of};
-use crate::sandbox::errors::{diagnosis, json_response};
+use crate::sandbox::errors::diagnosis;
 use crate::sandbox::psd2::consent::{redirect_location, redirect_response};
 use crate::sandbox::psd2::html::{self, escape, html_response};
 use crate::sandbox::psd2::profiles;
@@ -99,10 +99,7 @@ pub async fn create(
         state.hub.own_consent(&tenant, &consent.id);
         Ok(consent_json(&consent, &state.consent_base))
     });
-    match result {
-        Ok(body) => json_response(StatusCode::CREATED, &body),
-        Err(e) => e.into_response(),
-    }
+    reply(StatusCode::CREATED, result)
 }
 
 pub async fn get(
@@ -116,10 +113,7 @@ pub async fn get(
                 .map(|c| consent_json(c, &state.consent_base))
         })
     });
-    match result {
-        Ok(body) => json_response(StatusCode::OK, &body),
-        Err(e) => e.into_response(),
-    }
+    reply(StatusCode::OK, result)
 }
 
 pub async fn delete(

@@ -10,14 +10,13 @@ use std::sync::Arc;
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::Days;
 use serde_json::{Value, json};
 
-use super::error::HubError;
+use super::error::{HubError, reply};
 use super::store::{Consent, Tenant};
 use super::tenant::tenant_of;
-use crate::sandbox::errors::json_response;
 use crate::sandbox::psd2::ais::ledger;
 use crate::sandbox::psd2::profiles::{Account, Profile};
 use crate::sandbox::server::SandboxState;
@@ -80,7 +79,7 @@ pub async fn accounts(
             Ok(json!({ "accounts": accounts }))
         })
     });
-    respond(result)
+    reply(StatusCode::OK, result)
 }
 
 pub async fn transactions(
@@ -121,7 +120,7 @@ pub async fn transactions(
             Ok(json!({ "accountId": wanted, "transactions": entries }))
         })
     });
-    respond(result)
+    reply(StatusCode::OK, result)
 }
 
 pub async fn kyc(
@@ -145,12 +144,5 @@ pub async fn kyc(
             Ok(json!({ "userId": user_id, "identities": verified }))
         })
     });
-    respond(result)
-}
-
-fn respond(result: Result<Value, HubError>) -> Response {
-    match result {
-        Ok(body) => json_response(StatusCode::OK, &body),
-        Err(e) => e.into_response(),
-    }
+    reply(StatusCode::OK, result)
 }

@@ -52,6 +52,14 @@ impl IntoResponse for HubError {
     }
 }
 
+/// The handler's answer: `body` as JSON with `status`, or the error.
+pub fn reply<T: serde::Serialize>(status: StatusCode, result: Result<T, HubError>) -> Response {
+    match result {
+        Ok(body) => json_response(status, &body),
+        Err(e) => e.into_response(),
+    }
+}
+
 /// A JSON body of a hub request, or the error saying what is wrong with it.
 pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HubError> {
     if body.is_empty() {

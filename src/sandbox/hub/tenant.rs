@@ -9,13 +9,12 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
-use super::error::{HubError, json_body};
+use super::error::{HubError, json_body, reply};
 use super::store::{TenantId, TenantUrls};
-use crate::sandbox::errors::json_response;
 use crate::sandbox::server::SandboxState;
 use crate::sandbox::tls::PeerCertificate;
 
@@ -52,10 +51,7 @@ pub async fn put_urls(
     cert: Option<Extension<PeerCertificate>>,
     body: Bytes,
 ) -> Response {
-    match put(&state, cert, &body) {
-        Ok(body) => json_response(StatusCode::OK, &body),
-        Err(e) => e.into_response(),
-    }
+    reply(StatusCode::OK, put(&state, cert, &body))
 }
 
 fn put(
@@ -91,13 +87,9 @@ pub async fn get_urls(
     State(state): State<Arc<SandboxState>>,
     cert: Option<Extension<PeerCertificate>>,
 ) -> Response {
-    match tenant_of(cert) {
-        Ok(tenant) => {
-            let body = state.hub.with_tenant(&tenant, |t| UrlsBody::from(&t.urls));
-            json_response(StatusCode::OK, &body)
-        }
-        Err(e) => e.into_response(),
-    }
+    let urls =
+        tenant_of(cert).map(|tenant| state.hub.with_tenant(&tenant, |t| UrlsBody::from(&t.urls)));
+    reply(StatusCode::OK, urls)
 }
 
 /// An absolute `http`/`https` URL without a fragment.

@@ -15,15 +15,14 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use reqwest::Url;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::error::{HubError, json_body};
+use super::error::{HubError, json_body, reply};
 use super::store::{ConsentStatus, TenantId, Update, UpdateStatus, new_id};
 use super::tenant::{is_registered, tenant_of};
-use crate::sandbox::errors::json_response;
 use crate::sandbox::server::SandboxState;
 use crate::sandbox::tls::PeerCertificate;
 
@@ -92,10 +91,7 @@ pub async fn create(
         tokio::spawn(run_update(state.clone(), tenant, update.id.clone()));
         Ok(update_json(&update))
     });
-    match result {
-        Ok(body) => json_response(StatusCode::CREATED, &body),
-        Err(e) => e.into_response(),
-    }
+    reply(StatusCode::CREATED, result)
 }
 
 pub async fn get(
@@ -115,10 +111,7 @@ pub async fn get(
                 })
         })
     });
-    match result {
-        Ok(body) => json_response(StatusCode::OK, &body),
-        Err(e) => e.into_response(),
-    }
+    reply(StatusCode::OK, result)
 }
 
 /// Moves the update through its statuses and reports each change to its callback URL. Stops

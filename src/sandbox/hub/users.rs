@@ -7,14 +7,13 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::error::{HubError, json_body};
+use super::error::{HubError, json_body, reply};
 use super::store::{User, new_id};
 use super::tenant::tenant_of;
-use crate::sandbox::errors::json_response;
 use crate::sandbox::server::SandboxState;
 use crate::sandbox::tls::PeerCertificate;
 
@@ -60,10 +59,7 @@ pub async fn create(
             Ok(answer)
         })
     });
-    match result {
-        Ok(body) => json_response(StatusCode::CREATED, &body),
-        Err(e) => e.into_response(),
-    }
+    reply(StatusCode::CREATED, result)
 }
 
 pub async fn get(
@@ -76,8 +72,5 @@ pub async fn get(
             .hub
             .with_tenant(&tenant, |t| t.user(&user_id).map(user_json))
     });
-    match result {
-        Ok(body) => json_response(StatusCode::OK, &body),
-        Err(e) => e.into_response(),
-    }
+    reply(StatusCode::OK, result)
 }
