@@ -20,26 +20,22 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-/// A request the listener received.
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub request: PlannedRequest,
-}
-
-impl Received {
-    /// The message as what `expect`, captures and snapshots look at: its headers and body.
-    pub fn as_message(&self) -> Response {
-        Response {
-            status: 200,
-            headers: self.request.headers.clone(),
-            body: self.request.body.clone(),
-        }
+/// A received POST as what `expect`, captures and snapshots look at: its headers and body.
+pub fn as_message(post: &PlannedRequest) -> Response {
+    Response {
+        status: 200,
+        headers: post.headers.clone(),
+        body: post.body.clone(),
     }
 }
 
-#[derive(Debug, Default)]
+/// What a listener serves and what it received.
+#[derive(Debug)]
 struct Inbox {
-    posts: Mutex<Vec<Received>>,
+    path: String,
+    local: SocketAddr,
+    respond: StatusCode,
+    posts: Mutex<Vec<PlannedRequest>>,
     /// Requests that were not a POST to the callback path (answered 404/405, reported).
     strays: Mutex<Vec<String>>,
     arrived: Notify,
@@ -87,10 +83,15 @@ impl CallbackListener {
             Some(url) => url.to_string(),
             None => format!("http://{local}{path}"),
         };
-        let inbox = Arc::new(Inbox::default());
-        let app = Router::new()
-            .fallback(receive)
-            .with_state((inbox.clone(), Arc::new((path, local, respond))));
+        let inbox = Arc::new(Inbox {
+            path,
+            local,
+            respond,
+            posts: Mutex::default(),
+            strays: Mutex::default(),
+            arrived: Notify::new(),
+        });
+        let app = Router::new().fallback(receive).with_state(inbox.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -107,6 +108,11 @@ impl CallbackListener {
         &self.url
     }
 
+    /// The status each POST is answered with.
+    pub fn respond(&self) -> StatusCode {
+        self.inbox.respond
+    }
+
     /// Waits until a POST after the ones earlier steps took satisfies `unmet` (no unmet checks),
     /// at most `timeout`. The POST is taken; on timeout the error says what arrived and why none
     /// matched.
@@ -114,7 +120,7 @@ impl CallbackListener {
         &self,
         unmet: &dyn Fn(&Response) -> Vec<String>,
         timeout: Duration,
-    ) -> Result<Received, String> {
+    ) -> Result<PlannedRequest, String> {
         let started = Instant::now();
         let mut last_unmet: Option<Vec<String>> = None;
         loop {
@@ -126,7 +132,7 @@ impl CallbackListener {
                 while *cursor < posts.len() {
                     let post = &posts[*cursor];
                     *cursor += 1;
-                    let failures = unmet(&post.as_message());
+                    let failures = unmet(&as_message(post));
                     if failures.is_empty() {
                         return Ok(post.clone());
                     }
@@ -254,17 +260,14 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-type ListenerState = (Arc<Inbox>, Arc<(String, SocketAddr, StatusCode)>);
-
 async fn receive(
-    State((inbox, config)): State<ListenerState>,
+    State(inbox): State<Arc<Inbox>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
-    let (path, local, respond) = config.as_ref();
-    if uri.path() != path {
+    if uri.path() != inbox.path {
         lock(&inbox.strays).push(format!("{method} {uri}"));
         return StatusCode::NOT_FOUND;
     }
@@ -274,16 +277,16 @@ async fn receive(
     }
     let request = PlannedRequest {
         method: method.to_string(),
-        url: format!("http://{local}{uri}"),
+        url: format!("http://{}{uri}", inbox.local),
         headers: headers
             .iter()
             .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into()))
             .collect(),
         body: body.to_vec(),
     };
-    lock(&inbox.posts).push(Received { request });
+    lock(&inbox.posts).push(request);
     inbox.arrived.notify_waiters();
-    *respond
+    inbox.respond
 }
 
 #[cfg(test)]
@@ -292,7 +295,10 @@ mod tests {
 
     async fn post(url: &str, body: &str) -> u16 {
         crate::install_crypto_provider();
-        let client = reqwest::Client::new();
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("client");
         client
             .post(url)
             .header("content-type", "application/json")
@@ -336,13 +342,13 @@ mod tests {
             .wait_for(&status_is("running"), Duration::from_secs(5))
             .await
             .expect("running");
-        assert!(String::from_utf8_lossy(&running.request.body).contains("running"));
+        assert!(String::from_utf8_lossy(&running.body).contains("running"));
         // `pending` was passed over and is not offered again; `completed` comes after `running`.
         let completed = listener
             .wait_for(&status_is("completed"), Duration::from_secs(5))
             .await
             .expect("completed");
-        assert_eq!(completed.request.method, "POST");
+        assert_eq!(completed.method, "POST");
         let err = listener
             .wait_for(&status_is("pending"), Duration::from_millis(50))
             .await
@@ -363,13 +369,15 @@ mod tests {
         let url = listener.url().to_string();
         let base = url.trim_end_matches("/callbacks/hub").to_string();
         assert_eq!(post(&format!("{base}/elsewhere"), "{}").await, 404);
-        let sender = tokio::spawn(async move { post(&url, "{\"status\":\"completed\"}").await });
-        let got = listener
-            .wait_for(&status_is("completed"), Duration::from_secs(10))
-            .await
-            .expect("completed");
-        assert_eq!(sender.await.expect("sender"), 204);
-        assert!(got.request.url.ends_with("/callbacks/hub"));
+        // join! polls the wait first: it finds the inbox empty and sleeps before the POST is sent.
+        let until = status_is("completed");
+        let (got, answered) = tokio::join!(
+            listener.wait_for(&until, Duration::from_secs(10)),
+            post(&url, "{\"status\":\"completed\"}")
+        );
+        let got = got.expect("completed");
+        assert_eq!(answered, 204);
+        assert!(got.url.ends_with("/callbacks/hub"));
         let err = listener
             .wait_for(&status_is("completed"), Duration::from_millis(20))
             .await

@@ -1,7 +1,7 @@
 //! Running one scenario: for each step render → sign → send (or consent) → check, in order.
 
 use crate::authorize::{self, CodeSupply, plan_authorize};
-use crate::callback::{Callbacks, respond_status};
+use crate::callback::{Callbacks, as_message};
 use crate::check::expect::{RenderFn, evaluate};
 use crate::check::{capture::capture, snapshot};
 use crate::context::{insert_callbacks, render_vars, template_data};
@@ -293,14 +293,15 @@ async fn wait_for_callback(
         .wait_for(&until, spec.timeout)
         .await
         .map_err(|e| vec![e])?;
-    let message = post.as_message();
+    let message = as_message(&post);
+    // The listener's answer: its `respond` may be set by another step waiting on it.
     let answer = Response {
-        status: respond_status(spec).map(|s| s.as_u16()).unwrap_or(200),
+        status: listener.respond().as_u16(),
         headers: Vec::new(),
         body: Vec::new(),
     };
     let exchange = Exchange {
-        request: SignedRequest::unsigned(post.request),
+        request: SignedRequest::unsigned(post),
         response: answer,
         elapsed: started.elapsed(),
     };

@@ -152,18 +152,9 @@ impl Target {
         let transport = Transport::new(&env)?;
         Ok(Target { env, transport })
     }
-
-    /// Opens the named environment against an already running sandbox (the test harness shares one).
-    pub fn with_sandbox(
-        envs: &EnvironmentsSource,
-        name: &str,
-        sandbox: &Sandbox,
-    ) -> Result<Target, TargetError> {
-        Target::activate(envs, name, Some(&embedded_target(sandbox)), &[])
-    }
 }
 
-pub fn embedded_target(sandbox: &Sandbox) -> EmbeddedTarget {
+fn embedded_target(sandbox: &Sandbox) -> EmbeddedTarget {
     EmbeddedTarget::new(
         sandbox.base_url(),
         sandbox.consent_url(),

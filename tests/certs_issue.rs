@@ -80,7 +80,7 @@ fn a_renewed_pair_chains_to_the_sandbox_ca_with_new_serials() {
 
     // The sandbox accepts the new TLS certificate for the handshake, but the application is
     // not bound to it until a PUT registers it.
-    let response = Command::new("curl")
+    let response = common::local_command("curl")
         .args([
             "-sS",
             "--cacert",

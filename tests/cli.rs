@@ -5,7 +5,6 @@ mod common;
 
 use common::{TestSandbox, obconform, write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -198,14 +197,18 @@ fn sandbox_command_prints_its_url_once_it_accepts_connections() {
 
 #[test]
 fn the_guides_curl_command_works_against_the_sandbox() {
-    if Command::new("curl").arg("--version").output().is_err() {
+    if common::local_command("curl")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("curl not installed: skipped");
         return;
     }
     let sandbox = TestSandbox::start();
     let pki = sandbox.pki().clone();
     let url = format!("{}/oauth2/token", sandbox.base_url());
-    let out = Command::new("curl")
+    let out = common::local_command("curl")
         .args([
             "-sS",
             "--cacert",

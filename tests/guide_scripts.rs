@@ -29,7 +29,7 @@ fn run_script(sandbox: &TestSandbox, script: &str, extra: &[(&str, &str)]) -> Pr
         .join("tests/guide")
         .join(script);
     let cert_path = format!("{}/", sandbox.pki().dir.display());
-    let output = Command::new("bash")
+    let output = common::local_command("bash")
         .arg(&path)
         .env("httpHost", sandbox.base_url())
         .env("certPath", cert_path)

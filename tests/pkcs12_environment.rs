@@ -149,7 +149,7 @@ fn the_printed_curl_presents_the_pkcs12_file_with_its_password_from_the_environm
         )),
         "{curl}"
     );
-    let result = Command::new("bash")
+    let result = common::local_command("bash")
         .args([
             "-c",
             &format!(

@@ -557,6 +557,23 @@ async fn other_countries_and_the_country_selection() {
         let (_, found, account) = profiles::account(resource).expect("account");
         assert_eq!(found.id, profile);
         assert!(account.iban.is_some_and(|iban| iban.starts_with(country)));
+        // The token opens that profile's accounts, not the test table's.
+        let token = token_of(response).await;
+        let request = bank.resource_request("GET", "/v3/accounts", &token, &[], None);
+        let accounts = bank.send(&request).await;
+        assert_eq!(accounts.status(), StatusCode::OK, "{country}");
+        let accounts = json_body(accounts).await;
+        let listed = accounts["accounts"].as_array().expect("accounts");
+        let ours = listed
+            .iter()
+            .find(|a| a["resourceId"] == resource)
+            .unwrap_or_else(|| panic!("{country}: {resource} not among {accounts}"));
+        assert!(
+            ours["iban"]
+                .as_str()
+                .is_some_and(|iban| iban.starts_with(country)),
+            "{ours}"
+        );
     }
     bank.sandbox.shutdown().await;
 }

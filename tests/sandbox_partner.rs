@@ -844,7 +844,7 @@ struct Curled {
 fn curl_script(pki: &Path, base: &str, script: &str, extra: &[(&str, &str)]) -> Curled {
     let work = tempfile::tempdir().expect("temp dir");
     let prelude = "set -euo pipefail\nset -a; . ./partner-api.env; set +a\n";
-    let output = Command::new("bash")
+    let output = common::local_command("bash")
         .arg("-c")
         .arg(format!("{prelude}{script}"))
         .current_dir(pki)

@@ -689,7 +689,7 @@ async fn shutdown_and_drop_stop_the_server() {
 
 #[tokio::test]
 async fn the_guides_curl_invocation_works() {
-    if std::process::Command::new("curl")
+    if common::local_command("curl")
         .arg("--version")
         .output()
         .is_err()
@@ -701,12 +701,8 @@ async fn the_guides_curl_invocation_works() {
     let pki = sandbox.pki().clone();
     let url = format!("{}/oauth2/token", sandbox.base_url());
     let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("curl")
+        common::local_command("curl")
             .current_dir(&pki.dir)
-            .env_remove("https_proxy")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("all_proxy")
-            .env_remove("ALL_PROXY")
             .args(["-sS", "--cacert", "ca.pem"])
             .args(["--cert", "example_client_tls.cer"])
             .args(["--key", "example_client_tls.key"])

@@ -1018,6 +1018,7 @@ fn http_signatures_of_every_algorithm_verify_in_aws_lc_and_in_obconform() {
 
 // ---- client assertions ----
 
+#[derive(Clone)]
 struct Assertion {
     key: &'static SigningKey,
     jwt: String,
@@ -1252,9 +1253,23 @@ fn a_client_assertion_with_a_tampered_claim_or_signature_is_rejected() {
     );
     let tampered = Assertion {
         jwt: tampered,
-        ..made
+        ..made.clone()
     };
     assert_eq!(tampered.verify().unwrap_err(), AssertionError::BadSignature);
+    // The claims as signed, one bit of the signature flipped.
+    let mut signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+    signature[0] ^= 1;
+    let flipped = Assertion {
+        jwt: format!(
+            "{}.{}.{}",
+            parts[0],
+            parts[1],
+            URL_SAFE_NO_PAD.encode(signature)
+        ),
+        ..made.clone()
+    };
+    assert_eq!(flipped.verify().unwrap_err(), AssertionError::BadSignature);
+    assert!(made.verify().is_ok(), "the untouched assertion verifies");
     // Only RS256 and PS256 are made.
     let key = signing(KeyKind::Rsa2048);
     for alg in [Algorithm::PS384, Algorithm::RS512] {

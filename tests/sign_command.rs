@@ -5,7 +5,6 @@ mod common;
 
 use common::{TestSandbox, obconform};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn repo_environments() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/environments.yaml")
@@ -84,7 +83,7 @@ fn the_app_token_profile_prints_the_guides_request_and_curl_gets_a_token() {
 
     // The printed curl command, run as is, gets an application token from the sandbox.
     let curl = section(&out.stdout, "curl");
-    let result = Command::new("bash")
+    let result = common::local_command("bash")
         .args(["-c", &format!("{} -sS", curl.trim_end())])
         .output()
         .expect("bash runs");

@@ -3,7 +3,7 @@
 //! Keys are read with OpenSSL so that encrypted PEM keys work: they are decrypted in memory with a
 //! passphrase taken from an environment variable and never written anywhere.
 
-use super::load::{LoadError, load_certificate};
+use super::load::{LoadError, first_reason, key_matches, load_certificate};
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -77,17 +77,6 @@ impl std::fmt::Debug for Identity {
     }
 }
 
-/// Loads a TLS client identity: the certificate (chain) and its key, as `load_cert_and_key` reads
-/// them.
-pub fn load_identity(
-    cert_path: &Path,
-    key_path: Option<&Path>,
-    passphrase: Option<(&str, Option<String>)>,
-) -> Result<Identity, CertError> {
-    let (chain, key) = load_cert_and_key(cert_path, key_path, passphrase)?;
-    identity_from(&chain, &key, cert_path)
-}
-
 /// The rustls form of a chain (leaf first) and its key.
 pub fn identity_from(
     chain: &[X509],
@@ -139,12 +128,7 @@ pub fn load_cert_and_key(
             }));
         }
     };
-    let matches = loaded
-        .leaf
-        .public_key()
-        .map(|public| public.public_eq(&key))
-        .unwrap_or(false);
-    if !matches {
+    if !key_matches(&loaded.leaf, &key) {
         return Err(CertError::KeyMismatch {
             cert: cert_path.to_path_buf(),
             key: key_path.unwrap_or(cert_path).to_path_buf(),
@@ -250,11 +234,4 @@ fn read(path: &Path, role: &str) -> Result<Vec<u8>, CertError> {
             }
         }
     })
-}
-
-fn first_reason(e: &openssl::error::ErrorStack) -> String {
-    e.errors()
-        .first()
-        .and_then(|err| err.reason().map(str::to_string))
-        .unwrap_or_else(|| e.to_string())
 }

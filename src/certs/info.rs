@@ -93,10 +93,6 @@ impl CertInfo {
     pub fn is_ok(&self) -> bool {
         self.warnings.is_empty()
     }
-
-    pub fn has_warning(&self, id: &str) -> bool {
-        self.warnings.iter().any(|w| w.id == id)
-    }
 }
 
 /// Describes `cert` as of `now`; with `key`, also whether the key belongs to it.
@@ -223,7 +219,8 @@ fn validity_warnings(
     }
 }
 
-fn plural(n: i64, unit: &str) -> String {
+/// `1 day`, `3 days`.
+pub(crate) fn plural(n: i64, unit: &str) -> String {
     if n == 1 {
         format!("1 {unit}")
     } else {

@@ -315,7 +315,8 @@ fn is_mac_failure(e: &openssl::error::ErrorStack) -> bool {
         .any(|err| err.reason().is_some_and(|r| r.contains("mac verify")))
 }
 
-fn first_reason(e: &openssl::error::ErrorStack) -> String {
+/// The first OpenSSL reason of an error stack (what a person can act on), else all of it.
+pub(super) fn first_reason(e: &openssl::error::ErrorStack) -> String {
     e.errors()
         .first()
         .and_then(|err| err.reason().map(str::to_string))

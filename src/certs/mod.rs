@@ -11,8 +11,8 @@ pub mod self_signed;
 pub mod wire;
 
 pub use identity::{
-    CertError, Identity, identity_from, load_cert_and_key, load_identity, load_leaf_and_key,
-    load_private_key, load_trust_anchors,
+    CertError, Identity, identity_from, load_cert_and_key, load_leaf_and_key, load_private_key,
+    load_trust_anchors,
 };
 pub use info::{CertInfo, Warning, inspect};
 pub use load::{

@@ -6,7 +6,7 @@
 //! Private keys are read to compare them, never printed.
 
 use super::Outcome;
-use crate::certs::info::{CertInfo, inspect, one_line_name};
+use crate::certs::info::{CertInfo, inspect, one_line_name, plural};
 use crate::certs::load::{LoadedCertificate, key_beside, load_certificate};
 use crate::certs::{CertFormat, load_private_key};
 use crate::error_chain::error_chain;
@@ -129,7 +129,7 @@ fn inspect_command(args: &InspectArgs) -> Outcome {
                 let _ = writeln!(
                     out,
                     "{}: {} OK, {} with warnings",
-                    count(infos.len() as i64, "certificate"),
+                    plural(infos.len() as i64, "certificate"),
                     infos.len() - wrong,
                     wrong
                 );
@@ -231,9 +231,9 @@ fn render(out: &mut String, info: &CertInfo, extra: &Extra) {
     line(out, "x5t#S256", &info.x5t_s256);
     line(out, "x5t", &info.x5t);
     let left = if info.days_left < 0 {
-        format!("expired {} ago", count(-info.days_left, "day"))
+        format!("expired {} ago", plural(-info.days_left, "day"))
     } else {
-        format!("{} left", count(info.days_left, "day"))
+        format!("{} left", plural(info.days_left, "day"))
     };
     line(
         out,
@@ -242,7 +242,7 @@ fn render(out: &mut String, info: &CertInfo, extra: &Extra) {
             "{} → {}  ({}, {left})",
             info.not_before,
             info.not_after,
-            count(info.lifetime_days, "day")
+            plural(info.lifetime_days, "day")
         ),
     );
     line(out, "key", &info.key_type);
@@ -304,12 +304,4 @@ fn private_key_text(info: &CertInfo, extra: &Extra) -> String {
         None => String::new(),
     };
     format!("{verdict}: {origin}")
-}
-
-fn count(n: i64, unit: &str) -> String {
-    if n == 1 {
-        format!("1 {unit}")
-    } else {
-        format!("{n} {unit}s")
-    }
 }

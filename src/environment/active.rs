@@ -323,11 +323,19 @@ impl EnvironmentsSource {
                 .map(|(_, v)| v.clone())
                 .or_else(|| lookup(var))
         };
+        // A missing env_file is no error by itself (its variables may be exported instead); a
+        // variable found nowhere then says where it was looked for.
+        let mut missing_file = None;
         let file_values = match &env.env_file {
             Some(file) => {
                 let file = expand_env_vars(file, &early_lookup).map_err(&err)?;
                 let path = absolute_from(base, PathBuf::from(file));
-                read_env_file(&path).map_err(&err)?
+                if path.exists() {
+                    read_env_file(&path).map_err(&err)?
+                } else {
+                    missing_file = Some(path);
+                    Vec::new()
+                }
             }
             None => Vec::new(),
         };
@@ -339,7 +347,15 @@ impl EnvironmentsSource {
                     .map(|(_, v)| v.clone())
             })
         };
-        let expand = |text: &str| expand_env_vars(text, &full_lookup).map_err(&err);
+        let expand = |text: &str| {
+            expand_env_vars(text, &full_lookup).map_err(|e| match &missing_file {
+                Some(path) => err(format!(
+                    "{e} (nor in env_file {}, which does not exist)",
+                    path.display()
+                )),
+                None => err(e),
+            })
+        };
         let resolve = |text: &str| -> Result<PathBuf, EnvironmentError> {
             Ok(absolute_from(base, PathBuf::from(expand(text)?)))
         };
@@ -607,9 +623,16 @@ mod tests {
     #[test]
     fn a_missing_env_file_names_the_environment_and_the_file() {
         let dir = tempfile::tempdir().unwrap();
+        // Without variables to take from it, a missing env_file is fine.
         let envs = environments(
             dir.path(),
             "environments:\n  e:\n    kind: sandbox\n    api: https://x.example\n    env_file: nowhere.env\n",
+        );
+        assert!(envs.activate("e", None, &[], &|_| None).is_ok());
+        // A variable found nowhere names the file it was not in.
+        let envs = environments(
+            dir.path(),
+            "environments:\n  e:\n    kind: sandbox\n    api: ${API}\n    env_file: nowhere.env\n",
         );
         let err = envs
             .activate("e", None, &[], &|_| None)
@@ -619,5 +642,7 @@ mod tests {
             err.contains("nowhere.env") && err.contains("environment `e`"),
             "{err}"
         );
+        assert!(err.contains("`API` is not set"), "{err}");
+        assert!(err.contains("which does not exist"), "{err}");
     }
 }

@@ -95,6 +95,11 @@ impl CertKey {
         &self.der
     }
 
+    /// The certificate's x5t#S256 thumbprint (base64url), which is also its JWK `kid`.
+    pub fn x5t_s256(&self) -> &str {
+        &self.kid
+    }
+
     pub fn sha256(&self) -> &[u8; 32] {
         &self.sha256
     }

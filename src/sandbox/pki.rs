@@ -140,21 +140,10 @@ impl TestPki {
             },
             Some(&ca),
         )?;
-        let client_tls = issue(
-            &Spec {
-                subject: &tpp_subject("example_client_tls"),
-                serial_hex: Some(TLS_CERT_SERIAL_HEX),
-                profile: Profile::ClientTls,
-            },
-            Some(&ca),
-        )?;
-        let client_signing = issue(
-            &Spec {
-                subject: &tpp_subject("example_client_signing"),
-                serial_hex: Some(SIGNING_CERT_SERIAL_HEX),
-                profile: Profile::Signing,
-            },
-            Some(&ca),
+        let (client_tls, client_signing) = client_pair(
+            &ca,
+            &tpp_subject,
+            [Some(TLS_CERT_SERIAL_HEX), Some(SIGNING_CERT_SERIAL_HEX)],
         )?;
         Ok(Self {
             ca,
@@ -187,23 +176,7 @@ impl TestPki {
 /// A renewed client pair issued by `ca`: fresh keys and random serials, the example TPP's
 /// subjects, usages and PSD2 roles — what a certificate renewal hands a TPP.
 pub fn renew_client_pair(ca: &KeyPair) -> Result<(KeyPair, KeyPair), SandboxError> {
-    let tls = issue(
-        &Spec {
-            subject: &tpp_subject("example_client_tls"),
-            serial_hex: None,
-            profile: Profile::ClientTls,
-        },
-        Some(ca),
-    )?;
-    let signing = issue(
-        &Spec {
-            subject: &tpp_subject("example_client_signing"),
-            serial_hex: None,
-            profile: Profile::Signing,
-        },
-        Some(ca),
-    )?;
-    Ok((tls, signing))
+    client_pair(ca, &tpp_subject, [None, None])
 }
 
 /// The Open Banking (premium) app's example pair, issued by the same CA (so the API listener
@@ -216,18 +189,29 @@ pub fn premium_client_pair(ca: &KeyPair) -> Result<(KeyPair, KeyPair), SandboxEr
             ("CN", cn),
         ]
     };
+    client_pair(ca, &subject, [None, None])
+}
+
+/// A client TLS and signing pair issued by `ca`, subjects by common name (`example_client_tls`,
+/// `example_client_signing`), with the given serials or random ones.
+fn client_pair<S: AsRef<[(&'static str, &'static str)]>>(
+    ca: &KeyPair,
+    subject: &dyn Fn(&'static str) -> S,
+    serials: [Option<&str>; 2],
+) -> Result<(KeyPair, KeyPair), SandboxError> {
+    let [tls_serial, signing_serial] = serials;
     let tls = issue(
         &Spec {
-            subject: &subject("example_client_tls"),
-            serial_hex: None,
+            subject: subject("example_client_tls").as_ref(),
+            serial_hex: tls_serial,
             profile: Profile::ClientTls,
         },
         Some(ca),
     )?;
     let signing = issue(
         &Spec {
-            subject: &subject("example_client_signing"),
-            serial_hex: None,
+            subject: subject("example_client_signing").as_ref(),
+            serial_hex: signing_serial,
             profile: Profile::Signing,
         },
         Some(ca),

@@ -189,11 +189,11 @@ impl Algorithm {
 
     /// Whether the key can make (or verify) this algorithm's signatures.
     pub fn check_key<T: HasPublic>(self, key: &PKeyRef<T>) -> Result<(), AlgorithmError> {
-        let found = describe_key(key);
+        // Described only when refused: this runs on every signature made and verified.
         let wrong = |needs| AlgorithmError::WrongKey {
             alg: self,
             needs,
-            found: found.clone(),
+            found: describe_key(key),
         };
         if self.is_rsa() {
             return if key.id() == Id::RSA {

@@ -111,14 +111,9 @@ impl SignatureParams {
 /// The string that is signed: one `name: value` line per listed header, joined by LF, no
 /// trailing LF.
 pub fn signing_string(message: &Message<'_>, headers: &[String]) -> Result<String, HttpSigError> {
-    let mut lines = Vec::with_capacity(headers.len());
-    for name in headers {
-        let line = message
-            .signed_line(name)
-            .ok_or_else(|| HttpSigError::MissingSignedHeader(name.to_ascii_lowercase()))?;
-        lines.push(line);
-    }
-    Ok(lines.join("\n"))
+    message
+        .signed_lines(headers)
+        .map_err(HttpSigError::MissingSignedHeader)
 }
 
 /// A signature made: the header to add and what was signed.

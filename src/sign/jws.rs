@@ -26,8 +26,6 @@ pub struct DetachedJws {
     pub value: String,
     /// What was signed: `<header b64url>.<lines>`.
     pub signing_input: String,
-    /// The protected header as JSON text.
-    pub header_json: String,
 }
 
 /// Signs the request's `pars` headers (the request already carries them all).
@@ -61,21 +59,14 @@ pub fn sign(
     Ok(DetachedJws {
         value: format!("{header_b64}..{}", URL_SAFE_NO_PAD.encode(signature)),
         signing_input,
-        header_json,
     })
 }
 
 /// The `pars` lines, LF-joined, no trailing LF.
 pub fn signed_lines(message: &Message<'_>, pars: &[String]) -> Result<String, JwsError> {
-    let mut lines = Vec::with_capacity(pars.len());
-    for name in pars {
-        lines.push(
-            message
-                .signed_line(name)
-                .ok_or_else(|| JwsError::ParsHeaderMissing(name.to_ascii_lowercase()))?,
-        );
-    }
-    Ok(lines.join("\n"))
+    message
+        .signed_lines(pars)
+        .map_err(JwsError::ParsHeaderMissing)
 }
 
 /// A received `x-jws-signature`, split and its header decoded.

@@ -53,6 +53,19 @@ impl<'a> Message<'a> {
         };
         Some(format!("{name}: {value}"))
     }
+
+    /// The signed lines of `names`, LF-joined, no trailing LF; `Err` names (lower-case) the first
+    /// header the message lacks.
+    pub fn signed_lines(&self, names: &[String]) -> Result<String, String> {
+        let lines = names
+            .iter()
+            .map(|name| {
+                self.signed_line(name)
+                    .ok_or_else(|| name.to_ascii_lowercase())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(lines.join("\n"))
+    }
 }
 
 /// What a verifier insists on besides a valid signature (HTTP signature and JWS alike).

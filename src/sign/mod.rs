@@ -308,10 +308,7 @@ fn sign_jws(
         inputs.now,
         &key.key,
     )?;
-    request
-        .headers
-        .retain(|(k, _)| !k.eq_ignore_ascii_case(JWS_HEADER));
-    request.headers.push((JWS_HEADER.to_string(), made.value));
+    replace_header(request, JWS_HEADER, made.value);
     Ok(made.signing_input)
 }
 

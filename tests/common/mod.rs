@@ -102,6 +102,24 @@ pub fn run_local(file: &Path, dir: &Path) -> Output {
     )
 }
 
+/// A command for a client (curl, a script) that must reach the test's 127.0.0.1 servers
+/// directly: proxy variables from the environment are dropped, and `NO_PROXY` covers all.
+pub fn local_command(program: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(program);
+    for var in [
+        "https_proxy",
+        "HTTPS_PROXY",
+        "http_proxy",
+        "HTTP_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+    ] {
+        command.env_remove(var);
+    }
+    command.env("NO_PROXY", "*").env("no_proxy", "*");
+    command
+}
+
 /// Writes `dir/name` (creating folders in `name`).
 pub fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
     let path = dir.join(name);

@@ -96,7 +96,6 @@ pub async fn create(
             t.consents.insert(consent.id.clone(), consent.clone());
             Ok(consent)
         })?;
-        state.hub.own_consent(&tenant, &consent.id);
         Ok(consent_json(&consent, &state.consent_base))
     });
     reply(StatusCode::CREATED, result)
@@ -130,10 +129,7 @@ pub async fn delete(
         })
     });
     match result {
-        Ok(()) => {
-            state.hub.disown_consent(&consent_id);
-            StatusCode::NO_CONTENT.into_response()
-        }
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -172,10 +168,12 @@ pub async fn decide(
     Path(consent_id): Path<String>,
     body: Bytes,
 ) -> Response {
+    let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
     let field = |name: &str| {
-        form_urlencoded::parse(&body)
+        fields
+            .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
+            .map(|(_, v)| v.clone())
     };
     let (decision, profile_id, client_state) =
         (field("decision"), field("profile"), field("state"));

@@ -18,7 +18,7 @@ use super::error::{HubError, reply};
 use super::store::{Consent, Tenant};
 use super::tenant::tenant_of;
 use crate::sandbox::psd2::ais::ledger;
-use crate::sandbox::psd2::profiles::{Account, Profile};
+use crate::sandbox::psd2::profiles::Profile;
 use crate::sandbox::server::SandboxState;
 use crate::sandbox::tls::PeerCertificate;
 
@@ -44,10 +44,6 @@ fn ready<'a>(
     Ok(ready)
 }
 
-fn account_id(account: &Account) -> &'static str {
-    account.resource_id
-}
-
 pub async fn accounts(
     State(state): State<Arc<SandboxState>>,
     cert: Option<Extension<PeerCertificate>>,
@@ -61,7 +57,7 @@ pub async fn accounts(
                 for account in profile.accounts {
                     let balances = ledger::balances_on(account, today);
                     accounts.push(json!({
-                        "accountId": account_id(account),
+                        "accountId": account.resource_id,
                         "consentId": consent.id,
                         "bankId": consent.bank.bank_id,
                         "iban": account.iban,
@@ -93,7 +89,7 @@ pub async fn transactions(
             let account = ready(t, &user_id)?
                 .into_iter()
                 .flat_map(|(_, profile)| profile.accounts.iter())
-                .find(|a| account_id(a) == wanted)
+                .find(|a| a.resource_id == wanted)
                 .ok_or_else(|| {
                     HubError::not_found(format!("Account {wanted} not found for user {user_id}"))
                 })?;

@@ -26,9 +26,6 @@ use axum::routing::{get, post, put};
 pub use self::store::HubStore;
 use super::server::SandboxState;
 
-/// The hub's paths start with its environment: `https://api.banqware.com/sandbox/…`.
-pub const PREFIX: &str = "/sandbox";
-
 /// When an update's status changes, counted from its creation: "over a few seconds".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UpdateTiming {

@@ -165,61 +165,40 @@ impl Tenant {
 }
 
 #[derive(Debug, Default)]
-struct Inner {
-    tenants: HashMap<TenantId, Tenant>,
-    /// Which tenant a consent belongs to: the consent screen is reached without a certificate.
-    consent_owner: HashMap<String, TenantId>,
-}
-
-#[derive(Debug, Default)]
 pub struct HubStore {
-    inner: Mutex<Inner>,
+    tenants: Mutex<HashMap<TenantId, Tenant>>,
     pub timing: UpdateTiming,
 }
 
 impl HubStore {
     pub fn new(timing: UpdateTiming) -> Self {
         Self {
-            inner: Mutex::default(),
+            tenants: Mutex::default(),
             timing,
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, HashMap<TenantId, Tenant>> {
+        self.tenants.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Runs `f` on the tenant (created on first use).
     pub fn with_tenant<T>(&self, tenant: &TenantId, f: impl FnOnce(&mut Tenant) -> T) -> T {
-        let mut inner = self.lock();
-        f(inner.tenants.entry(*tenant).or_default())
+        f(self.lock().entry(*tenant).or_default())
     }
 
-    /// Records which tenant owns a new consent.
-    pub fn own_consent(&self, tenant: &TenantId, consent_id: &str) {
-        self.lock()
-            .consent_owner
-            .insert(consent_id.to_string(), *tenant);
-    }
-
-    /// Runs `f` on the consent `consent_id` and its tenant, whoever that is.
+    /// Runs `f` on the consent `consent_id` and its tenant, whoever that is: the consent screen
+    /// is reached without a certificate (tenants are few).
     pub fn with_consent<T>(
         &self,
         consent_id: &str,
         f: impl FnOnce(&mut Tenant, &str) -> T,
     ) -> Option<T> {
-        let mut inner = self.lock();
-        let owner = *inner.consent_owner.get(consent_id)?;
-        let tenant = inner.tenants.get_mut(&owner)?;
-        tenant
-            .consents
-            .contains_key(consent_id)
-            .then(|| f(tenant, consent_id))
-    }
-
-    /// Forgets a deleted consent's owner.
-    pub fn disown_consent(&self, consent_id: &str) {
-        self.lock().consent_owner.remove(consent_id);
+        let mut tenants = self.lock();
+        let tenant = tenants
+            .values_mut()
+            .find(|t| t.consents.contains_key(consent_id))?;
+        Some(f(tenant, consent_id))
     }
 }
 

@@ -149,6 +149,8 @@ static CLIENT: LazyLock<Option<reqwest::Client>> = LazyLock::new(|| {
     reqwest::Client::builder()
         .timeout(DELIVERY_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
+        // Straight to the loopback address, never through a proxy from the environment.
+        .no_proxy()
         .build()
         .ok()
 });

@@ -64,7 +64,7 @@ pub fn authenticate(
     let key = partner.signing_cert.public_key();
     let thumbprints = (
         partner.signing_x5t.as_str(),
-        partner.signing_x5t_s256.as_str(),
+        partner.signing_cert.x5t_s256(),
     );
     let verified = client_assertion::verify(
         jwt,

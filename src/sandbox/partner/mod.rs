@@ -38,7 +38,7 @@ use self::token::TokenStore;
 use super::jwk::{CertKey, CertKeyError};
 use super::pki::TestPki;
 use super::server::SandboxState;
-use crate::certs::wire::{x5t_s256, x5t_sha1};
+use crate::certs::wire::x5t_sha1;
 
 pub const TOKEN_PATH: &str = "/token-api/oauth2/token";
 /// The partner API's path prefix, left out of the signed `(request-target)`.
@@ -56,7 +56,6 @@ pub struct PartnerState {
     pub signing_cert: CertKey,
     /// Its RFC 7515 thumbprints, as client assertions name it.
     pub signing_x5t: String,
-    pub signing_x5t_s256: String,
     pub allowlist: Allowlist,
     pub limiter: RateLimiter,
     pub tokens: TokenStore,
@@ -76,7 +75,6 @@ impl PartnerState {
             tls_cert: CertKey::from_x509(&pki.client_tls.cert)?,
             signing_cert: CertKey::from_x509(signing)?,
             signing_x5t: x5t_sha1(signing),
-            signing_x5t_s256: x5t_s256(signing),
             allowlist: Allowlist::new(&config.allowed_ips),
             limiter: RateLimiter::new(config.rate_limit),
             tokens: TokenStore::default(),

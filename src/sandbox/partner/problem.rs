@@ -138,10 +138,6 @@ impl Problem {
         self.headers.push((name, value));
         self
     }
-
-    pub fn status(&self) -> StatusCode {
-        self.kind.status()
-    }
 }
 
 impl IntoResponse for Problem {
@@ -181,8 +177,8 @@ impl IntoResponse for Problem {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_problem_is_rfc7807_json_with_the_diagnosis_header() {
+    #[tokio::test]
+    async fn a_problem_is_rfc7807_json_with_the_diagnosis_header() {
         let response = Problem::new(Kind::DigestMismatch, "the body hashes to something else")
             .with_diagnosis("httpsig.digest-mismatch")
             .into_response();
@@ -194,6 +190,19 @@ mod tests {
         assert_eq!(
             response.headers().get(DIAGNOSIS_HEADER),
             Some(&HeaderValue::from_static("httpsig.digest-mismatch"))
+        );
+        // The body as sent, not a hand-built copy of it.
+        let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024)
+            .await
+            .expect("body");
+        let body: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
+        assert_eq!(body["status"], 400);
+        assert_eq!(body["detail"], "the body hashes to something else");
+        assert_eq!(body["title"], Kind::DigestMismatch.title());
+        assert!(
+            body["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with(TYPE_PREFIX))
         );
     }
 

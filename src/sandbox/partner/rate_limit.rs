@@ -73,10 +73,6 @@ impl RateLimiter {
         }
     }
 
-    pub fn limit(&self) -> NonZeroU32 {
-        self.limit
-    }
-
     /// Counts a request of `ip` at `now`. Refused requests are not counted: a client that keeps
     /// retrying still gets through when the window turns.
     pub fn check(&self, ip: IpAddr, now: SystemTime) -> Decision {

@@ -193,12 +193,6 @@ impl AppRegistry {
         Some(old)
     }
 
-    pub fn remove(&mut self, client_id: &str) -> Option<Application> {
-        let index = self.apps.iter().position(|a| a.client_id == client_id)?;
-        self.redirects_put.retain(|id| id != client_id);
-        Some(self.apps.remove(index))
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = &Application> {
         self.apps.iter()
     }

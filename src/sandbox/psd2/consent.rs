@@ -591,7 +591,8 @@ fn registered_redirect(
     }
 }
 
-fn list_or_none(uris: &[String]) -> String {
+/// The URIs comma-separated, or `none`.
+pub(crate) fn list_or_none(uris: &[String]) -> String {
     if uris.is_empty() {
         "none".to_owned()
     } else {

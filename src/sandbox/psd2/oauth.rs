@@ -504,7 +504,14 @@ fn require_form_content_type(headers: &HeaderMap) -> Result<(), IngError> {
 }
 
 /// The scheme word of the Authorization header, if there is one.
-fn authorization_scheme(headers: &HeaderMap) -> Option<String> {
+/// The token of `Authorization: Bearer <token>`, if the header has that form.
+pub(crate) fn bearer_value(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+pub(crate) fn authorization_scheme(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?;
     let text = String::from_utf8_lossy(value.as_bytes());
     Some(

@@ -6,21 +6,24 @@
 //! before it, the mistakes the two example applications invite are named: a token of the PSD2
 //! application, a token of the other mode, the PSD2 TLS certificate.
 
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 
 use super::errors::ShowcaseError;
 use super::owners::{app_label, tls_of_other_application};
 use super::signature::{verify_http_signature, verify_jws};
 use super::{PREMIUM_CLIENT_ID, SHOWCASE_SCOPE};
 use crate::sandbox::errors::{IngError, diagnosis};
-use crate::sandbox::psd2::oauth::{AccessToken, TokenLookup, TokenMode, authenticate_bearer};
-use crate::sandbox::psd2::verify::{Received, bad_signature, unauthorized};
+use crate::sandbox::psd2::oauth::{
+    AccessToken, TokenLookup, TokenMode, authenticate_bearer, authorization_scheme, bearer_value,
+};
+use crate::sandbox::psd2::verify::{Received, unauthorized};
 use crate::sandbox::server::SandboxState;
 use crate::sign::http_signature::{self, Placement};
 
 /// `/greetings/single`: an HTTP-signature token and a `Signature` header, keyId = client_id.
 pub fn http_signed(state: &SandboxState, received: &Received) -> Result<(), ShowcaseError> {
-    if scheme_is(&received.headers, "signature") {
+    if authorization_scheme(&received.headers).is_some_and(|s| s.eq_ignore_ascii_case("signature"))
+    {
         return Err(ShowcaseError::from(
             unauthorized(
                 "With an access token the request carries Authorization: Bearer <access token> \
@@ -36,9 +39,8 @@ pub fn http_signed(state: &SandboxState, received: &Received) -> Result<(), Show
         unauthorized(format!("A Signature header is required: {e}"))
             .with_diagnosis(e.diagnosis_id())
     })?;
-    if placement != Placement::SignatureHeader {
-        return Err(bad_signature(diagnosis::HTTPSIG_PLACEMENT).into());
-    }
+    // `Authorization: Signature` was refused above, so `locate` found the Signature header.
+    debug_assert_eq!(placement, Placement::SignatureHeader);
     if params.key_id != token.client_id {
         return Err(ShowcaseError::from(
             unauthorized(format!(
@@ -153,19 +155,4 @@ fn application_gone() -> IngError {
 
 fn no_certificate() -> IngError {
     unauthorized("No TLS client certificate was presented")
-}
-
-/// The token of `Authorization: Bearer <token>`, if the header has that form.
-fn bearer_value(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
-fn scheme_is(headers: &HeaderMap, scheme: &str) -> bool {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_whitespace().next())
-        .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
 }

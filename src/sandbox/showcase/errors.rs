@@ -32,10 +32,6 @@ impl ShowcaseError {
         Self(self.0.with_diagnosis(id))
     }
 
-    pub fn status(&self) -> StatusCode {
-        self.0.status
-    }
-
     pub fn message(&self) -> &str {
         match &self.0.body {
             ErrorBody::Message { message } => message,
@@ -89,8 +85,8 @@ impl IntoResponse for ShowcaseError {
 mod tests {
     use super::*;
 
-    #[test]
-    fn converted_errors_keep_status_message_and_diagnosis_in_the_showcase_shape() {
+    #[tokio::test]
+    async fn converted_errors_keep_status_message_and_diagnosis_in_the_showcase_shape() {
         let ing = IngError::bearer_unauthorized("Invalid access token")
             .with_diagnosis("flow.token-expired");
         let response = ShowcaseError::from(ing).into_response();
@@ -103,6 +99,13 @@ mod tests {
             response.headers().get(header::WWW_AUTHENTICATE),
             Some(&HeaderValue::from_static("Bearer"))
         );
+        let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024)
+            .await
+            .expect("body");
+        let body: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
+        assert_eq!(body["message"], "Invalid access token");
+        assert_eq!(body["code"], "UNAUTHORIZED");
+        assert_eq!(body["innerErrors"], serde_json::json!([]));
     }
 
     #[test]

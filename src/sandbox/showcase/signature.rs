@@ -90,7 +90,7 @@ pub fn verify_jws(
     })?;
     let parsed = jws::parse(&value).map_err(|e| signature_refused(&e, e.diagnosis_id()))?;
     let named = parsed.x5t_s256.as_deref().unwrap_or_default();
-    let Some(key) = app.signing_keys.iter().find(|k| x5t_s256(k) == named) else {
+    let Some(key) = app.signing_keys.iter().find(|k| k.x5t_s256() == named) else {
         return Err(unnamed_certificate(registry, app, named, peer));
     };
     if let Some(sent) = request.header(CERTIFICATE_HEADER) {
@@ -130,7 +130,7 @@ fn unnamed_certificate(
     peer: &PeerCertificate,
 ) -> IngError {
     if let Some((owner, key)) =
-        other_signing_keys(registry, app).find(|(_, k)| x5t_s256(k) == named)
+        other_signing_keys(registry, app).find(|(_, k)| k.x5t_s256() == named)
     {
         return wrong_key(app, owner, key, jws::JwsError::BadSignature.diagnosis_id());
     }
@@ -177,8 +177,4 @@ fn other_signing_keys<'a>(
         .iter()
         .filter(move |other| other.client_id != app.client_id)
         .flat_map(|other| other.signing_keys.iter().map(move |key| (other, key)))
-}
-
-fn x5t_s256(key: &CertKey) -> String {
-    URL_SAFE_NO_PAD.encode(key.sha256())
 }

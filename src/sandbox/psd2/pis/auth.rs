@@ -14,12 +14,13 @@
 //! signature sent — or no signature at all — is 401 `flow.token-mode-mismatch` naming the pairing
 //! that is needed.
 
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 
 use crate::sandbox::errors::{IngError, diagnosis};
 use crate::sandbox::psd2::applications::application_gone;
 use crate::sandbox::psd2::oauth::{
     AccessToken, TokenKind, TokenLookup, TokenMode, authenticate_bearer, authenticate_signed,
+    bearer_value,
 };
 use crate::sandbox::psd2::verify::{Received, SignedJws, unauthorized};
 use crate::sandbox::server::SandboxState;
@@ -63,12 +64,8 @@ pub fn authenticate(state: &SandboxState, received: &Received) -> Result<AccessT
 
 /// The mode of the Bearer token, if it is one the sandbox issued (valid or expired).
 fn token_mode(state: &SandboxState, headers: &HeaderMap) -> Option<TokenMode> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
-    }
-    match state.psd2.tokens.lookup(token.trim(), state.clock.now()) {
+    let token = bearer_value(headers)?;
+    match state.psd2.tokens.lookup(token, state.clock.now()) {
         TokenLookup::Valid(t) | TokenLookup::Expired(t) => Some(t.mode),
         TokenLookup::Unknown => None,
     }

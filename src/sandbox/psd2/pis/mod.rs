@@ -28,6 +28,7 @@ mod sca;
 pub mod store;
 pub mod validate;
 
+use crate::sandbox::psd2::consent::list_or_none;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -287,11 +288,7 @@ fn tpp_redirect_uri(
     if registered.iter().any(|r| same_uri(sent, r)) {
         return Ok(sent.to_owned());
     }
-    let list = if registered.is_empty() {
-        "none".to_owned()
-    } else {
-        registered.join(", ")
-    };
+    let list = list_or_none(&registered);
     Err(bad_header(format!(
         "TPP-Redirect-URI `{sent}` is not registered for client_id {client_id} (registered: \
          {list}); register it with PUT /oauth2/applications/{client_id}"

@@ -19,13 +19,13 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use reqwest::Url;
 
 use super::lifecycle::TransactionStatus;
 use super::store::{Decision, DecisionError, Payment};
-use crate::sandbox::psd2::consent::redirect_location;
+use crate::sandbox::psd2::consent::{redirect_location, redirect_response};
 use crate::sandbox::psd2::html::{self, escape, html_response};
 use crate::sandbox::psd2::profiles::{self, AccountKind, Country};
 use crate::sandbox::psd2::verify::has_media_type;
@@ -118,13 +118,7 @@ fn decide(
     let redirect = Url::parse(&payment.redirect_uri)
         .map_err(|_| ScaError::bad("The payment's TPP-Redirect-URI is not an absolute URL"))?;
     let location = redirect_location(&redirect, &[("paymentId", &payment.id)]);
-    let mut response = StatusCode::FOUND.into_response();
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        headers.insert(header::LOCATION, value);
-    }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    Ok(redirect_response(&location))
 }
 
 /// The test profiles' country for this payment.

@@ -75,6 +75,14 @@ pub enum DecisionError {
     AlreadyDecided(TransactionStatus),
 }
 
+/// Whether a payment is still remembered at `now`.
+fn retained(payment: &Payment, now: SystemTime) -> bool {
+    payment
+        .created_at
+        .checked_add(RETENTION)
+        .is_none_or(|until| until > now)
+}
+
 #[derive(Debug)]
 pub struct PaymentStore {
     payments: Mutex<HashMap<String, Payment>>,
@@ -95,18 +103,15 @@ impl PaymentStore {
         }
     }
 
-    fn lock(&self, now: SystemTime) -> MutexGuard<'_, HashMap<String, Payment>> {
-        let mut payments = self.payments.lock().unwrap_or_else(PoisonError::into_inner);
-        payments.retain(|_, p| {
-            p.created_at
-                .checked_add(RETENTION)
-                .is_none_or(|until| until > now)
-        });
-        payments
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Payment>> {
+        self.payments.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Forgotten payments are pruned on insert only; reads pass over them instead of walking
+    /// the whole store on every PIS request and SCA page view.
     pub fn insert(&self, payment: Payment, now: SystemTime) {
-        let mut payments = self.lock(now);
+        let mut payments = self.lock();
+        payments.retain(|_, p| retained(p, now));
         while payments.len() >= self.capacity {
             let oldest = payments
                 .values()
@@ -122,26 +127,26 @@ impl PaymentStore {
 
     /// Any client's payment by id (the SCA page: the customer, not the TPP, is at the browser).
     pub fn get(&self, id: &str, now: SystemTime) -> Option<Payment> {
-        self.lock(now).get(id).cloned()
+        self.lock().get(id).filter(|p| retained(p, now)).cloned()
     }
 
     /// The payment `id` if `client_id` initiated it at `/v1/{service}/{product}`; else 404
     /// `RESOURCE_UNKNOWN` (without telling whether it exists for someone else).
     pub fn owned(&self, owner: &Owner<'_>, id: &str, now: SystemTime) -> Result<Payment, IngError> {
-        let payments = self.lock(now);
+        let payments = self.lock();
         payments
             .get(id)
-            .filter(|p| owner.owns(p))
+            .filter(|p| retained(p, now) && owner.owns(p))
             .cloned()
             .ok_or_else(|| unknown(owner, id))
     }
 
     /// `DELETE`: cancels a cancellable payment; 400 `CANCELLATION_INVALID` otherwise.
     pub fn cancel(&self, owner: &Owner<'_>, id: &str, now: SystemTime) -> Result<(), IngError> {
-        let mut payments = self.lock(now);
+        let mut payments = self.lock();
         let payment = payments
             .get_mut(id)
-            .filter(|p| owner.owns(p))
+            .filter(|p| retained(p, now) && owner.owns(p))
             .ok_or_else(|| unknown(owner, id))?;
         let status = payment.status(now);
         if !status.is_cancellable() {
@@ -166,8 +171,11 @@ impl PaymentStore {
         decision: Decision,
         now: SystemTime,
     ) -> Result<Payment, DecisionError> {
-        let mut payments = self.lock(now);
-        let payment = payments.get_mut(id).ok_or(DecisionError::Unknown)?;
+        let mut payments = self.lock();
+        let payment = payments
+            .get_mut(id)
+            .filter(|p| retained(p, now))
+            .ok_or(DecisionError::Unknown)?;
         if payment.stage != Stage::Received {
             return Err(DecisionError::AlreadyDecided(payment.status(now)));
         }
