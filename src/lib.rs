@@ -12,6 +12,7 @@ pub mod certs;
 pub mod check;
 pub mod cli;
 pub mod context;
+pub mod diagnose;
 pub mod environment;
 pub mod error_chain;
 pub mod http;

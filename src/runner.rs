@@ -5,10 +5,11 @@ use crate::callback::{Callbacks, as_message};
 use crate::check::expect::{RenderFn, evaluate};
 use crate::check::{capture::capture, snapshot};
 use crate::context::{insert_callbacks, render_vars, template_data};
+use crate::diagnose::{Finding, FlowContext};
 use crate::environment::ActiveEnvironment;
 use crate::environment::model::EnvironmentKind;
 use crate::http::{DEFAULT_TLS_ROLE, Exchange, Response, Transport};
-use crate::plan::plan_request;
+use crate::plan::{PlannedRequest, plan_request};
 use crate::put_guard;
 use crate::redact::{Redactor, looks_secret};
 use crate::report::console;
@@ -58,6 +59,20 @@ pub struct StepOutcome {
     pub failures: Vec<String>,
     pub exchange: Option<Exchange>,
     pub elapsed: Duration,
+    /// Every request the step sent (one per attempt of a `retry`), as it went on the wire.
+    pub sent: Vec<SentRequest>,
+    /// The troubleshooting engine's findings on the last request sent, when the bank refused it
+    /// or the step expects a diagnosis.
+    pub diagnosis: Vec<Finding>,
+}
+
+/// A request as it went on the wire, with what `obconform explain` needs to judge it later.
+#[derive(Debug, Clone)]
+pub struct SentRequest {
+    pub request: PlannedRequest,
+    pub sent_at: SystemTime,
+    /// What the runner knew of the flow (tokens, codes, registration) before sending it.
+    pub flow: FlowContext,
 }
 
 #[derive(Debug, Clone)]
@@ -144,6 +159,8 @@ impl StepOutcome {
             failures,
             exchange: None,
             elapsed: Duration::ZERO,
+            sent: Vec::new(),
+            diagnosis: Vec::new(),
         }
     }
 }
@@ -172,6 +189,8 @@ async fn run_step(
         failures,
         exchange,
         elapsed: started.elapsed(),
+        sent: Vec::new(),
+        diagnosis: Vec::new(),
     };
 
     let current = Value::Object(data.clone());
@@ -269,9 +288,23 @@ async fn run_step(
             Verdict::Failed
         },
         failures,
+        sent: sent_record(&exchange),
         exchange: Some(exchange),
         elapsed: started.elapsed(),
+        diagnosis: Vec::new(),
     }
+}
+
+/// The request of a step's exchange as sent (a callback step sent nothing).
+fn sent_record(exchange: &Exchange) -> Vec<SentRequest> {
+    if exchange.request.request.url.contains("/callbacks/") && exchange.response.headers.is_empty() {
+        return Vec::new();
+    }
+    vec![SentRequest {
+        request: exchange.request.request.clone(),
+        sent_at: SystemTime::now() - exchange.elapsed,
+        flow: FlowContext::default(),
+    }]
 }
 
 /// Waits on the step's listener for a POST meeting `until`; the POST as an exchange (with our
