@@ -356,6 +356,15 @@ fn check_expect(
     for (_, check) in expect.headers.iter() {
         check_value_check(&check.value, check.at, data, renderer, err, errors);
     }
+    for id in expect.diagnosis.iter().flatten() {
+        if crate::diagnose::catalogue::entry(&id.value).is_none() {
+            errors.push(
+                err(id.at, format!("`{}` is not a diagnosis id", id.value)).with_help(
+                    "see the catalogue in the README (`obconform explain` names them), e.g. jws.trailing-lf",
+                ),
+            );
+        }
+    }
 }
 
 fn check_value_check(

@@ -368,6 +368,10 @@ pub struct Expect {
     #[serde(default, deserialize_with = "one_or_many")]
     #[schemars(with = "OneOrMany")]
     pub body_contains: Vec<String>,
+    /// The troubleshooting engine's findings on the request sent: exactly these ids (DESIGN §6,
+    /// e.g. `jws.trailing-lf`), in any order; `[]` means none.
+    #[serde(default)]
+    pub diagnosis: Option<Vec<Located<String>>>,
 }
 
 /// One status code or a list of them.
@@ -616,6 +620,8 @@ pub enum Snapshot {
 pub enum SnapshotKind {
     /// Status, content type and body of the response.
     Response,
+    /// The troubleshooting engine's findings on the request sent (id, what, fix).
+    Diagnosis,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -628,6 +634,13 @@ pub struct SnapshotSpec {
 }
 
 impl Snapshot {
+    pub fn kind(&self) -> SnapshotKind {
+        match self {
+            Snapshot::Kind(kind) => *kind,
+            Snapshot::Detailed(spec) => spec.of,
+        }
+    }
+
     pub fn extra_redactions(&self) -> &[String] {
         match self {
             Snapshot::Kind(_) => &[],

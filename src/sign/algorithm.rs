@@ -371,7 +371,7 @@ fn recover_pss_salt_len<T: HasPublic>(
     (db[one] == 0x01).then(|| db.len() - one - 1)
 }
 
-fn mgf1(digest: MessageDigest, seed: &[u8], len: usize) -> Option<Vec<u8>> {
+pub(crate) fn mgf1(digest: MessageDigest, seed: &[u8], len: usize) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(len + digest.size());
     let mut counter: u32 = 0;
     while out.len() < len {
