@@ -297,7 +297,8 @@ async fn run_step(
 
 /// The request of a step's exchange as sent (a callback step sent nothing).
 fn sent_record(exchange: &Exchange) -> Vec<SentRequest> {
-    if exchange.request.request.url.contains("/callbacks/") && exchange.response.headers.is_empty() {
+    if exchange.request.request.url.contains("/callbacks/") && exchange.response.headers.is_empty()
+    {
         return Vec::new();
     }
     vec![SentRequest {
@@ -410,7 +411,12 @@ async fn send_request(
         now: SystemTime::now(),
     };
     let mut signed = sign(planned, &profile, &inputs).map_err(|e| vec![e.to_string()])?;
-    mutate::apply(&mut signed.request, &step.mutate);
+    let keys = mutate::Keys {
+        signed_with: inputs.key,
+        roles: &ctx.env.signing_keys,
+    };
+    mutate::apply(&mut signed, step.mutate.iter().map(|m| &m.value), &keys)
+        .map_err(|e| vec![e.to_string()])?;
     let tls_role = step
         .tls
         .as_ref()
