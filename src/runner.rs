@@ -521,7 +521,12 @@ async fn send_request(
         now: SystemTime::now(),
     };
     let mut signed = sign(planned, &profile, &inputs).map_err(|e| vec![e.to_string()])?;
-    mutate::apply(&mut signed.request, &step.mutate);
+    let keys = mutate::Keys {
+        signed_with: inputs.key,
+        roles: &ctx.env.signing_keys,
+    };
+    mutate::apply(&mut signed, step.mutate.iter().map(|m| &m.value), &keys)
+        .map_err(|e| vec![e.to_string()])?;
     let tls_role = step
         .tls
         .as_ref()
