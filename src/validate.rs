@@ -209,6 +209,27 @@ pub fn validate(
         if let Some(expect) = &step.expect {
             check_expect(expect, &dry, renderer, &err, &mut errors);
         }
+        if step.request.is_none() {
+            let diagnosed = step
+                .expect
+                .iter()
+                .flat_map(|e| e.diagnosis.iter().flatten())
+                .next();
+            let snapshot = step
+                .snapshot
+                .as_ref()
+                .filter(|s| s.kind() == crate::scenario::model::SnapshotKind::Diagnosis);
+            if let Some(at) = diagnosed.map(|id| id.at).or(snapshot.map(|_| step.name.at)) {
+                errors.push(
+                    err(
+                        at,
+                        "only a step that sends a `request` has a diagnosis: the engine judges the request as sent"
+                            .into(),
+                    )
+                    .with_help("move `diagnosis` to the request step, or snapshot `response`"),
+                );
+            }
+        }
         if let Some(retry) = &step.retry {
             if step.authorize.is_some() {
                 errors.push(err(

@@ -243,7 +243,7 @@ fn check_signature(
 fn check_encoding(recovered: &Recovered, algorithm: Algorithm, findings: &mut Vec<Finding>) {
     let expected = algorithm.digest_len();
     match recovered {
-        Recovered::Pss { hash, .. } if hash.len() != expected => findings.push(Finding::new(
+        Recovered::Pss { hash, .. } if hash.size() != expected => findings.push(Finding::new(
             id::JWS_ALG_MISMATCH,
             format!("alg says {algorithm}, but the signature was made with RSA-PSS and {}", hash.name()),
         )),

@@ -30,7 +30,7 @@ impl Hash {
         }
     }
 
-    pub fn len(self) -> usize {
+    pub fn size(self) -> usize {
         match self {
             Hash::Sha1 => 20,
             Hash::Sha256 => 32,
@@ -146,7 +146,7 @@ fn pkcs1(em: &[u8]) -> Option<Recovered> {
     let info = rest[padding..].strip_prefix(&[0x00])?;
     Hash::ALL.into_iter().find_map(|hash| {
         let digest = info.strip_prefix(hash.digest_info_prefix())?;
-        (digest.len() == hash.len()).then(|| Recovered::Pkcs1 {
+        (digest.len() == hash.size()).then(|| Recovered::Pkcs1 {
             hash,
             digest: digest.to_vec(),
         })
@@ -167,7 +167,7 @@ fn pss(mut em: Vec<u8>, em_bits: usize) -> Option<Recovered> {
     }
     let em_len = em.len();
     Hash::ALL.into_iter().find_map(|hash| {
-        let h_len = hash.len();
+        let h_len = hash.size();
         if em_len < h_len + 2 {
             return None;
         }
@@ -214,7 +214,7 @@ mod tests {
             assert!(recovered.matches(input), "{alg}");
             assert!(!recovered.matches(b"other input"), "{alg}");
             if let Recovered::Pss { salt, .. } = &recovered {
-                assert_eq!(salt.len(), hash.len(), "{alg}: salt as long as the digest");
+                assert_eq!(salt.len(), hash.size(), "{alg}: salt as long as the digest");
             }
             assert_eq!(recover(&other, &signature), Some(Recovered::NotThisKey));
         }
