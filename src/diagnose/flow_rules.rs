@@ -190,11 +190,10 @@ fn check_code(message: &Message<'_>, flow: &FlowContext, now: u64, findings: &mu
         ));
     }
     let sent = form_value(message.body, "redirect_uri");
+    // Without redirect_uri the exchange may be right (the old flow, before redirect URIs are
+    // registered): whether ING wants it depends on the application's state, which only the bank
+    // knows. Another redirect_uri than the consent's is always wrong.
     match (&fact.redirect_uri, sent) {
-        (Some(_), None) => findings.push(Finding::new(
-            id::FLOW_REDIRECT_URI_REQUIRED,
-            "the consent was requested with a redirect_uri; the code exchange must send the same redirect_uri",
-        )),
         (Some(requested), Some(sent)) if *requested != sent => findings.push(Finding::new(
             id::FLOW_REDIRECT_URI_MISMATCH,
             format!("the code exchange sends redirect_uri {sent}; the consent was requested with {requested}"),
