@@ -82,12 +82,22 @@ pub fn load_request(path: &Path) -> Result<LoadedRequest, String> {
     let request = http_file::parse(&bytes, path).map_err(|e| e.to_string())?;
     let sidecar_path = path.with_extension("json");
     let sidecar = if sidecar_path.is_file() {
-        let text = read_text(&sidecar_path)?;
-        Some(json::<Sidecar>(&sidecar_path, &text)?)
+        read_sidecar(&sidecar_path)?
     } else {
         None
     };
     Ok(LoadedRequest { request, sidecar })
+}
+
+/// The sidecar at `path`; `None` when the JSON there is something else (a user's `payment.json`
+/// body beside `payment.http`): only an object with `sent_at` is taken for a sidecar.
+fn read_sidecar(path: &Path) -> Result<Option<Sidecar>, String> {
+    let text = read_text(path)?;
+    let value: serde_json::Value = json(path, &text)?;
+    if value.get("sent_at").is_none() {
+        return Ok(None);
+    }
+    json(path, &text).map(Some)
 }
 
 fn read_text(path: &Path) -> Result<String, String> {
@@ -134,5 +144,26 @@ mod tests {
         let wrong_type = dir.path().join("wrong.json");
         std::fs::write(&wrong_type, "{\"tokens\": 5}").unwrap();
         assert!(read_flow(&wrong_type).unwrap_err().contains(":1:"));
+    }
+
+    #[test]
+    fn only_json_with_sent_at_beside_a_request_is_its_sidecar() {
+        let dir = tempfile::tempdir().unwrap();
+        let request = dir.path().join("payment.http");
+        std::fs::write(&request, "POST /v1/payments HTTP/1.1\n\n{}").unwrap();
+        let beside = dir.path().join("payment.json");
+        // The user's body file of the same name is not a sidecar.
+        std::fs::write(&beside, r#"{"instructedAmount":{"amount":"1.00"}}"#).unwrap();
+        assert!(load_request(&request).unwrap().sidecar.is_none());
+        std::fs::write(
+            &beside,
+            r#"{"sent_at":"2024-05-07T10:00:00Z","status":"x"}"#,
+        )
+        .unwrap();
+        let e = load_request(&request).err().unwrap();
+        assert!(e.starts_with(&format!("{}:1:", beside.display())), "{e}");
+        std::fs::write(&beside, r#"{"scenario":"s","step":"t","environment":"e","sent_at":"2024-05-07T10:00:00Z","status":201,"flow":{}}"#).unwrap();
+        let loaded = load_request(&request).unwrap();
+        assert_eq!(loaded.sidecar.unwrap().status, Some(201));
     }
 }
