@@ -94,12 +94,11 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<RequestFile, HttpFileError> {
     let mut headers = Vec::new();
     // (line, column of the value) of each header, for errors about its value.
     let mut places = Vec::new();
-    let mut body_start = bytes.len();
-    let mut body_line = lines.number + 1;
+    // Where the body starts: offset and line; no empty line means no body.
+    let mut body_at = None;
     for line in lines.by_ref() {
         if line.text.is_empty() {
-            body_start = line.end;
-            body_line = line.number + 1;
+            body_at = Some((line.end, line.number + 1));
             break;
         }
         let (name, value, value_col) = header_line(line.text, headers.is_empty())
@@ -107,6 +106,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<RequestFile, HttpFileError> {
         headers.push((name, value));
         places.push((line.number, value_col));
     }
+    let (body_start, body_line) = body_at.unwrap_or((bytes.len(), lines.number + 1));
     let mut body = bytes[body_start..].to_vec();
 
     if let Some(i) = headers
@@ -121,11 +121,10 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<RequestFile, HttpFileError> {
             "write the body as it was signed (decoded), with Content-Length or none",
         ));
     }
-    if let Some(expected) = content_length(&headers, &places)
-        .map_err(|(line, col, what, fix)| error(line, col, what, fix))?
+    if let Some((expected, (line, col))) = content_length(&headers, &places)
+        .map_err(|((line, col), what, fix)| error(line, col, what, fix))?
     {
         fit_body(&mut body, expected).map_err(|(what, fix)| {
-            let (line, col) = content_length_place(&headers, &places);
             error(
                 line,
                 col,
@@ -165,6 +164,12 @@ pub fn format(request: &PlannedRequest) -> Vec<u8> {
     out.extend_from_slice(&request.body);
     out
 }
+
+/// (line, column), both 1-based.
+type Place = (usize, usize);
+
+/// A problem somewhere in the head: (place, what, fix).
+type PlacedProblem = (Place, String, &'static str);
 
 /// A problem at a column of the current line: (column, what, fix).
 type LineProblem = (usize, String, &'static str);
@@ -343,12 +348,13 @@ fn header_line(text: &[u8], first: bool) -> Result<(String, String, usize), Line
     Ok((name.to_string(), value.to_string(), value_col))
 }
 
-/// The Content-Length the headers declare, if any: (line, col, what, fix) when it is unusable.
+/// The Content-Length the headers declare and where, if any: (place, what, fix) when it is
+/// unusable.
 fn content_length(
     headers: &[(String, String)],
-    places: &[(usize, usize)],
-) -> Result<Option<usize>, (usize, usize, String, &'static str)> {
-    let mut declared: Option<usize> = None;
+    places: &[Place],
+) -> Result<Option<(usize, Place)>, PlacedProblem> {
+    let mut declared: Option<(usize, Place)> = None;
     for ((name, value), &(line, col)) in headers.iter().zip(places) {
         if !name.eq_ignore_ascii_case("content-length") {
             continue;
@@ -358,31 +364,23 @@ fn content_length(
             .ok()
             .filter(|_| value.bytes().all(|b| b.is_ascii_digit()))
             .ok_or((
-                line,
-                col,
+                (line, col),
                 format!("Content-Length `{value}` is not a number of bytes"),
                 "write the body's length in bytes, or remove the header",
             ))?;
-        if declared.is_some_and(|d| d != number) {
-            return Err((
-                line,
-                col,
-                "two different Content-Length headers".into(),
-                "keep one",
-            ));
+        match declared {
+            Some((first, _)) if first != number => {
+                return Err((
+                    (line, col),
+                    "two different Content-Length headers".into(),
+                    "keep one",
+                ));
+            }
+            Some(_) => {}
+            None => declared = Some((number, (line, col))),
         }
-        declared = Some(number);
     }
     Ok(declared)
-}
-
-fn content_length_place(headers: &[(String, String)], places: &[(usize, usize)]) -> (usize, usize) {
-    headers
-        .iter()
-        .zip(places)
-        .find(|((n, _), _)| n.eq_ignore_ascii_case("content-length"))
-        .map(|(_, p)| *p)
-        .unwrap_or((1, 1))
 }
 
 /// Checks the body against Content-Length, dropping the one line ending editors add at the end
