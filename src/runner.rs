@@ -297,8 +297,7 @@ async fn run_step(
 
 /// The request of a step's exchange as sent (a callback step sent nothing).
 fn sent_record(exchange: &Exchange) -> Vec<SentRequest> {
-    if exchange.request.request.url.contains("/callbacks/") && exchange.response.headers.is_empty()
-    {
+    if exchange.request.request.url.contains("/callbacks/") && exchange.response.headers.is_empty() {
         return Vec::new();
     }
     vec![SentRequest {
