@@ -5,7 +5,7 @@ use crate::callback::{Callbacks, as_message};
 use crate::check::expect::{RenderFn, evaluate};
 use crate::check::{capture::capture, snapshot};
 use crate::context::{insert_callbacks, render_vars, template_data};
-use crate::diagnose::{Finding, FlowContext};
+use crate::diagnose::{self, Evidence, Finding, FlowContext, diagnose};
 use crate::environment::ActiveEnvironment;
 use crate::environment::model::EnvironmentKind;
 use crate::http::{DEFAULT_TLS_ROLE, Exchange, Response, Transport};
@@ -13,13 +13,17 @@ use crate::plan::{PlannedRequest, plan_request};
 use crate::put_guard;
 use crate::redact::{Redactor, looks_secret};
 use crate::report::console;
+use crate::sandbox::errors::DIAGNOSIS_HEADER;
 use crate::scenario::LoadedScenario;
+use crate::scenario::located::Located;
+use crate::scenario::model::SnapshotKind;
 use crate::scenario::model::{Callback as CallbackSpec, Request, Retry, Step};
+use crate::sign::message::{Message, request_target_of_url};
 use crate::sign::{SignInputs, SignedRequest, key_role, mutate, sign};
 use crate::template::{Renderer, as_text};
 use serde_json::Value;
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Whether and where responses are snapshot-checked.
 #[derive(Debug, Clone)]
@@ -122,6 +126,8 @@ pub async fn run_scenario(
 
     let mut steps = Vec::with_capacity(scenario.steps.len());
     let mut failed = false;
+    // What the run has seen of tokens, codes and the registration, for the engine's flow checks.
+    let mut flow = FlowContext::default();
     for (index, step) in scenario.steps.iter().enumerate() {
         let outcome = if failed {
             // Later steps depend on the failed step's captures.
@@ -136,7 +142,16 @@ pub async fn run_scenario(
                 ctx,
                 callbacks: &callbacks,
             };
-            run_step(loaded, index, step, &step_ctx, &mut data, &mut redactor).await
+            run_step(
+                loaded,
+                index,
+                step,
+                &step_ctx,
+                &mut data,
+                &mut redactor,
+                &mut flow,
+            )
+            .await
         };
         failed |= outcome.verdict == Verdict::Failed;
         on_step(&outcome, &redactor);
@@ -178,6 +193,7 @@ async fn run_step(
     step_ctx: &StepContext<'_, '_>,
     data: &mut serde_json::Map<String, Value>,
     redactor: &mut Redactor,
+    flow: &mut FlowContext,
 ) -> StepOutcome {
     let ctx = step_ctx.ctx;
     let started = Instant::now();
@@ -201,12 +217,17 @@ async fn run_step(
     };
     // A callback step's checks look at the POST it received, not at our answer to it.
     let mut received: Option<Response> = None;
+    let mut sent: Vec<SentRequest> = Vec::new();
+    let mut record = |exchange: &Exchange| sent.push(sent_request(exchange, flow));
     let obtained = match (&step.request, &step.authorize, &step.callback) {
         (Some(request), _, _) => match &step.retry {
             None => send_request(loaded, request, step, ctx, &current)
                 .await
-                .map(|exchange| (exchange, Vec::new())),
-            Some(retry) => poll(&retry.value, &render, || {
+                .map(|exchange| {
+                    record(&exchange);
+                    (exchange, Vec::new())
+                }),
+            Some(retry) => poll(&retry.value, &render, &mut record, || {
                 send_request(loaded, request, step, ctx, &current)
             })
             .await
@@ -242,9 +263,21 @@ async fn run_step(
         Err(failures) => return fail(failures, None),
     };
     let subject = received.as_ref().unwrap_or(&exchange.response);
+    let diagnosis = match sent.last() {
+        Some(last) if wants_diagnosis(step, &exchange.response) => diagnose_sent(last, ctx.env),
+        _ => Vec::new(),
+    };
+    flow.observe(
+        &exchange.request.request,
+        &exchange.response,
+        unix_secs(SystemTime::now()),
+    );
 
     if let Some(expect) = &step.expect {
         failures.extend(evaluate(expect, subject, &render));
+        if let Some(expected) = &expect.diagnosis {
+            failures.extend(diagnosis_failure(expected, &diagnosis, &exchange.response));
+        }
     }
 
     for (var, spec) in step.capture.iter() {
@@ -263,6 +296,9 @@ async fn run_step(
         let dir = root.join(&ctx.env.name).join(&loaded.scenario.system);
         let name = snapshot::snapshot_name(&loaded.stem(), index, &step.name.value);
         let content = match &received {
+            None if spec.kind() == SnapshotKind::Diagnosis => {
+                snapshot::diagnosis_snapshot(&exchange, &diagnosis, redactor)
+            }
             None => {
                 snapshot::response_snapshot(&exchange.response, redactor, spec.extra_redactions())
             }
@@ -288,23 +324,96 @@ async fn run_step(
             Verdict::Failed
         },
         failures,
-        sent: sent_record(&exchange),
+        sent,
         exchange: Some(exchange),
         elapsed: started.elapsed(),
-        diagnosis: Vec::new(),
+        diagnosis,
     }
 }
 
-/// The request of a step's exchange as sent (a callback step sent nothing).
-fn sent_record(exchange: &Exchange) -> Vec<SentRequest> {
-    if exchange.request.request.url.contains("/callbacks/") && exchange.response.headers.is_empty() {
-        return Vec::new();
-    }
-    vec![SentRequest {
+/// A request as it went out, with the flow as known before it.
+fn sent_request(exchange: &Exchange, flow: &FlowContext) -> SentRequest {
+    SentRequest {
         request: exchange.request.request.clone(),
-        sent_at: SystemTime::now() - exchange.elapsed,
-        flow: FlowContext::default(),
-    }]
+        sent_at: SystemTime::now()
+            .checked_sub(exchange.elapsed)
+            .unwrap_or_else(SystemTime::now),
+        flow: flow.clone(),
+    }
+}
+
+/// The engine runs on a refused request, or when the step checks or snapshots its findings.
+fn wants_diagnosis(step: &Step, response: &Response) -> bool {
+    response.status >= 400
+        || step.expect.as_ref().is_some_and(|e| e.diagnosis.is_some())
+        || step
+            .snapshot
+            .as_ref()
+            .is_some_and(|s| s.kind() == SnapshotKind::Diagnosis)
+}
+
+/// The engine's findings on a sent request, with every certificate and key of the environment.
+fn diagnose_sent(sent: &SentRequest, env: &ActiveEnvironment) -> Vec<Finding> {
+    let Ok(target) = request_target_of_url(&sent.request.url) else {
+        return Vec::new();
+    };
+    let (certificates, keys) = env.evidence();
+    let evidence = Evidence {
+        certificates: &certificates,
+        keys: &keys,
+        now: sent.sent_at,
+        flow: Some(&sent.flow),
+    };
+    diagnose(&Message::of(&sent.request, &target), &evidence)
+}
+
+/// `expect: diagnosis:` against the findings: the same ids, and the embedded sandbox's
+/// `X-Obconform-Diagnosis` (when it sent one) agreeing with the engine.
+fn diagnosis_failure(
+    expected: &[Located<String>],
+    findings: &[Finding],
+    response: &Response,
+) -> Vec<String> {
+    let mut want: Vec<&str> = expected.iter().map(|id| id.value.as_str()).collect();
+    let mut got: Vec<&str> = diagnose::ids(findings);
+    want.sort_unstable();
+    want.dedup();
+    got.sort_unstable();
+    got.dedup();
+    let mut failures = Vec::new();
+    if want != got {
+        let listed = findings
+            .iter()
+            .map(|f| format!("{}: {}", f.id, f.what))
+            .collect::<Vec<_>>();
+        failures.push(format!(
+            "diagnosis: expected [{}], the engine found [{}]{}",
+            want.join(", "),
+            got.join(", "),
+            if listed.is_empty() {
+                String::new()
+            } else {
+                format!(" — {}", listed.join("; "))
+            }
+        ));
+    }
+    if let Some(header) = response.header(DIAGNOSIS_HEADER.as_str()) {
+        let mut bank: Vec<&str> = header.split(',').map(str::trim).collect();
+        bank.sort_unstable();
+        bank.dedup();
+        if bank != got {
+            failures.push(format!(
+                "diagnosis: the embedded sandbox names [{}], the engine [{}]",
+                bank.join(", "),
+                got.join(", ")
+            ));
+        }
+    }
+    failures
+}
+
+fn unix_secs(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// Waits on the step's listener for a POST meeting `until`; the POST as an exchange (with our
@@ -346,6 +455,7 @@ async fn wait_for_callback(
 async fn poll<F, Fut>(
     retry: &Retry,
     render: &RenderFn<'_>,
+    record: &mut dyn FnMut(&Exchange),
     mut attempt: F,
 ) -> Result<(Exchange, Option<String>), Vec<String>>
 where
@@ -356,6 +466,7 @@ where
     let mut attempts = 0u32;
     loop {
         let exchange = attempt().await?;
+        record(&exchange);
         attempts += 1;
         let unmet = evaluate(&retry.until, &exchange.response, render);
         if unmet.is_empty() {
@@ -410,7 +521,12 @@ async fn send_request(
         now: SystemTime::now(),
     };
     let mut signed = sign(planned, &profile, &inputs).map_err(|e| vec![e.to_string()])?;
-    mutate::apply(&mut signed.request, &step.mutate);
+    let keys = mutate::Keys {
+        signed_with: inputs.key,
+        roles: &ctx.env.signing_keys,
+    };
+    mutate::apply(&mut signed, step.mutate.iter().map(|m| &m.value), &keys)
+        .map_err(|e| vec![e.to_string()])?;
     let tls_role = step
         .tls
         .as_ref()

@@ -9,12 +9,14 @@ use crate::context::{
 };
 use crate::environment::ActiveEnvironment;
 use crate::environment::model::EnvironmentKind;
-use crate::plan::plan_request;
+use crate::plan::{PlannedRequest, plan_request};
 use crate::scenario::model::{Callback, CaptureSource, Expect, Step, ValueCheck};
 use crate::scenario::{LoadedScenario, Located, Position, SourceError, SourceErrors};
-use crate::sign::{check_profile, key_role};
+use crate::sign::mutate::{self, MutateError};
+use crate::sign::{SignInputs, check_profile, key_role, sign};
 use crate::template::{Renderer, TemplateError};
 use serde_json::Value;
+use std::time::SystemTime;
 
 pub fn validate(
     loaded: &LoadedScenario,
@@ -64,6 +66,8 @@ pub fn validate(
         if let Some(callback) = &step.callback {
             check_callback(loaded, step, callback, &dry, renderer, &err, &mut errors);
         }
+        // The request as validation renders it, for the rehearsal of its mutations.
+        let mut dry_request = None;
         let planned = match (&step.request, &step.authorize) {
             (Some(_), _) | (_, Some(_)) if step.callback.is_some() => {
                 let at = step.callback.as_ref().map_or(step.name.at, |c| c.at);
@@ -76,7 +80,9 @@ pub fn validate(
                 );
                 Ok(())
             }
-            (Some(request), None) => plan_request(request, renderer, &dry).map(|_| ()),
+            (Some(request), None) => {
+                plan_request(request, renderer, &dry).map(|planned| dry_request = Some(planned))
+            }
             (None, Some(authorize)) => {
                 if let Some(sign) = &step.sign {
                     errors.push(err(
@@ -194,8 +200,35 @@ pub fn validate(
             }
         }
 
+        if let Some(request) = dry_request
+            && !step.mutate.is_empty()
+        {
+            check_mutations(step, request, env, renderer, &dry, &err, &mut errors);
+        }
+
         if let Some(expect) = &step.expect {
             check_expect(expect, &dry, renderer, &err, &mut errors);
+        }
+        if step.request.is_none() {
+            let diagnosed = step
+                .expect
+                .iter()
+                .flat_map(|e| e.diagnosis.iter().flatten())
+                .next();
+            let snapshot = step
+                .snapshot
+                .as_ref()
+                .filter(|s| s.kind() == crate::scenario::model::SnapshotKind::Diagnosis);
+            if let Some(at) = diagnosed.map(|id| id.at).or(snapshot.map(|_| step.name.at)) {
+                errors.push(
+                    err(
+                        at,
+                        "only a step that sends a `request` has a diagnosis: the engine judges the request as sent"
+                            .into(),
+                    )
+                    .with_help("move `diagnosis` to the request step, or snapshot `response`"),
+                );
+            }
         }
         if let Some(retry) = &step.retry {
             if step.authorize.is_some() {
@@ -326,6 +359,76 @@ fn check_callback(
     }
 }
 
+/// A step's mutations, rehearsed: its request as validation renders it is signed with the
+/// environment's keys and mutated by the code the run uses, so whatever a mutation needs — a
+/// signature of its kind, a certificate role, a signed or present header — is found missing
+/// before anything is sent. A request that cannot be signed is left to the run (and the checks
+/// above) to report.
+fn check_mutations(
+    step: &Step,
+    request: PlannedRequest,
+    env: &ActiveEnvironment,
+    renderer: &Renderer,
+    data: &Value,
+    err: &dyn Fn(Position, String) -> SourceError,
+    errors: &mut Vec<SourceError>,
+) {
+    let Ok(profile) = env.resolve_sign(step.sign.as_ref().map(|s| &s.value)) else {
+        return;
+    };
+    let render = |template: &Option<String>| match template {
+        Some(t) => renderer.render(t, data).map(Some),
+        None => Ok(None),
+    };
+    let (Ok(key_id), Ok(audience)) = (render(&profile.key_id), render(&profile.audience)) else {
+        return;
+    };
+    let key = key_role(&profile).and_then(|role| env.signing_key(role));
+    let inputs = SignInputs {
+        key: key.map(|k| k.as_ref()),
+        key_id: key_id.as_deref(),
+        audience: audience.as_deref(),
+        client_id: env.client_id.as_deref(),
+        now: SystemTime::now(),
+    };
+    let Ok(mut signed) = sign(request, &profile, &inputs) else {
+        return;
+    };
+    let keys = mutate::Keys {
+        signed_with: inputs.key,
+        roles: &env.signing_keys,
+    };
+    let Err(failed) = mutate::apply(&mut signed, step.mutate.iter().map(|m| &m.value), &keys)
+    else {
+        return;
+    };
+    let at = step.mutate.get(failed.index).map_or(step.name.at, |m| m.at);
+    let help = match &failed.source {
+        MutateError::NotSigned(_) => Some(
+            "sign the step with an http-signature or jws profile; only remove-header, set-header, \
+             set-body and form-spaces-percent20 apply to a request without one"
+                .to_string(),
+        ),
+        MutateError::WrongSignature { .. } => Some(
+            "pss-salt and jws-header change a JWS; key-id and move-signature an HTTP signature"
+                .to_string(),
+        ),
+        MutateError::NoRole(role) => Some(certificate_role_help(role)),
+        MutateError::UnsignedHeader(..) => {
+            Some("name a signed header, or list it in the profile's `headers`".to_string())
+        }
+        MutateError::AlreadySigned(..) | MutateError::NoSuchHeader(_) => Some(
+            "sign-extra signs a header the request sends but the signature does not list".into(),
+        ),
+        _ => None,
+    };
+    let error = err(at, failed.to_string());
+    errors.push(match help {
+        Some(help) => error.with_help(help),
+        None => error,
+    });
+}
+
 /// Where a missing certificate role comes from.
 fn certificate_role_help(role: &str) -> String {
     match role.strip_prefix("new_") {
@@ -355,6 +458,15 @@ fn check_expect(
     }
     for (_, check) in expect.headers.iter() {
         check_value_check(&check.value, check.at, data, renderer, err, errors);
+    }
+    for id in expect.diagnosis.iter().flatten() {
+        if crate::diagnose::catalogue::entry(&id.value).is_none() {
+            errors.push(
+                err(id.at, format!("`{}` is not a diagnosis id", id.value)).with_help(
+                    "see the catalogue in the README (`obconform explain` names them), e.g. jws.trailing-lf",
+                ),
+            );
+        }
     }
 }
 

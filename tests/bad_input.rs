@@ -485,3 +485,33 @@ fn a_tls_role_the_environment_lacks_is_refused_before_sending() {
     assert!(out.stderr.contains("no certificate `new_tls`"), "{out}");
     assert!(out.stderr.contains("--new-certs DIR"), "{out}");
 }
+
+#[test]
+fn an_unknown_diagnosis_id_and_a_diagnosis_without_a_request_are_refused_where_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let steps = GOOD_STEP.replace(
+        "expect: { status: 200 }",
+        "expect: { status: 401, diagnosis: [jws.trailing-lf, jws.trailling-lf] }",
+    ) + r#"
+  - name: consent
+    authorize: { country: NL, profile: x, scope: y, redirect_uri: "https://example.com/" }
+    snapshot: diagnosis
+"#;
+    let file = write(dir.path(), "diag.yaml", &scenario(&steps));
+    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    let out = obconform(&["run", file.to_str().unwrap()], dir.path());
+    assert_eq!(out.code, 2, "{out}");
+    assert!(
+        out.stderr
+            .contains("`jws.trailling-lf` is not a diagnosis id"),
+        "{out}"
+    );
+    assert!(!out.stderr.contains("`jws.trailing-lf` is not"), "{out}");
+    assert!(out.stderr.contains("diag.yaml:9:"), "{out}");
+    assert!(
+        out.stderr
+            .contains("only a step that sends a `request` has a diagnosis"),
+        "{out}"
+    );
+    out.assert_no_panic();
+}

@@ -379,12 +379,19 @@ async fn app_token_with_an_http_signature() {
 async fn app_token_signature_failures_are_diagnosed() {
     let bank = Bank::start().await;
 
-    // The Digest covers other bytes: the signed body said `+`, the one sent `%20`.
+    // The Digest covers other bytes: the signed body said `+`, the one sent `%20` — the
+    // troubleshooting engine names the form encoding.
     let mut request = bank.app_token_request(
         "grant_type=client_credentials&scope=granting+greetings%3Aview",
         &bank.signing,
     );
     request.body = b"grant_type=client_credentials&scope=granting%20greetings%3Aview".to_vec();
+    let message = assert_refused(bank.send(&request).await, "httpsig.form-encoding").await;
+    assert_eq!(message, BAD_SIGNATURE);
+
+    // Other bytes altogether: a plain digest mismatch.
+    let mut request = bank.app_token_request("grant_type=client_credentials", &bank.signing);
+    request.body = b"grant_type=client_credentials&scope=x".to_vec();
     let message = assert_refused(bank.send(&request).await, "httpsig.digest-mismatch").await;
     assert_eq!(message, BAD_SIGNATURE);
 

@@ -339,7 +339,7 @@ const KEY_USAGE_NAMES: [&str; 9] = [
     "decipherOnly",
 ];
 
-fn key_usage(cert_der: &[u8]) -> Vec<String> {
+pub(crate) fn key_usage(cert_der: &[u8]) -> Vec<String> {
     let Ok(Some(value)) = qc::extension_value(cert_der, KEY_USAGE_OID) else {
         return Vec::new();
     };
@@ -356,7 +356,7 @@ fn key_usage(cert_der: &[u8]) -> Vec<String> {
         .collect()
 }
 
-fn extended_key_usage(cert_der: &[u8]) -> Vec<String> {
+pub(crate) fn extended_key_usage(cert_der: &[u8]) -> Vec<String> {
     let Ok(Some(value)) = qc::extension_value(cert_der, EXTENDED_KEY_USAGE_OID) else {
         return Vec::new();
     };

@@ -3,7 +3,8 @@
 //! A mismatch writes `<name>.snap.new` next to the snapshot (not in CI) and fails the step; accept
 //! with `INSTA_UPDATE=always` (or `obconform run --update-snapshots`) or `cargo insta review`.
 
-use crate::http::Response;
+use crate::diagnose::Finding;
+use crate::http::{Exchange, Response};
 use crate::redact::{REDACTED, Redactor, redact_json_fields};
 use crate::sandbox::errors::DIAGNOSIS_HEADER;
 use std::panic::AssertUnwindSafe;
@@ -51,6 +52,72 @@ pub fn message_snapshot(
     redactor.text(&format!(
         "{first_line}\ncontent-type: {content_type}\n{diagnosis}\n{body}\n"
     ))
+}
+
+/// The engine's findings on a request: what was sent (request line), the bank's answer and its
+/// own diagnosis header, then each finding — with values that change every run (dates, skews,
+/// digests, serials, fingerprints) replaced by stable markers.
+pub fn diagnosis_snapshot(
+    exchange: &Exchange,
+    findings: &[Finding],
+    redactor: &Redactor,
+) -> String {
+    let request = &exchange.request.request;
+    let path = crate::report::console::path_of(&request.url);
+    let mut text = format!(
+        "request: {} {}\nstatus: {}\n",
+        request.method, path, exchange.response.status
+    );
+    if let Some(bank) = exchange.response.header(DIAGNOSIS_HEADER.as_str()) {
+        text.push_str(&format!("bank diagnosis: {bank}\n"));
+    }
+    text.push('\n');
+    if findings.is_empty() {
+        text.push_str("no findings\n");
+    }
+    for finding in findings {
+        text.push_str(&format!(
+            "- {}\n  what: {}\n  fix: {}\n",
+            finding.id,
+            stable(&finding.what),
+            finding.fix
+        ));
+    }
+    redactor.text(&text)
+}
+
+/// Masks what differs between runs of the same scenario.
+fn stable(text: &str) -> String {
+    static PATTERNS: std::sync::LazyLock<Vec<(regex::Regex, &str)>> =
+        std::sync::LazyLock::new(|| {
+            [
+                (
+                    r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT",
+                    "[date]",
+                ),
+                (
+                    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})",
+                    "[time]",
+                ),
+                (r"\b\d+ s\b", "[n] s"),
+                (r"(?i)sha-(256|512)=[A-Za-z0-9+/=_-]+", "SHA-$1=[digest]"),
+                (r"sha256:[0-9a-f]{16}", "sha256:[fingerprint]"),
+                (r"serial [0-9A-F]+", "serial [serial]"),
+                (r"SN=[0-9A-Fa-f]+", "SN=[serial]"),
+                (r"x5t#S256 `[A-Za-z0-9_-]+`", "x5t#S256 `[thumbprint]`"),
+                (
+                    r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
+                    "[uuid]",
+                ),
+                (r"\d+ days?", "[n] days"),
+            ]
+            .into_iter()
+            .filter_map(|(p, r)| regex::Regex::new(p).ok().map(|re| (re, r)))
+            .collect()
+        });
+    PATTERNS.iter().fold(text.to_string(), |acc, (re, with)| {
+        re.replace_all(&acc, *with).into_owned()
+    })
 }
 
 /// Replaces key material and timestamps, which differ on every run.

@@ -38,17 +38,27 @@ pub struct CodeFact {
     pub exchanged_at: Option<u64>,
 }
 
-/// The application's registration as last read (`GET /oauth2/applications/me`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// The application's registration as last read (`GET /oauth2/applications/me`): public
+/// certificates and redirect URIs, no secrets.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct RegistrationFact {
-    pub redirect_uris: Vec<String>,
-    /// `x5t#S256` (or `kid` when absent) of each registered TLS key.
-    pub tls_keys: Vec<String>,
-    /// `x5t#S256` (or `kid`) of each registered signing key.
-    pub sign_keys: Vec<String>,
+    /// The metadata as the bank answered it.
+    pub metadata: serde_json::Value,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+impl RegistrationFact {
+    pub fn redirect_uris(&self) -> Vec<String> {
+        let app = self.metadata.get("application").unwrap_or(&self.metadata);
+        app.get("redirect_uris")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct FlowContext {
     #[serde(default)]
     pub tokens: Vec<TokenFact>,

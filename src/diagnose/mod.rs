@@ -5,9 +5,18 @@
 //! Pure: bytes, certificates and a time in, findings out; no I/O. Shared by the runner,
 //! `obconform explain` and the embedded sandbox.
 
+mod body;
 pub mod catalogue;
+mod certs;
 mod finding;
 pub mod flow;
+mod flow_rules;
+mod httpsig;
+mod jws;
+mod keys;
+mod ledger;
+pub mod recover;
+mod search;
 
 pub use finding::{Finding, Findings, ids};
 pub use flow::FlowContext;
@@ -36,6 +45,17 @@ pub struct Evidence<'a> {
 
 /// The findings for one request; empty for a valid one.
 pub fn diagnose(message: &Message<'_>, evidence: &Evidence<'_>) -> Vec<Finding> {
-    let _ = (message, evidence);
-    Vec::new()
+    let mut findings = Vec::new();
+    if let Some(found) = jws::diagnose(message, evidence) {
+        findings.extend(found);
+    }
+    if let Some(found) = httpsig::diagnose(message, evidence) {
+        findings.extend(found);
+    }
+    certs::check_registration(message, evidence, &mut findings);
+    flow_rules::check(message, evidence, &mut findings);
+    // One finding per id and text: two checks may see the same mistake.
+    let mut seen = std::collections::HashSet::new();
+    findings.retain(|f| seen.insert((f.id.clone(), f.what.clone())));
+    findings
 }

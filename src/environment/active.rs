@@ -159,6 +159,20 @@ impl ActiveEnvironment {
             .map(|(_, k)| k)
     }
 
+    /// Every certificate and private key of the environment's roles: what the troubleshooting
+    /// engine may find a signature was made with.
+    pub fn evidence(
+        &self,
+    ) -> (
+        Vec<openssl::x509::X509>,
+        Vec<openssl::pkey::PKey<openssl::pkey::Private>>,
+    ) {
+        self.signing_keys
+            .iter()
+            .map(|(_, key)| (key.cert.clone(), key.key.clone()))
+            .unzip()
+    }
+
     /// What templates see as `certs`: `{{certs.signing.serial}}`, `{{certs.tls.x5t_s256}}`, …
     pub fn certs_template_value(&self) -> serde_json::Value {
         let map = self

@@ -42,6 +42,16 @@ pub fn step_line(step: &StepOutcome, redactor: &Redactor) -> String {
         for failure in &step.failures {
             let _ = write!(line, "\n        ✗ {}", redactor.text(failure));
         }
+        // What the troubleshooting engine makes of the refused request.
+        for finding in &step.diagnosis {
+            let _ = write!(
+                line,
+                "\n        ⚑ {}: {}\n          fix: {}",
+                finding.id,
+                redactor.text(&finding.what),
+                finding.fix
+            );
+        }
         if let Some(x) = &step.exchange {
             line.push('\n');
             line.push_str(&indent(&exchange_text(x, redactor), "        "));

@@ -6,6 +6,7 @@ use super::located::Located;
 use super::ordered::OrderedMap;
 use crate::sign::Algorithm;
 use crate::sign::Placement;
+use crate::sign::algorithm::PssSalt;
 use crate::sign::client_assertion::Thumbprint;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, MapAccess, Visitor};
@@ -73,10 +74,11 @@ pub struct Step {
     /// bank (a token request, a funds confirmation) says `write: false`.
     #[serde(default)]
     pub write: Option<bool>,
-    /// Negative tests: changes made to the request after it is signed, so it goes out as a buggy
-    /// client would send it (the signature stays as computed).
+    /// Negative tests: changes made to the request after it is signed, in order, so it goes out
+    /// as a buggy client would send it: header and body edits leave the signature as computed;
+    /// signing faults re-sign the way that client signs (same key unless `sign-with`).
     #[serde(default)]
-    pub mutate: Vec<Mutation>,
+    pub mutate: Vec<Located<Mutation>>,
     /// The certificate role presented in TLS for this request (default `tls`), e.g. `new_tls`
     /// after a renewal.
     #[serde(default)]
@@ -183,7 +185,10 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
-/// A change made to a request after signing.
+/// A change made to a request after signing. Edits (`remove-header`, `set-header`, `set-body`,
+/// `form-spaces-percent20`) leave the signature as computed; the signing faults re-sign the
+/// request's signature (`x-jws-signature`, or `Signature` / `Authorization: Signature`) the way a
+/// buggy client makes it, with the same key unless `sign-with` says otherwise.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Mutation {
@@ -191,6 +196,121 @@ pub enum Mutation {
     RemoveHeader(String),
     /// Set this header to a literal value (e.g. `X-Request-ID` to `null`), added if absent.
     SetHeader { name: String, value: String },
+    /// Replace the body bytes after signing: the Digest no longer matches
+    /// (`httpsig.digest-mismatch`).
+    SetBody(String),
+    /// Re-encode every `+` of a form body as `%20` after signing; Digest and signature stay over
+    /// the `+` form ING requires (`httpsig.form-encoding`).
+    FormSpacesPercent20,
+    /// Re-sign over the signing input plus a trailing LF after the last header line (guide JWS
+    /// item 4: `jws.trailing-lf`, `httpsig.trailing-lf`).
+    TrailingLf,
+    /// Re-sign with the header lines joined by CRLF instead of LF, as on Windows (guide JWS item
+    /// 9: `jws.crlf-line-endings`, `httpsig.crlf-line-endings`).
+    CrlfLineEndings,
+    /// Re-sign with the header lines in reverse order; `sigD.pars` / `headers=` keep the listed
+    /// order (guide JWS item 7: `jws.pars-order`).
+    ReorderSigned,
+    /// This header stays listed in `sigD.pars` / `headers=` and is sent, but its line is left out
+    /// of the signing input (guide JWS item 1: `jws.pars-not-signed`).
+    Unsign(String),
+    /// This header (one the request has) is signed, its line appended after the listed ones,
+    /// but it is not listed in `sigD.pars` / `headers=` (guide JWS item 2:
+    /// `jws.signed-not-in-pars`).
+    SignExtra(String),
+    /// Re-sign with this `(request-target)` value, e.g. `post /other/path`, while the request
+    /// goes where it was going (guide JWS item 3: `jws.request-target-mismatch`,
+    /// `httpsig.request-target-mismatch`).
+    SignRequestTarget(String),
+    /// Re-sign with this value for the header `name` while the request keeps its own (guide JWS
+    /// item 5: `jws.header-value-mismatch`).
+    SignValue { name: String, value: String },
+    /// Re-sign with the private key of another certificate role of the environment (e.g. `tls`),
+    /// keeping keyId, `x5t#S256` and `TPP-Signature-Certificate` (guide JWS item 6:
+    /// `jws.wrong-key`, `httpsig.wrong-key`).
+    SignWith(String),
+    /// Re-sign with another algorithm while the signature still names its own: JWS `PS384` under
+    /// `"alg":"PS256"`, HTTP `RS512` (PKCS#1 SHA-512) under `algorithm="rsa-sha256"` (guide JWS
+    /// item 8: `jws.alg-mismatch`, `httpsig.algorithm`).
+    SignAlg(Algorithm),
+    /// Move the signature's time — `Date` (header and signed line) and the JWS `sigT` — by this
+    /// much, e.g. `-10m` or `5m`, and re-sign (guide JWS item 10: `jws.sigt-skew`,
+    /// `httpsig.date-skew`).
+    ShiftTime(TimeShift),
+    /// JWS: re-sign with this RSA-PSS salt length, `max` (what the guide's script makes on
+    /// OpenSSL 3.0: 222 bytes for RSA-2048) or a number of bytes (guide JWS item 11:
+    /// `jws.pss-salt-length`).
+    PssSalt(PssSalt),
+    /// JWS: set these fields of the protected header (`null` removes one) and re-sign over the
+    /// new header, e.g. `{b64: true}` (`jws.b64-not-false`), `{crit: [sigT, sigD]}`
+    /// (`jws.crit-incomplete`), `{"x5t#S256": …}` (`jws.x5t-mismatch`).
+    JwsHeader(OrderedMap<serde_json::Value>),
+    /// Set this header to `value` both in the request and in the signing input — a client that
+    /// signs a bad value correctly, e.g. `Date` in RFC 3339 (`httpsig.date-format`). The header
+    /// must be signed.
+    ResignHeader { name: String, value: String },
+    /// HTTP signature: replace the `keyId` (not signed, so no re-sign), e.g. the serial without
+    /// `SN=` (`httpsig.keyid-form`).
+    KeyId(String),
+    /// HTTP signature: move it from `Authorization: Signature …` to a `Signature` header or the
+    /// other way round (replacing a Bearer `Authorization`) (`httpsig.placement`).
+    MoveSignature,
+}
+
+/// A signed time shift: `-10m` (earlier), `5m` or `+5m` (later), in ms, s or m.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeShift {
+    /// The shift goes back in time.
+    pub earlier: bool,
+    pub by: std::time::Duration,
+}
+
+impl TimeShift {
+    pub fn parse(text: &str) -> Result<TimeShift, String> {
+        let text = text.trim();
+        let (earlier, rest) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text.strip_prefix('+').unwrap_or(text)),
+        };
+        let by = parse_duration(rest)?;
+        Ok(TimeShift { earlier, by })
+    }
+
+    /// `at` moved by the shift; `None` when that leaves the representable range.
+    pub fn apply(self, at: std::time::SystemTime) -> Option<std::time::SystemTime> {
+        if self.earlier {
+            at.checked_sub(self.by)
+        } else {
+            at.checked_add(self.by)
+        }
+    }
+}
+
+impl fmt::Display for TimeShift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.earlier { "-" } else { "+" };
+        write!(f, "{sign}{} s", self.by.as_secs_f64())
+    }
+}
+
+impl<'de> Deserialize<'de> for TimeShift {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        TimeShift::parse(&text).map_err(de::Error::custom)
+    }
+}
+
+impl JsonSchema for TimeShift {
+    fn schema_name() -> Cow<'static, str> {
+        "TimeShift".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A signed duration: `-10m`, `5m`, `+90s`, `-500ms`.",
+            "type": "string",
+            "pattern": "^[+-]?[0-9.]+(ms|s|m)$"
+        })
+    }
 }
 
 impl Step {
@@ -368,6 +488,10 @@ pub struct Expect {
     #[serde(default, deserialize_with = "one_or_many")]
     #[schemars(with = "OneOrMany")]
     pub body_contains: Vec<String>,
+    /// The troubleshooting engine's findings on the request sent: exactly these ids (DESIGN §6,
+    /// e.g. `jws.trailing-lf`), in any order; `[]` means none.
+    #[serde(default)]
+    pub diagnosis: Option<Vec<Located<String>>>,
 }
 
 /// One status code or a list of them.
@@ -616,6 +740,8 @@ pub enum Snapshot {
 pub enum SnapshotKind {
     /// Status, content type and body of the response.
     Response,
+    /// The troubleshooting engine's findings on the request sent (id, what, fix).
+    Diagnosis,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -628,6 +754,13 @@ pub struct SnapshotSpec {
 }
 
 impl Snapshot {
+    pub fn kind(&self) -> SnapshotKind {
+        match self {
+            Snapshot::Kind(kind) => *kind,
+            Snapshot::Detailed(spec) => spec.of,
+        }
+    }
+
     pub fn extra_redactions(&self) -> &[String] {
         match self {
             Snapshot::Kind(_) => &[],
@@ -662,6 +795,21 @@ fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>
 mod tests {
     use super::parse_duration;
     use std::time::Duration;
+
+    #[test]
+    fn time_shifts_take_a_sign() {
+        use super::TimeShift;
+        let at = std::time::UNIX_EPOCH + Duration::from_secs(1_000);
+        let shift = |t| TimeShift::parse(t).unwrap().apply(at).unwrap();
+        assert_eq!(shift("-10m"), at - Duration::from_secs(600));
+        assert_eq!(shift("5m"), at + Duration::from_secs(300));
+        assert_eq!(shift("+90s"), at + Duration::from_secs(90));
+        assert!(TimeShift::parse("-soon").is_err());
+        assert_eq!(
+            TimeShift::parse("-2h").unwrap_err(),
+            "`2h`: unknown unit `h`; use ms, s or m (e.g. `2s`)"
+        );
+    }
 
     #[test]
     fn durations_take_ms_s_and_m() {

@@ -216,6 +216,17 @@ impl Algorithm {
 
     /// Signs `data` with the private key.
     pub fn sign(self, key: &PKeyRef<Private>, data: &[u8]) -> Result<Vec<u8>, AlgorithmError> {
+        self.sign_with_salt(key, data, PssSalt::Digest)
+    }
+
+    /// Signs with a chosen RSA-PSS salt length (ignored by the other schemes): the mutations use
+    /// it to make the maximum-salt signature OpenSSL's defaults produce.
+    pub fn sign_with_salt(
+        self,
+        key: &PKeyRef<Private>,
+        data: &[u8],
+        salt: PssSalt,
+    ) -> Result<Vec<u8>, AlgorithmError> {
         self.check_key(key)?;
         let crypto = |e: openssl::error::ErrorStack| AlgorithmError::Crypto {
             alg: self,
@@ -224,9 +235,7 @@ impl Algorithm {
         let mut signer = Signer::new(self.digest(), key).map_err(crypto)?;
         if self.is_pss() {
             signer.set_rsa_padding(Padding::PKCS1_PSS).map_err(crypto)?;
-            signer
-                .set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH)
-                .map_err(crypto)?;
+            signer.set_rsa_pss_saltlen(salt.openssl()).map_err(crypto)?;
             signer.set_rsa_mgf1_md(self.digest()).map_err(crypto)?;
         }
         let signature = signer.sign_oneshot_to_vec(data).map_err(crypto)?;
@@ -239,6 +248,18 @@ impl Algorithm {
     /// Verifies strictly: PSS only with a salt as long as the digest; JWS ECDSA only raw `r‖s`.
     pub fn verify<T: HasPublic>(self, key: &PKeyRef<T>, data: &[u8], signature: &[u8]) -> bool {
         self.verify_with_salt(key, data, signature, RsaPssSaltlen::DIGEST_LENGTH)
+    }
+
+    /// Verifies a PSS signature made with exactly this salt length (the other schemes as
+    /// [`Algorithm::verify`]): proof that a signature is what a `pss-salt` mutation claims.
+    pub fn verify_pss_salt<T: HasPublic>(
+        self,
+        key: &PKeyRef<T>,
+        data: &[u8],
+        signature: &[u8],
+        salt: PssSalt,
+    ) -> bool {
+        self.verify_with_salt(key, data, signature, salt.openssl())
     }
 
     fn verify_with_salt<T: HasPublic>(
@@ -290,6 +311,85 @@ impl Algorithm {
             return None;
         }
         recover_pss_salt_len(self, key, signature)
+    }
+}
+
+/// An RSA-PSS salt length. RFC 7518 fixes it to the digest length; OpenSSL signs with the
+/// maximum unless told otherwise (the guide's troubleshooting item 11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PssSalt {
+    /// As long as the digest: what JWS verifiers require.
+    Digest,
+    /// As long as the key allows (222 bytes for RSA-2048 with SHA-256): OpenSSL's default.
+    Max,
+    /// Exactly this many bytes.
+    Bytes(u16),
+}
+
+impl PssSalt {
+    fn openssl(self) -> RsaPssSaltlen {
+        match self {
+            PssSalt::Digest => RsaPssSaltlen::DIGEST_LENGTH,
+            PssSalt::Max => RsaPssSaltlen::MAXIMUM_LENGTH,
+            PssSalt::Bytes(n) => RsaPssSaltlen::custom(i32::from(n)),
+        }
+    }
+}
+
+impl fmt::Display for PssSalt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PssSalt::Digest => f.write_str("digest"),
+            PssSalt::Max => f.write_str("max"),
+            PssSalt::Bytes(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+/// Scenario syntax: `max` or a number of bytes.
+impl<'de> Deserialize<'de> for PssSalt {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SaltVisitor;
+        impl serde::de::Visitor<'_> for SaltVisitor {
+            type Value = PssSalt;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`max` or a salt length in bytes")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<PssSalt, E> {
+                u16::try_from(v)
+                    .map(PssSalt::Bytes)
+                    .map_err(|_| E::custom(format!("a salt of {v} bytes is longer than any key")))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<PssSalt, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::custom("a salt length cannot be negative"))
+                    .and_then(|v| self.visit_u64(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PssSalt, E> {
+                match v {
+                    "max" => Ok(PssSalt::Max),
+                    _ => match v.parse::<u64>() {
+                        Ok(n) => self.visit_u64(n),
+                        Err(_) => Err(E::custom(format!(
+                            "`{v}` is not a salt length: write `max` or a number of bytes"
+                        ))),
+                    },
+                }
+            }
+        }
+        deserializer.deserialize_any(SaltVisitor)
+    }
+}
+
+impl JsonSchema for PssSalt {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PssSalt".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "`max` (OpenSSL's default salt) or a salt length in bytes.",
+            "anyOf": [ { "const": "max" }, { "type": "integer", "minimum": 0, "maximum": 65535 } ]
+        })
     }
 }
 
@@ -371,7 +471,7 @@ fn recover_pss_salt_len<T: HasPublic>(
     (db[one] == 0x01).then(|| db.len() - one - 1)
 }
 
-fn mgf1(digest: MessageDigest, seed: &[u8], len: usize) -> Option<Vec<u8>> {
+pub(crate) fn mgf1(digest: MessageDigest, seed: &[u8], len: usize) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(len + digest.size());
     let mut counter: u32 = 0;
     while out.len() < len {
@@ -449,6 +549,31 @@ mod tests {
         let max = signer.sign_oneshot_to_vec(data).unwrap();
         assert!(!Algorithm::PS256.verify(&key, data, &max));
         assert_eq!(Algorithm::PS256.pss_salt_len(&key, data, &max), Some(222));
+    }
+
+    #[test]
+    fn a_chosen_pss_salt_is_made_and_verified_only_as_that_salt() {
+        let key = rsa();
+        let data = b"input";
+        for (salt, len) in [
+            (PssSalt::Max, 222),
+            (PssSalt::Bytes(20), 20),
+            (PssSalt::Digest, 32),
+        ] {
+            let sig = Algorithm::PS256.sign_with_salt(&key, data, salt).unwrap();
+            assert_eq!(
+                Algorithm::PS256.pss_salt_len(&key, data, &sig),
+                Some(len),
+                "{salt}"
+            );
+            assert!(Algorithm::PS256.verify_pss_salt(&key, data, &sig, salt));
+            assert_eq!(Algorithm::PS256.verify(&key, data, &sig), len == 32);
+        }
+        // Other schemes have no salt: the parameter changes nothing.
+        let sig = Algorithm::RS256
+            .sign_with_salt(&key, data, PssSalt::Max)
+            .unwrap();
+        assert!(Algorithm::RS256.verify(&key, data, &sig));
     }
 
     #[test]

@@ -39,6 +39,7 @@ pub struct SignedRequest {
     pub request: PlannedRequest,
     pub flow: Flow,
     /// What was signed (the signing string, the JWS or JWT signing input); `None` for mTLS.
+    /// After a signing-fault mutation, the faulty input that was really signed.
     pub signing_input: Option<String>,
 }
 

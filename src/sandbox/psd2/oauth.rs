@@ -26,8 +26,8 @@ use serde::Serialize;
 use super::applications::{AppRegistry, Application, application_gone, normalize_serial};
 use super::consent::{self, Consent, REFRESH_TOKEN_LIFETIME, RefreshGrant};
 use super::verify::{
-    MAX_SKEW, Received, ReceivedRequest, bad_signature, has_media_type, serial_of_key_id,
-    unauthorized,
+    MAX_SKEW, Received, ReceivedRequest, bad_signature, has_media_type, refused_signature,
+    serial_of_key_id, unauthorized,
 };
 use crate::certs::wire::parse_header_certificate;
 use crate::sandbox::errors::{IngError, diagnosis, json_response};
@@ -337,8 +337,14 @@ fn signed_app_token(
         now: state.clock.now(),
         max_skew: MAX_SKEW,
     };
-    http_signature::verify(&message, &params, key.public_key(), &policy)
-        .map_err(|e| bad_signature(e.diagnosis_id()))?;
+    http_signature::verify(&message, &params, key.public_key(), &policy).map_err(|e| {
+        refused_signature(
+            request,
+            &[key.der(), peer.der()],
+            policy.now,
+            e.diagnosis_id(),
+        )
+    })?;
     let scopes = granted_scopes(app, form.get("scope"))?;
     issue_app_token(state, app, scopes, TokenMode::HttpSignature)
 }
@@ -680,15 +686,26 @@ pub fn authenticate_signed(
         now: state.clock.now(),
         max_skew: MAX_SKEW,
     };
+    let mut fallback = diagnosis::HTTPSIG_WRONG_KEY;
     for key in &app.signing_keys {
         match http_signature::verify(&message, &params, key.public_key(), &policy) {
             Ok(_) => return Ok(token),
             // Another registered signing certificate may be the one.
             Err(HttpSigError::BadSignature) => {}
-            Err(e) => return Err(bad_signature(e.diagnosis_id())),
+            Err(e) => {
+                fallback = e.diagnosis_id();
+                break;
+            }
         }
     }
-    Err(bad_signature(diagnosis::HTTPSIG_WRONG_KEY))
+    let mut certificates: Vec<&[u8]> = app.signing_keys.iter().map(|k| k.der()).collect();
+    certificates.extend(peer.map(PeerCertificate::der));
+    Err(refused_signature(
+        request,
+        &certificates,
+        policy.now,
+        fallback,
+    ))
 }
 
 /// Step 3d: `grant_type=authorization_code&code=…[&redirect_uri=…]`.

@@ -18,6 +18,7 @@ use openssl::x509::{X509, X509Ref};
 use super::applications::normalize_serial;
 use super::oauth::BAD_SIGNATURE_MESSAGE;
 use crate::certs::wire::{parse_header_certificate, x5t_s256};
+use crate::diagnose::{Evidence, catalogue, diagnose};
 use crate::sandbox::errors::{IngError, diagnosis};
 use crate::sandbox::tls::PeerCertificate;
 use crate::sign::message::Message;
@@ -119,6 +120,39 @@ pub fn has_media_type(headers: &HeaderMap, mime: &str) -> bool {
 /// ING's 401 for a signature that does not verify, with the finding's id.
 pub fn bad_signature(diagnosis_id: &'static str) -> IngError {
     IngError::oauth(StatusCode::UNAUTHORIZED, BAD_SIGNATURE_MESSAGE).with_diagnosis(diagnosis_id)
+}
+
+/// ING's 401 for a signature the sandbox refused, naming what the troubleshooting engine finds
+/// with the certificates that may have made it (registered signing certificates, the TLS
+/// certificate presented) — the mistake behind it, not only that it failed; `fallback` when the
+/// engine finds nothing to add.
+pub fn refused_signature(
+    request: &ReceivedRequest,
+    certificates: &[&[u8]],
+    now: SystemTime,
+    fallback: &'static str,
+) -> IngError {
+    let certificates: Vec<X509> = certificates
+        .iter()
+        .filter_map(|der| X509::from_der(der).ok())
+        .collect();
+    let evidence = Evidence {
+        certificates: &certificates,
+        keys: &[],
+        now,
+        flow: None,
+    };
+    let findings = diagnose(&request.message(), &evidence);
+    let mut error = IngError::oauth(StatusCode::UNAUTHORIZED, BAD_SIGNATURE_MESSAGE);
+    for finding in &findings {
+        if let Some(entry) = catalogue::entry(&finding.id) {
+            error = error.with_diagnosis(entry.id);
+        }
+    }
+    if error.diagnosis.is_empty() {
+        error = error.with_diagnosis(fallback);
+    }
+    error
 }
 
 /// A 401 with a message more specific than ING's, for failures that are not the signature's.
@@ -312,7 +346,10 @@ impl SignedJws {
             &policy,
         )
         .map(|_| ())
-        .map_err(|e| bad_signature(e.diagnosis_id()))
+        .map_err(|e| {
+            let der = self.certificate.to_der().unwrap_or_default();
+            refused_signature(request, &[&der], now, e.diagnosis_id())
+        })
     }
 }
 

@@ -1,0 +1,434 @@
+//! The space of known signing-input mistakes: each candidate rebuilds the input a buggy client
+//! would have signed (one mistake at a time), and the first one the signature opens with names
+//! the mistake. Shared by JWS (input = `<header>.` + lines) and HTTP signatures (lines only).
+
+use crate::sign::message::Message;
+
+/// The header names a signature lists, the request and what `(request-target)` must be.
+pub struct Layout<'a> {
+    /// Bytes before the header lines: `<protected header b64url>.` for a JWS, empty otherwise.
+    pub prefix: &'a [u8],
+    /// The listed names, lower-case, in listed order.
+    pub names: &'a [String],
+    pub message: &'a Message<'a>,
+    /// The `(request-target)` value the bank expects (`post /oauth2/token`).
+    pub request_target: String,
+    /// Headers that are the signature itself (never among the signed ones).
+    pub signature_headers: &'a [&'a str],
+}
+
+/// One mistake that explains what was signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mistake {
+    /// A line feed after the last line.
+    TrailingLf,
+    /// Lines joined with CR LF (and, when `trailing`, one after the last line too).
+    CrlfLineEndings { trailing: bool },
+    /// The lines signed in this order instead of the listed one.
+    Order(Vec<String>),
+    /// These listed names were left out of what was signed.
+    ListedNotSigned(Vec<String>),
+    /// This header (sent with the request) was signed without being listed.
+    SignedNotListed(String),
+    /// `(request-target)` signed as this value.
+    RequestTarget(String),
+    /// `(request-target)` signed with the path prefix the bank leaves out.
+    RequestTargetPrefix(String),
+    /// A header signed with another value than sent.
+    HeaderValue { name: String, signed: String },
+    /// Header names signed as sent (`Digest:`), not lower-cased.
+    NameCase,
+}
+
+/// Paths whose first segment the bank leaves out of `(request-target)`: ING's partner API.
+const OMITTED_PREFIXES: [&str; 1] = ["/partner-api"];
+
+/// `(request-target)` as the bank computes it for this request.
+pub fn expected_request_target(message: &Message<'_>) -> String {
+    let method = message.method.to_ascii_lowercase();
+    let target = OMITTED_PREFIXES
+        .iter()
+        .find_map(|prefix| {
+            let rest = message.target.strip_prefix(prefix)?;
+            rest.starts_with('/').then_some(rest)
+        })
+        .unwrap_or(message.target);
+    format!("{method} {target}")
+}
+
+impl Layout<'_> {
+    fn value(&self, name: &str) -> Option<String> {
+        if name == "(request-target)" {
+            Some(self.request_target.clone())
+        } else {
+            self.message.header(name)
+        }
+    }
+
+    /// `name: value` for each name; `None` when the request lacks one.
+    fn lines(&self, names: &[String]) -> Option<Vec<String>> {
+        names
+            .iter()
+            .map(|name| Some(format!("{name}: {}", self.value(name)?)))
+            .collect()
+    }
+
+    fn input(&self, lines: &[String], join: &str, tail: &str) -> Vec<u8> {
+        let mut bytes = self.prefix.to_vec();
+        bytes.extend_from_slice(lines.join(join).as_bytes());
+        bytes.extend_from_slice(tail.as_bytes());
+        bytes
+    }
+
+    /// The input as the bank builds it; `None` when a listed header is missing.
+    pub fn baseline(&self) -> Option<Vec<u8>> {
+        Some(self.input(&self.lines(self.names)?, "\n", ""))
+    }
+
+    /// Every candidate, most specific mistakes first.
+    fn candidates(&self) -> Vec<(Mistake, Vec<u8>)> {
+        let Some(lines) = self.lines(self.names) else {
+            return Vec::new();
+        };
+        let mut out = vec![
+            (Mistake::TrailingLf, self.input(&lines, "\n", "\n")),
+            (
+                Mistake::CrlfLineEndings { trailing: false },
+                self.input(&lines, "\r\n", ""),
+            ),
+            (
+                Mistake::CrlfLineEndings { trailing: true },
+                self.input(&lines, "\r\n", "\r\n"),
+            ),
+        ];
+        self.request_target_candidates(&lines, &mut out);
+        self.value_candidates(&lines, &mut out);
+        self.list_candidates(&mut out);
+        out
+    }
+
+    fn with_line(&self, lines: &[String], index: usize, line: String) -> Vec<u8> {
+        let mut changed = lines.to_vec();
+        changed[index] = line;
+        self.input(&changed, "\n", "")
+    }
+
+    fn request_target_candidates(&self, lines: &[String], out: &mut Vec<(Mistake, Vec<u8>)>) {
+        let Some(index) = self.names.iter().position(|n| n == "(request-target)") else {
+            return;
+        };
+        let method = self.message.method.to_ascii_lowercase();
+        let target = self.message.target;
+        let literal = format!("{method} {target}");
+        if literal != self.request_target {
+            out.push((
+                Mistake::RequestTargetPrefix(literal.clone()),
+                self.with_line(lines, index, format!("(request-target): {literal}")),
+            ));
+        }
+        let path = target.split('?').next().unwrap_or(target);
+        let host = self.message.header("host").unwrap_or_default();
+        let mut variants = vec![
+            format!("{} {target}", self.message.method.to_ascii_uppercase()),
+            format!("{method} {path}"),
+            format!("{method} https://{host}{target}"),
+            format!("{method} {}", target.replacen(path, &toggle_slash(path), 1)),
+            format!("{method} {}", target.replace("%20", "+")),
+            format!("{method} {}", target.replace('+', "%20")),
+        ];
+        // A path prefix left out (a gateway's) or one segment too many.
+        if let Some(rest) = path
+            .get(1..)
+            .and_then(|p| p.find('/'))
+            .map(|i| &target[i + 1..])
+        {
+            variants.push(format!("{method} {rest}"));
+        }
+        for other in ["get", "post", "put", "delete", "patch"] {
+            if other != method {
+                variants.push(format!("{other} {target}"));
+            }
+        }
+        for variant in variants {
+            if variant != self.request_target {
+                out.push((
+                    Mistake::RequestTarget(variant.clone()),
+                    self.with_line(lines, index, format!("(request-target): {variant}")),
+                ));
+            }
+        }
+    }
+
+    fn value_candidates(&self, lines: &[String], out: &mut Vec<(Mistake, Vec<u8>)>) {
+        for (index, name) in self.names.iter().enumerate() {
+            let Some(sent) = self.message.header(name) else {
+                continue;
+            };
+            for signed in alternative_values(name, &sent, self.message.body) {
+                if signed != sent {
+                    out.push((
+                        Mistake::HeaderValue {
+                            name: name.clone(),
+                            signed: signed.clone(),
+                        },
+                        self.with_line(lines, index, format!("{name}: {signed}")),
+                    ));
+                }
+            }
+        }
+        // Names as the request spells them.
+        let as_sent: Vec<String> = lines
+            .iter()
+            .zip(self.names)
+            .map(|(line, name)| {
+                let spelled = self
+                    .message
+                    .headers
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                    .map_or(name.as_str(), |(n, _)| n.as_str());
+                format!("{spelled}{}", &line[name.len()..])
+            })
+            .collect();
+        if as_sent != lines {
+            out.push((Mistake::NameCase, self.input(&as_sent, "\n", "")));
+        }
+    }
+
+    fn list_candidates(&self, out: &mut Vec<(Mistake, Vec<u8>)>) {
+        let n = self.names.len();
+        // One listed name left out, then one unlisted header signed, then orders, then pairs.
+        for skip in 0..n {
+            let kept: Vec<String> = without(self.names, &[skip]);
+            if let Some(lines) = self.lines(&kept) {
+                out.push((
+                    Mistake::ListedNotSigned(vec![self.names[skip].clone()]),
+                    self.input(&lines, "\n", ""),
+                ));
+            }
+        }
+        for extra in self.unlisted_headers() {
+            for at in 0..=n {
+                let mut names = self.names.to_vec();
+                names.insert(at, extra.clone());
+                if let Some(lines) = self.lines(&names) {
+                    out.push((
+                        Mistake::SignedNotListed(extra.clone()),
+                        self.input(&lines, "\n", ""),
+                    ));
+                }
+            }
+        }
+        for order in orders(self.names) {
+            if let Some(lines) = self.lines(&order) {
+                out.push((Mistake::Order(order), self.input(&lines, "\n", "")));
+            }
+        }
+        for a in 0..n {
+            for b in a + 1..n {
+                if let Some(lines) = self.lines(&without(self.names, &[a, b])) {
+                    out.push((
+                        Mistake::ListedNotSigned(vec![
+                            self.names[a].clone(),
+                            self.names[b].clone(),
+                        ]),
+                        self.input(&lines, "\n", ""),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Headers the request has that the list does not name (nor are the signature itself).
+    fn unlisted_headers(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for (name, _) in self.message.headers {
+            let name = name.to_ascii_lowercase();
+            let skip = self.names.contains(&name)
+                || names.contains(&name)
+                || self.signature_headers.contains(&name.as_str())
+                || name == super::ORIGINAL_BODY_HEADER.to_ascii_lowercase();
+            if !skip {
+                names.push(name);
+            }
+        }
+        if !self.names.iter().any(|n| n == "(request-target)") {
+            names.push("(request-target)".into());
+        }
+        names
+    }
+}
+
+/// Finds the mistake the signature was made with: `opens` says whether it opens over an input.
+pub fn search(layout: &Layout<'_>, opens: &dyn Fn(&[u8]) -> bool) -> Option<Mistake> {
+    layout
+        .candidates()
+        .into_iter()
+        .find(|(_, input)| opens(input))
+        .map(|(mistake, _)| mistake)
+}
+
+fn without(names: &[String], skip: &[usize]) -> Vec<String> {
+    names
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !skip.contains(i))
+        .map(|(_, n)| n.clone())
+        .collect()
+}
+
+fn toggle_slash(path: &str) -> String {
+    match path.strip_suffix('/') {
+        Some(stripped) if !stripped.is_empty() => stripped.to_owned(),
+        _ => format!("{path}/"),
+    }
+}
+
+/// Every other order of `names`: all permutations up to 6 names (720), else reversals and swaps.
+fn orders(names: &[String]) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    if names.len() <= 6 {
+        permute(&mut names.to_vec(), 0, &mut out);
+    } else {
+        out.push(names.iter().rev().cloned().collect());
+        for i in 0..names.len() - 1 {
+            let mut swapped = names.to_vec();
+            swapped.swap(i, i + 1);
+            out.push(swapped);
+        }
+    }
+    out.retain(|order| order != names);
+    out
+}
+
+fn permute(items: &mut Vec<String>, k: usize, out: &mut Vec<Vec<String>>) {
+    if k == items.len() {
+        out.push(items.clone());
+        return;
+    }
+    for i in k..items.len() {
+        items.swap(k, i);
+        permute(items, k + 1, out);
+        items.swap(k, i);
+    }
+}
+
+/// Values a client plausibly signed instead of the one it sent.
+fn alternative_values(name: &str, sent: &str, body: &[u8]) -> Vec<String> {
+    match name {
+        "digest" => super::body::digest_variants(body)
+            .into_iter()
+            .map(|(_, value)| value)
+            .collect(),
+        "content-type" => [
+            "application/json",
+            "application/json; charset=utf-8",
+            "application/json;charset=UTF-8",
+            "application/x-www-form-urlencoded",
+            "application/x-www-form-urlencoded; charset=UTF-8",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        // `date` computed twice: once for the header, once for the signature.
+        "date" => crate::sign::message::parse_imf_fixdate(sent)
+            .map(|at| {
+                [-2i64, -1, 1, 2]
+                    .iter()
+                    .filter_map(|d| {
+                        let secs = std::time::Duration::from_secs(d.unsigned_abs());
+                        let t = if *d < 0 {
+                            at.checked_sub(secs)
+                        } else {
+                            at.checked_add(secs)
+                        }?;
+                        Some(crate::sign::message::imf_fixdate(t))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message<'a>(headers: &'a [(String, String)]) -> Message<'a> {
+        Message {
+            method: "POST",
+            target: "/partner-api/ping?x=1",
+            headers,
+            body: b"",
+        }
+    }
+
+    #[test]
+    fn the_partner_prefix_is_left_out_of_the_request_target() {
+        let headers = Vec::new();
+        assert_eq!(
+            expected_request_target(&message(&headers)),
+            "post /ping?x=1"
+        );
+        let other = Message {
+            target: "/partner-apis/x",
+            ..message(&headers)
+        };
+        assert_eq!(expected_request_target(&other), "post /partner-apis/x");
+    }
+
+    #[test]
+    fn orders_are_every_other_permutation() {
+        let names: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let orders = orders(&names);
+        assert_eq!(orders.len(), 5);
+        assert!(!orders.contains(&names));
+    }
+
+    #[test]
+    fn each_candidate_is_found_by_what_it_changed() {
+        let headers = vec![
+            (
+                "Date".to_string(),
+                "Tue, 05 Nov 2019 12:41:32 GMT".to_string(),
+            ),
+            ("X-Request-ID".to_string(), "abc".to_string()),
+        ];
+        let m = message(&headers);
+        let names: Vec<String> = ["(request-target)", "date"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let layout = Layout {
+            prefix: b"",
+            names: &names,
+            message: &m,
+            request_target: expected_request_target(&m),
+            signature_headers: &[],
+        };
+        let baseline = layout.baseline().unwrap();
+        assert_eq!(
+            String::from_utf8(baseline).unwrap(),
+            "(request-target): post /ping?x=1\ndate: Tue, 05 Nov 2019 12:41:32 GMT"
+        );
+        let signed = b"(request-target): post /ping?x=1\ndate: Tue, 05 Nov 2019 12:41:32 GMT\nx-request-id: abc";
+        let found = search(&layout, &|input| input == signed);
+        assert_eq!(found, Some(Mistake::SignedNotListed("x-request-id".into())));
+        let signed =
+            b"(request-target): post /partner-api/ping?x=1\ndate: Tue, 05 Nov 2019 12:41:32 GMT";
+        let found = search(&layout, &|input| input == signed);
+        assert_eq!(
+            found,
+            Some(Mistake::RequestTargetPrefix(
+                "post /partner-api/ping?x=1".into()
+            ))
+        );
+        let signed = b"(request-target): post /ping?x=1\ndate: Tue, 05 Nov 2019 12:41:33 GMT";
+        assert!(matches!(
+            search(&layout, &|input| input == signed),
+            Some(Mistake::HeaderValue { .. })
+        ));
+        assert_eq!(search(&layout, &|_| false), None);
+    }
+}
