@@ -166,12 +166,7 @@ fn key_certificate(
             None
         }
         (Some(serial), false) => by_serial(serial, sent, evidence, findings),
-        (None, _)
-            if !bearer
-                && is_token_request(message)
-                && sent.is_none()
-                && looks_like_serial(&params.key_id) =>
-        {
+        (None, _) if !bearer && is_token_request(message) && looks_like_serial(&params.key_id) => {
             findings.push(Finding::new(
                 id::HTTPSIG_KEYID_FORM,
                 format!(

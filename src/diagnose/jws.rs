@@ -105,6 +105,13 @@ fn signing_certificate(
         ));
         return None;
     };
+    if named.is_empty() {
+        findings.push(Finding::new(
+            id::JWS_X5T_MISMATCH,
+            "the protected header has no x5t#S256: the bank cannot tell which certificate signed",
+        ));
+        return None;
+    }
     if x5t_s256(&certificate) != named {
         let which = match given() {
             Some(other) => format!("it names {}", describe_certificate(other)),

@@ -25,11 +25,13 @@ impl FlowContext {
         let json: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
         match (request.method.to_ascii_uppercase().as_str(), path) {
             ("POST", "/oauth2/token") => self.observe_token(request, &json, at),
-            ("GET", "/oauth2/applications/me") | ("POST", "/oauth2/applications") => {
-                self.registration = Some(RegistrationFact { metadata: json });
+            ("GET", p) | ("PUT", p) if p.starts_with("/oauth2/applications/") => {
+                self.registration =
+                    application_of(json).map(|metadata| RegistrationFact { metadata });
             }
-            ("PUT", p) if p.starts_with("/oauth2/applications/") => {
-                self.registration = Some(RegistrationFact { metadata: json });
+            ("POST", "/oauth2/applications") => {
+                self.registration =
+                    application_of(json).map(|metadata| RegistrationFact { metadata });
             }
             _ => {}
         }
@@ -81,7 +83,9 @@ impl FlowContext {
         });
     }
 
-    /// A consent that ended in a redirect to the client with a code.
+    /// A consent that ended in a redirect to the client with a code: the redirect_uri is where
+    /// the bank sent the customer back (the Location without `code` and `state`), else the
+    /// consent URL's `redirect_uri`.
     fn observe_redirect(&mut self, consent_url: &str, location: &str, at: u64) {
         let query = |url: &str, name: &str| {
             let query = url.split_once('?').map(|(_, q)| q)?;
@@ -95,10 +99,38 @@ impl FlowContext {
         self.codes.push(CodeFact {
             fingerprint: fingerprint(&code),
             issued_at: at,
-            redirect_uri: query(consent_url, "redirect_uri"),
+            redirect_uri: redirect_target(location).or_else(|| query(consent_url, "redirect_uri")),
             exchanged_at: None,
         });
     }
+}
+
+/// The application in a registration answer: `{application: {..}}` (POST, PUT), `{applications:
+/// [..]}` (GET /me: the token's own application) or the application itself (GET by id).
+fn application_of(json: Value) -> Option<Value> {
+    if let Some(app) = json.get("application") {
+        return Some(app.clone());
+    }
+    if let Some(apps) = json.get("applications").and_then(Value::as_array) {
+        return apps.first().cloned();
+    }
+    json.is_object().then_some(json)
+}
+
+/// `https://client.example/cb?code=…&state=…` → `https://client.example/cb`.
+fn redirect_target(location: &str) -> Option<String> {
+    let (base, query) = location.split_once('?')?;
+    let kept: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| k != "code" && k != "state")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        return Some(base.to_owned());
+    }
+    let rest = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(kept)
+        .finish();
+    Some(format!("{base}?{rest}"))
 }
 
 #[cfg(test)]
@@ -173,6 +205,28 @@ mod tests {
             102,
         );
         assert_eq!(flow.codes[0].redirect_uri.as_deref(), Some("https://x/"));
+        flow.observe(
+            &request("POST", "https://consent/granting/s/NL", &[], "profile=x"),
+            &response(
+                302,
+                &[(
+                    "Location",
+                    "https://client.example/cb?tab=1&code=C2&state=s",
+                )],
+                "",
+            ),
+            102,
+        );
+        assert_eq!(
+            flow.codes[1].redirect_uri.as_deref(),
+            Some("https://client.example/cb?tab=1")
+        );
+        flow.observe(
+            &request("GET", "https://bank/oauth2/applications/me", &[], ""),
+            &response(200, &[], r#"{"contact":"c","applications":[{"client_id":"a","redirect_uris":["https://x/","https://y/"]}]}"#),
+            102,
+        );
+        assert_eq!(flow.registration.as_ref().unwrap().redirect_uris().len(), 2);
         flow.observe(
             &request(
                 "POST",
