@@ -6,6 +6,7 @@
 // Errors here are rich on purpose (file, position, line text, help) and only ever on the cold path.
 #![allow(clippy::result_large_err)]
 
+pub mod archive;
 pub mod authorize;
 pub mod callback;
 pub mod certs;

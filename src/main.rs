@@ -1,7 +1,7 @@
 //! Thin entry point: parse the command line, call the library, map the outcome to an exit code.
 
 use clap::Parser;
-use obconform::cli::{Cli, Command, Outcome, certs, run, sandbox, sign};
+use obconform::cli::{Cli, Command, Outcome, certs, explain, run, sandbox, sign};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Command::Run(args) => runtime.block_on(run::run(args)),
         Command::Sandbox(args) => runtime.block_on(sandbox::serve(args)),
         Command::Sign(args) => sign::sign_command(*args),
+        Command::Explain(args) => explain::explain_command(args),
         Command::Certs { command } => certs::certs_command(command),
         Command::Schema { environments } => print_schema(environments),
     };

@@ -1,9 +1,12 @@
-//! The command line: `run`, `sandbox`, `schema`.
+//! The command line: `run`, `sandbox`, `explain`, `sign`, `certs`, `schema`.
 
 pub mod certs;
 pub mod certs_issue;
 pub mod certs_revoke;
+pub mod explain;
+pub mod explain_inputs;
 pub mod run;
+pub mod run_archive;
 pub mod sandbox;
 pub mod sign;
 
@@ -31,6 +34,9 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// Sign one request and print the signing input, the headers to send and a curl command.
     Sign(Box<SignArgs>),
+    /// Name the mistakes in a request file (one `run` archived, or your own) with the
+    /// certificates it may refer to. Exit 0 valid, 1 findings, 2 unusable input.
+    Explain(ExplainArgs),
     /// Certificates: `certs inspect` describes and checks certificate files.
     Certs {
         #[command(subcommand)]
@@ -102,6 +108,44 @@ pub struct RunArgs {
     /// stop: nothing is sent. Shows whether a run is ready, e.g. `--env sandbox` before going online.
     #[arg(long)]
     pub dry_run: bool,
+    /// Where the run saves every request it sends (DIR/requests/, replaced on each run; secrets
+    /// redacted), for `obconform explain`.
+    #[arg(long, value_name = "DIR", default_value = "obconform-out")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// Request files: HTTP/1.1 text (`METHOD /path HTTP/1.1`, headers, an empty line, the
+    /// body), e.g. obconform-out/requests/<scenario>/<NN>-<step>.http.
+    #[arg(required = true, value_name = "REQUEST")]
+    pub requests: Vec<PathBuf>,
+    /// Certificates the request may refer to (repeatable; PEM with one or more certificates,
+    /// DER or PKCS#12): the signing certificate, the TLS one, others.
+    #[arg(long = "cert", value_name = "PEM", required = true)]
+    pub certs: Vec<PathBuf>,
+    /// Private keys (PEM, repeatable), optional: a signature made with one of them is named.
+    #[arg(long = "key", value_name = "PEM")]
+    pub keys: Vec<PathBuf>,
+    /// The environment variable holding the passphrase of encrypted keys / PKCS#12 files.
+    #[arg(long, value_name = "VAR")]
+    pub passphrase_env: Option<String>,
+    /// The clock reading (RFC 3339) Date / sigT are judged against; default: the sidecar's
+    /// sent_at (`<stem>.json` beside the request), else now.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+    /// A flow context (JSON: a sidecar, or its `flow`); default: the sidecar's.
+    #[arg(long, value_name = "FILE")]
+    pub flow: Option<PathBuf>,
+    /// Output: text, or one `{"findings":[…]}` line per request.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ExplainFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExplainFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, clap::Args)]

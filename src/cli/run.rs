@@ -1,6 +1,8 @@
 //! `obconform run`: load and check every scenario first, then run them on one target.
 
+use super::run_archive::RunArchive;
 use super::{Outcome, RunArgs};
+use crate::archive::ScenarioSource;
 use crate::authorize::CodeSupply;
 use crate::environment::active::CertFiles;
 use crate::environment::active::EnvironmentsSource;
@@ -164,6 +166,7 @@ pub async fn run(args: RunArgs) -> Outcome {
         Duration::from_secs(args.authorize_timeout),
     );
     let started = Instant::now();
+    let mut archive = RunArchive::start(&args.out);
     let (mut passed, mut failed) = (0usize, 0usize);
     for (group, target) in groups.iter().zip(&targets.targets) {
         if group.scenarios.is_empty() {
@@ -187,8 +190,15 @@ pub async fn run(args: RunArgs) -> Outcome {
                 "\n{}",
                 console::scenario_header(&s.test_name(), &s.scenario.name)
             );
+            let test_name = s.test_name();
+            let source = ScenarioSource {
+                test_name: &test_name,
+                path: &s.path,
+                environment: &target.env.name,
+            };
             let outcome = run_scenario(s, &ctx, &mut |step, redactor| {
-                println!("{}", console::step_line(step, redactor))
+                println!("{}", console::step_line(step, redactor));
+                archive.step(&source, step);
             })
             .await;
             println!("{}", console::scenario_summary(&outcome));
@@ -209,6 +219,7 @@ pub async fn run(args: RunArgs) -> Outcome {
         "scenarios: {passed} passed, {failed} failed{skipped} ({total} in {:.1} s)",
         started.elapsed().as_secs_f64()
     );
+    println!("{}", archive.summary());
     targets.close().await;
     if failed == 0 {
         Outcome::Success

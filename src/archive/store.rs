@@ -1,0 +1,277 @@
+//! Where a run's requests are archived: `DIR/requests/<scenario>/<NN>-<step>.http` and its
+//! `.json` sidecar, each written atomically (a temporary file renamed) and private (0600).
+
+use super::http_file;
+use super::redact::redact;
+use super::sidecar::{Sidecar, rfc3339};
+use crate::runner::StepOutcome;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The archive of one run.
+#[derive(Debug, Clone)]
+pub struct Archive {
+    requests: PathBuf,
+}
+
+/// The scenario a step belongs to, as the sidecars name it.
+#[derive(Debug, Clone, Copy)]
+pub struct ScenarioSource<'a> {
+    /// `system::file-stem` (`ing-psd2::negative/10-token-mode`).
+    pub test_name: &'a str,
+    pub path: &'a Path,
+    pub environment: &'a str,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+pub struct ArchiveError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+impl Archive {
+    /// The archive under `out`, with the `requests/` folder of an earlier run removed (nothing
+    /// else in `out` is touched). The archive is usable even when the removal failed: files are
+    /// then overwritten one by one.
+    pub fn start(out: &Path) -> (Archive, Result<(), ArchiveError>) {
+        let requests = out.join("requests");
+        let cleared = match std::fs::remove_dir_all(&requests) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(ArchiveError {
+                path: requests.clone(),
+                source: e,
+            }),
+            _ => Ok(()),
+        };
+        (Archive { requests }, cleared)
+    }
+
+    /// `DIR/requests`.
+    pub fn dir(&self) -> &Path {
+        &self.requests
+    }
+
+    /// Writes every request the step sent (redacted) with its sidecar; the `.http` paths written.
+    /// All are attempted; the first failure is returned.
+    pub fn record(
+        &self,
+        source: &ScenarioSource<'_>,
+        step: &StepOutcome,
+    ) -> Result<Vec<PathBuf>, ArchiveError> {
+        let dir = self.requests.join(source.test_name.replace('/', "__"));
+        let attempts = step.sent.len();
+        let mut written = Vec::with_capacity(attempts);
+        let mut first_error = None;
+        for (i, sent) in step.sent.iter().enumerate() {
+            let suffix = if attempts > 1 {
+                format!("-a{}", i + 1)
+            } else {
+                String::new()
+            };
+            let stem = format!("{:02}-{}{suffix}", step.index + 1, slug(&step.name));
+            let sidecar = Sidecar {
+                scenario: source.path.display().to_string(),
+                step: step.name.clone(),
+                environment: source.environment.to_string(),
+                sent_at: rfc3339(sent.sent_at),
+                // The step's exchange is its last: earlier attempts' answers are not kept.
+                status: (i + 1 == attempts)
+                    .then(|| step.exchange.as_ref().map(|x| x.response.status))
+                    .flatten(),
+                flow: sent.flow.clone(),
+            };
+            let http = dir.join(format!("{stem}.http"));
+            let json = dir.join(format!("{stem}.json"));
+            let result =
+                write_private(&http, &http_file::format(&redact(&sent.request))).and_then(|()| {
+                    let text = serde_json::to_vec_pretty(&sidecar).map_err(|e| ArchiveError {
+                        path: json.clone(),
+                        source: std::io::Error::other(e),
+                    })?;
+                    write_private(&json, &text)
+                });
+            match result {
+                Ok(()) => written.push(http),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(written),
+        }
+    }
+}
+
+/// `mTLS-only application access token` → `mtls-only-application-access-token` (at most 60
+/// characters, never empty).
+pub fn slug(name: &str) -> String {
+    let words: Vec<String> = name
+        .to_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
+    let mut slug = String::new();
+    for word in words {
+        if !slug.is_empty() && slug.len() + 1 + word.len() > 60 {
+            break;
+        }
+        if !slug.is_empty() {
+            slug.push('-');
+        }
+        slug.push_str(&word[..word.len().min(60)]);
+    }
+    if slug.is_empty() {
+        "step".to_string()
+    } else {
+        slug
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, renamed into place, so
+/// a reader never sees half a file; mode 0600 on unix (the files hold signed requests).
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ArchiveError> {
+    let fail = |at: &Path, source| ArchiveError {
+        path: at.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| fail(dir, e))?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = open_private(&temp)
+        .and_then(|mut file| file.write_all(bytes))
+        .map_err(|e| fail(&temp, e))
+        .and_then(|()| std::fs::rename(&temp, path).map_err(|e| fail(path, e)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
+}
+
+fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        options.mode(0o600);
+        let file = options.open(path)?;
+        // `mode` only applies to a new file; a leftover temporary file keeps its own.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        Ok(file)
+    }
+    #[cfg(not(unix))]
+    options.open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::FlowContext;
+    use crate::plan::PlannedRequest;
+    use crate::runner::{SentRequest, Verdict};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn step(index: usize, name: &str, attempts: usize) -> StepOutcome {
+        let sent = (0..attempts)
+            .map(|i| SentRequest {
+                request: PlannedRequest {
+                    method: "GET".into(),
+                    url: format!("https://h/poll?n={i}"),
+                    headers: vec![("Authorization".into(), "Bearer tok-123456".into())],
+                    body: Vec::new(),
+                },
+                sent_at: UNIX_EPOCH + Duration::from_secs(1_715_076_000 + i as u64),
+                flow: FlowContext::default(),
+            })
+            .collect();
+        StepOutcome {
+            index,
+            name: name.into(),
+            verdict: Verdict::Passed,
+            failures: Vec::new(),
+            exchange: None,
+            elapsed: Duration::ZERO,
+            sent,
+            diagnosis: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn slugs_are_short_lowercase_words() {
+        assert_eq!(
+            slug("mTLS-only application access token"),
+            "mtls-only-application-access-token"
+        );
+        assert_eq!(slug("  «»  "), "step");
+        assert!(slug(&"word ".repeat(40)).len() <= 60);
+        assert_eq!(slug(&"x".repeat(100)).len(), 60);
+    }
+
+    #[test]
+    fn layout_retry_suffixes_sidecars_and_a_fresh_start() {
+        let out = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(out.path().join("requests/old")).unwrap();
+        std::fs::write(out.path().join("keep.txt"), "mine").unwrap();
+        let (archive, cleared) = Archive::start(out.path());
+        cleared.unwrap();
+        assert!(!out.path().join("requests/old").exists());
+        assert!(
+            out.path().join("keep.txt").exists(),
+            "only requests/ is removed"
+        );
+
+        let source = ScenarioSource {
+            test_name: "ing-psd2::negative/10-x",
+            path: Path::new("scenarios/ing-psd2/negative/10-x.yaml"),
+            environment: "embedded",
+        };
+        let one = archive.record(&source, &step(0, "Get a token", 1)).unwrap();
+        let three = archive.record(&source, &step(4, "poll", 3)).unwrap();
+        let dir = out.path().join("requests/ing-psd2::negative__10-x");
+        assert_eq!(one, vec![dir.join("01-get-a-token.http")]);
+        assert_eq!(
+            three,
+            (1..=3)
+                .map(|a| dir.join(format!("05-poll-a{a}.http")))
+                .collect::<Vec<_>>()
+        );
+        let http = std::fs::read_to_string(&one[0]).unwrap();
+        assert!(!http.contains("tok-123456"), "{http}");
+        let sidecar: Sidecar =
+            serde_json::from_slice(&std::fs::read(dir.join("05-poll-a2.json")).unwrap()).unwrap();
+        assert_eq!(sidecar.sent_at, "2024-05-07T10:00:01.000Z");
+        assert_eq!(sidecar.step, "poll");
+        assert_eq!(sidecar.status, None);
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 8, "no temporary files left: {names:?}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&one[0]).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_failed_write_names_the_path() {
+        let out = tempfile::tempdir().unwrap();
+        let (archive, _) = Archive::start(out.path());
+        // A file where the scenario's folder should be.
+        std::fs::create_dir_all(out.path().join("requests")).unwrap();
+        std::fs::write(out.path().join("requests/s"), "").unwrap();
+        let source = ScenarioSource {
+            test_name: "s",
+            path: Path::new("s.yaml"),
+            environment: "e",
+        };
+        let e = archive.record(&source, &step(0, "a", 1)).unwrap_err();
+        assert!(e.to_string().contains("requests/s"), "{e}");
+    }
+}
