@@ -775,3 +775,44 @@ fn expects_findings(sidecar: &Sidecar) -> bool {
         .and_then(|e| e.diagnosis.as_ref())
         .is_some_and(|ids| !ids.is_empty())
 }
+
+/// The other half of the no-false-positives test: every request the troubleshooting scenarios
+/// get refused, explained by the binary from its redacted archived copy and sidecar alone, has
+/// findings (exit 1, the JSON shape) — and together they name the catalogue the scenarios cover.
+#[test]
+fn explain_names_the_mistake_of_every_refused_troubleshooting_request_from_the_archive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    run_archived(&out, &["scenarios/troubleshooting"]);
+    let cert_args: Vec<String> = files_under(&out.join("pki"), ".cer")
+        .into_iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(cert_args.len() >= 2, "{cert_args:?}");
+    let mut ids = std::collections::BTreeSet::new();
+    let mut refused = 0;
+    for http in files_under(&out.join("requests"), ".http") {
+        let sidecar = sidecar_of(&http);
+        if !sidecar.status.is_some_and(|s| s >= 400) {
+            continue;
+        }
+        refused += 1;
+        let mut args = vec!["explain", arg(&http), "--format", "json"];
+        for cert in &cert_args {
+            args.extend(["--cert", cert.as_str()]);
+        }
+        let result = obconform(&args, &repo());
+        assert_eq!(result.code, 1, "{}: {result}", http.display());
+        let json: serde_json::Value = serde_json::from_str(result.stdout.trim())
+            .unwrap_or_else(|e| panic!("{}: {e}: {result}", http.display()));
+        let findings = json["findings"].as_array().cloned().unwrap_or_default();
+        assert!(!findings.is_empty(), "{}: {result}", http.display());
+        for finding in findings {
+            assert!(finding["what"].as_str().is_some_and(|w| !w.is_empty()));
+            assert!(finding["fix"].as_str().is_some_and(|f| !f.is_empty()));
+            ids.insert(finding["id"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    assert!(refused >= 30, "only {refused} refused requests archived");
+    assert!(ids.len() >= 30, "{} ids named: {ids:?}", ids.len());
+}
