@@ -793,7 +793,7 @@ fn explain_names_the_mistake_of_every_refused_troubleshooting_request_from_the_a
     let mut refused = 0;
     for http in files_under(&out.join("requests"), ".http") {
         let sidecar = sidecar_of(&http);
-        if !sidecar.status.is_some_and(|s| s >= 400) {
+        if sidecar.status.is_none_or(|s| s < 400) {
             continue;
         }
         refused += 1;
