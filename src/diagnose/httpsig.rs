@@ -366,19 +366,21 @@ fn check_signature(
         return;
     }
     if opener.not_this_key() || !matches!(opener, Opener::Rsa(_)) {
-        let other = candidates(evidence).into_iter().find_map(|candidate| {
-            let other = Opener::new(&candidate.key, algorithm, signature);
-            let opens = !other.not_this_key()
-                && (other.opens(&baseline) || search(layout, &|i| other.opens(i)).is_some());
-            let tls = candidate.certificate.is_some_and(|c| is_tls_certificate(c));
-            opens.then(|| {
-                if tls {
-                    format!("{} — a TLS certificate", candidate.label)
-                } else {
-                    candidate.label
-                }
-            })
-        });
+        let other = candidates(evidence, &key)
+            .into_iter()
+            .find_map(|candidate| {
+                let other = Opener::new(&candidate.key, algorithm, signature);
+                let opens = !other.not_this_key()
+                    && (other.opens(&baseline) || search(layout, &|i| other.opens(i)).is_some());
+                let tls = candidate.certificate.is_some_and(|c| is_tls_certificate(c));
+                opens.then(|| {
+                    if tls {
+                        format!("{} — a TLS certificate", candidate.label)
+                    } else {
+                        candidate.label
+                    }
+                })
+            });
         if let Some(found) = other {
             findings.push(Finding::new(
                 id::HTTPSIG_WRONG_KEY,

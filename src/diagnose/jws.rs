@@ -200,7 +200,7 @@ fn check_signature(
         return;
     }
     if opener.not_this_key() || !matches!(opener, Opener::Rsa(_)) {
-        if let Some(found) = other_key(layout, parsed, algorithm, evidence) {
+        if let Some(found) = other_key(layout, parsed, algorithm, evidence, &key) {
             findings.push(Finding::new(
                 id::JWS_WRONG_KEY,
                 format!(
@@ -275,23 +275,26 @@ fn other_key(
     parsed: &jws::ParsedJws,
     algorithm: Algorithm,
     evidence: &Evidence<'_>,
+    named: &openssl::pkey::PKey<openssl::pkey::Public>,
 ) -> Option<String> {
     let baseline = layout.baseline()?;
-    candidates(evidence).into_iter().find_map(|candidate| {
-        let opener = Opener::new(&candidate.key, algorithm, &parsed.signature);
-        if opener.not_this_key() {
-            return None;
-        }
-        let opens = opener.opens(&baseline) || search(layout, &|i| opener.opens(i)).is_some();
-        let tls = candidate.certificate.is_some_and(|c| is_tls_certificate(c));
-        opens.then(|| {
-            if tls {
-                format!("{} — a TLS certificate", candidate.label)
-            } else {
-                candidate.label
+    candidates(evidence, named)
+        .into_iter()
+        .find_map(|candidate| {
+            let opener = Opener::new(&candidate.key, algorithm, &parsed.signature);
+            if opener.not_this_key() {
+                return None;
             }
+            let opens = opener.opens(&baseline) || search(layout, &|i| opener.opens(i)).is_some();
+            let tls = candidate.certificate.is_some_and(|c| is_tls_certificate(c));
+            opens.then(|| {
+                if tls {
+                    format!("{} — a TLS certificate", candidate.label)
+                } else {
+                    candidate.label
+                }
+            })
         })
-    })
 }
 
 fn jws_finding(mistake: Mistake) -> Finding {

@@ -35,11 +35,13 @@ pub fn is_tls_certificate(cert: &X509Ref) -> bool {
         && !usage.iter().any(|u| u == "nonRepudiation")
 }
 
-/// Every certificate's key, then the keys of private keys that belong to no certificate given.
-pub fn candidates<'a>(evidence: &Evidence<'a>) -> Vec<KeyCandidate<'a>> {
+/// Every certificate's key, then the keys of private keys that belong to no certificate given —
+/// all but `named`, the key of the certificate the request names (already tried).
+pub fn candidates<'a>(evidence: &Evidence<'a>, named: &PKey<Public>) -> Vec<KeyCandidate<'a>> {
     let mut out: Vec<KeyCandidate<'a>> = evidence
         .certificates
         .iter()
+        .filter(|cert| !cert.public_key().is_ok_and(|k| k.public_eq(named)))
         .filter_map(|cert| {
             Some(KeyCandidate {
                 key: cert.public_key().ok()?,
@@ -58,6 +60,9 @@ pub fn candidates<'a>(evidence: &Evidence<'a>) -> Vec<KeyCandidate<'a>> {
         else {
             continue;
         };
+        if public.public_eq(named) {
+            continue;
+        }
         out.push(KeyCandidate {
             key: public,
             label: format!(
