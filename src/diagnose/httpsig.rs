@@ -5,9 +5,10 @@
 use super::body::{check_digest, describe as describe_digest};
 use super::catalogue as id;
 use super::jws::MAX_SKEW_SECS;
-use super::keys::{Opener, candidates, describe_certificate, is_tls_certificate};
+use super::keys::{Opener, describe_certificate, is_tls_certificate};
 use super::recover::{Hash, Recovered};
-use super::search::{Layout, Mistake, expected_request_target, search};
+use super::search::{Layout, Mistake, expected_request_target};
+use super::verdict::{Names, Verdict, judge, key_finding};
 use super::{Evidence, Finding};
 use crate::certs::wire::{parse_header_certificate, serial_hex};
 use crate::sign::http_signature::{DEFAULT_HEADERS, SignatureParams};
@@ -343,9 +344,6 @@ fn check_signature(
         return;
     };
     let opener = Opener::new(&key, algorithm, signature);
-    let Some(baseline) = layout.baseline() else {
-        return;
-    };
     if let Opener::Rsa(recovered) = &opener {
         let expected = Hash::Sha256;
         let wrong = match recovered {
@@ -362,44 +360,7 @@ fn check_signature(
             ));
         }
     }
-    if opener.opens(&baseline) {
-        return;
-    }
-    if opener.not_this_key() || !matches!(opener, Opener::Rsa(_)) {
-        let other = candidates(evidence, &key)
-            .into_iter()
-            .find_map(|candidate| {
-                let other = Opener::new(&candidate.key, algorithm, signature);
-                let opens = !other.not_this_key()
-                    && (other.opens(&baseline) || search(layout, &|i| other.opens(i)).is_some());
-                let tls = candidate.certificate.is_some_and(|c| is_tls_certificate(c));
-                opens.then(|| {
-                    if tls {
-                        format!("{} — a TLS certificate", candidate.label)
-                    } else {
-                        candidate.label
-                    }
-                })
-            });
-        if let Some(found) = other {
-            findings.push(Finding::new(
-                id::HTTPSIG_WRONG_KEY,
-                format!(
-                    "the signature was made with {found}, not with the key of {} that keyId names",
-                    describe_certificate(certificate)
-                ),
-            ));
-            return;
-        }
-        if opener.not_this_key() {
-            findings.push(Finding::new(
-                id::HTTPSIG_WRONG_KEY,
-                format!("the signature was not made with the key of {} (it does not open with it) nor with any key given", describe_certificate(certificate)),
-            ));
-            return;
-        }
-    }
-    let found = search(layout, &|input| opener.opens(input));
+    let verdict = judge(layout, &opener, algorithm, signature, evidence, &key);
     // A header already found changed (a stale Date, a wrong Digest) explains a signature over
     // another value: no need for the vaguer "none of the known mistakes".
     let explained = findings.iter().any(|f| {
@@ -411,27 +372,25 @@ fn check_signature(
         ]
         .contains(&f.id.as_str())
     });
-    if found.is_none() && explained {
-        return;
-    }
-    match found {
-        Some(mistake) => findings.push(httpsig_finding(mistake)),
-        None => {
-            let placeholder = placeholder_header(layout)
+    match verdict {
+        Verdict::Mistake(mistake) => findings.push(httpsig_finding(mistake)),
+        Verdict::Unexplained { .. } if explained => {}
+        verdict => {
+            let note = placeholder_header(layout)
                 .map(|name| {
                     format!(" (`{name}` was sent empty, null or undefined: an unset value?)")
                 })
                 .unwrap_or_default();
-            findings.push(Finding::new(
-                if matches!(opener, Opener::Rsa(_)) { id::HTTPSIG_HEADERS_MISMATCH } else { id::HTTPSIG_WRONG_KEY },
-                match opener {
-                    Opener::Rsa(_) => format!("the signature was made with the certificate's key, over a signing string that is none of the known mistakes: a signed header value (or the path) differs from what was sent{placeholder}"),
-                    Opener::Verify { .. } => "the signature does not verify and no known mistake explains it: another key, or a signed value that differs from what was sent (an EC signature cannot tell which)".to_string(),
-                },
-            ));
+            findings.extend(key_finding(&verdict, &NAMES, certificate, &note));
         }
     }
 }
+
+const NAMES: Names = Names {
+    wrong_key: id::HTTPSIG_WRONG_KEY,
+    changed_value: id::HTTPSIG_HEADERS_MISMATCH,
+    pointer: "that keyId names",
+};
 
 /// A signed header sent as `null`, `undefined` or empty: a client whose variable was unset when
 /// it built the request, while the signature was computed over the real value.

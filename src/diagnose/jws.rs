@@ -3,9 +3,10 @@
 
 use super::body::{check_digest, describe as describe_digest};
 use super::catalogue as id;
-use super::keys::{Opener, candidates, describe_certificate, is_tls_certificate};
+use super::keys::{Opener, describe_certificate};
 use super::recover::Recovered;
-use super::search::{Layout, Mistake, expected_request_target, search};
+use super::search::{Layout, Mistake, expected_request_target};
+use super::verdict::{Names, Verdict, judge, key_finding};
 use super::{Evidence, Finding};
 use crate::certs::wire::{parse_header_certificate, x5t_s256};
 use crate::sign::message::{Message, parse_sig_t, skew_secs};
@@ -190,61 +191,34 @@ fn check_signature(
         return;
     };
     let opener = Opener::new(&key, algorithm, &parsed.signature);
-    let Some(baseline) = layout.baseline() else {
-        return;
-    };
     if let Opener::Rsa(recovered) = &opener {
         check_encoding(recovered, algorithm, findings);
     }
-    if opener.opens(&baseline) {
-        return;
-    }
-    if opener.not_this_key() || !matches!(opener, Opener::Rsa(_)) {
-        if let Some(found) = other_key(layout, parsed, algorithm, evidence, &key) {
-            findings.push(Finding::new(
-                id::JWS_WRONG_KEY,
-                format!(
-                    "the signature was made with {found}, not with the key of the certificate x5t#S256 names ({})",
-                    describe_certificate(certificate)
-                ),
-            ));
-            return;
-        }
-        if opener.not_this_key() {
-            findings.push(Finding::new(
-                id::JWS_WRONG_KEY,
-                format!(
-                    "the signature was not made with the key of {} (it does not open with it) nor with any key given",
-                    describe_certificate(certificate)
-                ),
-            ));
-            return;
-        }
-    }
-    let found = search(layout, &|input| opener.opens(input));
-    // A header already found changed (a stale Date, a wrong Digest) explains a signature over
+    let verdict = judge(
+        layout,
+        &opener,
+        algorithm,
+        &parsed.signature,
+        evidence,
+        &key,
+    );
+    // A header already found changed (a wrong Digest, a stale sigT) explains a signature over
     // another value: no need for the vaguer "none of the known mistakes".
     let explained = findings
         .iter()
         .any(|f| [id::JWS_HEADER_VALUE_MISMATCH, id::JWS_SIGT_SKEW].contains(&f.id.as_str()));
-    if found.is_none() && explained {
-        return;
-    }
-    match found {
-        Some(mistake) => findings.push(jws_finding(mistake)),
-        None => findings.push(Finding::new(
-            if matches!(opener, Opener::Rsa(_)) {
-                id::JWS_HEADER_VALUE_MISMATCH
-            } else {
-                id::JWS_WRONG_KEY
-            },
-            match opener {
-                Opener::Rsa(_) => "the signature was made with the certificate's key, over an input that is none of the known mistakes: a signed header value (or the path) differs from what was sent".to_string(),
-                Opener::Verify { .. } => "the signature does not verify and no known mistake explains it: another key, or a signed value that differs from what was sent (an EC signature cannot tell which)".to_string(),
-            },
-        )),
+    match verdict {
+        Verdict::Mistake(mistake) => findings.push(jws_finding(mistake)),
+        Verdict::Unexplained { .. } if explained => {}
+        verdict => findings.extend(key_finding(&verdict, &NAMES, certificate, "")),
     }
 }
+
+const NAMES: Names = Names {
+    wrong_key: id::JWS_WRONG_KEY,
+    changed_value: id::JWS_HEADER_VALUE_MISMATCH,
+    pointer: "that x5t#S256 names",
+};
 
 /// The hash and PSS salt the signature was really made with.
 fn check_encoding(recovered: &Recovered, algorithm: Algorithm, findings: &mut Vec<Finding>) {
@@ -267,34 +241,6 @@ fn check_encoding(recovered: &Recovered, algorithm: Algorithm, findings: &mut Ve
         )),
         _ => {}
     }
-}
-
-/// Which other key of the evidence made the signature, over the input as listed or any candidate.
-fn other_key(
-    layout: &Layout<'_>,
-    parsed: &jws::ParsedJws,
-    algorithm: Algorithm,
-    evidence: &Evidence<'_>,
-    named: &openssl::pkey::PKey<openssl::pkey::Public>,
-) -> Option<String> {
-    let baseline = layout.baseline()?;
-    candidates(evidence, named)
-        .into_iter()
-        .find_map(|candidate| {
-            let opener = Opener::new(&candidate.key, algorithm, &parsed.signature);
-            if opener.not_this_key() {
-                return None;
-            }
-            let opens = opener.opens(&baseline) || search(layout, &|i| opener.opens(i)).is_some();
-            let tls = candidate.certificate.is_some_and(|c| is_tls_certificate(c));
-            opens.then(|| {
-                if tls {
-                    format!("{} — a TLS certificate", candidate.label)
-                } else {
-                    candidate.label
-                }
-            })
-        })
 }
 
 fn jws_finding(mistake: Mistake) -> Finding {

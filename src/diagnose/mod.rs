@@ -17,6 +17,7 @@ mod keys;
 mod ledger;
 pub mod recover;
 mod search;
+mod verdict;
 
 pub use finding::{Finding, Findings, ids};
 pub use flow::FlowContext;
