@@ -7,7 +7,6 @@ use openssl::hash::{MessageDigest, hash};
 use openssl::pkey::{HasPublic, PKeyRef};
 use openssl::rsa::Padding;
 
-use crate::sign::algorithm::mgf1;
 
 /// The hash functions a signature may have been made with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,6 +186,20 @@ fn pss(mut em: Vec<u8>, em_bits: usize) -> Option<Recovered> {
             h: h.to_vec(),
         })
     })
+}
+
+/// The mask generation function of RFC 8017 §B.2.1.
+fn mgf1(digest: MessageDigest, seed: &[u8], len: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(len + digest.size());
+    let mut counter: u32 = 0;
+    while out.len() < len {
+        let mut input = seed.to_vec();
+        input.extend_from_slice(&counter.to_be_bytes());
+        out.extend_from_slice(&hash(digest, &input).ok()?);
+        counter += 1;
+    }
+    out.truncate(len);
+    Some(out)
 }
 
 #[cfg(test)]

@@ -310,7 +310,11 @@ impl Algorithm {
         {
             return None;
         }
-        recover_pss_salt_len(self, key, signature)
+        // The salt is read out of the PSS encoding the public key opens (RFC 8017 §9.1.2).
+        match crate::diagnose::recover::recover(key, signature)? {
+            crate::diagnose::recover::Recovered::Pss { salt, .. } => Some(salt.len()),
+            _ => None,
+        }
     }
 }
 
@@ -439,49 +443,6 @@ fn raw_to_der(raw: &[u8], field: usize) -> Option<Vec<u8>> {
     let r = BigNum::from_slice(&raw[..field]).ok()?;
     let s = BigNum::from_slice(&raw[field..]).ok()?;
     EcdsaSig::from_private_components(r, s).ok()?.to_der().ok()
-}
-
-/// Undoes the RSA operation and reads the salt length out of the PSS encoding (RFC 8017 §9.1.2).
-fn recover_pss_salt_len<T: HasPublic>(
-    alg: Algorithm,
-    key: &PKeyRef<T>,
-    signature: &[u8],
-) -> Option<usize> {
-    let rsa = key.rsa().ok()?;
-    let mut em = vec![0u8; rsa.size() as usize];
-    let n = rsa.public_decrypt(signature, &mut em, Padding::NONE).ok()?;
-    em.truncate(n);
-    let h_len = alg.digest_len();
-    let em_bits = rsa.n().num_bits() as usize - 1;
-    // A modulus of 8k+1 bits gives an encoded message one byte shorter than the modulus.
-    if em_bits.is_multiple_of(8) {
-        em.remove(0);
-    }
-    let em_len = em.len();
-    if em_len < h_len + 2 || em.last() != Some(&0xbc) {
-        return None;
-    }
-    let (masked_db, rest) = em.split_at(em_len - h_len - 1);
-    let h = &rest[..h_len];
-    let mask = mgf1(alg.digest(), h, masked_db.len())?;
-    let mut db: Vec<u8> = masked_db.iter().zip(mask).map(|(a, b)| a ^ b).collect();
-    let unused_bits = 8 * em_len - em_bits;
-    db[0] &= 0xffu8 >> unused_bits;
-    let one = db.iter().position(|&b| b != 0)?;
-    (db[one] == 0x01).then(|| db.len() - one - 1)
-}
-
-pub(crate) fn mgf1(digest: MessageDigest, seed: &[u8], len: usize) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(len + digest.size());
-    let mut counter: u32 = 0;
-    while out.len() < len {
-        let mut input = seed.to_vec();
-        input.extend_from_slice(&counter.to_be_bytes());
-        out.extend_from_slice(&openssl::hash::hash(digest, &input).ok()?);
-        counter += 1;
-    }
-    out.truncate(len);
-    Some(out)
 }
 
 #[cfg(test)]
