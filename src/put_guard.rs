@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD;
 use openssl::x509::X509;
 use serde_json::Value;
 
-pub const DIAGNOSIS: &str = "flow.put-drops-keys";
+pub const DIAGNOSIS: &str = crate::diagnose::catalogue::FLOW_PUT_DROPS_KEYS;
 
 /// The certificates a PUT without `keys` registers: the TLS certificate presented and the one
 /// that signs the JWS (DER).

@@ -14,17 +14,18 @@ use openssl::pkey::{Id, PKeyRef, Private};
 use openssl::x509::{X509NameRef, X509Ref};
 use serde::Serialize;
 
-/// Stable warning ids.
+/// Stable warning ids (the diagnosis catalogue's).
 pub mod warning {
-    pub const EXPIRED: &str = "cert.expired";
-    pub const NOT_YET_VALID: &str = "cert.not-yet-valid";
-    pub const EXPIRING_SOON: &str = "cert.expiring-soon";
-    pub const LIFETIME_OVER_39_MONTHS: &str = "cert.lifetime-over-39-months";
-    pub const KEY_MISMATCH: &str = "cert.key-mismatch";
+    use crate::diagnose::catalogue;
+    pub const EXPIRED: &str = catalogue::CERT_EXPIRED;
+    pub const NOT_YET_VALID: &str = catalogue::CERT_NOT_YET_VALID;
+    pub const EXPIRING_SOON: &str = catalogue::CERT_EXPIRING_SOON;
+    pub const LIFETIME_OVER_39_MONTHS: &str = catalogue::CERT_LIFETIME_OVER_39_MONTHS;
+    pub const KEY_MISMATCH: &str = catalogue::CERT_KEY_MISMATCH;
     /// The validity dates could not be read.
-    pub const VALIDITY_UNREADABLE: &str = "cert.validity-unreadable";
+    pub const VALIDITY_UNREADABLE: &str = catalogue::CERT_VALIDITY_UNREADABLE;
     /// The qcStatements extension is malformed.
-    pub const QC_STATEMENTS_MALFORMED: &str = "cert.qc-statements-malformed";
+    pub const QC_STATEMENTS_MALFORMED: &str = catalogue::CERT_QC_STATEMENTS_MALFORMED;
 }
 
 /// `cert.expiring-soon` fires this many days (or fewer) before `notAfter`.

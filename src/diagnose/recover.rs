@@ -7,7 +7,6 @@ use openssl::hash::{MessageDigest, hash};
 use openssl::pkey::{HasPublic, PKeyRef};
 use openssl::rsa::Padding;
 
-
 /// The hash functions a signature may have been made with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hash {

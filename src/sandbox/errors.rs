@@ -13,44 +13,45 @@ pub const DIAGNOSIS_HEADER: HeaderName = HeaderName::from_static("x-obconform-di
 /// Diagnosis ids (the catalogue of DESIGN.md §6) the sandbox emits itself. Signature failures
 /// use the `diagnosis_id()` of the `sign` module's errors.
 pub mod diagnosis {
-    pub const TOKEN_EXPIRED: &str = "flow.token-expired";
-    pub const TOKEN_MODE_MISMATCH: &str = "flow.token-mode-mismatch";
-    pub const SCOPE_MISSING: &str = "flow.scope-missing";
-    pub const PUT_DROPS_KEYS: &str = "flow.put-drops-keys";
+    use crate::diagnose::catalogue;
+    pub const TOKEN_EXPIRED: &str = catalogue::FLOW_TOKEN_EXPIRED;
+    pub const TOKEN_MODE_MISMATCH: &str = catalogue::FLOW_TOKEN_MODE_MISMATCH;
+    pub const SCOPE_MISSING: &str = catalogue::FLOW_SCOPE_MISSING;
+    pub const PUT_DROPS_KEYS: &str = catalogue::FLOW_PUT_DROPS_KEYS;
     /// An authorization code used a second time, or after its 10 minutes.
-    pub const CODE_EXPIRED: &str = "flow.code-expired";
+    pub const CODE_EXPIRED: &str = catalogue::FLOW_CODE_EXPIRED;
     /// `redirect_uri` is needed and missing: on the code exchange of an application that uses
     /// both granting flows (the guide's migration rule), or on the consent URL of an application
     /// with several registered redirect URIs.
-    pub const REDIRECT_URI_REQUIRED: &str = "flow.redirect-uri-required";
+    pub const REDIRECT_URI_REQUIRED: &str = catalogue::FLOW_REDIRECT_URI_REQUIRED;
     /// Not in DESIGN §6 (proposed): a `redirect_uri` that is not registered for the application,
     /// or a code exchange naming another `redirect_uri` than the consent request did.
-    pub const REDIRECT_URI_MISMATCH: &str = "flow.redirect-uri-mismatch";
+    pub const REDIRECT_URI_MISMATCH: &str = catalogue::FLOW_REDIRECT_URI_MISMATCH;
     /// Not in DESIGN §6 (proposed): a blank `state`, or one with characters the guide does not
     /// allow.
-    pub const STATE_INVALID: &str = "flow.state-invalid";
+    pub const STATE_INVALID: &str = catalogue::FLOW_STATE_INVALID;
     /// Not in DESIGN §6 (proposed): an access token of an application that is not subscribed to
     /// the API called (a PSD2 token on ING's Open Banking showcase).
-    pub const NOT_SUBSCRIBED: &str = "flow.not-subscribed";
+    pub const NOT_SUBSCRIBED: &str = catalogue::FLOW_NOT_SUBSCRIBED;
     /// Not in DESIGN §6 (proposed): the TLS client certificate of another registered application
     /// (the PSD2 example pair used with the premium app's client_id, or the other way round).
-    pub const CERT_OTHER_APPLICATION: &str = "cert.other-application";
-    pub const CERT_WRONG_USAGE: &str = "cert.wrong-usage";
-    pub const CERT_EXPIRED: &str = "cert.expired";
-    pub const CERT_NOT_YET_VALID: &str = "cert.not-yet-valid";
-    pub const CERT_REVOKED: &str = "cert.revoked";
-    pub const HTTPSIG_KEYID_FORM: &str = "httpsig.keyid-form";
-    pub const HTTPSIG_PLACEMENT: &str = "httpsig.placement";
-    pub const HTTPSIG_WRONG_KEY: &str = "httpsig.wrong-key";
-    pub const HTTPSIG_CERTIFICATE_HEADER: &str = "httpsig.certificate-header";
-    pub const HTTPSIG_DATE_FORMAT: &str = "httpsig.date-format";
-    pub const HTTPSIG_DATE_SKEW: &str = "httpsig.date-skew";
-    pub const HTTPSIG_DIGEST_MISMATCH: &str = "httpsig.digest-mismatch";
+    pub const CERT_OTHER_APPLICATION: &str = catalogue::CERT_OTHER_APPLICATION;
+    pub const CERT_WRONG_USAGE: &str = catalogue::CERT_WRONG_USAGE;
+    pub const CERT_EXPIRED: &str = catalogue::CERT_EXPIRED;
+    pub const CERT_NOT_YET_VALID: &str = catalogue::CERT_NOT_YET_VALID;
+    pub const CERT_REVOKED: &str = catalogue::CERT_REVOKED;
+    pub const HTTPSIG_KEYID_FORM: &str = catalogue::HTTPSIG_KEYID_FORM;
+    pub const HTTPSIG_PLACEMENT: &str = catalogue::HTTPSIG_PLACEMENT;
+    pub const HTTPSIG_WRONG_KEY: &str = catalogue::HTTPSIG_WRONG_KEY;
+    pub const HTTPSIG_CERTIFICATE_HEADER: &str = catalogue::HTTPSIG_CERTIFICATE_HEADER;
+    pub const HTTPSIG_DATE_FORMAT: &str = catalogue::HTTPSIG_DATE_FORMAT;
+    pub const HTTPSIG_DATE_SKEW: &str = catalogue::HTTPSIG_DATE_SKEW;
+    pub const HTTPSIG_DIGEST_MISMATCH: &str = catalogue::HTTPSIG_DIGEST_MISMATCH;
     /// Not in DESIGN §6 (proposed): ING's partner API signs `(request-target)` without the
     /// `/partner-api` prefix (`get /ping`); the signature verifies only with the prefix left in.
-    pub const HTTPSIG_REQUEST_TARGET_PREFIX: &str = "httpsig.request-target-prefix";
-    pub const JWS_HEADER_NOT_JSON: &str = "jws.header-not-json";
-    pub const JWS_X5T_MISMATCH: &str = "jws.x5t-mismatch";
+    pub const HTTPSIG_REQUEST_TARGET_PREFIX: &str = catalogue::HTTPSIG_REQUEST_TARGET_PREFIX;
+    pub const JWS_HEADER_NOT_JSON: &str = catalogue::JWS_HEADER_NOT_JSON;
+    pub const JWS_X5T_MISMATCH: &str = catalogue::JWS_X5T_MISMATCH;
 }
 
 #[derive(Debug, Clone, Serialize)]

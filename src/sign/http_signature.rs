@@ -4,6 +4,7 @@
 use super::algorithm::{Algorithm, Family};
 use super::digest::{DigestError, verify_digest};
 use super::message::{Message, parse_imf_fixdate, skew_secs};
+use crate::diagnose::catalogue;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use openssl::pkey::{HasPublic, PKeyRef, Private};
@@ -267,16 +268,16 @@ impl HttpSigError {
     /// The diagnosis id (DESIGN §6) this failure points at.
     pub fn diagnosis_id(&self) -> &'static str {
         match self {
-            HttpSigError::NoSignature => "httpsig.placement",
-            HttpSigError::Malformed(_) => "httpsig.headers-mismatch",
-            HttpSigError::Algorithm(_) => "httpsig.algorithm",
+            HttpSigError::NoSignature => catalogue::HTTPSIG_PLACEMENT,
+            HttpSigError::Malformed(_) => catalogue::HTTPSIG_HEADERS_MISMATCH,
+            HttpSigError::Algorithm(_) => catalogue::HTTPSIG_ALGORITHM,
             HttpSigError::MissingSignedHeader(_)
             | HttpSigError::RequiredHeaderNotSigned(_)
-            | HttpSigError::PlaceholderValue { .. } => "httpsig.headers-mismatch",
-            HttpSigError::Digest(_) => "httpsig.digest-mismatch",
-            HttpSigError::DateFormat(_) => "httpsig.date-format",
-            HttpSigError::DateSkew { .. } => "httpsig.date-skew",
-            HttpSigError::BadSignature | HttpSigError::Key(_) => "httpsig.wrong-key",
+            | HttpSigError::PlaceholderValue { .. } => catalogue::HTTPSIG_HEADERS_MISMATCH,
+            HttpSigError::Digest(_) => catalogue::HTTPSIG_DIGEST_MISMATCH,
+            HttpSigError::DateFormat(_) => catalogue::HTTPSIG_DATE_FORMAT,
+            HttpSigError::DateSkew { .. } => catalogue::HTTPSIG_DATE_SKEW,
+            HttpSigError::BadSignature | HttpSigError::Key(_) => catalogue::HTTPSIG_WRONG_KEY,
         }
     }
 }

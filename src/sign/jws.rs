@@ -7,6 +7,7 @@
 use super::algorithm::{Algorithm, Family};
 use super::digest::{DigestError, verify_digest};
 use super::message::{Message, parse_sig_t, sig_t, skew_secs};
+use crate::diagnose::catalogue;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openssl::pkey::{HasPublic, PKeyRef, Private};
@@ -254,18 +255,18 @@ impl JwsError {
     pub fn diagnosis_id(&self) -> &'static str {
         match self {
             JwsError::Malformed(_) | JwsError::HeaderNotJson(_) | JwsError::SigD(_) => {
-                "jws.header-not-json"
+                catalogue::JWS_HEADER_NOT_JSON
             }
-            JwsError::B64NotFalse => "jws.b64-not-false",
-            JwsError::CritIncomplete(_) => "jws.crit-incomplete",
-            JwsError::Algorithm(_) => "jws.alg-mismatch",
-            JwsError::X5tMismatch => "jws.x5t-mismatch",
-            JwsError::SigTFormat(_) | JwsError::SigTSkew { .. } => "jws.sigt-skew",
-            JwsError::ParsHeaderMissing(_) => "jws.pars-not-signed",
-            JwsError::RequiredNotInPars(_) => "jws.signed-not-in-pars",
-            JwsError::Digest(_) => "jws.header-value-mismatch",
-            JwsError::PssSaltLength { .. } => "jws.pss-salt-length",
-            JwsError::BadSignature | JwsError::Key(_) => "jws.wrong-key",
+            JwsError::B64NotFalse => catalogue::JWS_B64_NOT_FALSE,
+            JwsError::CritIncomplete(_) => catalogue::JWS_CRIT_INCOMPLETE,
+            JwsError::Algorithm(_) => catalogue::JWS_ALG_MISMATCH,
+            JwsError::X5tMismatch => catalogue::JWS_X5T_MISMATCH,
+            JwsError::SigTFormat(_) | JwsError::SigTSkew { .. } => catalogue::JWS_SIGT_SKEW,
+            JwsError::ParsHeaderMissing(_) => catalogue::JWS_PARS_NOT_SIGNED,
+            JwsError::RequiredNotInPars(_) => catalogue::JWS_SIGNED_NOT_IN_PARS,
+            JwsError::Digest(_) => catalogue::JWS_HEADER_VALUE_MISMATCH,
+            JwsError::PssSaltLength { .. } => catalogue::JWS_PSS_SALT_LENGTH,
+            JwsError::BadSignature | JwsError::Key(_) => catalogue::JWS_WRONG_KEY,
         }
     }
 }
