@@ -3,10 +3,9 @@
 //! Three layers: header values by name, JSON and form fields by name, and any value the run knows
 //! to be secret (captured secrets) wherever it appears as text.
 
-const SECRET_HEADERS: &[&str] = &[
+/// Headers whose value is a credential (after the scheme, for authorizations).
+pub(crate) const CREDENTIAL_HEADERS: &[&str] = &[
     "authorization",
-    "signature",
-    "x-jws-signature",
     "subscription-key",
     // Azure API Management's default name for the same key.
     "ocp-apim-subscription-key",
@@ -14,6 +13,14 @@ const SECRET_HEADERS: &[&str] = &[
     "set-cookie",
     "proxy-authorization",
 ];
+
+/// Headers that carry a signature: blanked in output, kept in the request archive (`obconform
+/// explain` re-verifies them; they are bound to a Date / sigT good for 3 minutes).
+const SIGNATURE_HEADERS: &[&str] = &["signature", "x-jws-signature"];
+
+fn is_secret_header(lower_name: &str) -> bool {
+    CREDENTIAL_HEADERS.contains(&lower_name) || SIGNATURE_HEADERS.contains(&lower_name)
+}
 
 /// Field names whose values are secret wherever they appear (JSON keys, form fields).
 const SECRET_FIELDS: &[&str] = &[
@@ -27,7 +34,13 @@ const SECRET_FIELDS: &[&str] = &[
     "private_key",
     "token",
     "assertion",
+    "code_verifier",
 ];
+
+/// Whether a JSON or form field of this name holds a secret.
+pub(crate) fn is_secret_field(name: &str) -> bool {
+    SECRET_FIELDS.contains(&name.to_ascii_lowercase().as_str())
+}
 
 /// Whether a capture or variable name suggests a secret value.
 pub fn looks_secret(name: &str) -> bool {
@@ -94,7 +107,7 @@ impl Redactor {
     }
 
     pub fn header(&self, name: &str, value: &str) -> String {
-        if SECRET_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+        if is_secret_header(&name.to_ascii_lowercase()) {
             // Keep the scheme (Bearer, Signature, Basic): it says which flow was used.
             match value.split_once(' ') {
                 Some((scheme, _)) if name.eq_ignore_ascii_case("authorization") => {
@@ -130,7 +143,7 @@ pub fn redact_json_fields(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
             for (key, v) in map.iter_mut() {
-                if SECRET_FIELDS.contains(&key.to_ascii_lowercase().as_str()) && !v.is_null() {
+                if is_secret_field(key) && !v.is_null() {
                     *v = serde_json::Value::String(REDACTED.into());
                 } else {
                     redact_json_fields(v);
@@ -146,7 +159,7 @@ pub fn redact_json_fields(value: &mut serde_json::Value) {
 pub fn redact_form(body: &str) -> String {
     body.split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if SECRET_FIELDS.contains(&name.to_ascii_lowercase().as_str()) => {
+            Some((name, _)) if is_secret_field(name) => {
                 format!("{name}={REDACTED}")
             }
             _ => pair.to_string(),

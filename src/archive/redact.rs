@@ -10,35 +10,11 @@
 use crate::diagnose::ORIGINAL_BODY_HEADER;
 use crate::diagnose::flow::fingerprint;
 use crate::plan::{PlannedRequest, find_header};
+use crate::redact::{CREDENTIAL_HEADERS, is_secret_field};
 use crate::sign::message::{Message, request_target_of_url};
 use crate::sign::{http_signature, jws};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-
-/// Headers whose value (after the scheme, for authorizations) is a credential.
-const SECRET_HEADERS: &[&str] = &[
-    "authorization",
-    "proxy-authorization",
-    "subscription-key",
-    // Azure API Management's default name for the same key.
-    "ocp-apim-subscription-key",
-    "cookie",
-];
-
-/// Form fields whose values are credentials. `token` (RFC 7009 revocation) and the token fields
-/// are here too: a revoke request carries the token itself.
-const SECRET_FORM_FIELDS: &[&str] = &[
-    "code",
-    "client_secret",
-    "refresh_token",
-    "client_assertion",
-    "assertion",
-    "password",
-    "code_verifier",
-    "token",
-    "access_token",
-    "id_token",
-];
 
 /// What stands in for a secret in an archived request.
 pub fn marker(secret: &str) -> String {
@@ -52,7 +28,7 @@ pub fn redact(request: &PlannedRequest) -> PlannedRequest {
     let mut copy = request.clone();
     for (name, value) in &mut copy.headers {
         let lower = name.to_ascii_lowercase();
-        if SECRET_HEADERS.contains(&lower.as_str()) && !signed.contains(&lower) {
+        if CREDENTIAL_HEADERS.contains(&lower.as_str()) && !signed.contains(&lower) {
             *value = redact_header(&lower, value);
         }
     }
@@ -121,7 +97,7 @@ fn redact_form(body: &[u8]) -> Option<Vec<u8>> {
                 None => (pair, &b""[..]),
             };
             let decoded_name = decode(name);
-            if value.is_empty() || !SECRET_FORM_FIELDS.contains(&decoded_name.as_str()) {
+            if value.is_empty() || !is_secret_field(&decoded_name) {
                 return pair.to_vec();
             }
             changed = true;
