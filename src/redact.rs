@@ -96,6 +96,11 @@ impl Redactor {
         }
     }
 
+    /// Every secret value known to the run, as (name, value), longest first.
+    pub fn secrets(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.secrets.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
     pub fn text(&self, text: &str) -> String {
         let mut out = text.to_string();
         for (name, value) in &self.secrets {
