@@ -1,3 +1,5 @@
-//! Presenting outcomes. For now: the console.
+//! Presenting outcomes: the console as a run goes, and the report files made from one model
+//! (report.json, junit.xml, report.html).
 
 pub mod console;
+pub mod model;
