@@ -2,4 +2,5 @@
 //! (report.json, junit.xml, report.html).
 
 pub mod console;
+pub mod html;
 pub mod model;
