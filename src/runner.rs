@@ -77,6 +77,9 @@ pub struct SentRequest {
     pub sent_at: SystemTime,
     /// What the runner knew of the flow (tokens, codes, registration) before sending it.
     pub flow: FlowContext,
+    /// What came back to this attempt (the wire log shows every attempt's answer).
+    pub response: Response,
+    pub elapsed: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +87,9 @@ pub struct ScenarioOutcome {
     pub test_name: String,
     pub title: String,
     pub steps: Vec<StepOutcome>,
+    /// Every secret the scenario learned by its end: reports redact earlier steps with it too (a
+    /// value captured in step 3 may have been in step 2's response already).
+    pub redactor: Redactor,
 }
 
 impl ScenarioOutcome {
@@ -162,6 +168,7 @@ pub async fn run_scenario(
         test_name: loaded.test_name(),
         title: scenario.name.clone(),
         steps,
+        redactor,
     }
 }
 
@@ -339,6 +346,8 @@ fn sent_request(exchange: &Exchange, flow: &FlowContext) -> SentRequest {
             .checked_sub(exchange.elapsed)
             .unwrap_or_else(SystemTime::now),
         flow: flow.clone(),
+        response: exchange.response.clone(),
+        elapsed: exchange.elapsed,
     }
 }
 

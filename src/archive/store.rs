@@ -132,7 +132,7 @@ pub fn slug(name: &str) -> String {
 
 /// Writes `bytes` to `path` through a temporary file in the same folder, renamed into place, so
 /// a reader never sees half a file; mode 0600 on unix (the files hold signed requests).
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ArchiveError> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ArchiveError> {
     let fail = |at: &Path, source| ArchiveError {
         path: at.to_path_buf(),
         source,
@@ -186,6 +186,12 @@ mod tests {
                 },
                 sent_at: UNIX_EPOCH + Duration::from_secs(1_715_076_000 + i as u64),
                 flow: FlowContext::default(),
+                response: crate::http::Response {
+                    status: 200,
+                    headers: Vec::new(),
+                    body: Vec::new(),
+                },
+                elapsed: Duration::ZERO,
             })
             .collect();
         StepOutcome {

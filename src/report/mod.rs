@@ -2,5 +2,7 @@
 //! (report.json, junit.xml, report.html).
 
 pub mod console;
+pub mod files;
 pub mod html;
+pub mod junit;
 pub mod model;
