@@ -1,7 +1,9 @@
 //! Thin entry point: parse the command line, call the library, map the outcome to an exit code.
 
 use clap::Parser;
-use obconform::cli::{Cli, Command, Outcome, certs, explain, run, sandbox, sign};
+use obconform::cli::{
+    Cli, Command, Outcome, ReportCommand, certs, explain, report_merge, run, sandbox, sign,
+};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -30,6 +32,9 @@ fn main() -> ExitCode {
         Command::Sign(args) => sign::sign_command(*args),
         Command::Explain(args) => explain::explain_command(args),
         Command::Certs { command } => certs::certs_command(command),
+        Command::Report {
+            command: ReportCommand::Merge(args),
+        } => report_merge::merge_command(args),
         Command::Schema { environments } => print_schema(environments),
     };
     ExitCode::from(outcome.code())

@@ -5,11 +5,17 @@ pub mod certs_issue;
 pub mod certs_revoke;
 pub mod explain;
 pub mod explain_inputs;
+pub mod report_merge;
 pub mod run;
 pub mod run_archive;
+pub mod run_output;
+pub mod run_report;
+pub mod run_schedule;
+pub mod run_wire_log;
 pub mod sandbox;
 pub mod sign;
 
+use crate::report::model::Partition;
 use crate::scenario::model::Flow;
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
@@ -41,6 +47,11 @@ pub enum Command {
     Certs {
         #[command(subcommand)]
         command: certs::CertsCommand,
+    },
+    /// Reports: `report merge` joins the parts of a partitioned run.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
     },
     /// Print the JSON Schema (draft-07) of scenario files, or of environments.yaml.
     Schema {
@@ -112,6 +123,62 @@ pub struct RunArgs {
     /// redacted), for `obconform explain`.
     #[arg(long, value_name = "DIR", default_value = "obconform-out")]
     pub out: PathBuf,
+    /// Write DIR/report.json, DIR/junit.xml and DIR/report.html (secrets redacted).
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Write every request and response to FILE as it went over the wire (secrets redacted).
+    #[arg(long, value_name = "FILE")]
+    pub wire_log: Option<PathBuf>,
+    /// Scenarios run at once (steps of one scenario stay in order; `exclusive` scenarios run
+    /// alone).
+    #[arg(long, short = 'j', default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Run only part K of N (`--partition 2/3`): the scenarios are dealt round-robin in file
+    /// order, so every CI machine gets the same share; `obconform report merge` joins the parts.
+    #[arg(long, value_name = "K/N", value_parser = parse_partition)]
+    pub partition: Option<Partition>,
+    /// A progress bar (`bar`), one line per step (`plain`), or a bar only on a terminal (`auto`).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: ProgressMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressMode {
+    Auto,
+    Bar,
+    Plain,
+}
+
+/// `K/N` with 1 ≤ K ≤ N.
+fn parse_partition(text: &str) -> Result<Partition, String> {
+    let usage = || format!("`{text}`: expected K/N with 1 <= K <= N, e.g. 2/3");
+    let (k, n) = text.split_once('/').ok_or_else(usage)?;
+    let index: u32 = k.trim().parse().map_err(|_| usage())?;
+    let count: u32 = n.trim().parse().map_err(|_| usage())?;
+    if index == 0 || index > count {
+        return Err(usage());
+    }
+    Ok(Partition { index, count })
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportMergeArgs {
+    /// The parts: report.json files, or the --report folders holding them.
+    #[arg(required = true, value_name = "REPORT")]
+    pub parts: Vec<PathBuf>,
+    /// Where to write the merged report.json, junit.xml and report.html.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Merge even when parts of the partition are missing (the report says which).
+    #[arg(long)]
+    pub allow_incomplete: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Join the reports of a partitioned run (`run --partition K/N --report DIR` on each machine)
+    /// into one: exit 0 all passed, 1 a scenario failed, 2 unusable or incomplete parts.
+    Merge(ReportMergeArgs),
 }
 
 #[derive(Debug, clap::Args)]

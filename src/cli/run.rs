@@ -1,6 +1,10 @@
 //! `obconform run`: load and check every scenario first, then run them on one target.
 
 use super::run_archive::RunArchive;
+use super::run_output::RunOutput;
+use super::run_report::ReportBuilder;
+use super::run_schedule::run_all;
+use super::run_wire_log::WireLog;
 use super::{Outcome, RunArgs};
 use crate::archive::ScenarioSource;
 use crate::authorize::CodeSupply;
@@ -9,6 +13,8 @@ use crate::environment::active::EnvironmentsSource;
 use crate::environment::model::EnvironmentKind;
 use crate::error_chain::error_chain;
 use crate::report::console;
+use crate::report::files::write_report;
+use crate::runner::ScenarioOutcome;
 use crate::runner::{RunContext, Snapshots, run_scenario};
 use crate::scenario::discover::scenario_files;
 use crate::scenario::{LoadedScenario, load_scenario};
@@ -16,6 +22,9 @@ use crate::suite::{TargetOptions, Targets, group_by_environments, missing_certs}
 use crate::template::Renderer;
 use crate::validate::validate;
 use crate::writes::{refuse_writes, write_steps};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub async fn run(args: RunArgs) -> Outcome {
@@ -58,6 +67,22 @@ pub async fn run(args: RunArgs) -> Outcome {
         }
     }
 
+    // Each scenario's place in the whole run: partitions deal by it, merged reports sort by it.
+    let order: HashMap<PathBuf, usize> = scenarios
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.path.clone(), i))
+        .collect();
+    if let Some(partition) = args.partition {
+        let count = partition.count as usize;
+        scenarios.retain(|s| order[&s.path] % count == partition.index as usize - 1);
+        println!(
+            "partition {partition}: {} of {} scenarios",
+            scenarios.len(),
+            order.len()
+        );
+    }
+
     let mut groups = match group_by_environments(args.environments.as_deref(), scenarios) {
         Ok(groups) => groups,
         Err(e) => {
@@ -65,7 +90,7 @@ pub async fn run(args: RunArgs) -> Outcome {
             return Outcome::UsageError;
         }
     };
-    let mut skipped = 0usize;
+    let mut skipped: Vec<(String, String)> = Vec::new();
     let mut refused = false;
     for group in &mut groups {
         let env_name = group.envs.resolve_name(args.env.as_deref());
@@ -73,7 +98,7 @@ pub async fn run(args: RunArgs) -> Outcome {
             continue;
         }
         if args.skip_writes {
-            skipped += leave_out(&mut group.scenarios, |s| {
+            leave_out(&mut group.scenarios, &mut skipped, |s| {
                 write_steps(s)
                     .next()
                     .map(|_| "writes at the bank (--skip-writes)".to_string())
@@ -110,7 +135,7 @@ pub async fn run(args: RunArgs) -> Outcome {
     let renderer = Renderer::new();
     let mut invalid = false;
     for (group, target) in groups.iter_mut().zip(&targets.targets) {
-        skipped += leave_out(&mut group.scenarios, |s| {
+        leave_out(&mut group.scenarios, &mut skipped, |s| {
             let missing = missing_certs(s, &target.env);
             (!missing.is_empty()).then(|| {
                 format!(
@@ -149,7 +174,10 @@ pub async fn run(args: RunArgs) -> Outcome {
                 group.envs.path.display()
             );
         }
-        println!("dry run: {total} scenarios ready, {skipped} skipped; nothing was sent");
+        println!(
+            "dry run: {total} scenarios ready, {} skipped; nothing was sent",
+            skipped.len()
+        );
         targets.close().await;
         return Outcome::Success;
     }
@@ -166,8 +194,27 @@ pub async fn run(args: RunArgs) -> Outcome {
         Duration::from_secs(args.authorize_timeout),
     );
     let started = Instant::now();
-    let mut archive = RunArchive::start(&args.out);
-    let (mut passed, mut failed) = (0usize, 0usize);
+    let mut report = ReportBuilder::new(args.partition);
+    for (test_name, reason) in skipped.iter().cloned() {
+        report.skipped(test_name, reason);
+    }
+    let wire_log = match args.wire_log.as_deref().map(WireLog::create).transpose() {
+        Ok(log) => log,
+        Err(e) => {
+            eprintln!("error: {e}");
+            targets.close().await;
+            return Outcome::UsageError;
+        }
+    };
+    let finished = RefCell::new(Finished {
+        archive: RunArchive::start(&args.out),
+        report,
+        wire_log,
+        passed: 0,
+        failed: 0,
+    });
+    let jobs = usize::from(args.jobs);
+    let output = RunOutput::new(args.progress, total, jobs);
     for (group, target) in groups.iter().zip(&targets.targets) {
         if group.scenarios.is_empty() {
             continue;
@@ -179,69 +226,155 @@ pub async fn run(args: RunArgs) -> Outcome {
             snapshots: snapshots.clone(),
             codes: &codes,
         };
-        println!(
+        output.line(&format!(
             "environment {} ({}) — {}",
             target.env.name,
             target.env.api,
             group.envs.path.display()
-        );
-        for s in &group.scenarios {
-            println!(
-                "\n{}",
-                console::scenario_header(&s.test_name(), &s.scenario.name)
-            );
-            let test_name = s.test_name();
-            let source = ScenarioSource {
-                test_name: &test_name,
-                path: &s.path,
-                environment: &target.env.name,
-            };
-            let outcome = run_scenario(s, &ctx, &mut |step, redactor| {
-                println!("{}", console::step_line(step, redactor));
-                archive.step(&source, step);
-            })
-            .await;
-            println!("{}", console::scenario_summary(&outcome));
-            if outcome.passed() {
-                passed += 1;
-            } else {
-                failed += 1;
-            }
-        }
-        println!();
+        ));
+        finished
+            .borrow_mut()
+            .report
+            .environment(&target.env, &group.envs.path);
+        run_all(
+            group.scenarios.iter().collect(),
+            jobs,
+            |s| s.scenario.runs_alone(),
+            |s: &LoadedScenario| {
+                let (ctx, output, finished) = (&ctx, &output, &finished);
+                async move {
+                    let test_name = s.test_name();
+                    let header = console::scenario_header(&test_name, &s.scenario.name);
+                    output.started(&test_name, &header);
+                    let source = ScenarioSource {
+                        test_name: &test_name,
+                        path: &s.path,
+                        environment: &target.env.name,
+                    };
+                    let scenario_started = Instant::now();
+                    let mut lines = Vec::new();
+                    let outcome = run_scenario(s, ctx, &mut |step, redactor| {
+                        output.step(console::step_line(step, redactor), &mut lines);
+                        finished.borrow_mut().archive.step(&source, step);
+                    })
+                    .await;
+                    let elapsed = scenario_started.elapsed();
+                    output.finished(
+                        &test_name,
+                        &header,
+                        &lines,
+                        &console::scenario_summary(&outcome),
+                        outcome.passed(),
+                    );
+                    (s, outcome, elapsed)
+                }
+            },
+            |(s, outcome, elapsed)| {
+                finished.borrow_mut().scenario(
+                    order[&s.path],
+                    s,
+                    &target.env.name,
+                    &outcome,
+                    elapsed,
+                )
+            },
+        )
+        .await;
+        output.line("");
     }
-    let skipped = if skipped > 0 {
-        format!(", {skipped} skipped")
-    } else {
+    output.close();
+    let Finished {
+        archive,
+        report,
+        wire_log,
+        passed,
+        failed,
+    } = finished.into_inner();
+    let skipped = if skipped.is_empty() {
         String::new()
+    } else {
+        format!(", {} skipped", skipped.len())
     };
     println!(
         "scenarios: {passed} passed, {failed} failed{skipped} ({total} in {:.1} s)",
         started.elapsed().as_secs_f64()
     );
     println!("{}", archive.summary());
+    if let Some(log) = &wire_log {
+        println!("{}", log.summary());
+    }
     targets.close().await;
-    if failed == 0 {
+    let mut outcome = if failed == 0 {
         Outcome::Success
     } else {
         Outcome::Failure
+    };
+    if let Some(dir) = &args.report {
+        match write_report(dir, &report.finish()) {
+            Ok(paths) => println!("report: {}", show_all(&paths)),
+            Err(e) => {
+                // The run's evidence is missing: a CI must not take this run as certified.
+                eprintln!("error: {e}");
+                outcome = Outcome::UsageError;
+            }
+        }
+    }
+    outcome
+}
+
+/// What finished scenarios feed: the archive, the report, the wire log and the counts.
+struct Finished {
+    archive: RunArchive,
+    report: ReportBuilder,
+    wire_log: Option<WireLog>,
+    passed: usize,
+    failed: usize,
+}
+
+impl Finished {
+    fn scenario(
+        &mut self,
+        order: usize,
+        loaded: &LoadedScenario,
+        environment: &str,
+        outcome: &ScenarioOutcome,
+        elapsed: Duration,
+    ) {
+        if outcome.passed() {
+            self.passed += 1;
+        } else {
+            self.failed += 1;
+        }
+        self.report
+            .scenario(order, loaded, environment, outcome, elapsed);
+        if let Some(log) = &mut self.wire_log {
+            log.scenario(outcome);
+        }
     }
 }
 
-/// Drops the scenarios `reason` gives a reason for, saying so; how many were dropped.
+fn show_all(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Drops the scenarios `reason` gives a reason for, saying so and adding them to `skipped`.
 fn leave_out(
     scenarios: &mut Vec<LoadedScenario>,
+    skipped: &mut Vec<(String, String)>,
     reason: impl Fn(&LoadedScenario) -> Option<String>,
-) -> usize {
-    let before = scenarios.len();
+) {
     scenarios.retain(|s| match reason(s) {
         Some(why) => {
             println!("skipped {}: {why}", s.test_name());
+            skipped.push((s.test_name(), why));
             false
         }
         None => true,
     });
-    before - scenarios.len()
 }
 
 fn show_paths(args: &RunArgs) -> String {

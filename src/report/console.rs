@@ -1,10 +1,12 @@
 //! Plain-text output: one line per step, and for a failed step the request as sent and the
 //! response, secrets redacted.
 
-use crate::http::Exchange;
+use crate::http::{Exchange, Response};
+use crate::plan::PlannedRequest;
 use crate::redact::Redactor;
 use crate::runner::{ScenarioOutcome, StepOutcome, Verdict};
 use std::fmt::Write;
+use std::time::Duration;
 
 const BODY_LIMIT: usize = 4096;
 
@@ -71,9 +73,27 @@ pub fn scenario_summary(outcome: &ScenarioOutcome) -> String {
     )
 }
 
-/// The exchange as HTTP/1.1 text: request line, headers, body; then the response.
+/// The exchange as HTTP/1.1 text: request line, headers, body; then the response. Bodies are
+/// cut at 4 KiB for the console.
 pub fn exchange_text(exchange: &Exchange, redactor: &Redactor) -> String {
-    let request = &exchange.request.request;
+    let wire = WireExchange {
+        request: &exchange.request.request,
+        response: &exchange.response,
+        elapsed: exchange.elapsed,
+    };
+    wire_text(&wire, redactor, BODY_LIMIT)
+}
+
+/// One request and the response it got, as the wire log and the console show them.
+pub struct WireExchange<'a> {
+    pub request: &'a PlannedRequest,
+    pub response: &'a Response,
+    pub elapsed: Duration,
+}
+
+/// `exchange` as HTTP/1.1 text, secrets redacted, bodies cut after `body_limit` bytes.
+pub fn wire_text(exchange: &WireExchange<'_>, redactor: &Redactor, body_limit: usize) -> String {
+    let request = exchange.request;
     let mut out = String::from("request as sent:\n");
     let _ = writeln!(
         out,
@@ -87,9 +107,9 @@ pub fn exchange_text(exchange: &Exchange, redactor: &Redactor) -> String {
     }
     if !request.body.is_empty() {
         let body = redactor.body(&request.body, request.header("content-type"));
-        let _ = writeln!(out, "\n{}", indent(&truncate(&body), "  "));
+        let _ = writeln!(out, "\n{}", indent(&truncate(&body, body_limit), "  "));
     }
-    let response = &exchange.response;
+    let response = exchange.response;
     let _ = writeln!(out, "response ({} ms):", exchange.elapsed.as_millis());
     let _ = writeln!(out, "  HTTP/1.1 {}", response.status);
     for (name, value) in &response.headers {
@@ -97,16 +117,16 @@ pub fn exchange_text(exchange: &Exchange, redactor: &Redactor) -> String {
     }
     if !response.body.is_empty() {
         let body = redactor.body(&response.body, response.header("content-type"));
-        let _ = writeln!(out, "\n{}", indent(&truncate(&body), "  "));
+        let _ = writeln!(out, "\n{}", indent(&truncate(&body, body_limit), "  "));
     }
     out.trim_end().to_string()
 }
 
-fn truncate(text: &str) -> String {
-    if text.len() <= BODY_LIMIT {
+fn truncate(text: &str, limit: usize) -> String {
+    if text.len() <= limit {
         return text.to_string();
     }
-    let cut = text.floor_char_boundary(BODY_LIMIT);
+    let cut = text.floor_char_boundary(limit);
     format!("{}\n… ({} more bytes)", &text[..cut], text.len() - cut)
 }
 

@@ -32,8 +32,28 @@ pub struct Scenario {
     /// new_signing]` (from `--new-certs DIR`); without them it is skipped, with the reason.
     #[serde(default)]
     pub requires_certs: Vec<String>,
+    /// Runs alone under `obconform run --jobs N`: no other scenario runs meanwhile. For scenarios
+    /// that change what others see (a registration's keys or redirect URIs, a tenant's callback
+    /// URLs). Default: true when a step sends PUT or DELETE, else false.
+    #[serde(default)]
+    pub exclusive: Option<bool>,
     /// The steps, run in order; a failing step skips the rest.
     pub steps: Vec<Step>,
+}
+
+impl Scenario {
+    /// Whether the scenario must run with no other scenario beside it (`exclusive`).
+    pub fn runs_alone(&self) -> bool {
+        self.exclusive.unwrap_or_else(|| {
+            self.steps
+                .iter()
+                .filter_map(|s| s.request.as_ref())
+                .any(|r| {
+                    let method = r.method.value.to_ascii_uppercase();
+                    method == "PUT" || method == "DELETE"
+                })
+        })
+    }
 }
 
 /// One request (or the customer's consent) and what its response must look like.
