@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing obconform needs beyond the Rust toolchain, only when missing:
 # OpenSSL headers + pkg-config (the `openssl` crate), curl, the openssl CLI and xxd (the guide's
-# own commands, run by the tests as independent implementations),
+# own commands, run by the tests as independent implementations), Chromium (tests/report_html.rs
+# renders report.html headless; optional: installed when apt-get can, else that check is skipped),
 # and rustfmt/clippy. Idempotent; safe to run on every CI run.
 set -euo pipefail
 
@@ -18,6 +19,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+# Chromium only where apt-get can install it: elsewhere the browser check says it was skipped
+# (CI sets OBCONFORM_REQUIRE_CHROMIUM=1, which turns that into a failure).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  else
+    echo "setup: chromium not installed; the report's browser check will be skipped (apt-get install chromium)" >&2
+  fi
 fi
 
 if command -v rustup >/dev/null 2>&1; then
