@@ -130,7 +130,9 @@ fn targets(environments: &[EnvironmentReport]) -> String {
 /// One sentence under the verdict: what it rests on.
 fn verdict_sentence(summary: &Summary) -> String {
     let ran = summary.scenarios_passed + summary.scenarios_failed;
-    let mut sentence = if summary.passed() {
+    let mut sentence = if ran == 0 {
+        "No scenario ran".to_string()
+    } else if summary.passed() {
         format!("All {ran} scenarios that ran passed")
     } else {
         format!("{} of {ran} scenarios failed", summary.scenarios_failed)
