@@ -271,6 +271,12 @@ fn no_secret_reaches_any_output() {
             .count()
             >= 50
     );
+    println!(
+        "searching for {} issued tokens and codes, {} private key lines, {} signatures, 2 partner credentials, 2 planted values",
+        issued.len(),
+        secrets.iter().filter(|(w, _)| w.contains("private key")).count(),
+        signature_values.len()
+    );
     let with_signatures: Vec<(String, String)> = secrets
         .iter()
         .cloned()
