@@ -619,8 +619,9 @@ fn run_and_archive(scenario: &str, archive: &Archive) -> Vec<PlannedRequest> {
         environment: &target.env.name,
     };
     let mut sent = Vec::new();
-    let outcome = runtime.block_on(run_scenario(loaded, &ctx, &mut |step, _| {
-        archive.record(&source, step).expect("archived");
+    let outcome = runtime.block_on(run_scenario(loaded, &ctx, &mut |step, redactor| {
+        let known: Vec<(&str, &str)> = redactor.secrets().collect();
+        archive.record(&source, step, &known).expect("archived");
         sent.extend(step.sent.iter().map(|s| s.request.clone()));
     }));
     assert!(outcome.passed(), "{scenario} passes");

@@ -24,17 +24,33 @@ pub fn marker(secret: &str) -> String {
 /// The copy of `request` to archive: secrets replaced, and when the body changed, an
 /// [`ORIGINAL_BODY_HEADER`] with the SHA-256 of the body as sent (what `Digest` was made over).
 pub fn redact(request: &PlannedRequest) -> PlannedRequest {
+    redact_with(request, &[])
+}
+
+/// As [`redact`], and every value the run knows to be secret (captured or marked secret) is
+/// replaced too, wherever it is but in a signed header.
+pub fn redact_with(request: &PlannedRequest, known: &[(&str, &str)]) -> PlannedRequest {
     let signed = signed_headers(request);
     let mut copy = request.clone();
     for (name, value) in &mut copy.headers {
         let lower = name.to_ascii_lowercase();
-        if CREDENTIAL_HEADERS.contains(&lower.as_str()) && !signed.contains(&lower) {
+        if signed.contains(&lower) {
+            continue;
+        }
+        if CREDENTIAL_HEADERS.contains(&lower.as_str()) {
             *value = redact_header(&lower, value);
         }
+        *value = replace_known(value, known);
     }
-    if is_form(request)
-        && let Some(body) = redact_form(&request.body)
-    {
+    let mut body = match is_form(request) {
+        true => redact_form(&request.body),
+        false => None,
+    };
+    let text = String::from_utf8_lossy(body.as_deref().unwrap_or(&request.body)).into_owned();
+    if known.iter().any(|(_, secret)| text.contains(secret)) {
+        body = Some(replace_known(&text, known).into_bytes());
+    }
+    if let Some(body) = body {
         let original = openssl::sha::sha256(&request.body);
         copy.headers.push((
             ORIGINAL_BODY_HEADER.to_string(),
@@ -43,6 +59,16 @@ pub fn redact(request: &PlannedRequest) -> PlannedRequest {
         copy.body = body;
     }
     copy
+}
+
+fn replace_known(text: &str, known: &[(&str, &str)]) -> String {
+    let mut out = text.to_string();
+    for (_, secret) in known {
+        if out.contains(secret) {
+            out = out.replace(secret, &marker(secret));
+        }
+    }
+    out
 }
 
 /// The lower-case names of the headers the request's HTTP signature or JWS covers.
@@ -170,6 +196,39 @@ mod tests {
         // Nothing in the body changed: no original-body header.
         assert_eq!(archived.header(ORIGINAL_BODY_HEADER), None);
         assert_eq!(archived.body, sent.body);
+    }
+
+    #[test]
+    fn values_known_to_be_secret_go_too_but_not_from_signed_headers() {
+        let sent = request(
+            &[
+                ("X-Note", "ref=planted-ref-123456"),
+                ("X-Request-ID", "planted-ref-123456"),
+                (
+                    "Signature",
+                    "keyId=\"x\",headers=\"x-request-id\",signature=\"c2ln\"",
+                ),
+                ("Content-Type", "application/json"),
+            ],
+            r#"{"ref":"planted-ref-123456"}"#,
+        );
+        let archived = redact_with(&sent, &[("ref", "planted-ref-123456")]);
+        let marked = marker("planted-ref-123456");
+        assert_eq!(
+            archived.header("x-note"),
+            Some(format!("ref={marked}").as_str())
+        );
+        // Signed: kept, or explain could not re-verify the signature.
+        assert_eq!(archived.header("x-request-id"), Some("planted-ref-123456"));
+        assert_eq!(
+            archived.body,
+            format!(r#"{{"ref":"{marked}"}}"#).into_bytes()
+        );
+        let original = STANDARD.encode(openssl::sha::sha256(&sent.body));
+        assert_eq!(
+            archived.header(ORIGINAL_BODY_HEADER),
+            Some(format!("sha-256={original}").as_str())
+        );
     }
 
     #[test]

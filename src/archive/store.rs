@@ -2,7 +2,7 @@
 //! `.json` sidecar, each written atomically (a temporary file renamed) and private (0600).
 
 use super::http_file;
-use super::redact::redact;
+use super::redact::redact_with;
 use super::sidecar::{Sidecar, rfc3339};
 use crate::runner::StepOutcome;
 use std::io::Write as _;
@@ -57,6 +57,7 @@ impl Archive {
         &self,
         source: &ScenarioSource<'_>,
         step: &StepOutcome,
+        known_secrets: &[(&str, &str)],
     ) -> Result<Vec<PathBuf>, ArchiveError> {
         let dir = self.requests.join(source.test_name.replace('/', "__"));
         let attempts = step.sent.len();
@@ -82,14 +83,17 @@ impl Archive {
             };
             let http = dir.join(format!("{stem}.http"));
             let json = dir.join(format!("{stem}.json"));
-            let result =
-                write_private(&http, &http_file::format(&redact(&sent.request))).and_then(|()| {
-                    let text = serde_json::to_vec_pretty(&sidecar).map_err(|e| ArchiveError {
-                        path: json.clone(),
-                        source: std::io::Error::other(e),
-                    })?;
-                    write_private(&json, &text)
-                });
+            let result = write_private(
+                &http,
+                &http_file::format(&redact_with(&sent.request, known_secrets)),
+            )
+            .and_then(|()| {
+                let text = serde_json::to_vec_pretty(&sidecar).map_err(|e| ArchiveError {
+                    path: json.clone(),
+                    source: std::io::Error::other(e),
+                })?;
+                write_private(&json, &text)
+            });
             match result {
                 Ok(()) => written.push(http),
                 Err(e) => {
@@ -235,8 +239,10 @@ mod tests {
             path: Path::new("scenarios/ing-psd2/negative/10-x.yaml"),
             environment: "embedded",
         };
-        let one = archive.record(&source, &step(0, "Get a token", 1)).unwrap();
-        let three = archive.record(&source, &step(4, "poll", 3)).unwrap();
+        let one = archive
+            .record(&source, &step(0, "Get a token", 1), &[])
+            .unwrap();
+        let three = archive.record(&source, &step(4, "poll", 3), &[]).unwrap();
         let dir = out.path().join("requests/ing-psd2::negative__10-x");
         assert_eq!(one, vec![dir.join("01-get-a-token.http")]);
         assert_eq!(
@@ -277,7 +283,7 @@ mod tests {
             path: Path::new("s.yaml"),
             environment: "e",
         };
-        let e = archive.record(&source, &step(0, "a", 1)).unwrap_err();
+        let e = archive.record(&source, &step(0, "a", 1), &[]).unwrap_err();
         assert!(e.to_string().contains("requests/s"), "{e}");
     }
 }

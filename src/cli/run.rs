@@ -255,7 +255,7 @@ pub async fn run(args: RunArgs) -> Outcome {
                     let mut lines = Vec::new();
                     let outcome = run_scenario(s, ctx, &mut |step, redactor| {
                         output.step(console::step_line(step, redactor), &mut lines);
-                        finished.borrow_mut().archive.step(&source, step);
+                        finished.borrow_mut().archive.step(&source, step, redactor);
                     })
                     .await;
                     let elapsed = scenario_started.elapsed();

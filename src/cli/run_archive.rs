@@ -2,6 +2,7 @@
 //! trouble writing is a warning, said once, that never stops the run.
 
 use crate::archive::{Archive, ScenarioSource};
+use crate::redact::Redactor;
 use crate::runner::StepOutcome;
 use std::path::Path;
 
@@ -29,9 +30,10 @@ impl RunArchive {
         run
     }
 
-    /// Saves what `step` sent.
-    pub fn step(&mut self, source: &ScenarioSource<'_>, step: &StepOutcome) {
-        match self.archive.record(source, step) {
+    /// Saves what `step` sent, with every secret `redactor` knows replaced.
+    pub fn step(&mut self, source: &ScenarioSource<'_>, step: &StepOutcome, redactor: &Redactor) {
+        let known: Vec<(&str, &str)> = redactor.secrets().collect();
+        match self.archive.record(source, step, &known) {
             Ok(paths) => self.written += paths.len(),
             Err(e) => self.warn(&format!("cannot write the request archive: {e}")),
         }

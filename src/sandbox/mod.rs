@@ -243,6 +243,7 @@ impl Sandbox {
             revocations,
             hub: hub::HubStore::new(hub::UpdateTiming::default()),
             partner,
+            issued: Default::default(),
         });
         let (cert, key, ca) = (&pki.server.cert, &pki.server.key, &pki.ca.cert);
         let api_tls = tls::server_config(ca, cert, key, ClientAuth::Required)?;
@@ -317,6 +318,11 @@ impl Sandbox {
     }
 
     /// The partner API's credentials of this run (also in [`Sandbox::partner_env_file`]).
+    /// Every token, refresh token and authorization code handed out so far.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.state.issued.all()
+    }
+
     pub fn partner_credentials(&self) -> &PartnerCredentials {
         &self.state.partner.credentials
     }

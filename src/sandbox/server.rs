@@ -37,6 +37,29 @@ pub struct SandboxState {
     pub hub: HubStore,
     /// ING's partner API: its credentials, registered certificates, gateway and tokens.
     pub partner: PartnerState,
+    /// Every token and code handed out, for tests that prove none reaches an output.
+    pub issued: IssuedSecrets,
+}
+
+/// The secret values the sandbox has handed out (tokens, refresh tokens, authorization codes),
+/// in order; kept for the run's life (a test's run is short).
+#[derive(Debug, Default)]
+pub struct IssuedSecrets(std::sync::Mutex<Vec<String>>);
+
+impl IssuedSecrets {
+    pub fn record(&self, value: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(value.to_string());
+    }
+
+    pub fn all(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
 }
 
 pub fn router(state: Arc<SandboxState>) -> Router {

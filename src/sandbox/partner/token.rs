@@ -133,6 +133,7 @@ fn issue(state: &SandboxState, headers: &HeaderMap, body: &[u8]) -> Result<Respo
         }
     }
     let token = new_token()?;
+    state.issued.record(&token);
     let expires_at = now.checked_add(TOKEN_LIFETIME).unwrap_or(now);
     partner.tokens.insert(token.clone(), expires_at, now);
     let body = TokenResponse {

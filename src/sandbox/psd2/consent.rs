@@ -779,6 +779,7 @@ fn submit(
         message: "Internal Server Error".to_owned(),
         diagnosis: None,
     })?;
+    state.issued.record(&code);
     let record = AuthorizationCode {
         client_id: request.client_id.clone(),
         scopes: request.scopes.clone(),

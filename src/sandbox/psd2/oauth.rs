@@ -390,6 +390,7 @@ pub(crate) fn issue_app_token(
 ) -> Result<Response, IngError> {
     let now = state.clock.now();
     let token = new_token_value()?;
+    state.issued.record(&token);
     let record = AccessToken {
         client_id: app.client_id.clone(),
         scopes: scopes.clone(),
@@ -727,6 +728,7 @@ fn authorization_code_grant(
         account_ids: grant.account_ids.clone(),
     };
     let refresh_token = new_token_value()?;
+    state.issued.record(&refresh_token);
     state.psd2.grants.insert_refresh(
         refresh_token.clone(),
         RefreshGrant {
@@ -807,6 +809,7 @@ fn issue_customer_token(
 ) -> Result<Response, IngError> {
     let now = state.clock.now();
     let token = new_token_value()?;
+    state.issued.record(&token);
     let body = CustomerTokenResponse {
         access_token: token.clone(),
         refresh_token,
