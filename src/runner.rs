@@ -77,6 +77,8 @@ pub struct SentRequest {
     pub sent_at: SystemTime,
     /// What the runner knew of the flow (tokens, codes, registration) before sending it.
     pub flow: FlowContext,
+    /// The certificate role presented in TLS (`tls`, or the step's `tls: new_tls`).
+    pub tls_role: String,
 }
 
 #[derive(Debug, Clone)]
@@ -218,7 +220,11 @@ async fn run_step(
     // A callback step's checks look at the POST it received, not at our answer to it.
     let mut received: Option<Response> = None;
     let mut sent: Vec<SentRequest> = Vec::new();
-    let mut record = |exchange: &Exchange| sent.push(sent_request(exchange, flow));
+    let tls_role = step
+        .tls
+        .as_ref()
+        .map_or(DEFAULT_TLS_ROLE, |role| role.value.as_str());
+    let mut record = |exchange: &Exchange| sent.push(sent_request(exchange, flow, tls_role));
     let obtained = match (&step.request, &step.authorize, &step.callback) {
         (Some(request), _, _) => match &step.retry {
             None => send_request(loaded, request, step, ctx, &current)
@@ -332,13 +338,14 @@ async fn run_step(
 }
 
 /// A request as it went out, with the flow as known before it.
-fn sent_request(exchange: &Exchange, flow: &FlowContext) -> SentRequest {
+fn sent_request(exchange: &Exchange, flow: &FlowContext, tls_role: &str) -> SentRequest {
     SentRequest {
         request: exchange.request.request.clone(),
         sent_at: SystemTime::now()
             .checked_sub(exchange.elapsed)
             .unwrap_or_else(SystemTime::now),
         flow: flow.clone(),
+        tls_role: tls_role.to_string(),
     }
 }
 

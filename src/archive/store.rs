@@ -130,9 +130,14 @@ pub fn slug(name: &str) -> String {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder, renamed into place, so
-/// a reader never sees half a file; mode 0600 on unix (the files hold signed requests).
+/// Writes `bytes` to `path` atomically with mode 0600 (the files hold signed requests).
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ArchiveError> {
+    write_atomic(path, bytes, 0o600)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, renamed into place, so
+/// a reader never sees half a file; `mode` on unix (0600 private, 0700 a private script).
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), ArchiveError> {
     let fail = |at: &Path, source| ArchiveError {
         path: at.to_path_buf(),
         source,
@@ -141,7 +146,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ArchiveError> {
     std::fs::create_dir_all(dir).map_err(|e| fail(dir, e))?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = open_private(&temp)
+    let written = open_with_mode(&temp, mode)
         .and_then(|mut file| file.write_all(bytes))
         .map_err(|e| fail(&temp, e))
         .and_then(|()| std::fs::rename(&temp, path).map_err(|e| fail(path, e)));
@@ -151,20 +156,23 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ArchiveError> {
     written
 }
 
-fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+fn open_with_mode(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-        options.mode(0o600);
+        options.mode(mode);
         let file = options.open(path)?;
-        // `mode` only applies to a new file; a leftover temporary file keeps its own.
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        // `mode` only applies to a new file (and through the umask); set it outright.
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
         Ok(file)
     }
     #[cfg(not(unix))]
-    options.open(path)
+    {
+        let _ = mode;
+        options.open(path)
+    }
 }
 
 #[cfg(test)]
@@ -186,6 +194,7 @@ mod tests {
                 },
                 sent_at: UNIX_EPOCH + Duration::from_secs(1_715_076_000 + i as u64),
                 flow: FlowContext::default(),
+                tls_role: "tls".into(),
             })
             .collect();
         StepOutcome {

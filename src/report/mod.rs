@@ -1,3 +1,4 @@
 //! Presenting outcomes. For now: the console.
 
 pub mod console;
+pub mod curl;
