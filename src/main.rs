@@ -27,7 +27,7 @@ fn main() -> ExitCode {
         }
     };
     let outcome = match cli.command {
-        Command::Run(args) => runtime.block_on(run::run(args)),
+        Command::Run(args) => runtime.block_on(run::run(*args)),
         Command::Sandbox(args) => runtime.block_on(sandbox::serve(args)),
         Command::Sign(args) => sign::sign_command(*args),
         Command::Explain(args) => explain::explain_command(args),

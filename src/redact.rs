@@ -16,9 +16,9 @@ pub(crate) const CREDENTIAL_HEADERS: &[&str] = &[
 
 /// Headers that carry a signature: blanked in output, kept in the request archive (`obconform
 /// explain` re-verifies them; they are bound to a Date / sigT good for 3 minutes).
-const SIGNATURE_HEADERS: &[&str] = &["signature", "x-jws-signature"];
+pub(crate) const SIGNATURE_HEADERS: &[&str] = &["signature", "x-jws-signature"];
 
-fn is_secret_header(lower_name: &str) -> bool {
+pub(crate) fn is_secret_header(lower_name: &str) -> bool {
     CREDENTIAL_HEADERS.contains(&lower_name) || SIGNATURE_HEADERS.contains(&lower_name)
 }
 

@@ -80,6 +80,27 @@ pub struct SentRequest {
     /// What came back to this attempt (the wire log shows every attempt's answer).
     pub response: Response,
     pub elapsed: Duration,
+    /// The certificate role presented in TLS (`tls`, or the step's `tls: new_tls`).
+    pub tls_role: String,
+}
+
+#[cfg(test)]
+impl SentRequest {
+    /// A request sent on the `tls` role that got an empty 200 at once, for unit tests.
+    pub(crate) fn answered_200(request: PlannedRequest, sent_at: SystemTime) -> SentRequest {
+        SentRequest {
+            request,
+            sent_at,
+            flow: FlowContext::default(),
+            tls_role: DEFAULT_TLS_ROLE.to_string(),
+            response: Response {
+                status: 200,
+                headers: Vec::new(),
+                body: Vec::new(),
+            },
+            elapsed: Duration::ZERO,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -225,7 +246,11 @@ async fn run_step(
     // A callback step's checks look at the POST it received, not at our answer to it.
     let mut received: Option<Response> = None;
     let mut sent: Vec<SentRequest> = Vec::new();
-    let mut record = |exchange: &Exchange| sent.push(sent_request(exchange, flow));
+    let tls_role = step
+        .tls
+        .as_ref()
+        .map_or(DEFAULT_TLS_ROLE, |role| role.value.as_str());
+    let mut record = |exchange: &Exchange| sent.push(sent_request(exchange, flow, tls_role));
     let obtained = match (&step.request, &step.authorize, &step.callback) {
         (Some(request), _, _) => match &step.retry {
             None => send_request(loaded, request, step, ctx, &current)
@@ -339,7 +364,7 @@ async fn run_step(
 }
 
 /// A request as it went out, with the flow as known before it.
-fn sent_request(exchange: &Exchange, flow: &FlowContext) -> SentRequest {
+fn sent_request(exchange: &Exchange, flow: &FlowContext, tls_role: &str) -> SentRequest {
     SentRequest {
         request: exchange.request.request.clone(),
         sent_at: SystemTime::now()
@@ -348,6 +373,7 @@ fn sent_request(exchange: &Exchange, flow: &FlowContext) -> SentRequest {
         flow: flow.clone(),
         response: exchange.response.clone(),
         elapsed: exchange.elapsed,
+        tls_role: tls_role.to_string(),
     }
 }
 

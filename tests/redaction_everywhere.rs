@@ -1,6 +1,6 @@
 //! Secrets never reach an output. The whole scenario library plus a scenario that plants known
 //! secrets runs with every output on (console, snapshots, report.json, junit.xml, report.html,
-//! wire log, request archive) against a sandbox this test started, so it knows every token and
+//! curl export, wire log, request archive) against a sandbox this test started, so it knows every token and
 //! code the bank handed out; then every output file is searched for every secret.
 
 mod common;
@@ -198,6 +198,7 @@ fn no_secret_reaches_any_output() {
         work.path().join("snapshots"),
     );
     let wire_log = work.path().join("wire.log");
+    let curl = work.path().join("curl");
     let run = local_command(env!("CARGO_BIN_EXE_obconform"))
         .current_dir(&root)
         .env("CI", "true")
@@ -209,6 +210,8 @@ fn no_secret_reaches_any_output() {
         .arg(&report)
         .arg("--wire-log")
         .arg(&wire_log)
+        .arg("--curl")
+        .arg(&curl)
         .arg("--out")
         .arg(&out)
         .arg("--snapshot-dir")
@@ -220,12 +223,36 @@ fn no_secret_reaches_any_output() {
     runtime.block_on(sandbox.shutdown());
     let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
-    // The planted scenario fails on purpose (its last step); everything else passes.
+    // The planted scenario fails on purpose, at its last step, after the planted values went out.
     assert_eq!(run.status.code(), Some(1), "{stdout}\n{stderr}");
-    assert!(
-        stdout.contains("scenarios: 57 passed, 1 failed"),
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
+    let scenarios = json["scenarios"].as_array().unwrap();
+    let planted_run = scenarios
+        .iter()
+        .find(|s| s["test_name"] == "ing-psd2::99-planted-secrets")
+        .expect("the planted scenario ran");
+    let verdicts: Vec<&str> = planted_run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        verdicts,
+        ["passed", "passed", "passed", "passed", "failed"],
         "{stdout}"
     );
+    // This test is about outputs, not verdicts (tests/scenarios.rs judges those): another
+    // scenario failing is reported, its outputs searched all the same.
+    let passed = scenarios.iter().filter(|s| s["passed"] == true).count();
+    assert!(passed >= 50, "the library ran: {passed} passed\n{stdout}");
+    for other in scenarios
+        .iter()
+        .filter(|s| s["passed"] == false && s["test_name"] != planted_run["test_name"])
+    {
+        eprintln!("note: {} failed in this run too", other["test_name"]);
+    }
 
     let mut secrets: Vec<(String, String)> = Vec::new();
     secrets.extend(
@@ -274,7 +301,10 @@ fn no_secret_reaches_any_output() {
     println!(
         "searching for {} issued tokens and codes, {} private key lines, {} signatures, 2 partner credentials, 2 planted values",
         issued.len(),
-        secrets.iter().filter(|(w, _)| w.contains("private key")).count(),
+        secrets
+            .iter()
+            .filter(|(w, _)| w.contains("private key"))
+            .count(),
         signature_values.len()
     );
     let with_signatures: Vec<(String, String)> = secrets
@@ -291,7 +321,7 @@ fn no_secret_reaches_any_output() {
         ("the console (stdout)".into(), stdout.clone()),
         ("the console (stderr)".into(), stderr),
     ];
-    for dir in [&report, &snapshots] {
+    for dir in [&report, &snapshots, &curl] {
         outputs.extend(
             files_under(dir)
                 .into_iter()
@@ -309,6 +339,8 @@ fn no_secret_reaches_any_output() {
         "report.html",
         "wire.log",
         ".snap",
+        ".sh",
+        "index.tsv",
     ] {
         assert!(
             names.iter().any(|n| n.contains(expected)),

@@ -134,9 +134,14 @@ pub fn slug(name: &str) -> String {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder, renamed into place, so
-/// a reader never sees half a file; mode 0600 on unix (the files hold signed requests).
+/// Writes `bytes` to `path` atomically with mode 0600 (the files hold signed requests).
 pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ArchiveError> {
+    write_atomic(path, bytes, 0o600)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, renamed into place, so
+/// a reader never sees half a file; `mode` on unix (0600 private, 0700 a private script).
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), ArchiveError> {
     let fail = |at: &Path, source| ArchiveError {
         path: at.to_path_buf(),
         source,
@@ -145,7 +150,7 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ArchiveErro
     std::fs::create_dir_all(dir).map_err(|e| fail(dir, e))?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = open_private(&temp)
+    let written = open_with_mode(&temp, mode)
         .and_then(|mut file| file.write_all(bytes))
         .map_err(|e| fail(&temp, e))
         .and_then(|()| std::fs::rename(&temp, path).map_err(|e| fail(path, e)));
@@ -155,47 +160,43 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ArchiveErro
     written
 }
 
-fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+fn open_with_mode(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-        options.mode(0o600);
+        options.mode(mode);
         let file = options.open(path)?;
-        // `mode` only applies to a new file; a leftover temporary file keeps its own.
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        // `mode` only applies to a new file (and through the umask); set it outright.
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
         Ok(file)
     }
     #[cfg(not(unix))]
-    options.open(path)
+    {
+        let _ = mode;
+        options.open(path)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnose::FlowContext;
     use crate::plan::PlannedRequest;
     use crate::runner::{SentRequest, Verdict};
     use std::time::{Duration, UNIX_EPOCH};
 
     fn step(index: usize, name: &str, attempts: usize) -> StepOutcome {
         let sent = (0..attempts)
-            .map(|i| SentRequest {
-                request: PlannedRequest {
+            .map(|i| {
+                let request = PlannedRequest {
                     method: "GET".into(),
                     url: format!("https://h/poll?n={i}"),
                     headers: vec![("Authorization".into(), "Bearer tok-123456".into())],
                     body: Vec::new(),
-                },
-                sent_at: UNIX_EPOCH + Duration::from_secs(1_715_076_000 + i as u64),
-                flow: FlowContext::default(),
-                response: crate::http::Response {
-                    status: 200,
-                    headers: Vec::new(),
-                    body: Vec::new(),
-                },
-                elapsed: Duration::ZERO,
+                };
+                let sent_at = UNIX_EPOCH + Duration::from_secs(1_715_076_000 + i as u64);
+                SentRequest::answered_200(request, sent_at)
             })
             .collect();
         StepOutcome {

@@ -8,6 +8,7 @@ pub mod explain_inputs;
 pub mod report_merge;
 pub mod run;
 pub mod run_archive;
+pub mod run_curl;
 pub mod run_output;
 pub mod run_report;
 pub mod run_schedule;
@@ -35,7 +36,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run scenarios (default: everything under scenarios/, on the embedded sandbox).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run the embedded sandbox standalone until stopped.
     Sandbox(SandboxArgs),
     /// Sign one request and print the signing input, the headers to send and a curl command.
@@ -123,6 +124,10 @@ pub struct RunArgs {
     /// redacted), for `obconform explain`.
     #[arg(long, value_name = "DIR", default_value = "obconform-out")]
     pub out: PathBuf,
+    /// Also write a runnable curl script for each request sent (DIR/<scenario>/<NN>-<step>.sh),
+    /// reproducing it byte for byte; its secrets come from environment variables it names.
+    #[arg(long, value_name = "DIR")]
+    pub curl: Option<PathBuf>,
     /// Write DIR/report.json, DIR/junit.xml and DIR/report.html (secrets redacted).
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,

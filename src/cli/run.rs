@@ -1,6 +1,7 @@
 //! `obconform run`: load and check every scenario first, then run them on one target.
 
 use super::run_archive::RunArchive;
+use super::run_curl::CurlExport;
 use super::run_output::RunOutput;
 use super::run_report::ReportBuilder;
 use super::run_schedule::run_all;
@@ -208,6 +209,7 @@ pub async fn run(args: RunArgs) -> Outcome {
     };
     let finished = RefCell::new(Finished {
         archive: RunArchive::start(&args.out),
+        curl: args.curl.as_deref().map(CurlExport::start),
         report,
         wire_log,
         passed: 0,
@@ -255,7 +257,11 @@ pub async fn run(args: RunArgs) -> Outcome {
                     let mut lines = Vec::new();
                     let outcome = run_scenario(s, ctx, &mut |step, redactor| {
                         output.step(console::step_line(step, redactor), &mut lines);
-                        finished.borrow_mut().archive.step(&source, step, redactor);
+                        let mut finished = finished.borrow_mut();
+                        finished.archive.step(&source, step, redactor);
+                        if let Some(curl) = &mut finished.curl {
+                            curl.step(&source, &target.env, step, redactor);
+                        }
                     })
                     .await;
                     let elapsed = scenario_started.elapsed();
@@ -285,6 +291,7 @@ pub async fn run(args: RunArgs) -> Outcome {
     output.close();
     let Finished {
         archive,
+        curl,
         report,
         wire_log,
         passed,
@@ -300,6 +307,9 @@ pub async fn run(args: RunArgs) -> Outcome {
         started.elapsed().as_secs_f64()
     );
     println!("{}", archive.summary());
+    if let Some(curl) = &curl {
+        println!("{}", curl.summary());
+    }
     if let Some(log) = &wire_log {
         println!("{}", log.summary());
     }
@@ -322,9 +332,11 @@ pub async fn run(args: RunArgs) -> Outcome {
     outcome
 }
 
-/// What finished scenarios feed: the archive, the report, the wire log and the counts.
+/// What finished steps and scenarios feed: the archive, the curl export, the report, the wire
+/// log and the counts.
 struct Finished {
     archive: RunArchive,
+    curl: Option<CurlExport>,
     report: ReportBuilder,
     wire_log: Option<WireLog>,
     passed: usize,

@@ -8,6 +8,7 @@ use crate::environment::active::EmbeddedTarget;
 use crate::environment::model::EnvironmentKind;
 use crate::environment::{load_environments, locate_environments_file};
 use crate::plan::PlannedRequest;
+use crate::report::curl::{CurlIdentity, quote_bytes, shell_quote};
 use crate::sandbox::PkiFiles;
 use crate::scenario::model::{Flow, SignProfile};
 use crate::sign::{Algorithm, SignInputs, SignedRequest, SigningKey, key_role, sign};
@@ -18,19 +19,6 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 /// What a signing needs once the arguments are resolved.
-/// How curl presents the TLS client certificate: PEM certificate + key, or a PKCS#12 file whose
-/// password curl reads from an environment variable (never written out).
-enum CurlIdentity {
-    Pem {
-        cert: PathBuf,
-        key: PathBuf,
-    },
-    Pkcs12 {
-        file: PathBuf,
-        password_env: Option<String>,
-    },
-}
-
 struct Resolved {
     profile: SignProfile,
     key: Option<Arc<SigningKey>>,
@@ -175,16 +163,7 @@ fn from_profile(args: &SignArgs, name: &str) -> Result<Resolved, String> {
         .certs
         .iter()
         .find(|(role, _)| role == "tls")
-        .map(|(_, files)| match &files.key {
-            Some(key) => CurlIdentity::Pem {
-                cert: files.cert.clone(),
-                key: key.clone(),
-            },
-            None => CurlIdentity::Pkcs12 {
-                file: files.cert.clone(),
-                password_env: files.passphrase_env.clone(),
-            },
-        });
+        .map(|(_, files)| CurlIdentity::of(files));
     Ok(Resolved {
         key: key_role(&profile).and_then(|role| env.signing_key(role).cloned()),
         key_id: match &args.key_id {
@@ -252,7 +231,7 @@ fn ad_hoc(args: &SignArgs, flow: Flow) -> Result<Resolved, String> {
             .tls_cert
             .clone()
             .zip(args.tls_key.clone())
-            .map(|(cert, key)| CurlIdentity::Pem { cert, key }),
+            .map(|(cert, key)| CurlIdentity::pem(cert, key)),
         cacert: args.cacert.clone(),
     })
 }
@@ -296,20 +275,16 @@ fn render_output(
         ));
     }
     if !request.body.is_empty() {
-        let body = String::from_utf8_lossy(&request.body);
-        out.push_str(&format!(" \\\n  --data-binary {}", shell_quote(&body)));
+        out.push_str(&format!(
+            " \\\n  --data-binary {}",
+            quote_bytes(&request.body)
+        ));
     }
     let path = |p: &PathBuf| shell_quote(&p.display().to_string());
     let identity = match tls {
-        Some(CurlIdentity::Pem { cert, key }) => {
-            format!("--cert {} --key {}", path(cert), path(key))
-        }
-        Some(CurlIdentity::Pkcs12 { file, password_env }) => {
-            let password = password_env
-                .as_ref()
-                .map(|var| format!(":\"${var}\""))
-                .unwrap_or_default();
-            format!("--cert-type P12 --cert {}{password}", path(file))
+        Some(identity) => {
+            let key = identity.key.as_ref().map(path).unwrap_or_default();
+            identity.flags(&path(&identity.cert), &key)
         }
         None => "--cert \"$TLS_CERT\" --key \"$TLS_KEY\"".to_string(),
     };
@@ -322,9 +297,4 @@ fn render_output(
     }
     out.push('\n');
     out
-}
-
-/// Single-quoted for POSIX shells: `'` becomes `'\''`.
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
 }

@@ -53,6 +53,10 @@ pub struct Transport {
     by_role: Vec<(String, reqwest::Client)>,
 }
 
+/// The `User-Agent` every request carries (reqwest also adds `Accept: */*` when a request has no
+/// `Accept`): what a replay of the request must send too.
+pub const USER_AGENT: &str = concat!("obconform/", env!("CARGO_PKG_VERSION"));
+
 /// The certificate role presented when a step names none.
 pub const DEFAULT_TLS_ROLE: &str = "tls";
 
@@ -170,7 +174,7 @@ fn client(
         .timeout(env.request_timeout)
         .pool_idle_timeout(Duration::from_secs(60))
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("obconform/", env!("CARGO_PKG_VERSION")))
+        .user_agent(USER_AGENT)
         .build()
         .map_err(|e| setup(error_chain(&e)))
 }

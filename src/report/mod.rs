@@ -2,6 +2,7 @@
 //! (report.json, junit.xml, report.html).
 
 pub mod console;
+pub mod curl;
 pub mod files;
 pub mod html;
 pub mod junit;

@@ -1,0 +1,160 @@
+//! `obconform run --curl DIR`: a runnable curl script for each request the run sends, written as
+//! each step finishes; trouble writing is a warning, said once, that never stops the run.
+
+use crate::archive::ScenarioSource;
+use crate::environment::ActiveEnvironment;
+use crate::redact::Redactor;
+use crate::report::curl::files::CurlDir;
+use crate::runner::StepOutcome;
+use std::path::Path;
+
+pub struct CurlExport {
+    export: CurlDir,
+    written: usize,
+    /// Writes that failed after the first (which was reported).
+    failed_quietly: usize,
+    warned: bool,
+}
+
+impl CurlExport {
+    /// Starts the export under `dir` (removing the scenario folders an earlier export made there).
+    pub fn start(dir: &Path) -> CurlExport {
+        let (export, cleared) = CurlDir::start(dir);
+        let mut run = CurlExport {
+            export,
+            written: 0,
+            failed_quietly: 0,
+            warned: false,
+        };
+        if let Err(e) = cleared {
+            run.warn(&format!("cannot remove the previous curl export: {e}"));
+        }
+        run
+    }
+
+    /// Writes a script for each request `step` sent (none for a step that sent nothing).
+    pub fn step(
+        &mut self,
+        source: &ScenarioSource<'_>,
+        env: &ActiveEnvironment,
+        step: &StepOutcome,
+        redactor: &Redactor,
+    ) {
+        match self.export.record(source, env, step, redactor) {
+            Ok(written) => self.written += written.len(),
+            Err(e) => self.warn(&format!("cannot write the curl export: {e}")),
+        }
+    }
+
+    /// The closing line for the console.
+    pub fn summary(&self) -> String {
+        let mut line = format!(
+            "curl: {} scripts under {} (secrets from environment variables: see each script's header)",
+            self.written,
+            self.export.dir().display()
+        );
+        if self.failed_quietly > 0 {
+            line.push_str(&format!(
+                "; {} more curl export writes failed",
+                self.failed_quietly
+            ));
+        }
+        line
+    }
+
+    fn warn(&mut self, message: &str) {
+        if self.warned {
+            self.failed_quietly += 1;
+        } else {
+            eprintln!(
+                "warning: {message} (the run goes on; later curl export errors are only counted)"
+            );
+            self.warned = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::environment::active::Trust;
+    use crate::environment::model::EnvironmentKind;
+    use crate::plan::PlannedRequest;
+    use crate::runner::{SentRequest, Verdict};
+    use std::time::{Duration, SystemTime};
+
+    fn environment() -> ActiveEnvironment {
+        ActiveEnvironment {
+            name: "e".into(),
+            kind: EnvironmentKind::Sandbox,
+            api: "https://h".into(),
+            consent: None,
+            client_id: None,
+            vars: vec![],
+            profiles: vec![],
+            certs: vec![],
+            identities: vec![],
+            signing_keys: vec![],
+            trust: Trust::default(),
+            insecure: false,
+            connect_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(1),
+        }
+    }
+
+    fn step(sent: usize) -> StepOutcome {
+        StepOutcome {
+            index: 0,
+            name: "a step".into(),
+            verdict: Verdict::Passed,
+            failures: Vec::new(),
+            exchange: None,
+            elapsed: Duration::ZERO,
+            sent: (0..sent)
+                .map(|_| {
+                    let request = PlannedRequest {
+                        method: "GET".into(),
+                        url: "https://h/x".into(),
+                        headers: vec![],
+                        body: vec![],
+                    };
+                    SentRequest::answered_200(request, SystemTime::now())
+                })
+                .collect(),
+            diagnosis: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn scripts_are_counted_and_write_errors_only_counted_after_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = ScenarioSource {
+            test_name: "s::t",
+            path: Path::new("t.yaml"),
+            environment: "e",
+        };
+        let mut export = CurlExport::start(dir.path());
+        export.step(&source, &environment(), &step(2), &Redactor::new());
+        export.step(&source, &environment(), &step(0), &Redactor::new());
+        assert!(
+            export.summary().starts_with("curl: 2 scripts under "),
+            "{}",
+            export.summary()
+        );
+
+        // A file where the export folder should be: every write fails, the first is the warning.
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        let mut export = CurlExport::start(&file);
+        export.step(&source, &environment(), &step(1), &Redactor::new());
+        export.step(&source, &environment(), &step(1), &Redactor::new());
+        assert!(export.warned);
+        assert!(
+            export
+                .summary()
+                .ends_with("; 2 more curl export writes failed"),
+            "{}",
+            export.summary()
+        );
+    }
+}
