@@ -59,17 +59,12 @@ impl Archive {
         step: &StepOutcome,
         known_secrets: &[(&str, &str)],
     ) -> Result<Vec<PathBuf>, ArchiveError> {
-        let dir = self.requests.join(source.test_name.replace('/', "__"));
+        let dir = self.requests.join(source.folder_name());
         let attempts = step.sent.len();
         let mut written = Vec::with_capacity(attempts);
         let mut first_error = None;
         for (i, sent) in step.sent.iter().enumerate() {
-            let suffix = if attempts > 1 {
-                format!("-a{}", i + 1)
-            } else {
-                String::new()
-            };
-            let stem = format!("{:02}-{}{suffix}", step.index + 1, slug(&step.name));
+            let stem = attempt_stem(step, i);
             let sidecar = Sidecar {
                 scenario: source.path.display().to_string(),
                 step: step.name.clone(),
@@ -106,6 +101,23 @@ impl Archive {
             None => Ok(written),
         }
     }
+}
+
+impl ScenarioSource<'_> {
+    /// The scenario's folder in the archive and the curl export (`/` of the file stem as `__`).
+    pub fn folder_name(&self) -> String {
+        self.test_name.replace('/', "__")
+    }
+}
+
+/// `03-customer-access-token` for a step's request, `-a2` added for a retry's second attempt.
+pub fn attempt_stem(step: &StepOutcome, attempt: usize) -> String {
+    let suffix = if step.sent.len() > 1 {
+        format!("-a{}", attempt + 1)
+    } else {
+        String::new()
+    };
+    format!("{:02}-{}{suffix}", step.index + 1, slug(&step.name))
 }
 
 /// `mTLS-only application access token` → `mtls-only-application-access-token` (at most 60

@@ -15,6 +15,7 @@ pub mod run_schedule;
 pub mod run_wire_log;
 pub mod sandbox;
 pub mod sign;
+pub mod write_warnings;
 
 use crate::report::model::Partition;
 use crate::scenario::model::Flow;

@@ -1,6 +1,7 @@
 //! The request archive as `obconform run` keeps it: each step's requests saved as it finishes;
 //! trouble writing is a warning, said once, that never stops the run.
 
+use super::write_warnings::WriteWarnings;
 use crate::archive::{Archive, ScenarioSource};
 use crate::redact::Redactor;
 use crate::runner::StepOutcome;
@@ -9,9 +10,7 @@ use std::path::Path;
 pub struct RunArchive {
     archive: Archive,
     written: usize,
-    /// Writes that failed after the first (which was reported).
-    failed_quietly: usize,
-    warned: bool,
+    warnings: WriteWarnings,
 }
 
 impl RunArchive {
@@ -21,11 +20,11 @@ impl RunArchive {
         let mut run = RunArchive {
             archive,
             written: 0,
-            failed_quietly: 0,
-            warned: false,
+            warnings: WriteWarnings::new("archive"),
         };
         if let Err(e) = cleared {
-            run.warn(&format!("cannot remove the previous run's requests: {e}"));
+            run.warnings
+                .warn(&format!("cannot remove the previous run's requests: {e}"));
         }
         run
     }
@@ -35,34 +34,19 @@ impl RunArchive {
         let known: Vec<(&str, &str)> = redactor.secrets().collect();
         match self.archive.record(source, step, &known) {
             Ok(paths) => self.written += paths.len(),
-            Err(e) => self.warn(&format!("cannot write the request archive: {e}")),
+            Err(e) => self
+                .warnings
+                .warn(&format!("cannot write the request archive: {e}")),
         }
     }
 
     /// The closing line for the console: how many requests were saved where, and what failed.
     pub fn summary(&self) -> String {
-        let mut line = format!(
-            "requests: {} saved under {} (obconform explain FILE)",
+        format!(
+            "requests: {} saved under {} (obconform explain FILE){}",
             self.written,
-            self.archive.dir().display()
-        );
-        if self.failed_quietly > 0 {
-            line.push_str(&format!(
-                "; {} more archive writes failed",
-                self.failed_quietly
-            ));
-        }
-        line
-    }
-
-    fn warn(&mut self, message: &str) {
-        if self.warned {
-            self.failed_quietly += 1;
-        } else {
-            eprintln!(
-                "warning: {message} (the run goes on; later archive errors are only counted)"
-            );
-            self.warned = true;
-        }
+            self.archive.dir().display(),
+            self.warnings.summary_suffix()
+        )
     }
 }

@@ -1,6 +1,7 @@
 //! `obconform run --curl DIR`: a runnable curl script for each request the run sends, written as
 //! each step finishes; trouble writing is a warning, said once, that never stops the run.
 
+use super::write_warnings::WriteWarnings;
 use crate::archive::ScenarioSource;
 use crate::environment::ActiveEnvironment;
 use crate::redact::Redactor;
@@ -11,9 +12,7 @@ use std::path::Path;
 pub struct CurlExport {
     export: CurlDir,
     written: usize,
-    /// Writes that failed after the first (which was reported).
-    failed_quietly: usize,
-    warned: bool,
+    warnings: WriteWarnings,
 }
 
 impl CurlExport {
@@ -23,11 +22,11 @@ impl CurlExport {
         let mut run = CurlExport {
             export,
             written: 0,
-            failed_quietly: 0,
-            warned: false,
+            warnings: WriteWarnings::new("curl export"),
         };
         if let Err(e) = cleared {
-            run.warn(&format!("cannot remove the previous curl export: {e}"));
+            run.warnings
+                .warn(&format!("cannot remove the previous curl export: {e}"));
         }
         run
     }
@@ -42,35 +41,20 @@ impl CurlExport {
     ) {
         match self.export.record(source, env, step, redactor) {
             Ok(written) => self.written += written.len(),
-            Err(e) => self.warn(&format!("cannot write the curl export: {e}")),
+            Err(e) => self
+                .warnings
+                .warn(&format!("cannot write the curl export: {e}")),
         }
     }
 
     /// The closing line for the console.
     pub fn summary(&self) -> String {
-        let mut line = format!(
-            "curl: {} scripts under {} (secrets from environment variables: see each script's header)",
+        format!(
+            "curl: {} scripts under {} (secrets from environment variables: see each script's header){}",
             self.written,
-            self.export.dir().display()
-        );
-        if self.failed_quietly > 0 {
-            line.push_str(&format!(
-                "; {} more curl export writes failed",
-                self.failed_quietly
-            ));
-        }
-        line
-    }
-
-    fn warn(&mut self, message: &str) {
-        if self.warned {
-            self.failed_quietly += 1;
-        } else {
-            eprintln!(
-                "warning: {message} (the run goes on; later curl export errors are only counted)"
-            );
-            self.warned = true;
-        }
+            self.export.dir().display(),
+            self.warnings.summary_suffix()
+        )
     }
 }
 
@@ -148,7 +132,6 @@ mod tests {
         let mut export = CurlExport::start(&file);
         export.step(&source, &environment(), &step(1), &Redactor::new());
         export.step(&source, &environment(), &step(1), &Redactor::new());
-        assert!(export.warned);
         assert!(
             export
                 .summary()

@@ -5,7 +5,7 @@
 //! else of DIR).
 
 use super::{CurlIdentity, CurlScript, CurlTls, ScriptContext, ServerTrust, render};
-use crate::archive::store::{slug, write_atomic};
+use crate::archive::store::{attempt_stem, write_atomic};
 use crate::archive::{ArchiveError, ScenarioSource};
 use crate::environment::ActiveEnvironment;
 use crate::redact::Redactor;
@@ -65,7 +65,7 @@ impl CurlDir {
         if step.sent.is_empty() {
             return Ok(Vec::new());
         }
-        let folder = self.dir.join(source.test_name.replace('/', "__"));
+        let folder = self.dir.join(source.folder_name());
         let ca = self.prepare(&folder, env)?;
         let known: Vec<(&str, &str)> = redactor.secrets().collect();
         let environment = format!("{} ({}, {})", env.name, env.kind.name(), env.api);
@@ -73,12 +73,7 @@ impl CurlDir {
         let mut written = Vec::with_capacity(attempts);
         let mut first_error = None;
         for (i, sent) in step.sent.iter().enumerate() {
-            let suffix = if attempts > 1 {
-                format!("-a{}", i + 1)
-            } else {
-                String::new()
-            };
-            let stem = format!("{:02}-{}{suffix}", step.index + 1, slug(&step.name));
+            let stem = attempt_stem(step, i);
             let body_file = format!("{stem}.body");
             let context = ScriptContext {
                 scenario: source.test_name,
