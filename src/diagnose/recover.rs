@@ -113,25 +113,38 @@ impl Recovered {
     }
 }
 
-/// `None` when the key is not RSA (ECDSA signatures cannot be opened this way).
+/// `None` when the key is not RSA (ECDSA signatures cannot be opened this way). A PSS encoding
+/// names no hash, and one tried with the wrong hash can look well-formed by chance (about 1 in
+/// 255): of several readings, the one with the longest zero padding wins (the true one, unless the
+/// salt fills the whole block); [`recover_all`] gives every reading to check against a message.
 pub fn recover<T: HasPublic>(key: &PKeyRef<T>, signature: &[u8]) -> Option<Recovered> {
+    let mut readings = recover_all(key, signature)?;
+    Some(if readings.is_empty() {
+        Recovered::NotThisKey
+    } else {
+        readings.swap_remove(0)
+    })
+}
+
+/// Every well-formed reading of the signature, most likely first; empty when it was not made with
+/// this key. `None` when the key is not RSA.
+pub fn recover_all<T: HasPublic>(key: &PKeyRef<T>, signature: &[u8]) -> Option<Vec<Recovered>> {
     let rsa = key.rsa().ok()?;
     let size = rsa.size() as usize;
     if signature.len() != size {
-        return Some(Recovered::NotThisKey);
+        return Some(Vec::new());
     }
     let mut em = vec![0u8; size];
     let Ok(n) = rsa.public_decrypt(signature, &mut em, Padding::NONE) else {
         // The signature is not below the modulus: not made with this key.
-        return Some(Recovered::NotThisKey);
+        return Some(Vec::new());
     };
     em.truncate(n);
     let em_bits = rsa.n().num_bits() as usize - 1;
-    Some(
-        pkcs1(&em)
-            .or_else(|| pss(em, em_bits))
-            .unwrap_or(Recovered::NotThisKey),
-    )
+    Some(match pkcs1(&em) {
+        Some(reading) => vec![reading],
+        None => pss(em, em_bits),
+    })
 }
 
 /// `00 01 FF… 00 DigestInfo`.
@@ -151,40 +164,50 @@ fn pkcs1(em: &[u8]) -> Option<Recovered> {
     })
 }
 
-/// `maskedDB ‖ H ‖ BC`, tried with each hash for MGF1 (a PSS signature's hash is not written in it).
-fn pss(mut em: Vec<u8>, em_bits: usize) -> Option<Recovered> {
+/// `maskedDB ‖ H ‖ BC`, tried with each hash for MGF1 (a PSS signature's hash is not written in
+/// it): every hash under which it is well-formed, the longest zero padding first.
+fn pss(mut em: Vec<u8>, em_bits: usize) -> Vec<Recovered> {
     // A modulus of 8k+1 bits gives an encoded message one byte shorter than the modulus.
     if em_bits.is_multiple_of(8) {
         if em.first() != Some(&0) {
-            return None;
+            return Vec::new();
         }
         em.remove(0);
     }
     if em.last() != Some(&0xbc) {
-        return None;
+        return Vec::new();
     }
     let em_len = em.len();
-    Hash::ALL.into_iter().find_map(|hash| {
-        let h_len = hash.size();
-        if em_len < h_len + 2 {
-            return None;
-        }
-        let (masked_db, rest) = em.split_at(em_len - h_len - 1);
-        let h = &rest[..h_len];
-        let unused_bits = 8 * em_len - em_bits;
-        if unused_bits > 0 && masked_db[0] >> (8 - unused_bits) != 0 {
-            return None;
-        }
-        let mask = mgf1(hash.digest(), h, masked_db.len())?;
-        let mut db: Vec<u8> = masked_db.iter().zip(mask).map(|(a, b)| a ^ b).collect();
-        db[0] &= 0xffu8 >> unused_bits;
-        let one = db.iter().position(|&b| b != 0)?;
-        (db[one] == 0x01).then(|| Recovered::Pss {
-            hash,
-            salt: db[one + 1..].to_vec(),
-            h: h.to_vec(),
+    let mut readings: Vec<(usize, Recovered)> = Hash::ALL
+        .into_iter()
+        .filter_map(|hash| {
+            let h_len = hash.size();
+            if em_len < h_len + 2 {
+                return None;
+            }
+            let (masked_db, rest) = em.split_at(em_len - h_len - 1);
+            let h = &rest[..h_len];
+            let unused_bits = 8 * em_len - em_bits;
+            if unused_bits > 0 && masked_db[0] >> (8 - unused_bits) != 0 {
+                return None;
+            }
+            let mask = mgf1(hash.digest(), h, masked_db.len())?;
+            let mut db: Vec<u8> = masked_db.iter().zip(mask).map(|(a, b)| a ^ b).collect();
+            db[0] &= 0xffu8 >> unused_bits;
+            let one = db.iter().position(|&b| b != 0)?;
+            (db[one] == 0x01).then(|| {
+                let reading = Recovered::Pss {
+                    hash,
+                    salt: db[one + 1..].to_vec(),
+                    h: h.to_vec(),
+                };
+                (one, reading)
+            })
         })
-    })
+        .collect();
+    // Stable: equal padding keeps the order of Hash::ALL.
+    readings.sort_by_key(|(zeros, _)| std::cmp::Reverse(*zeros));
+    readings.into_iter().map(|(_, reading)| reading).collect()
 }
 
 /// The mask generation function of RFC 8017 §B.2.1.
@@ -208,6 +231,29 @@ mod tests {
     use openssl::pkey::PKey;
     use openssl::rsa::Rsa;
     use openssl::sign::{RsaPssSaltlen, Signer};
+
+    /// A PS512 signature whose block, unmasked with SHA-256 or SHA-384, also looks well-formed
+    /// (about 1 in 128 signatures): the true reading still wins, and the false one is listed.
+    #[test]
+    fn a_chance_reading_under_another_hash_does_not_win() {
+        let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+        let found = (0..4000u32).find_map(|i| {
+            let input = format!("date: {i}");
+            let signature = Algorithm::PS512.sign(&key, input.as_bytes()).unwrap();
+            let readings = recover_all(&key, &signature).unwrap();
+            (readings.len() > 1).then_some((input, signature, readings))
+        });
+        let (input, signature, readings) = found.expect("a chance reading within 4000 signatures");
+        assert!(readings.iter().any(|r| r.hash() != Some(Hash::Sha512)));
+        let best = recover(&key, &signature).unwrap();
+        assert_eq!(best.hash(), Some(Hash::Sha512));
+        assert!(best.matches(input.as_bytes()));
+        assert_eq!(
+            Algorithm::PS512.pss_salt_len(&key, input.as_bytes(), &signature),
+            Some(64),
+            "the salt of the reading that is of the input"
+        );
+    }
 
     #[test]
     fn pkcs1_and_pss_signatures_open_with_their_key_only() {

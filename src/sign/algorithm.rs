@@ -310,11 +310,15 @@ impl Algorithm {
         {
             return None;
         }
-        // The salt is read out of the PSS encoding the public key opens (RFC 8017 §9.1.2).
-        match crate::diagnose::recover::recover(key, signature)? {
-            crate::diagnose::recover::Recovered::Pss { salt, .. } => Some(salt.len()),
-            _ => None,
-        }
+        // The salt is read out of the PSS encoding the public key opens (RFC 8017 §9.1.2): the
+        // reading that is of `data` (another hash's can look well-formed by chance).
+        crate::diagnose::recover::recover_all(key, signature)?
+            .into_iter()
+            .find(|reading| reading.matches(data))
+            .and_then(|reading| match reading {
+                crate::diagnose::recover::Recovered::Pss { salt, .. } => Some(salt.len()),
+                _ => None,
+            })
     }
 }
 
