@@ -344,8 +344,8 @@ fn check_signature(
         return;
     };
     let opener = Opener::new(&key, algorithm, signature);
-    if let Opener::Rsa(recovered) = &opener {
-        let expected = Hash::Sha256;
+    let expected = Hash::Sha256;
+    if let Some(recovered) = opener.reading(expected) {
         let wrong = match recovered {
             Recovered::Pkcs1 { hash, .. } if *hash != expected => {
                 Some(format!("PKCS#1 v1.5 with {}", hash.name()))

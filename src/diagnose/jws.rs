@@ -4,7 +4,7 @@
 use super::body::{check_digest, describe as describe_digest};
 use super::catalogue as id;
 use super::keys::{Opener, describe_certificate};
-use super::recover::Recovered;
+use super::recover::{Hash, Recovered};
 use super::search::{Layout, Mistake, expected_request_target};
 use super::verdict::{Names, Verdict, judge, key_finding};
 use super::{Evidence, Finding};
@@ -191,7 +191,7 @@ fn check_signature(
         return;
     };
     let opener = Opener::new(&key, algorithm, &parsed.signature);
-    if let Opener::Rsa(recovered) = &opener {
+    if let Some(recovered) = Hash::of_size(algorithm.digest_len()).and_then(|h| opener.reading(h)) {
         check_encoding(recovered, algorithm, findings);
     }
     let verdict = judge(

@@ -1,7 +1,7 @@
 //! The keys a signature may have been made with, and opening a signature with one of them.
 
 use super::Evidence;
-use super::recover::{Recovered, recover};
+use super::recover::{Hash, Recovered, recover_all};
 use crate::certs::info::one_line_name;
 use crate::certs::load::key_matches;
 use crate::certs::wire::serial_hex;
@@ -78,7 +78,9 @@ pub fn candidates<'a>(evidence: &Evidence<'a>, named: &PKey<Public>) -> Vec<KeyC
 /// Opens a signature over candidate inputs: RSA by undoing the RSA operation once, EC by
 /// verifying each input.
 pub enum Opener {
-    Rsa(Recovered),
+    /// Every well-formed reading of the RSA block, most likely first (more than one only when a
+    /// PSS block also looks well-formed under another hash, by chance); none: not this key.
+    Rsa(Vec<Recovered>),
     Verify {
         key: PKey<Public>,
         algorithm: Algorithm,
@@ -88,8 +90,8 @@ pub enum Opener {
 
 impl Opener {
     pub fn new(key: &PKey<Public>, algorithm: Algorithm, signature: &[u8]) -> Opener {
-        match recover(key, signature) {
-            Some(recovered) => Opener::Rsa(recovered),
+        match recover_all(key, signature) {
+            Some(readings) => Opener::Rsa(readings),
             None => Opener::Verify {
                 key: key.clone(),
                 algorithm,
@@ -100,7 +102,7 @@ impl Opener {
 
     pub fn opens(&self, input: &[u8]) -> bool {
         match self {
-            Opener::Rsa(recovered) => recovered.matches(input),
+            Opener::Rsa(readings) => readings.iter().any(|r| r.matches(input)),
             Opener::Verify {
                 key,
                 algorithm,
@@ -111,6 +113,19 @@ impl Opener {
 
     /// Whether the key certainly did not make the signature (known for RSA only).
     pub fn not_this_key(&self) -> bool {
-        matches!(self, Opener::Rsa(Recovered::NotThisKey))
+        matches!(self, Opener::Rsa(readings) if readings.is_empty())
+    }
+
+    /// The RSA reading to judge the encoding by: the one with the hash the algorithm names when
+    /// there is one (a chance reading under another hash must not pass for a wrong algorithm),
+    /// else the most likely. `None` for EC, or when the key did not make the signature.
+    pub fn reading(&self, expected: Hash) -> Option<&Recovered> {
+        match self {
+            Opener::Rsa(readings) => readings
+                .iter()
+                .find(|r| r.hash() == Some(expected))
+                .or(readings.first()),
+            Opener::Verify { .. } => None,
+        }
     }
 }

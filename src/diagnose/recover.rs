@@ -19,6 +19,11 @@ pub enum Hash {
 impl Hash {
     const ALL: [Hash; 4] = [Hash::Sha256, Hash::Sha384, Hash::Sha512, Hash::Sha1];
 
+    /// The SHA-2 hash with digests of `len` bytes (what a JWS `alg` like PS384 names).
+    pub fn of_size(len: usize) -> Option<Hash> {
+        Hash::ALL.into_iter().find(|h| h.size() == len)
+    }
+
     pub fn digest(self) -> MessageDigest {
         match self {
             Hash::Sha1 => MessageDigest::sha1(),
@@ -253,6 +258,15 @@ mod tests {
             Some(64),
             "the salt of the reading that is of the input"
         );
+        // The engine judges the encoding by the reading of the hash alg names, and opens the
+        // input whichever reading it is.
+        let public = PKey::public_key_from_pem(&key.public_key_to_pem().unwrap()).unwrap();
+        let opener = crate::diagnose::keys::Opener::new(&public, Algorithm::PS512, &signature);
+        let judged = opener.reading(Hash::Sha512).unwrap();
+        assert!(
+            matches!(judged, Recovered::Pss { hash: Hash::Sha512, salt, .. } if salt.len() == 64)
+        );
+        assert!(opener.opens(input.as_bytes()) && !opener.not_this_key());
     }
 
     #[test]
