@@ -34,41 +34,13 @@ const SCENARIOS: [&str; 5] = [
 
 /// troubleshooting/25 with the refusal expected to succeed: the step fails with the engine's
 /// finding, the step after it is skipped, and the step name carries markup the page must escape.
-const FAILING_SCENARIO: &str = r#"name: "Deliberately failing: a request signed with the wrong key, expected to pass"
-system: ing-psd2
-steps:
-  - name: "control: the application token request signed correctly"
-    write: false
-    request:
-      method: POST
-      url: "{{env.api}}/oauth2/token"
-      headers: { Accept: application/json }
-      form: { grant_type: client_credentials, scope: "payment-accounts:balances:view" }
-    sign: app-token
-    expect: { status: 200 }
-
-  - name: "signed with the TLS key <script>alert(1)</script> \"'&"
-    write: false
-    request:
-      method: POST
-      url: "{{env.api}}/oauth2/token"
-      headers: { Accept: application/json }
-      form: { grant_type: client_credentials, scope: "payment-accounts:balances:view" }
-    sign: app-token
-    mutate:
-      - sign-with: tls
-    expect: { status: 200 }
-
-  - name: "never reached: the same request signed correctly"
-    write: false
-    request:
-      method: POST
-      url: "{{env.api}}/oauth2/token"
-      headers: { Accept: application/json }
-      form: { grant_type: client_credentials, scope: "payment-accounts:balances:view" }
-    sign: app-token
-    expect: { status: 200 }
-"#;
+fn failing_scenario() -> String {
+    common::failing_scenario(
+        "\"Deliberately failing: a request signed with the wrong key, expected to pass\"",
+        r#""signed with the TLS key <script>alert(1)</script> \"'&""#,
+        "sign-with: tls",
+    )
+}
 
 const CHROMIUM_MISSING: &str = "browser check skipped: chromium not found (apt-get install chromium, or set OBCONFORM_CHROMIUM)";
 
@@ -124,7 +96,7 @@ fn write_failing_scenario(temp: &Path) -> PathBuf {
     common::write(
         temp,
         "failing/99-deliberately-failing.yaml",
-        FAILING_SCENARIO,
+        &failing_scenario(),
     )
 }
 

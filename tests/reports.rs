@@ -14,39 +14,6 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A scenario that fails at its second step (an expectation the sandbox does not meet) with a
-/// refused signature, so its failure carries findings.
-const FAILING: &str = r#"name: fails on purpose (report test)
-system: ing-psd2
-steps:
-  - name: application access token
-    write: false
-    request:
-      method: POST
-      url: "{{env.api}}/oauth2/token"
-      headers: { Accept: application/json }
-      form: { grant_type: client_credentials, scope: "payment-accounts:balances:view" }
-    sign: app-token
-    expect: { status: 200 }
-  - name: signed over a trailing LF
-    write: false
-    request:
-      method: POST
-      url: "{{env.api}}/oauth2/token"
-      headers: { Accept: application/json }
-      form: { grant_type: client_credentials, scope: "payment-accounts:balances:view" }
-    sign: app-token
-    mutate: [trailing-lf]
-    expect: { status: 200 }
-  - name: never reached
-    write: false
-    request:
-      method: POST
-      url: "{{env.api}}/oauth2/token"
-      form: { grant_type: client_credentials }
-    sign: app-token
-"#;
-
 fn run(args: &[&str]) -> Output {
     let out = obconform(args, &root());
     out.assert_no_panic();
@@ -81,7 +48,13 @@ fn verdicts(report: &Value) -> BTreeMap<String, (bool, Vec<String>)> {
 #[test]
 fn junit_and_json_reports_agree_and_carry_the_findings() {
     let work = tempfile::tempdir().unwrap();
-    let failing = write(work.path(), "extra/98-fails-on-purpose.yaml", FAILING);
+    // Fails at its second step with a refused signature, so the failure carries findings.
+    let scenario = common::failing_scenario(
+        "fails on purpose (report test)",
+        "signed over a trailing LF",
+        "trailing-lf",
+    );
+    let failing = write(work.path(), "extra/98-fails-on-purpose.yaml", &scenario);
     let report_dir = work.path().join("report");
     let out = run(&[
         "run",

@@ -321,3 +321,31 @@ impl Drop for StandaloneSandbox {
         let _ = self.child.wait();
     }
 }
+
+/// A scenario of three application-token requests whose second is signed with `mutation` and
+/// still expected to pass: it fails with the engine's finding and the third step is skipped.
+pub fn failing_scenario(title: &str, faulty_step: &str, mutation: &str) -> String {
+    let step = |name: &str, mutate: &str| {
+        format!(
+            r#"  - name: {name}
+    write: false
+    request:
+      method: POST
+      url: "{{{{env.api}}}}/oauth2/token"
+      headers: {{ Accept: application/json }}
+      form: {{ grant_type: client_credentials, scope: "payment-accounts:balances:view" }}
+    sign: app-token{mutate}
+    expect: {{ status: 200 }}
+"#
+        )
+    };
+    format!(
+        "name: {title}\nsystem: ing-psd2\nsteps:\n{}{}{}",
+        step(
+            "\"control: the application token request signed correctly\"",
+            ""
+        ),
+        step(faulty_step, &format!("\n    mutate:\n      - {mutation}")),
+        step("\"never reached: the same request signed correctly\"", "")
+    )
+}
