@@ -85,6 +85,23 @@ pub struct SentRequest {
 }
 
 #[cfg(test)]
+impl StepOutcome {
+    /// A passed step that sent `sent` (no exchange kept), for unit tests of what is written.
+    pub(crate) fn passed_with(index: usize, name: &str, sent: Vec<SentRequest>) -> StepOutcome {
+        StepOutcome {
+            index,
+            name: name.into(),
+            verdict: Verdict::Passed,
+            failures: Vec::new(),
+            exchange: None,
+            elapsed: Duration::ZERO,
+            sent,
+            diagnosis: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
 impl SentRequest {
     /// A request sent on the `tls` role that got an empty 200 at once, for unit tests.
     pub(crate) fn answered_200(request: PlannedRequest, sent_at: SystemTime) -> SentRequest {

@@ -195,7 +195,7 @@ fn open_with_mode(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
 mod tests {
     use super::*;
     use crate::plan::PlannedRequest;
-    use crate::runner::{SentRequest, Verdict};
+    use crate::runner::SentRequest;
     use std::time::{Duration, UNIX_EPOCH};
 
     fn step(index: usize, name: &str, attempts: usize) -> StepOutcome {
@@ -211,16 +211,7 @@ mod tests {
                 SentRequest::answered_200(request, sent_at)
             })
             .collect();
-        StepOutcome {
-            index,
-            name: name.into(),
-            verdict: Verdict::Passed,
-            failures: Vec::new(),
-            exchange: None,
-            elapsed: Duration::ZERO,
-            sent,
-            diagnosis: Vec::new(),
-        }
+        StepOutcome::passed_with(index, name, sent)
     }
 
     #[test]

@@ -64,7 +64,7 @@ mod tests {
     use crate::environment::active::Trust;
     use crate::environment::model::EnvironmentKind;
     use crate::plan::PlannedRequest;
-    use crate::runner::{SentRequest, Verdict};
+    use crate::runner::SentRequest;
     use std::time::{Duration, SystemTime};
 
     fn environment() -> ActiveEnvironment {
@@ -87,26 +87,18 @@ mod tests {
     }
 
     fn step(sent: usize) -> StepOutcome {
-        StepOutcome {
-            index: 0,
-            name: "a step".into(),
-            verdict: Verdict::Passed,
-            failures: Vec::new(),
-            exchange: None,
-            elapsed: Duration::ZERO,
-            sent: (0..sent)
-                .map(|_| {
-                    let request = PlannedRequest {
-                        method: "GET".into(),
-                        url: "https://h/x".into(),
-                        headers: vec![],
-                        body: vec![],
-                    };
-                    SentRequest::answered_200(request, SystemTime::now())
-                })
-                .collect(),
-            diagnosis: Vec::new(),
-        }
+        let sent = (0..sent)
+            .map(|_| {
+                let request = PlannedRequest {
+                    method: "GET".into(),
+                    url: "https://h/x".into(),
+                    headers: vec![],
+                    body: vec![],
+                };
+                SentRequest::answered_200(request, SystemTime::now())
+            })
+            .collect();
+        StepOutcome::passed_with(0, "a step", sent)
     }
 
     #[test]

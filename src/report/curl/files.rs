@@ -240,7 +240,7 @@ mod tests {
     use crate::environment::active::Trust;
     use crate::environment::model::EnvironmentKind;
     use crate::plan::PlannedRequest;
-    use crate::runner::{SentRequest, Verdict};
+    use crate::runner::SentRequest;
     use std::time::{Duration, UNIX_EPOCH};
 
     fn environment(dir: &Path) -> ActiveEnvironment {
@@ -286,16 +286,7 @@ mod tests {
                 SentRequest::answered_200(request, UNIX_EPOCH + Duration::from_secs(1_715_076_000))
             })
             .collect();
-        StepOutcome {
-            index,
-            name: name.into(),
-            verdict: Verdict::Passed,
-            failures: Vec::new(),
-            exchange: None,
-            elapsed: Duration::ZERO,
-            sent,
-            diagnosis: Vec::new(),
-        }
+        StepOutcome::passed_with(index, name, sent)
     }
 
     #[cfg(unix)]
