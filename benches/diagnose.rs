@@ -11,10 +11,11 @@
 
 use obconform::certs::self_signed::self_signed;
 use obconform::diagnose::{Evidence, diagnose};
-use obconform::plan::PlannedRequest;
 use obconform::scenario::model::{Flow, SignProfile};
+use obconform::sign::SigningKey;
 use obconform::sign::message::{Message, request_target_of_url};
-use obconform::sign::{SignInputs, SigningKey, sign};
+use obconform::steps::sign::{SignInputs, sign};
+use obconform::wire::HttpRequest;
 use openssl::ec::{EcGroup, EcKey};
 use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
@@ -38,7 +39,7 @@ fn key(private: PKey<Private>, serial: &str) -> SigningKey {
 }
 
 /// An AIS GET signed with a Bearer token and `extra` signed headers besides the three required.
-fn ais_request(key: &SigningKey, extra: &[&str]) -> PlannedRequest {
+fn ais_request(key: &SigningKey, extra: &[&str]) -> HttpRequest {
     let headers = vec![
         ("Authorization".to_string(), "Bearer token".to_string()),
         (
@@ -48,7 +49,7 @@ fn ais_request(key: &SigningKey, extra: &[&str]) -> PlannedRequest {
         ("Accept".to_string(), "application/json".to_string()),
         ("PSU-IP-Address".to_string(), "192.0.2.1".to_string()),
     ];
-    let planned = PlannedRequest {
+    let planned = HttpRequest {
         method: "GET".into(),
         url: "https://bank.example/v3/accounts/450ffbb8-9f11-4ec6-a1e1-df48aefc82ef/transactions?dateFrom=2026-10-01".into(),
         headers,
@@ -76,7 +77,7 @@ fn ais_request(key: &SigningKey, extra: &[&str]) -> PlannedRequest {
 }
 
 /// Changes a signed header's value after signing in a way no candidate undoes.
-fn tamper(mut request: PlannedRequest) -> PlannedRequest {
+fn tamper(mut request: HttpRequest) -> HttpRequest {
     for (name, value) in &mut request.headers {
         if name.eq_ignore_ascii_case("x-request-id") {
             *value = "11111111-2222-4333-8444-555555555555".into();
@@ -85,7 +86,7 @@ fn tamper(mut request: PlannedRequest) -> PlannedRequest {
     request
 }
 
-fn time(name: &str, runs: usize, request: &PlannedRequest, certificates: &[X509]) -> Duration {
+fn time(name: &str, runs: usize, request: &HttpRequest, certificates: &[X509]) -> Duration {
     let target = request_target_of_url(&request.url).unwrap();
     let evidence = Evidence {
         certificates,

@@ -12,7 +12,7 @@
 mod common;
 
 use common::Bank;
-use obconform::plan::PlannedRequest;
+use obconform::wire::HttpRequest;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -53,7 +53,7 @@ struct ClientResult {
 
 async fn client_loop(
     client: reqwest::Client,
-    requests: Arc<Vec<PlannedRequest>>,
+    requests: Arc<Vec<HttpRequest>>,
     start_at: Instant,
     stop_at: Instant,
     offset: usize,
@@ -123,7 +123,7 @@ fn main() {
                 "/v3/accounts/{account}/transactions?currency=EUR&dateFrom=2025-01-01&dateTo=2025-01-31&limit=10"
             ),
         ];
-        let requests: Arc<Vec<PlannedRequest>> = Arc::new(
+        let requests: Arc<Vec<HttpRequest>> = Arc::new(
             paths
                 .iter()
                 .map(|p| bank.resource_request("GET", p, &token, &[], None))

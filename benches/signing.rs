@@ -6,12 +6,13 @@
 //! Plain `std::time` timing; single thread, like `openssl speed` without `-multi`.
 
 use obconform::certs::self_signed::self_signed;
-use obconform::plan::PlannedRequest;
 use obconform::scenario::model::{Flow, SignProfile};
 use obconform::sign::digest::sha256_digest;
 use obconform::sign::http_signature;
 use obconform::sign::message::{Message, imf_fixdate, request_target_of_url};
-use obconform::sign::{Algorithm, SignInputs, SigningKey};
+use obconform::sign::{Algorithm, SigningKey};
+use obconform::steps::sign::SignInputs;
+use obconform::wire::HttpRequest;
 use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
 use openssl::rsa::{Padding, Rsa};
@@ -21,7 +22,7 @@ use std::process::Command;
 use std::time::{Instant, SystemTime};
 
 /// A flow timed through `sign::sign`: its name, its profile and the request it signs.
-type FlowCase = (&'static str, SignProfile, fn() -> PlannedRequest);
+type FlowCase = (&'static str, SignProfile, fn() -> HttpRequest);
 
 const TARGET_SHARE: f64 = 0.90;
 /// Interleaved rounds; a multiple of 3 (openssl speed runs between the thirds).
@@ -33,8 +34,8 @@ fn signing_key() -> SigningKey {
     SigningKey::new(cert, key)
 }
 
-fn token_request() -> PlannedRequest {
-    PlannedRequest {
+fn token_request() -> HttpRequest {
+    HttpRequest {
         method: "POST".into(),
         url: "https://api.sandbox.ing.com/oauth2/token".into(),
         headers: vec![(
@@ -45,8 +46,8 @@ fn token_request() -> PlannedRequest {
     }
 }
 
-fn registration_request() -> PlannedRequest {
-    PlannedRequest {
+fn registration_request() -> HttpRequest {
+    HttpRequest {
         method: "POST".into(),
         url: "https://api.sandbox.ing.com/oauth2/applications".into(),
         headers: vec![("Content-Type".into(), "application/json".into())],
@@ -225,7 +226,8 @@ fn main() {
         let flow = !matches!(profile.flow, Flow::Mtls);
         cases.push(Case::new(*name, flow, move || {
             let signed =
-                obconform::sign::sign(request(), profile, &inputs(SystemTime::now())).unwrap();
+                obconform::steps::sign::sign(request(), profile, &inputs(SystemTime::now()))
+                    .unwrap();
             black_box(signed);
         }));
     }

@@ -3,32 +3,7 @@
 use crate::scenario::model::Request;
 use crate::scenario::{Located, Position};
 use crate::template::{Renderer, TemplateError};
-
-/// A request as it will go on the wire, before signing.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlannedRequest {
-    pub method: String,
-    pub url: String,
-    /// In the order they are sent.
-    pub headers: Vec<(String, String)>,
-    /// The exact body bytes; digested, signed and sent unchanged.
-    pub body: Vec<u8>,
-}
-
-impl PlannedRequest {
-    /// The first header of that name (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        find_header(&self.headers, name)
-    }
-}
-
-/// The first value of a header (names are case-insensitive), for requests and responses alike.
-pub fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
+use obconform_core::wire::{HttpRequest, find_header};
 
 /// Why a request could not be built, and where in the scenario.
 #[derive(Debug, Clone)]
@@ -44,7 +19,7 @@ pub fn plan_request(
     request: &Request,
     renderer: &Renderer,
     data: &serde_json::Value,
-) -> Result<PlannedRequest, PlanError> {
+) -> Result<HttpRequest, PlanError> {
     let render = |text: &Located<String>| {
         renderer
             .render(&text.value, data)
@@ -119,7 +94,7 @@ pub fn plan_request(
     {
         headers.push(("Content-Type".into(), content_type.into()));
     }
-    Ok(PlannedRequest {
+    Ok(HttpRequest {
         method,
         url,
         headers,

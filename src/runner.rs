@@ -1,26 +1,29 @@
 //! Running one scenario: for each step render → sign → send (or consent) → check, in order.
 
-use crate::authorize::{self, CodeSupply, plan_authorize};
-use crate::callback::{Callbacks, as_message};
 use crate::check::expect::{RenderFn, evaluate};
 use crate::check::{capture::capture, snapshot};
 use crate::context::{insert_callbacks, render_vars, template_data};
-use crate::diagnose::{self, Evidence, Finding, FlowContext, diagnose};
 use crate::environment::ActiveEnvironment;
 use crate::environment::model::EnvironmentKind;
-use crate::http::{DEFAULT_TLS_ROLE, Exchange, Response, Transport};
-use crate::plan::{PlannedRequest, plan_request};
+use crate::http::{DEFAULT_TLS_ROLE, Exchange, Transport};
+use crate::plan::plan_request;
 use crate::put_guard;
 use crate::redact::{Redactor, looks_secret};
 use crate::report::console;
-use crate::sandbox::errors::DIAGNOSIS_HEADER;
 use crate::scenario::LoadedScenario;
 use crate::scenario::located::Located;
 use crate::scenario::model::SnapshotKind;
 use crate::scenario::model::{Callback as CallbackSpec, Request, Retry, Step};
-use crate::sign::message::{Message, request_target_of_url};
-use crate::sign::{SignInputs, SignedRequest, key_role, mutate, sign};
+use crate::steps::authorize::{self, CodeSupply, plan_authorize};
+use crate::steps::callback::{Callbacks, as_message};
+use crate::steps::mutate;
+use crate::steps::sign::{SignInputs, SignedRequest, key_role, sign};
 use crate::template::{Renderer, as_text};
+use obconform_core::catalogue::DIAGNOSIS_HEADER;
+use obconform_core::diagnose::{self, Evidence, Finding, FlowContext, diagnose};
+use obconform_core::sign::message::{Message, request_target_of_url};
+use obconform_core::wire::HttpRequest;
+use obconform_core::wire::HttpResponse;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -73,12 +76,12 @@ pub struct StepOutcome {
 /// A request as it went on the wire, with what `obconform explain` needs to judge it later.
 #[derive(Debug, Clone)]
 pub struct SentRequest {
-    pub request: PlannedRequest,
+    pub request: HttpRequest,
     pub sent_at: SystemTime,
     /// What the runner knew of the flow (tokens, codes, registration) before sending it.
     pub flow: FlowContext,
     /// What came back to this attempt (the wire log shows every attempt's answer).
-    pub response: Response,
+    pub response: HttpResponse,
     pub elapsed: Duration,
     /// The certificate role presented in TLS (`tls`, or the step's `tls: new_tls`).
     pub tls_role: String,
@@ -104,13 +107,13 @@ impl StepOutcome {
 #[cfg(test)]
 impl SentRequest {
     /// A request sent on the `tls` role that got an empty 200 at once, for unit tests.
-    pub(crate) fn answered_200(request: PlannedRequest, sent_at: SystemTime) -> SentRequest {
+    pub(crate) fn answered_200(request: HttpRequest, sent_at: SystemTime) -> SentRequest {
         SentRequest {
             request,
             sent_at,
             flow: FlowContext::default(),
             tls_role: DEFAULT_TLS_ROLE.to_string(),
-            response: Response {
+            response: HttpResponse {
                 status: 200,
                 headers: Vec::new(),
                 body: Vec::new(),
@@ -261,7 +264,7 @@ async fn run_step(
             .map_err(|e| e.to_string())
     };
     // A callback step's checks look at the POST it received, not at our answer to it.
-    let mut received: Option<Response> = None;
+    let mut received: Option<HttpResponse> = None;
     let mut sent: Vec<SentRequest> = Vec::new();
     let tls_role = step
         .tls
@@ -395,7 +398,7 @@ fn sent_request(exchange: &Exchange, flow: &FlowContext, tls_role: &str) -> Sent
 }
 
 /// The engine runs on a refused request, or when the step checks or snapshots its findings.
-fn wants_diagnosis(step: &Step, response: &Response) -> bool {
+fn wants_diagnosis(step: &Step, response: &HttpResponse) -> bool {
     response.status >= 400
         || step.expect.as_ref().is_some_and(|e| e.diagnosis.is_some())
         || step
@@ -424,7 +427,7 @@ fn diagnose_sent(sent: &SentRequest, env: &ActiveEnvironment) -> Vec<Finding> {
 fn diagnosis_failure(
     expected: &[Located<String>],
     findings: &[Finding],
-    response: &Response,
+    response: &HttpResponse,
 ) -> Vec<String> {
     let mut want: Vec<&str> = expected.iter().map(|id| id.value.as_str()).collect();
     let mut got: Vec<&str> = diagnose::ids(findings);
@@ -449,7 +452,7 @@ fn diagnosis_failure(
             }
         ));
     }
-    if let Some(header) = response.header(DIAGNOSIS_HEADER.as_str()) {
+    if let Some(header) = response.header(DIAGNOSIS_HEADER) {
         let mut bank: Vec<&str> = header.split(',').map(str::trim).collect();
         bank.sort_unstable();
         bank.dedup();
@@ -475,11 +478,11 @@ async fn wait_for_callback(
     callbacks: &Callbacks,
     render: &RenderFn<'_>,
     started: Instant,
-) -> Result<(Exchange, Response), Vec<String>> {
+) -> Result<(Exchange, HttpResponse), Vec<String>> {
     let listener = callbacks
         .get(&spec.name)
         .ok_or_else(|| vec![format!("callback `{}` has no listener", spec.name)])?;
-    let until = |message: &Response| match &spec.until {
+    let until = |message: &HttpResponse| match &spec.until {
         Some(until) => evaluate(until, message, render),
         None => Vec::new(),
     };
@@ -489,7 +492,7 @@ async fn wait_for_callback(
         .map_err(|e| vec![e])?;
     let message = as_message(&post);
     // The listener's answer: its `respond` may be set by another step waiting on it.
-    let answer = Response {
+    let answer = HttpResponse {
         status: listener.respond().as_u16(),
         headers: Vec::new(),
         body: Vec::new(),
@@ -593,7 +596,7 @@ async fn send_request(
             .and_then(|identity| identity.chain.first())
             .map(|cert| cert.as_ref().to_vec());
         let signing_der = inputs.key.and_then(|key| key.cert.to_der().ok());
-        let presented = put_guard::Presented {
+        let presented = obconform_core::diagnose::registration_drop::Presented {
             tls: tls_der.as_deref(),
             signing: signing_der.as_deref(),
         };

@@ -2,19 +2,20 @@
 //! variables, captures used before they exist, two bodies, unknown profiles, bad JSONPaths and
 //! regexes. Every error names the scenario, the step and the place in the file.
 
-use crate::authorize::plan_authorize;
-use crate::callback::{callback_path, listen_address, listener_settings, respond_status};
 use crate::context::{
     RESERVED_NAMES, callback_names, insert_callbacks, render_vars, template_data,
 };
 use crate::environment::ActiveEnvironment;
 use crate::environment::model::EnvironmentKind;
-use crate::plan::{PlannedRequest, plan_request};
+use crate::plan::plan_request;
 use crate::scenario::model::{Callback, CaptureSource, Expect, Step, ValueCheck};
 use crate::scenario::{LoadedScenario, Located, Position, SourceError, SourceErrors};
-use crate::sign::mutate::{self, MutateError};
-use crate::sign::{SignInputs, check_profile, key_role, sign};
+use crate::steps::authorize::plan_authorize;
+use crate::steps::callback::{callback_path, listen_address, listener_settings, respond_status};
+use crate::steps::mutate::{self, MutateError};
+use crate::steps::sign::{SignInputs, check_profile, key_role, sign};
 use crate::template::{Renderer, TemplateError};
+use obconform_core::wire::HttpRequest;
 use serde_json::Value;
 use std::time::SystemTime;
 
@@ -366,7 +367,7 @@ fn check_callback(
 /// above) to report.
 fn check_mutations(
     step: &Step,
-    request: PlannedRequest,
+    request: HttpRequest,
     env: &ActiveEnvironment,
     renderer: &Renderer,
     data: &Value,
@@ -460,7 +461,7 @@ fn check_expect(
         check_value_check(&check.value, check.at, data, renderer, err, errors);
     }
     for id in expect.diagnosis.iter().flatten() {
-        if crate::diagnose::catalogue::entry(&id.value).is_none() {
+        if obconform_core::catalogue::entry(&id.value).is_none() {
             errors.push(
                 err(id.at, format!("`{}` is not a diagnosis id", id.value)).with_help(
                     "see the catalogue in the README (`obconform explain` names them), e.g. jws.trailing-lf",

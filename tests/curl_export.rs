@@ -9,20 +9,20 @@
 mod common;
 
 use obconform::archive::ScenarioSource;
-use obconform::authorize::CodeSupply;
 use obconform::environment::ActiveEnvironment;
 use obconform::environment::active::Trust;
 use obconform::environment::model::EnvironmentKind;
 use obconform::http::Transport;
-use obconform::plan::PlannedRequest;
 use obconform::report::curl::files::{CurlDir, Written};
 use obconform::report::curl::{CurlTls, ScriptContext, ServerTrust, render};
 use obconform::runner::{RunContext, Snapshots, StepOutcome, run_scenario};
 use obconform::scenario::load_scenario;
-use obconform::sign::SignedRequest;
+use obconform::steps::authorize::CodeSupply;
+use obconform::steps::sign::SignedRequest;
 use obconform::suite::{TargetOptions, Targets, group_by_environments};
 use obconform::template::Renderer;
 use obconform::validate::validate;
+use obconform::wire::HttpRequest;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -276,7 +276,7 @@ fn form_bodies_with_secrets_go_out_byte_identical() {
     // And what curl sends is what obconform sends: both to a recording listener. The two steps,
     // and a request with what curl would otherwise add to: no Accept, no Content-Type, an empty
     // header, a body that is not text.
-    let odd = PlannedRequest {
+    let odd = HttpRequest {
         method: "PUT".into(),
         url: "https://h/v1/odd?x=%2F&code=c0de-12345".into(),
         headers: vec![
@@ -289,7 +289,7 @@ fn form_bodies_with_secrets_go_out_byte_identical() {
         let exported = fixture.script("ing-psd2::05-account-information", step);
         (step.to_string(), exported.step.sent[0].request.clone())
     });
-    let empty_post = PlannedRequest {
+    let empty_post = HttpRequest {
         method: "POST".into(),
         url: "https://h/oauth2/token/revoke".into(),
         headers: vec![],
@@ -409,7 +409,7 @@ type Seen = (String, Vec<(String, String)>, Vec<u8>);
 
 /// The step's request sent to a recording listener on 127.0.0.1 by obconform's transport and by
 /// its script (rendered for the listener's plain-HTTP URL); what each sent.
-fn both_on_the_wire(request: &PlannedRequest) -> (Seen, Seen) {
+fn both_on_the_wire(request: &HttpRequest) -> (Seen, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = std::thread::spawn(move || [read_one(&listener), read_one(&listener)]);

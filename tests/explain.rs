@@ -8,19 +8,19 @@ use common::{obconform, write};
 use obconform::archive::redact::marker;
 use obconform::archive::store::slug;
 use obconform::archive::{Archive, ScenarioSource, Sidecar};
-use obconform::authorize::CodeSupply;
 use obconform::cli::explain::Judge;
 use obconform::cli::explain_inputs::load_certificates;
-use obconform::plan::PlannedRequest;
 use obconform::runner::{RunContext, Snapshots, run_scenario};
 use obconform::sandbox::pki::TestPki;
 use obconform::scenario::load_scenario;
 use obconform::scenario::model::{Flow, SignProfile};
 use obconform::sign::key::SigningKey;
-use obconform::sign::{SignInputs, sign};
+use obconform::steps::authorize::CodeSupply;
+use obconform::steps::sign::{SignInputs, sign};
 use obconform::suite::{TargetOptions, Targets, group_by_environments};
 use obconform::template::Renderer;
 use obconform::validate::validate;
+use obconform::wire::HttpRequest;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -75,7 +75,7 @@ fn signed_request_file(dir: &Path) -> SignedFile {
         .unwrap()
         .as_secs();
     let now = UNIX_EPOCH + Duration::from_secs(secs);
-    let request = PlannedRequest {
+    let request = HttpRequest {
         method: "POST".into(),
         url: "https://api.sandbox.ing.com/oauth2/token".into(),
         headers: vec![(
@@ -587,7 +587,7 @@ fn archive_trouble_is_one_warning_and_the_run_goes_on() {
 
 /// Runs a scenario of the library in this process, archiving as `obconform run` does, and
 /// returns the requests as they were really sent.
-fn run_and_archive(scenario: &str, archive: &Archive) -> Vec<PlannedRequest> {
+fn run_and_archive(scenario: &str, archive: &Archive) -> Vec<HttpRequest> {
     obconform::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -630,7 +630,7 @@ fn run_and_archive(scenario: &str, archive: &Archive) -> Vec<PlannedRequest> {
 }
 
 /// The secret values a request carried: bearer credentials and the secret fields of its form.
-fn secrets_of(request: &PlannedRequest) -> Vec<String> {
+fn secrets_of(request: &HttpRequest) -> Vec<String> {
     let mut secrets = Vec::new();
     if let Some(token) = request
         .header("authorization")

@@ -7,10 +7,11 @@ mod common;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use common::{EMBEDDED_ENV, local_command, obconform, write};
-use obconform::plan::PlannedRequest;
 use obconform::scenario::model::{Flow, Mutation, SignProfile};
-use obconform::sign::mutate::{self, Keys};
-use obconform::sign::{JWS_HEADER, SignInputs, SignedRequest, SigningKey};
+use obconform::sign::{JWS_HEADER, SigningKey};
+use obconform::steps::mutate::{self, Keys};
+use obconform::steps::sign::{SignInputs, SignedRequest};
+use obconform::wire::HttpRequest;
 use openssl::pkey::PKey;
 use openssl::x509::X509;
 use std::path::PathBuf;
@@ -102,7 +103,7 @@ impl CliKey {
                 b"grant_type=client_credentials",
             ),
         };
-        let request = PlannedRequest {
+        let request = HttpRequest {
             method: "POST".into(),
             url: url.into(),
             headers: vec![("Content-Type".into(), content_type.into())],
@@ -119,7 +120,7 @@ impl CliKey {
             client_id: None,
             now: SystemTime::now(),
         };
-        obconform::sign::sign(request, &profile, &inputs).unwrap()
+        obconform::steps::sign::sign(request, &profile, &inputs).unwrap()
     }
 
     /// Signs correctly, then applies the mutations written in YAML.

@@ -13,10 +13,10 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{Days, NaiveDate};
-use obconform::plan::PlannedRequest;
 use obconform::sandbox::PSD2_CLIENT_ID;
 use obconform::scenario::model::{Flow, SignProfile};
-use obconform::sign::SignInputs;
+use obconform::steps::sign::SignInputs;
+use obconform::wire::HttpRequest;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -63,7 +63,7 @@ async fn ok(bank: &Bank, path: &str, token: &str) -> Value {
     json_body(response).await
 }
 
-fn header_of(request: &PlannedRequest, name: &str) -> Option<String> {
+fn header_of(request: &HttpRequest, name: &str) -> Option<String> {
     request
         .headers
         .iter()
@@ -583,7 +583,7 @@ async fn romanian_accounts_are_held_in_ron() {
 // --- refusals ----------------------------------------------------------------------------------
 
 /// `request` signed with `Signature: keyId=client_id` over `headers`.
-fn signed_over(bank: &Bank, request: PlannedRequest, headers: &[&str]) -> PlannedRequest {
+fn signed_over(bank: &Bank, request: HttpRequest, headers: &[&str]) -> HttpRequest {
     let profile = SignProfile {
         flow: Flow::HttpSignature,
         headers: Some(headers.iter().map(|h| (*h).to_owned()).collect()),
@@ -596,12 +596,12 @@ fn signed_over(bank: &Bank, request: PlannedRequest, headers: &[&str]) -> Planne
         client_id: None,
         now: bank.sandbox.now(),
     };
-    obconform::sign::sign(request, &profile, &inputs)
+    obconform::steps::sign::sign(request, &profile, &inputs)
         .expect("signs")
         .request
 }
 
-fn bare_get(bank: &Bank, path: &str, token: &str, request_id: Option<&str>) -> PlannedRequest {
+fn bare_get(bank: &Bank, path: &str, token: &str, request_id: Option<&str>) -> HttpRequest {
     let mut headers = vec![
         ("Accept".to_owned(), "application/json".to_owned()),
         ("Authorization".to_owned(), format!("Bearer {token}")),
@@ -609,7 +609,7 @@ fn bare_get(bank: &Bank, path: &str, token: &str, request_id: Option<&str>) -> P
     if let Some(id) = request_id {
         headers.push(("X-Request-ID".to_owned(), id.to_owned()));
     }
-    PlannedRequest {
+    HttpRequest {
         method: "GET".into(),
         url: bank.url(path),
         headers,

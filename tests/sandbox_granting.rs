@@ -11,10 +11,10 @@ use common::psd2::*;
 
 use std::time::Duration;
 
-use obconform::plan::PlannedRequest;
 use obconform::sandbox::PSD2_CLIENT_ID;
 use obconform::sandbox::psd2::profiles;
 use obconform::sign::SigningKey;
+use obconform::wire::HttpRequest;
 use reqwest::StatusCode;
 
 const NL_NAMES: [&str; 8] = [
@@ -905,7 +905,7 @@ async fn authorization_server_url_checks_its_request() {
     let app_token = bank.app_token().await;
     let b = &bank;
     let send = |query_string: String, token: String| {
-        let request = PlannedRequest {
+        let request = HttpRequest {
             method: "GET".into(),
             url: b.url(&format!("/oauth2/authorization-server-url?{query_string}")),
             headers: vec![("Accept".into(), "application/json".into())],

@@ -16,12 +16,13 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::Bank;
 use common::psd2::{content_type, diagnosis, json_body};
-use obconform::plan::PlannedRequest;
 use obconform::sandbox::pki::{load_ca, renew_client_pair};
 use obconform::sandbox::{PartnerConfig, PartnerCredentials, SandboxConfig};
 use obconform::scenario::model::{Flow, SignProfile};
 use obconform::sign::client_assertion::{self, AssertionSpec, Thumbprint};
-use obconform::sign::{Algorithm, SignInputs, SigningKey};
+use obconform::sign::{Algorithm, SigningKey};
+use obconform::steps::sign::SignInputs;
+use obconform::wire::HttpRequest;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -79,9 +80,9 @@ impl Bank {
     }
 
     /// `GET /partner-api/ping` with every header the API wants but the signature's.
-    fn ping_request(&self, token: &str) -> PlannedRequest {
+    fn ping_request(&self, token: &str) -> HttpRequest {
         let partner = self.partner();
-        PlannedRequest {
+        HttpRequest {
             method: "GET".into(),
             url: self.url(PING_PATH),
             headers: vec![
@@ -101,7 +102,7 @@ impl Bank {
         omit: Option<&str>,
         key: &SigningKey,
         now: std::time::SystemTime,
-    ) -> PlannedRequest {
+    ) -> HttpRequest {
         let profile = SignProfile {
             flow: Flow::HttpSignature,
             request_target_omits: omit.map(str::to_owned),
@@ -115,13 +116,13 @@ impl Bank {
             client_id: None,
             now,
         };
-        obconform::sign::sign(self.ping_request(token), &profile, &inputs)
+        obconform::steps::sign::sign(self.ping_request(token), &profile, &inputs)
             .expect("signs")
             .request
     }
 
     /// The ping as the partner API wants it, signed now.
-    fn good_ping(&self, token: &str) -> PlannedRequest {
+    fn good_ping(&self, token: &str) -> HttpRequest {
         self.signed_ping(
             token,
             Some("/partner-api"),
@@ -131,11 +132,7 @@ impl Bank {
     }
 
     /// A token request authenticated by a client assertion of obconform's signer.
-    fn assertion_request(
-        &self,
-        thumbprint: Thumbprint,
-        now: std::time::SystemTime,
-    ) -> PlannedRequest {
+    fn assertion_request(&self, thumbprint: Thumbprint, now: std::time::SystemTime) -> HttpRequest {
         let partner = self.partner();
         let mut request = self.form_request(
             TOKEN_PATH,
@@ -159,7 +156,7 @@ impl Bank {
             client_id: Some(&partner.client_id),
             now,
         };
-        obconform::sign::sign(request, &profile, &inputs)
+        obconform::steps::sign::sign(request, &profile, &inputs)
             .expect("signs")
             .request
     }
@@ -525,7 +522,7 @@ async fn ping_signed_with_the_prefix_is_401_naming_the_quirk() {
         client_id: None,
         now: bank.sandbox.now(),
     };
-    let request = obconform::sign::sign(bank.ping_request(&token), &profile, &inputs)
+    let request = obconform::steps::sign::sign(bank.ping_request(&token), &profile, &inputs)
         .expect("signs")
         .request;
     let (diagnosis, _) = assert_problem(bank.send(&request).await, StatusCode::UNAUTHORIZED).await;

@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use common::Bank;
 use common::psd2::{AIS_SCOPE, FORM, REDIRECT, diagnosis, json_body, params_get, redirected};
-use obconform::plan::PlannedRequest;
 use obconform::sandbox::PSD2_CLIENT_ID;
 use obconform::scenario::model::{Flow, SignProfile};
-use obconform::sign::{SignInputs, SigningKey};
+use obconform::sign::SigningKey;
+use obconform::steps::sign::SignInputs;
+use obconform::wire::HttpRequest;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -58,7 +59,7 @@ impl Bank {
         headers: &[(&str, &str)],
         body: Option<&Value>,
         signing: Signing<'_>,
-    ) -> PlannedRequest {
+    ) -> HttpRequest {
         let body = body.map(|json| serde_json::to_vec(json).expect("JSON"));
         self.pis_bytes(method, path, token, headers, body, signing)
     }
@@ -72,7 +73,7 @@ impl Bank {
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
         signing: Signing<'_>,
-    ) -> PlannedRequest {
+    ) -> HttpRequest {
         let mut all: Vec<(String, String)> = vec![
             ("Accept".into(), "application/json".into()),
             ("Authorization".into(), format!("Bearer {token}")),
@@ -92,7 +93,7 @@ impl Bank {
             all.push(("Content-Type".into(), "application/json".into()));
         }
         let body = body.unwrap_or_default();
-        let request = PlannedRequest {
+        let request = HttpRequest {
             method: method.into(),
             url: self.url(path),
             headers: all,
@@ -132,7 +133,7 @@ impl Bank {
             client_id: None,
             now: self.sandbox.now(),
         };
-        obconform::sign::sign(request, &profile, &inputs)
+        obconform::steps::sign::sign(request, &profile, &inputs)
             .expect("signs")
             .request
     }

@@ -12,10 +12,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use obconform::plan::PlannedRequest;
 use obconform::sandbox::{PREMIUM_CLIENT_ID, PSD2_CLIENT_ID, PkiFiles, Sandbox, SandboxConfig};
 use obconform::scenario::model::{Flow, SignProfile};
-use obconform::sign::{Placement, SignInputs, SigningKey};
+use obconform::sign::{Placement, SigningKey};
+use obconform::steps::sign::SignInputs;
+use obconform::wire::HttpRequest;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -49,8 +50,8 @@ impl Showcase {
         }
     }
 
-    fn token_request(&self, body: &str) -> PlannedRequest {
-        PlannedRequest {
+    fn token_request(&self, body: &str) -> HttpRequest {
+        HttpRequest {
             method: "POST".into(),
             url: self.bank.url("/oauth2/token"),
             headers: vec![
@@ -61,8 +62,8 @@ impl Showcase {
         }
     }
 
-    fn get_request(&self, path: &str, token: &str) -> PlannedRequest {
-        PlannedRequest {
+    fn get_request(&self, path: &str, token: &str) -> HttpRequest {
+        HttpRequest {
             method: "GET".into(),
             url: self.bank.url(path),
             headers: vec![
@@ -74,12 +75,7 @@ impl Showcase {
     }
 
     /// Signs with obconform's signer at the sandbox's time, keyId = the premium client_id.
-    fn sign(
-        &self,
-        request: PlannedRequest,
-        profile: &SignProfile,
-        key: &SigningKey,
-    ) -> PlannedRequest {
+    fn sign(&self, request: HttpRequest, profile: &SignProfile, key: &SigningKey) -> HttpRequest {
         let inputs = SignInputs {
             key: Some(key),
             key_id: Some(PREMIUM_CLIENT_ID),
@@ -87,13 +83,13 @@ impl Showcase {
             client_id: None,
             now: self.bank.sandbox.now(),
         };
-        obconform::sign::sign(request, profile, &inputs)
+        obconform::steps::sign::sign(request, profile, &inputs)
             .expect("signs")
             .request
     }
 
     /// The premium token request signed over `headers` with `key`.
-    fn signed_token_request(&self, headers: &[&str], key: &SigningKey) -> PlannedRequest {
+    fn signed_token_request(&self, headers: &[&str], key: &SigningKey) -> HttpRequest {
         let profile = http_profile(headers, Placement::Authorization);
         self.sign(
             self.token_request("grant_type=client_credentials"),
@@ -115,7 +111,7 @@ impl Showcase {
     }
 
     /// `GET /greetings/single` with `token` and a `Signature` over `headers`, signed with `key`.
-    fn single_request(&self, token: &str, headers: &[&str], key: &SigningKey) -> PlannedRequest {
+    fn single_request(&self, token: &str, headers: &[&str], key: &SigningKey) -> HttpRequest {
         let profile = http_profile(headers, Placement::SignatureHeader);
         self.sign(self.get_request("/greetings/single", token), &profile, key)
     }
@@ -126,7 +122,7 @@ impl Showcase {
         token: &str,
         pars: &[&str],
         key: &SigningKey,
-    ) -> PlannedRequest {
+    ) -> HttpRequest {
         let mut request = self.get_request("/signed/greetings", token);
         // No body, but Content-Type is among the signed headers: it is sent all the same.
         request
@@ -142,12 +138,12 @@ impl Showcase {
     }
 
     /// Sends over the premium TLS certificate.
-    async fn send(&self, request: &PlannedRequest) -> reqwest::Response {
+    async fn send(&self, request: &HttpRequest) -> reqwest::Response {
         send_with(&self.client, request).await
     }
 
     /// Sends over the PSD2 example TLS certificate.
-    async fn send_psd2_tls(&self, request: &PlannedRequest) -> reqwest::Response {
+    async fn send_psd2_tls(&self, request: &HttpRequest) -> reqwest::Response {
         send_with(&self.bank.client, request).await
     }
 }
@@ -164,7 +160,7 @@ fn http_profile(headers: &[&str], placement: Placement) -> SignProfile {
     }
 }
 
-async fn send_with(client: &reqwest::Client, request: &PlannedRequest) -> reqwest::Response {
+async fn send_with(client: &reqwest::Client, request: &HttpRequest) -> reqwest::Response {
     let method = reqwest::Method::from_bytes(request.method.as_bytes()).expect("method");
     let mut builder = client.request(method, &request.url);
     for (name, value) in &request.headers {
@@ -177,11 +173,11 @@ async fn send_with(client: &reqwest::Client, request: &PlannedRequest) -> reqwes
         .expect("request sent")
 }
 
-fn header<'a>(request: &'a PlannedRequest, name: &str) -> Option<&'a str> {
+fn header<'a>(request: &'a HttpRequest, name: &str) -> Option<&'a str> {
     request.header(name)
 }
 
-fn without(mut request: PlannedRequest, name: &str) -> PlannedRequest {
+fn without(mut request: HttpRequest, name: &str) -> HttpRequest {
     request
         .headers
         .retain(|(k, _)| !k.eq_ignore_ascii_case(name));
@@ -608,7 +604,7 @@ async fn premium_token_mistakes_are_named() {
         client_id: None,
         now: showcase.bank.sandbox.now(),
     };
-    let request = obconform::sign::sign(
+    let request = obconform::steps::sign::sign(
         showcase.token_request("grant_type=client_credentials"),
         &http_profile(CURRENT, Placement::Authorization),
         &inputs,
@@ -703,7 +699,7 @@ async fn greeting_refusals_answer_in_the_showcase_shape() {
         client_id: None,
         now: showcase.bank.sandbox.now(),
     };
-    let request = obconform::sign::sign(
+    let request = obconform::steps::sign::sign(
         showcase.get_request("/greetings/single", &token),
         &profile,
         &inputs,

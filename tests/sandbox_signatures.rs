@@ -12,11 +12,12 @@ use std::time::{Duration, SystemTime};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use obconform::certs::wire::{one_line_pem, x5t_s256};
-use obconform::plan::PlannedRequest;
 use obconform::sandbox::PSD2_CLIENT_ID;
 use obconform::scenario::model::{Flow, SignProfile};
 use obconform::sign::message::{Message, request_target_of_url, sig_t};
-use obconform::sign::{SignInputs, SigningKey, jws};
+use obconform::sign::{SigningKey, jws};
+use obconform::steps::sign::SignInputs;
+use obconform::wire::HttpRequest;
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
 use openssl::rsa::{Padding, Rsa};
@@ -30,8 +31,8 @@ const BAD_SIGNATURE: &str = "Signature could not be successfully verified";
 const FOUR_MINUTES: Duration = Duration::from_secs(240);
 
 impl Bank {
-    fn token_request(&self, body: &str) -> PlannedRequest {
-        PlannedRequest {
+    fn token_request(&self, body: &str) -> HttpRequest {
+        HttpRequest {
             method: "POST".into(),
             url: self.url("/oauth2/token"),
             headers: vec![
@@ -42,8 +43,8 @@ impl Bank {
         }
     }
 
-    fn json_request(&self, method: &str, path: &str, body: &Value) -> PlannedRequest {
-        PlannedRequest {
+    fn json_request(&self, method: &str, path: &str, body: &Value) -> HttpRequest {
+        HttpRequest {
             method: method.into(),
             url: self.url(path),
             headers: vec![
@@ -57,20 +58,20 @@ impl Bank {
     /// Signs with obconform's signer at the sandbox's current time.
     fn sign_as(
         &self,
-        request: PlannedRequest,
+        request: HttpRequest,
         profile: &SignProfile,
         key: &SigningKey,
-    ) -> PlannedRequest {
+    ) -> HttpRequest {
         self.sign_with_key_id(request, profile, key, None)
     }
 
     fn sign_with_key_id(
         &self,
-        request: PlannedRequest,
+        request: HttpRequest,
         profile: &SignProfile,
         key: &SigningKey,
         key_id: Option<&str>,
-    ) -> PlannedRequest {
+    ) -> HttpRequest {
         let inputs = SignInputs {
             key: Some(key),
             key_id,
@@ -78,13 +79,13 @@ impl Bank {
             client_id: None,
             now: self.sandbox.now(),
         };
-        obconform::sign::sign(request, profile, &inputs)
+        obconform::steps::sign::sign(request, profile, &inputs)
             .expect("signs")
             .request
     }
 
     /// The application token request of step 3c, signed with `key`.
-    fn app_token_request(&self, body: &str, key: &SigningKey) -> PlannedRequest {
+    fn app_token_request(&self, body: &str, key: &SigningKey) -> HttpRequest {
         self.sign_as(self.token_request(body), &http_signature(), key)
     }
 
@@ -147,7 +148,7 @@ fn jws_profile() -> SignProfile {
 }
 
 /// Sends the request's exact headers and body bytes.
-async fn send_with(client: &reqwest::Client, request: &PlannedRequest) -> reqwest::Response {
+async fn send_with(client: &reqwest::Client, request: &HttpRequest) -> reqwest::Response {
     let method = reqwest::Method::from_bytes(request.method.as_bytes()).expect("method");
     let mut builder = client.request(method, &request.url);
     for (name, value) in &request.headers {
@@ -194,7 +195,7 @@ async fn assert_status_message(response: reqwest::Response, status: StatusCode) 
     body["message"].as_str().expect("message").to_owned()
 }
 
-fn header_mut<'a>(request: &'a mut PlannedRequest, name: &str) -> &'a mut String {
+fn header_mut<'a>(request: &'a mut HttpRequest, name: &str) -> &'a mut String {
     request
         .headers
         .iter_mut()
@@ -203,7 +204,7 @@ fn header_mut<'a>(request: &'a mut PlannedRequest, name: &str) -> &'a mut String
         .unwrap_or_else(|| panic!("no {name} header"))
 }
 
-fn without_header(mut request: PlannedRequest, name: &str) -> PlannedRequest {
+fn without_header(mut request: HttpRequest, name: &str) -> HttpRequest {
     request
         .headers
         .retain(|(k, _)| !k.eq_ignore_ascii_case(name));
@@ -230,7 +231,7 @@ fn x5c_of(jwk: &Value) -> &str {
 /// A JWS made by hand (for what obconform's signer refuses to make): the guide's protected
 /// header with the given x5t#S256, sigT and pars, signed RSA-PSS SHA-256 with `salt`.
 fn hand_made_jws(
-    request: &PlannedRequest,
+    request: &HttpRequest,
     x5t: &str,
     signed_at: SystemTime,
     key: &PKey<Private>,
@@ -262,7 +263,7 @@ fn hand_made_jws(
 
 /// A registration request with Digest, Content-Type and the certificate header, ready for a
 /// hand-made `x-jws-signature`.
-fn unsigned_registration(bank: &Bank, body: &Value, cert: &X509) -> PlannedRequest {
+fn unsigned_registration(bank: &Bank, body: &Value, cert: &X509) -> HttpRequest {
     let mut request = bank.json_request("POST", "/oauth2/applications", body);
     let digest = obconform::sign::digest::sha256_digest(&request.body);
     request.headers.push(("Digest".into(), digest));

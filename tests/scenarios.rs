@@ -3,13 +3,13 @@
 //! with any cargo test.
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use obconform::authorize::CodeSupply;
 use obconform::environment::active::EnvironmentsSource;
 use obconform::environment::model::EnvironmentKind;
 use obconform::report::console;
 use obconform::runner::{RunContext, Snapshots, run_scenario};
 use obconform::scenario::discover::scenario_files;
 use obconform::scenario::{LoadedScenario, load_scenario};
+use obconform::steps::authorize::CodeSupply;
 use obconform::suite::{TargetOptions, Targets, group_by_environments};
 use obconform::template::Renderer;
 use obconform::validate::validate;

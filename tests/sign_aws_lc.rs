@@ -9,7 +9,6 @@ use aws_lc_rs::signature::{
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use obconform::certs::self_signed::self_signed;
-use obconform::plan::PlannedRequest;
 use obconform::scenario::model::{Flow, SignProfile};
 use obconform::sign::client_assertion::{
     self, AssertionError, AssertionSpec, DEFAULT_LIFETIME, Thumbprint,
@@ -17,7 +16,9 @@ use obconform::sign::client_assertion::{
 use obconform::sign::http_signature::{self, Placement};
 use obconform::sign::jws::{self, JwsError};
 use obconform::sign::message::Message;
-use obconform::sign::{Algorithm, JWS_HEADER, SignInputs, SigningKey};
+use obconform::sign::{Algorithm, JWS_HEADER, SigningKey};
+use obconform::steps::sign::SignInputs;
+use obconform::wire::HttpRequest;
 use openssl::bn::BigNumContext;
 use openssl::ec::{EcGroup, EcKey, PointConversionForm};
 use openssl::hash::MessageDigest;
@@ -363,8 +364,8 @@ fn aws_lc_signatures_verify_in_obconform() {
 
 // ---- detached JWS ----
 
-fn registration_request() -> PlannedRequest {
-    PlannedRequest {
+fn registration_request() -> HttpRequest {
+    HttpRequest {
         method: "POST".into(),
         url: format!("https://api.sandbox.ing.com{APPLICATIONS_PATH}"),
         headers: vec![("Content-Type".into(), "application/json".into())],
@@ -376,7 +377,7 @@ fn registration_request() -> PlannedRequest {
 /// A request signed by `sign::sign` (flow jws) with the given algorithm and key.
 struct SignedJws {
     key: &'static SigningKey,
-    request: PlannedRequest,
+    request: HttpRequest,
     value: String,
     signing_input: String,
 }
@@ -396,7 +397,8 @@ impl SignedJws {
             client_id: None,
             now: now(),
         };
-        let signed = obconform::sign::sign(registration_request(), &profile, &inputs).unwrap();
+        let signed =
+            obconform::steps::sign::sign(registration_request(), &profile, &inputs).unwrap();
         SignedJws {
             key,
             value: signed.request.header(JWS_HEADER).unwrap().to_string(),
@@ -431,7 +433,7 @@ impl SignedJws {
         &self,
         value: &str,
         at: SystemTime,
-        request: &PlannedRequest,
+        request: &HttpRequest,
     ) -> Result<Algorithm, JwsError> {
         let parsed = jws::parse(value)?;
         jws::verify(
@@ -965,7 +967,7 @@ fn http_signatures_of_every_algorithm_verify_in_aws_lc_and_in_obconform() {
     assert_eq!(http.len(), 4);
     for (alg, kind, verifier) in http {
         let key = signing(kind);
-        let request = PlannedRequest {
+        let request = HttpRequest {
             method: "POST".into(),
             url: TOKEN_URL.into(),
             headers: vec![(
@@ -986,7 +988,7 @@ fn http_signatures_of_every_algorithm_verify_in_aws_lc_and_in_obconform() {
             client_id: None,
             now: now(),
         };
-        let signed = obconform::sign::sign(request, &profile, &inputs).unwrap();
+        let signed = obconform::steps::sign::sign(request, &profile, &inputs).unwrap();
         let message = Message::of(&signed.request, "/oauth2/token");
         let (placement, params) = http_signature::locate(&message).unwrap();
         assert_eq!(placement, Placement::Authorization);

@@ -4,12 +4,13 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use obconform::plan::PlannedRequest;
 use obconform::scenario::model::{Flow, SignProfile};
 use obconform::sign::http_signature::{self, HttpSigError, Placement};
 use obconform::sign::jws::{self, JwsError};
 use obconform::sign::message::Message;
-use obconform::sign::{Algorithm, JWS_HEADER, SignInputs, SignedRequest, SigningKey};
+use obconform::sign::{Algorithm, JWS_HEADER, SigningKey};
+use obconform::steps::sign::{SignInputs, SignedRequest};
+use obconform::wire::HttpRequest;
 use openssl::bn::BigNum;
 use openssl::ecdsa::EcdsaSig;
 use openssl::pkey::{PKey, Public};
@@ -166,8 +167,8 @@ fn inputs(key: &SigningKey, now: SystemTime) -> SignInputs<'_> {
     }
 }
 
-fn token_request() -> PlannedRequest {
-    PlannedRequest {
+fn token_request() -> HttpRequest {
+    HttpRequest {
         method: "POST".into(),
         url: TOKEN_URL.into(),
         headers: vec![(
@@ -178,8 +179,8 @@ fn token_request() -> PlannedRequest {
     }
 }
 
-fn registration_request() -> PlannedRequest {
-    PlannedRequest {
+fn registration_request() -> HttpRequest {
+    HttpRequest {
         method: "POST".into(),
         url: APPLICATIONS_URL.into(),
         headers: vec![("Content-Type".into(), "application/json".into())],
@@ -192,7 +193,7 @@ fn sign_http(pki: &CliPki, now: SystemTime) -> SignedRequest {
         flow: Flow::HttpSignature,
         ..SignProfile::default()
     };
-    obconform::sign::sign(token_request(), &profile, &inputs(&pki.signing, now)).unwrap()
+    obconform::steps::sign::sign(token_request(), &profile, &inputs(&pki.signing, now)).unwrap()
 }
 
 fn http_signature_bytes(signed: &SignedRequest) -> Vec<u8> {
@@ -351,7 +352,8 @@ fn sign_jws(pki: &CliPki, now: SystemTime) -> SignedRequest {
         flow: Flow::Jws,
         ..SignProfile::default()
     };
-    obconform::sign::sign(registration_request(), &profile, &inputs(&pki.signing, now)).unwrap()
+    obconform::steps::sign::sign(registration_request(), &profile, &inputs(&pki.signing, now))
+        .unwrap()
 }
 
 fn jws_signature_bytes(signed: &SignedRequest) -> Vec<u8> {

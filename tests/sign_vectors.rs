@@ -4,14 +4,15 @@
 //! signatures byte for byte; the digests are also recomputed with the guide's own openssl pipe.
 
 use obconform::certs::self_signed::self_signed;
-use obconform::plan::PlannedRequest;
 use obconform::scenario::model::{Flow, SignProfile};
 use obconform::sign::digest::{DigestError, sha256_digest};
 use obconform::sign::http_signature::{
     self, HttpSigError, Placement, Policy, SignatureParams, signing_string,
 };
 use obconform::sign::message::{Message, parse_imf_fixdate};
-use obconform::sign::{Algorithm, SignInputs, SigningKey};
+use obconform::sign::{Algorithm, SigningKey};
+use obconform::steps::sign::SignInputs;
+use obconform::wire::HttpRequest;
 use openssl::pkey::{PKey, Private, Public};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
@@ -267,7 +268,7 @@ fn the_full_signer_reproduces_the_vectors_from_a_planned_request() {
     for v in &VECTORS {
         // The step sets Date, Digest, Content-Type and Content-Length; the signer adds Host from
         // the URL (it is listed) and keeps every header it was given.
-        let request = PlannedRequest {
+        let request = HttpRequest {
             method: METHOD.into(),
             url: URL.into(),
             headers: draft_headers()
@@ -290,7 +291,7 @@ fn the_full_signer_reproduces_the_vectors_from_a_planned_request() {
             client_id: None,
             now: date(),
         };
-        let signed = obconform::sign::sign(request, &profile, &inputs).unwrap();
+        let signed = obconform::steps::sign::sign(request, &profile, &inputs).unwrap();
         assert_eq!(
             signed.signing_input.as_deref(),
             Some(v.signing_string),

@@ -5,9 +5,9 @@ use obconform::environment::ActiveEnvironment;
 use obconform::environment::active::Trust;
 use obconform::environment::model::EnvironmentKind;
 use obconform::http::Transport;
-use obconform::plan::PlannedRequest;
 use obconform::scenario::model::Flow;
-use obconform::sign::SignedRequest;
+use obconform::steps::sign::SignedRequest;
+use obconform::wire::HttpRequest;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
@@ -84,7 +84,7 @@ fn body_bytes_are_sent_unchanged_over_one_reused_http11_connection() {
         b"grant_type=client_credentials&scope=greetings%3Aview+payment-requests%3Aview&z=1&a=2\n"
             .to_vec();
     let first = SignedRequest {
-        request: PlannedRequest {
+        request: HttpRequest {
             method: "POST".into(),
             url: format!("http://127.0.0.1:{port}/oauth2/token"),
             headers: vec![
@@ -100,7 +100,7 @@ fn body_bytes_are_sent_unchanged_over_one_reused_http11_connection() {
         signing_input: None,
     };
     let second = SignedRequest {
-        request: PlannedRequest {
+        request: HttpRequest {
             method: "GET".into(),
             url: format!("http://127.0.0.1:{port}/oauth2/applications/me"),
             headers: vec![],

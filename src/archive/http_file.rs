@@ -12,8 +12,8 @@
 //! The head may use LF or CRLF line endings (editors differ); the body is the exact bytes after
 //! the empty line, because signatures and digests cover bytes, not text.
 
-use crate::plan::{PlannedRequest, find_header};
-use crate::sign::message::{Message, host_of_url, request_target_of_url};
+use obconform_core::sign::message::{Message, host_of_url, request_target_of_url};
+use obconform_core::wire::{HttpRequest, find_header};
 use std::path::{Path, PathBuf};
 
 /// A request read from a file.
@@ -145,7 +145,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<RequestFile, HttpFileError> {
 /// URL when the request has none, the headers in order, `Content-Length` when there is a body
 /// and none was set (what went on the wire, and it keeps an editor's trailing newline out of
 /// the body), CRLF line endings, an empty line, the body bytes.
-pub fn format(request: &PlannedRequest) -> Vec<u8> {
+pub fn format(request: &HttpRequest) -> Vec<u8> {
     let target = request_target_of_url(&request.url).unwrap_or_else(|_| request.url.clone());
     let mut out = Vec::with_capacity(256 + request.body.len());
     out.extend_from_slice(format!("{} {target} HTTP/1.1\r\n", request.method).as_bytes());
@@ -558,7 +558,7 @@ mod tests {
 
     #[test]
     fn format_then_parse_gives_the_request_back() {
-        let request = PlannedRequest {
+        let request = HttpRequest {
             method: "POST".into(),
             url: "https://api.example.com:8443/oauth2/token?a=1&b=%20".into(),
             headers: vec![
@@ -585,7 +585,7 @@ mod tests {
         assert_eq!(back.body, request.body);
 
         // A request that has its own Host and no body: nothing added.
-        let get = PlannedRequest {
+        let get = HttpRequest {
             method: "GET".into(),
             url: "https://h/x".into(),
             headers: vec![("host".into(), "other".into())],
@@ -612,7 +612,7 @@ mod tests {
 
     #[test]
     fn never_panics_on_random_or_truncated_input() {
-        let valid = format(&PlannedRequest {
+        let valid = format(&HttpRequest {
             method: "PUT".into(),
             url: "https://h/oauth2/applications/me?q=\u{e9}".into(),
             headers: vec![("Digest".into(), "SHA-256=x".into())],

@@ -7,14 +7,14 @@
 //! valid for three minutes. A header the request's signature covers stays too, or the signature
 //! could not be checked (ING never signs `Authorization`).
 
-use crate::diagnose::ORIGINAL_BODY_HEADER;
-use crate::diagnose::flow::fingerprint;
-use crate::plan::{PlannedRequest, find_header};
 use crate::redact::{CREDENTIAL_HEADERS, is_secret_field};
-use crate::sign::message::{Message, request_target_of_url};
-use crate::sign::{http_signature, jws};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use obconform_core::diagnose::ORIGINAL_BODY_HEADER;
+use obconform_core::diagnose::flow::fingerprint;
+use obconform_core::sign::message::{Message, request_target_of_url};
+use obconform_core::sign::{http_signature, jws};
+use obconform_core::wire::{HttpRequest, find_header};
 
 /// What stands in for a secret in an archived request.
 pub fn marker(secret: &str) -> String {
@@ -23,13 +23,13 @@ pub fn marker(secret: &str) -> String {
 
 /// The copy of `request` to archive: secrets replaced, and when the body changed, an
 /// [`ORIGINAL_BODY_HEADER`] with the SHA-256 of the body as sent (what `Digest` was made over).
-pub fn redact(request: &PlannedRequest) -> PlannedRequest {
+pub fn redact(request: &HttpRequest) -> HttpRequest {
     redact_with(request, &[])
 }
 
 /// As [`redact`], and every value the run knows to be secret (captured or marked secret) is
 /// replaced too, wherever it is but in a signed header.
-pub fn redact_with(request: &PlannedRequest, known: &[(&str, &str)]) -> PlannedRequest {
+pub fn redact_with(request: &HttpRequest, known: &[(&str, &str)]) -> HttpRequest {
     let signed = signed_headers(request);
     let mut copy = request.clone();
     for (name, value) in &mut copy.headers {
@@ -72,7 +72,7 @@ fn replace_known(text: &str, known: &[(&str, &str)]) -> String {
 }
 
 /// The lower-case names of the headers the request's HTTP signature or JWS covers.
-fn signed_headers(request: &PlannedRequest) -> Vec<String> {
+fn signed_headers(request: &HttpRequest) -> Vec<String> {
     let target = request_target_of_url(&request.url).unwrap_or_default();
     let message = Message::of(request, &target);
     let mut names = Vec::new();
@@ -101,7 +101,7 @@ fn redact_header(lower_name: &str, value: &str) -> String {
     marker(value.trim())
 }
 
-fn is_form(request: &PlannedRequest) -> bool {
+fn is_form(request: &HttpRequest) -> bool {
     find_header(&request.headers, "content-type").is_some_and(|ct| {
         ct.split(';')
             .next()
@@ -147,8 +147,8 @@ fn decode(component: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    fn request(headers: &[(&str, &str)], body: &str) -> PlannedRequest {
-        PlannedRequest {
+    fn request(headers: &[(&str, &str)], body: &str) -> HttpRequest {
+        HttpRequest {
             method: "POST".into(),
             url: "https://api.example.com/oauth2/token".into(),
             headers: headers
@@ -159,7 +159,7 @@ mod tests {
         }
     }
 
-    fn text(request: &PlannedRequest) -> String {
+    fn text(request: &HttpRequest) -> String {
         String::from_utf8(crate::archive::http_file::format(request)).unwrap()
     }
 
@@ -291,7 +291,7 @@ mod tests {
         assert!(archived_body.ends_with("&scope=a+b"));
         // The digest of the body as sent is recorded.
         let recorded = archived.header(ORIGINAL_BODY_HEADER).unwrap();
-        let expected = crate::sign::digest::sha256_digest(body.as_bytes());
+        let expected = obconform_core::sign::digest::sha256_digest(body.as_bytes());
         assert_eq!(
             recorded,
             format!("sha-256={}", &expected["SHA-256=".len()..])

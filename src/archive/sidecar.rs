@@ -1,8 +1,8 @@
 //! The `<request>.json` beside each archived request: where it came from, when it was sent,
 //! what came back, and the flow context `obconform explain` judges it with.
 
-use crate::diagnose::FlowContext;
 use chrono::{DateTime, SecondsFormat, Utc};
+use obconform_core::diagnose::FlowContext;
 use serde::{Deserialize, Serialize};
 use std::time::SystemTime;
 

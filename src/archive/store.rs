@@ -194,14 +194,14 @@ fn open_with_mode(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::PlannedRequest;
     use crate::runner::SentRequest;
+    use obconform_core::wire::HttpRequest;
     use std::time::{Duration, UNIX_EPOCH};
 
     fn step(index: usize, name: &str, attempts: usize) -> StepOutcome {
         let sent = (0..attempts)
             .map(|i| {
-                let request = PlannedRequest {
+                let request = HttpRequest {
                     method: "GET".into(),
                     url: format!("https://h/poll?n={i}"),
                     headers: vec![("Authorization".into(), "Bearer tok-123456".into())],

@@ -1,13 +1,13 @@
 //! Taking values out of a response for later steps.
 
-use crate::http::Response;
 use crate::scenario::model::CaptureSource;
+use obconform_core::wire::HttpResponse;
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
 /// The captured value: a JSON node as it is (an array or object can be inserted whole into a
 /// later JSON body with `"{{name}}"`); a header, query parameter or regex match as a string.
-pub fn capture(source: &CaptureSource, response: &Response) -> Result<Value, String> {
+pub fn capture(source: &CaptureSource, response: &HttpResponse) -> Result<Value, String> {
     match source {
         CaptureSource::Json(path) => {
             let document: serde_json::Value = serde_json::from_slice(&response.body)
@@ -59,8 +59,8 @@ pub fn capture(source: &CaptureSource, response: &Response) -> Result<Value, Str
 mod tests {
     use super::*;
 
-    fn response(body: &str) -> Response {
-        Response {
+    fn response(body: &str) -> HttpResponse {
+        HttpResponse {
             status: 200,
             headers: vec![("X-ING-Response-ID".into(), "abc".into())],
             body: body.as_bytes().to_vec(),

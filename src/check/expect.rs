@@ -1,14 +1,14 @@
 //! Evaluating a step's `expect` against the response. Each failed check is one message.
 
-use crate::http::Response;
 use crate::scenario::model::{Checks, Expect, JsonType, ValueCheck};
+use obconform_core::wire::HttpResponse;
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
 /// Renders a template string of an expectation (e.g. `"{{client_id}}"`) with the run's data.
 pub type RenderFn<'a> = dyn Fn(&str) -> Result<String, String> + 'a;
 
-pub fn evaluate(expect: &Expect, response: &Response, render: &RenderFn) -> Vec<String> {
+pub fn evaluate(expect: &Expect, response: &HttpResponse, render: &RenderFn) -> Vec<String> {
     let mut failures = Vec::new();
     if let Some(status) = &expect.status
         && !status.contains(response.status)
@@ -61,7 +61,7 @@ pub fn evaluate(expect: &Expect, response: &Response, render: &RenderFn) -> Vec<
 }
 
 /// The message for a body that cannot be parsed as JSON although JSON was asserted.
-pub fn not_json(response: &Response, error: &serde_json::Error) -> String {
+pub fn not_json(response: &HttpResponse, error: &serde_json::Error) -> String {
     let content_type = response.header("content-type").unwrap_or("none");
     let mut start: String = response.body_text().chars().take(120).collect();
     if start.is_empty() {
@@ -217,8 +217,8 @@ mod tests {
     use crate::scenario::model::StatusSet;
     use crate::scenario::{Located, Position};
 
-    fn response(status: u16, body: &str) -> Response {
-        Response {
+    fn response(status: u16, body: &str) -> HttpResponse {
+        HttpResponse {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
             body: body.as_bytes().to_vec(),

@@ -3,10 +3,11 @@
 //! A mismatch writes `<name>.snap.new` next to the snapshot (not in CI) and fails the step; accept
 //! with `INSTA_UPDATE=always` (or `obconform run --update-snapshots`) or `cargo insta review`.
 
-use crate::diagnose::Finding;
-use crate::http::{Exchange, Response};
+use crate::http::Exchange;
 use crate::redact::{REDACTED, Redactor, redact_json_fields};
-use crate::sandbox::errors::DIAGNOSIS_HEADER;
+use obconform_core::catalogue::DIAGNOSIS_HEADER;
+use obconform_core::diagnose::Finding;
+use obconform_core::wire::HttpResponse;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 
@@ -16,7 +17,7 @@ const KEY_MATERIAL_FIELDS: &[&str] = &["n", "x5c", "x5t", "x5t#S256", "kid"];
 /// The text a response snapshot holds: status, content type, body (pretty JSON when it is JSON),
 /// with secrets and volatile values replaced by stable markers.
 pub fn response_snapshot(
-    response: &Response,
+    response: &HttpResponse,
     redactor: &Redactor,
     extra_paths: &[String],
 ) -> String {
@@ -27,7 +28,7 @@ pub fn response_snapshot(
 /// The same for any message (a received callback POST), headed by `first_line`.
 pub fn message_snapshot(
     first_line: &str,
-    response: &Response,
+    response: &HttpResponse,
     redactor: &Redactor,
     extra_paths: &[String],
 ) -> String {
@@ -46,7 +47,7 @@ pub fn message_snapshot(
     // The embedded sandbox names the rule a refused request broke; snapshots are per environment,
     // so recording it pins the reason without asserting it of a real bank.
     let diagnosis = response
-        .header(DIAGNOSIS_HEADER.as_str())
+        .header(DIAGNOSIS_HEADER)
         .map(|d| format!("diagnosis: {d}\n"))
         .unwrap_or_default();
     redactor.text(&format!(
@@ -68,7 +69,7 @@ pub fn diagnosis_snapshot(
         "request: {} {}\nstatus: {}\n",
         request.method, path, exchange.response.status
     );
-    if let Some(bank) = exchange.response.header(DIAGNOSIS_HEADER.as_str()) {
+    if let Some(bank) = exchange.response.header(DIAGNOSIS_HEADER) {
         text.push_str(&format!("bank diagnosis: {bank}\n"));
     }
     text.push('\n');
@@ -232,7 +233,7 @@ mod tests {
 
     #[test]
     fn secrets_keys_and_timestamps_are_stable_markers() {
-        let response = Response {
+        let response = HttpResponse {
             status: 200,
             headers: vec![("content-type".into(), "application/json".into())],
             body: br#"{"access_token":"abc","keys":[{"n":"xyz","e":"AQAB"}],"at":"2026-11-21T10:00:00Z","id":"keep"}"#.to_vec(),

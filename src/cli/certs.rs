@@ -6,11 +6,11 @@
 //! Private keys are read to compare them, never printed.
 
 use super::Outcome;
-use crate::certs::info::{CertInfo, inspect, one_line_name, plural};
-use crate::certs::load::{LoadedCertificate, key_beside, load_certificate};
-use crate::certs::{CertFormat, load_private_key};
 use crate::error_chain::error_chain;
 use chrono::{DateTime, Utc};
+use obconform_core::certs::info::{CertInfo, inspect, one_line_name, plural};
+use obconform_core::certs::load::{LoadedCertificate, key_beside, load_certificate};
+use obconform_core::certs::{CertFormat, load_private_key};
 use openssl::pkey::{PKey, Private};
 use std::fmt::Write as _;
 use std::path::PathBuf;

@@ -2,9 +2,9 @@
 //! embedded sandbox's test CA, with fresh keys and serials, to rehearse a certificate renewal.
 
 use super::Outcome;
-use crate::certs::wire::{serial_hex, serial_key_id, x5t_s256};
 use crate::error_chain::error_chain;
 use crate::sandbox::pki::{load_ca, renew_client_pair, write_client_pair};
+use obconform_core::certs::wire::{serial_hex, serial_key_id, x5t_s256};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]

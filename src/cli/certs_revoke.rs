@@ -3,10 +3,10 @@
 //! sandbox refuses them in application registration and update from its next request on.
 
 use super::Outcome;
-use crate::certs::load::load_certificate;
-use crate::certs::wire::serial_hex;
 use crate::error_chain::error_chain;
 use crate::sandbox::revocation::append_revoked;
+use obconform_core::certs::load::load_certificate;
+use obconform_core::certs::wire::serial_hex;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]

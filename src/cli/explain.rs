@@ -4,7 +4,7 @@
 use super::explain_inputs::{LoadedRequest, load_certificates, load_keys, load_request, read_flow};
 use super::{ExplainArgs, ExplainFormat, Outcome};
 use crate::archive::sidecar::parse_rfc3339;
-use crate::diagnose::{Evidence, Finding, Findings, FlowContext, diagnose};
+use obconform_core::diagnose::{Evidence, Finding, Findings, FlowContext, diagnose};
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use std::path::Path;

@@ -4,9 +4,9 @@
 
 use crate::archive::http_file::{self, RequestFile};
 use crate::archive::sidecar::{Sidecar, parse_rfc3339};
-use crate::certs::identity::{CertError, load_private_key};
-use crate::certs::load::load_certificate;
-use crate::diagnose::FlowContext;
+use obconform_core::certs::identity::{CertError, load_private_key};
+use obconform_core::certs::load::load_certificate;
+use obconform_core::diagnose::FlowContext;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use std::path::{Path, PathBuf};

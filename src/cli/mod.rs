@@ -283,7 +283,7 @@ pub struct SignArgs {
     pub signed_headers: Option<String>,
     /// Ad hoc: where an HTTP signature goes (authorization, signature-header).
     #[arg(long, requires = "flow", value_parser = parse_placement)]
-    pub placement: Option<crate::sign::Placement>,
+    pub placement: Option<obconform_core::sign::Placement>,
     /// Ad hoc (http-signature): a path prefix left out of the signed (request-target), e.g.
     /// `/partner-api` for ING's partner API.
     #[arg(long, requires = "flow")]
@@ -331,10 +331,10 @@ fn parse_flow(text: &str) -> Result<Flow, String> {
     .ok_or_else(|| "one of: mtls, http-signature, jws, client-assertion".to_string())
 }
 
-fn parse_placement(text: &str) -> Result<crate::sign::Placement, String> {
+fn parse_placement(text: &str) -> Result<obconform_core::sign::Placement, String> {
     match text {
-        "authorization" => Ok(crate::sign::Placement::Authorization),
-        "signature-header" => Ok(crate::sign::Placement::SignatureHeader),
+        "authorization" => Ok(obconform_core::sign::Placement::Authorization),
+        "signature-header" => Ok(obconform_core::sign::Placement::SignatureHeader),
         _ => Err("one of: authorization, signature-header".into()),
     }
 }

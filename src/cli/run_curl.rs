@@ -63,8 +63,8 @@ mod tests {
     use super::*;
     use crate::environment::active::Trust;
     use crate::environment::model::EnvironmentKind;
-    use crate::plan::PlannedRequest;
     use crate::runner::SentRequest;
+    use obconform_core::wire::HttpRequest;
     use std::time::{Duration, SystemTime};
 
     fn environment() -> ActiveEnvironment {
@@ -89,7 +89,7 @@ mod tests {
     fn step(sent: usize) -> StepOutcome {
         let sent = (0..sent)
             .map(|_| {
-                let request = PlannedRequest {
+                let request = HttpRequest {
                     method: "GET".into(),
                     url: "https://h/x".into(),
                     headers: vec![],

@@ -2,17 +2,18 @@
 //! input, every header, and a ready-to-run curl command. The key is read, never printed.
 
 use super::{Outcome, SignArgs};
-use crate::certs::load_leaf_and_key;
 use crate::context::template_data;
 use crate::environment::active::EmbeddedTarget;
 use crate::environment::model::EnvironmentKind;
 use crate::environment::{load_environments, locate_environments_file};
-use crate::plan::PlannedRequest;
 use crate::report::curl::{CurlIdentity, quote_bytes, shell_quote};
 use crate::sandbox::PkiFiles;
 use crate::scenario::model::{Flow, SignProfile};
-use crate::sign::{Algorithm, SignInputs, SignedRequest, SigningKey, key_role, sign};
+use crate::steps::sign::{SignInputs, SignedRequest, key_role, sign};
 use crate::template::Renderer;
+use obconform_core::certs::load_leaf_and_key;
+use obconform_core::sign::{Algorithm, SigningKey};
+use obconform_core::wire::HttpRequest;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -69,7 +70,7 @@ fn sign_and_print(args: &SignArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn planned_request(args: &SignArgs) -> Result<PlannedRequest, String> {
+fn planned_request(args: &SignArgs) -> Result<HttpRequest, String> {
     let mut headers = Vec::new();
     for header in &args.headers {
         let (name, value) = header
@@ -103,7 +104,7 @@ fn planned_request(args: &SignArgs) -> Result<PlannedRequest, String> {
         (Some(_), false) => return Err("give --body-file or --form, not both".into()),
     };
     reqwest::Url::parse(&args.url).map_err(|e| format!("--url `{}`: {e}", args.url))?;
-    Ok(PlannedRequest {
+    Ok(HttpRequest {
         method: args.method.to_ascii_uppercase(),
         url: args.url.clone(),
         headers,

@@ -2,12 +2,14 @@
 
 use super::expand::expand_env_vars;
 use super::model::{CertPair, Environment, EnvironmentKind, EnvironmentsFile};
-use crate::certs::{CertError, Identity, identity_from, load_cert_and_key, load_trust_anchors};
 use crate::sandbox::PkiFiles;
 use crate::scenario::load::{parse_yaml, read_source};
 use crate::scenario::model::{SignProfile, SignRef};
 use crate::scenario::{Position, SourceError};
-use crate::sign::SigningKey;
+use obconform_core::certs::{
+    CertError, Identity, identity_from, load_cert_and_key, load_trust_anchors,
+};
+use obconform_core::sign::SigningKey;
 use rustls::pki_types::CertificateDer;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -3,4 +3,4 @@
 mod tls;
 mod transport;
 
-pub use transport::{DEFAULT_TLS_ROLE, Exchange, Response, Transport, TransportError, USER_AGENT};
+pub use transport::{DEFAULT_TLS_ROLE, Exchange, Transport, TransportError, USER_AGENT};

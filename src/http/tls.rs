@@ -1,8 +1,8 @@
 //! The rustls client configuration of an environment.
 
-use crate::certs::Identity;
 use crate::environment::ActiveEnvironment;
 use crate::environment::active::Trust;
+use obconform_core::certs::Identity;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};

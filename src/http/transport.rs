@@ -3,7 +3,8 @@
 
 use crate::environment::ActiveEnvironment;
 use crate::error_chain::error_chain;
-use crate::sign::SignedRequest;
+use crate::steps::sign::SignedRequest;
+use obconform_core::wire::HttpResponse;
 use rustls::RootCertStore;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,29 +21,11 @@ pub enum TransportError {
     },
 }
 
-/// The response as received.
-#[derive(Debug, Clone)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Response {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        crate::plan::find_header(&self.headers, name)
-    }
-
-    pub fn body_text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
 /// A request as sent and what came back.
 #[derive(Debug, Clone)]
 pub struct Exchange {
     pub request: SignedRequest,
-    pub response: Response,
+    pub response: HttpResponse,
     pub elapsed: Duration,
 }
 
@@ -140,7 +123,7 @@ impl Transport {
             .to_vec();
         Ok(Exchange {
             request: signed.clone(),
-            response: Response {
+            response: HttpResponse {
                 status,
                 headers,
                 body,
@@ -161,7 +144,7 @@ fn setup_error(env: &ActiveEnvironment, detail: String) -> TransportError {
 fn client(
     env: &ActiveEnvironment,
     roots: Option<&Arc<RootCertStore>>,
-    identity: Option<&crate::certs::Identity>,
+    identity: Option<&obconform_core::certs::Identity>,
 ) -> Result<reqwest::Client, TransportError> {
     let setup = |detail: String| setup_error(env, detail);
     let tls = super::tls::client_config(roots, identity).map_err(setup)?;

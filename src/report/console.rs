@@ -1,10 +1,11 @@
 //! Plain-text output: one line per step, and for a failed step the request as sent and the
 //! response, secrets redacted.
 
-use crate::http::{Exchange, Response};
-use crate::plan::PlannedRequest;
+use crate::http::Exchange;
 use crate::redact::Redactor;
 use crate::runner::{ScenarioOutcome, StepOutcome, Verdict};
+use obconform_core::wire::HttpRequest;
+use obconform_core::wire::HttpResponse;
 use std::fmt::Write;
 use std::time::Duration;
 
@@ -86,8 +87,8 @@ pub fn exchange_text(exchange: &Exchange, redactor: &Redactor) -> String {
 
 /// One request and the response it got, as the wire log and the console show them.
 pub struct WireExchange<'a> {
-    pub request: &'a PlannedRequest,
-    pub response: &'a Response,
+    pub request: &'a HttpRequest,
+    pub response: &'a HttpResponse,
     pub elapsed: Duration,
 }
 

@@ -14,7 +14,7 @@ pub use quote::{quote_bytes, shell_quote};
 
 use crate::archive::sidecar::rfc3339;
 use crate::http::USER_AGENT;
-use crate::plan::{PlannedRequest, find_header};
+use obconform_core::wire::{HttpRequest, find_header};
 use secrets::{Piece, Secrets};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -89,7 +89,7 @@ pub enum ServerTrust {
 /// The script that sends `request` again, exactly.
 pub fn render(
     context: &ScriptContext<'_>,
-    request: &PlannedRequest,
+    request: &HttpRequest,
     known_secrets: &[(&str, &str)],
     tls: &CurlTls,
 ) -> CurlScript {

@@ -2,12 +2,12 @@
 //! and `obconform report merge` are made from. Everything in it is already redacted — it is built
 //! from a step's outcome with the run's [`Redactor`], so no writer has to think about secrets.
 
-use crate::diagnose::Finding;
 use crate::environment::ActiveEnvironment;
-use crate::http::Response;
-use crate::plan::PlannedRequest;
 use crate::redact::{Redactor, redact_url_query};
 use crate::runner::{StepOutcome, Verdict};
+use obconform_core::diagnose::Finding;
+use obconform_core::wire::HttpRequest;
+use obconform_core::wire::HttpResponse;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -264,7 +264,7 @@ impl FindingReport {
 }
 
 impl RequestReport {
-    pub fn of(request: &PlannedRequest, redactor: &Redactor) -> RequestReport {
+    pub fn of(request: &HttpRequest, redactor: &Redactor) -> RequestReport {
         RequestReport {
             method: request.method.clone(),
             url: redactor.text(&redact_url_query(&request.url)),
@@ -277,7 +277,7 @@ impl RequestReport {
 
 impl ResponseReport {
     pub fn of(
-        response: &Response,
+        response: &HttpResponse,
         elapsed: std::time::Duration,
         redactor: &Redactor,
     ) -> ResponseReport {
@@ -312,7 +312,7 @@ impl EnvironmentReport {
             .signing_keys
             .iter()
             .map(|(role, key)| {
-                let info = crate::certs::info::inspect(&key.cert, Some(&key.key), now);
+                let info = obconform_core::certs::info::inspect(&key.cert, Some(&key.key), now);
                 CertificateReport {
                     role: role.clone(),
                     file: env

@@ -4,10 +4,10 @@
 
 use super::located::Located;
 use super::ordered::OrderedMap;
-use crate::sign::Algorithm;
-use crate::sign::Placement;
-use crate::sign::algorithm::PssSalt;
-use crate::sign::client_assertion::Thumbprint;
+use obconform_core::sign::Algorithm;
+use obconform_core::sign::Placement;
+use obconform_core::sign::algorithm::PssSalt;
+use obconform_core::sign::client_assertion::Thumbprint;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};

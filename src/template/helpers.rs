@@ -89,7 +89,7 @@ fn now(
     };
     let text = match format.as_deref() {
         None | Some("rfc3339") => at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        Some("imf") => crate::sign::message::imf_fixdate(at.into()),
+        Some("imf") => obconform_core::sign::message::imf_fixdate(at.into()),
         Some("unix") => at.timestamp().to_string(),
         Some(pattern) => {
             use std::fmt::Write;

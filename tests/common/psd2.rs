@@ -6,10 +6,11 @@ use super::Bank;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use obconform::plan::PlannedRequest;
 use obconform::sandbox::PSD2_CLIENT_ID;
 use obconform::scenario::model::{Flow, SignProfile};
-use obconform::sign::{SignInputs, SigningKey};
+use obconform::sign::SigningKey;
+use obconform::steps::sign::SignInputs;
+use obconform::wire::HttpRequest;
 use openssl::x509::X509;
 use reqwest::{StatusCode, Url};
 use serde_json::{Value, json};
@@ -19,8 +20,8 @@ pub const REDIRECT: &str = "https://www.example.com/";
 pub const AIS_SCOPE: &str = "payment-accounts:balances:view payment-accounts:transactions:view";
 
 impl Bank {
-    pub fn form_request(&self, path: &str, body: &str) -> PlannedRequest {
-        PlannedRequest {
+    pub fn form_request(&self, path: &str, body: &str) -> HttpRequest {
+        HttpRequest {
             method: "POST".into(),
             url: self.url(path),
             headers: vec![
@@ -36,10 +37,10 @@ impl Bank {
     /// `Authorization`.
     pub fn sign(
         &self,
-        request: PlannedRequest,
+        request: HttpRequest,
         key: &SigningKey,
         key_id: Option<&str>,
-    ) -> PlannedRequest {
+    ) -> HttpRequest {
         let inputs = SignInputs {
             key: Some(key),
             key_id,
@@ -47,20 +48,20 @@ impl Bank {
             client_id: None,
             now: self.sandbox.now(),
         };
-        obconform::sign::sign(request, &http_signature(), &inputs)
+        obconform::steps::sign::sign(request, &http_signature(), &inputs)
             .expect("signs")
             .request
     }
 
     /// `request` with `Authorization: Bearer <token>` and `Signature: keyId="<client_id>"`.
-    pub fn signed_with_token(&self, mut request: PlannedRequest, token: &str) -> PlannedRequest {
+    pub fn signed_with_token(&self, mut request: HttpRequest, token: &str) -> HttpRequest {
         request
             .headers
             .push(("Authorization".into(), format!("Bearer {token}")));
         self.sign(request, &self.signing, Some(PSD2_CLIENT_ID))
     }
 
-    pub async fn send(&self, request: &PlannedRequest) -> reqwest::Response {
+    pub async fn send(&self, request: &HttpRequest) -> reqwest::Response {
         let method = reqwest::Method::from_bytes(request.method.as_bytes()).expect("method");
         let mut builder = self.client.request(method, &request.url);
         for (name, value) in &request.headers {
@@ -152,7 +153,7 @@ impl Bank {
         token: &str,
         headers: &[(&str, &str)],
         body: Option<&Value>,
-    ) -> PlannedRequest {
+    ) -> HttpRequest {
         let mut all: Vec<(String, String)> = vec![("Accept".into(), "application/json".into())];
         if !headers
             .iter()
@@ -172,7 +173,7 @@ impl Bank {
             }
             None => Vec::new(),
         };
-        let request = PlannedRequest {
+        let request = HttpRequest {
             method: method.into(),
             url: self.url(path),
             headers: all,
@@ -197,7 +198,7 @@ impl Bank {
             "redirect_uris": redirect_uris,
             "keys": { "tls": [jwk(&self.tls.cert)], "sign": [jwk(&self.signing.cert)] },
         });
-        let mut request = PlannedRequest {
+        let mut request = HttpRequest {
             method: "PUT".into(),
             url: self.url(&format!("/oauth2/applications/{PSD2_CLIENT_ID}")),
             headers: vec![
@@ -218,7 +219,7 @@ impl Bank {
             flow: Flow::Jws,
             ..SignProfile::default()
         };
-        request = obconform::sign::sign(request, &profile, &inputs)
+        request = obconform::steps::sign::sign(request, &profile, &inputs)
             .expect("JWS")
             .request;
         self.send(&request).await
@@ -226,7 +227,7 @@ impl Bank {
 
     /// The old flow's `GET /oauth2/authorization-server-url`, signed with keyId = client_id.
     pub async fn authorization_server_url(&self, app_token: &str, query_string: &str) -> Value {
-        let request = PlannedRequest {
+        let request = HttpRequest {
             method: "GET".into(),
             url: self.url(&format!("/oauth2/authorization-server-url?{query_string}")),
             headers: vec![("Accept".into(), "application/json".into())],

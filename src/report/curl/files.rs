@@ -239,8 +239,8 @@ mod tests {
     use super::*;
     use crate::environment::active::Trust;
     use crate::environment::model::EnvironmentKind;
-    use crate::plan::PlannedRequest;
     use crate::runner::SentRequest;
+    use obconform_core::wire::HttpRequest;
     use std::time::{Duration, UNIX_EPOCH};
 
     fn environment(dir: &Path) -> ActiveEnvironment {
@@ -277,7 +277,7 @@ mod tests {
     fn step(index: usize, name: &str, attempts: usize, body: &[u8]) -> StepOutcome {
         let sent = (0..attempts)
             .map(|i| {
-                let request = PlannedRequest {
+                let request = HttpRequest {
                     method: "POST".into(),
                     url: format!("https://h/poll?n={i}"),
                     headers: vec![("Authorization".into(), "Bearer tok-123456".into())],

@@ -131,7 +131,7 @@ fn values(script: &CurlScript) -> Vec<(&str, &str)> {
 #[test]
 fn header_values_with_quotes_newlines_dollars_and_backticks_reach_curl_unchanged() {
     let odd = "it's \"quoted\" $HOME ${PATH} `id` $(id) \\ !x";
-    let request = PlannedRequest {
+    let request = HttpRequest {
         method: "GET".into(),
         url: "https://h/v3/accounts?q=a'b&x=$HOME".into(),
         headers: vec![
@@ -180,7 +180,7 @@ fn a_body_with_secrets_is_rebuilt_byte_for_byte() {
     let body = format!(
         "grant_type=authorization_code&code=c0de-%24%60&redirect_uri=https%3A%2F%2Fx%2F%27&note={secret}&tail=\u{e9}\r\n"
     );
-    let request = PlannedRequest {
+    let request = HttpRequest {
         method: "POST".into(),
         url: "https://h/oauth2/token".into(),
         headers: vec![(
@@ -254,7 +254,7 @@ fn the_generated_assignment_builds_the_body_exactly() {
 #[test]
 fn a_body_without_secrets_goes_to_the_file_beside_the_script() {
     let body = b"\x00\xff{\"amount\":\"1.00\"}\n".to_vec();
-    let request = PlannedRequest {
+    let request = HttpRequest {
         method: "POST".into(),
         url: "https://h/v1/x".into(),
         headers: vec![("X-Request-ID".into(), "r-1".into())],
@@ -277,7 +277,7 @@ fn a_body_without_secrets_goes_to_the_file_beside_the_script() {
 
 #[test]
 fn the_header_names_scenario_step_environment_time_and_the_date_window() {
-    let request = PlannedRequest {
+    let request = HttpRequest {
         method: "GET".into(),
         url: "https://h/x".into(),
         headers: vec![
@@ -323,7 +323,7 @@ fn the_header_names_scenario_step_environment_time_and_the_date_window() {
 
 #[test]
 fn tls_paths_are_overridable_and_insecure_only_when_the_environment_is() {
-    let request = PlannedRequest {
+    let request = HttpRequest {
         method: "HEAD".into(),
         url: "https://h/x".into(),
         headers: vec![],
@@ -372,7 +372,7 @@ fn tls_paths_are_overridable_and_insecure_only_when_the_environment_is() {
 
 #[test]
 fn a_pkcs12_password_comes_from_the_environments_variable() {
-    let request = PlannedRequest {
+    let request = HttpRequest {
         method: "GET".into(),
         url: "https://h/x".into(),
         headers: vec![],

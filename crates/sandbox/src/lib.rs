@@ -1,0 +1,394 @@
+//! The embedded sandbox: an offline imitation of ING's sandbox bank (DESIGN.md §5).
+//!
+//! [`Sandbox::start`] generates a fresh test PKI and listens twice, like ING's two hosts: the API
+//! listener (`api.sandbox.ing.com`: mutual TLS, client certificates of the test CA required)
+//! serves every system's routes (PSD2 and the partner API); the consent listener (`myaccount.sandbox.ing.com`: a browser
+//! page, no client certificate needed) serves the consent screens only.
+
+mod clock;
+pub mod endpoints;
+pub mod errors;
+pub mod hub;
+pub mod jwk;
+pub mod partner;
+pub mod pki;
+pub mod psd2;
+pub mod revocation;
+pub mod server;
+pub mod showcase;
+mod tempdir;
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+pub use self::clock::SandboxClock;
+pub use self::jwk::{CertKey, CertKeyError};
+pub use self::partner::config::PartnerConfig;
+pub use self::partner::credentials::PartnerCredentials;
+pub use self::pki::{
+    CA_CERT_FILE, CA_COMMON_NAME, CLIENT_SIGNING_CERT_FILE, CLIENT_SIGNING_KEY_FILE,
+    CLIENT_TLS_CERT_FILE, CLIENT_TLS_KEY_FILE, PARTNER_ENV_FILE, PkiFiles, SIGNING_CERT_SERIAL_HEX,
+    TLS_CERT_SERIAL_HEX,
+};
+pub use self::psd2::applications::{Application, PSD2_CLIENT_ID};
+pub use self::showcase::PREMIUM_CLIENT_ID;
+use self::tls::ClientAuth;
+pub use self::tls::PeerCertificate;
+
+use self::partner::PartnerState;
+use self::pki::TestPki;
+use self::psd2::Psd2State;
+use self::psd2::applications::AppRegistry;
+use self::revocation::Revocations;
+use self::server::SandboxState;
+use self::tempdir::PrivateTempDir;
+
+/// Where to listen and where to write the PKI, and the partner API's gateway settings.
+/// Build it with [`SandboxConfig::new`] (it is `non_exhaustive`: new settings get defaults there
+/// instead of breaking every caller).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SandboxConfig {
+    /// Address to bind, e.g. `127.0.0.1:0` for a free port.
+    pub listen: SocketAddr,
+    /// Directory for `ca.pem`, the example client files, the Open Banking premium app's pair
+    /// (`premium/`) and `partner-api.env` (created if missing); `None` means a private temporary
+    /// directory removed when the sandbox stops.
+    pub pki_dir: Option<PathBuf>,
+    /// The partner API's IP allowlist and rate limit.
+    pub partner: PartnerConfig,
+}
+
+impl SandboxConfig {
+    /// Listens on `listen`, PKI in a private temporary directory, partner API defaults.
+    pub fn new(listen: SocketAddr) -> Self {
+        Self {
+            listen,
+            pki_dir: None,
+            partner: PartnerConfig::default(),
+        }
+    }
+
+    /// Writes the PKI (and `partner-api.env`) into `dir`, kept after the sandbox stops.
+    pub fn with_pki_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.pki_dir = Some(dir.into());
+        self
+    }
+
+    pub fn with_partner(mut self, partner: PartnerConfig) -> Self {
+        self.partner = partner;
+        self
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("cannot create the PKI directory {}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot create a private temporary directory under {}", path.display())]
+    TempDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read {}", path.display())]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {}", path.display())]
+    WriteFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("generating the test PKI failed while {step}")]
+    Pki {
+        step: &'static str,
+        source: openssl::error::ErrorStack,
+    },
+    #[error("cannot register application {client_id} with its certificates")]
+    Application {
+        client_id: String,
+        source: CertKeyError,
+    },
+    #[error("cannot build the TLS server configuration")]
+    Tls { source: rustls::Error },
+    #[error("cannot build the client-certificate verifier for the test CA")]
+    ClientVerifier {
+        source: rustls::server::VerifierBuilderError,
+    },
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot read the local address of the listener bound to {addr}")]
+    LocalAddr {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the test PKI generation task failed: {0}")]
+    Task(String),
+    #[error("the sandbox must be started from within a tokio runtime")]
+    NoRuntime,
+}
+
+/// A running embedded sandbox. Dropping it stops the servers too; [`Sandbox::shutdown`] also
+/// waits until the server tasks have ended.
+pub struct Sandbox {
+    local_addr: SocketAddr,
+    consent_addr: SocketAddr,
+    pki: PkiFiles,
+    state: Arc<SandboxState>,
+    cancel: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    // Declared last: dropped after the fields above, removing the PKI files.
+    temp_dir: Option<PrivateTempDir>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("local_addr", &self.local_addr)
+            .field("pki", &self.pki)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// Generates the PKI, binds, and returns once the listener accepts connections.
+    /// Spawns on the current tokio runtime.
+    pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(SandboxError::NoRuntime);
+        }
+        let (temp_dir, pki_dir) = match config.pki_dir {
+            Some(dir) => (None, dir),
+            None => {
+                let temp = PrivateTempDir::create("obconform-sandbox").map_err(|source| {
+                    SandboxError::TempDir {
+                        path: std::env::temp_dir(),
+                        source,
+                    }
+                })?;
+                let dir = temp.path().to_path_buf();
+                (Some(temp), dir)
+            }
+        };
+
+        // RSA key generation takes a while: keep it off the async workers.
+        let listen_ip = config.listen.ip();
+        let revocations = Revocations::in_dir(&pki_dir);
+        let (pki, premium, files) = tokio::task::spawn_blocking(move || {
+            let pki = TestPki::generate(&[listen_ip])?;
+            let files = pki.write_to(&pki_dir)?;
+            let premium = showcase::pki::PremiumPki::generate(&pki.ca)?;
+            premium.write_beside(&files)?;
+            Ok::<_, SandboxError>((pki, premium, files))
+        })
+        .await
+        .map_err(|e| SandboxError::Task(e.to_string()))??;
+
+        let credentials = PartnerCredentials::generate().map_err(|source| SandboxError::Pki {
+            step: "generating the partner API's credentials",
+            source,
+        })?;
+        let partner = PartnerState::new(&pki, &config.partner, credentials).map_err(|source| {
+            SandboxError::Application {
+                client_id: "the partner API's client".to_owned(),
+                source,
+            }
+        })?;
+
+        let app = psd2::example_application(&pki).map_err(|source| SandboxError::Application {
+            client_id: PSD2_CLIENT_ID.to_owned(),
+            source,
+        })?;
+        let mut registry = AppRegistry::default();
+        registry.upsert(app);
+        let premium_app = showcase::premium_application(&premium).map_err(|source| {
+            SandboxError::Application {
+                client_id: PREMIUM_CLIENT_ID.to_owned(),
+                source,
+            }
+        })?;
+        registry.upsert(premium_app);
+
+        let api_listener = bind(config.listen).await?;
+        let local_addr = local_addr_of(&api_listener, config.listen)?;
+        // The consent host: same address, its own port.
+        let consent_listen = SocketAddr::new(config.listen.ip(), 0);
+        let consent_listener = bind(consent_listen).await?;
+        let consent_addr = local_addr_of(&consent_listener, consent_listen)?;
+        // Written once the address is known: the file names the URLs too.
+        partner::credentials::write_env_file(
+            &files.dir,
+            &partner.credentials,
+            &loopback_url(local_addr),
+        )?;
+
+        let state = Arc::new(SandboxState {
+            clock: SandboxClock::new(),
+            psd2: Psd2State::new(registry),
+            consent_base: loopback_url(consent_addr),
+            revocations,
+            hub: hub::HubStore::new(hub::UpdateTiming::default()),
+            partner,
+            issued: Default::default(),
+        });
+        let (cert, key, ca) = (&pki.server.cert, &pki.server.key, &pki.ca.cert);
+        let api_tls = tls::server_config(ca, cert, key, ClientAuth::Required)?;
+        let consent_tls = tls::server_config(ca, cert, key, ClientAuth::Optional)?;
+
+        let (cancel, cancelled) = watch::channel(false);
+        let tasks = vec![
+            tokio::spawn(tls::serve(
+                api_listener,
+                TlsAcceptor::from(api_tls),
+                server::router(state.clone()),
+                cancelled.clone(),
+            )),
+            tokio::spawn(tls::serve(
+                consent_listener,
+                TlsAcceptor::from(consent_tls),
+                server::consent_router(state.clone()),
+                cancelled,
+            )),
+        ];
+        Ok(Sandbox {
+            local_addr,
+            consent_addr,
+            pki: files,
+            state,
+            cancel,
+            tasks,
+            temp_dir,
+        })
+    }
+
+    /// The API host, `https://127.0.0.1:PORT` (an unspecified listen address is reached via
+    /// loopback).
+    pub fn base_url(&self) -> String {
+        loopback_url(self.local_addr)
+    }
+
+    /// The consent host (ING's `myaccount.sandbox.ing.com`): `/authorize/v2/{COUNTRY}` and the
+    /// old flow's `/granting/…`, reachable without a client certificate.
+    pub fn consent_url(&self) -> String {
+        loopback_url(self.consent_addr)
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn pki(&self) -> &PkiFiles {
+        &self.pki
+    }
+
+    /// Moves sandbox time forward (token and code expiry use it; TLS validity does not).
+    pub fn advance_clock(&self, by: Duration) {
+        self.state.clock.advance(by);
+    }
+
+    /// The sandbox's current time.
+    pub fn now(&self) -> SystemTime {
+        self.state.clock.now()
+    }
+
+    /// Stops sandbox time (see [`SandboxClock::freeze`]): every request then falls into the same
+    /// instant — one rate-limit window — until [`Sandbox::advance_clock`] or
+    /// [`Sandbox::resume_clock`].
+    pub fn freeze_clock(&self) {
+        self.state.clock.freeze();
+    }
+
+    /// Lets sandbox time run again.
+    pub fn resume_clock(&self) {
+        self.state.clock.resume();
+    }
+
+    /// The partner API's credentials of this run (also in [`Sandbox::partner_env_file`]).
+    /// Every token, refresh token and authorization code handed out so far.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.state.issued.all()
+    }
+
+    pub fn partner_credentials(&self) -> &PartnerCredentials {
+        &self.state.partner.credentials
+    }
+
+    /// `partner-api.env` in the PKI directory: the partner credentials as `NAME=value` lines.
+    pub fn partner_env_file(&self) -> &std::path::Path {
+        &self.pki.partner_env
+    }
+
+    /// Registers `app`, replacing any application with the same client_id (returned).
+    pub fn register_application(&self, app: Application) -> Option<Application> {
+        self.state.psd2.apps_mut().upsert(app)
+    }
+
+    /// A copy of the registered application `client_id`.
+    pub fn application(&self, client_id: &str) -> Option<Application> {
+        self.state.psd2.apps().get(client_id).cloned()
+    }
+
+    /// Revokes a certificate: registering or updating an application with it is refused from
+    /// now on (`cert.revoked`).
+    pub fn revoke_certificate(&self, cert: &openssl::x509::X509Ref) {
+        self.state
+            .revocations
+            .revoke(&obconform_core::certs::wire::serial_hex(cert));
+    }
+
+    /// Stops accepting, lets open connections finish briefly, and waits for the server tasks.
+    pub async fn shutdown(mut self) {
+        let _ = self.cancel.send(true);
+        for task in self.tasks.drain(..) {
+            let _ = task.await;
+        }
+        drop(self.temp_dir.take());
+    }
+}
+
+async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, SandboxError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| SandboxError::Bind { addr, source })
+}
+
+fn local_addr_of(
+    listener: &tokio::net::TcpListener,
+    addr: SocketAddr,
+) -> Result<SocketAddr, SandboxError> {
+    listener
+        .local_addr()
+        .map_err(|source| SandboxError::LocalAddr { addr, source })
+}
+
+/// `https://ADDR`, with an unspecified address replaced by loopback.
+fn loopback_url(mut addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("https://{addr}")
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        // The server task sees this (or the sender's drop) and stops on its own.
+        let _ = self.cancel.send(true);
+    }
+}

@@ -1,0 +1,298 @@
+//! `GET /v3/accounts` and `GET /v3/accounts/{id}/balances`.
+//!
+//! Balances follow the ledger: closingBooked and interimBooked are everything booked before
+//! today (nothing is booked during the day); expected adds today's pending entries;
+//! interimAvailable and closingAvailable add the card limit for cards (none for payment
+//! accounts); previouslyClosedBooked is the balance at the end of the previous month;
+//! information is the account's credit line. Without `balanceTypes` the answer has
+//! [`DEFAULT_BALANCE_TYPES`] (inference: ING's default set is not public).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::NaiveDateTime;
+use serde::Serialize;
+
+use super::ledger::{self, Balances, format_amount, format_date_time};
+use super::query::{Params, check_currency};
+use super::{
+    BALANCES_SCOPE, TRANSACTIONS_SCOPE, authenticate, consented_account, ok_json, respond, today,
+};
+use crate::errors::IngError;
+use crate::psd2::profiles::{self, Account, AccountKind};
+use crate::psd2::resource::format_error;
+use crate::psd2::resource::{require_any_scope, require_scope};
+use crate::psd2::verify::Received;
+use crate::server::SandboxState;
+
+/// The Berlin Group balance types ING lists.
+pub const BALANCE_TYPES: [&str; 7] = [
+    "closingAvailable",
+    "closingBooked",
+    "expected",
+    "information",
+    "interimAvailable",
+    "interimBooked",
+    "previouslyClosedBooked",
+];
+
+pub const DEFAULT_BALANCE_TYPES: [&str; 4] = [
+    "closingBooked",
+    "expected",
+    "interimAvailable",
+    "interimBooked",
+];
+
+#[derive(Serialize)]
+struct Link {
+    href: String,
+}
+
+#[derive(Serialize)]
+struct Links {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    balances: Option<Link>,
+    transactions: Link,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AccountItem {
+    resource_id: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iban: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    masked_pan: Option<&'static str>,
+    name: &'static str,
+    currency: &'static str,
+    product: &'static str,
+    #[serde(rename = "_links")]
+    links: Links,
+}
+
+impl AccountItem {
+    fn of(account: &'static Account) -> Self {
+        let (id, currency) = (account.resource_id, account.currency);
+        let links = match account.kind {
+            AccountKind::Current => Links {
+                balances: Some(Link {
+                    href: format!("/v3/accounts/{id}/balances?currency={currency}"),
+                }),
+                transactions: Link {
+                    href: format!("/v3/accounts/{id}/transactions?currency={currency}"),
+                },
+            },
+            AccountKind::Card => Links {
+                balances: None,
+                transactions: Link {
+                    href: format!("/v1/card-accounts/{id}/transactions?currency={currency}"),
+                },
+            },
+        };
+        Self {
+            resource_id: id,
+            iban: account.iban,
+            masked_pan: account.masked_pan,
+            name: account.name,
+            currency,
+            product: account.product,
+            links,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct AccountList {
+    accounts: Vec<AccountItem>,
+}
+
+/// The consent's accounts, in consent order; 404 when it granted none.
+fn account_list(account_ids: &[&'static str]) -> Result<AccountList, IngError> {
+    let accounts: Vec<AccountItem> = account_ids
+        .iter()
+        .filter_map(|id| profiles::account(id))
+        .map(|(_, _, account)| AccountItem::of(account))
+        .collect();
+    if accounts.is_empty() {
+        return Err(IngError::tpp(
+            StatusCode::NOT_FOUND,
+            "RESOURCE_UNKNOWN",
+            "The customer granted no accounts with this consent",
+        ));
+    }
+    Ok(AccountList { accounts })
+}
+
+pub async fn list(State(state): State<Arc<SandboxState>>, received: Received) -> Response {
+    respond(&received, list_accounts(&state, &received))
+}
+
+fn list_accounts(state: &SandboxState, received: &Received) -> Result<Response, IngError> {
+    let caller = authenticate(state, received)?;
+    require_any_scope(&caller.token, &[BALANCES_SCOPE, TRANSACTIONS_SCOPE])?;
+    Params::parse(received.uri.query(), &[])?;
+    let list = account_list(&caller.consent.account_ids)?;
+    Ok(ok_json(&list, caller.request_id))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountRef {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iban: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub masked_pan: Option<&'static str>,
+    pub currency: &'static str,
+}
+
+impl AccountRef {
+    pub fn of(account: &Account) -> Self {
+        Self {
+            iban: account.iban,
+            masked_pan: account.masked_pan,
+            currency: account.currency,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Amount {
+    pub currency: &'static str,
+    pub amount: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Balance {
+    balance_type: &'static str,
+    balance_amount: Amount,
+    last_change_date_time: String,
+}
+
+#[derive(Serialize)]
+struct BalanceList {
+    account: AccountRef,
+    balances: Vec<Balance>,
+}
+
+/// `balanceTypes`: a comma-separated subset of [`BALANCE_TYPES`], in the order asked,
+/// duplicates dropped.
+fn balance_types(params: &Params) -> Result<Vec<&'static str>, IngError> {
+    let Some(list) = params.get("balanceTypes") else {
+        return Ok(DEFAULT_BALANCE_TYPES.to_vec());
+    };
+    let mut types = Vec::new();
+    for name in list.split(',') {
+        let known = BALANCE_TYPES
+            .iter()
+            .find(|t| **t == name.trim())
+            .ok_or_else(|| {
+                format_error(
+                    format!(
+                        "Unknown balance type '{name}' in balanceTypes; known: {}",
+                        BALANCE_TYPES.join(", ")
+                    ),
+                    "balanceTypes",
+                )
+            })?;
+        if !types.contains(known) {
+            types.push(*known);
+        }
+    }
+    Ok(types)
+}
+
+fn balance_entry(account: &Account, balances: &Balances, balance_type: &'static str) -> Balance {
+    let limit = match account.kind {
+        AccountKind::Card => balances.credit_line,
+        AccountKind::Current => 0,
+    };
+    let latest = |a: Option<NaiveDateTime>, b: Option<NaiveDateTime>| a.max(b);
+    let (amount, changed) = match balance_type {
+        "closingBooked" | "interimBooked" => (balances.booked, balances.last_booked),
+        "closingAvailable" => (balances.booked + limit, balances.last_booked),
+        "expected" => (
+            balances.booked + balances.pending,
+            latest(balances.last_booked, balances.last_pending),
+        ),
+        "interimAvailable" => (
+            balances.available(account),
+            latest(balances.last_booked, balances.last_pending),
+        ),
+        "previouslyClosedBooked" => (balances.previously_closed, balances.last_previously_closed),
+        _ => (balances.credit_line, None),
+    };
+    let changed = changed.unwrap_or_else(|| ledger::epoch().and_time(chrono::NaiveTime::MIN));
+    Balance {
+        balance_type,
+        balance_amount: Amount {
+            currency: account.currency,
+            amount: format_amount(amount),
+        },
+        last_change_date_time: format_date_time(changed),
+    }
+}
+
+pub async fn balances(
+    State(state): State<Arc<SandboxState>>,
+    Path(id): Path<String>,
+    received: Received,
+) -> Response {
+    respond(&received, account_balances(&state, &id, &received))
+}
+
+fn account_balances(
+    state: &SandboxState,
+    id: &str,
+    received: &Received,
+) -> Result<Response, IngError> {
+    let caller = authenticate(state, received)?;
+    require_scope(&caller.token, BALANCES_SCOPE)?;
+    let account = consented_account(&caller.consent, id, AccountKind::Current)?;
+    let params = Params::parse(received.uri.query(), &["balanceTypes", "currency"])?;
+    check_currency(&params, account)?;
+    let types = balance_types(&params)?;
+    let balances = ledger::balances_on(account, today(state));
+    let body = BalanceList {
+        account: AccountRef::of(account),
+        balances: types
+            .into_iter()
+            .map(|t| balance_entry(account, &balances, t))
+            .collect(),
+    };
+    Ok(ok_json(&body, caller.request_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn balance_types_are_checked() {
+        let parse =
+            |q: &str| Params::parse(Some(q), &["balanceTypes"]).and_then(|p| balance_types(&p));
+        assert_eq!(parse("").ok(), Some(DEFAULT_BALANCE_TYPES.to_vec()));
+        assert_eq!(
+            parse("balanceTypes=expected,interimBooked,expected").ok(),
+            Some(vec!["expected", "interimBooked"])
+        );
+        assert!(parse("balanceTypes=expected,booked").is_err());
+        assert!(parse("balanceTypes=").is_err());
+    }
+
+    #[test]
+    fn no_granted_account_is_a_404() {
+        assert_eq!(
+            account_list(&[]).err().map(|e| e.status),
+            Some(StatusCode::NOT_FOUND)
+        );
+        assert_eq!(
+            account_list(&["450ffbb8-9f11-4ec6-a1e1-df48aefc82ef"])
+                .map(|l| l.accounts.len())
+                .ok(),
+            Some(1)
+        );
+    }
+}

@@ -1,0 +1,158 @@
+//! Who may call the showcase: an application access token of the premium application, of the
+//! signing mode the endpoint wants, presented over that application's TLS certificate; plus the
+//! message signature of `/greetings/single` and `/signed/greetings`.
+//!
+//! Token lookup, expiry and the TLS binding are the PSD2 APIs' own (`authenticate_bearer`);
+//! before it, the mistakes the two example applications invite are named: a token of the PSD2
+//! application, a token of the other mode, the PSD2 TLS certificate.
+
+use axum::http::StatusCode;
+
+use super::errors::ShowcaseError;
+use super::owners::{app_label, tls_of_other_application};
+use super::signature::{verify_http_signature, verify_jws};
+use super::{PREMIUM_CLIENT_ID, SHOWCASE_SCOPE};
+use crate::errors::{IngError, diagnosis};
+use crate::psd2::oauth::{
+    AccessToken, TokenLookup, TokenMode, authenticate_bearer, authorization_scheme, bearer_value,
+};
+use crate::psd2::verify::{Received, unauthorized};
+use crate::server::SandboxState;
+use obconform_core::sign::http_signature::{self, Placement};
+
+/// `/greetings/single`: an HTTP-signature token and a `Signature` header, keyId = client_id.
+pub fn http_signed(state: &SandboxState, received: &Received) -> Result<(), ShowcaseError> {
+    if authorization_scheme(&received.headers).is_some_and(|s| s.eq_ignore_ascii_case("signature"))
+    {
+        return Err(ShowcaseError::from(
+            unauthorized(
+                "With an access token the request carries Authorization: Bearer <access token> \
+                 and the HTTP signature in a Signature header; Authorization: Signature is only \
+                 for the token request",
+            )
+            .with_diagnosis(diagnosis::HTTPSIG_PLACEMENT),
+        ));
+    }
+    let token = bearer(state, received, TokenMode::HttpSignature)?;
+    let message = received.request.message();
+    let (placement, params) = http_signature::locate(&message).map_err(|e| {
+        unauthorized(format!("A Signature header is required: {e}"))
+            .with_diagnosis(e.diagnosis_id())
+    })?;
+    // `Authorization: Signature` was refused above, so `locate` found the Signature header.
+    debug_assert_eq!(placement, Placement::SignatureHeader);
+    if params.key_id != token.client_id {
+        return Err(ShowcaseError::from(
+            unauthorized(format!(
+                "keyId \"{}\" must be the client_id of the access token: keyId=\"{}\"",
+                params.key_id, token.client_id
+            ))
+            .with_diagnosis(diagnosis::HTTPSIG_KEYID_FORM),
+        ));
+    }
+    let registry = state.psd2.apps();
+    let app = registry
+        .get(&token.client_id)
+        .ok_or_else(application_gone)?;
+    verify_http_signature(
+        &registry,
+        app,
+        &received.request,
+        &params,
+        state.clock.now(),
+    )?;
+    Ok(())
+}
+
+/// `/mtls-only/greetings`: an mTLS-only token; the TLS certificate is the only proof.
+pub fn mtls_only(state: &SandboxState, received: &Received) -> Result<(), ShowcaseError> {
+    bearer(state, received, TokenMode::MtlsOnly).map(|_| ())
+}
+
+/// `/signed/greetings`: an mTLS-only token and a detached JWS in `x-jws-signature`.
+pub fn jws_signed(state: &SandboxState, received: &Received) -> Result<(), ShowcaseError> {
+    let token = bearer(state, received, TokenMode::MtlsOnly)?;
+    let peer = received.peer.as_ref().ok_or_else(no_certificate)?;
+    let registry = state.psd2.apps();
+    let app = registry
+        .get(&token.client_id)
+        .ok_or_else(application_gone)?;
+    verify_jws(&registry, app, &received.request, peer, state.clock.now())?;
+    Ok(())
+}
+
+/// A valid token of `mode` for the showcase, presented over its application's TLS certificate.
+fn bearer(
+    state: &SandboxState,
+    received: &Received,
+    mode: TokenMode,
+) -> Result<AccessToken, ShowcaseError> {
+    precheck(state, received, mode)?;
+    let token = authenticate_bearer(state, &received.headers, received.peer.as_ref(), mode)?;
+    if !token.scopes.iter().any(|s| s == SHOWCASE_SCOPE) {
+        return Err(ShowcaseError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "The access token lacks the scope {SHOWCASE_SCOPE} (it has: {})",
+                token.scopes.join(" ")
+            ),
+        )
+        .with_diagnosis(diagnosis::SCOPE_MISSING));
+    }
+    Ok(token)
+}
+
+/// The named mistakes, for a token the bank knows and that has not expired (anything else is
+/// `authenticate_bearer`'s to answer).
+fn precheck(state: &SandboxState, received: &Received, mode: TokenMode) -> Result<(), IngError> {
+    let Some(token) = bearer_value(&received.headers) else {
+        return Ok(());
+    };
+    let TokenLookup::Valid(record) = state.psd2.tokens.lookup(token, state.clock.now()) else {
+        return Ok(());
+    };
+    if record.client_id != PREMIUM_CLIENT_ID {
+        return Err(IngError::bearer_unauthorized(format!(
+            "The access token was issued to {}, which is not subscribed to the showcase API; use \
+             a token of the Open Banking premium application {PREMIUM_CLIENT_ID}",
+            app_label(&record.client_id)
+        ))
+        .with_diagnosis(diagnosis::NOT_SUBSCRIBED));
+    }
+    if record.mode != mode {
+        let how = match mode {
+            TokenMode::MtlsOnly => format!(
+                "POST /oauth2/token with grant_type=client_credentials&client_id={PREMIUM_CLIENT_ID} \
+                 and no signature"
+            ),
+            TokenMode::HttpSignature => format!(
+                "POST /oauth2/token with grant_type=client_credentials, signed in Authorization: \
+                 Signature keyId=\"{PREMIUM_CLIENT_ID}\""
+            ),
+        };
+        return Err(IngError::bearer_unauthorized(format!(
+            "This endpoint needs an access token obtained with {mode}, but this one was obtained \
+             with {}: request one with {how}",
+            record.mode
+        ))
+        .with_diagnosis(diagnosis::TOKEN_MODE_MISMATCH));
+    }
+    let peer = received.peer.as_ref().ok_or_else(no_certificate)?;
+    let registry = state.psd2.apps();
+    let app = registry
+        .get(&record.client_id)
+        .ok_or_else(application_gone)?;
+    match tls_of_other_application(&registry, app, peer) {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+/// The token outlived its application (replaced or removed through the `Sandbox` API).
+fn application_gone() -> IngError {
+    IngError::bearer_unauthorized("The application of this access token no longer exists")
+}
+
+fn no_certificate() -> IngError {
+    unauthorized("No TLS client certificate was presented")
+}

@@ -1,0 +1,25 @@
+//! The premium application's example pair: issued by the sandbox's test CA like the PSD2 pair,
+//! written into `DIR/premium/` under ING's four file names.
+
+use crate::SandboxError;
+use crate::pki::{KeyPair, PkiFiles, premium_client_pair, write_client_pair};
+
+pub struct PremiumPki {
+    pub tls: KeyPair,
+    pub signing: KeyPair,
+}
+
+impl PremiumPki {
+    /// Fresh keys and certificates issued by `ca` (slow: RSA key generation).
+    pub fn generate(ca: &KeyPair) -> Result<Self, SandboxError> {
+        let (tls, signing) = premium_client_pair(ca)?;
+        Ok(Self { tls, signing })
+    }
+
+    /// Writes the pair beside the PSD2 files `files` (keys 0600); returns the premium paths.
+    pub fn write_beside(&self, files: &PkiFiles) -> Result<PkiFiles, SandboxError> {
+        let premium = files.premium();
+        write_client_pair(&premium.dir, &self.tls, &self.signing)?;
+        Ok(premium)
+    }
+}
