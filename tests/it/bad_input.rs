@@ -1,9 +1,7 @@
 //! Bad input gets a clear error that says where and what to do — and never a panic.
 //! Each test drives the real `obconform` binary; servers run on 127.0.0.1 and stop with the test.
 
-mod common;
-
-use common::{TestSandbox, obconform, run_local, write};
+use crate::common::{TestSandbox, obconform, run_local, write};
 
 const GOOD_STEP: &str = r#"
   - name: token
@@ -26,7 +24,7 @@ fn malformed_yaml_shows_file_line_column_and_caret() {
         "broken.yaml",
         "name: x\nsystem: test\nsteps:\n  - name: [unclosed\n    request: {}\n",
     );
-    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    write(dir.path(), "environments.yaml", crate::common::EMBEDDED_ENV);
     let out = obconform(&["run", file.to_str().unwrap()], dir.path());
     assert_eq!(out.code, 2, "{out}");
     assert!(out.stderr.contains("broken.yaml:4:"), "{out}");
@@ -42,7 +40,7 @@ fn unknown_key_is_rejected_with_its_position() {
     let dir = tempfile::tempdir().unwrap();
     let body = scenario(GOOD_STEP).replace("    expect:", "    retries: 3\n    expect:");
     let file = write(dir.path(), "unknown.yaml", &body);
-    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    write(dir.path(), "environments.yaml", crate::common::EMBEDDED_ENV);
     let out = obconform(&["run", file.to_str().unwrap()], dir.path());
     assert_eq!(out.code, 2, "{out}");
     assert!(out.stderr.contains("unknown field `retries`"), "{out}");
@@ -63,7 +61,7 @@ fn undefined_variable_names_scenario_step_and_variable() {
       url: "{{env.api}}/oauth2/applications/{{app_id}}"
 "#;
     let file = write(dir.path(), "undefined.yaml", &scenario(steps));
-    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    write(dir.path(), "environments.yaml", crate::common::EMBEDDED_ENV);
     let out = obconform(&["run", file.to_str().unwrap()], dir.path());
     assert_eq!(out.code, 2, "{out}");
     assert!(out.stderr.contains("undefined variable `app_id`"), "{out}");
@@ -93,7 +91,7 @@ fn capture_used_before_it_exists_is_an_unknown_capture() {
     capture: { app_token: $.access_token }
 "#;
     let file = write(dir.path(), "early.yaml", &scenario(steps));
-    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    write(dir.path(), "environments.yaml", crate::common::EMBEDDED_ENV);
     let out = obconform(&["run", file.to_str().unwrap()], dir.path());
     assert_eq!(out.code, 2, "{out}");
     assert!(
@@ -115,7 +113,7 @@ fn two_bodies_in_one_step_are_refused() {
       raw: "grant_type=client_credentials"
 "#;
     let file = write(dir.path(), "two.yaml", &scenario(steps));
-    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    write(dir.path(), "environments.yaml", crate::common::EMBEDDED_ENV);
     let out = obconform(&["run", file.to_str().unwrap()], dir.path());
     assert_eq!(out.code, 2, "{out}");
     assert!(out.stderr.contains("at most one body"), "{out}");
@@ -126,7 +124,7 @@ fn two_bodies_in_one_step_are_refused() {
 fn unknown_environment_lists_the_known_ones() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "ok.yaml", &scenario(GOOD_STEP));
-    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    write(dir.path(), "environments.yaml", crate::common::EMBEDDED_ENV);
     let out = obconform(
         &["run", file.to_str().unwrap(), "--env", "staging"],
         dir.path(),
@@ -195,7 +193,7 @@ fn insecure_is_refused_for_production() {
 fn wrong_key_passphrase_is_reported_and_the_right_one_works() {
     let sandbox = TestSandbox::start();
     let dir = tempfile::tempdir().unwrap();
-    let encrypted = common::encrypt_key(&sandbox.pki().client_tls_key, "correct horse");
+    let encrypted = crate::common::encrypt_key(&sandbox.pki().client_tls_key, "correct horse");
     let key = write(dir.path(), "tls.key.enc", &encrypted);
     assert!(
         encrypted.contains("ENCRYPTED"),
@@ -218,7 +216,7 @@ fn wrong_key_passphrase_is_reported_and_the_right_one_works() {
         "--no-snapshots",
     ];
 
-    let wrong = common::obconform_with_env(
+    let wrong = crate::common::obconform_with_env(
         &args,
         dir.path(),
         &[("TEST_TLS_PASSPHRASE", "battery staple")],
@@ -233,14 +231,14 @@ fn wrong_key_passphrase_is_reported_and_the_right_one_works() {
         "the passphrase is never printed: {wrong}"
     );
 
-    let unset = common::obconform_with_env(&args, dir.path(), &[]);
+    let unset = crate::common::obconform_with_env(&args, dir.path(), &[]);
     assert_eq!(unset.code, 2, "{unset}");
     assert!(
         unset.stderr.contains("TEST_TLS_PASSPHRASE") && unset.stderr.contains("is not set"),
         "{unset}"
     );
 
-    let right = common::obconform_with_env(
+    let right = crate::common::obconform_with_env(
         &args,
         dir.path(),
         &[("TEST_TLS_PASSPHRASE", "correct horse")],
@@ -251,12 +249,13 @@ fn wrong_key_passphrase_is_reported_and_the_right_one_works() {
 #[test]
 fn unreachable_host_fails_the_step_clearly() {
     let sandbox = TestSandbox::start();
-    let closed_port = common::closed_port();
+    let closed_port = crate::common::closed_port();
     let dir = tempfile::tempdir().unwrap();
     let pki = sandbox.pki();
     let api = format!("https://127.0.0.1:{closed_port}");
     let tls = Some((pki.client_tls_cert.as_path(), pki.client_tls_key.as_path()));
-    let env = common::local_environment(&api, &pki.ca_cert, tls, "    connect_timeout_secs: 3\n");
+    let env =
+        crate::common::local_environment(&api, &pki.ca_cert, tls, "    connect_timeout_secs: 3\n");
     write(dir.path(), "environments.yaml", &env);
     let file = write(dir.path(), "ok.yaml", &scenario(GOOD_STEP));
     let out = run_local(&file, dir.path());
@@ -300,7 +299,8 @@ fn non_json_response_where_json_is_asserted() {
 fn request_without_client_certificate_is_refused() {
     let sandbox = TestSandbox::start();
     let dir = tempfile::tempdir().unwrap();
-    let env = common::local_environment(&sandbox.base_url(), &sandbox.pki().ca_cert, None, "");
+    let env =
+        crate::common::local_environment(&sandbox.base_url(), &sandbox.pki().ca_cert, None, "");
     write(dir.path(), "environments.yaml", &env);
     let file = write(dir.path(), "ok.yaml", &scenario(GOOD_STEP));
     let out = run_local(&file, dir.path());
@@ -340,7 +340,7 @@ fn variables_that_use_undefined_names_or_shadow_env_are_refused() {
         "system: test\nvars:\n  env: shadowed\n  url: \"{{env.api}}/{{missing_base}}\"\n",
     );
     let file = write(dir.path(), "vars.yaml", &body);
-    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    write(dir.path(), "environments.yaml", crate::common::EMBEDDED_ENV);
     let out = obconform(&["run", file.to_str().unwrap()], dir.path());
     assert_eq!(out.code, 2, "{out}");
     assert!(
@@ -363,7 +363,7 @@ fn an_inconsistent_inline_signing_profile_is_refused_where_it_is_written() {
         "    sign: { flow: jws, algorithm: rsa-sha256 }\n    expect:",
     );
     let file = write(dir.path(), "profile.yaml", &body);
-    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    write(dir.path(), "environments.yaml", crate::common::EMBEDDED_ENV);
     let out = obconform(&["run", file.to_str().unwrap()], dir.path());
     assert_eq!(out.code, 2, "{out}");
     assert!(out.stderr.contains("profile.yaml:9:11"), "{out}");
@@ -384,7 +384,7 @@ fn a_key_id_template_using_a_later_capture_is_refused_before_sending() {
         "    sign: { flow: http-signature, key_id: \"{{client_id}}\" }\n    expect:",
     );
     let file = write(dir.path(), "keyid.yaml", &body);
-    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    write(dir.path(), "environments.yaml", crate::common::EMBEDDED_ENV);
     let out = obconform(&["run", file.to_str().unwrap()], dir.path());
     assert_eq!(out.code, 2, "{out}");
     assert!(out.stderr.contains("keyid.yaml:9:"), "{out}");
@@ -430,7 +430,7 @@ fn authorize_steps_are_checked_before_anything_is_sent() {
     authorize: { country: NL, scope: "{{scopes}}" }
 "#;
     let file = write(dir.path(), "consent.yaml", &scenario(steps));
-    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    write(dir.path(), "environments.yaml", crate::common::EMBEDDED_ENV);
     let out = obconform(&["run", file.to_str().unwrap()], dir.path());
     assert_eq!(out.code, 2, "{out}");
     for (place, text) in [
@@ -461,7 +461,7 @@ fn an_unknown_mutation_is_named_with_its_position() {
         "    mutate:\n      - drop-signature: true\n    expect:",
     );
     let file = write(dir.path(), "mutation.yaml", &body);
-    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    write(dir.path(), "environments.yaml", crate::common::EMBEDDED_ENV);
     let out = obconform(&["run", file.to_str().unwrap()], dir.path());
     assert_eq!(out.code, 2, "{out}");
     assert!(out.stderr.contains("mutation.yaml:10:"), "{out}");
@@ -478,7 +478,7 @@ fn a_tls_role_the_environment_lacks_is_refused_before_sending() {
     let dir = tempfile::tempdir().unwrap();
     let body = scenario(GOOD_STEP).replace("    request:", "    tls: new_tls\n    request:");
     let file = write(dir.path(), "tls-role.yaml", &body);
-    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    write(dir.path(), "environments.yaml", crate::common::EMBEDDED_ENV);
     let out = obconform(&["run", file.to_str().unwrap()], dir.path());
     assert_eq!(out.code, 2, "{out}");
     assert!(out.stderr.contains("tls-role.yaml:5:"), "{out}");
@@ -498,7 +498,7 @@ fn an_unknown_diagnosis_id_and_a_diagnosis_without_a_request_are_refused_where_w
     snapshot: diagnosis
 "#;
     let file = write(dir.path(), "diag.yaml", &scenario(&steps));
-    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    write(dir.path(), "environments.yaml", crate::common::EMBEDDED_ENV);
     let out = obconform(&["run", file.to_str().unwrap()], dir.path());
     assert_eq!(out.code, 2, "{out}");
     assert!(

@@ -93,6 +93,17 @@ impl Bank {
         token_of(self.send(&request).await).await
     }
 
+    /// An mTLS-only token for another registered application.
+    pub async fn mtls_token_for(&self, client_id: &str) -> String {
+        let request = self.form_request(
+            "/oauth2/token",
+            &format!("grant_type=client_credentials&client_id={client_id}"),
+        );
+        let response = self.send(&request).await;
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        token_of(response).await
+    }
+
     pub async fn consent_page(&self, path: &str, query: &str) -> reqwest::Response {
         self.client
             .get(format!("{}?{query}", self.url(path)))

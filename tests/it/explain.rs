@@ -2,9 +2,7 @@
 //! outputs, the archive's layout and redaction, and the acceptance criterion that the engine
 //! finds nothing wrong with any request the library sent and the bank accepted.
 
-mod common;
-
-use common::{obconform, write};
+use crate::common::{obconform, write};
 use obconform::archive::redact::marker;
 use obconform::archive::store::slug;
 use obconform::archive::{Archive, ScenarioSource, Sidecar};
@@ -321,7 +319,7 @@ fn unusable_certificates_keys_and_flow_files_exit_2_and_say_which() {
     let encrypted = write(
         dir.path(),
         "enc.key",
-        &common::encrypt_key(&f.key, "pass-1234"),
+        &crate::common::encrypt_key(&f.key, "pass-1234"),
     );
     let bad_flow = write(
         dir.path(),
@@ -368,7 +366,7 @@ fn unusable_certificates_keys_and_flow_files_exit_2_and_say_which() {
     }
     // The encrypted key opens with its passphrase; a good flow file is taken.
     let good_flow = write(dir.path(), "good.json", "{\"tokens\": [], \"codes\": []}");
-    let out = common::obconform_with_env(
+    let out = crate::common::obconform_with_env(
         &[
             "explain",
             arg(&f.request),
@@ -403,7 +401,7 @@ fn unusable_certificates_keys_and_flow_files_exit_2_and_say_which() {
 
 /// `obconform run --out OUT --pki OUT/pki FILES…` from the repository (its scenarios and
 /// snapshots), output checked for success.
-fn run_archived(out: &Path, files: &[&str]) -> common::Output {
+fn run_archived(out: &Path, files: &[&str]) -> crate::common::Output {
     // The sandbox's PKI inside `out`, so the test sees its certificates and credentials.
     let pki = out.join("pki");
     let mut args = vec![

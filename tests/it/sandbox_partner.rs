@@ -4,18 +4,16 @@
 //! `(request-target)` omits `/partner-api`. Every sandbox listens on 127.0.0.1, is started by
 //! its test and stopped at its end. One test signs with the openssl CLI and sends with curl.
 
-mod common;
-
 use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use crate::common::Bank;
+use crate::common::psd2::{content_type, diagnosis, json_body};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::Bank;
-use common::psd2::{content_type, diagnosis, json_body};
 use obconform::sandbox::pki::{load_ca, renew_client_pair};
 use obconform::sandbox::{PartnerConfig, PartnerCredentials, SandboxConfig};
 use obconform::scenario::model::{Flow, SignProfile};
@@ -629,7 +627,7 @@ async fn another_tls_certificate_of_the_same_ca_is_401() {
     let key = dir.path().join("other_tls.key");
     std::fs::write(&cert, other_tls.cert.to_pem().expect("PEM")).expect("write");
     std::fs::write(&key, other_tls.key.private_key_to_pem_pkcs8().expect("PEM")).expect("write");
-    let other = common::sandbox_client(&pki.ca_cert, Some((&cert, &key)));
+    let other = crate::common::sandbox_client(&pki.ca_cert, Some((&cert, &key)));
 
     let request = bank.good_ping(&token);
     let mut builder = other.get(&request.url);
@@ -841,7 +839,7 @@ struct Curled {
 fn curl_script(pki: &Path, base: &str, script: &str, extra: &[(&str, &str)]) -> Curled {
     let work = tempfile::tempdir().expect("temp dir");
     let prelude = "set -euo pipefail\nset -a; . ./partner-api.env; set +a\n";
-    let output = common::local_command("bash")
+    let output = crate::common::local_command("bash")
         .arg("-c")
         .arg(format!("{prelude}{script}"))
         .current_dir(pki)
@@ -925,10 +923,10 @@ async fn openssl_and_curl_reach_the_ping_as_the_guide_describes() {
 
 #[test]
 fn obconform_sign_leaves_the_prefix_out_when_asked() {
-    let sandbox = common::TestSandbox::start();
+    let sandbox = crate::common::TestSandbox::start();
     let pki = sandbox.pki();
     let url = format!("{}{PING_PATH}", sandbox.base_url());
-    let out = common::obconform(
+    let out = crate::common::obconform(
         &[
             "sign",
             "--method",
@@ -1003,7 +1001,7 @@ impl Standalone {
     /// `GET /partner-api/ping` with the example TLS certificate and nothing else.
     async fn bare_ping(&self) -> reqwest::Response {
         let dir = self.pki.path();
-        let client = common::sandbox_client(
+        let client = crate::common::sandbox_client(
             &dir.join("ca.pem"),
             Some((
                 &dir.join("example_client_tls.cer"),
@@ -1065,7 +1063,7 @@ async fn obconform_sandbox_takes_the_partner_flags_and_says_where_the_env_file_i
 
     // A limit of zero is refused before anything starts.
     let dir = tempfile::tempdir().expect("temp dir");
-    let refused = common::obconform(
+    let refused = crate::common::obconform(
         &[
             "sandbox",
             "--pki",

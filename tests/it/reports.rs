@@ -2,9 +2,7 @@
 //! embedded sandbox: junit.xml and report.json agree with each other and with the console;
 //! parallel runs give the same verdicts; partitions cover the run exactly once and merge back.
 
-mod common;
-
-use common::{Output, obconform, write};
+use crate::common::{Output, obconform, write};
 use quick_junit::{Report, TestCaseStatus};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -49,7 +47,7 @@ fn verdicts(report: &Value) -> BTreeMap<String, (bool, Vec<String>)> {
 fn junit_and_json_reports_agree_and_carry_the_findings() {
     let work = tempfile::tempdir().unwrap();
     // Fails at its second step with a refused signature, so the failure carries findings.
-    let scenario = common::failing_scenario(
+    let scenario = crate::common::failing_scenario(
         "fails on purpose (report test)",
         "signed over a trailing LF",
         "trailing-lf",

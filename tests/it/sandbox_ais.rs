@@ -4,10 +4,8 @@
 //! the sandbox clock, never by sleeping; data for past dates is deterministic, so past ranges
 //! are compared across tokens and sandboxes.
 
-mod common;
-
-use common::Bank;
-use common::psd2::*;
+use crate::common::Bank;
+use crate::common::psd2::*;
 
 use std::collections::HashSet;
 use std::time::Duration;

@@ -2,9 +2,7 @@
 //! own `openssl` shell recipes, each with one of the guide's mistakes built in. The engine is not
 //! told which: it must name exactly that one — and nothing for the recipe done right.
 
-mod common;
-
-use common::{TestSandbox, local_command};
+use crate::common::{TestSandbox, local_command};
 use obconform::certs::wire::one_line_pem;
 use obconform::diagnose::{Evidence, Finding, FlowContext, diagnose, ids};
 use obconform::sign::message::Message;

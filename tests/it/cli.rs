@@ -1,9 +1,7 @@
 //! The command line as a user meets it: the README's run command, filters, exit codes, snapshots,
 //! the standalone sandbox and the JSON Schema.
 
-mod common;
-
-use common::{TestSandbox, obconform, write};
+use crate::common::{TestSandbox, obconform, write};
 use std::path::{Path, PathBuf};
 
 fn repo() -> PathBuf {
@@ -62,7 +60,7 @@ fn filter_selects_scenarios_and_an_empty_selection_is_a_usage_error() {
 #[test]
 fn a_failing_expectation_exits_1_and_shows_the_redacted_exchange() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    write(dir.path(), "environments.yaml", crate::common::EMBEDDED_ENV);
     let scenario = r#"
 name: wrong expectation
 system: test
@@ -109,7 +107,7 @@ steps:
 #[test]
 fn a_changed_response_fails_its_snapshot() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    write(dir.path(), "environments.yaml", crate::common::EMBEDDED_ENV);
     let scenario = r#"
 name: snapshot check
 system: test
@@ -139,7 +137,7 @@ steps:
     );
 
     // Accept it, then it passes.
-    let accepted = common::obconform_with_env(
+    let accepted = crate::common::obconform_with_env(
         &[&args[..], &["--update-snapshots"]].concat(),
         dir.path(),
         &[],
@@ -162,7 +160,7 @@ steps:
 
 #[test]
 fn sandbox_command_prints_its_url_once_it_accepts_connections() {
-    let sandbox = common::StandaloneSandbox::start();
+    let sandbox = crate::common::StandaloneSandbox::start();
     let (url, pki) = (&sandbox.url, sandbox.pki.path());
     assert!(
         url.starts_with("https://127.0.0.1:"),
@@ -191,13 +189,13 @@ fn sandbox_command_prints_its_url_once_it_accepts_connections() {
     write(dir.path(), "environments.yaml", &env);
     let steps = "name: s\nsystem: t\nsteps:\n  - name: token\n    request: { method: POST, url: \"{{env.api}}/oauth2/token\", form: { grant_type: client_credentials, client_id: \"{{env.client_id}}\" } }\n    expect: { status: 200, json: { $.token_type: Bearer } }\n";
     let file = write(dir.path(), "s.yaml", steps);
-    let out = common::run_local(&file, dir.path());
+    let out = crate::common::run_local(&file, dir.path());
     assert_eq!(out.code, 0, "{out}");
 }
 
 #[test]
 fn the_guides_curl_command_works_against_the_sandbox() {
-    if common::local_command("curl")
+    if crate::common::local_command("curl")
         .arg("--version")
         .output()
         .is_err()
@@ -208,7 +206,7 @@ fn the_guides_curl_command_works_against_the_sandbox() {
     let sandbox = TestSandbox::start();
     let pki = sandbox.pki().clone();
     let url = format!("{}/oauth2/token", sandbox.base_url());
-    let out = common::local_command("curl")
+    let out = crate::common::local_command("curl")
         .args([
             "-sS",
             "--cacert",
@@ -336,7 +334,7 @@ fn sandbox_on_a_busy_port_says_why_it_cannot_listen() {
 #[test]
 fn the_library_is_ready_for_ings_sandbox_given_ings_file_names() {
     // ING's example certificates cannot ship; the sandbox's PKI has the same file names.
-    let sandbox = common::TestSandbox::start();
+    let sandbox = crate::common::TestSandbox::start();
     let pki = sandbox.pki().dir.to_str().unwrap().to_string();
     let out = obconform(
         &[
@@ -363,7 +361,7 @@ fn the_library_is_ready_for_ings_sandbox_given_ings_file_names() {
 #[test]
 fn a_step_skipped_on_this_kind_of_environment_says_why_and_the_scenario_passes() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    write(dir.path(), "environments.yaml", crate::common::EMBEDDED_ENV);
     let scenario = r#"
 name: skip on
 system: test
@@ -407,12 +405,12 @@ fn each_system_folder_runs_with_its_own_environments_file_on_one_shared_sandbox(
     // Two systems, each with its own environments.yaml and client_id; the second takes its API
     // base (a path below the sandbox's) and its TLS certificate from the running sandbox's
     // published values.
-    common::write(
+    crate::common::write(
         dir.path(),
         "a/environments.yaml",
         "environments:\n  embedded:\n    kind: embedded\n    client_id: client-a\n",
     );
-    common::write(
+    crate::common::write(
         dir.path(),
         "b/environments.yaml",
         "environments:\n  embedded:\n    kind: embedded\n    api: ${SANDBOX_API}/hub\n    client_id: client-b\n    certs:\n      tls:\n        cert: ${SANDBOX_PKI}/example_client_tls.cer\n        key: ${SANDBOX_PKI}/example_client_tls.key\n",
@@ -423,12 +421,12 @@ fn each_system_folder_runs_with_its_own_environments_file_on_one_shared_sandbox(
             "name: {system}\nsystem: {system}\nsteps:\n  - name: unknown resource\n    request:\n      method: GET\n      url: \"{{{{env.api}}}}/nothing/{{{{env.client_id}}}}\"\n    expect:\n      status: 404\n      body_contains: [\"No resource at {path}\"]\n"
         )
     };
-    common::write(
+    crate::common::write(
         dir.path(),
         "a/one.yaml",
         &scenario("a", "/nothing/client-a"),
     );
-    common::write(
+    crate::common::write(
         dir.path(),
         "b/two.yaml",
         &scenario("b", "/hub/nothing/client-b"),

@@ -2,8 +2,7 @@
 //! `--skip-writes` runs only the scenarios that read. The "production" here is the sandbox on
 //! 127.0.0.1 under an environment of `kind: production`.
 
-mod common;
-use common::{TestSandbox, obconform, write};
+use crate::common::{TestSandbox, obconform, write};
 use std::path::Path;
 
 const READS: &str = r#"
@@ -46,7 +45,7 @@ fn production_setup(sandbox: &TestSandbox, dir: &Path) {
         pki.client_signing_cert.display(),
         pki.client_signing_key.display(),
     );
-    let env = common::local_environment(
+    let env = crate::common::local_environment(
         &sandbox.base_url(),
         &pki.ca_cert,
         Some((&pki.client_tls_cert, &pki.client_tls_key)),
@@ -59,7 +58,7 @@ fn production_setup(sandbox: &TestSandbox, dir: &Path) {
     write(&dir.join("s"), "b-writes.yaml", WRITES);
 }
 
-fn run(dir: &Path, extra: &[&str]) -> common::Output {
+fn run(dir: &Path, extra: &[&str]) -> crate::common::Output {
     let mut args = vec!["run", "s", "--env", "local", "--no-snapshots"];
     args.extend_from_slice(extra);
     obconform(&args, dir)

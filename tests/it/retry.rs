@@ -2,8 +2,7 @@
 //! holds, and a condition never met fails the step with the last response kept. The server is a
 //! plain-HTTP responder on 127.0.0.1 that answers `pending` until its N-th request.
 
-mod common;
-use common::{obconform, write};
+use crate::common::{obconform, write};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -84,7 +83,7 @@ steps:
 fn polling_stops_when_until_holds_and_each_attempt_is_rendered_afresh() {
     let (port, seen) = polling_server(2);
     let dir = setup(port, "10s");
-    let out = common::run_local(&dir.path().join("poll.yaml"), dir.path());
+    let out = crate::common::run_local(&dir.path().join("poll.yaml"), dir.path());
     assert_eq!(out.code, 0, "{out}");
     let seen = seen.lock().unwrap();
     assert_eq!(
@@ -102,7 +101,7 @@ fn polling_stops_when_until_holds_and_each_attempt_is_rendered_afresh() {
 fn a_condition_never_met_fails_with_the_attempts_and_the_last_response() {
     let (port, seen) = polling_server(usize::MAX);
     let dir = setup(port, "1s");
-    let out = common::run_local(&dir.path().join("poll.yaml"), dir.path());
+    let out = crate::common::run_local(&dir.path().join("poll.yaml"), dir.path());
     assert_eq!(out.code, 1, "{out}");
     assert!(out.stdout.contains("retry: `until` not met after"), "{out}");
     assert!(out.stdout.contains("(timeout 1.0 s)"), "{out}");

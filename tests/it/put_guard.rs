@@ -1,8 +1,7 @@
 //! A PUT of an application's registration that would drop a registered key or redirect URI is
 //! refused by the runner before it is sent (`flow.put-drops-keys`); `allow_drop: true` sends it.
 
-mod common;
-use common::{obconform, write};
+use crate::common::{obconform, write};
 
 fn scenario(put_extra: &str) -> String {
     format!(
@@ -49,7 +48,7 @@ steps:
 #[test]
 fn a_put_dropping_a_redirect_uri_is_refused_before_it_is_sent() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    write(dir.path(), "environments.yaml", crate::common::EMBEDDED_ENV);
     let file = write(dir.path(), "guard.yaml", &scenario(""));
     let out = obconform(
         &["run", file.to_str().unwrap(), "--no-snapshots"],
@@ -80,7 +79,7 @@ fn a_put_dropping_a_redirect_uri_is_refused_before_it_is_sent() {
 #[test]
 fn allow_drop_sends_the_put_and_the_registration_is_replaced() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    write(dir.path(), "environments.yaml", crate::common::EMBEDDED_ENV);
     let file = write(dir.path(), "drop.yaml", &scenario("    allow_drop: true\n"));
     let out = obconform(
         &["run", file.to_str().unwrap(), "--no-snapshots"],

@@ -1,9 +1,7 @@
 //! `obconform certs issue`: a renewed pair from the sandbox CA, checked with the openssl CLI and
 //! against the running sandbox.
 
-mod common;
-
-use common::{TestSandbox, obconform};
+use crate::common::{TestSandbox, obconform};
 use std::path::Path;
 use std::process::Command;
 
@@ -80,7 +78,7 @@ fn a_renewed_pair_chains_to_the_sandbox_ca_with_new_serials() {
 
     // The sandbox accepts the new TLS certificate for the handshake, but the application is
     // not bound to it until a PUT registers it.
-    let response = common::local_command("curl")
+    let response = crate::common::local_command("curl")
         .args([
             "-sS",
             "--cacert",

@@ -1,9 +1,7 @@
 //! ING's own guide scripts (tests/guide/, as printed but for the host) against the embedded
 //! sandbox: a client we did not write must be accepted — and refused where the bank refuses it.
 
-mod common;
-
-use common::TestSandbox;
+use crate::common::TestSandbox;
 use std::path::Path;
 use std::process::Command;
 
@@ -29,7 +27,7 @@ fn run_script(sandbox: &TestSandbox, script: &str, extra: &[(&str, &str)]) -> Pr
         .join("tests/guide")
         .join(script);
     let cert_path = format!("{}/", sandbox.pki().dir.display());
-    let output = common::local_command("bash")
+    let output = crate::common::local_command("bash")
         .arg(&path)
         .env("httpHost", sandbox.base_url())
         .env("certPath", cert_path)
@@ -130,14 +128,14 @@ fn the_guides_http_signature_app_token_script() {
 /// The customer's browser on the sandbox's consent screen (no client certificate): consents as
 /// the first NL test profile; returns the authorization code from the redirect.
 fn consent_code(sandbox: &TestSandbox) -> String {
-    let browser = common::sandbox_client(&sandbox.pki().ca_cert, None);
+    let browser = crate::common::sandbox_client(&sandbox.pki().ca_cert, None);
     let url = format!(
         "{}/authorize/v2/NL?client_id=5ca1ab1e-c0ca-c01a-cafe-154deadbea75\
          &scope=payment-accounts%3Abalances%3Aview+payment-accounts%3Atransactions%3Aview\
          &state=guide&redirect_uri=https%3A%2F%2Fwww.example.com%2F&response_type=code",
         sandbox.sandbox().consent_url()
     );
-    let landed = sandbox.block_on(common::psd2::consent_in_browser(&browser, &url));
+    let landed = sandbox.block_on(crate::common::psd2::consent_in_browser(&browser, &url));
     landed
         .query_pairs()
         .find(|(k, _)| k == "code")
@@ -224,7 +222,7 @@ fn the_guides_code_exchange_and_ais_scripts() {
 fn a_certificate_revoked_with_certs_revoke_is_refused_by_the_guides_put_script() {
     let sandbox = TestSandbox::start();
     let pki = sandbox.pki().clone();
-    let out = common::obconform(
+    let out = crate::common::obconform(
         &[
             "certs",
             "revoke",

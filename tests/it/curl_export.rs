@@ -6,8 +6,6 @@
 //!
 //! Secret values never appear in an assertion message: on failure the variable's name is shown.
 
-mod common;
-
 use obconform::archive::ScenarioSource;
 use obconform::environment::ActiveEnvironment;
 use obconform::environment::active::Trust;
@@ -152,7 +150,7 @@ impl Ran {
 
 /// Runs `script` with bash, its variables set to `vars` (name, value).
 fn run_script(script: &Path, vars: &[(&str, &str)], path_prefix: Option<&Path>) -> Ran {
-    let mut command = common::local_command("bash");
+    let mut command = crate::common::local_command("bash");
     command.arg(script);
     for var in std::env::vars().map(|(k, _)| k) {
         if var.starts_with("OBCONFORM_") {

@@ -2,9 +2,7 @@
 //! environment variable) — legacy RC2 ones too — runs the signed scenarios, and `obconform sign`
 //! prints a curl command that presents the file.
 
-mod common;
-
-use common::{TestSandbox, obconform_with_env};
+use crate::common::{TestSandbox, obconform_with_env};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -53,7 +51,7 @@ fn setup(sandbox: &TestSandbox, dir: &Path) -> PathBuf {
         sandbox.base_url(),
         pki.ca_cert.display()
     );
-    common::write(dir, "environments.yaml", &env)
+    crate::common::write(dir, "environments.yaml", &env)
 }
 
 #[test]
@@ -66,7 +64,7 @@ fn signed_scenarios_run_on_pkcs12_certificates() {
     // HTTP-signed application token.
     let granting = std::fs::read_to_string(scenarios.join("04-granting.yaml")).unwrap();
     let app_token = &granting[..granting.find("\n  - name: customer consent").unwrap()];
-    common::write(dir.path(), "04-app-token.yaml", app_token);
+    crate::common::write(dir.path(), "04-app-token.yaml", app_token);
     for file in [
         scenarios.join("02-application-metadata.yaml"),
         dir.path().join("04-app-token.yaml"),
@@ -149,7 +147,7 @@ fn the_printed_curl_presents_the_pkcs12_file_with_its_password_from_the_environm
         )),
         "{curl}"
     );
-    let result = common::local_command("bash")
+    let result = crate::common::local_command("bash")
         .args([
             "-c",
             &format!(

@@ -4,10 +4,8 @@
 //! `sign` module at the sandbox's time and sent over mutual TLS on 127.0.0.1; expiry is reached
 //! by advancing the sandbox clock, never by sleeping.
 
-mod common;
-
-use common::Bank;
-use common::psd2::*;
+use crate::common::Bank;
+use crate::common::psd2::*;
 
 use std::time::Duration;
 

@@ -2,8 +2,7 @@
 //! certificate, bad bodies and unknown banks get the hub's error shape with what to fix, and a
 //! consent screen cannot be answered twice.
 
-mod common;
-use common::{Bank, sandbox_client};
+use crate::common::{Bank, sandbox_client};
 use obconform::sandbox::pki::{load_ca, renew_client_pair, write_client_pair};
 use serde_json::{Value, json};
 

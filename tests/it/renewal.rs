@@ -3,8 +3,7 @@
 //! TLS on the old certificate, then retire the old pair), re-run the whole library on the new
 //! pair against the same snapshots, and see the old pair refused.
 
-mod common;
-use common::{StandaloneSandbox, obconform, write};
+use crate::common::{StandaloneSandbox, obconform, write};
 use std::path::PathBuf;
 
 fn repo() -> PathBuf {
@@ -117,7 +116,7 @@ fn attach_without_a_running_sandbox_says_what_to_start() {
 #[test]
 fn renewal_scenarios_without_new_certs_are_skipped_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    write(dir.path(), "environments.yaml", crate::common::EMBEDDED_ENV);
     let file = write(
         dir.path(),
         "needs.yaml",

@@ -3,9 +3,7 @@
 //! replaces an application's metadata (step 2b). Requests are signed with obconform's own
 //! `sign` module and sent over mutual TLS on 127.0.0.1; every refusal names its diagnosis.
 
-mod common;
-
-use common::Bank;
+use crate::common::Bank;
 
 use std::time::{Duration, SystemTime};
 
@@ -87,18 +85,6 @@ impl Bank {
     /// The application token request of step 3c, signed with `key`.
     fn app_token_request(&self, body: &str, key: &SigningKey) -> HttpRequest {
         self.sign_as(self.token_request(body), &http_signature(), key)
-    }
-
-    async fn mtls_token_for(&self, client_id: &str) -> String {
-        let request = self.token_request(&format!(
-            "grant_type=client_credentials&client_id={client_id}"
-        ));
-        let response = self.send(&request).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        json_body(response).await["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_owned()
     }
 
     async fn get(&self, path: &str, token: &str) -> reqwest::Response {
@@ -508,7 +494,7 @@ async fn app_token_key_ids_and_certificate_header_are_checked() {
 
     // The TLS client certificate must belong to the application of the signing certificate.
     let pki = bank.sandbox.pki();
-    let signing_as_tls = common::sandbox_client(
+    let signing_as_tls = crate::common::sandbox_client(
         &pki.ca_cert,
         Some((&pki.client_signing_cert, &pki.client_signing_key)),
     );

@@ -2,11 +2,9 @@
 //! by the `openssl` CLI (an implementation we did not write) over the faulty input each claims,
 //! refused before sending when they cannot apply, and sent to the embedded sandbox by a run.
 
-mod common;
-
+use crate::common::{EMBEDDED_ENV, local_command, obconform, write};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use common::{EMBEDDED_ENV, local_command, obconform, write};
 use obconform::scenario::model::{Flow, Mutation, SignProfile};
 use obconform::sign::{JWS_HEADER, SigningKey};
 use obconform::steps::mutate::{self, Keys};

@@ -4,8 +4,7 @@
 //! The "system under test" is a plain-HTTP server on 127.0.0.1 that, when a URL is registered,
 //! posts three status changes to it.
 
-mod common;
-use common::{obconform, write};
+use crate::common::{obconform, write};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
@@ -86,7 +85,7 @@ fn setup(scenario: &str) -> tempfile::TempDir {
     dir
 }
 
-fn run(dir: &tempfile::TempDir) -> common::Output {
+fn run(dir: &tempfile::TempDir) -> crate::common::Output {
     obconform(
         &["run", "scenario.yaml", "--env", "local", "--no-snapshots"],
         dir.path(),

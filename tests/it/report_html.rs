@@ -3,8 +3,6 @@
 //! Chromium renders it (DOM and a screenshot to look at). Without Chromium the browser half is
 //! skipped with a message, unless OBCONFORM_REQUIRE_CHROMIUM=1 (CI) makes that a failure.
 
-mod common;
-
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,7 +33,7 @@ const SCENARIOS: [&str; 5] = [
 /// troubleshooting/25 with the refusal expected to succeed: the step fails with the engine's
 /// finding, the step after it is skipped, and the step name carries markup the page must escape.
 fn failing_scenario() -> String {
-    common::failing_scenario(
+    crate::common::failing_scenario(
         "\"Deliberately failing: a request signed with the wrong key, expected to pass\"",
         r#""signed with the TLS key <script>alert(1)</script> \"'&""#,
         "sign-with: tls",
@@ -75,7 +73,7 @@ fn run_scenarios() -> Run {
         "--out",
         out.to_str().unwrap(),
     ]);
-    let output = common::obconform(&args, &repo());
+    let output = crate::common::obconform(&args, &repo());
     assert_eq!(output.code, 1, "one scenario fails on purpose: {output}");
     output.assert_no_panic();
     let json = std::fs::read(dir.join("report.json")).expect("report.json written");
@@ -92,8 +90,8 @@ fn run_scenarios() -> Run {
 /// (the nearest environments.yaml configures a scenario).
 fn write_failing_scenario(temp: &Path) -> PathBuf {
     let environments = std::fs::read_to_string(repo().join("scenarios/environments.yaml")).unwrap();
-    common::write(temp, "failing/environments.yaml", &environments);
-    common::write(
+    crate::common::write(temp, "failing/environments.yaml", &environments);
+    crate::common::write(
         temp,
         "failing/99-deliberately-failing.yaml",
         &failing_scenario(),

@@ -2,12 +2,12 @@
 //! page, the status lifecycle on the sandbox clock, cancellation, and every refusal with its
 //! status, tppMessages code, path and diagnosis.
 
-mod common;
-
 use std::time::Duration;
 
-use common::Bank;
-use common::psd2::{AIS_SCOPE, FORM, REDIRECT, diagnosis, json_body, params_get, redirected};
+use crate::common::Bank;
+use crate::common::psd2::{
+    AIS_SCOPE, FORM, REDIRECT, diagnosis, json_body, params_get, redirected,
+};
 use obconform::sandbox::PSD2_CLIENT_ID;
 use obconform::scenario::model::{Flow, SignProfile};
 use obconform::sign::SigningKey;
@@ -185,7 +185,7 @@ impl Bank {
     /// The SCA page of an initiation response (its absolute `scaRedirect`).
     /// The customer's browser: no client certificate.
     fn browser(&self) -> reqwest::Client {
-        common::sandbox_client(&self.sandbox.pki().ca_cert, None)
+        crate::common::sandbox_client(&self.sandbox.pki().ca_cert, None)
     }
 
     async fn sca_page(&self, payment: &Value) -> reqwest::Response {
@@ -213,20 +213,6 @@ impl Bank {
             self.form_request("/oauth2/token", &body),
             &self.signing,
             None,
-        );
-        let response = self.send(&request).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        json_body(response).await["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_owned()
-    }
-
-    /// An mTLS-only token for another registered application.
-    async fn mtls_token_for(&self, client_id: &str) -> String {
-        let request = self.form_request(
-            "/oauth2/token",
-            &format!("grant_type=client_credentials&client_id={client_id}"),
         );
         let response = self.send(&request).await;
         assert_eq!(response.status(), StatusCode::OK);

@@ -3,9 +3,7 @@
 //! sandbox plays ING's sandbox (an environment of kind `sandbox` pointing at it) and the test
 //! plays the customer's browser. The embedded case runs in scenario 04-granting.
 
-mod common;
-
-use common::{TestSandbox, write};
+use crate::common::{TestSandbox, write};
 use obconform::sandbox::PSD2_CLIENT_ID;
 use reqwest::{StatusCode, Url};
 use std::io::{BufRead, BufReader, Write as _};
@@ -68,8 +66,11 @@ steps:
 
 /// The customer's browser (no client certificate) consents; the sandbox's redirect.
 fn consent_in_browser(sandbox: &TestSandbox, consent_url: &str) -> Url {
-    let browser = common::sandbox_client(&sandbox.pki().ca_cert, None);
-    sandbox.block_on(common::psd2::consent_in_browser(&browser, consent_url))
+    let browser = crate::common::sandbox_client(&sandbox.pki().ca_cert, None);
+    sandbox.block_on(crate::common::psd2::consent_in_browser(
+        &browser,
+        consent_url,
+    ))
 }
 
 fn consent_url(sandbox: &TestSandbox, redirect_uri: &str) -> String {
@@ -87,7 +88,7 @@ fn consent_url(sandbox: &TestSandbox, redirect_uri: &str) -> String {
     url.to_string()
 }
 
-fn run(dir: &Path, extra: &[&str], stdin: Option<&str>) -> common::Output {
+fn run(dir: &Path, extra: &[&str], stdin: Option<&str>) -> crate::common::Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_obconform"));
     command
         .args(["run", "flow.yaml", "--env", "ing", "--no-snapshots"])
@@ -103,7 +104,7 @@ fn run(dir: &Path, extra: &[&str], stdin: Option<&str>) -> common::Output {
     }
     drop(input);
     let out = child.wait_with_output().expect("obconform ends");
-    common::Output {
+    crate::common::Output {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -199,7 +200,7 @@ fn without_a_code_the_step_fails_and_says_how_to_give_one() {
 #[test]
 fn a_loopback_redirect_uri_is_listened_on() {
     let sandbox = TestSandbox::start();
-    let port = common::closed_port();
+    let port = crate::common::closed_port();
     let redirect = format!("http://127.0.0.1:{port}/callback");
     // Register the loopback redirect URI for the example application.
     let mut app = sandbox
@@ -254,7 +255,7 @@ fn a_loopback_redirect_uri_is_listened_on() {
 #[test]
 fn on_the_embedded_sandbox_the_customer_can_cancel_and_a_wrong_profile_is_named() {
     let dir = tempfile::tempdir().expect("temp dir");
-    write(dir.path(), "environments.yaml", common::EMBEDDED_ENV);
+    write(dir.path(), "environments.yaml", crate::common::EMBEDDED_ENV);
     let steps = format!(
         r#"name: cancelled consent
 system: test
@@ -269,7 +270,7 @@ steps:
 "#
     );
     write(dir.path(), "flow.yaml", &steps);
-    let out = common::obconform(&["run", "flow.yaml", "--no-snapshots"], dir.path());
+    let out = crate::common::obconform(&["run", "flow.yaml", "--no-snapshots"], dir.path());
     assert_eq!(out.code, 1, "{out}");
     assert!(
         out.stdout.contains("PASS  1. the customer cancels"),

@@ -2,11 +2,9 @@
 //! guide's scripts use — whose own output (`-serial`, `-fingerprint -sha256`, `asn1parse`) is the
 //! independent check of what obconform prints.
 
-mod common;
-
+use crate::common::{Output, obconform, obconform_with_env};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{Output, obconform, obconform_with_env};
 use std::path::Path;
 use std::process::Command;
 

@@ -3,9 +3,7 @@
 //! curl export, wire log, request archive) against a sandbox this test started, so it knows every token and
 //! code the bank handed out; then every output file is searched for every secret.
 
-mod common;
-
-use common::{local_command, write};
+use crate::common::{local_command, write};
 use obconform::sandbox::endpoints::{Endpoints, write_endpoints};
 use obconform::sandbox::{Sandbox, SandboxConfig};
 use std::path::{Path, PathBuf};

@@ -1,8 +1,6 @@
 //! The embedded sandbox over real mutual TLS: PKI files, the mTLS-only application token,
 //! application metadata, ING error shapes, expiry and shutdown.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
@@ -24,7 +22,7 @@ async fn start_sandbox() -> Sandbox {
 }
 
 fn tls_client(pki: &PkiFiles) -> reqwest::Client {
-    common::sandbox_client(
+    crate::common::sandbox_client(
         &pki.ca_cert,
         Some((&pki.client_tls_cert, &pki.client_tls_key)),
     )
@@ -521,13 +519,13 @@ async fn expired_token_is_refused_with_a_diagnosis() {
 #[tokio::test]
 async fn client_without_certificate_is_refused_at_tls_level() {
     let sandbox = start_sandbox().await;
-    let no_cert = common::sandbox_client(&sandbox.pki().ca_cert, None);
+    let no_cert = crate::common::sandbox_client(&sandbox.pki().ca_cert, None);
     let result = no_cert.get(format!("{}/", sandbox.base_url())).send().await;
     assert!(result.is_err(), "{result:?}");
 
     // A client certificate from another CA fails the same way.
     let other = start_sandbox().await;
-    let foreign = common::sandbox_client(
+    let foreign = crate::common::sandbox_client(
         &sandbox.pki().ca_cert,
         Some((&other.pki().client_tls_cert, &other.pki().client_tls_key)),
     );
@@ -548,7 +546,7 @@ async fn client_without_certificate_is_refused_at_tls_level() {
 #[tokio::test]
 async fn consent_host_needs_no_client_certificate_and_serves_only_the_consent_screens() {
     let sandbox = start_sandbox().await;
-    let browser = common::sandbox_client(&sandbox.pki().ca_cert, None);
+    let browser = crate::common::sandbox_client(&sandbox.pki().ca_cert, None);
     let consent = sandbox.consent_url();
     assert_ne!(consent, sandbox.base_url());
 
@@ -588,7 +586,7 @@ async fn signing_certificate_is_not_a_tls_certificate() {
     let sandbox = start_sandbox().await;
     let base = sandbox.base_url();
     let pki = sandbox.pki();
-    let signing_as_tls = common::sandbox_client(
+    let signing_as_tls = crate::common::sandbox_client(
         &pki.ca_cert,
         Some((&pki.client_signing_cert, &pki.client_signing_key)),
     );
@@ -689,7 +687,7 @@ async fn shutdown_and_drop_stop_the_server() {
 
 #[tokio::test]
 async fn the_guides_curl_invocation_works() {
-    if common::local_command("curl")
+    if crate::common::local_command("curl")
         .arg("--version")
         .output()
         .is_err()
@@ -701,7 +699,7 @@ async fn the_guides_curl_invocation_works() {
     let pki = sandbox.pki().clone();
     let url = format!("{}/oauth2/token", sandbox.base_url());
     let output = tokio::task::spawn_blocking(move || {
-        common::local_command("curl")
+        crate::common::local_command("curl")
             .current_dir(&pki.dir)
             .args(["-sS", "--cacert", "ca.pem"])
             .args(["--cert", "example_client_tls.cer"])

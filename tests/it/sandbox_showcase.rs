@@ -3,10 +3,8 @@
 //! header sets), the three greetings, and the mistakes the two example pairs invite. Requests are
 //! signed with obconform's own signer; one test runs seed 004's Python client instead.
 
-mod common;
-
-use common::psd2::{diagnosis, json_body, token_of};
-use common::{Bank, TestSandbox, sandbox_client, signing_key};
+use crate::common::psd2::{diagnosis, json_body, token_of};
+use crate::common::{Bank, TestSandbox, sandbox_client, signing_key};
 
 use std::path::Path;
 use std::process::Command;

@@ -1,9 +1,7 @@
 //! `obconform sign`: what it prints, that the printed curl command is accepted by the sandbox,
 //! and that the key never reaches the output.
 
-mod common;
-
-use common::{TestSandbox, obconform};
+use crate::common::{TestSandbox, obconform};
 use std::path::{Path, PathBuf};
 
 fn repo_environments() -> PathBuf {
@@ -83,7 +81,7 @@ fn the_app_token_profile_prints_the_guides_request_and_curl_gets_a_token() {
 
     // The printed curl command, run as is, gets an application token from the sandbox.
     let curl = section(&out.stdout, "curl");
-    let result = common::local_command("bash")
+    let result = crate::common::local_command("bash")
         .args(["-c", &format!("{} -sS", curl.trim_end())])
         .output()
         .expect("bash runs");

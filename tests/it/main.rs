@@ -1,0 +1,38 @@
+//! The integration tests of the workspace, one binary (one link, one process start per run):
+//! each module is what used to be a test file of its own; `common` holds the shared helpers (a
+//! sandbox on 127.0.0.1 that stops when dropped, running the real binary).
+
+mod common;
+
+mod authorize_step;
+mod bad_input;
+mod callback_step;
+mod certs_inspect;
+mod certs_issue;
+mod cli;
+mod curl_export;
+mod diagnose_engine;
+mod explain;
+mod guide_scripts;
+mod mutate_faults;
+mod pkcs12_environment;
+mod production_writes;
+mod put_guard;
+mod redaction_everywhere;
+mod renewal;
+mod report_html;
+mod reports;
+mod retry;
+mod sandbox_ais;
+mod sandbox_granting;
+mod sandbox_hub;
+mod sandbox_partner;
+mod sandbox_pis;
+mod sandbox_server;
+mod sandbox_showcase;
+mod sandbox_signatures;
+mod sign_aws_lc;
+mod sign_command;
+mod sign_openssl;
+mod sign_vectors;
+mod transport_wire;
