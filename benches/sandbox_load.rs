@@ -8,7 +8,7 @@
 //! than what is printed. The target (issue 4): ≥ 2,000 verified requests/s with no errors and
 //! flat memory.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use common::Bank;
