@@ -8,14 +8,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Run(args) = &cli.command
-        && args.update_snapshots
-    {
-        // SAFETY: set before any thread starts; insta reads it on the first snapshot check.
-        unsafe { std::env::set_var("INSTA_UPDATE", "always") };
-    }
     obconform::install_crypto_provider();
-    obconform::check::snapshot::install_quiet_snapshot_panic_hook();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,6 +1,7 @@
 //! Running one scenario: for each step render → sign → send (or consent) → check, in order.
 
 use crate::check::expect::{RenderFn, evaluate};
+use crate::check::snapshot_file::{SnapshotMode, check_snapshot};
 use crate::check::{capture::capture, snapshot};
 use crate::context::{insert_callbacks, render_vars, template_data};
 use crate::environment::ActiveEnvironment;
@@ -31,9 +32,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// Whether and where responses are snapshot-checked.
 #[derive(Debug, Clone)]
 pub enum Snapshots {
-    /// Check against `<root>/<environment>/<system>/`.
+    /// Check against `<root>/<environment>/<system>/`; `mode` says whether new or changed
+    /// snapshots are accepted.
     Check {
         root: PathBuf,
+        mode: SnapshotMode,
     },
     Skip,
 }
@@ -344,7 +347,7 @@ async fn run_step(
         }
     }
 
-    if let (Some(spec), Snapshots::Check { root }) = (&step.snapshot, &ctx.snapshots) {
+    if let (Some(spec), Snapshots::Check { root, mode }) = (&step.snapshot, &ctx.snapshots) {
         let dir = root.join(&ctx.env.name).join(&loaded.scenario.system);
         let name = snapshot::snapshot_name(&loaded.stem(), index, &step.name.value);
         let content = match &received {
@@ -362,7 +365,7 @@ async fn run_step(
                 snapshot::message_snapshot(&first_line, message, redactor, spec.extra_redactions())
             }
         };
-        if let Err(e) = snapshot::check_snapshot(&dir, &name, &content, &loaded.path) {
+        if let Err(e) = check_snapshot(&dir, &name, &content, &loaded.path, *mode) {
             failures.push(e);
         }
     }

@@ -3,6 +3,7 @@
 //! with any cargo test.
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use obconform::check::snapshot_file::SnapshotMode;
 use obconform::environment::active::EnvironmentsSource;
 use obconform::environment::model::EnvironmentKind;
 use obconform::report::console;
@@ -76,6 +77,7 @@ fn run_one(loaded: &LoadedScenario, group: usize, shared: &Shared) -> Result<(),
         renderer: &renderer,
         snapshots: Snapshots::Check {
             root: root().join("snapshots"),
+            mode: snapshot_mode(),
         },
         codes: &CodeSupply::none(),
     };
@@ -97,6 +99,15 @@ fn run_one(loaded: &LoadedScenario, group: usize, shared: &Shared) -> Result<(),
     }
 }
 
+/// `OBCONFORM_UPDATE_SNAPSHOTS=1 cargo test --test scenarios` accepts new and changed snapshots,
+/// as `obconform run --update-snapshots` does.
+fn snapshot_mode() -> SnapshotMode {
+    match std::env::var("OBCONFORM_UPDATE_SNAPSHOTS") {
+        Ok(v) if !v.is_empty() && v != "0" => SnapshotMode::Update,
+        _ => SnapshotMode::Check,
+    }
+}
+
 fn main() {
     let mut args = Arguments::from_args();
     // One at a time, as `obconform run` does: scenarios of one system share the sandbox's state
@@ -104,7 +115,6 @@ fn main() {
     if args.test_threads.is_none() {
         args.test_threads = Some(1);
     }
-    obconform::check::snapshot::install_quiet_snapshot_panic_hook();
     let files = scenario_files(&[root().join("scenarios")]).unwrap_or_else(|e| {
         eprintln!("{e}");
         std::process::exit(101);

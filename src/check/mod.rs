@@ -3,3 +3,4 @@
 pub mod capture;
 pub mod expect;
 pub mod snapshot;
+pub mod snapshot_file;

@@ -1,15 +1,12 @@
-//! Snapshot checks of responses with insta: stable text, explicit names, volatile values redacted.
-//!
-//! A mismatch writes `<name>.snap.new` next to the snapshot (not in CI) and fails the step; accept
-//! with `INSTA_UPDATE=always` (or `obconform run --update-snapshots`) or `cargo insta review`.
+//! The text of a snapshot: a response, a received callback or the engine's findings, made stable
+//! (secrets, key material, timestamps and other per-run values replaced by markers), and the
+//! snapshot's file name. Comparing and writing the files is `snapshot_file`'s job.
 
 use crate::http::Exchange;
 use crate::redact::{REDACTED, Redactor, redact_json_fields};
 use obconform_core::catalogue::DIAGNOSIS_HEADER;
 use obconform_core::diagnose::Finding;
 use obconform_core::wire::HttpResponse;
-use std::panic::AssertUnwindSafe;
-use std::path::Path;
 
 /// JSON fields whose values change with every generated key or certificate.
 const KEY_MATERIAL_FIELDS: &[&str] = &["n", "x5c", "x5t", "x5t#S256", "kid"];
@@ -158,7 +155,7 @@ fn redact_path(document: &mut serde_json::Value, path: &str) {
     }
 }
 
-/// A snapshot name insta can use as a file name: lower-case letters, digits and dashes.
+/// A snapshot name usable as a file name: lower-case letters, digits and dashes.
 pub fn snapshot_name(scenario_stem: &str, step_index: usize, step_name: &str) -> String {
     let slug: String = step_name
         .to_lowercase()
@@ -170,49 +167,6 @@ pub fn snapshot_name(scenario_stem: &str, step_index: usize, step_name: &str) ->
         .collect::<Vec<_>>()
         .join("-");
     format!("{scenario_stem}--{:02}-{slug}", step_index + 1)
-}
-
-/// Compares `content` with the stored snapshot `dir/<name>.snap` using insta.
-pub fn check_snapshot(
-    dir: &Path,
-    name: &str,
-    content: &str,
-    source_file: &Path,
-) -> Result<(), String> {
-    // insta takes a relative snapshot path as relative to the asserting source file, not the cwd.
-    let dir =
-        std::path::absolute(dir).map_err(|e| format!("snapshot folder {}: {e}", dir.display()))?;
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(&dir);
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
-    settings.set_input_file(source_file);
-    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        settings.bind(|| insta::assert_snapshot!(name, content));
-    }));
-    outcome.map_err(|_| {
-        format!(
-            "snapshot `{name}` differs from {} (a .snap.new was written unless in CI; accept with INSTA_UPDATE=always or --update-snapshots)",
-            dir.join(format!("{name}.snap")).display()
-        )
-    })
-}
-
-/// Installs a panic hook that keeps insta's assertion panics (turned into step failures above)
-/// quiet, and reports every other panic as usual.
-pub fn install_quiet_snapshot_panic_hook() {
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let message = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or_default();
-        if !message.starts_with("snapshot assertion") {
-            previous(info);
-        }
-    }));
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use super::run_schedule::run_all;
 use super::run_wire_log::WireLog;
 use super::{Outcome, RunArgs};
 use crate::archive::ScenarioSource;
+use crate::check::snapshot_file::SnapshotMode;
 use crate::environment::active::CertFiles;
 use crate::environment::active::EnvironmentsSource;
 use crate::environment::model::EnvironmentKind;
@@ -188,6 +189,11 @@ pub async fn run(args: RunArgs) -> Outcome {
     } else {
         Snapshots::Check {
             root: args.snapshot_dir.clone(),
+            mode: if args.update_snapshots {
+                SnapshotMode::Update
+            } else {
+                SnapshotMode::Check
+            },
         }
     };
     let codes = CodeSupply::new(
