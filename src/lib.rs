@@ -15,6 +15,7 @@ pub mod cli;
 pub mod context;
 pub mod environment;
 pub mod error_chain;
+pub mod harness;
 pub mod http;
 pub mod plan;
 pub mod put_guard;

@@ -10,7 +10,6 @@ use crate::http::{DEFAULT_TLS_ROLE, Exchange, Transport};
 use crate::plan::plan_request;
 use crate::put_guard;
 use crate::redact::{Redactor, looks_secret};
-use crate::report::console;
 use crate::scenario::LoadedScenario;
 use crate::scenario::located::Located;
 use crate::scenario::model::SnapshotKind;
@@ -23,8 +22,7 @@ use crate::template::{Renderer, as_text};
 use obconform_core::catalogue::DIAGNOSIS_HEADER;
 use obconform_core::diagnose::{self, Evidence, Finding, FlowContext, diagnose};
 use obconform_core::sign::message::{Message, request_target_of_url};
-use obconform_core::wire::HttpRequest;
-use obconform_core::wire::HttpResponse;
+use obconform_core::wire::{HttpRequest, HttpResponse, path_of};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -358,10 +356,8 @@ async fn run_step(
                 snapshot::response_snapshot(&exchange.response, redactor, spec.extra_redactions())
             }
             Some(message) => {
-                let first_line = format!(
-                    "callback: POST {}",
-                    console::path_of(&exchange.request.request.url)
-                );
+                let first_line =
+                    format!("callback: POST {}", path_of(&exchange.request.request.url));
                 snapshot::message_snapshot(&first_line, message, redactor, spec.extra_redactions())
             }
         };

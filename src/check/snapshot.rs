@@ -6,7 +6,7 @@ use crate::http::Exchange;
 use crate::redact::{REDACTED, Redactor, redact_json_fields};
 use obconform_core::catalogue::DIAGNOSIS_HEADER;
 use obconform_core::diagnose::Finding;
-use obconform_core::wire::HttpResponse;
+use obconform_core::wire::{HttpResponse, path_of};
 
 /// JSON fields whose values change with every generated key or certificate.
 const KEY_MATERIAL_FIELDS: &[&str] = &["n", "x5c", "x5t", "x5t#S256", "kid"];
@@ -61,7 +61,7 @@ pub fn diagnosis_snapshot(
     redactor: &Redactor,
 ) -> String {
     let request = &exchange.request.request;
-    let path = crate::report::console::path_of(&request.url);
+    let path = path_of(&request.url);
     let mut text = format!(
         "request: {} {}\nstatus: {}\n",
         request.method, path, exchange.response.status

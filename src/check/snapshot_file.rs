@@ -36,6 +36,9 @@ pub enum Checked {
     Accepted(PathBuf),
 }
 
+/// How to accept, from the command line and from a test harness.
+const ACCEPT: &str = "`--update-snapshots` (under cargo test: OBCONFORM_UPDATE_SNAPSHOTS=1)";
+
 /// Lines of difference shown in a failure before it is cut short.
 const MAX_DIFF_LINES: usize = 60;
 
@@ -85,11 +88,11 @@ pub fn check_snapshot(
         format!("the text received is in {}", pending_path.display())
     };
     Err(match stored_text {
-        None => format!(
-            "new snapshot `{name}`: {pending}; review it, then accept it with `--update-snapshots`"
-        ),
+        None => {
+            format!("new snapshot `{name}`: {pending}; review it, then accept it with {ACCEPT}")
+        }
         Some(old) => format!(
-            "snapshot `{name}` differs from {}:\n{}{pending}; accept the new text with `--update-snapshots`",
+            "snapshot `{name}` differs from {}:\n{}{pending}; accept the new text with {ACCEPT}",
             stored_path.display(),
             diff(old, content)
         ),

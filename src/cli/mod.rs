@@ -125,7 +125,7 @@ pub struct RunArgs {
     /// redacted), for `obconform explain`.
     #[arg(long, value_name = "DIR", default_value = "obconform-out")]
     pub out: PathBuf,
-    /// Also write a runnable curl script for each request sent (DIR/<scenario>/<NN>-<step>.sh),
+    /// Also write a runnable curl script for each request sent (DIR/SCENARIO/NN-STEP.sh),
     /// reproducing it byte for byte; its secrets come from environment variables it names.
     #[arg(long, value_name = "DIR")]
     pub curl: Option<PathBuf>,
@@ -190,7 +190,7 @@ pub enum ReportCommand {
 #[derive(Debug, clap::Args)]
 pub struct ExplainArgs {
     /// Request files: HTTP/1.1 text (`METHOD /path HTTP/1.1`, headers, an empty line, the
-    /// body), e.g. obconform-out/requests/<scenario>/<NN>-<step>.http.
+    /// body), e.g. obconform-out/requests/SCENARIO/NN-STEP.http.
     #[arg(required = true, value_name = "REQUEST")]
     pub requests: Vec<PathBuf>,
     /// Certificates the request may refer to (repeatable; PEM with one or more certificates,

@@ -4,8 +4,7 @@
 use crate::http::Exchange;
 use crate::redact::Redactor;
 use crate::runner::{ScenarioOutcome, StepOutcome, Verdict};
-use obconform_core::wire::HttpRequest;
-use obconform_core::wire::HttpResponse;
+use obconform_core::wire::{HttpRequest, HttpResponse, path_of};
 use std::fmt::Write;
 use std::time::Duration;
 
@@ -138,15 +137,6 @@ fn indent(text: &str, prefix: &str) -> String {
         .join("\n")
 }
 
-/// Path and query of an absolute URL (what the request line carries).
-pub fn path_of(url: &str) -> &str {
-    let after_scheme = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
-    after_scheme
-        .find('/')
-        .map(|i| &after_scheme[i..])
-        .unwrap_or("/")
-}
-
 fn host_of(url: &str) -> &str {
     let after_scheme = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
     after_scheme.split('/').next().unwrap_or(after_scheme)
@@ -157,12 +147,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn path_and_host_of_urls() {
-        assert_eq!(
-            path_of("https://127.0.0.1:8443/oauth2/token?x=1"),
-            "/oauth2/token?x=1"
-        );
-        assert_eq!(path_of("https://api.ing.com"), "/");
+    fn host_of_urls() {
         assert_eq!(host_of("https://api.ing.com/x"), "api.ing.com");
     }
 }

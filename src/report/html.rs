@@ -3,11 +3,11 @@
 //! Printing expands every collapsed part. Every text is HTML-escaped here; the model has already
 //! redacted the secrets.
 
-use super::console::path_of;
 use super::model::{
     CertificateReport, EnvironmentReport, FindingReport, Header, RequestReport, ResponseReport,
     RunReport, ScenarioReport, SkippedScenario, StepReport, StepVerdict, Summary,
 };
+use obconform_core::wire::path_of;
 use std::collections::HashSet;
 
 /// Bodies longer than this are cut in the page (report.json keeps them whole).

@@ -40,10 +40,33 @@ impl HttpResponse {
     }
 }
 
+/// Path and query of an absolute URL (what the request line carries).
+pub fn path_of(url: &str) -> &str {
+    let after_scheme = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
+    after_scheme
+        .find('/')
+        .map(|i| &after_scheme[i..])
+        .unwrap_or("/")
+}
+
 /// The first value of a header (names are case-insensitive), for requests and responses alike.
 pub fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_path_of_a_url_keeps_its_query() {
+        assert_eq!(
+            path_of("https://127.0.0.1:8443/oauth2/token?x=1"),
+            "/oauth2/token?x=1"
+        );
+        assert_eq!(path_of("https://api.ing.com"), "/");
+    }
 }

@@ -1,9 +1,30 @@
-//! The embedded sandbox: an offline imitation of ING's sandbox bank (DESIGN.md §5).
+//! The embedded sandbox: an offline, strict imitation of ING's sandbox bank that says why it
+//! refuses a request.
 //!
 //! [`Sandbox::start`] generates a fresh test PKI and listens twice, like ING's two hosts: the API
 //! listener (`api.sandbox.ing.com`: mutual TLS, client certificates of the test CA required)
-//! serves every system's routes (PSD2 and the partner API); the consent listener (`myaccount.sandbox.ing.com`: a browser
-//! page, no client certificate needed) serves the consent screens only.
+//! serves every system's routes (PSD2, the Open Banking showcase, the partner API, the PSD2 hub);
+//! the consent listener (`myaccount.sandbox.ing.com`: a browser page, no client certificate
+//! needed) serves the consent screens. A refusal carries an `x-obconform-diagnosis` header naming
+//! the mistake (`httpsig.digest-mismatch`, `flow.token-mode-mismatch`, …).
+//!
+//! In a TPP's own async test, point the client under test at it — like a mock server, but one
+//! that verifies signatures, tokens and certificates as the bank does:
+//!
+//! ```no_run
+//! use obconform_sandbox::{PSD2_CLIENT_ID, Sandbox, SandboxConfig};
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let bank = Sandbox::start(SandboxConfig::loopback()).await?;
+//! let api = bank.base_url(); // https://127.0.0.1:PORT
+//! let pki = bank.pki(); // ca.pem and ING's example client certificates, as files
+//! // … build the client with pki.client_tls_cert / pki.client_tls_key, trust pki.ca_cert,
+//! // register as PSD2_CLIENT_ID, call `api` …
+//! # let _ = (api, pki, PSD2_CLIENT_ID);
+//! bank.shutdown().await; // or drop it
+//! # Ok(())
+//! # }
+//! ```
 
 mod clock;
 pub mod endpoints;
@@ -74,6 +95,12 @@ impl SandboxConfig {
             pki_dir: None,
             partner: PartnerConfig::default(),
         }
+    }
+
+    /// Listens on a free port of 127.0.0.1, PKI in a private temporary directory: what a test
+    /// wants.
+    pub fn loopback() -> Self {
+        Self::new(SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
     /// Writes the PKI (and `partner-api.env`) into `dir`, kept after the sandbox stops.
@@ -166,11 +193,15 @@ impl std::fmt::Debug for Sandbox {
 
 impl Sandbox {
     /// Generates the PKI, binds, and returns once the listener accepts connections.
-    /// Spawns on the current tokio runtime.
+    /// Spawns on the current tokio runtime; stops when [`Sandbox::shutdown`] is awaited or the
+    /// value is dropped.
     pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(SandboxError::NoRuntime);
         }
+        // The PSD2 hub's callbacks go out through reqwest, which takes the process-wide rustls
+        // provider: make sure there is one (a no-op when the caller installed its own).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let (temp_dir, pki_dir) = match config.pki_dir {
             Some(dir) => (None, dir),
             None => {
@@ -287,10 +318,14 @@ impl Sandbox {
         loopback_url(self.consent_addr)
     }
 
+    /// The API listener's address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
+    /// The PKI files: the test CA (`ca.pem`, to trust), ING's example client certificates and
+    /// keys (`example_client_tls.cer/.key`, `example_client_signing.cer/.key`) bound to
+    /// [`PSD2_CLIENT_ID`], and the partner API's credentials.
     pub fn pki(&self) -> &PkiFiles {
         &self.pki
     }

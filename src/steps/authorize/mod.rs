@@ -4,10 +4,10 @@
 //! The step renders the consent URL (`{{env.consent}}/authorize/v2/{COUNTRY}?client_id&scope&
 //! state&redirect_uri&response_type=code`, the guide's parameters, space as `%20`), then:
 //! - on the embedded sandbox it behaves like a browser: loads the consent screen, picks the test
-//!   profile, submits the form and takes the `302` ([`browser`]);
+//!   profile, submits the form and takes the `302` (`browser`);
 //! - elsewhere a person has to consent: the URL is printed (and opened in a browser when there
 //!   is one) and the redirect is taken from `--code`, a loopback listener on an
-//!   `http://127.0.0.1:PORT/…` redirect URI, or a line on stdin ([`supply`]).
+//!   `http://127.0.0.1:PORT/…` redirect URI, or a line on stdin (`supply`).
 //!
 //! Either way the step's response is the redirect (status 302, `Location`), checked here: the
 //! `state` must come back unchanged and the target must be the redirect URI.
