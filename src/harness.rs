@@ -36,7 +36,9 @@ use crate::check::snapshot_file::SnapshotMode;
 use crate::environment::active::EnvironmentsSource;
 use crate::environment::model::EnvironmentKind;
 use crate::report::console;
-use crate::runner::{RunContext, Snapshots, run_scenario};
+use crate::run::events::{Event, Reporter, Reporters};
+use crate::run::session::Session;
+use crate::runner::Snapshots;
 use crate::scenario::discover::scenario_files;
 use crate::scenario::{LoadedScenario, load_scenario};
 use crate::steps::authorize::CodeSupply;
@@ -267,28 +269,40 @@ fn run_one(
             "{errors}\n(set OBCONFORM_ALLOW_WRITES=1 to run it)"
         )));
     }
-    let ctx = RunContext {
-        env: &target.env,
-        transport: &target.transport,
+    let session = Session {
         renderer: &renderer,
         snapshots: settings.snapshots.clone(),
         codes: &CodeSupply::none(),
+        jobs: 1,
     };
-    let mut lines = Vec::new();
-    let outcome = shared
-        .runtime
-        .block_on(run_scenario(loaded, &ctx, &mut |step, redactor| {
-            lines.push(console::step_line(step, redactor))
-        }));
+    let mut lines = StepLines::default();
+    let outcome = shared.runtime.block_on(session.run_one(
+        loaded,
+        target,
+        0,
+        &Reporters::new(vec![&mut lines]),
+    ));
     if outcome.passed() {
         Ok(())
     } else {
         Err(Failed::from(format!(
             "{}\n{}\n{}",
             console::scenario_header(&outcome.test_name, &outcome.title),
-            lines.join("\n"),
+            lines.0.join("\n"),
             console::scenario_summary(&outcome)
         )))
+    }
+}
+
+/// A failed test's message: the console line of each step.
+#[derive(Default)]
+struct StepLines(Vec<String>);
+
+impl Reporter for StepLines {
+    fn on(&mut self, event: &Event<'_>) {
+        if let Event::StepFinished { step, redactor, .. } = event {
+            self.0.push(console::step_line(step, redactor));
+        }
     }
 }
 

@@ -21,6 +21,7 @@ pub mod plan;
 pub mod put_guard;
 pub mod redact;
 pub mod report;
+pub mod run;
 pub mod runner;
 pub mod scenario;
 pub mod steps;

@@ -7,17 +7,11 @@ pub mod explain;
 pub mod explain_inputs;
 pub mod report_merge;
 pub mod run;
-pub mod run_archive;
-pub mod run_curl;
-pub mod run_output;
-pub mod run_report;
-pub mod run_schedule;
-pub mod run_wire_log;
 pub mod sandbox;
 pub mod sign;
-pub mod write_warnings;
 
 use crate::report::model::Partition;
+pub use crate::report::terminal::ProgressMode;
 use crate::scenario::model::Flow;
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
@@ -146,13 +140,6 @@ pub struct RunArgs {
     /// A progress bar (`bar`), one line per step (`plain`), or a bar only on a terminal (`auto`).
     #[arg(long, value_enum, default_value = "auto")]
     pub progress: ProgressMode,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ProgressMode {
-    Auto,
-    Bar,
-    Plain,
 }
 
 /// `K/N` with 1 ≤ K ≤ N.

@@ -1,22 +1,19 @@
 //! `obconform run`: load and check every scenario first, then run them on one target.
 
-use super::run_archive::RunArchive;
-use super::run_curl::CurlExport;
-use super::run_output::RunOutput;
-use super::run_report::ReportBuilder;
-use super::run_schedule::run_all;
-use super::run_wire_log::WireLog;
 use super::{Outcome, RunArgs};
-use crate::archive::ScenarioSource;
 use crate::check::snapshot_file::SnapshotMode;
 use crate::environment::active::CertFiles;
 use crate::environment::active::EnvironmentsSource;
 use crate::environment::model::EnvironmentKind;
 use crate::error_chain::error_chain;
-use crate::report::console;
-use crate::report::files::write_report;
-use crate::runner::ScenarioOutcome;
-use crate::runner::{RunContext, Snapshots, run_scenario};
+use crate::report::builder::ReportFiles;
+use crate::report::curl_export::CurlExport;
+use crate::report::request_archive::RunArchive;
+use crate::report::terminal::RunOutput;
+use crate::report::wire_log::WireLog;
+use crate::run::events::{Reporter, Reporters};
+use crate::run::session::Session;
+use crate::runner::Snapshots;
 use crate::scenario::discover::scenario_files;
 use crate::scenario::{LoadedScenario, load_scenario};
 use crate::steps::authorize::CodeSupply;
@@ -24,10 +21,9 @@ use crate::suite::{TargetOptions, Targets, group_by_environments, missing_certs}
 use crate::template::Renderer;
 use crate::validate::validate;
 use crate::writes::{refuse_writes, write_steps};
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub async fn run(args: RunArgs) -> Outcome {
     let files = match scenario_files(&args.paths) {
@@ -200,12 +196,7 @@ pub async fn run(args: RunArgs) -> Outcome {
         args.codes.clone(),
         Duration::from_secs(args.authorize_timeout),
     );
-    let started = Instant::now();
-    let mut report = ReportBuilder::new(args.partition);
-    for (test_name, reason) in skipped.iter().cloned() {
-        report.skipped(test_name, reason);
-    }
-    let wire_log = match args.wire_log.as_deref().map(WireLog::create).transpose() {
+    let mut wire_log = match args.wire_log.as_deref().map(WireLog::create).transpose() {
         Ok(log) => log,
         Err(e) => {
             eprintln!("error: {e}");
@@ -213,170 +204,47 @@ pub async fn run(args: RunArgs) -> Outcome {
             return Outcome::UsageError;
         }
     };
-    let finished = RefCell::new(Finished {
-        archive: RunArchive::start(&args.out),
-        curl: args.curl.as_deref().map(CurlExport::start),
-        report,
-        wire_log,
-        passed: 0,
-        failed: 0,
-    });
+    // The outputs, each fed the run's events; their closing lines come in this order.
     let jobs = usize::from(args.jobs);
-    let output = RunOutput::new(args.progress, total, jobs);
-    for (group, target) in groups.iter().zip(&targets.targets) {
-        if group.scenarios.is_empty() {
-            continue;
-        }
-        let ctx = RunContext {
-            env: &target.env,
-            transport: &target.transport,
-            renderer: &renderer,
-            snapshots: snapshots.clone(),
-            codes: &codes,
-        };
-        output.line(&format!(
-            "environment {} ({}) — {}",
-            target.env.name,
-            target.env.api,
-            group.envs.path.display()
-        ));
-        finished
-            .borrow_mut()
-            .report
-            .environment(&target.env, &group.envs.path);
-        run_all(
-            group.scenarios.iter().collect(),
-            jobs,
-            |s| s.scenario.runs_alone(),
-            |s: &LoadedScenario| {
-                let (ctx, output, finished) = (&ctx, &output, &finished);
-                async move {
-                    let test_name = s.test_name();
-                    let header = console::scenario_header(&test_name, &s.scenario.name);
-                    output.started(&test_name, &header);
-                    let source = ScenarioSource {
-                        test_name: &test_name,
-                        path: &s.path,
-                        environment: &target.env.name,
-                    };
-                    let scenario_started = Instant::now();
-                    let mut lines = Vec::new();
-                    let outcome = run_scenario(s, ctx, &mut |step, redactor| {
-                        output.step(console::step_line(step, redactor), &mut lines);
-                        let mut finished = finished.borrow_mut();
-                        finished.archive.step(&source, step, redactor);
-                        if let Some(curl) = &mut finished.curl {
-                            curl.step(&source, &target.env, step, redactor);
-                        }
-                    })
-                    .await;
-                    let elapsed = scenario_started.elapsed();
-                    output.finished(
-                        &test_name,
-                        &header,
-                        &lines,
-                        &console::scenario_summary(&outcome),
-                        outcome.passed(),
-                    );
-                    (s, outcome, elapsed)
-                }
-            },
-            |(s, outcome, elapsed)| {
-                finished.borrow_mut().scenario(
-                    order[&s.path],
-                    s,
-                    &target.env.name,
-                    &outcome,
-                    elapsed,
-                )
-            },
-        )
-        .await;
-        output.line("");
-    }
-    output.close();
-    let Finished {
-        archive,
-        curl,
-        report,
-        wire_log,
-        passed,
-        failed,
-    } = finished.into_inner();
-    let skipped = if skipped.is_empty() {
-        String::new()
-    } else {
-        format!(", {} skipped", skipped.len())
+    let mut terminal = RunOutput::new(args.progress, jobs);
+    let mut archive = RunArchive::start(&args.out);
+    let mut curl = args.curl.as_deref().map(CurlExport::start);
+    let mut report = args
+        .report
+        .as_deref()
+        .map(|dir| ReportFiles::new(dir, args.partition));
+    let mut reporters: Vec<&mut dyn Reporter> = vec![&mut terminal, &mut archive];
+    reporters.extend(curl.as_mut().map(|r| r as &mut dyn Reporter));
+    reporters.extend(wire_log.as_mut().map(|r| r as &mut dyn Reporter));
+    reporters.extend(report.as_mut().map(|r| r as &mut dyn Reporter));
+    let reporters = Reporters::new(reporters);
+
+    let session = Session {
+        renderer: &renderer,
+        snapshots,
+        codes: &codes,
+        jobs,
     };
-    println!(
-        "scenarios: {passed} passed, {failed} failed{skipped} ({total} in {:.1} s)",
-        started.elapsed().as_secs_f64()
-    );
-    println!("{}", archive.summary());
-    if let Some(curl) = &curl {
-        println!("{}", curl.summary());
-    }
-    if let Some(log) = &wire_log {
-        println!("{}", log.summary());
-    }
+    let runs: Vec<_> = groups.iter().zip(&targets.targets).collect();
+    let tally = session.run(&runs, &order, &skipped, &reporters).await;
     targets.close().await;
-    let mut outcome = if failed == 0 {
-        Outcome::Success
-    } else {
-        Outcome::Failure
+    let closing = reporters.finish();
+    let (lines, incomplete) = match closing {
+        Ok(lines) => (lines, None),
+        Err((lines, e)) => (lines, Some(e)),
     };
-    if let Some(dir) = &args.report {
-        match write_report(dir, &report.finish()) {
-            Ok(paths) => println!("report: {}", show_all(&paths)),
-            Err(e) => {
-                // The run's evidence is missing: a CI must not take this run as certified.
-                eprintln!("error: {e}");
-                outcome = Outcome::UsageError;
-            }
-        }
+    for line in lines {
+        println!("{line}");
     }
-    outcome
-}
-
-/// What finished steps and scenarios feed: the archive, the curl export, the report, the wire
-/// log and the counts.
-struct Finished {
-    archive: RunArchive,
-    curl: Option<CurlExport>,
-    report: ReportBuilder,
-    wire_log: Option<WireLog>,
-    passed: usize,
-    failed: usize,
-}
-
-impl Finished {
-    fn scenario(
-        &mut self,
-        order: usize,
-        loaded: &LoadedScenario,
-        environment: &str,
-        outcome: &ScenarioOutcome,
-        elapsed: Duration,
-    ) {
-        if outcome.passed() {
-            self.passed += 1;
-        } else {
-            self.failed += 1;
+    match incomplete {
+        Some(e) => {
+            // The run's evidence is missing: a CI must not take this run as certified.
+            eprintln!("error: {e}");
+            Outcome::UsageError
         }
-        self.report
-            .scenario(order, loaded, environment, outcome, elapsed);
-        if let Some(log) = &mut self.wire_log {
-            log.scenario(outcome);
-        }
+        None if tally.failed == 0 => Outcome::Success,
+        None => Outcome::Failure,
     }
-}
-
-fn show_all(paths: &[PathBuf]) -> String {
-    paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Drops the scenarios `reason` gives a reason for, saying so and adding them to `skipped`.

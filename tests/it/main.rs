@@ -12,6 +12,7 @@ mod certs_issue;
 mod cli;
 mod curl_export;
 mod diagnose_engine;
+mod events;
 mod explain;
 mod guide_scripts;
 mod mutate_faults;

@@ -6,6 +6,7 @@ use crate::archive::ScenarioSource;
 use crate::environment::ActiveEnvironment;
 use crate::redact::Redactor;
 use crate::report::curl::files::CurlDir;
+use crate::run::events::{Event, Reporter};
 use crate::runner::StepOutcome;
 use std::path::Path;
 
@@ -55,6 +56,24 @@ impl CurlExport {
             self.export.dir().display(),
             self.warnings.summary_suffix()
         )
+    }
+}
+
+impl Reporter for CurlExport {
+    fn on(&mut self, event: &Event<'_>) {
+        if let Event::StepFinished {
+            source,
+            env,
+            step,
+            redactor,
+        } = event
+        {
+            self.step(source, env, step, redactor);
+        }
+    }
+
+    fn finish(&mut self) -> Result<Option<String>, String> {
+        Ok(Some(self.summary()))
     }
 }
 

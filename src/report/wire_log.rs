@@ -4,6 +4,7 @@
 
 use crate::archive::sidecar::rfc3339;
 use crate::report::console::{WireExchange, wire_text};
+use crate::run::events::{Event, Reporter};
 use crate::runner::ScenarioOutcome;
 use std::fs::File;
 use std::io::Write as _;
@@ -84,4 +85,16 @@ fn scenario_text(outcome: &ScenarioOutcome) -> String {
         }
     }
     text
+}
+
+impl Reporter for WireLog {
+    fn on(&mut self, event: &Event<'_>) {
+        if let Event::ScenarioFinished { outcome, .. } = event {
+            self.scenario(outcome);
+        }
+    }
+
+    fn finish(&mut self) -> Result<Option<String>, String> {
+        Ok(Some(self.summary()))
+    }
 }

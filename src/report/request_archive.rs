@@ -4,6 +4,7 @@
 use super::write_warnings::WriteWarnings;
 use crate::archive::{Archive, ScenarioSource};
 use crate::redact::Redactor;
+use crate::run::events::{Event, Reporter};
 use crate::runner::StepOutcome;
 use std::path::Path;
 
@@ -48,5 +49,23 @@ impl RunArchive {
             self.archive.dir().display(),
             self.warnings.summary_suffix()
         )
+    }
+}
+
+impl Reporter for RunArchive {
+    fn on(&mut self, event: &Event<'_>) {
+        if let Event::StepFinished {
+            source,
+            step,
+            redactor,
+            ..
+        } = event
+        {
+            self.step(source, step, redactor);
+        }
+    }
+
+    fn finish(&mut self) -> Result<Option<String>, String> {
+        Ok(Some(self.summary()))
     }
 }

@@ -2,13 +2,15 @@
 
 use crate::archive::sidecar::rfc3339;
 use crate::environment::ActiveEnvironment;
+use crate::report::files::write_report;
 use crate::report::model::{
     EnvironmentReport, FORMAT, Partition, RunReport, ScenarioReport, SkippedScenario, StepReport,
     Summary, millis,
 };
+use crate::run::events::{Event, Reporter};
 use crate::runner::ScenarioOutcome;
 use crate::scenario::LoadedScenario;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 pub struct ReportBuilder {
@@ -80,5 +82,51 @@ impl ReportBuilder {
         self.report.duration_ms = millis(self.started.elapsed());
         self.report.finish();
         self.report
+    }
+}
+
+/// `--report DIR`: the run's report, gathered from the events and written when the run is over.
+pub struct ReportFiles {
+    dir: PathBuf,
+    builder: Option<ReportBuilder>,
+}
+
+impl ReportFiles {
+    pub fn new(dir: &Path, partition: Option<Partition>) -> ReportFiles {
+        ReportFiles {
+            dir: dir.to_path_buf(),
+            builder: Some(ReportBuilder::new(partition)),
+        }
+    }
+}
+
+impl Reporter for ReportFiles {
+    fn on(&mut self, event: &Event<'_>) {
+        let Some(builder) = &mut self.builder else {
+            return;
+        };
+        match *event {
+            Event::Skipped { test_name, reason } => {
+                builder.skipped(test_name.to_string(), reason.to_string())
+            }
+            Event::EnvironmentStarted { env, file } => builder.environment(env, file),
+            Event::ScenarioFinished {
+                scenario,
+                order,
+                environment,
+                outcome,
+                elapsed,
+            } => builder.scenario(order, scenario, environment, outcome, elapsed),
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self) -> Result<Option<String>, String> {
+        let Some(builder) = self.builder.take() else {
+            return Ok(None);
+        };
+        let paths = write_report(&self.dir, &builder.finish()).map_err(|e| e.to_string())?;
+        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        Ok(Some(format!("report: {}", shown.join(", "))))
     }
 }

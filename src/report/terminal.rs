@@ -1,0 +1,220 @@
+//! What `obconform run` prints while it runs. On a terminal: a progress bar (scenarios done,
+//! failed, the ones running) with each finished scenario printed above it. Otherwise plain lines:
+//! with one job, each step as it finishes; with several, each scenario's lines together when it
+//! finishes, so parallel scenarios never interleave.
+
+use super::console;
+use crate::run::events::{Event, Reporter};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::HashMap;
+use std::io::IsTerminal as _;
+use std::time::Duration;
+
+/// How the terminal shows a run's progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressMode {
+    Auto,
+    Bar,
+    Plain,
+}
+
+pub struct RunOutput {
+    /// Whether a progress bar is shown (made when the run starts and its size is known).
+    use_bar: bool,
+    bar: Option<ProgressBar>,
+    /// Steps printed as they finish (plain output, one job).
+    live: bool,
+    running: Vec<String>,
+    failed: usize,
+    /// The step lines of each running scenario, printed together when it finishes (not live).
+    kept: HashMap<String, Vec<String>>,
+}
+
+impl RunOutput {
+    pub fn new(mode: ProgressMode, jobs: usize) -> RunOutput {
+        let terminal = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+        let use_bar = match mode {
+            ProgressMode::Bar => true,
+            ProgressMode::Plain => false,
+            ProgressMode::Auto => terminal && std::env::var_os("CI").is_none(),
+        };
+        RunOutput {
+            live: !use_bar && jobs == 1,
+            use_bar,
+            bar: None,
+            running: Vec::new(),
+            failed: 0,
+            kept: HashMap::new(),
+        }
+    }
+
+    /// A line outside any scenario (the environment's header).
+    fn line(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| println!("{text}")),
+            None => println!("{text}"),
+        }
+    }
+
+    /// A scenario starts; with live output its header is printed now.
+    fn started(&mut self, test_name: &str, header: &str) {
+        if self.live {
+            println!("\n{header}");
+        }
+        self.running.push(test_name.to_string());
+        self.kept.insert(test_name.to_string(), Vec::new());
+        self.refresh();
+    }
+
+    /// A step finished: printed now (live), else kept for `finished`.
+    fn step(&mut self, test_name: &str, line: String) {
+        if self.live {
+            println!("{line}");
+        } else {
+            self.kept
+                .entry(test_name.to_string())
+                .or_default()
+                .push(line);
+        }
+    }
+
+    /// A scenario finished: its block (or, live, its summary line).
+    fn finished(&mut self, test_name: &str, header: &str, summary: &str, passed: bool) {
+        let lines = self.kept.remove(test_name).unwrap_or_default();
+        let block = if self.live {
+            summary.to_string()
+        } else {
+            format!("\n{header}\n{}{summary}", with_newlines(&lines))
+        };
+        self.running.retain(|name| name != test_name);
+        if !passed {
+            self.failed += 1;
+        }
+        match &self.bar {
+            Some(bar) => {
+                bar.suspend(|| println!("{block}"));
+                bar.inc(1);
+                self.refresh();
+            }
+            None => println!("{block}"),
+        }
+    }
+
+    fn close(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn refresh(&self) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(status_message(self.failed, &self.running));
+        }
+    }
+}
+
+impl Reporter for RunOutput {
+    fn on(&mut self, event: &Event<'_>) {
+        match *event {
+            Event::RunStarted { total } => {
+                if self.use_bar {
+                    self.bar = Some(progress_bar(total));
+                }
+            }
+            Event::Skipped { .. } => {}
+            Event::EnvironmentStarted { env, file } => self.line(&format!(
+                "environment {} ({}) — {}",
+                env.name,
+                env.api,
+                file.display()
+            )),
+            Event::ScenarioStarted {
+                scenario,
+                test_name,
+            } => self.started(
+                test_name,
+                &console::scenario_header(test_name, &scenario.scenario.name),
+            ),
+            Event::StepFinished {
+                source,
+                step,
+                redactor,
+                ..
+            } => self.step(source.test_name, console::step_line(step, redactor)),
+            Event::ScenarioFinished {
+                scenario, outcome, ..
+            } => self.finished(
+                &outcome.test_name,
+                &console::scenario_header(&outcome.test_name, &scenario.scenario.name),
+                &console::scenario_summary(outcome),
+                outcome.passed(),
+            ),
+            Event::EnvironmentFinished => self.line(""),
+            Event::RunFinished { tally, elapsed } => {
+                self.close();
+                let skipped = if tally.skipped == 0 {
+                    String::new()
+                } else {
+                    format!(", {} skipped", tally.skipped)
+                };
+                println!(
+                    "scenarios: {} passed, {} failed{skipped} ({} in {:.1} s)",
+                    tally.passed,
+                    tally.failed,
+                    tally.passed + tally.failed,
+                    elapsed.as_secs_f64()
+                );
+            }
+        }
+    }
+}
+
+fn progress_bar(total: usize) -> ProgressBar {
+    let bar =
+        ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr_with_hz(10));
+    let style = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} scenarios  {wide_msg}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style.progress_chars("█▓░"));
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// `2 failed · running: ing-psd2::04-granting, ing-psd2::05-ais`.
+fn status_message(failed: usize, running: &[String]) -> String {
+    let mut parts = Vec::new();
+    if failed > 0 {
+        parts.push(format!("{failed} failed"));
+    }
+    if !running.is_empty() {
+        parts.push(format!("running: {}", running.join(", ")));
+    }
+    parts.join(" · ")
+}
+
+fn with_newlines(lines: &[String]) -> String {
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bar_says_what_failed_and_what_runs() {
+        assert_eq!(status_message(0, &[]), "");
+        assert_eq!(
+            status_message(2, &["a::1".into(), "b::2".into()]),
+            "2 failed · running: a::1, b::2"
+        );
+    }
+
+    #[test]
+    fn plain_output_is_live_only_with_one_job() {
+        assert!(RunOutput::new(ProgressMode::Plain, 1).live);
+        assert!(!RunOutput::new(ProgressMode::Plain, 4).live);
+        let bar = RunOutput::new(ProgressMode::Bar, 1);
+        assert!(bar.use_bar && !bar.live);
+    }
+}

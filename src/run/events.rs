@@ -1,0 +1,118 @@
+//! The typed events of a run, and the reporters that consume them — one per output (terminal,
+//! request archive, curl export, wire log, report files), each fed the same stream.
+
+use crate::archive::ScenarioSource;
+use crate::environment::ActiveEnvironment;
+use crate::redact::Redactor;
+use crate::runner::{ScenarioOutcome, StepOutcome};
+use crate::scenario::LoadedScenario;
+use std::cell::RefCell;
+use std::path::Path;
+use std::time::Duration;
+
+/// What happened, in the order it happened. Borrowed: a reporter keeps what it needs.
+#[derive(Clone, Copy)]
+pub enum Event<'a> {
+    /// `total` scenarios are about to run.
+    RunStarted {
+        total: usize,
+    },
+    /// A scenario left out before the run, and why (`--skip-writes`, missing certificates).
+    Skipped {
+        test_name: &'a str,
+        reason: &'a str,
+    },
+    /// The scenarios that follow run on this environment (from this environments file).
+    EnvironmentStarted {
+        env: &'a ActiveEnvironment,
+        file: &'a Path,
+    },
+    ScenarioStarted {
+        scenario: &'a LoadedScenario,
+        test_name: &'a str,
+    },
+    /// A step is done (passed, failed or skipped), with the redactor that knows the secrets the
+    /// scenario has seen so far.
+    StepFinished {
+        source: &'a ScenarioSource<'a>,
+        env: &'a ActiveEnvironment,
+        step: &'a StepOutcome,
+        redactor: &'a Redactor,
+    },
+    ScenarioFinished {
+        scenario: &'a LoadedScenario,
+        /// The scenario's place in the whole run (partitions and merged reports sort by it).
+        order: usize,
+        environment: &'a str,
+        outcome: &'a ScenarioOutcome,
+        elapsed: Duration,
+    },
+    EnvironmentFinished,
+    RunFinished {
+        tally: Tally,
+        elapsed: Duration,
+    },
+}
+
+/// How the scenarios of a run ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+impl Tally {
+    pub fn total(&self) -> usize {
+        self.passed + self.failed + self.skipped
+    }
+}
+
+/// One output of a run.
+pub trait Reporter {
+    fn on(&mut self, event: &Event<'_>);
+
+    /// After the run: a closing line for the console, or why this output is incomplete (a run
+    /// whose evidence is missing must not pass for certified).
+    fn finish(&mut self) -> Result<Option<String>, String> {
+        Ok(None)
+    }
+}
+
+/// The reporters of a run, fed in the order given. Scenarios running concurrently on one task
+/// share it.
+pub struct Reporters<'r> {
+    list: RefCell<Vec<&'r mut dyn Reporter>>,
+}
+
+impl<'r> Reporters<'r> {
+    pub fn new(list: Vec<&'r mut dyn Reporter>) -> Reporters<'r> {
+        Reporters {
+            list: RefCell::new(list),
+        }
+    }
+
+    pub fn emit(&self, event: Event<'_>) {
+        for reporter in self.list.borrow_mut().iter_mut() {
+            reporter.on(&event);
+        }
+    }
+
+    /// Each reporter's closing line, in order; the first error if an output is incomplete.
+    pub fn finish(self) -> Result<Vec<String>, (Vec<String>, String)> {
+        let mut lines = Vec::new();
+        let mut error = None;
+        for reporter in self.list.into_inner() {
+            match reporter.finish() {
+                Ok(line) => lines.extend(line),
+                Err(e) => {
+                    error.get_or_insert(e);
+                }
+            }
+        }
+        match error {
+            None => Ok(lines),
+            Some(e) => Err((lines, e)),
+        }
+    }
+}

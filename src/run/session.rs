@@ -1,0 +1,123 @@
+//! The session: scenarios run on their targets, and every reporter told what happened. The
+//! scenarios are checked before (see `validate`); the session sends.
+
+use super::events::{Event, Reporters, Tally};
+use super::schedule::run_all;
+use crate::archive::ScenarioSource;
+use crate::runner::{RunContext, ScenarioOutcome, Snapshots, run_scenario};
+use crate::scenario::LoadedScenario;
+use crate::steps::authorize::CodeSupply;
+use crate::suite::{EnvironmentGroup, Target};
+use crate::template::Renderer;
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// What every scenario of a run shares.
+pub struct Session<'a> {
+    pub renderer: &'a Renderer,
+    pub snapshots: Snapshots,
+    /// Where `authorize` steps get a code when a person has to consent.
+    pub codes: &'a CodeSupply,
+    /// Scenarios running at once (`exclusive` ones always alone).
+    pub jobs: usize,
+}
+
+impl Session<'_> {
+    /// Runs every group on its target — the groups one after the other, the scenarios of a group
+    /// `jobs` at a time — and tells the reporters. `order` is each scenario's place in the whole
+    /// run; `skipped` the scenarios left out before it, with why.
+    pub async fn run(
+        &self,
+        groups: &[(&EnvironmentGroup, &Target)],
+        order: &HashMap<PathBuf, usize>,
+        skipped: &[(String, String)],
+        reporters: &Reporters<'_>,
+    ) -> Tally {
+        let started = Instant::now();
+        let total = groups.iter().map(|(g, _)| g.scenarios.len()).sum();
+        reporters.emit(Event::RunStarted { total });
+        for (test_name, reason) in skipped {
+            reporters.emit(Event::Skipped { test_name, reason });
+        }
+        let (passed, failed) = (Cell::new(0), Cell::new(0));
+        for (group, target) in groups {
+            if group.scenarios.is_empty() {
+                continue;
+            }
+            reporters.emit(Event::EnvironmentStarted {
+                env: &target.env,
+                file: &group.envs.path,
+            });
+            run_all(
+                group.scenarios.iter().collect(),
+                self.jobs,
+                |s| s.scenario.runs_alone(),
+                |s: &LoadedScenario| self.run_one(s, target, order[&s.path], reporters),
+                |outcome| {
+                    let count = if outcome.passed() { &passed } else { &failed };
+                    count.set(count.get() + 1);
+                },
+            )
+            .await;
+            reporters.emit(Event::EnvironmentFinished);
+        }
+        let tally = Tally {
+            passed: passed.get(),
+            failed: failed.get(),
+            skipped: skipped.len(),
+        };
+        reporters.emit(Event::RunFinished {
+            tally,
+            elapsed: started.elapsed(),
+        });
+        tally
+    }
+
+    /// Runs one scenario on `target`, telling the reporters it started, each step as it
+    /// finishes, and how it ended.
+    pub async fn run_one(
+        &self,
+        loaded: &LoadedScenario,
+        target: &Target,
+        order: usize,
+        reporters: &Reporters<'_>,
+    ) -> ScenarioOutcome {
+        let test_name = loaded.test_name();
+        reporters.emit(Event::ScenarioStarted {
+            scenario: loaded,
+            test_name: &test_name,
+        });
+        let ctx = RunContext {
+            env: &target.env,
+            transport: &target.transport,
+            renderer: self.renderer,
+            snapshots: self.snapshots.clone(),
+            codes: self.codes,
+        };
+        let source = ScenarioSource {
+            test_name: &test_name,
+            path: &loaded.path,
+            environment: &target.env.name,
+        };
+        let started = Instant::now();
+        let outcome = run_scenario(loaded, &ctx, &mut |step, redactor| {
+            reporters.emit(Event::StepFinished {
+                source: &source,
+                env: &target.env,
+                step,
+                redactor,
+            })
+        })
+        .await;
+        reporters.emit(Event::ScenarioFinished {
+            scenario: loaded,
+            order,
+            environment: &target.env.name,
+            outcome: &outcome,
+            elapsed: started.elapsed(),
+        });
+        outcome
+    }
+}

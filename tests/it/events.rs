@@ -1,0 +1,155 @@
+//! The run as an event stream: what a session tells its reporters, in order, for a passing and
+//! a failing scenario on two environments files — and that reporters' closing lines and errors
+//! come back from `Reporters::finish`.
+
+use crate::common::write;
+use obconform::run::events::{Event, Reporter, Reporters, Tally};
+use obconform::run::session::Session;
+use obconform::runner::Snapshots;
+use obconform::scenario::load_scenario;
+use obconform::steps::authorize::CodeSupply;
+use obconform::suite::{TargetOptions, Targets, group_by_environments};
+use obconform::template::Renderer;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// Every event as one line, e.g. `step ing-psd2::02-application-metadata 1 passed`.
+#[derive(Default)]
+struct Recorder {
+    lines: Vec<String>,
+    finished: bool,
+}
+
+impl Reporter for Recorder {
+    fn on(&mut self, event: &Event<'_>) {
+        let line = match *event {
+            Event::RunStarted { total } => format!("run started {total}"),
+            Event::Skipped { test_name, reason } => format!("skipped {test_name}: {reason}"),
+            Event::EnvironmentStarted { env, .. } => format!("environment {}", env.name),
+            Event::ScenarioStarted { test_name, .. } => format!("scenario {test_name}"),
+            Event::StepFinished { source, step, .. } => format!(
+                "step {} {} {:?}",
+                source.test_name,
+                step.index + 1,
+                step.verdict
+            ),
+            Event::ScenarioFinished { outcome, order, .. } => format!(
+                "finished {} #{order} passed={}",
+                outcome.test_name,
+                outcome.passed()
+            ),
+            Event::EnvironmentFinished => "environment finished".into(),
+            Event::RunFinished { tally, .. } => format!("run finished {tally:?}"),
+        };
+        self.lines.push(line);
+    }
+
+    fn finish(&mut self) -> Result<Option<String>, String> {
+        self.finished = true;
+        Ok(Some(format!("{} events", self.lines.len())))
+    }
+}
+
+/// An output that could not be completed.
+struct Broken;
+
+impl Reporter for Broken {
+    fn on(&mut self, _: &Event<'_>) {}
+
+    fn finish(&mut self) -> Result<Option<String>, String> {
+        Err("cannot write the report".into())
+    }
+}
+
+const ENVIRONMENTS: &str = "environments:\n  embedded:\n    kind: embedded\n    client_id: 5ca1ab1e-c0ca-c01a-cafe-154deadbea75\n";
+
+fn scenario(system: &str, status: u16) -> String {
+    format!(
+        "name: token\nsystem: {system}\nsteps:\n  - name: mTLS-only token\n    write: false\n    request:\n      method: POST\n      url: \"{{{{env.api}}}}/oauth2/token\"\n      form: {{ grant_type: client_credentials, client_id: \"{{{{env.client_id}}}}\" }}\n    expect: {{ status: {status} }}\n  - name: after it\n    request: {{ method: GET, url: \"{{{{env.api}}}}/oauth2/applications/me\" }}\n    expect: {{ status: 401 }}\n"
+    )
+}
+
+#[test]
+fn a_session_tells_every_reporter_what_happened_in_order() {
+    obconform::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let files: Vec<PathBuf> = vec![
+        write(root, "a/environments.yaml", ENVIRONMENTS),
+        write(root, "a/passes.yaml", &scenario("a", 200)),
+        write(root, "b/environments.yaml", ENVIRONMENTS),
+        write(root, "b/fails.yaml", &scenario("b", 418)),
+    ];
+    let loaded = [&files[1], &files[3]]
+        .iter()
+        .map(|path| load_scenario(path).unwrap())
+        .collect();
+    let groups = group_by_environments(None, loaded).unwrap();
+    let order: HashMap<PathBuf, usize> = groups
+        .iter()
+        .flat_map(|g| &g.scenarios)
+        .enumerate()
+        .map(|(i, s)| (s.path.clone(), i))
+        .collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sources: Vec<_> = groups.iter().map(|g| &g.envs).collect();
+    let targets = runtime
+        .block_on(Targets::open(&sources, None, &TargetOptions::default()))
+        .unwrap();
+    let renderer = Renderer::new();
+    let codes = CodeSupply::none();
+    let session = Session {
+        renderer: &renderer,
+        snapshots: Snapshots::Skip,
+        codes: &codes,
+        jobs: 2,
+    };
+    let runs: Vec<_> = groups.iter().zip(&targets.targets).collect();
+    let skipped = vec![("c::left-out".to_string(), "writes at the bank".to_string())];
+    let (mut recorder, mut broken) = (Recorder::default(), Broken);
+    let reporters = Reporters::new(vec![&mut recorder, &mut broken]);
+    let tally = runtime.block_on(session.run(&runs, &order, &skipped, &reporters));
+    runtime.block_on(targets.close());
+    let closing = reporters.finish();
+
+    assert_eq!(
+        tally,
+        Tally {
+            passed: 1,
+            failed: 1,
+            skipped: 1
+        }
+    );
+    assert_eq!(
+        closing,
+        Err((
+            vec!["15 events".to_string()],
+            "cannot write the report".to_string()
+        ))
+    );
+    assert!(recorder.finished);
+    assert_eq!(
+        recorder.lines,
+        [
+            "run started 2",
+            "skipped c::left-out: writes at the bank",
+            "environment embedded",
+            "scenario a::passes",
+            "step a::passes 1 Passed",
+            "step a::passes 2 Passed",
+            "finished a::passes #0 passed=true",
+            "environment finished",
+            "environment embedded",
+            "scenario b::fails",
+            "step b::fails 1 Failed",
+            "step b::fails 2 Skipped",
+            "finished b::fails #1 passed=false",
+            "environment finished",
+            "run finished Tally { passed: 1, failed: 1, skipped: 1 }",
+        ]
+    );
+}
