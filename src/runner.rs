@@ -1,6 +1,7 @@
 //! Running one scenario: for each step render → sign → send (or consent) → check, in order.
 
 use crate::check::expect::{RenderFn, evaluate};
+use crate::check::failure::{Failure, FailureKind};
 use crate::check::snapshot_file::{SnapshotMode, check_snapshot};
 use crate::check::{capture::capture, snapshot};
 use crate::context::{insert_callbacks, render_vars, template_data};
@@ -64,7 +65,7 @@ pub struct StepOutcome {
     pub index: usize,
     pub name: String,
     pub verdict: Verdict,
-    pub failures: Vec<String>,
+    pub failures: Vec<Failure>,
     pub exchange: Option<Exchange>,
     pub elapsed: Duration,
     /// Every request the step sent (one per attempt of a `retry`), as it went on the wire.
@@ -140,6 +141,16 @@ impl ScenarioOutcome {
             .iter()
             .all(|s| matches!(s.verdict, Verdict::Passed | Verdict::NotApplicable))
     }
+
+    /// It failed, and every failure is a request that got no answer (nothing was judged).
+    pub fn unreachable(&self) -> bool {
+        let failures = || self.steps.iter().flat_map(|s| &s.failures);
+        !self.passed()
+            && failures().next().is_some()
+            && failures()
+                .filter(|f| f.kind != FailureKind::NotApplicable)
+                .all(|f| f.kind.is_unreachable())
+    }
 }
 
 /// Runs a scenario that passed `validate`. `on_step` sees each step as it finishes.
@@ -154,7 +165,10 @@ pub async fn run_scenario(
     // Listeners first: any step (or var) may hand their URLs to the system under test.
     let (callbacks, callback_failure) = match Callbacks::start(loaded).await {
         Ok(callbacks) => (callbacks, None),
-        Err(e) => (Callbacks::default(), Some(vec![e])),
+        Err(e) => (
+            Callbacks::default(),
+            Some(vec![Failure::new(FailureKind::Callback, e)]),
+        ),
     };
     insert_callbacks(&mut data, callbacks.urls());
     let var_errors = render_vars(loaded, ctx.renderer, &mut data, &mut |name, value| {
@@ -167,7 +181,12 @@ pub async fn run_scenario(
         .then(|| {
             var_errors
                 .iter()
-                .map(|v| format!("variable `{}`: {}", v.name, v.error))
+                .map(|v| {
+                    Failure::new(
+                        FailureKind::Variable,
+                        format!("variable `{}`: {}", v.name, v.error),
+                    )
+                })
                 .collect::<Vec<_>>()
         })
         .or(callback_failure);
@@ -184,6 +203,7 @@ pub async fn run_scenario(
             StepOutcome::not_run(index, step, Verdict::Failed, failures)
         } else if let Some(reason) = step.skip_on.get(ctx.env.kind.name()) {
             let why = format!("not on {}: {}", ctx.env.kind.name(), reason.value);
+            let why = Failure::new(FailureKind::NotApplicable, why).at(reason.at);
             StepOutcome::not_run(index, step, Verdict::NotApplicable, vec![why])
         } else {
             let step_ctx = StepContext {
@@ -215,7 +235,7 @@ pub async fn run_scenario(
 }
 
 impl StepOutcome {
-    fn not_run(index: usize, step: &Step, verdict: Verdict, failures: Vec<String>) -> StepOutcome {
+    fn not_run(index: usize, step: &Step, verdict: Verdict, failures: Vec<Failure>) -> StepOutcome {
         StepOutcome {
             index,
             name: step.name.value.clone(),
@@ -247,7 +267,7 @@ async fn run_step(
     let ctx = step_ctx.ctx;
     let started = Instant::now();
     let name = step.name.value.clone();
-    let fail = |failures: Vec<String>, exchange: Option<Exchange>| StepOutcome {
+    let fail = |failures: Vec<Failure>, exchange: Option<Exchange>| StepOutcome {
         index,
         name: name.clone(),
         verdict: Verdict::Failed,
@@ -290,13 +310,17 @@ async fn run_step(
             match plan_authorize(authorize, ctx.env, ctx.renderer, &current) {
                 Ok(plan) => authorize::authorize(&plan, ctx.env, ctx.transport, ctx.codes)
                     .await
-                    .map_err(|e| vec![e]),
-                Err(e) => Err(vec![format!(
-                    "{}:{}: {}",
-                    loaded.path.display(),
-                    e.at,
-                    e.message
-                )]),
+                    .map(|(exchange, problems)| {
+                        (exchange, Failure::all(FailureKind::Consent, problems))
+                    })
+                    .map_err(|e| vec![Failure::new(FailureKind::Consent, e)]),
+                Err(e) => Err(vec![
+                    Failure::new(
+                        FailureKind::Request,
+                        format!("{}:{}: {}", loaded.path.display(), e.at, e.message),
+                    )
+                    .at(e.at),
+                ]),
             }
         }
         (None, None, Some(callback)) => {
@@ -307,9 +331,10 @@ async fn run_step(
                     (exchange, Vec::new())
                 })
         }
-        (None, None, None) => Err(vec![
-            "the step has none of `request`, `authorize` and `callback`".into(),
-        ]),
+        (None, None, None) => Err(vec![Failure::new(
+            FailureKind::Request,
+            "the step has none of `request`, `authorize` and `callback`",
+        )]),
     };
     let (exchange, mut failures) = match obtained {
         Ok(x) => x,
@@ -341,7 +366,9 @@ async fn run_step(
                 }
                 data.insert(var.clone(), value);
             }
-            Err(e) => failures.push(format!("capture `{var}`: {e}")),
+            Err(e) => failures.push(
+                Failure::new(FailureKind::Capture, format!("capture `{var}`: {e}")).at(spec.at),
+            ),
         }
     }
 
@@ -362,7 +389,7 @@ async fn run_step(
             }
         };
         if let Err(e) = check_snapshot(&dir, &name, &content, &loaded.path, *mode) {
-            failures.push(e);
+            failures.push(Failure::new(FailureKind::Snapshot, e));
         }
     }
 
@@ -427,7 +454,8 @@ fn diagnosis_failure(
     expected: &[Located<String>],
     findings: &[Finding],
     response: &HttpResponse,
-) -> Vec<String> {
+) -> Vec<Failure> {
+    let at = expected.first().map(|id| id.at).unwrap_or_default();
     let mut want: Vec<&str> = expected.iter().map(|id| id.value.as_str()).collect();
     let mut got: Vec<&str> = diagnose::ids(findings);
     want.sort_unstable();
@@ -440,7 +468,7 @@ fn diagnosis_failure(
             .iter()
             .map(|f| format!("{}: {}", f.id, f.what))
             .collect::<Vec<_>>();
-        failures.push(format!(
+        let message = format!(
             "diagnosis: expected [{}], the engine found [{}]{}",
             want.join(", "),
             got.join(", "),
@@ -449,18 +477,24 @@ fn diagnosis_failure(
             } else {
                 format!(" — {}", listed.join("; "))
             }
-        ));
+        );
+        failures.push(
+            Failure::new(FailureKind::Diagnosis, message)
+                .at(at)
+                .expected_actual(want.join(", "), got.join(", ")),
+        );
     }
     if let Some(header) = response.header(DIAGNOSIS_HEADER) {
         let mut bank: Vec<&str> = header.split(',').map(str::trim).collect();
         bank.sort_unstable();
         bank.dedup();
         if bank != got {
-            failures.push(format!(
+            let message = format!(
                 "diagnosis: the embedded sandbox names [{}], the engine [{}]",
                 bank.join(", "),
                 got.join(", ")
-            ));
+            );
+            failures.push(Failure::new(FailureKind::Diagnosis, message).at(at));
         }
     }
     failures
@@ -477,18 +511,21 @@ async fn wait_for_callback(
     callbacks: &Callbacks,
     render: &RenderFn<'_>,
     started: Instant,
-) -> Result<(Exchange, HttpResponse), Vec<String>> {
-    let listener = callbacks
-        .get(&spec.name)
-        .ok_or_else(|| vec![format!("callback `{}` has no listener", spec.name)])?;
+) -> Result<(Exchange, HttpResponse), Vec<Failure>> {
+    let listener = callbacks.get(&spec.name).ok_or_else(|| {
+        vec![Failure::new(
+            FailureKind::Callback,
+            format!("callback `{}` has no listener", spec.name),
+        )]
+    })?;
     let until = |message: &HttpResponse| match &spec.until {
-        Some(until) => evaluate(until, message, render),
+        Some(until) => messages(evaluate(until, message, render)),
         None => Vec::new(),
     };
     let post = listener
         .wait_for(&until, spec.timeout)
         .await
-        .map_err(|e| vec![e])?;
+        .map_err(|e| vec![Failure::new(FailureKind::Callback, e)])?;
     let message = as_message(&post);
     // The listener's answer: its `respond` may be set by another step waiting on it.
     let answer = HttpResponse {
@@ -511,10 +548,10 @@ async fn poll<F, Fut>(
     render: &RenderFn<'_>,
     record: &mut dyn FnMut(&Exchange),
     mut attempt: F,
-) -> Result<(Exchange, Option<String>), Vec<String>>
+) -> Result<(Exchange, Option<Failure>), Vec<Failure>>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Exchange, Vec<String>>>,
+    Fut: std::future::Future<Output = Result<Exchange, Vec<Failure>>>,
 {
     let started = Instant::now();
     let mut attempts = 0u32;
@@ -531,9 +568,9 @@ where
                 "retry: `until` not met after {attempts} attempts in {:.1} s (timeout {:.1} s): {}",
                 started.elapsed().as_secs_f64(),
                 retry.timeout.as_secs_f64(),
-                unmet.join("; ")
+                messages(unmet).join("; ")
             );
-            return Ok((exchange, Some(why)));
+            return Ok((exchange, Some(Failure::new(FailureKind::Timeout, why))));
         }
         tokio::time::sleep(retry.interval).await;
     }
@@ -546,20 +583,28 @@ async fn send_request(
     step: &Step,
     ctx: &RunContext<'_>,
     current: &Value,
-) -> Result<Exchange, Vec<String>> {
-    let planned = plan_request(request, ctx.renderer, current)
-        .map_err(|e| vec![format!("{}:{}: {}", loaded.path.display(), e.at, e.message)])?;
+) -> Result<Exchange, Vec<Failure>> {
+    let unsendable = |message: String| vec![Failure::new(FailureKind::Request, message)];
+    let planned = plan_request(request, ctx.renderer, current).map_err(|e| {
+        vec![
+            Failure::new(
+                FailureKind::Request,
+                format!("{}:{}: {}", loaded.path.display(), e.at, e.message),
+            )
+            .at(e.at),
+        ]
+    })?;
     let profile = ctx
         .env
         .resolve_sign(step.sign.as_ref().map(|s| &s.value))
-        .map_err(|e| vec![e])?;
-    let rendered = |template: &Option<String>| -> Result<Option<String>, Vec<String>> {
+        .map_err(unsendable)?;
+    let rendered = |template: &Option<String>| -> Result<Option<String>, Vec<Failure>> {
         template
             .as_deref()
             .map(|t| {
                 ctx.renderer
                     .render(t, current)
-                    .map_err(|e| vec![format!("signing profile: {e}")])
+                    .map_err(|e| unsendable(format!("signing profile: {e}")))
             })
             .transpose()
     };
@@ -574,13 +619,13 @@ async fn send_request(
         client_id: ctx.env.client_id.as_deref(),
         now: SystemTime::now(),
     };
-    let mut signed = sign(planned, &profile, &inputs).map_err(|e| vec![e.to_string()])?;
+    let mut signed = sign(planned, &profile, &inputs).map_err(|e| unsendable(e.to_string()))?;
     let keys = mutate::Keys {
         signed_with: inputs.key,
         roles: &ctx.env.signing_keys,
     };
     mutate::apply(&mut signed, step.mutate.iter().map(|m| &m.value), &keys)
-        .map_err(|e| vec![e.to_string()])?;
+        .map_err(|e| unsendable(e.to_string()))?;
     let tls_role = step
         .tls
         .as_ref()
@@ -601,10 +646,18 @@ async fn send_request(
         };
         put_guard::check(&signed.request, ctx.transport, tls_role, presented)
             .await
-            .map_err(|e| vec![e])?;
+            .map_err(|e| vec![Failure::new(FailureKind::Guard, e)])?;
     }
-    ctx.transport
-        .send_as(&signed, tls_role)
-        .await
-        .map_err(|e| vec![e.to_string()])
+    ctx.transport.send_as(&signed, tls_role).await.map_err(|e| {
+        let kind = if e.timed_out() {
+            FailureKind::Timeout
+        } else {
+            FailureKind::Transport
+        };
+        vec![Failure::new(kind, e.to_string())]
+    })
+}
+
+fn messages(failures: Vec<Failure>) -> Vec<String> {
+    failures.into_iter().map(|f| f.message).collect()
 }

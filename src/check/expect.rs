@@ -1,5 +1,8 @@
-//! Evaluating a step's `expect` against the response. Each failed check is one message.
+//! Evaluating a step's `expect` against the response. Each failed check is one `Failure`, with
+//! its kind, the position of the expectation and, where they are values, expected and actual.
 
+use super::failure::{Failure, FailureKind};
+use crate::scenario::Position;
 use crate::scenario::model::{Checks, Expect, JsonType, ValueCheck};
 use obconform_core::wire::HttpResponse;
 use serde_json::Value;
@@ -8,25 +11,29 @@ use serde_json_path::JsonPath;
 /// Renders a template string of an expectation (e.g. `"{{client_id}}"`) with the run's data.
 pub type RenderFn<'a> = dyn Fn(&str) -> Result<String, String> + 'a;
 
-pub fn evaluate(expect: &Expect, response: &HttpResponse, render: &RenderFn) -> Vec<String> {
+pub fn evaluate(expect: &Expect, response: &HttpResponse, render: &RenderFn) -> Vec<Failure> {
     let mut failures = Vec::new();
     if let Some(status) = &expect.status
-        && !status.contains(response.status)
+        && !status.value.contains(response.status)
     {
-        failures.push(format!(
-            "status: expected {status}, got {}",
-            response.status
-        ));
+        let expected = &status.value;
+        failures.push(
+            Failure::new(
+                FailureKind::Status,
+                format!("status: expected {expected}, got {}", response.status),
+            )
+            .at(status.at)
+            .expected_actual(expected.to_string(), response.status.to_string()),
+        );
     }
     for (name, check) in expect.headers.iter() {
         let value = response.header(name).map(|v| Value::String(v.to_string()));
         let found: Vec<Value> = value.into_iter().collect();
-        failures.extend(check_nodes(
-            &format!("header {name}"),
-            &found,
-            &check.value,
-            render,
-        ));
+        failures.extend(
+            check_nodes(&format!("header {name}"), &found, &check.value, render)
+                .into_iter()
+                .map(|f| f.of(FailureKind::Header, check.at)),
+        );
     }
     if !expect.json.is_empty() {
         match serde_json::from_slice::<Value>(&response.body) {
@@ -40,21 +47,34 @@ pub fn evaluate(expect: &Expect, response: &HttpResponse, render: &RenderFn) -> 
                                 .into_iter()
                                 .cloned()
                                 .collect();
-                            failures.extend(check_nodes(path, &nodes, &check.value, render));
+                            failures.extend(
+                                check_nodes(path, &nodes, &check.value, render)
+                                    .into_iter()
+                                    .map(|f| f.of(FailureKind::Json, check.at)),
+                            );
                         }
-                        Err(e) => failures.push(format!("{path}: not a valid JSONPath: {e}")),
+                        Err(e) => failures.push(
+                            Failure::new(
+                                FailureKind::Json,
+                                format!("{path}: not a valid JSONPath: {e}"),
+                            )
+                            .at(check.at),
+                        ),
                     }
                 }
             }
-            Err(e) => failures.push(not_json(response, &e)),
+            Err(e) => failures.push(Failure::new(FailureKind::Json, not_json(response, &e))),
         }
     }
     let body = response.body_text();
     for needle in &expect.body_contains {
         match render(needle) {
             Ok(needle) if body.contains(&needle) => {}
-            Ok(needle) => failures.push(format!("body does not contain `{needle}`")),
-            Err(e) => failures.push(e),
+            Ok(needle) => failures.push(Failure::new(
+                FailureKind::Body,
+                format!("body does not contain `{needle}`"),
+            )),
+            Err(e) => failures.push(Failure::new(FailureKind::Body, e)),
         }
     }
     failures
@@ -73,12 +93,29 @@ pub fn not_json(response: &HttpResponse, error: &serde_json::Error) -> String {
     )
 }
 
+/// A node that failed its check: the message, and expected vs actual when they are values.
+struct Mismatch {
+    message: String,
+    expected: Option<String>,
+    actual: Option<String>,
+}
+
+impl Mismatch {
+    fn of(self, kind: FailureKind, at: Position) -> Failure {
+        let failure = Failure::new(kind, self.message).at(at);
+        match (self.expected, self.actual) {
+            (Some(expected), Some(actual)) => failure.expected_actual(expected, actual),
+            _ => failure,
+        }
+    }
+}
+
 fn check_nodes(
     subject: &str,
     nodes: &[Value],
     check: &ValueCheck,
     render: &RenderFn,
-) -> Vec<String> {
+) -> Vec<Mismatch> {
     let checks = match check {
         ValueCheck::Equals(v) => Checks {
             equals: Some(v.clone()),
@@ -90,48 +127,73 @@ fn check_nodes(
         return if nodes.is_empty() {
             vec![]
         } else {
-            vec![format!(
-                "{subject}: expected absent, found {}",
-                show(&nodes[0])
-            )]
+            vec![Mismatch {
+                message: format!("{subject}: expected absent, found {}", show(&nodes[0])),
+                expected: Some("absent".into()),
+                actual: Some(show(&nodes[0])),
+            }]
         };
     }
     if nodes.is_empty() {
-        return vec![format!("{subject}: not found in the response")];
+        return vec![Mismatch {
+            message: format!("{subject}: not found in the response"),
+            expected: Some("present".into()),
+            actual: Some("absent".into()),
+        }];
     }
     let mut failures = Vec::new();
     for node in nodes {
-        if let Some(message) = check_value(node, &checks, render) {
-            failures.push(format!("{subject}: {message}"));
+        if let Some((message, expected)) = check_value(node, &checks, render) {
+            failures.push(Mismatch {
+                message: format!("{subject}: {message}"),
+                expected,
+                actual: Some(show(node)),
+            });
         }
     }
     failures
 }
 
-fn check_value(value: &Value, checks: &Checks, render: &RenderFn) -> Option<String> {
+/// Why `value` fails `checks`, and the expectation it failed (as text) when there is one.
+fn check_value(
+    value: &Value,
+    checks: &Checks,
+    render: &RenderFn,
+) -> Option<(String, Option<String>)> {
     if let Some(expected) = &checks.equals {
         let expected = match expected {
             Value::String(s) => match render(s) {
                 Ok(r) => Value::String(r),
-                Err(e) => return Some(e),
+                Err(e) => return Some((e, None)),
             },
             other => other.clone(),
         };
         if !json_equal(value, &expected) {
-            return Some(format!("expected {}, got {}", show(&expected), show(value)));
+            return Some((
+                format!("expected {}, got {}", show(&expected), show(value)),
+                Some(show(&expected)),
+            ));
         }
     }
     if let Some(pattern) = &checks.matches {
         let Value::String(text) = value else {
-            return Some(format!(
-                "expected a string matching /{pattern}/, got {}",
-                show(value)
+            return Some((
+                format!(
+                    "expected a string matching /{pattern}/, got {}",
+                    show(value)
+                ),
+                Some(format!("/{pattern}/")),
             ));
         };
         match regex::Regex::new(pattern) {
             Ok(re) if re.is_match(text) => {}
-            Ok(_) => return Some(format!("`{text}` does not match /{pattern}/")),
-            Err(e) => return Some(format!("invalid regex /{pattern}/: {e}")),
+            Ok(_) => {
+                return Some((
+                    format!("`{text}` does not match /{pattern}/"),
+                    Some(format!("/{pattern}/")),
+                ));
+            }
+            Err(e) => return Some((format!("invalid regex /{pattern}/: {e}"), None)),
         }
     }
     if let Some(expected) = checks.length {
@@ -140,14 +202,20 @@ fn check_value(value: &Value, checks: &Checks, render: &RenderFn) -> Option<Stri
             Value::Array(a) => a.len(),
             Value::Object(o) => o.len(),
             other => {
-                return Some(format!(
-                    "length: expected a string, array or object, got {}",
-                    show(other)
+                return Some((
+                    format!(
+                        "length: expected a string, array or object, got {}",
+                        show(other)
+                    ),
+                    Some(format!("length {expected}")),
                 ));
             }
         };
         if actual != expected {
-            return Some(format!("expected length {expected}, got {actual}"));
+            return Some((
+                format!("expected length {expected}, got {actual}"),
+                Some(format!("length {expected}")),
+            ));
         }
     }
     let comparisons = [
@@ -159,9 +227,9 @@ fn check_value(value: &Value, checks: &Checks, render: &RenderFn) -> Option<Stri
     for (bound, symbol, kind) in comparisons {
         let Some(bound) = bound else { continue };
         let Some(number) = value.as_f64() else {
-            return Some(format!(
-                "expected a number {symbol} {bound}, got {}",
-                show(value)
+            return Some((
+                format!("expected a number {symbol} {bound}, got {}", show(value)),
+                Some(format!("{symbol} {bound}")),
             ));
         };
         let ok = match kind {
@@ -171,13 +239,19 @@ fn check_value(value: &Value, checks: &Checks, render: &RenderFn) -> Option<Stri
             _ => number <= bound,
         };
         if !ok {
-            return Some(format!("expected {symbol} {bound}, got {number}"));
+            return Some((
+                format!("expected {symbol} {bound}, got {number}"),
+                Some(format!("{symbol} {bound}")),
+            ));
         }
     }
     if let Some(expected) = checks.json_type
         && !has_type(value, expected)
     {
-        return Some(format!("expected type {expected:?}, got {}", show(value)).to_lowercase());
+        return Some((
+            format!("expected type {expected:?}, got {}", show(value)).to_lowercase(),
+            Some(format!("type {expected:?}").to_lowercase()),
+        ));
     }
     None
 }
@@ -240,12 +314,18 @@ mod tests {
     #[test]
     fn status_mismatch_is_reported() {
         let e = Expect {
-            status: Some(StatusSet::One(200)),
+            status: Some(Located::new(StatusSet::One(200), Position::default())),
             ..Expect::default()
         };
         assert!(evaluate(&e, &response(200, "{}"), &no_render).is_empty());
         let failures = evaluate(&e, &response(401, "{}"), &no_render);
-        assert_eq!(failures, vec!["status: expected 200, got 401".to_string()]);
+        assert_eq!(
+            failures,
+            vec![
+                Failure::new(FailureKind::Status, "status: expected 200, got 401")
+                    .expected_actual("200", "401")
+            ]
+        );
     }
 
     #[test]
@@ -293,16 +373,40 @@ mod tests {
         };
         assert!(ok("$.refresh_token", ValueCheck::Checks(absent.clone())).is_empty());
         assert_eq!(ok("$.scope", ValueCheck::Checks(absent)).len(), 1);
-        assert_eq!(
-            ok("$.missing", ValueCheck::Equals(1.into())),
-            vec!["$.missing: not found in the response".to_string()]
-        );
+        let missing = ok("$.missing", ValueCheck::Equals(1.into()));
+        assert_eq!(missing.len(), 1);
+        assert_eq!(missing[0].message, "$.missing: not found in the response");
+        assert_eq!(missing[0].kind, FailureKind::Json);
         let typed = Checks {
             json_type: Some(JsonType::Integer),
             ..Checks::default()
         };
         assert!(ok("$.expires_in", ValueCheck::Checks(typed.clone())).is_empty());
         assert_eq!(ok("$.scope", ValueCheck::Checks(typed)).len(), 1);
+    }
+
+    #[test]
+    fn a_json_failure_says_where_it_was_written_and_what_came() {
+        let mut e = Expect::default();
+        let at = Position {
+            line: 12,
+            column: 9,
+        };
+        e.json.0.push((
+            "$.token_type".into(),
+            Located::new(ValueCheck::Equals("Bearer".into()), at),
+        ));
+        let failures = evaluate(&e, &response(200, r#"{"token_type":"bearer"}"#), &no_render);
+        assert_eq!(failures.len(), 1);
+        let failure = &failures[0];
+        assert_eq!(failure.kind, FailureKind::Json);
+        assert_eq!(failure.at, Some(at));
+        assert_eq!(failure.expected.as_deref(), Some("\"Bearer\""));
+        assert_eq!(failure.actual.as_deref(), Some("\"bearer\""));
+        assert_eq!(
+            failure.message,
+            "$.token_type: expected \"Bearer\", got \"bearer\""
+        );
     }
 
     #[test]
@@ -315,10 +419,10 @@ mod tests {
             &no_render,
         );
         assert_eq!(failures.len(), 1);
+        let message = &failures[0].message;
         assert!(
-            failures[0].contains("not JSON") && failures[0].contains("text/html"),
-            "{}",
-            failures[0]
+            message.contains("not JSON") && message.contains("text/html"),
+            "{message}"
         );
     }
 }

@@ -2,5 +2,6 @@
 
 pub mod capture;
 pub mod expect;
+pub mod failure;
 pub mod snapshot;
 pub mod snapshot_file;

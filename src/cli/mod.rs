@@ -335,6 +335,9 @@ pub enum Outcome {
     Failure,
     /// Exit 2: the input or configuration is unusable.
     UsageError,
+    /// Exit 3: no check failed, but a request got no answer (connection, TLS, timeout): the
+    /// bank was not judged.
+    Unreachable,
 }
 
 impl Outcome {
@@ -343,6 +346,7 @@ impl Outcome {
             Outcome::Success => 0,
             Outcome::Failure => 1,
             Outcome::UsageError => 2,
+            Outcome::Unreachable => 3,
         }
     }
 }

@@ -243,6 +243,7 @@ pub async fn run(args: RunArgs) -> Outcome {
             Outcome::UsageError
         }
         None if tally.failed == 0 => Outcome::Success,
+        None if tally.failed == tally.unreachable => Outcome::Unreachable,
         None => Outcome::Failure,
     }
 }

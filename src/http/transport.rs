@@ -18,7 +18,22 @@ pub enum TransportError {
         method: String,
         url: String,
         detail: String,
+        /// No answer within the environment's timeouts.
+        timed_out: bool,
     },
+}
+
+impl TransportError {
+    /// The request got no answer in time (as opposed to a refused or broken connection).
+    pub fn timed_out(&self) -> bool {
+        matches!(
+            self,
+            TransportError::Send {
+                timed_out: true,
+                ..
+            }
+        )
+    }
 }
 
 /// A request as sent and what came back.
@@ -78,6 +93,7 @@ impl Transport {
                 method: signed.request.method.clone(),
                 url: signed.request.url.clone(),
                 detail: format!("no certificate `{role}` to present in TLS"),
+                timed_out: false,
             }),
         }
     }
@@ -89,13 +105,20 @@ impl Transport {
         signed: &SignedRequest,
     ) -> Result<Exchange, TransportError> {
         let request = &signed.request;
-        let fail = |detail: String| TransportError::Send {
+        let fail = |e: &reqwest::Error| TransportError::Send {
             method: request.method.clone(),
             url: request.url.clone(),
-            detail,
+            detail: describe(e),
+            timed_out: e.is_timeout(),
         };
-        let method = reqwest::Method::from_bytes(request.method.as_bytes())
-            .map_err(|e| fail(e.to_string()))?;
+        let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|e| {
+            TransportError::Send {
+                method: request.method.clone(),
+                url: request.url.clone(),
+                detail: e.to_string(),
+                timed_out: false,
+            }
+        })?;
         let mut builder = client.request(method, &request.url);
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
@@ -104,7 +127,7 @@ impl Transport {
             builder = builder.body(request.body.clone());
         }
         let started = Instant::now();
-        let response = builder.send().await.map_err(|e| fail(describe(&e)))?;
+        let response = builder.send().await.map_err(|e| fail(&e))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -116,11 +139,7 @@ impl Transport {
                 )
             })
             .collect();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| fail(describe(&e)))?
-            .to_vec();
+        let body = response.bytes().await.map_err(|e| fail(&e))?.to_vec();
         Ok(Exchange {
             request: signed.clone(),
             response: HttpResponse {

@@ -72,7 +72,7 @@ impl ReportBuilder {
             steps: outcome
                 .steps
                 .iter()
-                .map(|step| StepReport::of(step, &outcome.redactor))
+                .map(|step| StepReport::of(step, &loaded.path, &outcome.redactor))
                 .collect(),
         });
     }

@@ -34,7 +34,8 @@ pub fn step_line(step: &StepOutcome, redactor: &Redactor) -> String {
     match step.verdict {
         Verdict::Skipped => {}
         Verdict::NotApplicable => {
-            let _ = write!(line, "   ({})", step.failures.join("; "));
+            let reasons: Vec<&str> = step.failures.iter().map(|f| f.message.as_str()).collect();
+            let _ = write!(line, "   ({})", reasons.join("; "));
         }
         Verdict::Passed | Verdict::Failed => {
             let _ = write!(line, "   {} ms", step.elapsed.as_millis());
@@ -42,7 +43,10 @@ pub fn step_line(step: &StepOutcome, redactor: &Redactor) -> String {
     }
     if step.verdict == Verdict::Failed {
         for failure in &step.failures {
-            let _ = write!(line, "\n        ✗ {}", redactor.text(failure));
+            let _ = write!(line, "\n        ✗ {}", redactor.text(&failure.message));
+            if let Some(at) = failure.at {
+                let _ = write!(line, "  (at {at})");
+            }
         }
         // What the troubleshooting engine makes of the refused request.
         for finding in &step.diagnosis {

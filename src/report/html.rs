@@ -477,7 +477,8 @@ fn step_note(step: &StepReport) -> String {
             if step.failures.is_empty() {
                 ".".to_string()
             } else {
-                format!(": {}", escape(&step.failures.join("; ")))
+                let reasons: Vec<&str> = step.failures.iter().map(|f| f.message.as_str()).collect();
+                format!(": {}", escape(&reasons.join("; ")))
             }
         ),
         StepVerdict::Passed | StepVerdict::Failed => String::new(),
@@ -491,7 +492,7 @@ fn failures(step: &StepReport) -> String {
     let items: String = step
         .failures
         .iter()
-        .map(|f| format!("<li>{}</li>", escape(f)))
+        .map(|f| format!("<li>{}</li>", escape(&f.line())))
         .collect();
     format!("<ul class=\"failures\">{items}</ul>\n")
 }
@@ -817,7 +818,8 @@ fn timestamp(rfc3339: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::model::{FORMAT, Partition};
+    use crate::check::failure::FailureKind;
+    use crate::report::model::{FORMAT, FailureReport, Partition};
 
     const EVIL: &str = "<script>alert(1)</script>\"'&";
 
@@ -888,7 +890,10 @@ mod tests {
     /// Two systems, every verdict, a finding, planted markup in every kind of text.
     fn report() -> RunReport {
         let mut failed = step(2, &format!("evil step {EVIL}"), StepVerdict::Failed);
-        failed.failures = vec![format!("status: expected 200, got 401 {EVIL}")];
+        failed.failures = vec![FailureReport::new(
+            FailureKind::Status,
+            format!("status: expected 200, got 401 {EVIL}"),
+        )];
         failed.findings = vec![FindingReport {
             id: "httpsig.keyid-form".into(),
             what: format!("keyId is not SN=… {EVIL}"),
@@ -903,7 +908,10 @@ mod tests {
             req.headers.push(header("X-Evil", EVIL));
         }
         let mut na = step(3, "consent page", StepVerdict::NotApplicable);
-        na.failures = vec!["skip_on: production".into()];
+        na.failures = vec![FailureReport::new(
+            FailureKind::NotApplicable,
+            "skip_on: production",
+        )];
         let mut report = RunReport {
             format: FORMAT,
             tool: "obconform 0.1.0".into(),

@@ -57,7 +57,7 @@ fn status(step: &StepReport) -> TestCaseStatus {
             let message = step
                 .failures
                 .first()
-                .cloned()
+                .map(|f| f.line())
                 .unwrap_or_else(|| "failed".to_string());
             status.set_message(message);
             if let Some(first) = step.findings.first() {
@@ -73,7 +73,8 @@ fn status(step: &StepReport) -> TestCaseStatus {
         }
         StepVerdict::NotApplicable => {
             let mut status = TestCaseStatus::skipped();
-            status.set_message(step.failures.join("; "));
+            let reasons: Vec<&str> = step.failures.iter().map(|f| f.message.as_str()).collect();
+            status.set_message(reasons.join("; "));
             status
         }
     }
@@ -83,7 +84,7 @@ fn status(step: &StepReport) -> TestCaseStatus {
 fn failure_text(step: &StepReport) -> String {
     let mut text = String::new();
     for failure in &step.failures {
-        let _ = writeln!(text, "✗ {failure}");
+        let _ = writeln!(text, "✗ {}", failure.line());
     }
     for finding in &step.findings {
         let _ = writeln!(
@@ -124,7 +125,8 @@ fn timestamp(rfc3339: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::model::{FindingReport, Summary};
+    use crate::check::failure::FailureKind;
+    use crate::report::model::{FailureReport, FindingReport, Summary};
 
     fn step(number: usize, verdict: StepVerdict) -> StepReport {
         StepReport {
@@ -133,8 +135,14 @@ mod tests {
             verdict,
             elapsed_ms: 12,
             failures: match verdict {
-                StepVerdict::Failed => vec!["status: expected 200, got 401".into()],
-                StepVerdict::NotApplicable => vec!["not on sandbox: stub".into()],
+                StepVerdict::Failed => vec![FailureReport::new(
+                    FailureKind::Status,
+                    "status: expected 200, got 401",
+                )],
+                StepVerdict::NotApplicable => vec![FailureReport::new(
+                    FailureKind::NotApplicable,
+                    "not on sandbox: stub",
+                )],
                 _ => Vec::new(),
             },
             findings: match verdict {

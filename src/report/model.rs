@@ -2,6 +2,7 @@
 //! and `obconform report merge` are made from. Everything in it is already redacted — it is built
 //! from a step's outcome with the run's [`Redactor`], so no writer has to think about secrets.
 
+use crate::check::failure::{Failure, FailureKind};
 use crate::environment::ActiveEnvironment;
 use crate::redact::{Redactor, redact_url_query};
 use crate::runner::{StepOutcome, Verdict};
@@ -10,9 +11,11 @@ use obconform_core::wire::HttpRequest;
 use obconform_core::wire::HttpResponse;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::path::Path;
 
 /// Bumped when report.json changes incompatibly; `report merge` refuses other formats.
-pub const FORMAT: u32 = 1;
+/// 2: step failures are objects (kind, message, position, expected, actual), not strings.
+pub const FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunReport {
@@ -130,13 +133,58 @@ pub struct StepReport {
     pub verdict: StepVerdict,
     pub elapsed_ms: u64,
     /// Why it failed (or, when not applicable, why not run).
-    pub failures: Vec<String>,
+    pub failures: Vec<FailureReport>,
     /// The troubleshooting engine's findings on the last request.
     pub findings: Vec<FindingReport>,
     /// Requests sent (more than one with `retry`); the last is `request`.
     pub attempts: usize,
     pub request: Option<RequestReport>,
     pub response: Option<ResponseReport>,
+}
+
+/// A failed check: its kind, the message, and where the expectation is written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailureReport {
+    pub kind: FailureKind,
+    pub message: String,
+    /// `file:line:column` of the expectation in the scenario.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+}
+
+impl FailureReport {
+    pub fn of(failure: &Failure, file: &Path, redactor: &Redactor) -> FailureReport {
+        FailureReport {
+            kind: failure.kind,
+            message: redactor.text(&failure.message),
+            at: failure.at.map(|at| format!("{}:{at}", file.display())),
+            expected: failure.expected.as_deref().map(|v| redactor.text(v)),
+            actual: failure.actual.as_deref().map(|v| redactor.text(v)),
+        }
+    }
+
+    /// A failure known only by its kind and message.
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> FailureReport {
+        FailureReport {
+            kind,
+            message: message.into(),
+            at: None,
+            expected: None,
+            actual: None,
+        }
+    }
+
+    /// The message, followed by where the expectation is written.
+    pub fn line(&self) -> String {
+        match &self.at {
+            Some(at) => format!("{} ({at})", self.message),
+            None => self.message.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -227,7 +275,7 @@ impl RunReport {
 
 impl StepReport {
     /// The step as a report shows it, every text passed through `redactor`.
-    pub fn of(step: &StepOutcome, redactor: &Redactor) -> StepReport {
+    pub fn of(step: &StepOutcome, file: &Path, redactor: &Redactor) -> StepReport {
         let request = match &step.exchange {
             Some(exchange) => Some(&exchange.request.request),
             None => step.sent.last().map(|sent| &sent.request),
@@ -237,7 +285,11 @@ impl StepReport {
             name: step.name.clone(),
             verdict: StepVerdict::from(&step.verdict),
             elapsed_ms: millis(step.elapsed),
-            failures: step.failures.iter().map(|f| redactor.text(f)).collect(),
+            failures: step
+                .failures
+                .iter()
+                .map(|f| FailureReport::of(f, file, redactor))
+                .collect(),
             findings: step
                 .diagnosis
                 .iter()

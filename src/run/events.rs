@@ -60,11 +60,25 @@ pub struct Tally {
     pub passed: usize,
     pub failed: usize,
     pub skipped: usize,
+    /// Of the failed, those that failed only because a request got no answer.
+    pub unreachable: usize,
 }
 
 impl Tally {
     pub fn total(&self) -> usize {
         self.passed + self.failed + self.skipped
+    }
+
+    /// Counts a finished scenario.
+    pub fn count(&mut self, outcome: &ScenarioOutcome) {
+        if outcome.passed() {
+            self.passed += 1;
+        } else {
+            self.failed += 1;
+            if outcome.unreachable() {
+                self.unreachable += 1;
+            }
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use crate::scenario::LoadedScenario;
 use crate::steps::authorize::CodeSupply;
 use crate::suite::{EnvironmentGroup, Target};
 use crate::template::Renderer;
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -41,7 +41,10 @@ impl Session<'_> {
         for (test_name, reason) in skipped {
             reporters.emit(Event::Skipped { test_name, reason });
         }
-        let (passed, failed) = (Cell::new(0), Cell::new(0));
+        let tally = RefCell::new(Tally {
+            skipped: skipped.len(),
+            ..Tally::default()
+        });
         for (group, target) in groups {
             if group.scenarios.is_empty() {
                 continue;
@@ -55,19 +58,12 @@ impl Session<'_> {
                 self.jobs,
                 |s| s.scenario.runs_alone(),
                 |s: &LoadedScenario| self.run_one(s, target, order[&s.path], reporters),
-                |outcome| {
-                    let count = if outcome.passed() { &passed } else { &failed };
-                    count.set(count.get() + 1);
-                },
+                |outcome| tally.borrow_mut().count(&outcome),
             )
             .await;
             reporters.emit(Event::EnvironmentFinished);
         }
-        let tally = Tally {
-            passed: passed.get(),
-            failed: failed.get(),
-            skipped: skipped.len(),
-        };
+        let tally = tally.into_inner();
         reporters.emit(Event::RunFinished {
             tally,
             elapsed: started.elapsed(),

@@ -497,7 +497,7 @@ impl Flow {
 pub struct Expect {
     /// The status code, or a list of acceptable ones.
     #[serde(default)]
-    pub status: Option<StatusSet>,
+    pub status: Option<Located<StatusSet>>,
     /// Response headers (names case-insensitive): a string means equals, or a check.
     #[serde(default)]
     pub headers: OrderedMap<Located<ValueCheck>>,

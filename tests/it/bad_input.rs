@@ -259,7 +259,8 @@ fn unreachable_host_fails_the_step_clearly() {
     write(dir.path(), "environments.yaml", &env);
     let file = write(dir.path(), "ok.yaml", &scenario(GOOD_STEP));
     let out = run_local(&file, dir.path());
-    assert_eq!(out.code, 1, "{out}");
+    // No answer came: exit 3, the bank was not judged.
+    assert_eq!(out.code, 3, "{out}");
     assert!(out.stdout.contains("FAIL  1. token"), "{out}");
     assert!(out.stdout.contains("connection refused"), "{out}");
     assert!(
@@ -304,7 +305,8 @@ fn request_without_client_certificate_is_refused() {
     write(dir.path(), "environments.yaml", &env);
     let file = write(dir.path(), "ok.yaml", &scenario(GOOD_STEP));
     let out = run_local(&file, dir.path());
-    assert_eq!(out.code, 1, "{out}");
+    // No answer came: exit 3, the bank was not judged.
+    assert_eq!(out.code, 3, "{out}");
     assert!(out.stdout.contains("FAIL  1. token"), "{out}");
     assert!(
         !out.stdout.contains("→ 200"),
@@ -325,7 +327,8 @@ fn server_certificate_from_another_ca_is_refused() {
     write(dir.path(), "environments.yaml", &env);
     let file = write(dir.path(), "ok.yaml", &scenario(GOOD_STEP));
     let out = run_local(&file, dir.path());
-    assert_eq!(out.code, 1, "{out}");
+    // No answer came: exit 3, the bank was not judged.
+    assert_eq!(out.code, 3, "{out}");
     assert!(
         out.stdout.contains("TLS handshake failed") || out.stdout.contains("certificate"),
         "{out}"

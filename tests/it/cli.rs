@@ -102,6 +102,51 @@ steps:
         "{out}"
     );
     assert!(out.stdout.contains("SKIP  3. never runs"), "{out}");
+    // Each failed check points at the expectation it broke (line:column in the scenario file).
+    assert!(
+        out.stdout.contains("expected 201, got 200  (at 17:15)"),
+        "{out}"
+    );
+    assert!(
+        out.stdout.contains(r#"got "one@example.com"  (at 18:26)"#),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_bank_that_does_not_answer_exits_3_and_says_so_in_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "environments.yaml", crate::common::EMBEDDED_ENV);
+    // Port 1 of loopback: nothing listens, the connection is refused.
+    let scenario = r#"
+name: nobody home
+system: test
+steps:
+  - name: ping
+    request: { method: GET, url: "http://127.0.0.1:1/ping" }
+    expect: { status: 200 }
+"#;
+    let file = write(dir.path(), "unreachable.yaml", scenario);
+    let report = dir.path().join("report");
+    let out = obconform(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--no-snapshots",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.code, 3, "{out}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
+    let failure = &json["scenarios"][0]["steps"][0]["failures"][0];
+    assert_eq!(failure["kind"], "transport", "{failure}");
+    assert!(
+        failure["message"].as_str().unwrap().contains("127.0.0.1:1"),
+        "{failure}"
+    );
 }
 
 #[test]

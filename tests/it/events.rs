@@ -121,7 +121,8 @@ fn a_session_tells_every_reporter_what_happened_in_order() {
         Tally {
             passed: 1,
             failed: 1,
-            skipped: 1
+            skipped: 1,
+            unreachable: 0,
         }
     );
     assert_eq!(
@@ -149,7 +150,7 @@ fn a_session_tells_every_reporter_what_happened_in_order() {
             "step b::fails 2 Skipped",
             "finished b::fails #1 passed=false",
             "environment finished",
-            "run finished Tally { passed: 1, failed: 1, skipped: 1 }",
+            "run finished Tally { passed: 1, failed: 1, skipped: 1, unreachable: 0 }",
         ]
     );
 }

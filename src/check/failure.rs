@@ -1,0 +1,104 @@
+//! A failed check of a step as a value: what kind of check, where in the scenario file the
+//! expectation was written, what was expected and what came. The console, the report files and
+//! the exit code are made from these.
+
+use crate::scenario::Position;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// `expect.status`.
+    Status,
+    /// `expect.headers`.
+    Header,
+    /// `expect.json` (a JSONPath's nodes), or a body that is not JSON.
+    Json,
+    /// `expect.body_contains`.
+    Body,
+    /// `expect.diagnosis`: the engine's findings (or the sandbox's header) differ.
+    Diagnosis,
+    /// A `capture` found nothing usable.
+    Capture,
+    /// A `snapshot` is new or differs.
+    Snapshot,
+    /// The request could not be built, signed or mutated (a template, a profile, a key).
+    Request,
+    /// Refused before sending to protect the bank (the PUT guard).
+    Guard,
+    /// A scenario variable could not be rendered.
+    Variable,
+    /// The customer's consent (`authorize`) could not be obtained.
+    Consent,
+    /// A callback listener failed or did not receive what the step waits for.
+    Callback,
+    /// No answer: connection, TLS or HTTP failure.
+    Transport,
+    /// No answer in time, or `retry.until` not met before its timeout.
+    Timeout,
+    /// Not a failure: why the step does not run on this kind of environment (`skip_on`).
+    NotApplicable,
+}
+
+impl FailureKind {
+    /// The bank could not be reached or did not answer: nothing was judged.
+    pub fn is_unreachable(self) -> bool {
+        matches!(self, FailureKind::Transport | FailureKind::Timeout)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub kind: FailureKind,
+    /// Where the broken expectation is written in the scenario file (line:column), when known.
+    pub at: Option<Position>,
+    pub expected: Option<String>,
+    pub actual: Option<String>,
+    /// The whole message, as the console shows it.
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> Failure {
+        Failure {
+            kind,
+            at: None,
+            expected: None,
+            actual: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn at(mut self, at: Position) -> Failure {
+        if at != Position::default() {
+            self.at = Some(at);
+        }
+        self
+    }
+
+    pub fn expected_actual(
+        mut self,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> Failure {
+        self.expected = Some(expected.into());
+        self.actual = Some(actual.into());
+        self
+    }
+
+    /// Each message as one failure of `kind` (for helpers that still speak in strings).
+    pub fn all(kind: FailureKind, messages: impl IntoIterator<Item = String>) -> Vec<Failure> {
+        messages
+            .into_iter()
+            .map(|message| Failure::new(kind, message))
+            .collect()
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
