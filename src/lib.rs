@@ -9,25 +9,45 @@
 // Errors here are rich on purpose (file, position, line text, help) and only ever on the cold path.
 #![allow(clippy::result_large_err)]
 
-pub mod archive;
+// The documented API: the harness a TPP's tests use, the run's events and reporters, the
+// scenario model, checks and reports, and (re-exported) the core and the embedded bank.
 pub mod check;
-pub mod cli;
-pub mod context;
-pub mod environment;
-pub mod error_chain;
 pub mod harness;
-pub mod http;
-pub mod plan;
-pub mod put_guard;
-pub mod redact;
 pub mod report;
 pub mod run;
-pub mod runner;
 pub mod scenario;
+
+// The runner's inner stages: public for this workspace's integration tests and the CLI, not an
+// API (hidden from the documentation, free to change).
+#[doc(hidden)]
+pub mod archive;
+#[doc(hidden)]
+pub mod cli;
+#[doc(hidden)]
+pub mod context;
+#[doc(hidden)]
+pub mod environment;
+#[doc(hidden)]
+pub mod error_chain;
+#[doc(hidden)]
+pub mod http;
+#[doc(hidden)]
+pub mod plan;
+#[doc(hidden)]
+pub mod put_guard;
+#[doc(hidden)]
+pub mod redact;
+#[doc(hidden)]
+pub mod runner;
+#[doc(hidden)]
 pub mod steps;
+#[doc(hidden)]
 pub mod suite;
+#[doc(hidden)]
 pub mod template;
+#[doc(hidden)]
 pub mod validate;
+#[doc(hidden)]
 pub mod writes;
 
 pub use obconform_core::{catalogue, certs, diagnose, sign, wire};
