@@ -277,7 +277,7 @@ fn page(title: &str, body: &str) -> String {
     html::page(title, STYLE, body)
 }
 
-// The consent page's look, smaller (its helpers are private to consent.rs).
+// The consent page's look, smaller (its helpers are private to consent/).
 const STYLE: &str = "body{margin:0;background:#f0f0f0;font-family:Arial,Helvetica,sans-serif;\
 color:#333}main{max-width:34em;margin:3em auto;background:#fff;padding:2em 2.5em;\
 box-shadow:0 2px 8px rgba(0,0,0,.15)}h1,h2{color:#ff6200;font-weight:normal}h1{font-size:1.4em}\
