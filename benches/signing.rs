@@ -1,6 +1,6 @@
 //! Signing throughput per flow against the machine's raw RSA-2048 private-key rate.
 //!
-//! `cargo bench --bench signing` signs N requests per flow through `sign::sign` with an RSA-2048
+//! `cargo bench --bench signing` signs N requests per flow through `steps::sign::sign` with an RSA-2048
 //! key (N from `SIGNING_BENCH_N`, default 3000), times the bare primitives too, runs
 //! `openssl speed -seconds 3 rsa2048` and prints each rate as a share of openssl's sign/s.
 //! Plain `std::time` timing; single thread, like `openssl speed` without `-multi`.
@@ -21,7 +21,7 @@ use std::hint::black_box;
 use std::process::Command;
 use std::time::{Instant, SystemTime};
 
-/// A flow timed through `sign::sign`: its name, its profile and the request it signs.
+/// A flow timed through `steps::sign::sign`: its name, its profile and the request it signs.
 type FlowCase = (&'static str, SignProfile, fn() -> HttpRequest);
 
 const TARGET_SHARE: f64 = 0.90;

@@ -229,14 +229,10 @@ pub async fn run(args: RunArgs) -> Outcome {
     let tally = session.run(&runs, &order, &skipped, &reporters).await;
     targets.close().await;
     let closing = reporters.finish();
-    let (lines, incomplete) = match closing {
-        Ok(lines) => (lines, None),
-        Err((lines, e)) => (lines, Some(e)),
-    };
-    for line in lines {
+    for line in &closing.lines {
         println!("{line}");
     }
-    match incomplete {
+    match closing.incomplete {
         Some(e) => {
             // The run's evidence is missing: a CI must not take this run as certified.
             eprintln!("error: {e}");

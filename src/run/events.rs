@@ -112,21 +112,26 @@ impl<'r> Reporters<'r> {
         }
     }
 
-    /// Each reporter's closing line, in order; the first error if an output is incomplete.
-    pub fn finish(self) -> Result<Vec<String>, (Vec<String>, String)> {
-        let mut lines = Vec::new();
-        let mut error = None;
+    /// Finishes every reporter, in order.
+    pub fn finish(self) -> Closing {
+        let mut closing = Closing::default();
         for reporter in self.list.into_inner() {
             match reporter.finish() {
-                Ok(line) => lines.extend(line),
+                Ok(line) => closing.lines.extend(line),
                 Err(e) => {
-                    error.get_or_insert(e);
+                    closing.incomplete.get_or_insert(e);
                 }
             }
         }
-        match error {
-            None => Ok(lines),
-            Some(e) => Err((lines, e)),
-        }
+        closing
     }
+}
+
+/// What the reporters say when the run is over.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Closing {
+    /// Each reporter's closing line, in order.
+    pub lines: Vec<String>,
+    /// Why the first incomplete output is incomplete.
+    pub incomplete: Option<String>,
 }
