@@ -315,3 +315,16 @@ fn unloadable(file: &Path, message: String) -> Trial {
         Err(Failed::from(message))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshots_are_kept_beside_the_scenario_folder_unless_told() {
+        let harness = Harness::new("tests/scenarios");
+        assert_eq!(harness.snapshot_dir, Path::new("tests/snapshots"));
+        let elsewhere = harness.snapshot_dir("snaps");
+        assert_eq!(elsewhere.snapshot_dir, Path::new("snaps"));
+    }
+}

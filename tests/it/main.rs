@@ -15,6 +15,7 @@ mod diagnose_engine;
 mod events;
 mod explain;
 mod guide_scripts;
+mod harness;
 mod mutate_faults;
 mod pkcs12_environment;
 mod production_writes;
