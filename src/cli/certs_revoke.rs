@@ -4,7 +4,7 @@
 
 use super::Outcome;
 use crate::error_chain::error_chain;
-use crate::sandbox::revocation::append_revoked;
+use crate::sandbox::kernel::revocation::append_revoked;
 use obconform_core::certs::load::load_certificate;
 use obconform_core::certs::wire::serial_hex;
 use std::path::PathBuf;

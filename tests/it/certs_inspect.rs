@@ -682,7 +682,7 @@ fn psd2_statements_made_by_openssl_are_read() {
 #[test]
 fn the_sandbox_example_certificates_carry_every_psd2_role() {
     let dir = tempfile::tempdir().unwrap();
-    let pki = obconform::sandbox::pki::TestPki::generate(&[]).unwrap();
+    let pki = obconform::sandbox::kernel::pki::TestPki::generate(&[]).unwrap();
     let files = pki.write_to(dir.path()).unwrap();
     let out = inspect(
         dir.path(),

@@ -9,7 +9,7 @@ use obconform::archive::{Archive, ScenarioSource, Sidecar};
 use obconform::cli::explain::Judge;
 use obconform::cli::explain_inputs::load_certificates;
 use obconform::runner::{RunContext, Snapshots, run_scenario};
-use obconform::sandbox::pki::TestPki;
+use obconform::sandbox::kernel::pki::TestPki;
 use obconform::scenario::load_scenario;
 use obconform::scenario::model::{Flow, SignProfile};
 use obconform::sign::key::SigningKey;

@@ -10,7 +10,7 @@ use crate::common::psd2::*;
 use std::time::Duration;
 
 use obconform::sandbox::PSD2_CLIENT_ID;
-use obconform::sandbox::psd2::profiles;
+use obconform::sandbox::kernel::profiles;
 use obconform::sign::SigningKey;
 use obconform::wire::HttpRequest;
 use reqwest::StatusCode;

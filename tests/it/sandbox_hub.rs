@@ -3,7 +3,7 @@
 //! consent screen cannot be answered twice.
 
 use crate::common::{Bank, sandbox_client};
-use obconform::sandbox::pki::{load_ca, renew_client_pair, write_client_pair};
+use obconform::sandbox::kernel::pki::{load_ca, renew_client_pair, write_client_pair};
 use serde_json::{Value, json};
 
 const HUB: &str = "/sandbox";

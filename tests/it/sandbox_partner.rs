@@ -14,7 +14,7 @@ use crate::common::Bank;
 use crate::common::psd2::{content_type, diagnosis, json_body};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use obconform::sandbox::pki::{load_ca, renew_client_pair};
+use obconform::sandbox::kernel::pki::{load_ca, renew_client_pair};
 use obconform::sandbox::{PartnerConfig, PartnerCredentials, SandboxConfig};
 use obconform::scenario::model::{Flow, SignProfile};
 use obconform::sign::client_assertion::{self, AssertionSpec, Thumbprint};

@@ -603,8 +603,9 @@ async fn tokens_and_signatures_must_pair_up() {
 
     // A JWS by a trusted signing certificate that is not registered for the application.
     let pki = bank.sandbox.pki().clone();
-    let ca = obconform::sandbox::pki::load_ca(&pki.dir).expect("CA");
-    let (_, renewed) = obconform::sandbox::pki::renew_client_pair(&ca).expect("renewed pair");
+    let ca = obconform::sandbox::kernel::pki::load_ca(&pki.dir).expect("CA");
+    let (_, renewed) =
+        obconform::sandbox::kernel::pki::renew_client_pair(&ca).expect("renewed pair");
     let stranger = SigningKey::new(renewed.cert, renewed.key);
     let response = bank
         .initiate(SEPA, &mtls_token, &body, Signing::Jws(&stranger, None))

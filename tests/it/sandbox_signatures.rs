@@ -912,8 +912,9 @@ async fn put_that_drops_the_tls_certificate_locks_it_out() {
 async fn put_refuses_revoked_certificates() {
     let bank = Bank::start().await;
     let token = bank.mtls_token_for(PSD2_CLIENT_ID).await;
-    let ca = obconform::sandbox::pki::load_ca(&bank.sandbox.pki().dir).expect("CA");
-    let (_, renewed) = obconform::sandbox::pki::renew_client_pair(&ca).expect("renewed pair");
+    let ca = obconform::sandbox::kernel::pki::load_ca(&bank.sandbox.pki().dir).expect("CA");
+    let (_, renewed) =
+        obconform::sandbox::kernel::pki::renew_client_pair(&ca).expect("renewed pair");
     let with_signing = |extra: &[&X509]| {
         let mut sign = vec![jwk(&bank.signing.cert)];
         sign.extend(extra.iter().map(|cert| jwk(cert)));

@@ -8,6 +8,12 @@
 //! needed) serves the consent screens. A refusal carries an `x-obconform-diagnosis` header naming
 //! the mistake (`httpsig.digest-mismatch`, `flow.token-mode-mismatch`, …).
 //!
+//! Inside: a [`kernel`] every system shares (clock, errors, TLS, request verification, the
+//! application registry, the issued tokens and the authenticators over them, the test PKI and
+//! profiles), and one module per system — [`psd2`], [`showcase`], [`partner`], [`hub`] — each with
+//! its own state, handed to its handlers as a context (axum `FromRef`) by [`server`], the only
+//! module that knows them all.
+//!
 //! In a TPP's own async test, point the client under test at it — like a mock server, but one
 //! that verifies signatures, tokens and certificates as the bank does:
 //!
@@ -26,19 +32,13 @@
 //! # }
 //! ```
 
-mod clock;
 pub mod endpoints;
-pub mod errors;
 pub mod hub;
-pub mod jwk;
+pub mod kernel;
 pub mod partner;
-pub mod pki;
 pub mod psd2;
-pub mod revocation;
 pub mod server;
 pub mod showcase;
-mod tempdir;
-pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -49,27 +49,29 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-pub use self::clock::SandboxClock;
-pub use self::jwk::{CertKey, CertKeyError};
-pub use self::partner::config::PartnerConfig;
-pub use self::partner::credentials::PartnerCredentials;
-pub use self::pki::{
+pub use self::kernel::applications::{Application, PSD2_CLIENT_ID};
+pub use self::kernel::clock::SandboxClock;
+pub use self::kernel::jwk::{CertKey, CertKeyError};
+pub use self::kernel::pki::{
     CA_CERT_FILE, CA_COMMON_NAME, CLIENT_SIGNING_CERT_FILE, CLIENT_SIGNING_KEY_FILE,
     CLIENT_TLS_CERT_FILE, CLIENT_TLS_KEY_FILE, PARTNER_ENV_FILE, PkiFiles, SIGNING_CERT_SERIAL_HEX,
     TLS_CERT_SERIAL_HEX,
 };
-pub use self::psd2::applications::{Application, PSD2_CLIENT_ID};
+use self::kernel::tls::ClientAuth;
+pub use self::kernel::tls::PeerCertificate;
+pub use self::partner::config::PartnerConfig;
+pub use self::partner::credentials::PartnerCredentials;
 pub use self::showcase::PREMIUM_CLIENT_ID;
-use self::tls::ClientAuth;
-pub use self::tls::PeerCertificate;
 
+use self::kernel::Kernel;
+pub use self::kernel::SandboxError;
+use self::kernel::applications::AppRegistry;
+use self::kernel::pki::TestPki;
+use self::kernel::revocation::Revocations;
+use self::kernel::tempdir::PrivateTempDir;
 use self::partner::PartnerState;
-use self::pki::TestPki;
 use self::psd2::Psd2State;
-use self::psd2::applications::AppRegistry;
-use self::revocation::Revocations;
 use self::server::SandboxState;
-use self::tempdir::PrivateTempDir;
 
 /// Where to listen and where to write the PKI, and the partner API's gateway settings.
 /// Build it with [`SandboxConfig::new`] (it is `non_exhaustive`: new settings get defaults there
@@ -115,67 +117,13 @@ impl SandboxConfig {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum SandboxError {
-    #[error("cannot create the PKI directory {}", path.display())]
-    CreateDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot create a private temporary directory under {}", path.display())]
-    TempDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot read {}", path.display())]
-    ReadFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot write {}", path.display())]
-    WriteFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("generating the test PKI failed while {step}")]
-    Pki {
-        step: &'static str,
-        source: openssl::error::ErrorStack,
-    },
-    #[error("cannot register application {client_id} with its certificates")]
-    Application {
-        client_id: String,
-        source: CertKeyError,
-    },
-    #[error("cannot build the TLS server configuration")]
-    Tls { source: rustls::Error },
-    #[error("cannot build the client-certificate verifier for the test CA")]
-    ClientVerifier {
-        source: rustls::server::VerifierBuilderError,
-    },
-    #[error("cannot listen on {addr}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("cannot read the local address of the listener bound to {addr}")]
-    LocalAddr {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("the test PKI generation task failed: {0}")]
-    Task(String),
-    #[error("the sandbox must be started from within a tokio runtime")]
-    NoRuntime,
-}
-
 /// A running embedded sandbox. Dropping it stops the servers too; [`Sandbox::shutdown`] also
 /// waits until the server tasks have ended.
 pub struct Sandbox {
     local_addr: SocketAddr,
     consent_addr: SocketAddr,
     pki: PkiFiles,
-    state: Arc<SandboxState>,
+    state: SandboxState,
     cancel: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     // Declared last: dropped after the fields above, removing the PKI files.
@@ -267,28 +215,31 @@ impl Sandbox {
             &loopback_url(local_addr),
         )?;
 
-        let state = Arc::new(SandboxState {
-            clock: SandboxClock::new(),
-            psd2: Psd2State::new(registry),
-            consent_base: loopback_url(consent_addr),
+        let kernel = Kernel::new(
+            SandboxClock::new(),
+            loopback_url(consent_addr),
             revocations,
-            hub: hub::HubStore::new(hub::UpdateTiming::default()),
-            partner,
-            issued: Default::default(),
-        });
+            registry,
+        );
+        let state = SandboxState {
+            kernel: Arc::new(kernel),
+            psd2: Arc::new(Psd2State::default()),
+            hub: Arc::new(hub::HubStore::new(hub::UpdateTiming::default())),
+            partner: Arc::new(partner),
+        };
         let (cert, key, ca) = (&pki.server.cert, &pki.server.key, &pki.ca.cert);
-        let api_tls = tls::server_config(ca, cert, key, ClientAuth::Required)?;
-        let consent_tls = tls::server_config(ca, cert, key, ClientAuth::Optional)?;
+        let api_tls = kernel::tls::server_config(ca, cert, key, ClientAuth::Required)?;
+        let consent_tls = kernel::tls::server_config(ca, cert, key, ClientAuth::Optional)?;
 
         let (cancel, cancelled) = watch::channel(false);
         let tasks = vec![
-            tokio::spawn(tls::serve(
+            tokio::spawn(kernel::tls::serve(
                 api_listener,
                 TlsAcceptor::from(api_tls),
                 server::router(state.clone()),
                 cancelled.clone(),
             )),
-            tokio::spawn(tls::serve(
+            tokio::spawn(kernel::tls::serve(
                 consent_listener,
                 TlsAcceptor::from(consent_tls),
                 server::consent_router(state.clone()),
@@ -332,30 +283,30 @@ impl Sandbox {
 
     /// Moves sandbox time forward (token and code expiry use it; TLS validity does not).
     pub fn advance_clock(&self, by: Duration) {
-        self.state.clock.advance(by);
+        self.state.kernel.clock.advance(by);
     }
 
     /// The sandbox's current time.
     pub fn now(&self) -> SystemTime {
-        self.state.clock.now()
+        self.state.kernel.clock.now()
     }
 
     /// Stops sandbox time (see [`SandboxClock::freeze`]): every request then falls into the same
     /// instant — one rate-limit window — until [`Sandbox::advance_clock`] or
     /// [`Sandbox::resume_clock`].
     pub fn freeze_clock(&self) {
-        self.state.clock.freeze();
+        self.state.kernel.clock.freeze();
     }
 
     /// Lets sandbox time run again.
     pub fn resume_clock(&self) {
-        self.state.clock.resume();
+        self.state.kernel.clock.resume();
     }
 
     /// The partner API's credentials of this run (also in [`Sandbox::partner_env_file`]).
     /// Every token, refresh token and authorization code handed out so far.
     pub fn issued_secrets(&self) -> Vec<String> {
-        self.state.issued.all()
+        self.state.kernel.issued.all()
     }
 
     pub fn partner_credentials(&self) -> &PartnerCredentials {
@@ -369,18 +320,19 @@ impl Sandbox {
 
     /// Registers `app`, replacing any application with the same client_id (returned).
     pub fn register_application(&self, app: Application) -> Option<Application> {
-        self.state.psd2.apps_mut().upsert(app)
+        self.state.kernel.apps_mut().upsert(app)
     }
 
     /// A copy of the registered application `client_id`.
     pub fn application(&self, client_id: &str) -> Option<Application> {
-        self.state.psd2.apps().get(client_id).cloned()
+        self.state.kernel.apps().get(client_id).cloned()
     }
 
     /// Revokes a certificate: registering or updating an application with it is refused from
     /// now on (`cert.revoked`).
     pub fn revoke_certificate(&self, cert: &openssl::x509::X509Ref) {
         self.state
+            .kernel
             .revocations
             .revoke(&obconform_core::certs::wire::serial_hex(cert));
     }

@@ -5,18 +5,17 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{FromRef, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::clock::SandboxClock;
-use super::errors::IngError;
-use super::hub::{self, HubStore};
-use super::partner::{self, PartnerState};
-use super::psd2::{self, Psd2State};
-use super::revocation::Revocations;
+use super::hub::{self, HubContext, HubStore};
+use super::partner::{self, PartnerContext, PartnerState};
+use super::psd2::{self, Psd2Context, Psd2State};
+use crate::kernel::Kernel;
+use crate::kernel::errors::IngError;
 
 pub const RESPONSE_ID_HEADER: HeaderName = HeaderName::from_static("x-ing-response-id");
 
@@ -24,51 +23,58 @@ const LANDING_PAGE: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"
 <title>obconform embedded sandbox</title></head>\n<body><h1>obconform embedded sandbox \u{2014} ING PSD2</h1>\n\
 <p>An offline imitation of ING's PSD2 sandbox. Client certificates are required.</p></body></html>\n";
 
-/// Everything the handlers share.
-#[derive(Debug)]
+/// The router's state: the kernel and each system's own state. Each system's handlers take
+/// only their context (`FromRef`), so no system names another's state.
+#[derive(Debug, Clone)]
 pub struct SandboxState {
-    pub clock: SandboxClock,
-    pub psd2: Psd2State,
-    /// `https://127.0.0.1:PORT` of the consent listener, for links to the consent screens.
-    pub consent_base: String,
-    /// Revoked certificates (refused by application registration and update).
-    pub revocations: Revocations,
+    pub kernel: Arc<Kernel>,
+    pub psd2: Arc<Psd2State>,
     /// The PSD2 hub's tenants, users, consents and updates.
-    pub hub: HubStore,
+    pub hub: Arc<HubStore>,
     /// ING's partner API: its credentials, registered certificates, gateway and tokens.
-    pub partner: PartnerState,
-    /// Every token and code handed out, for tests that prove none reaches an output.
-    pub issued: IssuedSecrets,
+    pub partner: Arc<PartnerState>,
 }
 
-/// The secret values the sandbox has handed out (tokens, refresh tokens, authorization codes),
-/// in order; kept for the run's life (a test's run is short).
-#[derive(Debug, Default)]
-pub struct IssuedSecrets(std::sync::Mutex<Vec<String>>);
-
-impl IssuedSecrets {
-    pub fn record(&self, value: &str) {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(value.to_string());
-    }
-
-    pub fn all(&self) -> Vec<String> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+impl FromRef<SandboxState> for Arc<Kernel> {
+    fn from_ref(state: &SandboxState) -> Arc<Kernel> {
+        state.kernel.clone()
     }
 }
 
-pub fn router(state: Arc<SandboxState>) -> Router {
+impl FromRef<SandboxState> for Psd2Context {
+    fn from_ref(state: &SandboxState) -> Psd2Context {
+        Psd2Context {
+            kernel: state.kernel.clone(),
+            psd2: state.psd2.clone(),
+        }
+    }
+}
+
+impl FromRef<SandboxState> for HubContext {
+    fn from_ref(state: &SandboxState) -> HubContext {
+        HubContext {
+            kernel: state.kernel.clone(),
+            hub: state.hub.clone(),
+        }
+    }
+}
+
+impl FromRef<SandboxState> for PartnerContext {
+    fn from_ref(state: &SandboxState) -> PartnerContext {
+        PartnerContext {
+            kernel: state.kernel.clone(),
+            partner: state.partner.clone(),
+        }
+    }
+}
+
+pub fn router(state: SandboxState) -> Router {
     Router::new()
         .route("/", get(landing))
         .merge(psd2::routes())
         .merge(hub::routes())
         .merge(super::showcase::routes())
-        .merge(partner::routes(state.clone()))
+        .merge(partner::routes(PartnerContext::from_ref(&state)))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(response_id))
@@ -76,7 +82,7 @@ pub fn router(state: Arc<SandboxState>) -> Router {
 }
 
 /// The consent host: the consent screens, reachable without a client certificate.
-pub fn consent_router(state: Arc<SandboxState>) -> Router {
+pub fn consent_router(state: SandboxState) -> Router {
     Router::new()
         .route("/", get(landing))
         .merge(psd2::consent_routes())

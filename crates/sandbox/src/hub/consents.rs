@@ -10,7 +10,6 @@
 //! error=access_denied`), with the `state` it was given, if any.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -24,12 +23,12 @@ use serde_json::{Value, json};
 use super::error::{HubError, json_body, reply};
 use super::store::{BANKS, Consent, ConsentStatus, bank, new_id};
 use super::tenant::{is_registered, tenant_of};
-use crate::errors::diagnosis;
+use crate::hub::HubContext;
+use crate::kernel::errors::diagnosis;
+use crate::kernel::html::{self, escape, html_response};
+use crate::kernel::profiles;
+use crate::kernel::tls::PeerCertificate;
 use crate::psd2::consent::{redirect_location, redirect_response};
-use crate::psd2::html::{self, escape, html_response};
-use crate::psd2::profiles;
-use crate::server::SandboxState;
-use crate::tls::PeerCertificate;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -56,7 +55,7 @@ fn consent_json(consent: &Consent, consent_base: &str) -> Value {
 }
 
 pub async fn create(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<HubContext>,
     cert: Option<Extension<PeerCertificate>>,
     Path(user_id): Path<String>,
     body: Bytes,
@@ -102,7 +101,7 @@ pub async fn create(
 }
 
 pub async fn get(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<HubContext>,
     cert: Option<Extension<PeerCertificate>>,
     Path((user_id, consent_id)): Path<(String, String)>,
 ) -> Response {
@@ -116,7 +115,7 @@ pub async fn get(
 }
 
 pub async fn delete(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<HubContext>,
     cert: Option<Extension<PeerCertificate>>,
     Path((user_id, consent_id)): Path<(String, String)>,
 ) -> Response {
@@ -142,7 +141,7 @@ pub struct ScreenQuery {
 
 /// `GET /hub/consent/{consentId}`: the bank's screen with its test profiles.
 pub async fn screen(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<HubContext>,
     Path(consent_id): Path<String>,
     Query(query): Query<ScreenQuery>,
 ) -> Response {
@@ -164,7 +163,7 @@ pub async fn screen(
 
 /// `POST /hub/consent/{consentId}`: the customer's decision.
 pub async fn decide(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<HubContext>,
     Path(consent_id): Path<String>,
     body: Bytes,
 ) -> Response {

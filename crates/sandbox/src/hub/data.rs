@@ -5,8 +5,6 @@
 //! sandbox's test profile the customer chose and its deterministic ledger. Paths and field names
 //! beyond the seed's are inference (its data API is not public).
 
-use std::sync::Arc;
-
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -17,10 +15,10 @@ use serde_json::{Value, json};
 use super::error::{HubError, reply};
 use super::store::{Consent, Tenant};
 use super::tenant::tenant_of;
+use crate::hub::HubContext;
+use crate::kernel::profiles::Profile;
+use crate::kernel::tls::PeerCertificate;
 use crate::psd2::ais::ledger;
-use crate::psd2::profiles::Profile;
-use crate::server::SandboxState;
-use crate::tls::PeerCertificate;
 
 const TRANSACTION_DAYS: u64 = 30;
 
@@ -45,7 +43,7 @@ fn ready<'a>(
 }
 
 pub async fn accounts(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<HubContext>,
     cert: Option<Extension<PeerCertificate>>,
     Path(user_id): Path<String>,
 ) -> Response {
@@ -79,7 +77,7 @@ pub async fn accounts(
 }
 
 pub async fn transactions(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<HubContext>,
     cert: Option<Extension<PeerCertificate>>,
     Path((user_id, wanted)): Path<(String, String)>,
 ) -> Response {
@@ -120,7 +118,7 @@ pub async fn transactions(
 }
 
 pub async fn kyc(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<HubContext>,
     cert: Option<Extension<PeerCertificate>>,
     Path(user_id): Path<String>,
 ) -> Response {

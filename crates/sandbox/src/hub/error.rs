@@ -4,7 +4,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::errors::{DIAGNOSIS_HEADER, json_response};
+use crate::kernel::errors::{DIAGNOSIS_HEADER, json_response};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HubError {

@@ -21,10 +21,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::FromRef;
 use axum::routing::{get, post, put};
 
 pub use self::store::HubStore;
-use super::server::SandboxState;
+use crate::kernel::Kernel;
+
+/// What the PSD2 hub handlers work with: the kernel (through `Deref`) and its store.
+#[derive(Debug, Clone)]
+pub struct HubContext {
+    pub kernel: Arc<Kernel>,
+    pub hub: Arc<HubStore>,
+}
+
+impl std::ops::Deref for HubContext {
+    type Target = Kernel;
+    fn deref(&self) -> &Kernel {
+        &self.kernel
+    }
+}
 
 /// When an update's status changes, counted from its creation: "over a few seconds".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +57,11 @@ impl Default for UpdateTiming {
     }
 }
 
-pub fn routes() -> Router<Arc<SandboxState>> {
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    HubContext: FromRef<S>,
+{
     let user = "/sandbox/user-resources/api/user";
     let consent = "/sandbox/consent-resources/api/user/id/{user_id}/consent";
     let data = "/sandbox/account-information-resources/api/user/id/{user_id}";
@@ -78,7 +97,11 @@ pub fn routes() -> Router<Arc<SandboxState>> {
 }
 
 /// The bank's consent screen for a hub consent (on the consent host, no client certificate).
-pub fn consent_routes() -> Router<Arc<SandboxState>> {
+pub fn consent_routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    HubContext: FromRef<S>,
+{
     Router::new().route(
         "/hub/consent/{consent_id}",
         get(consents::screen).post(consents::decide),

@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use super::UpdateTiming;
-use crate::psd2::profiles::Profile;
+use crate::kernel::profiles::Profile;
 
 /// SHA-256 of the tenant's TLS client certificate.
 pub type TenantId = [u8; 32];

@@ -3,8 +3,6 @@
 //! "updateCallbackUrls": [..]}` replaces both lists (redirect URLs mandatory, callbacks
 //! optional); `GET` reads them back. Consents and updates may only name registered URLs.
 
-use std::sync::Arc;
-
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -15,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{HubError, json_body, reply};
 use super::store::{TenantId, TenantUrls};
-use crate::server::SandboxState;
-use crate::tls::PeerCertificate;
+use crate::hub::HubContext;
+use crate::kernel::tls::PeerCertificate;
 
 /// The tenant behind a request: the SHA-256 of its TLS client certificate.
 pub fn tenant_of(cert: Option<Extension<PeerCertificate>>) -> Result<TenantId, HubError> {
@@ -47,7 +45,7 @@ impl From<&TenantUrls> for UrlsBody {
 }
 
 pub async fn put_urls(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<HubContext>,
     cert: Option<Extension<PeerCertificate>>,
     body: Bytes,
 ) -> Response {
@@ -55,7 +53,7 @@ pub async fn put_urls(
 }
 
 fn put(
-    state: &SandboxState,
+    state: &HubContext,
     cert: Option<Extension<PeerCertificate>>,
     body: &[u8],
 ) -> Result<UrlsBody, HubError> {
@@ -84,7 +82,7 @@ fn put(
 }
 
 pub async fn get_urls(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<HubContext>,
     cert: Option<Extension<PeerCertificate>>,
 ) -> Response {
     let urls =

@@ -8,7 +8,7 @@
 //! elsewhere); any other registered URL is skipped with a line on stderr.
 
 use std::net::IpAddr;
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 use std::time::{Duration, SystemTime};
 
 use axum::Extension;
@@ -23,8 +23,8 @@ use serde_json::{Value, json};
 use super::error::{HubError, json_body, reply};
 use super::store::{ConsentStatus, TenantId, Update, UpdateStatus, new_id};
 use super::tenant::{is_registered, tenant_of};
-use crate::server::SandboxState;
-use crate::tls::PeerCertificate;
+use crate::hub::HubContext;
+use crate::kernel::tls::PeerCertificate;
 
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -49,7 +49,7 @@ fn update_json(update: &Update) -> Value {
 }
 
 pub async fn create(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<HubContext>,
     cert: Option<Extension<PeerCertificate>>,
     Path((user_id, consent_id)): Path<(String, String)>,
     body: Bytes,
@@ -95,7 +95,7 @@ pub async fn create(
 }
 
 pub async fn get(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<HubContext>,
     cert: Option<Extension<PeerCertificate>>,
     Path((user_id, update_id)): Path<(String, String)>,
 ) -> Response {
@@ -116,7 +116,7 @@ pub async fn get(
 
 /// Moves the update through its statuses and reports each change to its callback URL. Stops
 /// when the update is deleted (with its consent).
-async fn run_update(state: Arc<SandboxState>, tenant: TenantId, update_id: String) {
+async fn run_update(state: HubContext, tenant: TenantId, update_id: String) {
     let timing = state.hub.timing;
     let mut waited = Duration::ZERO;
     for (after, status) in [

@@ -1,8 +1,6 @@
 //! `POST /sandbox/user-resources/api/user` `{"clientId": "…"}` (optional, the tenant's own id
 //! for the user, unique per tenant) → 201 `{"userId", "clientId"}`; `GET …/user/id/{userId}`.
 
-use std::sync::Arc;
-
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -14,8 +12,8 @@ use serde_json::{Value, json};
 use super::error::{HubError, json_body, reply};
 use super::store::{User, new_id};
 use super::tenant::tenant_of;
-use crate::server::SandboxState;
-use crate::tls::PeerCertificate;
+use crate::hub::HubContext;
+use crate::kernel::tls::PeerCertificate;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -29,7 +27,7 @@ pub fn user_json(user: &User) -> Value {
 }
 
 pub async fn create(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<HubContext>,
     cert: Option<Extension<PeerCertificate>>,
     body: Bytes,
 ) -> Response {
@@ -63,7 +61,7 @@ pub async fn create(
 }
 
 pub async fn get(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<HubContext>,
     cert: Option<Extension<PeerCertificate>>,
     Path(user_id): Path<String>,
 ) -> Response {

@@ -8,11 +8,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openssl::error::ErrorStack;
 
-use crate::SandboxError;
-use crate::pki::write_file;
+use crate::kernel::SandboxError;
+use crate::kernel::pki::write_file;
 
 /// Written next to the PKI files (mode 0600: it holds secrets).
-pub const ENV_FILE: &str = "partner-api.env";
+pub use crate::kernel::pki::PARTNER_ENV_FILE as ENV_FILE;
 
 pub const CLIENT_ID_VAR: &str = "PARTNER_CLIENT_ID";
 pub const CLIENT_SECRET_VAR: &str = "PARTNER_CLIENT_SECRET";

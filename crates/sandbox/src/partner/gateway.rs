@@ -4,7 +4,6 @@
 //! passed the limiter carries the `RateLimit-*` headers.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::HeaderMap;
@@ -12,14 +11,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::problem::{Kind, Problem};
-use crate::server::SandboxState;
+use crate::partner::PartnerContext;
 
 pub const SUBSCRIPTION_KEY_HEADER: &str = "subscription-key";
 /// Azure APIM's default header name, which this API renamed.
 const APIM_DEFAULT_HEADER: &str = "ocp-apim-subscription-key";
 
 pub async fn gateway(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<PartnerContext>,
     request: Request,
     next: Next,
 ) -> Response {

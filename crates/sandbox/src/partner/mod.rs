@@ -25,6 +25,7 @@ pub mod verify;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::FromRef;
 use axum::middleware;
 use axum::routing::{any, get, post};
 
@@ -35,10 +36,24 @@ use self::credentials::PartnerCredentials;
 use self::problem::{Kind, Problem};
 use self::rate_limit::RateLimiter;
 use self::token::TokenStore;
-use super::jwk::{CertKey, CertKeyError};
-use super::pki::TestPki;
-use super::server::SandboxState;
+use crate::kernel::Kernel;
+use crate::kernel::jwk::{CertKey, CertKeyError};
+use crate::kernel::pki::TestPki;
 use obconform_core::certs::wire::x5t_sha1;
+
+/// What the partner API's handlers work with: the kernel (through `Deref`) and its own state.
+#[derive(Debug, Clone)]
+pub struct PartnerContext {
+    pub kernel: Arc<Kernel>,
+    pub partner: Arc<PartnerState>,
+}
+
+impl std::ops::Deref for PartnerContext {
+    type Target = Kernel;
+    fn deref(&self) -> &Kernel {
+        &self.kernel
+    }
+}
 
 pub const TOKEN_PATH: &str = "/token-api/oauth2/token";
 /// The partner API's path prefix, left out of the signed `(request-target)`.
@@ -91,7 +106,11 @@ impl PartnerState {
 
 /// The partner routes, every one behind the gateway (unknown paths under the two prefixes too,
 /// so that they are not a way around the allowlist).
-pub fn routes(state: Arc<SandboxState>) -> Router<Arc<SandboxState>> {
+pub fn routes<S>(state: PartnerContext) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    PartnerContext: FromRef<S>,
+{
     Router::new()
         .route(TOKEN_PATH, post(token::token))
         .route(PING_PATH, get(ping::ping))

@@ -1,15 +1,13 @@
 //! `GET /partner-api/ping`: ING's connectivity test.
 
-use std::sync::Arc;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::verify;
-use crate::errors::json_response;
-use crate::psd2::verify::Received;
-use crate::server::SandboxState;
+use crate::kernel::errors::json_response;
+use crate::kernel::verify::Received;
+use crate::partner::PartnerContext;
 
 pub const PING_ANSWER: &str = "You are connected to partner API!";
 
@@ -17,7 +15,7 @@ pub const PING_ANSWER: &str = "You are connected to partner API!";
 /// included) with `Content-Type: application/json`: the onboarding guide shows the answer in
 /// quotes, which is what an ASP.NET-style API returning a string serializes to — and a client
 /// that parses every answer as JSON keeps working.
-pub async fn ping(State(state): State<Arc<SandboxState>>, received: Received) -> Response {
+pub async fn ping(State(state): State<PartnerContext>, received: Received) -> Response {
     match verify::authenticate(&state, &received) {
         Ok(()) => json_response(StatusCode::OK, PING_ANSWER),
         Err(problem) => problem.into_response(),

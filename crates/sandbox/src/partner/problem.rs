@@ -6,7 +6,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::errors::DIAGNOSIS_HEADER;
+use crate::kernel::errors::DIAGNOSIS_HEADER;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 const TYPE_PREFIX: &str = "urn:obconform:partner-api:";

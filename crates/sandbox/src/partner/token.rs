@@ -7,7 +7,7 @@
 //! the assertion authenticates); API calls check it.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use axum::extract::State;
@@ -20,9 +20,9 @@ use serde::Serialize;
 use super::PartnerState;
 use super::assertion;
 use super::problem::{Kind, Problem};
-use crate::errors::json_response;
-use crate::psd2::verify::{Received, has_media_type};
-use crate::server::SandboxState;
+use crate::kernel::errors::json_response;
+use crate::kernel::verify::{Received, has_media_type};
+use crate::partner::PartnerContext;
 use obconform_core::sign::client_assertion::ASSERTION_TYPE;
 
 /// Azure AD's `expires_in` for an application token.
@@ -73,12 +73,12 @@ impl TokenStore {
     }
 }
 
-pub async fn token(State(state): State<Arc<SandboxState>>, received: Received) -> Response {
+pub async fn token(State(state): State<PartnerContext>, received: Received) -> Response {
     issue(&state, &received.headers, received.request.body())
         .unwrap_or_else(IntoResponse::into_response)
 }
 
-fn issue(state: &SandboxState, headers: &HeaderMap, body: &[u8]) -> Result<Response, Problem> {
+fn issue(state: &PartnerContext, headers: &HeaderMap, body: &[u8]) -> Result<Response, Problem> {
     if !has_media_type(headers, FORM_CONTENT_TYPE) {
         return Err(Problem::new(
             Kind::InvalidRequest,

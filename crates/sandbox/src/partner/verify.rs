@@ -14,11 +14,12 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use super::problem::{Kind, Problem};
 use super::token::TokenLookup;
 use super::{API_PREFIX, PartnerState};
-use crate::errors::diagnosis;
-use crate::psd2::oauth::{BAD_SIGNATURE_MESSAGE, TokenLookup as Psd2TokenLookup};
-use crate::psd2::verify::{MAX_SKEW, Received, ReceivedRequest};
-use crate::server::SandboxState;
-use crate::tls::PeerCertificate;
+use crate::kernel::errors::diagnosis;
+use crate::kernel::tls::PeerCertificate;
+use crate::kernel::tokens::BAD_SIGNATURE_MESSAGE;
+use crate::kernel::tokens::TokenLookup as Psd2TokenLookup;
+use crate::kernel::verify::{MAX_SKEW, Received, ReceivedRequest};
+use crate::partner::PartnerContext;
 use obconform_core::sign::digest::verify_digest;
 use obconform_core::sign::http_signature::{self, HttpSigError, Placement};
 use obconform_core::sign::message::{Message, parse_imf_fixdate, skew_secs, target_without_prefix};
@@ -26,7 +27,7 @@ use obconform_core::sign::message::{Message, parse_imf_fixdate, skew_secs, targe
 pub const COMPANY_ID_HEADER: &str = "partner-company-id";
 
 /// Runs every check of a partner API call.
-pub fn authenticate(state: &SandboxState, received: &Received) -> Result<(), Problem> {
+pub fn authenticate(state: &PartnerContext, received: &Received) -> Result<(), Problem> {
     let partner = &state.partner;
     let now = state.clock.now();
     check_client_certificate(partner, received.peer.as_ref())?;
@@ -59,7 +60,7 @@ fn check_client_certificate(
     ))
 }
 
-fn check_bearer(state: &SandboxState, headers: &HeaderMap) -> Result<(), Problem> {
+fn check_bearer(state: &PartnerContext, headers: &HeaderMap) -> Result<(), Problem> {
     let unauthorized = |detail: String| {
         Problem::new(Kind::InvalidToken, detail)
             .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
@@ -89,7 +90,7 @@ fn check_bearer(state: &SandboxState, headers: &HeaderMap) -> Result<(), Problem
         TokenLookup::Unknown => {
             // A PSD2 token where a partner token belongs is a common mix-up worth naming.
             if !matches!(
-                state.psd2.tokens.lookup(token, now),
+                state.tokens.lookup(token, now),
                 Psd2TokenLookup::Unknown
             ) {
                 return Err(unauthorized(

@@ -15,9 +15,8 @@
 //! 400 FORMAT_ERROR; an IBAN of no sandbox account → 404 RESOURCE_UNKNOWN; an account outside
 //! the consent → 403 CONSENT_INVALID.
 
-use std::sync::Arc;
-
 use axum::Router;
+use axum::extract::FromRef;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::Response;
@@ -26,17 +25,21 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::ais::{authenticate, ledger, ok_json, respond, today};
-use super::profiles::{self, Account, AccountKind};
 use super::resource::format_error;
 use super::resource::require_scope;
-use super::verify::{Received, has_media_type};
-use crate::errors::IngError;
-use crate::server::SandboxState;
+use crate::kernel::errors::IngError;
+use crate::kernel::profiles::{self, Account, AccountKind};
+use crate::kernel::verify::{Received, has_media_type};
+use crate::psd2::Psd2Context;
 
 /// Inference: the scope name is not in the seeds.
 pub const FUNDS_SCOPE: &str = "payment-accounts:funds-availability:view";
 
-pub fn routes() -> Router<Arc<SandboxState>> {
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Psd2Context: FromRef<S>,
+{
     Router::new().route("/v1/funds-confirmations", post(funds_confirmation))
 }
 
@@ -56,14 +59,11 @@ struct Request {
     currency: String,
 }
 
-async fn funds_confirmation(
-    State(state): State<Arc<SandboxState>>,
-    received: Received,
-) -> Response {
+async fn funds_confirmation(State(state): State<Psd2Context>, received: Received) -> Response {
     respond(&received, confirm(&state, &received))
 }
 
-fn confirm(state: &SandboxState, received: &Received) -> Result<Response, IngError> {
+fn confirm(state: &Psd2Context, received: &Received) -> Result<Response, IngError> {
     let caller = authenticate(state, received)?;
     require_scope(&caller.token, FUNDS_SCOPE)?;
     check_content_type(received)?;
@@ -260,7 +260,7 @@ mod tests {
 
     fn path_of(body: &str) -> Option<String> {
         match parse(body.as_bytes()).err().map(|e| e.body) {
-            Some(crate::errors::ErrorBody::Tpp { tpp_messages }) => {
+            Some(crate::kernel::errors::ErrorBody::Tpp { tpp_messages }) => {
                 tpp_messages.into_iter().next().and_then(|m| m.path)
             }
             _ => None,

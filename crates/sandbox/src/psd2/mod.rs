@@ -3,60 +3,49 @@
 //! information (AIS), payment initiation (PIS) and funds confirmation (CAF).
 
 pub mod ais;
-pub mod applications;
 pub mod caf;
 pub mod consent;
-pub mod html;
+pub mod metadata;
 pub mod oauth;
 pub mod pis;
-pub mod profiles;
 pub mod registration;
 pub mod resource;
-pub mod verify;
 
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::ops::Deref;
+use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::FromRef;
 use axum::routing::{get, post};
 
-use self::applications::{
-    AppRegistry, Application, ExampleApplication, PSD2_CLIENT_ID, PSD2_CONTACT, PSD2_REDIRECT_URI,
-    PSD2_SCOPES,
-};
 use self::consent::GrantStore;
-use self::oauth::TokenStore;
-use super::jwk::{CertKey, CertKeyError};
-use super::pki::TestPki;
-use super::server::SandboxState;
+use crate::kernel::Kernel;
+use crate::kernel::applications::{
+    Application, ExampleApplication, PSD2_CLIENT_ID, PSD2_CONTACT, PSD2_REDIRECT_URI, PSD2_SCOPES,
+};
+use crate::kernel::jwk::{CertKey, CertKeyError};
+use crate::kernel::pki::TestPki;
 
-/// The PSD2 part of the sandbox's state.
+/// The PSD2 part of the sandbox's state (applications and tokens are the kernel's).
 #[derive(Debug, Default)]
 pub struct Psd2State {
-    apps: RwLock<AppRegistry>,
-    pub tokens: TokenStore,
     /// Authorization codes, refresh tokens and the old flow's sessions.
     pub grants: GrantStore,
     /// Initiated payments (PIS).
     pub payments: pis::PaymentStore,
 }
 
-impl Psd2State {
-    pub fn new(apps: AppRegistry) -> Self {
-        Self {
-            apps: RwLock::new(apps),
-            tokens: TokenStore::default(),
-            grants: GrantStore::default(),
-            payments: pis::PaymentStore::default(),
-        }
-    }
+/// What the PSD2 handlers work with: the kernel (through `Deref`) and the PSD2 state.
+#[derive(Debug, Clone)]
+pub struct Psd2Context {
+    pub kernel: Arc<Kernel>,
+    pub psd2: Arc<Psd2State>,
+}
 
-    /// Read access; a panic elsewhere while holding the lock does not poison the sandbox.
-    pub fn apps(&self) -> RwLockReadGuard<'_, AppRegistry> {
-        self.apps.read().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    pub fn apps_mut(&self) -> RwLockWriteGuard<'_, AppRegistry> {
-        self.apps.write().unwrap_or_else(PoisonError::into_inner)
+impl Deref for Psd2Context {
+    type Target = Kernel;
+    fn deref(&self) -> &Kernel {
+        &self.kernel
     }
 }
 
@@ -77,7 +66,11 @@ pub fn example_application(pki: &TestPki) -> Result<ExampleApplication, CertKeyE
     })
 }
 
-pub fn routes() -> Router<Arc<SandboxState>> {
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Psd2Context: FromRef<S>,
+{
     Router::new()
         .route("/oauth2/token", post(oauth::token))
         .route("/oauth2/token/revoke", post(oauth::revoke))
@@ -86,10 +79,10 @@ pub fn routes() -> Router<Arc<SandboxState>> {
             get(consent::authorization_server_url),
         )
         .route("/oauth2/applications", post(registration::register))
-        .route("/oauth2/applications/me", get(applications::get_me))
+        .route("/oauth2/applications/me", get(metadata::get_me))
         .route(
             "/oauth2/applications/{id}",
-            get(applications::get_by_id).put(registration::update),
+            get(metadata::get_by_id).put(registration::update),
         )
         .merge(consent_routes())
         .merge(ais::routes())
@@ -99,7 +92,11 @@ pub fn routes() -> Router<Arc<SandboxState>> {
 
 /// The browser pages of ING's consent host, served on both listeners: the API listener keeps
 /// them for clients that already hold the TLS certificate.
-pub fn consent_routes() -> Router<Arc<SandboxState>> {
+pub fn consent_routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Psd2Context: FromRef<S>,
+{
     Router::new()
         .route("/authorize/v2", get(consent::countries_page))
         .route(

@@ -5,10 +5,9 @@
 //! Order of checks: authentication (PUT: the mTLS-only Bearer token of that application), then
 //! the JWS and its certificate (401), then the body (400), then revocation: a revoked TLS or
 //! signing certificate presented is 401, a revoked certificate in the body's keys 400, both
-//! `cert.revoked` (`crate::revocation`). The response has the guide's shape
+//! `cert.revoked` (`crate::kernel::revocation`). The response has the guide's shape
 //! `{"contact": .., "application": {"client_id", "redirect_uris", "keys": {"tls", "sign"}}}`.
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::extract::{Path, State};
@@ -20,17 +19,17 @@ use openssl::x509::X509;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::applications::{
+use super::oauth::{TokenMode, authenticate_bearer};
+use crate::kernel::applications::{
     Application, ApplicationKeys, PSD2_SCOPES, application_gone, other_application, serial_of,
 };
-use super::oauth::{TokenMode, authenticate_bearer};
-use super::verify::{
+use crate::kernel::errors::{IngError, diagnosis, json_response};
+use crate::kernel::jwk::CertKey;
+use crate::kernel::tls::PeerCertificate;
+use crate::kernel::verify::{
     Received, ReceivedRequest, SignedJws, check_issued, has_media_type, unauthorized,
 };
-use crate::errors::{IngError, diagnosis, json_response};
-use crate::jwk::CertKey;
-use crate::server::SandboxState;
-use crate::tls::PeerCertificate;
+use crate::psd2::Psd2Context;
 
 const JSON_CONTENT_TYPE: &str = "application/json";
 
@@ -68,7 +67,7 @@ impl RegistrationResponse {
 }
 
 /// `POST /oauth2/applications`.
-pub async fn register(State(state): State<Arc<SandboxState>>, received: Received) -> Response {
+pub async fn register(State(state): State<Psd2Context>, received: Received) -> Response {
     registration(
         &state,
         received.peer.as_ref(),
@@ -80,7 +79,7 @@ pub async fn register(State(state): State<Arc<SandboxState>>, received: Received
 
 /// `PUT /oauth2/applications/{id}`.
 pub async fn update(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<Psd2Context>,
     Path(id): Path<String>,
     received: Received,
 ) -> Response {
@@ -95,14 +94,14 @@ pub async fn update(
 }
 
 fn registration(
-    state: &SandboxState,
+    state: &Psd2Context,
     peer: Option<&PeerCertificate>,
     headers: &HeaderMap,
     request: &ReceivedRequest,
 ) -> Result<Response, IngError> {
     let peer = peer.ok_or_else(|| unauthorized("No TLS client certificate was presented"))?;
     let now = state.clock.now();
-    let anchors = state.psd2.apps().trust_anchors().to_vec();
+    let anchors = state.apps().trust_anchors().to_vec();
     let jws = SignedJws::read(request, peer, &anchors, now)?;
     jws.verify(request, now)?;
 
@@ -119,12 +118,12 @@ fn registration(
         signing_keys: keys.sign,
     };
     let response = RegistrationResponse::of(&app);
-    state.psd2.apps_mut().upsert(app);
+    state.apps_mut().upsert(app);
     Ok(response.into_response())
 }
 
 fn replacement(
-    state: &SandboxState,
+    state: &Psd2Context,
     peer: Option<&PeerCertificate>,
     id: &str,
     headers: &HeaderMap,
@@ -137,7 +136,7 @@ fn replacement(
     let peer = peer.ok_or_else(|| unauthorized("No TLS client certificate was presented"))?;
     let now = state.clock.now();
     let (anchors, current) = {
-        let registry = state.psd2.apps();
+        let registry = state.apps();
         let app = registry.get(id).ok_or_else(application_gone)?;
         (registry.trust_anchors().to_vec(), app.clone())
     };
@@ -169,14 +168,14 @@ fn replacement(
     };
     let response = RegistrationResponse::of(&app);
     // PUT replaces everything; the registry remembers what was dropped.
-    state.psd2.apps_mut().upsert(app);
+    state.apps_mut().upsert(app);
     Ok(response.into_response())
 }
 
 /// ING checks revocation when certificates are registered: the TLS certificate and the JWS
 /// signing certificate of the request (401), and every certificate the body registers (400).
 fn refuse_revoked(
-    state: &SandboxState,
+    state: &Psd2Context,
     peer: &PeerCertificate,
     jws: &SignedJws,
     keys: &KeySets,
@@ -224,7 +223,7 @@ fn bad_request(message: impl Into<String>) -> IngError {
     IngError::oauth(StatusCode::BAD_REQUEST, message)
 }
 
-fn bad_key(what: &str, err: &crate::jwk::CertKeyError) -> IngError {
+fn bad_key(what: &str, err: &crate::kernel::jwk::CertKeyError) -> IngError {
     bad_request(format!("{what} cannot be registered: {err}"))
 }
 

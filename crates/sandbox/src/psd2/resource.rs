@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 
 use super::oauth::AccessToken;
-use crate::errors::{IngError, diagnosis};
+use crate::kernel::errors::{IngError, diagnosis};
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 

@@ -9,19 +9,18 @@
 use axum::http::StatusCode;
 
 use super::errors::ShowcaseError;
-use super::owners::{app_label, tls_of_other_application};
 use super::signature::{verify_http_signature, verify_jws};
 use super::{PREMIUM_CLIENT_ID, SHOWCASE_SCOPE};
-use crate::errors::{IngError, diagnosis};
-use crate::psd2::oauth::{
-    AccessToken, TokenLookup, TokenMode, authenticate_bearer, authorization_scheme, bearer_value,
-};
-use crate::psd2::verify::{Received, unauthorized};
-use crate::server::SandboxState;
+use crate::kernel::Kernel;
+use crate::kernel::authenticate::{authenticate_bearer, authorization_scheme, bearer_value};
+use crate::kernel::errors::{IngError, diagnosis};
+use crate::kernel::owners::{app_label, tls_of_other_application};
+use crate::kernel::tokens::{AccessToken, TokenLookup, TokenMode};
+use crate::kernel::verify::{Received, unauthorized};
 use obconform_core::sign::http_signature::{self, Placement};
 
 /// `/greetings/single`: an HTTP-signature token and a `Signature` header, keyId = client_id.
-pub fn http_signed(state: &SandboxState, received: &Received) -> Result<(), ShowcaseError> {
+pub fn http_signed(state: &Kernel, received: &Received) -> Result<(), ShowcaseError> {
     if authorization_scheme(&received.headers).is_some_and(|s| s.eq_ignore_ascii_case("signature"))
     {
         return Err(ShowcaseError::from(
@@ -50,7 +49,7 @@ pub fn http_signed(state: &SandboxState, received: &Received) -> Result<(), Show
             .with_diagnosis(diagnosis::HTTPSIG_KEYID_FORM),
         ));
     }
-    let registry = state.psd2.apps();
+    let registry = state.apps();
     let app = registry
         .get(&token.client_id)
         .ok_or_else(application_gone)?;
@@ -65,15 +64,15 @@ pub fn http_signed(state: &SandboxState, received: &Received) -> Result<(), Show
 }
 
 /// `/mtls-only/greetings`: an mTLS-only token; the TLS certificate is the only proof.
-pub fn mtls_only(state: &SandboxState, received: &Received) -> Result<(), ShowcaseError> {
+pub fn mtls_only(state: &Kernel, received: &Received) -> Result<(), ShowcaseError> {
     bearer(state, received, TokenMode::MtlsOnly).map(|_| ())
 }
 
 /// `/signed/greetings`: an mTLS-only token and a detached JWS in `x-jws-signature`.
-pub fn jws_signed(state: &SandboxState, received: &Received) -> Result<(), ShowcaseError> {
+pub fn jws_signed(state: &Kernel, received: &Received) -> Result<(), ShowcaseError> {
     let token = bearer(state, received, TokenMode::MtlsOnly)?;
     let peer = received.peer.as_ref().ok_or_else(no_certificate)?;
-    let registry = state.psd2.apps();
+    let registry = state.apps();
     let app = registry
         .get(&token.client_id)
         .ok_or_else(application_gone)?;
@@ -83,7 +82,7 @@ pub fn jws_signed(state: &SandboxState, received: &Received) -> Result<(), Showc
 
 /// A valid token of `mode` for the showcase, presented over its application's TLS certificate.
 fn bearer(
-    state: &SandboxState,
+    state: &Kernel,
     received: &Received,
     mode: TokenMode,
 ) -> Result<AccessToken, ShowcaseError> {
@@ -104,11 +103,11 @@ fn bearer(
 
 /// The named mistakes, for a token the bank knows and that has not expired (anything else is
 /// `authenticate_bearer`'s to answer).
-fn precheck(state: &SandboxState, received: &Received, mode: TokenMode) -> Result<(), IngError> {
+fn precheck(state: &Kernel, received: &Received, mode: TokenMode) -> Result<(), IngError> {
     let Some(token) = bearer_value(&received.headers) else {
         return Ok(());
     };
-    let TokenLookup::Valid(record) = state.psd2.tokens.lookup(token, state.clock.now()) else {
+    let TokenLookup::Valid(record) = state.tokens.lookup(token, state.clock.now()) else {
         return Ok(());
     };
     if record.client_id != PREMIUM_CLIENT_ID {
@@ -138,7 +137,7 @@ fn precheck(state: &SandboxState, received: &Received, mode: TokenMode) -> Resul
         .with_diagnosis(diagnosis::TOKEN_MODE_MISMATCH));
     }
     let peer = received.peer.as_ref().ok_or_else(no_certificate)?;
-    let registry = state.psd2.apps();
+    let registry = state.apps();
     let app = registry
         .get(&record.client_id)
         .ok_or_else(application_gone)?;

@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::errors::{DIAGNOSIS_HEADER, ErrorBody, IngError, json_response};
+use crate::kernel::errors::{DIAGNOSIS_HEADER, ErrorBody, IngError, json_response};
 
 /// An error of the showcase API.
 #[derive(Debug, Clone)]

@@ -11,9 +11,9 @@ use serde::Serialize;
 
 use super::auth;
 use super::errors::ShowcaseError;
-use crate::errors::json_response;
-use crate::psd2::verify::Received;
-use crate::server::SandboxState;
+use crate::kernel::Kernel;
+use crate::kernel::errors::json_response;
+use crate::kernel::verify::Received;
 
 pub const GREETING: &str = "Welcome to ING!";
 /// `messageTimestamp`: UTC with a literal `GMT`, no `T`, no fraction.
@@ -39,21 +39,21 @@ impl Greeting {
 }
 
 /// `GET /greetings/single`: HTTP-signature token + `Signature` header.
-pub async fn single(State(state): State<Arc<SandboxState>>, received: Received) -> Response {
+pub async fn single(State(state): State<Arc<Kernel>>, received: Received) -> Response {
     answer(&state, auth::http_signed(&state, &received))
 }
 
 /// `GET /mtls-only/greetings`: mTLS-only token, no message signature.
-pub async fn mtls_only(State(state): State<Arc<SandboxState>>, received: Received) -> Response {
+pub async fn mtls_only(State(state): State<Arc<Kernel>>, received: Received) -> Response {
     answer(&state, auth::mtls_only(&state, &received))
 }
 
 /// `GET /signed/greetings`: mTLS-only token + detached JWS.
-pub async fn signed(State(state): State<Arc<SandboxState>>, received: Received) -> Response {
+pub async fn signed(State(state): State<Arc<Kernel>>, received: Received) -> Response {
     answer(&state, auth::jws_signed(&state, &received))
 }
 
-fn answer(state: &SandboxState, authenticated: Result<(), ShowcaseError>) -> Response {
+fn answer(state: &Kernel, authenticated: Result<(), ShowcaseError>) -> Response {
     match authenticated {
         Ok(()) => json_response(StatusCode::OK, &Greeting::at(state.clock.now_utc())),
         Err(error) => error.into_response(),

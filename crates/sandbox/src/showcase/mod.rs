@@ -14,7 +14,6 @@
 pub mod auth;
 pub mod errors;
 pub mod greetings;
-pub mod owners;
 pub mod pki;
 pub mod signature;
 pub mod token;
@@ -22,15 +21,15 @@ pub mod token;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::FromRef;
 use axum::routing::get;
 
 use self::pki::PremiumPki;
-use super::jwk::{CertKey, CertKeyError};
-use super::psd2::applications::Application;
-use super::server::SandboxState;
+use crate::kernel::Kernel;
+use crate::kernel::applications::Application;
+use crate::kernel::jwk::{CertKey, CertKeyError};
 
-/// The Open Banking premium application's client_id (ING's sandbox value).
-pub const PREMIUM_CLIENT_ID: &str = "e77d776b-90af-4684-bebc-521e5b2614dd";
+pub use crate::kernel::applications::PREMIUM_CLIENT_ID;
 /// The scope of the showcase API.
 pub const SHOWCASE_SCOPE: &str = "greetings:view";
 const PREMIUM_CONTACT: &str = "premium@example.com";
@@ -48,7 +47,11 @@ pub fn premium_application(pki: &PremiumPki) -> Result<Application, CertKeyError
     })
 }
 
-pub fn routes() -> Router<Arc<SandboxState>> {
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<Kernel>: FromRef<S>,
+{
     Router::new()
         .route("/greetings/single", get(greetings::single))
         .route("/mtls-only/greetings", get(greetings::mtls_only))

@@ -1,8 +1,8 @@
 //! The premium application's example pair: issued by the sandbox's test CA like the PSD2 pair,
 //! written into `DIR/premium/` under ING's four file names.
 
-use crate::SandboxError;
-use crate::pki::{KeyPair, PkiFiles, premium_client_pair, write_client_pair};
+use crate::kernel::SandboxError;
+use crate::kernel::pki::{KeyPair, PkiFiles, premium_client_pair, write_client_pair};
 
 pub struct PremiumPki {
     pub tls: KeyPair,

@@ -12,14 +12,14 @@ use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::owners::{app_label, describe, example_file};
-use crate::errors::{IngError, diagnosis};
-use crate::jwk::CertKey;
-use crate::pki::CLIENT_SIGNING_KEY_FILE;
-use crate::psd2::applications::{AppRegistry, Application};
-use crate::psd2::oauth::BAD_SIGNATURE_MESSAGE;
-use crate::psd2::verify::{MAX_SKEW, ReceivedRequest, unauthorized};
-use crate::tls::PeerCertificate;
+use crate::kernel::applications::{AppRegistry, Application};
+use crate::kernel::errors::{IngError, diagnosis};
+use crate::kernel::jwk::CertKey;
+use crate::kernel::owners::{app_label, describe, example_file};
+use crate::kernel::pki::CLIENT_SIGNING_KEY_FILE;
+use crate::kernel::tls::PeerCertificate;
+use crate::kernel::tokens::BAD_SIGNATURE_MESSAGE;
+use crate::kernel::verify::{MAX_SKEW, ReceivedRequest, unauthorized};
 use obconform_core::sign::http_signature::{self, HttpSigError, SignatureParams};
 use obconform_core::sign::{CERTIFICATE_HEADER, JWS_HEADER, jws};
 

@@ -6,14 +6,15 @@
 use axum::response::Response;
 
 use super::PREMIUM_CLIENT_ID;
-use super::owners::app_label;
 use super::signature::verify_http_signature;
-use crate::errors::{IngError, diagnosis};
-use crate::psd2::applications::{AppRegistry, Application};
-use crate::psd2::oauth::{TokenMode, granted_scopes, issue_app_token, tls_binding_error};
-use crate::psd2::verify::{ReceivedRequest, serial_of_key_id, unauthorized};
-use crate::server::SandboxState;
-use crate::tls::PeerCertificate;
+use crate::kernel::Kernel;
+use crate::kernel::app_tokens::{granted_scopes, issue_app_token, tls_binding_error};
+use crate::kernel::applications::{AppRegistry, Application};
+use crate::kernel::errors::{IngError, diagnosis};
+use crate::kernel::owners::app_label;
+use crate::kernel::tls::PeerCertificate;
+use crate::kernel::tokens::TokenMode;
+use crate::kernel::verify::{ReceivedRequest, serial_of_key_id, unauthorized};
 use obconform_core::sign::CERTIFICATE_HEADER;
 use obconform_core::sign::http_signature::SignatureParams;
 
@@ -27,7 +28,7 @@ pub struct TokenForm<'a> {
 /// Answers a signed `client_credentials` request whose keyId is the client_id of a registered
 /// application; `None` when it is not (an `SN=` keyId, or an unknown one: the PSD2 rules answer).
 pub fn signed_with_client_id(
-    state: &SandboxState,
+    state: &Kernel,
     peer: Option<&PeerCertificate>,
     request: &ReceivedRequest,
     params: &SignatureParams,
@@ -36,7 +37,7 @@ pub fn signed_with_client_id(
     if serial_of_key_id(&params.key_id).is_some() {
         return None;
     }
-    let registry = state.psd2.apps();
+    let registry = state.apps();
     let app = registry.get(&params.key_id)?;
     Some(client_token(
         state, &registry, app, peer, request, params, form,
@@ -44,7 +45,7 @@ pub fn signed_with_client_id(
 }
 
 fn client_token(
-    state: &SandboxState,
+    state: &Kernel,
     registry: &AppRegistry,
     app: &Application,
     peer: Option<&PeerCertificate>,

@@ -7,8 +7,6 @@
 //! information is the account's credit line. Without `balanceTypes` the answer has
 //! [`DEFAULT_BALANCE_TYPES`] (inference: ING's default set is not public).
 
-use std::sync::Arc;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -20,12 +18,12 @@ use super::query::{Params, check_currency};
 use super::{
     BALANCES_SCOPE, TRANSACTIONS_SCOPE, authenticate, consented_account, ok_json, respond, today,
 };
-use crate::errors::IngError;
-use crate::psd2::profiles::{self, Account, AccountKind};
+use crate::kernel::errors::IngError;
+use crate::kernel::profiles::{self, Account, AccountKind};
+use crate::kernel::verify::Received;
+use crate::psd2::Psd2Context;
 use crate::psd2::resource::format_error;
 use crate::psd2::resource::{require_any_scope, require_scope};
-use crate::psd2::verify::Received;
-use crate::server::SandboxState;
 
 /// The Berlin Group balance types ING lists.
 pub const BALANCE_TYPES: [&str; 7] = [
@@ -125,11 +123,11 @@ fn account_list(account_ids: &[&'static str]) -> Result<AccountList, IngError> {
     Ok(AccountList { accounts })
 }
 
-pub async fn list(State(state): State<Arc<SandboxState>>, received: Received) -> Response {
+pub async fn list(State(state): State<Psd2Context>, received: Received) -> Response {
     respond(&received, list_accounts(&state, &received))
 }
 
-fn list_accounts(state: &SandboxState, received: &Received) -> Result<Response, IngError> {
+fn list_accounts(state: &Psd2Context, received: &Received) -> Result<Response, IngError> {
     let caller = authenticate(state, received)?;
     require_any_scope(&caller.token, &[BALANCES_SCOPE, TRANSACTIONS_SCOPE])?;
     Params::parse(received.uri.query(), &[])?;
@@ -236,7 +234,7 @@ fn balance_entry(account: &Account, balances: &Balances, balance_type: &'static 
 }
 
 pub async fn balances(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<Psd2Context>,
     Path(id): Path<String>,
     received: Received,
 ) -> Response {
@@ -244,7 +242,7 @@ pub async fn balances(
 }
 
 fn account_balances(
-    state: &SandboxState,
+    state: &Psd2Context,
     id: &str,
     received: &Received,
 ) -> Result<Response, IngError> {

@@ -15,7 +15,7 @@ use openssl::sha::Sha256;
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex, PoisonError};
 
-use crate::psd2::profiles::{Account, AccountKind};
+use crate::kernel::profiles::{Account, AccountKind};
 
 /// The first day with data.
 pub fn epoch() -> NaiveDate {
@@ -550,7 +550,7 @@ pub fn previous_day(date: NaiveDate) -> Option<NaiveDate> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::psd2::profiles;
+    use crate::kernel::profiles;
 
     fn account(id: &str) -> Account {
         profiles::account(id)
@@ -680,7 +680,7 @@ mod tests {
 #[cfg(test)]
 mod drift {
     use super::*;
-    use crate::psd2::profiles;
+    use crate::kernel::profiles;
 
     /// Over three years no payment account drains or balloons: the ledger stays believable.
     #[test]

@@ -23,9 +23,8 @@ pub mod ledger;
 pub mod query;
 mod transactions;
 
-use std::sync::Arc;
-
 use axum::Router;
+use axum::extract::FromRef;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -33,18 +32,22 @@ use chrono::NaiveDate;
 
 use super::consent::Consent;
 use super::oauth::{AccessToken, TokenKind, authenticate_signed};
-use super::profiles::{self, Account, AccountKind};
 use super::resource::{echo_request_id, request_id};
-use super::verify::Received;
-use crate::errors::{IngError, json_response};
-use crate::server::SandboxState;
+use crate::kernel::errors::{IngError, json_response};
+use crate::kernel::profiles::{self, Account, AccountKind};
+use crate::kernel::verify::Received;
+use crate::psd2::Psd2Context;
 
 pub const BALANCES_SCOPE: &str = "payment-accounts:balances:view";
 pub const TRANSACTIONS_SCOPE: &str = "payment-accounts:transactions:view";
 /// Inference: ING's card-account scope name is not in the seeds.
 pub const CARD_TRANSACTIONS_SCOPE: &str = "card-accounts:transactions:view";
 
-pub fn routes() -> Router<Arc<SandboxState>> {
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Psd2Context: FromRef<S>,
+{
     Router::new()
         .route("/v3/accounts", get(accounts::list))
         .route("/v3/accounts/{id}/balances", get(accounts::balances))
@@ -67,7 +70,7 @@ pub struct Caller {
 
 /// The checks every AIS/CAF call starts with: customer token + HTTP signature, then
 /// `X-Request-ID`.
-pub fn authenticate(state: &SandboxState, received: &Received) -> Result<Caller, IngError> {
+pub fn authenticate(state: &Psd2Context, received: &Received) -> Result<Caller, IngError> {
     let token = authenticate_signed(
         state,
         received.peer.as_ref(),
@@ -129,7 +132,7 @@ pub fn consented_account(
 }
 
 /// The sandbox's today (UTC), from its clock so tests can move it.
-pub fn today(state: &SandboxState) -> NaiveDate {
+pub fn today(state: &Psd2Context) -> NaiveDate {
     state.clock.now_utc().date_naive()
 }
 

@@ -12,8 +12,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Days, NaiveDate};
 use openssl::sha::sha256;
 
-use crate::errors::IngError;
-use crate::psd2::profiles::Account;
+use crate::kernel::errors::IngError;
+use crate::kernel::profiles::Account;
 use crate::psd2::resource::format_error;
 
 pub const DEFAULT_LIMIT: u16 = 100;
@@ -258,8 +258,8 @@ fn checksum(payload: &[u8]) -> [u8; CHECKSUM_LEN] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::errors::ErrorBody;
-    use crate::psd2::profiles;
+    use crate::kernel::errors::ErrorBody;
+    use crate::kernel::profiles;
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or(NaiveDate::MIN)

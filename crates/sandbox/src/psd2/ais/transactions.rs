@@ -12,8 +12,6 @@
 //! Card accounts answer in the Berlin Group card shape (`cardAccount`, `cardTransactions`,
 //! `cardTransactionId`, `transactionDetails`) — inference: ING's card response is not public.
 
-use std::sync::Arc;
-
 use axum::extract::{Path, State};
 use axum::response::Response;
 use chrono::NaiveDate;
@@ -26,11 +24,11 @@ use super::{
     CARD_TRANSACTIONS_SCOPE, TRANSACTIONS_SCOPE, authenticate, consented_account, ok_json, respond,
     today,
 };
-use crate::errors::IngError;
-use crate::psd2::profiles::{Account, AccountKind};
+use crate::kernel::errors::IngError;
+use crate::kernel::profiles::{Account, AccountKind};
+use crate::kernel::verify::Received;
+use crate::psd2::Psd2Context;
 use crate::psd2::resource::require_scope;
-use crate::psd2::verify::Received;
-use crate::server::SandboxState;
 
 const QUERY_PARAMETERS: [&str; 5] = ["dateFrom", "dateTo", "currency", "limit", "next"];
 
@@ -212,7 +210,7 @@ fn next_link(base: &str, account: &Account, window: &Window, page: &Page) -> Opt
 }
 
 pub async fn current_account(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<Psd2Context>,
     Path(id): Path<String>,
     received: Received,
 ) -> Response {
@@ -223,7 +221,7 @@ pub async fn current_account(
 }
 
 pub async fn card_account(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<Psd2Context>,
     Path(id): Path<String>,
     received: Received,
 ) -> Response {
@@ -231,7 +229,7 @@ pub async fn card_account(
 }
 
 fn list(
-    state: &SandboxState,
+    state: &Psd2Context,
     id: &str,
     received: &Received,
     kind: AccountKind,
@@ -286,7 +284,7 @@ fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::psd2::profiles;
+    use crate::kernel::profiles;
     use std::collections::HashSet;
 
     fn d(s: &str) -> NaiveDate {

@@ -7,8 +7,10 @@ use std::time::{Duration, SystemTime};
 
 use axum::http::StatusCode;
 
-use crate::errors::{IngError, diagnosis};
-use crate::server::SandboxState;
+use crate::kernel::errors::{IngError, diagnosis};
+use crate::psd2::Psd2Context;
+
+pub use crate::kernel::tokens::Consent;
 
 use super::*;
 
@@ -21,19 +23,6 @@ pub const REFRESH_TOKEN_LIFETIME: Duration = Duration::from_secs(2_592_000);
 pub(super) const RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 pub(super) const CODE_BYTES: usize = 64;
 pub(super) const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
-
-/// What a customer granted: carried by the customer access token and its refresh token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Consent {
-    /// Links the refresh token and every access token issued from one authorization code.
-    pub grant_id: String,
-    /// Country code of the consent screen (`NL`).
-    pub country: &'static str,
-    /// The test profile's id ([`profiles::profile`]).
-    pub profile_id: &'static str,
-    /// The granted accounts' resource ids (all of the profile's accounts).
-    pub account_ids: Vec<&'static str>,
-}
 
 /// An issued authorization code.
 #[derive(Debug, Clone)]
@@ -229,13 +218,13 @@ pub(super) fn invalid_grant(message: impl Into<String>) -> IngError {
 /// migration rule: 400 `flow.redirect-uri-required`), and when sent equal to the consent
 /// request's (or, if that had none, to the redirect URI the customer was sent to).
 pub fn redeem_code(
-    state: &SandboxState,
+    state: &Psd2Context,
     client_id: &str,
     code: &str,
     redirect_uri: Option<&str>,
 ) -> Result<AuthorizationCode, IngError> {
     let now = state.clock.now();
-    let migration = state.psd2.apps().redirect_uris_registered_by_put(client_id)
+    let migration = state.apps().redirect_uris_registered_by_put(client_id)
         && state.psd2.grants.used_legacy_flow(client_id);
     state.psd2.grants.redeem_code(code, now, |record| {
         if record.client_id != client_id {

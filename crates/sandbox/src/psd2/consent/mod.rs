@@ -38,8 +38,8 @@ pub use screen::*;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::errors::diagnosis;
-    use crate::psd2::html::escape;
+    use crate::kernel::errors::diagnosis;
+    use crate::kernel::html::escape;
     use reqwest::Url;
     use std::time::SystemTime;
 

@@ -1,21 +1,19 @@
 //! The old granting flow: `GET /oauth2/authorization-server-url`, answering the consent
 //! screen's location, and the migration rule it starts.
 
-use std::sync::Arc;
-
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use reqwest::Url;
 use serde::Serialize;
 
-use crate::errors::{IngError, diagnosis, json_response};
-use crate::psd2::applications::application_gone;
+use crate::kernel::applications::application_gone;
+use crate::kernel::errors::{IngError, diagnosis, json_response};
+use crate::kernel::profiles::{self};
+use crate::kernel::tls::PeerCertificate;
+use crate::kernel::verify::{Received, ReceivedRequest};
+use crate::psd2::Psd2Context;
 use crate::psd2::oauth::{TokenKind, authenticate_signed};
-use crate::psd2::profiles::{self};
-use crate::psd2::verify::{Received, ReceivedRequest};
-use crate::server::SandboxState;
-use crate::tls::PeerCertificate;
 
 use super::*;
 
@@ -27,7 +25,7 @@ pub(super) struct LocationResponse {
 /// `GET /oauth2/authorization-server-url?scope=…&redirect_uri=…&country_code=NL`, with an
 /// HTTP-signature application token and a `Signature` header (keyId = client_id).
 pub async fn authorization_server_url(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<Psd2Context>,
     received: Received,
 ) -> Response {
     legacy_location(
@@ -41,7 +39,7 @@ pub async fn authorization_server_url(
 }
 
 pub(super) fn legacy_location(
-    state: &SandboxState,
+    state: &Psd2Context,
     peer: Option<&PeerCertificate>,
     uri: &Uri,
     headers: &HeaderMap,
@@ -65,7 +63,7 @@ pub(super) fn legacy_location(
         );
     }
     {
-        let registry = state.psd2.apps();
+        let registry = state.apps();
         let app = registry
             .get(&token.client_id)
             .ok_or_else(application_gone)?;

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use crate::psd2::html::{self, escape, html_response};
-use crate::psd2::profiles::{self, Profile};
+use crate::kernel::html::{self, escape, html_response};
+use crate::kernel::profiles::{self, Profile};
 
 use super::*;
 

@@ -5,10 +5,10 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use reqwest::Url;
 
-use crate::errors::{DIAGNOSIS_HEADER, diagnosis};
-use crate::psd2::html::{escape, html_response};
-use crate::psd2::profiles::{self, Country};
-use crate::server::SandboxState;
+use crate::kernel::errors::{DIAGNOSIS_HEADER, diagnosis};
+use crate::kernel::html::{escape, html_response};
+use crate::kernel::profiles::{self, Country};
+use crate::psd2::Psd2Context;
 
 use super::*;
 
@@ -129,7 +129,7 @@ impl Entry<'_> {
 /// Checks a consent request: country, client, redirect URI, response_type, scope, state — in
 /// that order, so that a request with an unusable client or redirect URI is never redirected.
 pub(super) fn validate(
-    state: &SandboxState,
+    state: &Psd2Context,
     country_code: &str,
     params: &Params,
     entry: Entry<'_>,
@@ -148,7 +148,7 @@ pub(super) fn validate(
     let client_id = params
         .non_empty("client_id")
         .ok_or_else(|| ConsentError::new("client_id is required"))?;
-    let registry = state.psd2.apps();
+    let registry = state.apps();
     let app = registry
         .get(client_id)
         .ok_or_else(|| ConsentError::new(format!("Unknown client_id '{client_id}'")))?;

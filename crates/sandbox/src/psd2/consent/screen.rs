@@ -2,7 +2,6 @@
 //! redirects to `redirect_uri` with `state` and a fresh code (both flows).
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -10,10 +9,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use reqwest::Url;
 
-use crate::psd2::html::html_response;
-use crate::psd2::profiles::{self};
-use crate::psd2::verify::has_media_type;
-use crate::server::SandboxState;
+use crate::kernel::html::html_response;
+use crate::kernel::profiles::{self};
+use crate::kernel::verify::has_media_type;
+use crate::psd2::Psd2Context;
 
 use super::*;
 
@@ -24,7 +23,7 @@ pub async fn countries_page(uri: Uri) -> Response {
 
 /// `GET /authorize/v2/{COUNTRY}`: the test profile selection screen.
 pub async fn authorize_page(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<Psd2Context>,
     Path(country): Path<String>,
     uri: Uri,
 ) -> Response {
@@ -35,7 +34,7 @@ pub async fn authorize_page(
 
 /// `POST /authorize/v2/{COUNTRY}`: the customer's choice; redirects back with a code.
 pub async fn authorize_submit(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<Psd2Context>,
     Path(country): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -46,7 +45,7 @@ pub async fn authorize_submit(
 
 /// `GET /granting/{session}`: the old flow's country selection.
 pub async fn legacy_countries_page(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<Psd2Context>,
     Path(id): Path<String>,
     uri: Uri,
 ) -> Response {
@@ -58,7 +57,7 @@ pub async fn legacy_countries_page(
 
 /// `GET /granting/{session}/{COUNTRY}`: the old flow's location, served by the sandbox.
 pub async fn legacy_page(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<Psd2Context>,
     Path((id, country)): Path<(String, String)>,
     uri: Uri,
 ) -> Response {
@@ -76,7 +75,7 @@ pub async fn legacy_page(
 
 /// `POST /granting/{session}/{COUNTRY}`.
 pub async fn legacy_submit(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<Psd2Context>,
     Path((id, country)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
@@ -99,7 +98,7 @@ pub(super) fn unknown_session() -> ConsentError {
 }
 
 pub(super) fn consent_page(
-    state: &SandboxState,
+    state: &Psd2Context,
     country: &str,
     query: &[u8],
     entry: Entry<'_>,
@@ -113,7 +112,7 @@ pub(super) fn consent_page(
 }
 
 pub(super) fn submit(
-    state: &SandboxState,
+    state: &Psd2Context,
     country: &str,
     headers: &HeaderMap,
     body: &[u8],

@@ -1,26 +1,21 @@
 //! `POST /oauth2/token` (client credentials: mTLS-only or HTTP-signed; authorization code;
 //! refresh token) and `POST /oauth2/token/revoke`.
 
-use std::sync::Arc;
-
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
-use crate::errors::{IngError, diagnosis, json_response};
-use crate::jwk::{CertKey, TokenJwk};
-use crate::psd2::applications::{AppRegistry, Application, normalize_serial};
-use crate::psd2::consent::{self, Consent, REFRESH_TOKEN_LIFETIME, RefreshGrant};
-use crate::psd2::verify::{
+use crate::kernel::applications::{AppRegistry, normalize_serial};
+use crate::kernel::errors::{IngError, diagnosis, json_response};
+use crate::kernel::tls::PeerCertificate;
+use crate::kernel::verify::{
     MAX_SKEW, Received, ReceivedRequest, bad_signature, has_media_type, refused_signature,
     serial_of_key_id, unauthorized,
 };
-use crate::server::SandboxState;
+use crate::psd2::Psd2Context;
+use crate::psd2::consent::{self, Consent, REFRESH_TOKEN_LIFETIME, RefreshGrant};
 use crate::showcase;
-use crate::tls::PeerCertificate;
 use obconform_core::certs::wire::parse_header_certificate;
 use obconform_core::sign::CERTIFICATE_HEADER;
 use obconform_core::sign::http_signature::{self, Placement};
@@ -38,18 +33,8 @@ pub(super) struct CustomerTokenResponse {
     pub(super) refresh_token_expires_in: u64,
 }
 
-#[derive(Serialize)]
-pub(super) struct AppTokenResponse {
-    pub(super) access_token: String,
-    pub(super) expires_in: u64,
-    pub(super) scope: String,
-    pub(super) token_type: &'static str,
-    pub(super) keys: Vec<TokenJwk>,
-    pub(super) client_id: String,
-}
-
 /// `POST /oauth2/token`. The body is taken as raw bytes: signature flows digest them exactly.
-pub async fn token(State(state): State<Arc<SandboxState>>, received: Received) -> Response {
+pub async fn token(State(state): State<Psd2Context>, received: Received) -> Response {
     token_response(
         &state,
         received.peer.as_ref(),
@@ -60,7 +45,7 @@ pub async fn token(State(state): State<Arc<SandboxState>>, received: Received) -
 }
 
 pub(super) fn token_response(
-    state: &SandboxState,
+    state: &Psd2Context,
     peer: Option<&PeerCertificate>,
     headers: &HeaderMap,
     request: &ReceivedRequest,
@@ -104,7 +89,7 @@ pub(super) fn token_response(
 
 /// Step 2.1: the client is authenticated by its TLS certificate alone.
 pub(super) fn mtls_app_token(
-    state: &SandboxState,
+    state: &Psd2Context,
     peer: Option<&PeerCertificate>,
     form: &Form,
 ) -> Result<Response, IngError> {
@@ -120,7 +105,7 @@ pub(super) fn mtls_app_token(
             "No TLS client certificate was presented",
         )
     })?;
-    let registry = state.psd2.apps();
+    let registry = state.apps();
     let app = registry.get(client_id).ok_or_else(|| {
         IngError::oauth(
             StatusCode::UNAUTHORIZED,
@@ -137,7 +122,7 @@ pub(super) fn mtls_app_token(
 /// certificate, whose application must also own the TLS client certificate; the signature must
 /// verify with that certificate over the exact bytes received, with a fresh Date.
 pub(super) fn signed_app_token(
-    state: &SandboxState,
+    state: &Psd2Context,
     peer: Option<&PeerCertificate>,
     request: &ReceivedRequest,
     form: &Form,
@@ -168,7 +153,7 @@ pub(super) fn signed_app_token(
         .with_diagnosis(diagnosis::HTTPSIG_KEYID_FORM)
     })?;
     let peer = peer.ok_or_else(|| unauthorized("No TLS client certificate was presented"))?;
-    let registry = state.psd2.apps();
+    let registry = state.apps();
     let mut candidates = registry.signing_keys_with_serial(&serial);
     if candidates.is_empty() {
         return Err(unknown_serial(&registry, &serial));
@@ -255,124 +240,6 @@ pub(super) fn unknown_serial(registry: &AppRegistry, serial: &str) -> IngError {
     .with_diagnosis(diagnosis::HTTPSIG_KEYID_FORM)
 }
 
-/// A fresh application access token of `mode`, in ING's response shape.
-pub(crate) fn issue_app_token(
-    state: &SandboxState,
-    app: &Application,
-    scopes: Vec<String>,
-    mode: TokenMode,
-) -> Result<Response, IngError> {
-    let now = state.clock.now();
-    let token = new_token_value()?;
-    state.issued.record(&token);
-    let record = AccessToken {
-        client_id: app.client_id.clone(),
-        scopes: scopes.clone(),
-        mode,
-        issued_at: now,
-        expires_at: now.checked_add(APP_TOKEN_LIFETIME).unwrap_or(now),
-        consent: None,
-    };
-    let body = AppTokenResponse {
-        access_token: token.clone(),
-        expires_in: APP_TOKEN_EXPIRES_IN,
-        scope: scopes.join(" "),
-        token_type: "Bearer",
-        keys: app.signing_keys.iter().map(CertKey::token_jwk).collect(),
-        client_id: app.client_id.clone(),
-    };
-    state.psd2.tokens.insert(token, record, now);
-    Ok(json_response(StatusCode::OK, &body))
-}
-
-pub(super) fn check_tls_binding(
-    registry: &AppRegistry,
-    app: &Application,
-    peer: &PeerCertificate,
-) -> Result<(), IngError> {
-    if app.is_tls_certificate(peer) {
-        Ok(())
-    } else {
-        Err(tls_binding_error(registry, app, peer))
-    }
-}
-
-/// Why the TLS client certificate is not one of `app`'s.
-pub(crate) fn tls_binding_error(
-    registry: &AppRegistry,
-    app: &Application,
-    peer: &PeerCertificate,
-) -> IngError {
-    // The PSD2 and premium example pairs mixed up: name the pair used.
-    if let Some(error) = showcase::owners::tls_of_other_application(registry, app, peer) {
-        return error;
-    }
-    if registry.tls_key_was_dropped(&app.client_id, peer) {
-        return IngError::oauth(
-            StatusCode::UNAUTHORIZED,
-            format!(
-                "The TLS client certificate is no longer registered for client_id {0}: a PUT \
-                 /oauth2/applications/{0} replaced the application's keys without it",
-                app.client_id
-            ),
-        )
-        .with_diagnosis(diagnosis::PUT_DROPS_KEYS);
-    }
-    if app.is_signing_certificate(peer) {
-        return IngError::oauth(
-            StatusCode::UNAUTHORIZED,
-            format!(
-                "The TLS client certificate is the signing certificate of client_id {}; \
-                 connect with its TLS certificate",
-                app.client_id
-            ),
-        )
-        .with_diagnosis(diagnosis::CERT_WRONG_USAGE);
-    }
-    IngError::oauth(
-        StatusCode::UNAUTHORIZED,
-        format!(
-            "The TLS client certificate is not registered for client_id {}",
-            app.client_id
-        ),
-    )
-}
-
-/// The requested scope-tokens (space separated) must all be registered; none requested
-/// means all. The answer keeps the registration order.
-pub(crate) fn granted_scopes(
-    app: &Application,
-    requested: Option<&str>,
-) -> Result<Vec<String>, IngError> {
-    let requested: Vec<&str> = requested
-        .map(|s| s.split_ascii_whitespace().collect())
-        .unwrap_or_default();
-    if let Some(unknown) = requested
-        .iter()
-        .find(|r| !app.scopes.iter().any(|s| s == *r))
-    {
-        return Err(IngError::oauth(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "Scope '{unknown}' is not registered for client_id {}",
-                app.client_id
-            ),
-        ));
-    }
-    Ok(app
-        .scopes
-        .iter()
-        .filter(|s| requested.is_empty() || requested.contains(&s.as_str()))
-        .cloned()
-        .collect())
-}
-
-pub(super) fn new_token_value() -> Result<String, IngError> {
-    let mut bytes = [0u8; TOKEN_BYTES];
-    openssl::rand::rand_bytes(&mut bytes).map_err(|_| IngError::internal())?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
-}
-
 pub(super) fn require_form_content_type(headers: &HeaderMap) -> Result<(), IngError> {
     if has_media_type(headers, FORM_CONTENT_TYPE) {
         Ok(())
@@ -421,7 +288,7 @@ impl Form {
 
 /// Step 3d: `grant_type=authorization_code&code=…[&redirect_uri=…]`.
 pub(super) fn authorization_code_grant(
-    state: &SandboxState,
+    state: &Psd2Context,
     peer: Option<&PeerCertificate>,
     headers: &HeaderMap,
     request: &ReceivedRequest,
@@ -463,7 +330,7 @@ pub(super) fn authorization_code_grant(
 /// same consent. The refresh token is not rotated: the same value comes back, valid for another
 /// `refresh_token_expires_in` seconds from now. A `scope` may narrow the grant's scopes.
 pub(super) fn refresh_token_grant(
-    state: &SandboxState,
+    state: &Psd2Context,
     peer: Option<&PeerCertificate>,
     headers: &HeaderMap,
     request: &ReceivedRequest,
@@ -511,7 +378,7 @@ pub(super) fn refresh_token_grant(
 
 /// A fresh customer access token (HTTP-signature mode, with its consent), in the guide's shape.
 pub(super) fn issue_customer_token(
-    state: &SandboxState,
+    state: &Psd2Context,
     client_id: &str,
     scopes: Vec<String>,
     consent: Consent,
@@ -536,7 +403,7 @@ pub(super) fn issue_customer_token(
         expires_at: now.checked_add(CUSTOMER_TOKEN_LIFETIME).unwrap_or(now),
         consent: Some(consent),
     };
-    state.psd2.tokens.insert(token, record, now);
+    state.tokens.insert(token, record, now);
     Ok(json_response(StatusCode::OK, &body))
 }
 
@@ -544,7 +411,7 @@ pub(super) fn issue_customer_token(
 /// authenticated like the code exchange. Revoking a refresh token also revokes the customer
 /// access tokens issued under it (RFC 7009 §2.1). RFC 7009 §2.2: 200 with an empty body, also
 /// for a token the bank does not know.
-pub async fn revoke(State(state): State<Arc<SandboxState>>, received: Received) -> Response {
+pub async fn revoke(State(state): State<Psd2Context>, received: Received) -> Response {
     revocation(
         &state,
         received.peer.as_ref(),
@@ -555,7 +422,7 @@ pub async fn revoke(State(state): State<Arc<SandboxState>>, received: Received) 
 }
 
 pub(super) fn revocation(
-    state: &SandboxState,
+    state: &Psd2Context,
     peer: Option<&PeerCertificate>,
     headers: &HeaderMap,
     request: &ReceivedRequest,
@@ -574,11 +441,11 @@ pub(super) fn revocation(
         ));
     }
     if let Some(grant_id) = state.psd2.grants.revoke_refresh(token, &client.client_id)? {
-        state.psd2.tokens.revoke_grant(&grant_id);
+        state.tokens.revoke_grant(&grant_id);
         return Ok(StatusCode::OK.into_response());
     }
     let now = state.clock.now();
-    let owner = match state.psd2.tokens.lookup(token, now) {
+    let owner = match state.tokens.lookup(token, now) {
         TokenLookup::Valid(t) | TokenLookup::Expired(t) => Some(t.client_id),
         TokenLookup::Unknown => None,
     };
@@ -591,7 +458,7 @@ pub(super) fn revocation(
             ),
         )),
         Some(_) => {
-            state.psd2.tokens.revoke(token);
+            state.tokens.revoke(token);
             Ok(StatusCode::OK.into_response())
         }
         None => Ok(StatusCode::OK.into_response()),

@@ -11,10 +11,9 @@
 //!   keyId is the client_id ([`authenticate_signed`]); the codes and refresh tokens are kept in
 //!   `consent/grants.rs`.
 
-mod authenticate;
 mod endpoint;
-mod tokens;
 
-pub use authenticate::*;
+pub(crate) use crate::kernel::app_tokens::*;
+pub use crate::kernel::authenticate::*;
+pub use crate::kernel::tokens::*;
 pub use endpoint::*;
-pub use tokens::*;

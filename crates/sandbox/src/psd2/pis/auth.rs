@@ -16,21 +16,21 @@
 
 use axum::http::HeaderMap;
 
-use crate::errors::{IngError, diagnosis};
-use crate::psd2::applications::application_gone;
+use crate::kernel::applications::application_gone;
+use crate::kernel::errors::{IngError, diagnosis};
+use crate::kernel::verify::{Received, SignedJws, unauthorized};
+use crate::psd2::Psd2Context;
 use crate::psd2::oauth::{
     AccessToken, TokenKind, TokenLookup, TokenMode, authenticate_bearer, authenticate_signed,
     bearer_value,
 };
-use crate::psd2::verify::{Received, SignedJws, unauthorized};
-use crate::server::SandboxState;
 use obconform_core::sign::{JWS_HEADER, jws};
 
 /// `sigD.pars` a JWS must include when the request has no body.
 const BODYLESS_PARS: [&str; 2] = ["(request-target)", "digest"];
 
 /// Authenticates a PIS request; returns the application's token.
-pub fn authenticate(state: &SandboxState, received: &Received) -> Result<AccessToken, IngError> {
+pub fn authenticate(state: &Psd2Context, received: &Received) -> Result<AccessToken, IngError> {
     let headers = &received.headers;
     let has_signature = headers.contains_key("signature");
     let has_jws = headers.contains_key(JWS_HEADER);
@@ -63,9 +63,9 @@ pub fn authenticate(state: &SandboxState, received: &Received) -> Result<AccessT
 }
 
 /// The mode of the Bearer token, if it is one the sandbox issued (valid or expired).
-fn token_mode(state: &SandboxState, headers: &HeaderMap) -> Option<TokenMode> {
+fn token_mode(state: &Psd2Context, headers: &HeaderMap) -> Option<TokenMode> {
     let token = bearer_value(headers)?;
-    match state.psd2.tokens.lookup(token, state.clock.now()) {
+    match state.tokens.lookup(token, state.clock.now()) {
         TokenLookup::Valid(t) | TokenLookup::Expired(t) => Some(t.mode),
         TokenLookup::Unknown => None,
     }
@@ -96,7 +96,7 @@ fn mode_mismatch(mode: TokenMode, has_signature: bool, has_jws: bool) -> IngErro
 /// The JWS of an mTLS-only token's request: well-formed, by a trusted signing certificate
 /// registered for the token's application, over the required pars and the exact body.
 fn verify_jws(
-    state: &SandboxState,
+    state: &Psd2Context,
     received: &Received,
     token: &AccessToken,
 ) -> Result<(), IngError> {
@@ -106,7 +106,7 @@ fn verify_jws(
         .ok_or_else(|| unauthorized("No TLS client certificate was presented"))?;
     let now = state.clock.now();
     let (anchors, registered) = {
-        let registry = state.psd2.apps();
+        let registry = state.apps();
         let app = registry
             .get(&token.client_id)
             .ok_or_else(application_gone)?;

@@ -30,9 +30,9 @@ pub mod validate;
 
 use crate::psd2::consent::list_or_none;
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::FromRef;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -45,9 +45,9 @@ use self::validate::{Product, Service};
 use super::consent::same_uri;
 use super::oauth::AccessToken;
 use super::resource::{REQUEST_ID_HEADER, echo_request_id, request_id, require_scope};
-use super::verify::{Received, has_media_type};
-use crate::errors::{IngError, diagnosis, json_response};
-use crate::server::SandboxState;
+use crate::kernel::errors::{IngError, diagnosis, json_response};
+use crate::kernel::verify::{Received, has_media_type};
+use crate::psd2::Psd2Context;
 
 pub const ORDERS_SCOPE: &str = "payment-accounts:orders:create";
 const SCA_APPROACH_HEADER: HeaderName = HeaderName::from_static("aspsp-sca-approach");
@@ -55,7 +55,11 @@ const TPP_REDIRECT_HEADER: &str = "tpp-redirect-uri";
 const PSU_IP_HEADER: &str = "psu-ip-address";
 const JSON_CONTENT_TYPE: &str = "application/json";
 
-pub fn routes() -> Router<Arc<SandboxState>> {
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Psd2Context: FromRef<S>,
+{
     let mut router = Router::new();
     for service in [Service::Payments, Service::PeriodicPayments] {
         let base = format!("/v1/{}/{{product}}", service.path());
@@ -79,7 +83,11 @@ pub fn routes() -> Router<Arc<SandboxState>> {
 
 /// The SCA page behind `scaRedirect`: a browser page on the consent host (also served on the
 /// API host, like the consent screen).
-pub fn sca_routes() -> Router<Arc<SandboxState>> {
+pub fn sca_routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Psd2Context: FromRef<S>,
+{
     Router::new().route(
         "/sca/payments/{payment_id}",
         get(sca::show).post(sca::submit),
@@ -87,7 +95,7 @@ pub fn sca_routes() -> Router<Arc<SandboxState>> {
 }
 
 async fn initiate(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<Psd2Context>,
     Path(product): Path<String>,
     received: Received,
     service: Service,
@@ -99,7 +107,7 @@ async fn initiate(
 }
 
 async fn read(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<Psd2Context>,
     Path((product, id)): Path<(String, String)>,
     received: Received,
     service: Service,
@@ -117,7 +125,7 @@ async fn read(
 }
 
 async fn cancel(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<Psd2Context>,
     Path((product, id)): Path<(String, String)>,
     received: Received,
     service: Service,
@@ -145,7 +153,7 @@ fn answer(headers: &HeaderMap, result: Result<Response, IngError>) -> Response {
 
 /// What every PIS call checks first: authentication, `X-Request-ID`, scope, product.
 fn resource_access(
-    state: &SandboxState,
+    state: &Psd2Context,
     product: &str,
     received: &Received,
 ) -> Result<(AccessToken, Product), IngError> {
@@ -156,7 +164,7 @@ fn resource_access(
 }
 
 fn find(
-    state: &SandboxState,
+    state: &Psd2Context,
     service: Service,
     product: &str,
     id: &str,
@@ -172,7 +180,7 @@ fn find(
 }
 
 fn initiation(
-    state: &SandboxState,
+    state: &Psd2Context,
     service: Service,
     product: &str,
     received: &Received,
@@ -270,7 +278,7 @@ fn psu_ip_address(headers: &HeaderMap) -> Result<(), IngError> {
 
 /// `TPP-Redirect-URI`: required, one of the application's registered redirect URIs.
 fn tpp_redirect_uri(
-    state: &SandboxState,
+    state: &Psd2Context,
     client_id: &str,
     headers: &HeaderMap,
 ) -> Result<String, IngError> {
@@ -280,7 +288,7 @@ fn tpp_redirect_uri(
              the payment (one of the application's registered redirect URIs)",
         )
     })?;
-    let registry = state.psd2.apps();
+    let registry = state.apps();
     let registered = registry
         .get(client_id)
         .map(|app| app.redirect_uris.clone())

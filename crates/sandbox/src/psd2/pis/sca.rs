@@ -15,7 +15,6 @@
 //! listener serves it as well.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -25,11 +24,11 @@ use reqwest::Url;
 
 use super::lifecycle::TransactionStatus;
 use super::store::{Decision, DecisionError, Payment};
+use crate::kernel::html::{self, escape, html_response};
+use crate::kernel::profiles::{self, AccountKind, Country};
+use crate::kernel::verify::has_media_type;
+use crate::psd2::Psd2Context;
 use crate::psd2::consent::{redirect_location, redirect_response};
-use crate::psd2::html::{self, escape, html_response};
-use crate::psd2::profiles::{self, AccountKind, Country};
-use crate::psd2::verify::has_media_type;
-use crate::server::SandboxState;
 
 /// Where a payment's SCA page is, relative to the sandbox's base URL.
 pub fn path(payment_id: &str) -> String {
@@ -41,7 +40,7 @@ const DEFAULT_COUNTRY: &str = "NL";
 const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 
 /// `GET /sca/payments/{paymentId}`.
-pub async fn show(State(state): State<Arc<SandboxState>>, Path(id): Path<String>) -> Response {
+pub async fn show(State(state): State<Psd2Context>, Path(id): Path<String>) -> Response {
     let now = state.clock.now();
     let Some(payment) = state.psd2.payments.get(&id, now) else {
         return unknown_payment().into_response();
@@ -55,7 +54,7 @@ pub async fn show(State(state): State<Arc<SandboxState>>, Path(id): Path<String>
 
 /// `POST /sca/payments/{paymentId}`: the customer's decision.
 pub async fn submit(
-    State(state): State<Arc<SandboxState>>,
+    State(state): State<Psd2Context>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -64,7 +63,7 @@ pub async fn submit(
 }
 
 fn decide(
-    state: &SandboxState,
+    state: &Psd2Context,
     id: &str,
     headers: &HeaderMap,
     body: &[u8],

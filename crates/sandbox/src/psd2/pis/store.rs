@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 
 use super::lifecycle::{self, Kind, Stage, TransactionStatus};
 use super::validate::{PaymentOrder, Product, Service};
-use crate::errors::IngError;
+use crate::kernel::errors::IngError;
 
 /// How long (sandbox time) a payment is kept after its initiation: long enough for a short
 /// standing order to be seen expiring.

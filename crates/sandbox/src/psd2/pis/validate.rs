@@ -25,7 +25,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::errors::IngError;
+use crate::kernel::errors::IngError;
 use crate::psd2::resource::format_error;
 
 /// `/v1/{payment-service}`: single payments or standing orders.
@@ -498,7 +498,7 @@ fn required_str<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::errors::ErrorBody;
+    use crate::kernel::errors::ErrorBody;
     use serde_json::json;
 
     fn today() -> NaiveDate {

@@ -3,16 +3,16 @@
 
 use axum::http::{HeaderMap, header};
 
-use crate::errors::{IngError, diagnosis};
-use crate::psd2::applications::application_gone;
-use crate::psd2::verify::{
+use crate::kernel::Kernel;
+use crate::kernel::applications::application_gone;
+use crate::kernel::errors::{IngError, diagnosis};
+use crate::kernel::tls::PeerCertificate;
+use crate::kernel::verify::{
     MAX_SKEW, ReceivedRequest, bad_signature, refused_signature, unauthorized,
 };
-use crate::server::SandboxState;
-use crate::tls::PeerCertificate;
 use obconform_core::sign::http_signature::{self, HttpSigError};
 
-use super::*;
+use super::tokens::*;
 
 /// The token of `Authorization: Bearer <token>`, if the header has that form.
 pub(crate) fn bearer_value(headers: &HeaderMap) -> Option<&str> {
@@ -36,7 +36,7 @@ pub(crate) fn authorization_scheme(headers: &HeaderMap) -> Option<String> {
 /// Authenticates a protected OAuth resource: a valid, unexpired Bearer token of `mode`,
 /// presented over TLS with a certificate of the token's application.
 pub fn authenticate_bearer(
-    state: &SandboxState,
+    state: &Kernel,
     headers: &HeaderMap,
     peer: Option<&PeerCertificate>,
     mode: TokenMode,
@@ -55,7 +55,7 @@ pub fn authenticate_bearer(
             ));
         }
     };
-    let record = match state.psd2.tokens.lookup(token, state.clock.now()) {
+    let record = match state.tokens.lookup(token, state.clock.now()) {
         TokenLookup::Valid(record) => record,
         TokenLookup::Expired(record) => {
             let (what, lifetime, renew) = match record.kind() {
@@ -87,7 +87,6 @@ pub fn authenticate_bearer(
     }
     let bound = peer.is_some_and(|peer| {
         state
-            .psd2
             .apps()
             .get(&record.client_id)
             .is_some_and(|app| app.is_tls_certificate(peer))
@@ -107,7 +106,7 @@ pub fn authenticate_bearer(
 /// digest`, verified with one of the application's registered signing certificates. A
 /// `TPP-Signature-Certificate` header is not needed and not looked at.
 pub fn authenticate_signed(
-    state: &SandboxState,
+    state: &Kernel,
     peer: Option<&PeerCertificate>,
     headers: &HeaderMap,
     request: &ReceivedRequest,
@@ -147,7 +146,7 @@ pub fn authenticate_signed(
         ))
         .with_diagnosis(diagnosis::HTTPSIG_KEYID_FORM));
     }
-    let registry = state.psd2.apps();
+    let registry = state.apps();
     let app = registry
         .get(&token.client_id)
         .ok_or_else(application_gone)?;

@@ -1,21 +1,17 @@
-//! The registry of PSD2 applications and the metadata endpoints
-//! `GET /oauth2/applications/me` and `GET /oauth2/applications/{id}`. Registration and update
-//! (`POST /oauth2/applications`, `PUT /oauth2/applications/{id}`) are in `registration.rs`.
+//! The registry of PSD2 applications: their certificates, redirect URIs, scopes and what a
+//! replacement dropped — shared by every system that authenticates an application.
 
-use std::sync::Arc;
-
-use axum::Extension;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use openssl::x509::{X509, X509Ref};
+use axum::http::StatusCode;
+use openssl::x509::X509;
 use serde::Serialize;
 
-use super::oauth::{TokenMode, authenticate_bearer};
-use crate::errors::{IngError, json_response};
-use crate::jwk::{CertKey, MetadataJwk};
-use crate::server::SandboxState;
-use crate::tls::PeerCertificate;
+use crate::kernel::errors::IngError;
+use crate::kernel::jwk::{CertKey, MetadataJwk};
+pub use crate::kernel::jwk::{normalize_serial, serial_of};
+use crate::kernel::tls::PeerCertificate;
+
+/// The Open Banking premium application's client_id (ING's sandbox value).
+pub const PREMIUM_CLIENT_ID: &str = "e77d776b-90af-4684-bebc-521e5b2614dd";
 
 /// The pre-registered sandbox application (ING's documented sandbox client_id).
 pub const PSD2_CLIENT_ID: &str = "5ca1ab1e-c0ca-c01a-cafe-154deadbea75";
@@ -69,7 +65,7 @@ impl Application {
         self.signing_keys.iter().find(|k| k.sha256() == sha256)
     }
 
-    pub(super) fn keys(&self) -> ApplicationKeys {
+    pub(crate) fn keys(&self) -> ApplicationKeys {
         ApplicationKeys {
             tls: self.tls_keys.iter().map(CertKey::metadata_jwk).collect(),
             sign: self
@@ -82,7 +78,7 @@ impl Application {
 }
 
 /// The example application together with the CA that issued its certificates (see
-/// [`super::example_application`]). Registering it also makes the registry trust that CA.
+/// `psd2::example_application`). Registering it also makes the registry trust that CA.
 #[derive(Debug, Clone)]
 pub struct ExampleApplication {
     pub app: Application,
@@ -250,120 +246,8 @@ impl AppRegistry {
     }
 }
 
-/// A certificate serial as compared with keyIds: upper-case hex without leading zeros.
-pub fn normalize_serial(hex: &str) -> String {
-    let trimmed = hex.trim_start_matches('0').to_ascii_uppercase();
-    if trimmed.is_empty() {
-        "0".to_owned()
-    } else {
-        trimmed
-    }
-}
-
-/// The normalized serial of a certificate.
-pub fn serial_of(cert: &X509Ref) -> String {
-    normalize_serial(&obconform_core::certs::wire::serial_hex(cert))
-}
-
-#[derive(Serialize)]
-pub(super) struct ApplicationKeys {
-    tls: Vec<MetadataJwk>,
-    sign: Vec<MetadataJwk>,
-}
-
-#[derive(Serialize)]
-struct MeResponse {
-    contact: String,
-    applications: Vec<MeApplication>,
-}
-
-#[derive(Serialize)]
-struct MeApplication {
-    client_id: String,
-    redirect_uris: Vec<String>,
-    keys: ApplicationKeys,
-}
-
-#[derive(Serialize)]
-struct ApplicationResponse {
-    client_id: String,
-    contact: String,
-    redirect_uris: Vec<String>,
-    keys: ApplicationKeys,
-}
-
-/// `GET /oauth2/applications/me`: the token's application, in a one-element `applications` list.
-pub async fn get_me(
-    State(state): State<Arc<SandboxState>>,
-    peer: Option<Extension<PeerCertificate>>,
-    headers: HeaderMap,
-) -> Response {
-    let peer = peer.map(|Extension(p)| p);
-    me(&state, peer.as_ref(), &headers).unwrap_or_else(IntoResponse::into_response)
-}
-
-/// `GET /oauth2/applications/{id}`: only the token's own application.
-pub async fn get_by_id(
-    State(state): State<Arc<SandboxState>>,
-    peer: Option<Extension<PeerCertificate>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let peer = peer.map(|Extension(p)| p);
-    by_id(&state, peer.as_ref(), &id, &headers).unwrap_or_else(IntoResponse::into_response)
-}
-
-fn me(
-    state: &SandboxState,
-    peer: Option<&PeerCertificate>,
-    headers: &HeaderMap,
-) -> Result<Response, IngError> {
-    let token = authenticate_bearer(state, headers, peer, TokenMode::MtlsOnly)?;
-    let registry = state.psd2.apps();
-    let own = registry
-        .get(&token.client_id)
-        .ok_or_else(application_gone)?;
-    // Only the token's own application: the guide's example lists one, and ING's sandbox always
-    // answers the pre-registered one. (Listing every application on the same TLS certificate
-    // would also make the answer depend on what other clients registered meanwhile.)
-    let applications = vec![own];
-    let body = MeResponse {
-        contact: own.contact.clone(),
-        applications: applications
-            .into_iter()
-            .map(|a| MeApplication {
-                client_id: a.client_id.clone(),
-                redirect_uris: a.redirect_uris.clone(),
-                keys: a.keys(),
-            })
-            .collect(),
-    };
-    Ok(json_response(StatusCode::OK, &body))
-}
-
-fn by_id(
-    state: &SandboxState,
-    peer: Option<&PeerCertificate>,
-    id: &str,
-    headers: &HeaderMap,
-) -> Result<Response, IngError> {
-    let token = authenticate_bearer(state, headers, peer, TokenMode::MtlsOnly)?;
-    if id != token.client_id {
-        return Err(other_application(&token.client_id, id));
-    }
-    let registry = state.psd2.apps();
-    let app = registry.get(id).ok_or_else(application_gone)?;
-    let body = ApplicationResponse {
-        client_id: app.client_id.clone(),
-        contact: app.contact.clone(),
-        redirect_uris: app.redirect_uris.clone(),
-        keys: app.keys(),
-    };
-    Ok(json_response(StatusCode::OK, &body))
-}
-
 /// 403 for a token used on another application's id.
-pub(super) fn other_application(token_client_id: &str, id: &str) -> IngError {
+pub fn other_application(token_client_id: &str, id: &str) -> IngError {
     IngError::oauth(
         StatusCode::FORBIDDEN,
         format!("The access token was issued to client_id {token_client_id}, not to {id}"),
@@ -371,6 +255,13 @@ pub(super) fn other_application(token_client_id: &str, id: &str) -> IngError {
 }
 
 /// The token outlived its application (removed after the token was issued).
-pub(super) fn application_gone() -> IngError {
+pub fn application_gone() -> IngError {
     IngError::bearer_unauthorized("The application of this access token no longer exists")
+}
+
+/// The `keys` of an application in the metadata answers: its TLS and signing certificates.
+#[derive(Serialize)]
+pub struct ApplicationKeys {
+    pub(crate) tls: Vec<MetadataJwk>,
+    pub(crate) sign: Vec<MetadataJwk>,
 }

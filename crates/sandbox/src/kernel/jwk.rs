@@ -6,9 +6,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use openssl::error::ErrorStack;
 use openssl::pkey::{PKey, Public};
-use openssl::x509::X509;
+use openssl::x509::{X509, X509Ref};
 
-use super::psd2::applications::serial_of;
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,7 +25,7 @@ pub enum CertKeyError {
 pub struct CertKey {
     der: Arc<[u8]>,
     sha256: [u8; 32],
-    /// Normalized hex serial (`applications::normalize_serial`), for keyIds and revocation.
+    /// Normalized hex serial (`normalize_serial`), for keyIds and revocation.
     serial: String,
     /// For verifying signatures without parsing the certificate on every request.
     public_key: PKey<Public>,
@@ -135,4 +134,19 @@ impl CertKey {
             x5c: vec![STANDARD.encode(&self.der)],
         }
     }
+}
+
+/// A certificate serial as compared with keyIds: upper-case hex without leading zeros.
+pub fn normalize_serial(hex: &str) -> String {
+    let trimmed = hex.trim_start_matches('0').to_ascii_uppercase();
+    if trimmed.is_empty() {
+        "0".to_owned()
+    } else {
+        trimmed
+    }
+}
+
+/// The normalized serial of a certificate.
+pub fn serial_of(cert: &X509Ref) -> String {
+    normalize_serial(&obconform_core::certs::wire::serial_hex(cert))
 }

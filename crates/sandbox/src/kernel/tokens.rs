@@ -6,7 +6,18 @@ use std::fmt;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use crate::psd2::consent::Consent;
+/// What a customer granted: carried by the customer access token and its refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    /// Links the refresh token and every access token issued from one authorization code.
+    pub grant_id: String,
+    /// Country code of the consent screen (`NL`).
+    pub country: &'static str,
+    /// The test profile's id ([`crate::kernel::profiles::profile`]).
+    pub profile_id: &'static str,
+    /// The granted accounts' resource ids (all of the profile's accounts).
+    pub account_ids: Vec<&'static str>,
+}
 
 /// How long an application access token is valid (the guide: 900 s).
 pub const APP_TOKEN_LIFETIME: Duration = Duration::from_secs(900);
@@ -15,9 +26,9 @@ pub const APP_TOKEN_EXPIRES_IN: u64 = 905;
 /// How long a customer access token is valid (the guide's `expires_in`: 900).
 pub const CUSTOMER_TOKEN_LIFETIME: Duration = Duration::from_secs(900);
 /// Expired tokens are remembered this long so that using one is reported as "expired".
-pub(super) const EXPIRED_TOKEN_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
-pub(super) const TOKEN_BYTES: usize = 64;
-pub(super) const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+pub(crate) const EXPIRED_TOKEN_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+pub(crate) const TOKEN_BYTES: usize = 64;
+pub(crate) const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 pub const BAD_SIGNATURE_MESSAGE: &str = "Signature could not be successfully verified";
 
 /// How a token was obtained; ING only accepts a token on APIs of the same mode.
@@ -86,7 +97,7 @@ pub enum TokenLookup {
 /// Issued access tokens, by token value.
 #[derive(Debug, Default)]
 pub struct TokenStore {
-    pub(super) tokens: Mutex<HashMap<String, AccessToken>>,
+    pub(crate) tokens: Mutex<HashMap<String, AccessToken>>,
 }
 
 impl TokenStore {

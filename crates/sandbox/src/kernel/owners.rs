@@ -3,12 +3,12 @@
 
 use openssl::x509::X509;
 
-use super::PREMIUM_CLIENT_ID;
-use crate::errors::{IngError, diagnosis};
-use crate::pki::{CLIENT_TLS_CERT_FILE, PREMIUM_DIR};
-use crate::psd2::applications::{AppRegistry, Application, PSD2_CLIENT_ID};
-use crate::psd2::verify::unauthorized;
-use crate::tls::PeerCertificate;
+use super::applications::PREMIUM_CLIENT_ID;
+use crate::kernel::applications::{AppRegistry, Application, PSD2_CLIENT_ID};
+use crate::kernel::errors::{IngError, diagnosis};
+use crate::kernel::pki::{CLIENT_TLS_CERT_FILE, PREMIUM_DIR};
+use crate::kernel::tls::PeerCertificate;
+use crate::kernel::verify::unauthorized;
 use obconform_core::certs::info::one_line_name;
 use obconform_core::certs::wire::serial_hex;
 

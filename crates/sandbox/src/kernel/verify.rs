@@ -16,9 +16,9 @@ use openssl::asn1::Asn1Time;
 use openssl::x509::{X509, X509Ref};
 
 use super::applications::normalize_serial;
-use super::oauth::BAD_SIGNATURE_MESSAGE;
-use crate::errors::{IngError, diagnosis};
-use crate::tls::PeerCertificate;
+use super::tokens::BAD_SIGNATURE_MESSAGE;
+use crate::kernel::errors::{IngError, diagnosis};
+use crate::kernel::tls::PeerCertificate;
 use obconform_core::catalogue;
 use obconform_core::certs::wire::{parse_header_certificate, x5t_s256};
 use obconform_core::diagnose::{Evidence, diagnose};

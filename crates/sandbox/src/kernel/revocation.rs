@@ -11,7 +11,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{PoisonError, RwLock};
 
-use super::psd2::applications::normalize_serial;
+use super::applications::normalize_serial;
 
 /// The file in the PKI folder listing revoked serials.
 pub const REVOKED_FILE: &str = "revoked-serials.txt";

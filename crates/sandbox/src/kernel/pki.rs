@@ -19,7 +19,8 @@ use openssl::x509::extension::{
 use openssl::x509::{X509, X509Builder, X509NameBuilder};
 
 use super::SandboxError;
-pub use super::partner::credentials::ENV_FILE as PARTNER_ENV_FILE;
+/// The partner API's credentials file (`obconform sandbox` writes it into the PKI folder).
+pub const PARTNER_ENV_FILE: &str = "partner-api.env";
 
 pub const CA_CERT_FILE: &str = "ca.pem";
 /// The test CA's key, written so that `obconform certs issue` can issue renewed client pairs.
@@ -423,7 +424,7 @@ fn example_psd2_statement() -> Result<openssl::x509::X509Extension, ErrorStack> 
     )
 }
 
-pub(super) fn write_file(path: &Path, contents: &[u8], private: bool) -> Result<(), SandboxError> {
+pub(crate) fn write_file(path: &Path, contents: &[u8], private: bool) -> Result<(), SandboxError> {
     let io_err = |source| SandboxError::WriteFile {
         path: path.to_path_buf(),
         source,

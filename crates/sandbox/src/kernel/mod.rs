@@ -1,0 +1,148 @@
+//! What every system of the embedded bank shares: the clock, the errors, TLS and the peer's
+//! certificate, request verification, the application registry and the issued tokens with the
+//! authenticators over them, the test PKI and profiles, the consent host's address. The systems
+//! (`psd2`, `showcase`, `partner`, `hub`) build on it; it names none of them.
+
+pub mod app_tokens;
+pub mod applications;
+pub mod authenticate;
+pub mod clock;
+pub mod errors;
+pub mod html;
+pub mod jwk;
+pub mod owners;
+pub mod pki;
+pub mod profiles;
+pub mod revocation;
+pub mod tempdir;
+pub mod tls;
+pub mod tokens;
+pub mod verify;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use self::applications::AppRegistry;
+use self::clock::SandboxClock;
+use self::jwk::CertKeyError;
+use self::revocation::Revocations;
+use self::tokens::TokenStore;
+
+/// The shared state every system's handlers reach (through their own context).
+#[derive(Debug)]
+pub struct Kernel {
+    pub clock: SandboxClock,
+    /// `https://127.0.0.1:PORT` of the consent listener, for links to the consent screens.
+    pub consent_base: String,
+    /// Revoked certificates (refused by application registration and update).
+    pub revocations: Revocations,
+    /// Every token and code handed out, for tests that prove none reaches an output.
+    pub issued: IssuedSecrets,
+    apps: RwLock<AppRegistry>,
+    /// Issued access tokens (PSD2, the showcase's premium application, the partner API).
+    pub tokens: TokenStore,
+}
+
+impl Kernel {
+    pub fn new(
+        clock: SandboxClock,
+        consent_base: String,
+        revocations: Revocations,
+        apps: AppRegistry,
+    ) -> Kernel {
+        Kernel {
+            clock,
+            consent_base,
+            revocations,
+            issued: IssuedSecrets::default(),
+            apps: RwLock::new(apps),
+            tokens: TokenStore::default(),
+        }
+    }
+
+    /// Read access; a panic elsewhere while holding the lock does not poison the sandbox.
+    pub fn apps(&self) -> RwLockReadGuard<'_, AppRegistry> {
+        self.apps.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn apps_mut(&self) -> RwLockWriteGuard<'_, AppRegistry> {
+        self.apps.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The secret values the sandbox has handed out (tokens, refresh tokens, authorization codes),
+/// in order; kept for the run's life (a test's run is short).
+#[derive(Debug, Default)]
+pub struct IssuedSecrets(std::sync::Mutex<Vec<String>>);
+
+impl IssuedSecrets {
+    pub fn record(&self, value: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(value.to_string());
+    }
+
+    pub fn all(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// Why the sandbox could not start (or a PKI file could not be made).
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("cannot create the PKI directory {}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot create a private temporary directory under {}", path.display())]
+    TempDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read {}", path.display())]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {}", path.display())]
+    WriteFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("generating the test PKI failed while {step}")]
+    Pki {
+        step: &'static str,
+        source: openssl::error::ErrorStack,
+    },
+    #[error("cannot register application {client_id} with its certificates")]
+    Application {
+        client_id: String,
+        source: CertKeyError,
+    },
+    #[error("cannot build the TLS server configuration")]
+    Tls { source: rustls::Error },
+    #[error("cannot build the client-certificate verifier for the test CA")]
+    ClientVerifier {
+        source: rustls::server::VerifierBuilderError,
+    },
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot read the local address of the listener bound to {addr}")]
+    LocalAddr {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the test PKI generation task failed: {0}")]
+    Task(String),
+    #[error("the sandbox must be started from within a tokio runtime")]
+    NoRuntime,
+}
