@@ -8,8 +8,9 @@ use crate::environment::{
 };
 use crate::http::{Transport, TransportError};
 use crate::sandbox::endpoints::read_endpoints;
-use crate::sandbox::{PkiFiles, Sandbox, SandboxConfig, SandboxError};
+use crate::sandbox::{Sandbox, SandboxConfig, SandboxError};
 use crate::scenario::LoadedScenario;
+use obconform_core::certs::test_pki::PkiFiles;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]

@@ -3,7 +3,7 @@
 
 use super::Outcome;
 use crate::error_chain::error_chain;
-use crate::sandbox::kernel::pki::{load_ca, renew_client_pair, write_client_pair};
+use obconform_core::certs::test_pki::{load_ca, renew_client_pair, write_client_pair};
 use obconform_core::certs::wire::{serial_hex, serial_key_id, x5t_s256};
 use std::path::PathBuf;
 

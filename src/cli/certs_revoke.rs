@@ -4,8 +4,8 @@
 
 use super::Outcome;
 use crate::error_chain::error_chain;
-use crate::sandbox::kernel::revocation::append_revoked;
 use obconform_core::certs::load::load_certificate;
+use obconform_core::certs::revocation_list::append_revoked;
 use obconform_core::certs::wire::serial_hex;
 use std::path::PathBuf;
 
@@ -20,7 +20,11 @@ pub struct RevokeArgs {
 }
 
 pub fn revoke_command(args: &RevokeArgs) -> Outcome {
-    if !args.pki.join(crate::sandbox::CA_CERT_FILE).is_file() {
+    if !args
+        .pki
+        .join(obconform_core::certs::test_pki::CA_CERT_FILE)
+        .is_file()
+    {
         eprintln!(
             "error: {} holds no ca.pem\n  = help: point --pki at the folder given to `obconform sandbox --pki DIR`",
             args.pki.display()

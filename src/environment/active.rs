@@ -2,10 +2,10 @@
 
 use super::expand::expand_env_vars;
 use super::model::{CertPair, Environment, EnvironmentKind, EnvironmentsFile};
-use crate::sandbox::PkiFiles;
 use crate::scenario::load::{parse_yaml, read_source};
 use crate::scenario::model::{SignProfile, SignRef};
 use crate::scenario::{Position, SourceError};
+use obconform_core::certs::test_pki::PkiFiles;
 use obconform_core::certs::{
     CertError, Identity, identity_from, load_cert_and_key, load_trust_anchors,
 };

@@ -7,7 +7,9 @@ pub mod identity;
 pub mod info;
 pub mod load;
 pub mod qc;
+pub mod revocation_list;
 pub mod self_signed;
+pub mod test_pki;
 pub mod wire;
 
 pub use identity::{

@@ -70,3 +70,13 @@ pub fn parse_header_certificate(value: &str) -> Option<X509> {
         .ok()?;
     X509::from_der(&der).ok()
 }
+
+/// A certificate serial as compared with keyIds: upper-case hex without leading zeros.
+pub fn normalize_serial(hex: &str) -> String {
+    let trimmed = hex.trim_start_matches('0').to_ascii_uppercase();
+    if trimmed.is_empty() {
+        "0".to_owned()
+    } else {
+        trimmed
+    }
+}

@@ -8,6 +8,7 @@ use openssl::error::ErrorStack;
 use openssl::pkey::{PKey, Public};
 use openssl::x509::{X509, X509Ref};
 
+pub use obconform_core::certs::wire::normalize_serial;
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -133,16 +134,6 @@ impl CertKey {
             x5t: self.x5t.clone(),
             x5c: vec![STANDARD.encode(&self.der)],
         }
-    }
-}
-
-/// A certificate serial as compared with keyIds: upper-case hex without leading zeros.
-pub fn normalize_serial(hex: &str) -> String {
-    let trimmed = hex.trim_start_matches('0').to_ascii_uppercase();
-    if trimmed.is_empty() {
-        "0".to_owned()
-    } else {
-        trimmed
     }
 }
 

@@ -11,13 +11,15 @@ pub mod errors;
 pub mod html;
 pub mod jwk;
 pub mod owners;
-pub mod pki;
 pub mod profiles;
 pub mod revocation;
 pub mod tempdir;
 pub mod tls;
 pub mod tokens;
 pub mod verify;
+
+/// The test PKI is the core crate's (`obconform certs issue` makes pairs with it too).
+pub use obconform_core::certs::test_pki as pki;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -95,6 +97,8 @@ impl IssuedSecrets {
 /// Why the sandbox could not start (or a PKI file could not be made).
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
+    #[error(transparent)]
+    TestPki(#[from] pki::PkiError),
     #[error("cannot create the PKI directory {}", path.display())]
     CreateDir {
         path: PathBuf,

@@ -7,14 +7,12 @@
 //! check (it is tiny; no reload signal needed).
 
 use std::collections::HashSet;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{PoisonError, RwLock};
 
-use super::applications::normalize_serial;
+use super::jwk::normalize_serial;
 
-/// The file in the PKI folder listing revoked serials.
-pub const REVOKED_FILE: &str = "revoked-serials.txt";
+pub use obconform_core::certs::revocation_list::{REVOKED_FILE, append_revoked, listed};
 
 #[derive(Debug, Default)]
 pub struct Revocations {
@@ -54,24 +52,6 @@ impl Revocations {
             .and_then(|file| std::fs::read_to_string(file).ok())
             .is_some_and(|text| listed(&text, &serial))
     }
-}
-
-fn listed(text: &str, serial: &str) -> bool {
-    text.lines()
-        .map(|line| line.split('#').next().unwrap_or_default().trim())
-        .filter(|line| !line.is_empty())
-        .any(|line| normalize_serial(line) == serial)
-}
-
-/// Appends a serial to `DIR/revoked-serials.txt` (created if missing).
-pub fn append_revoked(dir: &Path, serial_hex: &str, note: &str) -> std::io::Result<PathBuf> {
-    let path = dir.join(REVOKED_FILE);
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)?;
-    writeln!(file, "{}  # {note}", normalize_serial(serial_hex))?;
-    Ok(path)
 }
 
 #[cfg(test)]

@@ -18,7 +18,31 @@ use openssl::x509::extension::{
 };
 use openssl::x509::{X509, X509Builder, X509NameBuilder};
 
-use super::SandboxError;
+/// Why the test PKI could not be made, read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum PkiError {
+    #[error("cannot create the PKI directory {}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read {}", path.display())]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {}", path.display())]
+    WriteFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("generating the test PKI failed while {step}")]
+    Pki {
+        step: &'static str,
+        source: openssl::error::ErrorStack,
+    },
+}
+
 /// The partner API's credentials file (`obconform sandbox` writes it into the PKI folder).
 pub const PARTNER_ENV_FILE: &str = "partner-api.env";
 
@@ -117,7 +141,7 @@ struct Spec<'a> {
 impl TestPki {
     /// Generates every key and certificate. `server_ips` are added to the server
     /// certificate's SANs next to 127.0.0.1, ::1 and localhost.
-    pub fn generate(server_ips: &[IpAddr]) -> Result<Self, SandboxError> {
+    pub fn generate(server_ips: &[IpAddr]) -> Result<Self, PkiError> {
         let ca = issue(
             &Spec {
                 subject: &[("C", "NL"), ("O", "obconform"), ("CN", CA_COMMON_NAME)],
@@ -155,7 +179,7 @@ impl TestPki {
     }
 
     /// Writes `ca.pem`, `ca.key` and the four example files into `dir` (created if missing).
-    pub fn write_to(&self, dir: &Path) -> Result<PkiFiles, SandboxError> {
+    pub fn write_to(&self, dir: &Path) -> Result<PkiFiles, PkiError> {
         let files = write_client_pair(dir, &self.client_tls, &self.client_signing)?;
         write_file(
             &files.ca_cert,
@@ -176,13 +200,13 @@ impl TestPki {
 
 /// A renewed client pair issued by `ca`: fresh keys and random serials, the example TPP's
 /// subjects, usages and PSD2 roles — what a certificate renewal hands a TPP.
-pub fn renew_client_pair(ca: &KeyPair) -> Result<(KeyPair, KeyPair), SandboxError> {
+pub fn renew_client_pair(ca: &KeyPair) -> Result<(KeyPair, KeyPair), PkiError> {
     client_pair(ca, &tpp_subject, [None, None])
 }
 
 /// The Open Banking (premium) app's example pair, issued by the same CA (so the API listener
 /// accepts its TLS certificate): fresh keys, random serials, its own organization name.
-pub fn premium_client_pair(ca: &KeyPair) -> Result<(KeyPair, KeyPair), SandboxError> {
+pub fn premium_client_pair(ca: &KeyPair) -> Result<(KeyPair, KeyPair), PkiError> {
     let subject = |cn| {
         [
             ("C", "NL"),
@@ -199,7 +223,7 @@ fn client_pair<S: AsRef<[(&'static str, &'static str)]>>(
     ca: &KeyPair,
     subject: &dyn Fn(&'static str) -> S,
     serials: [Option<&str>; 2],
-) -> Result<(KeyPair, KeyPair), SandboxError> {
+) -> Result<(KeyPair, KeyPair), PkiError> {
     let [tls_serial, signing_serial] = serials;
     let tls = issue(
         &Spec {
@@ -221,10 +245,10 @@ fn client_pair<S: AsRef<[(&'static str, &'static str)]>>(
 }
 
 /// Reads the test CA that `write_to` wrote into `dir`.
-pub fn load_ca(dir: &Path) -> Result<KeyPair, SandboxError> {
+pub fn load_ca(dir: &Path) -> Result<KeyPair, PkiError> {
     let files = PkiFiles::in_dir(dir);
     let read = |path: &Path| {
-        std::fs::read(path).map_err(|source| SandboxError::ReadFile {
+        std::fs::read(path).map_err(|source| PkiError::ReadFile {
             path: path.to_path_buf(),
             source,
         })
@@ -245,8 +269,8 @@ pub fn write_client_pair(
     dir: &Path,
     tls: &KeyPair,
     signing: &KeyPair,
-) -> Result<PkiFiles, SandboxError> {
-    std::fs::create_dir_all(dir).map_err(|source| SandboxError::CreateDir {
+) -> Result<PkiFiles, PkiError> {
+    std::fs::create_dir_all(dir).map_err(|source| PkiError::CreateDir {
         path: dir.to_path_buf(),
         source,
     })?;
@@ -285,11 +309,11 @@ fn tpp_subject(cn: &'static str) -> [(&'static str, &'static str); 4] {
     ]
 }
 
-fn step<T>(result: Result<T, ErrorStack>, step: &'static str) -> Result<T, SandboxError> {
-    result.map_err(|source| SandboxError::Pki { step, source })
+fn step<T>(result: Result<T, ErrorStack>, step: &'static str) -> Result<T, PkiError> {
+    result.map_err(|source| PkiError::Pki { step, source })
 }
 
-fn x509_time(offset_days: i64) -> Result<Asn1Time, SandboxError> {
+fn x509_time(offset_days: i64) -> Result<Asn1Time, PkiError> {
     let at = chrono::Utc::now() + chrono::Duration::days(offset_days);
     step(
         Asn1Time::from_str_x509(&at.format("%Y%m%d%H%M%SZ").to_string()),
@@ -297,7 +321,7 @@ fn x509_time(offset_days: i64) -> Result<Asn1Time, SandboxError> {
     )
 }
 
-fn issue(spec: &Spec<'_>, issuer: Option<&KeyPair>) -> Result<KeyPair, SandboxError> {
+fn issue(spec: &Spec<'_>, issuer: Option<&KeyPair>) -> Result<KeyPair, PkiError> {
     let key = step(
         Rsa::generate(RSA_BITS).and_then(PKey::from_rsa),
         "generating an RSA key",
@@ -417,15 +441,11 @@ fn issue(spec: &Spec<'_>, issuer: Option<&KeyPair>) -> Result<KeyPair, SandboxEr
 /// The PSD2 qcStatement of the example TPP's certificates: every role, as a real eIDAS
 /// certificate of a licensed TPP carries.
 fn example_psd2_statement() -> Result<openssl::x509::X509Extension, ErrorStack> {
-    obconform_core::certs::qc::psd2_extension(
-        &obconform_core::certs::qc::Psd2Role::ALL,
-        EXAMPLE_NCA_NAME,
-        EXAMPLE_NCA_ID,
-    )
+    super::qc::psd2_extension(&super::qc::Psd2Role::ALL, EXAMPLE_NCA_NAME, EXAMPLE_NCA_ID)
 }
 
-pub(crate) fn write_file(path: &Path, contents: &[u8], private: bool) -> Result<(), SandboxError> {
-    let io_err = |source| SandboxError::WriteFile {
+pub fn write_file(path: &Path, contents: &[u8], private: bool) -> Result<(), PkiError> {
+    let io_err = |source| PkiError::WriteFile {
         path: path.to_path_buf(),
         source,
     };
@@ -474,7 +494,7 @@ mod tests {
     #[test]
     fn example_client_certificates_carry_every_psd2_role() -> Result<(), Box<dyn std::error::Error>>
     {
-        use obconform_core::certs::qc::{Psd2Role, psd2_statement};
+        use crate::certs::qc::{Psd2Role, psd2_statement};
         let pki = TestPki::generate(&[])?;
         for pair in [&pki.client_tls, &pki.client_signing] {
             let statement = psd2_statement(&pair.cert)?.ok_or("no PSD2 statement")?;
