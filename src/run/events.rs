@@ -65,10 +65,6 @@ pub struct Tally {
 }
 
 impl Tally {
-    pub fn total(&self) -> usize {
-        self.passed + self.failed + self.skipped
-    }
-
     /// Counts a finished scenario.
     pub fn count(&mut self, outcome: &ScenarioOutcome) {
         if outcome.passed() {
