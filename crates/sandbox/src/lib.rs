@@ -8,10 +8,10 @@
 //! needed) serves the consent screens. A refusal carries an `x-obconform-diagnosis` header naming
 //! the mistake (`httpsig.digest-mismatch`, `flow.token-mode-mismatch`, …).
 //!
-//! Inside: a [`kernel`] every system shares (clock, errors, TLS, request verification, the
+//! Inside: a `kernel` every system shares (clock, errors, TLS, request verification, the
 //! application registry, the issued tokens and the authenticators over them, the test PKI and
-//! profiles), and one module per system — [`psd2`], [`showcase`], [`partner`], [`hub`] — each with
-//! its own state, handed to its handlers as a context (axum `FromRef`) by [`server`], the only
+//! profiles), and one module per system — `psd2`, `showcase`, `partner`, `hub` — each with
+//! its own state, handed to its handlers as a context (axum `FromRef`) by `server`, the only
 //! module that knows them all.
 //!
 //! In a TPP's own async test, point the client under test at it — like a mock server, but one
@@ -33,11 +33,20 @@
 //! ```
 
 pub mod endpoints;
+
+// The bank's insides: public for the workspace's tests and the runner, not an API (hidden from
+// the documentation, free to change). The API is `Sandbox`, its configuration and its files.
+#[doc(hidden)]
 pub mod hub;
+#[doc(hidden)]
 pub mod kernel;
+#[doc(hidden)]
 pub mod partner;
+#[doc(hidden)]
 pub mod psd2;
+#[doc(hidden)]
 pub mod server;
+#[doc(hidden)]
 pub mod showcase;
 
 use std::net::SocketAddr;
