@@ -46,7 +46,9 @@ use crate::suite::{TargetOptions, Targets, group_by_environments};
 use crate::template::Renderer;
 use crate::validate::validate;
 use crate::writes::refuse_writes;
-use libtest_mimic::{Arguments, Conclusion, Failed, Trial};
+use libtest_mimic::Failed;
+/// libtest-mimic's types the harness speaks in, so a TPP crate needs no dependency of its own.
+pub use libtest_mimic::{Arguments, Conclusion, Trial};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
