@@ -143,12 +143,22 @@ impl Redactor {
     }
 }
 
-/// Blanks the values of secret-named fields anywhere in a JSON document.
+/// Fields that make a JSON object an error message (ING's `tppMessages[]` `{category, code,
+/// text}`, the hub's `{severity, code, …}`, RFC 7807 problems): its `code` is the error code a
+/// conformance report exists to show, not an authorization code.
+const ERROR_OBJECT_FIELDS: &[&str] = &["category", "severity", "text", "title", "status"];
+
+/// Blanks the values of secret-named fields anywhere in a JSON document — but not the `code` of an
+/// error message.
 pub fn redact_json_fields(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
+            let error_object = map
+                .keys()
+                .any(|k| ERROR_OBJECT_FIELDS.contains(&k.to_ascii_lowercase().as_str()));
             for (key, v) in map.iter_mut() {
-                if is_secret_field(key) && !v.is_null() {
+                let error_code = error_object && key.eq_ignore_ascii_case("code");
+                if is_secret_field(key) && !v.is_null() && !error_code {
                     *v = serde_json::Value::String(REDACTED.into());
                 } else {
                     redact_json_fields(v);
@@ -195,6 +205,21 @@ pub fn redact_url_query(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_code_stays_and_an_authorization_code_goes() {
+        let mut json = serde_json::json!({
+            "tppMessages": [{"category": "ERROR", "code": "CONSENT_INVALID", "text": "no"}],
+            "errors": [{"severity": "ERROR", "code": "TENANT_UNKNOWN"}],
+            "code": "a-secret-authorization-code",
+            "grant": {"code": "another-secret", "state": "s"}
+        });
+        redact_json_fields(&mut json);
+        assert_eq!(json["tppMessages"][0]["code"], "CONSENT_INVALID");
+        assert_eq!(json["errors"][0]["code"], "TENANT_UNKNOWN");
+        assert_eq!(json["code"], REDACTED);
+        assert_eq!(json["grant"]["code"], REDACTED);
+    }
 
     #[test]
     fn known_secrets_are_replaced_everywhere() {
