@@ -28,7 +28,6 @@ pub const CUSTOMER_TOKEN_LIFETIME: Duration = Duration::from_secs(900);
 /// Expired tokens are remembered this long so that using one is reported as "expired".
 pub(crate) const EXPIRED_TOKEN_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 pub(crate) const TOKEN_BYTES: usize = 64;
-pub(crate) const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 pub const BAD_SIGNATURE_MESSAGE: &str = "Signature could not be successfully verified";
 
 /// How a token was obtained; ING only accepts a token on APIs of the same mode.

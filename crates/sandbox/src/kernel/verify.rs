@@ -108,6 +108,9 @@ impl<S: Send + Sync> FromRequest<S> for Received {
     }
 }
 
+/// The content type of every form ING takes (token requests, the consent and SCA forms).
+pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+
 /// Whether the request's `Content-Type` is `mime` (case-insensitive; parameters such as
 /// `charset` ignored).
 pub fn has_media_type(headers: &HeaderMap, mime: &str) -> bool {

@@ -21,7 +21,7 @@ use super::PartnerState;
 use super::assertion;
 use super::problem::{Kind, Problem};
 use crate::kernel::errors::json_response;
-use crate::kernel::verify::{Received, has_media_type};
+use crate::kernel::verify::{FORM_CONTENT_TYPE, Received, has_media_type};
 use crate::partner::PartnerContext;
 use obconform_core::sign::client_assertion::ASSERTION_TYPE;
 
@@ -30,7 +30,6 @@ pub const TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
 /// Expired tokens are remembered this long so that using one is reported as "expired".
 const EXPIRED_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 const TOKEN_BYTES: usize = 48;
-const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 
 /// The Azure AD v2 token response, in its field order.
 #[derive(Serialize)]

@@ -22,7 +22,6 @@ pub const REFRESH_TOKEN_LIFETIME: Duration = Duration::from_secs(2_592_000);
 /// one again is reported as such rather than as unknown.
 pub(super) const RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 pub(super) const CODE_BYTES: usize = 64;
-pub(super) const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 
 /// An issued authorization code.
 #[derive(Debug, Clone)]

@@ -11,7 +11,7 @@ use reqwest::Url;
 
 use crate::kernel::html::html_response;
 use crate::kernel::profiles::{self};
-use crate::kernel::verify::has_media_type;
+use crate::kernel::verify::{FORM_CONTENT_TYPE, has_media_type};
 use crate::psd2::Psd2Context;
 
 use super::*;

@@ -10,8 +10,8 @@ use crate::kernel::applications::{AppRegistry, normalize_serial};
 use crate::kernel::errors::{IngError, diagnosis, json_response};
 use crate::kernel::tls::PeerCertificate;
 use crate::kernel::verify::{
-    MAX_SKEW, Received, ReceivedRequest, bad_signature, has_media_type, refused_signature,
-    serial_of_key_id, unauthorized,
+    FORM_CONTENT_TYPE, MAX_SKEW, Received, ReceivedRequest, bad_signature, has_media_type,
+    refused_signature, serial_of_key_id, unauthorized,
 };
 use crate::psd2::Psd2Context;
 use crate::psd2::consent::{self, Consent, REFRESH_TOKEN_LIFETIME, RefreshGrant};

@@ -26,7 +26,7 @@ use super::lifecycle::TransactionStatus;
 use super::store::{Decision, DecisionError, Payment};
 use crate::kernel::html::{self, escape, html_response};
 use crate::kernel::profiles::{self, AccountKind, Country};
-use crate::kernel::verify::has_media_type;
+use crate::kernel::verify::{FORM_CONTENT_TYPE, has_media_type};
 use crate::psd2::Psd2Context;
 use crate::psd2::consent::{redirect_location, redirect_response};
 
@@ -37,7 +37,6 @@ pub fn path(payment_id: &str) -> String {
 
 /// Used when the debtor account does not name a country with test profiles.
 const DEFAULT_COUNTRY: &str = "NL";
-const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 
 /// `GET /sca/payments/{paymentId}`.
 pub async fn show(State(state): State<Psd2Context>, Path(id): Path<String>) -> Response {
