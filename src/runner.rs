@@ -1,5 +1,6 @@
 //! Running one scenario: for each step render → sign → send (or consent) → check, in order.
 
+use crate::check::conformance::{ContractCall, ContractVerdict, check_schema, judge_exchange};
 use crate::check::expect::{RenderFn, evaluate};
 use crate::check::failure::{Failure, FailureKind};
 use crate::check::snapshot_file::{SnapshotMode, check_snapshot};
@@ -73,6 +74,10 @@ pub struct StepOutcome {
     /// The troubleshooting engine's findings on the last request sent, when the bank refused it
     /// or the step expects a diagnosis.
     pub diagnosis: Vec<Finding>,
+    /// Contract violations reported without failing the step (`contract.mode: warn`).
+    pub warnings: Vec<Failure>,
+    /// Which operation of the environment's contract the step's exchange was.
+    pub contract: Option<ContractCall>,
 }
 
 /// A request as it went on the wire, with what `obconform explain` needs to judge it later.
@@ -102,6 +107,8 @@ impl StepOutcome {
             elapsed: Duration::ZERO,
             sent,
             diagnosis: Vec::new(),
+            warnings: Vec::new(),
+            contract: None,
         }
     }
 }
@@ -245,6 +252,8 @@ impl StepOutcome {
             elapsed: Duration::ZERO,
             sent: Vec::new(),
             diagnosis: Vec::new(),
+            warnings: Vec::new(),
+            contract: None,
         }
     }
 }
@@ -276,6 +285,8 @@ async fn run_step(
         elapsed: started.elapsed(),
         sent: Vec::new(),
         diagnosis: Vec::new(),
+        warnings: Vec::new(),
+        contract: None,
     };
 
     let current = Value::Object(data.clone());
@@ -356,7 +367,29 @@ async fn run_step(
         if let Some(expected) = &expect.diagnosis {
             failures.extend(diagnosis_failure(expected, &diagnosis, &exchange.response));
         }
+        if let Some(schema) = &expect.schema {
+            failures.extend(check_schema(
+                &schema.value,
+                schema.at,
+                ctx.env,
+                &loaded.path,
+                subject,
+            ));
+        }
     }
+    // Only what the step sent to the bank's API is the contract's business (not a consent
+    // page, not a callback the step received). A negative step's request is wrong on purpose:
+    // only the bank's answer to it is judged.
+    let verdict = match (&step.request, &received) {
+        (Some(_), None) => judge_exchange(
+            ctx.env,
+            &exchange.request.request,
+            &exchange.response,
+            is_negative(step),
+        ),
+        _ => ContractVerdict::default(),
+    };
+    failures.extend(verdict.failures);
 
     for (var, spec) in step.capture.iter() {
         match capture(&spec.value.source, subject) {
@@ -406,7 +439,19 @@ async fn run_step(
         exchange: Some(exchange),
         elapsed: started.elapsed(),
         diagnosis,
+        warnings: verdict.warnings,
+        contract: verdict.call,
     }
+}
+
+/// A step that mutates its request or expects only refusals sends a wrong request on purpose.
+fn is_negative(step: &Step) -> bool {
+    !step.mutate.is_empty()
+        || step
+            .expect
+            .as_ref()
+            .and_then(|e| e.status.as_ref())
+            .is_some_and(|status| status.value.only_errors())
 }
 
 /// A request as it went out, with the flow as known before it.

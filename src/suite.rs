@@ -4,7 +4,8 @@
 use crate::environment::active::{CertFiles, EmbeddedTarget, EnvironmentsSource};
 use crate::environment::model::EnvironmentKind;
 use crate::environment::{
-    ActiveEnvironment, EnvironmentError, load_environments, locate_environments_file,
+    ActiveEnvironment, ContractOverride, EnvironmentError, load_environments,
+    locate_environments_file, open_contract,
 };
 use crate::http::{Transport, TransportError};
 use crate::sandbox::endpoints::read_endpoints;
@@ -49,6 +50,8 @@ pub struct TargetOptions {
     pub attach: Option<PathBuf>,
     /// Certificate roles replacing or adding to the environment's (`--certs`, `--new-certs`).
     pub certs: Vec<(String, CertFiles)>,
+    /// API descriptions and mode in place of the environments' own (`--specs`, `--contract`).
+    pub contract: ContractOverride,
 }
 
 /// Scenarios configured by the same environments file.
@@ -123,12 +126,7 @@ impl Targets {
         };
         let mut targets = Vec::with_capacity(sources.len());
         for (source, name) in sources.iter().zip(&names) {
-            targets.push(Target::activate(
-                source,
-                name,
-                embedded.as_ref(),
-                &options.certs,
-            )?);
+            targets.push(Target::activate(source, name, embedded.as_ref(), options)?);
         }
         Ok(Targets { targets, sandbox })
     }
@@ -146,10 +144,11 @@ impl Target {
         envs: &EnvironmentsSource,
         name: &str,
         embedded: Option<&EmbeddedTarget>,
-        certs: &[(String, CertFiles)],
+        options: &TargetOptions,
     ) -> Result<Target, TargetError> {
         let lookup = |var: &str| std::env::var(var).ok();
-        let env = envs.activate(name, embedded, certs, &lookup)?;
+        let mut env = envs.activate(name, embedded, &options.certs, &lookup)?;
+        open_contract(&mut env, &options.contract)?;
         let transport = Transport::new(&env)?;
         Ok(Target { env, transport })
     }

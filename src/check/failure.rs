@@ -24,6 +24,10 @@ pub enum FailureKind {
     Capture,
     /// A `snapshot` is new or differs.
     Snapshot,
+    /// The exchange breaks the bank's API description (the environment's `contract`).
+    Contract,
+    /// `expect.schema`: the body does not validate against the named schema.
+    Schema,
     /// The request could not be built, signed or mutated (a template, a profile, a key).
     Request,
     /// Refused before sending to protect the bank (the PUT guard).

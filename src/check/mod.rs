@@ -1,6 +1,8 @@
 //! Checking a response: expectations, captures and snapshots.
 
 pub mod capture;
+pub mod conformance;
+pub mod contract;
 pub mod expect;
 pub mod failure;
 pub mod snapshot;

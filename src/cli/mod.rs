@@ -10,6 +10,7 @@ pub mod run;
 pub mod sandbox;
 pub mod sign;
 
+use crate::check::contract::ContractMode;
 use crate::report::model::Partition;
 pub use crate::report::terminal::ProgressMode;
 use crate::scenario::model::Flow;
@@ -140,6 +141,17 @@ pub struct RunArgs {
     /// A progress bar (`bar`), one line per step (`plain`), or a bar only on a terminal (`auto`).
     #[arg(long, value_enum, default_value = "auto")]
     pub progress: ProgressMode,
+    /// Hold every exchange against these API descriptions (OpenAPI 3 / Swagger 2.0 files, or
+    /// folders of them) instead of those the environment names (repeatable).
+    #[arg(long = "specs", value_name = "PATH")]
+    pub specs: Vec<PathBuf>,
+    /// What a contract violation does: `fail` the step, `warn`, or `off` (no contract checks);
+    /// default: the environment's `contract.mode`.
+    #[arg(long, value_name = "MODE")]
+    pub contract: Option<ContractMode>,
+    /// Print which operations and documented statuses of the contract the run exercised.
+    #[arg(long)]
+    pub coverage: bool,
 }
 
 /// `K/N` with 1 ≤ K ≤ N.

@@ -3,7 +3,7 @@
 
 use super::{Outcome, ReportMergeArgs};
 use crate::report::files::{read_report, write_report};
-use crate::report::model::{FORMAT, Partition, RunReport, Summary};
+use crate::report::model::{CoverageReport, FORMAT, Partition, RunReport, Summary};
 use std::collections::BTreeSet;
 
 pub fn merge_command(args: ReportMergeArgs) -> Outcome {
@@ -110,8 +110,10 @@ pub fn merge(parts: Vec<RunReport>, allow_incomplete: bool) -> Result<RunReport,
         scenarios: Vec::new(),
         skipped: Vec::new(),
         summary: Summary::default(),
+        coverage: Vec::new(),
     };
     for part in parts {
+        merge_coverage(&mut merged.coverage, part.coverage);
         for env in part.environments {
             if !merged.environments.contains(&env) {
                 merged.environments.push(env);
@@ -128,6 +130,43 @@ pub fn merge(parts: Vec<RunReport>, allow_incomplete: bool) -> Result<RunReport,
     Ok(merged)
 }
 
+/// Each environment's coverage once: the statuses every part received, the calls outside added.
+fn merge_coverage(into: &mut Vec<CoverageReport>, part: Vec<CoverageReport>) {
+    for report in part {
+        let Some(known) = into
+            .iter_mut()
+            .find(|r| r.environment == report.environment)
+        else {
+            into.push(report);
+            continue;
+        };
+        for op in report.operations {
+            match known
+                .operations
+                .iter_mut()
+                .find(|o| o.operation == op.operation && o.spec == op.spec)
+            {
+                Some(o) => {
+                    o.received.extend(op.received);
+                    o.received.sort_unstable();
+                    o.received.dedup();
+                }
+                None => known.operations.push(op),
+            }
+        }
+        for outside in report.outside {
+            match known
+                .outside
+                .iter_mut()
+                .find(|o| o.request == outside.request)
+            {
+                Some(o) => o.count += outside.count,
+                None => known.outside.push(outside),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +181,7 @@ mod tests {
             duration_ms: 1000 * u64::from(index),
             partitions: vec![Partition { index, count }],
             environments: Vec::new(),
+            coverage: Vec::new(),
             scenarios: orders
                 .iter()
                 .map(|&order| ScenarioReport {

@@ -2,11 +2,13 @@
 
 use super::{Outcome, RunArgs};
 use crate::check::snapshot_file::SnapshotMode;
+use crate::environment::ContractOverride;
 use crate::environment::active::CertFiles;
 use crate::environment::active::EnvironmentsSource;
 use crate::environment::model::EnvironmentKind;
 use crate::error_chain::error_chain;
 use crate::report::builder::ReportFiles;
+use crate::report::coverage::CoverageSummary;
 use crate::report::curl_export::CurlExport;
 use crate::report::request_archive::RunArchive;
 use crate::report::terminal::RunOutput;
@@ -120,6 +122,10 @@ pub async fn run(args: RunArgs) -> Outcome {
         pki_dir: args.pki.clone(),
         attach: args.attach.clone(),
         certs,
+        contract: ContractOverride {
+            specs: args.specs.clone(),
+            mode: args.contract,
+        },
     };
     let sources: Vec<&EnvironmentsSource> = groups.iter().map(|g| &g.envs).collect();
     let targets = match Targets::open(&sources, args.env.as_deref(), &options).await {
@@ -213,10 +219,12 @@ pub async fn run(args: RunArgs) -> Outcome {
         .report
         .as_deref()
         .map(|dir| ReportFiles::new(dir, args.partition));
+    let mut coverage = args.coverage.then(CoverageSummary::default);
     let mut reporters: Vec<&mut dyn Reporter> = vec![&mut terminal, &mut archive];
     reporters.extend(curl.as_mut().map(|r| r as &mut dyn Reporter));
     reporters.extend(wire_log.as_mut().map(|r| r as &mut dyn Reporter));
     reporters.extend(report.as_mut().map(|r| r as &mut dyn Reporter));
+    reporters.extend(coverage.as_mut().map(|r| r as &mut dyn Reporter));
     let reporters = Reporters::new(reporters);
 
     let session = Session {

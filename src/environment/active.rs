@@ -2,6 +2,7 @@
 
 use super::expand::expand_env_vars;
 use super::model::{CertPair, Environment, EnvironmentKind, EnvironmentsFile};
+use crate::check::contract::{Contract, ContractChecks, ContractMode};
 use crate::scenario::load::{parse_yaml, read_source};
 use crate::scenario::model::{SignProfile, SignRef};
 use crate::scenario::{Position, SourceError};
@@ -26,6 +27,8 @@ pub enum EnvironmentError {
         #[source]
         source: CertError,
     },
+    #[error("environment `{env}`: contract: {message}")]
+    Contract { env: String, message: String },
     #[error("no environments file: looked for {looked}; pass --environments FILE")]
     NotFound { looked: String },
 }
@@ -124,6 +127,30 @@ pub struct ActiveEnvironment {
     pub insecure: bool,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+    /// The API descriptions the environment names, as configured (read by [`open_contract`]).
+    pub contract_setup: ContractSetup,
+    /// The contract its exchanges are held against, once opened; `None`: no contract checks.
+    pub contract: Option<Arc<ContractChecks>>,
+    /// Why there are no contract checks although the environment names descriptions.
+    pub contract_note: Option<String>,
+}
+
+/// An environment's `contract`, paths resolved.
+#[derive(Debug, Clone, Default)]
+pub struct ContractSetup {
+    pub specs: Vec<PathBuf>,
+    pub mode: ContractMode,
+    pub optional: bool,
+    /// `(METHOD /template, status)` accepted beside the documented statuses.
+    pub accept: Vec<(String, u16)>,
+}
+
+/// What the command line puts in place of an environment's `contract` (`--specs`, `--contract`).
+#[derive(Debug, Clone, Default)]
+pub struct ContractOverride {
+    /// Replaces the environment's descriptions (and they must exist).
+    pub specs: Vec<PathBuf>,
+    pub mode: Option<ContractMode>,
 }
 
 impl ActiveEnvironment {
@@ -479,6 +506,23 @@ impl EnvironmentsSource {
         for (k, v) in env.vars.iter() {
             vars.push((k.clone(), expand(v)?));
         }
+        let contract_setup = match env.contract.as_ref().or(self.file.contract.as_ref()) {
+            Some(config) => ContractSetup {
+                specs: config
+                    .specs
+                    .iter()
+                    .map(|spec| resolve(spec))
+                    .collect::<Result<_, _>>()?,
+                mode: config.mode,
+                optional: config.optional,
+                accept: config
+                    .accept
+                    .iter()
+                    .flat_map(|a| a.status.iter().map(|s| (a.operation.clone(), *s)))
+                    .collect(),
+            },
+            None => ContractSetup::default(),
+        };
         let mut profiles: Vec<(String, crate::scenario::model::SignProfile)> = self
             .file
             .profiles
@@ -502,8 +546,61 @@ impl EnvironmentsSource {
             insecure: env.insecure,
             connect_timeout: Duration::from_secs(env.connect_timeout_secs.unwrap_or(10)),
             request_timeout: Duration::from_secs(env.request_timeout_secs.unwrap_or(30)),
+            contract_setup,
+            contract: None,
+            contract_note: None,
         })
     }
+}
+
+/// Reads the API descriptions of `env` (or those `given` on the command line instead) and keeps
+/// them as its contract. Optional descriptions that are not there leave a note instead.
+pub fn open_contract(
+    env: &mut ActiveEnvironment,
+    given: &ContractOverride,
+) -> Result<(), EnvironmentError> {
+    let mut setup = env.contract_setup.clone();
+    if !given.specs.is_empty() {
+        setup.specs = given.specs.clone();
+        setup.optional = false;
+    }
+    if let Some(mode) = given.mode {
+        setup.mode = mode;
+    }
+    env.contract = None;
+    env.contract_note = None;
+    if setup.mode == ContractMode::Off || setup.specs.is_empty() {
+        return Ok(());
+    }
+    let present: Vec<PathBuf> = setup.specs.iter().filter(|p| p.exists()).cloned().collect();
+    if present.is_empty() && setup.optional {
+        let looked: Vec<String> = setup
+            .specs
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        env.contract_note = Some(format!(
+            "contract checks skipped: no API descriptions at {} (download them there, or pass --specs DIR)",
+            looked.join(", ")
+        ));
+        return Ok(());
+    }
+    if let Some(missing) = setup.specs.iter().find(|p| !p.exists()) {
+        return Err(EnvironmentError::Contract {
+            env: env.name.clone(),
+            message: format!("{}: no such file or folder", missing.display()),
+        });
+    }
+    let contract = Contract::load(&setup.specs).map_err(|e| EnvironmentError::Contract {
+        env: env.name.clone(),
+        message: e.to_string(),
+    })?;
+    env.contract = Some(Arc::new(ContractChecks {
+        contract,
+        mode: setup.mode,
+        accepted: setup.accept,
+    }));
+    Ok(())
 }
 
 fn absolute_from(base: &Path, path: PathBuf) -> PathBuf {

@@ -5,5 +5,6 @@ pub mod expand;
 pub mod model;
 
 pub use active::{
-    ActiveEnvironment, EnvironmentError, load_environments, locate_environments_file,
+    ActiveEnvironment, ContractOverride, EnvironmentError, load_environments,
+    locate_environments_file, open_contract,
 };

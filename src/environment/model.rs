@@ -1,5 +1,6 @@
 //! `scenarios/environments.yaml`: where requests go, with which certificates and trust anchors.
 
+use crate::check::contract::ContractMode;
 use crate::scenario::Located;
 use crate::scenario::model::SignProfile;
 use crate::scenario::ordered::OrderedMap;
@@ -16,6 +17,10 @@ pub struct EnvironmentsFile {
     /// Signing profiles shared by every environment (an environment's own profiles win).
     #[serde(default)]
     pub profiles: OrderedMap<SignProfile>,
+    /// Contract checks every environment of this file makes (an environment's own `contract`
+    /// replaces it).
+    #[serde(default)]
+    pub contract: Option<ContractConfig>,
     /// The environments by name.
     pub environments: OrderedMap<Located<Environment>>,
 }
@@ -70,6 +75,43 @@ pub struct Environment {
     /// Signing profiles of this environment, by name.
     #[serde(default)]
     pub profiles: OrderedMap<SignProfile>,
+    /// Contract checks: every exchange with the API held against the bank's own API
+    /// descriptions (OpenAPI 3.x or Swagger 2.0).
+    #[serde(default)]
+    pub contract: Option<ContractConfig>,
+}
+
+/// Which API descriptions judge the exchanges, and what a violation does.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractConfig {
+    /// API description files (JSON or YAML), or folders whose every API description is read.
+    /// Relative to the environments file; `${VAR}` allowed.
+    pub specs: Vec<String>,
+    /// `fail` (default): a violation fails the step; `warn`: it is reported, the step passes;
+    /// `off`: no checks.
+    #[serde(default)]
+    pub mode: ContractMode,
+    /// When none of `specs` exists, run without contract checks (and say so) instead of
+    /// refusing to start: for descriptions each user downloads.
+    #[serde(default)]
+    pub optional: bool,
+    /// Statuses the bank documents elsewhere (its guide) for an operation whose description
+    /// leaves them out: accepted, not reported. Each with why.
+    #[serde(default)]
+    pub accept: Vec<AcceptedStatus>,
+}
+
+/// A documented deviation from the API description.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptedStatus {
+    /// `METHOD /path/template` as the description writes it, e.g. `POST /oauth2/token`.
+    pub operation: String,
+    /// The status codes accepted beside the documented ones.
+    pub status: Vec<u16>,
+    /// Where the bank documents it.
+    pub why: String,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]

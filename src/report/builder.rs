@@ -2,6 +2,7 @@
 
 use crate::archive::sidecar::rfc3339;
 use crate::environment::ActiveEnvironment;
+use crate::report::coverage::CoverageTally;
 use crate::report::files::write_report;
 use crate::report::model::{
     EnvironmentReport, FORMAT, Partition, RunReport, ScenarioReport, SkippedScenario, StepReport,
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 pub struct ReportBuilder {
     report: RunReport,
     started: Instant,
+    coverage: CoverageTally,
 }
 
 impl ReportBuilder {
@@ -32,8 +34,10 @@ impl ReportBuilder {
                 scenarios: Vec::new(),
                 skipped: Vec::new(),
                 summary: Summary::default(),
+                coverage: Vec::new(),
             },
             started: Instant::now(),
+            coverage: CoverageTally::default(),
         }
     }
 
@@ -80,6 +84,7 @@ impl ReportBuilder {
     pub fn finish(mut self) -> RunReport {
         self.report.finished_at = rfc3339(SystemTime::now());
         self.report.duration_ms = millis(self.started.elapsed());
+        self.report.coverage = self.coverage.reports();
         self.report.finish();
         self.report
     }
@@ -105,6 +110,7 @@ impl Reporter for ReportFiles {
         let Some(builder) = &mut self.builder else {
             return;
         };
+        builder.coverage.record(event);
         match *event {
             Event::Skipped { test_name, reason } => {
                 builder.skipped(test_name.to_string(), reason.to_string())

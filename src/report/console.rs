@@ -41,6 +41,9 @@ pub fn step_line(step: &StepOutcome, redactor: &Redactor) -> String {
             let _ = write!(line, "   {} ms", step.elapsed.as_millis());
         }
     }
+    for warning in &step.warnings {
+        let _ = write!(line, "\n        ⚠ {}", redactor.text(&warning.message));
+    }
     if step.verdict == Verdict::Failed {
         for failure in &step.failures {
             let _ = write!(line, "\n        ✗ {}", redactor.text(&failure.message));

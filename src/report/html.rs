@@ -7,6 +7,7 @@ use super::model::{
     CertificateReport, EnvironmentReport, FindingReport, Header, RequestReport, ResponseReport,
     RunReport, ScenarioReport, SkippedScenario, StepReport, StepVerdict, Summary,
 };
+use crate::report::coverage::CoverageReport;
 use obconform_core::wire::path_of;
 use std::collections::HashSet;
 
@@ -36,6 +37,7 @@ pub fn render(report: &RunReport) -> String {
     page.push_str(&grid_section(report, &anchors));
     page.push_str(&scenarios_section(&report.scenarios, &anchors));
     page.push_str(&environments_section(&report.environments));
+    page.push_str(&coverage_section(&report.coverage));
     page.push_str(&skipped_section(&report.skipped));
     page.push_str("</main>\n");
     page.push_str(&footer(report));
@@ -151,6 +153,9 @@ fn nav(report: &RunReport) -> String {
         ("scenarios", "Scenarios"),
         ("environments", "Environments & certificates"),
     ];
+    if !report.coverage.is_empty() {
+        links.push(("coverage", "Contract coverage"));
+    }
     if !report.skipped.is_empty() {
         links.push(("skipped", "Skipped"));
     }
@@ -418,11 +423,12 @@ fn scenario_details(scenario: &ScenarioReport, anchor: &str) -> String {
 fn step_article(step: &StepReport, anchor: &str) -> String {
     let class = verdict_class(step.verdict);
     format!(
-        "<article class=\"step {class}\" id=\"{anchor}-step-{n}\">\n{head}{note}{failures}{findings}{exchange}</article>\n",
+        "<article class=\"step {class}\" id=\"{anchor}-step-{n}\">\n{head}{note}{failures}{warnings}{findings}{exchange}</article>\n",
         n = step.number,
         head = step_head(step),
         note = step_note(step),
         failures = failures(step),
+        warnings = warnings(step),
         findings = findings(&step.findings),
         exchange = exchange(step),
     )
@@ -495,6 +501,78 @@ fn failures(step: &StepReport) -> String {
         .map(|f| format!("<li>{}</li>", escape(&f.line())))
         .collect();
     format!("<ul class=\"failures\">{items}</ul>\n")
+}
+
+/// Contract violations of a `warn` environment: shown, not failing.
+fn warnings(step: &StepReport) -> String {
+    if step.warnings.is_empty() {
+        return String::new();
+    }
+    let items: String = step
+        .warnings
+        .iter()
+        .map(|w| format!("<li>⚠ {}</li>", escape(&w.line())))
+        .collect();
+    format!("<ul class=\"warnings\">{items}</ul>\n")
+}
+
+/// Per environment with a contract: every operation, its documented statuses, those exercised.
+fn coverage_section(coverage: &[CoverageReport]) -> String {
+    if coverage.is_empty() {
+        return String::new();
+    }
+    let mut body = String::new();
+    for report in coverage {
+        let touched = report
+            .operations
+            .iter()
+            .filter(|o| !o.received.is_empty())
+            .count();
+        body.push_str(&format!(
+            "<h3>{env}: {touched} of {total} operations</h3>\n<p class=\"specs\">{specs}</p>\n\
+             <table class=\"coverage\">\n<thead><tr><th>Operation</th><th>Description</th>\
+             <th>Documented statuses (exercised in bold)</th><th>Received</th></tr></thead>\n<tbody>\n",
+            env = escape(&report.environment),
+            total = report.operations.len(),
+            specs = escape(&report.specs.join(", ")),
+        ));
+        for op in &report.operations {
+            let exercised = op.exercised();
+            let statuses: Vec<String> = op
+                .documented
+                .iter()
+                .map(|d| {
+                    if exercised.contains(&d.as_str()) {
+                        format!("<strong class=\"hit\">{}</strong>", escape(d))
+                    } else {
+                        format!("<span class=\"miss\">{}</span>", escape(d))
+                    }
+                })
+                .collect();
+            let received: Vec<String> = op.received.iter().map(u16::to_string).collect();
+            let class = if op.received.is_empty() {
+                "untouched"
+            } else {
+                "touched"
+            };
+            body.push_str(&format!(
+                "<tr class=\"{class}\"><td><code>{op}</code></td><td>{spec}</td><td>{statuses}</td><td>{received}</td></tr>\n",
+                op = escape(&op.operation),
+                spec = escape(&op.spec),
+                statuses = statuses.join(" "),
+                received = escape(&received.join(", ")),
+            ));
+        }
+        for outside in &report.outside {
+            body.push_str(&format!(
+                "<tr class=\"outside\"><td><code>{}</code></td><td>in no description</td><td></td><td>{}×</td></tr>\n",
+                escape(&outside.request),
+                outside.count
+            ));
+        }
+        body.push_str("</tbody></table>\n");
+    }
+    format!("<section id=\"coverage\">\n<h2>Contract coverage</h2>\n{body}</section>\n")
 }
 
 /// The troubleshooting engine's findings: what is wrong and how to fix it.
@@ -833,6 +911,7 @@ mod tests {
     fn step(number: usize, name: &str, verdict: StepVerdict) -> StepReport {
         let ran = matches!(verdict, StepVerdict::Passed | StepVerdict::Failed);
         StepReport {
+            warnings: Vec::new(),
             number,
             name: name.into(),
             verdict,
@@ -913,6 +992,7 @@ mod tests {
             "skip_on: production",
         )];
         let mut report = RunReport {
+            coverage: Vec::new(),
             format: FORMAT,
             tool: "obconform 0.1.0".into(),
             started_at: "2025-03-01T10:15:02.123Z".into(),

@@ -44,6 +44,14 @@ fn suite(scenario: &ScenarioReport) -> TestSuite {
         let mut case = TestCase::new(format!("{:02}. {}", step.number, step.name), status(step));
         case.set_classname(scenario.test_name.clone());
         case.set_time(Duration::from_millis(step.elapsed_ms));
+        if !step.warnings.is_empty() {
+            let lines: Vec<String> = step
+                .warnings
+                .iter()
+                .map(|w| format!("⚠ {}", w.line()))
+                .collect();
+            case.set_system_out(lines.join("\n"));
+        }
         suite.add_test_case(case);
     }
     suite
@@ -130,6 +138,7 @@ mod tests {
 
     fn step(number: usize, verdict: StepVerdict) -> StepReport {
         StepReport {
+            warnings: Vec::new(),
             number,
             name: format!("step <{number}> & \"more\""),
             verdict,
@@ -177,6 +186,7 @@ mod tests {
             ],
         };
         let mut report = RunReport {
+            coverage: Vec::new(),
             format: crate::report::model::FORMAT,
             tool: "obconform test".into(),
             started_at: "2026-11-21T10:00:00Z".into(),

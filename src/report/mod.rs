@@ -3,6 +3,7 @@
 
 pub mod builder;
 pub mod console;
+pub mod coverage;
 pub mod curl;
 pub mod curl_export;
 pub mod files;

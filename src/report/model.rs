@@ -5,6 +5,7 @@
 use crate::check::failure::{Failure, FailureKind};
 use crate::environment::ActiveEnvironment;
 use crate::redact::{Redactor, redact_url_query};
+pub use crate::report::coverage::CoverageReport;
 use crate::runner::{StepOutcome, Verdict};
 use obconform_core::diagnose::Finding;
 use obconform_core::wire::HttpRequest;
@@ -33,6 +34,9 @@ pub struct RunReport {
     /// Scenarios left out before running (missing certificates, `--skip-writes`).
     pub skipped: Vec<SkippedScenario>,
     pub summary: Summary,
+    /// Per environment with a contract: the operations and documented statuses exercised.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coverage: Vec<CoverageReport>,
 }
 
 /// Part `index` of `count` (both from 1): `--partition 2/3`.
@@ -134,6 +138,9 @@ pub struct StepReport {
     pub elapsed_ms: u64,
     /// Why it failed (or, when not applicable, why not run).
     pub failures: Vec<FailureReport>,
+    /// Contract violations reported without failing the step (`contract.mode: warn`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<FailureReport>,
     /// The troubleshooting engine's findings on the last request.
     pub findings: Vec<FindingReport>,
     /// Requests sent (more than one with `retry`); the last is `request`.
@@ -287,6 +294,11 @@ impl StepReport {
             elapsed_ms: millis(step.elapsed),
             failures: step
                 .failures
+                .iter()
+                .map(|f| FailureReport::of(f, file, redactor))
+                .collect(),
+            warnings: step
+                .warnings
                 .iter()
                 .map(|f| FailureReport::of(f, file, redactor))
                 .collect(),

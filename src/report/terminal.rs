@@ -122,12 +122,17 @@ impl Reporter for RunOutput {
                 }
             }
             Event::Skipped { .. } => {}
-            Event::EnvironmentStarted { env, file } => self.line(&format!(
-                "environment {} ({}) — {}",
-                env.name,
-                env.api,
-                file.display()
-            )),
+            Event::EnvironmentStarted { env, file } => {
+                self.line(&format!(
+                    "environment {} ({}) — {}",
+                    env.name,
+                    env.api,
+                    file.display()
+                ));
+                if let Some(line) = contract_line(env) {
+                    self.line(&line);
+                }
+            }
             Event::ScenarioStarted {
                 scenario,
                 test_name,
@@ -195,6 +200,26 @@ fn status_message(failed: usize, running: &[String]) -> String {
 
 fn with_newlines(lines: &[String]) -> String {
     lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+/// What the environment's exchanges are held against, or why they are not.
+fn contract_line(env: &crate::environment::ActiveEnvironment) -> Option<String> {
+    if let Some(note) = &env.contract_note {
+        return Some(format!("  {note}"));
+    }
+    let checks = env.contract.as_ref()?;
+    let names: Vec<&str> = checks
+        .contract
+        .documents
+        .iter()
+        .map(|d| d.file_name.as_str())
+        .collect();
+    Some(format!(
+        "  contract ({}): {} operations of {}",
+        checks.mode.name(),
+        checks.contract.operations.len(),
+        names.join(", ")
+    ))
 }
 
 #[cfg(test)]

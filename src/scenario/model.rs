@@ -512,6 +512,12 @@ pub struct Expect {
     /// e.g. `jws.trailing-lf`), in any order; `[]` means none.
     #[serde(default)]
     pub diagnosis: Option<Vec<Located<String>>>,
+    /// `FILE#/json/pointer`: the body must validate against that schema. FILE is an API
+    /// description of the environment's `contract` (by file name, e.g.
+    /// `Account-Information-API.json#/definitions/Balance`) or a JSON/YAML file relative to the
+    /// scenario.
+    #[serde(default)]
+    pub schema: Option<Located<String>>,
 }
 
 /// One status code or a list of them.
@@ -523,6 +529,14 @@ pub enum StatusSet {
 }
 
 impl StatusSet {
+    /// Every accepted status is an error (4xx/5xx): the step expects a refusal.
+    pub fn only_errors(&self) -> bool {
+        match self {
+            StatusSet::One(s) => *s >= 400,
+            StatusSet::Any(list) => !list.is_empty() && list.iter().all(|s| *s >= 400),
+        }
+    }
+
     pub fn contains(&self, status: u16) -> bool {
         match self {
             StatusSet::One(s) => *s == status,

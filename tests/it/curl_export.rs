@@ -520,5 +520,8 @@ fn plain_http_environment() -> ActiveEnvironment {
         insecure: true,
         connect_timeout: Duration::from_secs(5),
         request_timeout: Duration::from_secs(10),
+        contract_setup: Default::default(),
+        contract: None,
+        contract_note: None,
     }
 }

@@ -10,6 +10,7 @@ mod callback_step;
 mod certs_inspect;
 mod certs_issue;
 mod cli;
+mod contract;
 mod curl_export;
 mod diagnose_engine;
 mod events;

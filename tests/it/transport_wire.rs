@@ -71,6 +71,9 @@ fn environment() -> ActiveEnvironment {
         insecure: true,
         connect_timeout: Duration::from_secs(5),
         request_timeout: Duration::from_secs(10),
+        contract_setup: Default::default(),
+        contract: None,
+        contract_note: None,
     }
 }
 

@@ -271,6 +271,9 @@ mod tests {
             insecure: false,
             connect_timeout: Duration::from_secs(1),
             request_timeout: Duration::from_secs(1),
+            contract_setup: Default::default(),
+            contract: None,
+            contract_note: None,
         }
     }
 
