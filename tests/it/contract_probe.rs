@@ -1,0 +1,65 @@
+//! ING's published API specs against the embedded sandbox, checked by a client that shares no
+//! code with obconform: `tests/probe/ing_contract_probe.py` (Python: `requests`, `cryptography`,
+//! `jsonschema`) signs its own requests, drives the consent screen and the SCA page like a
+//! browser, calls every operation of the OAuth 2.0, AIS, PIS and Showcase specs that the sandbox
+//! serves — successes and their 400/401/403/404 refusals — and validates every answer against the
+//! spec (status documented, content type listed, body valid against the response schema).
+//!
+//! The specs are ING's, read from a folder and never copied into the repository:
+//! `OBCONFORM_ING_SPECS`, else `../shared/reference/ing-openapi` beside the repository. Without
+//! them the test says so and passes, unless `OBCONFORM_REQUIRE_ING_SPECS=1` makes that a failure.
+
+use crate::common::{StandaloneSandbox, local_command};
+use std::path::{Path, PathBuf};
+
+const SPECS_MISSING: &str =
+    "contract probe skipped: ING's published specs not found (set OBCONFORM_ING_SPECS)";
+
+/// The folder of ING's published specs, if there is one.
+fn specs_dir() -> Option<PathBuf> {
+    let dir = match std::env::var_os("OBCONFORM_ING_SPECS") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/ing-openapi"),
+    };
+    dir.is_dir().then_some(dir)
+}
+
+#[test]
+fn every_answer_of_the_sandbox_is_what_ings_published_specs_document() {
+    let Some(specs) = specs_dir() else {
+        assert!(
+            std::env::var("OBCONFORM_REQUIRE_ING_SPECS").as_deref() != Ok("1"),
+            "{SPECS_MISSING}"
+        );
+        println!("{SPECS_MISSING}");
+        return;
+    };
+    // `obconform sandbox` as a child process; dropping it (also when an assertion fails) kills it.
+    let sandbox = StandaloneSandbox::start();
+    let endpoints = obconform::sandbox::endpoints::read_endpoints(sandbox.pki.path())
+        .expect("the sandbox wrote its endpoints.json");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probe/ing_contract_probe.py");
+    let output = local_command("python3")
+        .arg(&script)
+        .args(["--api", sandbox.url.as_str()])
+        .args(["--consent", endpoints.consent.as_str()])
+        .arg("--pki")
+        .arg(sandbox.pki.path())
+        .arg("--specs")
+        .arg(&specs)
+        .output()
+        .expect("python3 runs (with the requests, cryptography and jsonschema packages)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let summary = stdout
+        .lines()
+        .rev()
+        .find(|line| line.starts_with("probe: "))
+        .unwrap_or("no summary line");
+    assert!(
+        output.status.success(),
+        "the contract probe failed (exit {:?}, {summary}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        output.status.code()
+    );
+    println!("{summary}");
+}
