@@ -3,7 +3,8 @@
 # OpenSSL headers + pkg-config (the `openssl` crate), curl, the openssl CLI and xxd (the guide's
 # own commands, run by the tests as independent implementations), Chromium (tests/report_html.rs
 # renders report.html headless; optional: installed when apt-get can, else that check is skipped),
-# and rustfmt/clippy. Idempotent; safe to run on every CI run.
+# Python's requests, cryptography and jsonschema (the contract probe, an independent client), and
+# rustfmt/clippy. Idempotent; safe to run on every CI run.
 set -euo pipefail
 
 missing=()
@@ -30,6 +31,13 @@ if ! command -v chromium >/dev/null 2>&1; then
   else
     echo "setup: chromium not installed; the report's browser check will be skipped (apt-get install chromium)" >&2
   fi
+fi
+
+# The contract probe is an independent client written in Python (requests, cryptography,
+# jsonschema): installed with pip when one is missing.
+if ! python3 -c "import requests, cryptography, jsonschema" >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check requests cryptography jsonschema \
+    || python3 -m pip install --quiet --disable-pip-version-check --user requests cryptography jsonschema
 fi
 
 if command -v rustup >/dev/null 2>&1; then

@@ -148,8 +148,23 @@ impl Redactor {
 /// conformance report exists to show, not an authorization code.
 const ERROR_OBJECT_FIELDS: &[&str] = &["category", "severity", "text", "title", "status"];
 
-/// Blanks the values of secret-named fields anywhere in a JSON document — but not the `code` of an
-/// error message.
+/// Whether a `code` value reads as an error code (`CONSENT_INVALID`, `invalid_grant`,
+/// `Unauthorized`) rather than an authorization code (128 hex digits, a UUID, random text).
+fn reads_as_error_code(value: &serde_json::Value) -> bool {
+    let Some(text) = value.as_str() else {
+        // A number (`"code": 401`) is a status, not a credential.
+        return value.is_number();
+    };
+    let word_like = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    let letters_only = text.chars().all(|c| c.is_ascii_alphabetic());
+    !text.is_empty() && text.len() <= 40 && word_like && (letters_only || text.contains('_'))
+}
+
+/// Blanks the values of secret-named fields anywhere in a JSON document — but not an error code
+/// (`tppMessages[].code`, or any `code` that reads as one) — and secret query parameters of the
+/// URLs it holds (a consent answer's `{"location": "…?code=…"}`).
 pub fn redact_json_fields(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
@@ -157,7 +172,8 @@ pub fn redact_json_fields(value: &mut serde_json::Value) {
                 .keys()
                 .any(|k| ERROR_OBJECT_FIELDS.contains(&k.to_ascii_lowercase().as_str()));
             for (key, v) in map.iter_mut() {
-                let error_code = error_object && key.eq_ignore_ascii_case("code");
+                let error_code =
+                    key.eq_ignore_ascii_case("code") && (error_object || reads_as_error_code(v));
                 if is_secret_field(key) && !v.is_null() && !error_code {
                     *v = serde_json::Value::String(REDACTED.into());
                 } else {
@@ -166,8 +182,15 @@ pub fn redact_json_fields(value: &mut serde_json::Value) {
             }
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(redact_json_fields),
+        serde_json::Value::String(text) if text.contains('?') && looks_like_url(text) => {
+            *text = redact_url_query(text);
+        }
         _ => {}
     }
+}
+
+fn looks_like_url(text: &str) -> bool {
+    text.starts_with("https://") || text.starts_with("http://") || text.starts_with('/')
 }
 
 /// Blanks secret-named fields of a form body, keeping everything else byte for byte.
@@ -219,6 +242,29 @@ mod tests {
         assert_eq!(json["errors"][0]["code"], "TENANT_UNKNOWN");
         assert_eq!(json["code"], REDACTED);
         assert_eq!(json["grant"]["code"], REDACTED);
+    }
+
+    #[test]
+    fn codes_are_judged_by_what_they_are_not_by_their_name() {
+        let hex_code = "ab12".repeat(32);
+        let mut json = serde_json::json!({
+            "a": {"code": "invalid_grant", "message": "no"},
+            "b": {"code": "Unauthorized"},
+            "c": {"code": 401},
+            "d": {"code": hex_code},
+            "e": {"code": "5ca1ab1e-c0ca-c01a-cafe-154deadbea75"},
+            "location": format!("https://example.com/cb?state=s&code={hex_code}"),
+        });
+        redact_json_fields(&mut json);
+        assert_eq!(json["a"]["code"], "invalid_grant");
+        assert_eq!(json["b"]["code"], "Unauthorized");
+        assert_eq!(json["c"]["code"], 401);
+        assert_eq!(json["d"]["code"], REDACTED);
+        assert_eq!(json["e"]["code"], REDACTED);
+        assert_eq!(
+            json["location"],
+            format!("https://example.com/cb?state=s&code={REDACTED}")
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::environment::active::{CertFiles, EmbeddedTarget, EnvironmentsSource};
 use crate::environment::model::EnvironmentKind;
 use crate::environment::{
-    ActiveEnvironment, ContractOverride, EnvironmentError, load_environments,
+    ActiveEnvironment, ContractCache, ContractOverride, EnvironmentError, load_environments,
     locate_environments_file, open_contract,
 };
 use crate::http::{Transport, TransportError};
@@ -125,8 +125,16 @@ impl Targets {
             (None, false) => (None, None),
         };
         let mut targets = Vec::with_capacity(sources.len());
+        // Environments naming the same descriptions share one contract (read once).
+        let mut contracts = ContractCache::default();
         for (source, name) in sources.iter().zip(&names) {
-            targets.push(Target::activate(source, name, embedded.as_ref(), options)?);
+            targets.push(Target::activate(
+                source,
+                name,
+                embedded.as_ref(),
+                options,
+                &mut contracts,
+            )?);
         }
         Ok(Targets { targets, sandbox })
     }
@@ -145,10 +153,11 @@ impl Target {
         name: &str,
         embedded: Option<&EmbeddedTarget>,
         options: &TargetOptions,
+        contracts: &mut ContractCache,
     ) -> Result<Target, TargetError> {
         let lookup = |var: &str| std::env::var(var).ok();
         let mut env = envs.activate(name, embedded, &options.certs, &lookup)?;
-        open_contract(&mut env, &options.contract)?;
+        open_contract(&mut env, &options.contract, contracts)?;
         let transport = Transport::new(&env)?;
         Ok(Target { env, transport })
     }

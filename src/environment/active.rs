@@ -553,11 +553,34 @@ impl EnvironmentsSource {
     }
 }
 
+/// The contracts a run has read, by their files: environments naming the same descriptions share
+/// one (read once, one coverage table).
+#[derive(Default)]
+pub struct ContractCache {
+    loaded: Vec<(Vec<PathBuf>, Arc<Contract>)>,
+}
+
+impl ContractCache {
+    fn get_or_load(&mut self, specs: &[PathBuf]) -> Result<Arc<Contract>, String> {
+        let key: Vec<PathBuf> = specs
+            .iter()
+            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
+            .collect();
+        if let Some((_, contract)) = self.loaded.iter().find(|(k, _)| *k == key) {
+            return Ok(contract.clone());
+        }
+        let contract = Arc::new(Contract::load(specs).map_err(|e| e.to_string())?);
+        self.loaded.push((key, contract.clone()));
+        Ok(contract)
+    }
+}
+
 /// Reads the API descriptions of `env` (or those `given` on the command line instead) and keeps
 /// them as its contract. Optional descriptions that are not there leave a note instead.
 pub fn open_contract(
     env: &mut ActiveEnvironment,
     given: &ContractOverride,
+    cache: &mut ContractCache,
 ) -> Result<(), EnvironmentError> {
     let mut setup = env.contract_setup.clone();
     if !given.specs.is_empty() {
@@ -591,10 +614,13 @@ pub fn open_contract(
             message: format!("{}: no such file or folder", missing.display()),
         });
     }
-    let contract = Contract::load(&setup.specs).map_err(|e| EnvironmentError::Contract {
-        env: env.name.clone(),
-        message: e.to_string(),
-    })?;
+    let contract =
+        cache
+            .get_or_load(&setup.specs)
+            .map_err(|message| EnvironmentError::Contract {
+                env: env.name.clone(),
+                message,
+            })?;
     env.contract = Some(Arc::new(ContractChecks {
         contract,
         mode: setup.mode,

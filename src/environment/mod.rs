@@ -5,6 +5,6 @@ pub mod expand;
 pub mod model;
 
 pub use active::{
-    ActiveEnvironment, ContractOverride, EnvironmentError, load_environments,
+    ActiveEnvironment, ContractCache, ContractOverride, EnvironmentError, load_environments,
     locate_environments_file, open_contract,
 };

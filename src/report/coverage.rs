@@ -3,7 +3,7 @@
 //! in report.json and report.html, and on the console with `--coverage`.
 
 use crate::check::conformance::ContractCall;
-use crate::check::contract::ContractChecks;
+use crate::check::contract::Contract;
 use crate::environment::ActiveEnvironment;
 use crate::run::events::{Event, Reporter};
 use serde::{Deserialize, Serialize};
@@ -70,19 +70,19 @@ pub struct CoverageTally {
 
 struct EnvironmentTally {
     name: String,
-    checks: Arc<ContractChecks>,
+    contract: Arc<Contract>,
     received: BTreeMap<usize, BTreeSet<u16>>,
     outside: BTreeMap<String, usize>,
 }
 
 impl CoverageTally {
-    /// The tally of `env`'s contract (two environments files may both name an environment
-    /// `embedded`, each with its own descriptions).
+    /// The tally of `env`'s contract: environments of the same name sharing descriptions share
+    /// one (two environments files may each name an `embedded` with other descriptions).
     fn of(&mut self, env: &ActiveEnvironment) -> Option<&mut EnvironmentTally> {
         let checks = env.contract.as_ref()?;
         self.environments
             .iter_mut()
-            .find(|e| e.name == env.name && Arc::ptr_eq(&e.checks, checks))
+            .find(|e| e.name == env.name && Arc::ptr_eq(&e.contract, &checks.contract))
     }
 
     /// The environment the following steps run on (ignored without a contract).
@@ -91,7 +91,7 @@ impl CoverageTally {
         if self.of(env).is_none() {
             self.environments.push(EnvironmentTally {
                 name: env.name.clone(),
-                checks: checks.clone(),
+                contract: checks.contract.clone(),
                 received: BTreeMap::new(),
                 outside: BTreeMap::new(),
             });
@@ -118,7 +118,7 @@ impl CoverageTally {
         self.environments
             .iter()
             .map(|tally| {
-                let contract = &tally.checks.contract;
+                let contract = &tally.contract;
                 CoverageReport {
                     environment: tally.name.clone(),
                     specs: contract

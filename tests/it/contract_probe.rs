@@ -9,29 +9,12 @@
 //! `OBCONFORM_ING_SPECS`, else `../shared/reference/ing-openapi` beside the repository. Without
 //! them the test says so and passes, unless `OBCONFORM_REQUIRE_ING_SPECS=1` makes that a failure.
 
-use crate::common::{StandaloneSandbox, local_command};
-use std::path::{Path, PathBuf};
-
-const SPECS_MISSING: &str =
-    "contract probe skipped: ING's published specs not found (set OBCONFORM_ING_SPECS)";
-
-/// The folder of ING's published specs, if there is one.
-fn specs_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("OBCONFORM_ING_SPECS") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/ing-openapi"),
-    };
-    dir.is_dir().then_some(dir)
-}
+use crate::common::{StandaloneSandbox, ing_specs_dir, local_command};
+use std::path::Path;
 
 #[test]
 fn every_answer_of_the_sandbox_is_what_ings_published_specs_document() {
-    let Some(specs) = specs_dir() else {
-        assert!(
-            std::env::var("OBCONFORM_REQUIRE_ING_SPECS").as_deref() != Ok("1"),
-            "{SPECS_MISSING}"
-        );
-        println!("{SPECS_MISSING}");
+    let Some(specs) = ing_specs_dir("contract probe") else {
         return;
     };
     // `obconform sandbox` as a child process; dropping it (also when an assertion fails) kills it.

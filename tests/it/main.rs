@@ -11,6 +11,8 @@ mod certs_inspect;
 mod certs_issue;
 mod cli;
 mod contract;
+mod contract_library;
+mod contract_probe;
 mod curl_export;
 mod diagnose_engine;
 mod events;

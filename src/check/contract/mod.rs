@@ -58,7 +58,8 @@ impl std::str::FromStr for ContractMode {
 /// An environment's contract and what its violations do.
 #[derive(Debug)]
 pub struct ContractChecks {
-    pub contract: Contract,
+    /// Shared by every environment of a run that names the same descriptions.
+    pub contract: std::sync::Arc<Contract>,
     /// `Fail` or `Warn` (an environment with `off` has no checks).
     pub mode: ContractMode,
     /// `(METHOD /template, status)`: statuses the bank documents elsewhere, accepted.

@@ -349,3 +349,25 @@ pub fn failing_scenario(title: &str, faulty_step: &str, mutation: &str) -> Strin
         step("\"never reached: the same request signed correctly\"", "")
     )
 }
+
+/// The folder of ING's published API specifications: `OBCONFORM_ING_SPECS`, else
+/// `../shared/reference/ing-openapi` beside the repository. They are ING's documents, never
+/// copied into the repository. Without them a test says it was skipped (`what`) and passes,
+/// unless `OBCONFORM_REQUIRE_ING_SPECS=1` (CI) makes that a failure.
+pub fn ing_specs_dir(what: &str) -> Option<PathBuf> {
+    let dir = match std::env::var_os("OBCONFORM_ING_SPECS") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/ing-openapi"),
+    };
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    let skipped =
+        format!("{what} skipped: ING's published specs not found (set OBCONFORM_ING_SPECS)");
+    assert!(
+        std::env::var("OBCONFORM_REQUIRE_ING_SPECS").as_deref() != Ok("1"),
+        "{skipped}"
+    );
+    println!("{skipped}");
+    None
+}
