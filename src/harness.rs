@@ -28,11 +28,14 @@
 //! | `OBCONFORM_ENV=sandbox` | run against that environment of the environments file instead of `embedded` |
 //! | `OBCONFORM_UPDATE_SNAPSHOTS=1` | accept new and changed snapshots (as `obconform run --update-snapshots`) |
 //! | `OBCONFORM_ALLOW_WRITES=1` | let scenarios that write at the bank run in production (as `--allow-writes`) |
+//! | `OBCONFORM_SPECS=DIR[:FILE…]` | hold every exchange against these API descriptions (as `--specs`) |
+//! | `OBCONFORM_CONTRACT=warn` | what a contract violation does: `fail`, `warn` or `off` (as `--contract`) |
 
 // The example shows a whole test file, `fn main` included.
 #![allow(clippy::needless_doctest_main)]
 
 use crate::check::snapshot_file::SnapshotMode;
+use crate::environment::ContractOverride;
 use crate::environment::active::EnvironmentsSource;
 use crate::environment::model::EnvironmentKind;
 use crate::report::console;
@@ -213,6 +216,21 @@ fn snapshot_mode() -> SnapshotMode {
     }
 }
 
+/// `OBCONFORM_SPECS` and `OBCONFORM_CONTRACT`, as `--specs` and `--contract` on the command line.
+fn contract_from_env() -> Result<ContractOverride, String> {
+    let specs = std::env::var_os("OBCONFORM_SPECS")
+        .map(|paths| std::env::split_paths(&paths).collect())
+        .unwrap_or_default();
+    let mode = match std::env::var("OBCONFORM_CONTRACT") {
+        Ok(mode) => Some(
+            mode.parse()
+                .map_err(|e| format!("OBCONFORM_CONTRACT: {e}"))?,
+        ),
+        Err(_) => None,
+    };
+    Ok(ContractOverride { specs, mode })
+}
+
 fn open_shared(settings: &Settings) -> Shared {
     crate::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -221,12 +239,22 @@ fn open_shared(settings: &Settings) -> Shared {
         .build()
         .expect("a tokio runtime for the scenarios");
     let files: Vec<&EnvironmentsSource> = settings.files.iter().collect();
+    let options = match contract_from_env() {
+        Ok(contract) => TargetOptions {
+            contract,
+            ..TargetOptions::default()
+        },
+        Err(e) => {
+            let targets = Err(e);
+            return Shared { runtime, targets };
+        }
+    };
     // One embedded sandbox for every system's scenarios, as `obconform run` does.
     let targets = runtime
         .block_on(Targets::open(
             &files,
             settings.env_name.as_deref(),
-            &TargetOptions::default(),
+            &options,
         ))
         .map_err(|e| e.to_string());
     Shared { runtime, targets }

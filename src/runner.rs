@@ -371,7 +371,7 @@ async fn run_step(
             failures.extend(check_schema(
                 &schema.value,
                 schema.at,
-                ctx.env,
+                ctx.env.contract.as_deref(),
                 &loaded.path,
                 subject,
             ));
@@ -382,7 +382,8 @@ async fn run_step(
     // only the bank's answer to it is judged.
     let verdict = match (&step.request, &received) {
         (Some(_), None) => judge_exchange(
-            ctx.env,
+            ctx.env.contract.as_deref(),
+            &ctx.env.api,
             &exchange.request.request,
             &exchange.response,
             is_negative(step),

@@ -3,10 +3,10 @@
 //! `expect: { schema: FILE#/pointer }` on one body.
 
 use super::contract::{
-    Contract, ContractMode, JudgeOptions, SchemaError, SpecDocument, SpecFormat, Violation,
+    Contract, ContractChecks, ContractMode, JudgeOptions, SchemaError, SpecDocument, SpecFormat,
+    Violation,
 };
 use super::failure::{Failure, FailureKind};
-use crate::environment::ActiveEnvironment;
 use crate::scenario::Position;
 use obconform_core::wire::{HttpRequest, HttpResponse, path_of};
 use std::path::Path;
@@ -30,28 +30,28 @@ pub struct ContractVerdict {
     pub call: Option<ContractCall>,
 }
 
-/// Judges an exchange when the environment has a contract and the request went to its API.
-/// `deliberate`: the request was made wrong on purpose (a negative step), so only the answer is
-/// judged.
+/// Judges an exchange when the environment has a contract (`checks`) and the request went to its
+/// API (`api`, the base URL). `deliberate`: the request was made wrong on purpose (a negative
+/// step), so only the answer is judged.
 pub fn judge_exchange(
-    env: &ActiveEnvironment,
+    checks: Option<&ContractChecks>,
+    api: &str,
     request: &HttpRequest,
     response: &HttpResponse,
     deliberate: bool,
 ) -> ContractVerdict {
-    let Some(checks) = &env.contract else {
+    let Some(checks) = checks else {
         return ContractVerdict::default();
     };
-    if !goes_to(&request.url, &env.api) {
+    if !goes_to(&request.url, api) {
         return ContractVerdict::default();
     }
-    let base_path = path_of(&env.api);
-    let base_path = if env
-        .api
+    // The base URL's own path (`https://host/sandbox` → `/sandbox`) comes off before the lookup.
+    let base_path = if api
         .split_once("://")
         .is_some_and(|(_, rest)| rest.contains('/'))
     {
-        base_path
+        path_of(api)
     } else {
         ""
     };
@@ -103,7 +103,7 @@ fn violation_failure(v: &Violation) -> Failure {
 pub fn check_schema(
     reference: &str,
     at: Position,
-    env: &ActiveEnvironment,
+    checks: Option<&ContractChecks>,
     scenario: &Path,
     response: &HttpResponse,
 ) -> Vec<Failure> {
@@ -113,7 +113,7 @@ pub fn check_schema(
         Ok(v) => v,
         Err(e) => return fail(format!("schema {reference}: the body is not JSON ({e})")),
     };
-    let from_contract = env.contract.as_ref().and_then(|checks| {
+    let from_contract = checks.and_then(|checks| {
         let name = Path::new(file).file_name()?.to_str()?;
         let spec = checks.contract.document_named(name)?;
         Some(checks.contract.validate(spec, pointer, &instance))
