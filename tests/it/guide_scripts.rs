@@ -208,7 +208,9 @@ fn the_guides_code_exchange_and_ais_scripts() {
         let date = t["bookingDate"].as_str().unwrap();
         ("2025-01-01"..="2025-01-31").contains(&date)
     }));
-    let next = page["_links"]["next"]["href"].as_str().unwrap();
+    let next = page["transactions"]["_links"]["next"]["href"]
+        .as_str()
+        .unwrap();
     let second = json(&ais(next));
     assert_ne!(second["transactions"]["booked"][0], booked[0]);
 

@@ -9,8 +9,9 @@ use obconform::sandbox::{Sandbox, SandboxConfig};
 use std::path::{Path, PathBuf};
 
 const PLANTED_SECRET: &str = "PLANTED-s3cret-4c1e-8f0d-7a2b";
-/// Not secret by its name: it becomes secret when captured with `secret: true`.
-const PLANTED_REF: &str = "6f1c2d3e-planted-ref-9a8b7c6d5e4f";
+/// Not secret by its name: it becomes secret when captured with `secret: true`. A UUID: it is
+/// sent as X-Request-ID, whose format (uuid) the sandbox checks.
+const PLANTED_REF: &str = "6f1c2d3e-0bad-4bad-8bad-9a8b7c6d5e4f";
 
 fn planted_scenario() -> String {
     format!(

@@ -92,27 +92,35 @@ async fn assert_tpp(
     message
 }
 
-/// A 401 in the OAuth shape with diagnosis `id`; returns the message.
+/// A 401 in the AIS spec's `tppMessages` shape (code INVALID_HEADER) with diagnosis `id`;
+/// returns its text.
 async fn assert_unauthorized(response: reqwest::Response, id: &str) -> String {
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(diagnosis(&response).as_deref(), Some(id));
-    let body = json_body(response).await;
-    body["message"].as_str().expect("message").to_owned()
+    let message = assert_tpp(
+        response,
+        StatusCode::UNAUTHORIZED,
+        "INVALID_HEADER",
+        Some(id),
+    )
+    .await;
+    message["text"].as_str().expect("text").to_owned()
 }
 
 fn today(bank: &Bank) -> NaiveDate {
     chrono::DateTime::<chrono::Utc>::from(bank.sandbox.now()).date_naive()
 }
 
-/// `"-12.30"` in cents.
+/// An AIS amount — a JSON number, as the AIS spec's `Amount` is — in cents (at most two
+/// decimals).
 fn cents(amount: &Value) -> i64 {
-    let text = amount.as_str().expect("amount string");
-    let (units, fraction) = text.split_once('.').expect("two decimals");
-    assert_eq!(fraction.len(), 2, "{text}");
-    let negative = units.starts_with('-');
-    let value = units.trim_start_matches('-').parse::<i64>().expect("units") * 100
-        + fraction.parse::<i64>().expect("cents");
-    if negative { -value } else { value }
+    assert!(amount.is_number(), "amount is a JSON number: {amount}");
+    let units = amount.as_f64().expect("amount");
+    #[allow(clippy::cast_possible_truncation)]
+    let cents = (units * 100.0).round() as i64;
+    assert!(
+        (units * 100.0 - cents as f64).abs() < 1e-6,
+        "at most two decimals: {amount}"
+    );
+    cents
 }
 
 /// The granting flow in another country than NL (the shared helper consents on NL).
@@ -146,10 +154,12 @@ async fn walk(bank: &Bank, first: &str, token: &str, list: &str, key: &str) -> (
             entries.extend(body[list][state].as_array().expect(state).iter().cloned());
         }
         assert!(entries.iter().all(|e| e[key].is_string()));
-        match body["_links"]["next"]["href"].as_str() {
+        // The next link is inside the list, where ING's AIS spec puts it.
+        assert!(body.get("_links").is_none(), "{body}");
+        match body[list]["_links"]["next"]["href"].as_str() {
             Some(next) => path = next.to_owned(),
             None => {
-                assert!(body.get("_links").is_none(), "{body}");
+                assert!(body[list].get("_links").is_none(), "{body}");
                 return (entries, pages);
             }
         }
@@ -188,9 +198,10 @@ async fn accounts_list_the_consented_accounts_with_their_links() {
     assert!(card.get("iban").is_none());
     assert_eq!(card["product"], "CREDITCARD");
     assert!(card["_links"].get("balances").is_none(), "{card}");
+    // The card path takes no currency parameter (ING's AIS spec).
     assert_eq!(
         card["_links"]["transactions"]["href"],
-        format!("/v1/card-accounts/{NL_CARD}/transactions?currency=EUR")
+        format!("/v1/card-accounts/{NL_CARD}/transactions")
     );
 
     // The links work as given.
@@ -301,7 +312,7 @@ async fn balances_follow_the_ledger_and_the_filter() {
         )
         .await,
         StatusCode::BAD_REQUEST,
-        "FORMAT_ERROR",
+        "REQUESTED_BALANCES_INVALID",
         None,
     )
     .await;
@@ -315,8 +326,8 @@ async fn balances_follow_the_ledger_and_the_filter() {
     // Another currency than the account's: no such sub-account.
     let message = assert_tpp(
         get(&bank, &format!("{base}?currency=USD"), &token).await,
-        StatusCode::NOT_FOUND,
-        "RESOURCE_UNKNOWN",
+        StatusCode::BAD_REQUEST,
+        "REQUESTED_CURRENCY_INVALID",
         None,
     )
     .await;
@@ -332,7 +343,10 @@ async fn transaction_pages_return_every_entry_once() {
     let range = "dateFrom=2024-03-01&dateTo=2024-05-31";
 
     let whole = ok(&bank, &format!("{base}?{range}&limit=1000"), &token).await;
-    assert!(whole.get("_links").is_none(), "one page: no next link");
+    assert!(
+        whole["transactions"].get("_links").is_none(),
+        "one page: no next link"
+    );
     assert_eq!(
         whole["account"],
         json!({"iban": NL_IBAN, "currency": "EUR"})
@@ -379,7 +393,7 @@ async fn transaction_pages_return_every_entry_once() {
     // The same range, seven at a time: every page but the last is full, the ids are the same
     // sequence, with no duplicate.
     let first_page = ok(&bank, &format!("{base}?{range}&limit=7"), &token).await;
-    let next = first_page["_links"]["next"]["href"]
+    let next = first_page["transactions"]["_links"]["next"]["href"]
         .as_str()
         .expect("next link");
     assert!(
@@ -402,6 +416,133 @@ async fn transaction_pages_return_every_entry_once() {
     bank.sandbox.shutdown().await;
 }
 
+/// Every entry of a one-page listing, booked then pending.
+fn entries_of(body: &Value) -> Vec<Value> {
+    let mut all = Vec::new();
+    for state in ["booked", "pending"] {
+        all.extend(
+            body["transactions"][state]
+                .as_array()
+                .expect(state)
+                .iter()
+                .cloned(),
+        );
+    }
+    all
+}
+
+#[tokio::test]
+async fn transaction_ranges_follow_the_specs_defaults_and_date_times() {
+    let bank = Bank::start().await;
+    let token = bank.customer_token(VAN_DIJK_MOL, TRANSACTIONS).await;
+    let base = format!("/v3/accounts/{NL_ACCOUNT}/transactions");
+    let list = |query: String| {
+        let bank = &bank;
+        let token = &token;
+        let base = &base;
+        async move { ok(bank, &format!("{base}?{query}&limit=1000"), token).await }
+    };
+
+    // dateFrom alone, a past day: that day only (dateTo defaults to its 23:59:59); dateTo
+    // alone, a past day: that day too (dateFrom defaults to its 00:00:00).
+    let day = list("dateFrom=2024-03-25".into()).await;
+    let entries = entries_of(&day);
+    assert!(!entries.is_empty());
+    assert!(
+        entries.iter().all(|t| t["bookingDate"] == "2024-03-25"),
+        "{day}"
+    );
+    assert_eq!(
+        list("dateFrom=2024-03-25&dateTo=2024-03-25".into()).await,
+        day
+    );
+    assert_eq!(list("dateTo=2024-03-25".into()).await, day);
+
+    // Date-times (UTC, with Z) cut inside a day, both ends included.
+    let two_days = entries_of(&list("dateFrom=2024-03-24&dateTo=2024-03-25".into()).await);
+    assert!(two_days.len() >= 2, "{}", two_days.len());
+    let middle = &two_days[two_days.len() / 2];
+    let at = middle["executionDateTime"]
+        .as_str()
+        .expect("executionDateTime");
+    let until = entries_of(&list(format!("dateFrom=2024-03-24T00:00:00Z&dateTo={at}")).await);
+    let expected: Vec<Value> = two_days
+        .iter()
+        .filter(|t| t["executionDateTime"].as_str() <= Some(at))
+        .cloned()
+        .collect();
+    assert_eq!(until, expected);
+    assert!(until.contains(middle));
+    let since = entries_of(&list(format!("dateFrom={at}&dateTo=2024-03-25T23:59:59Z")).await);
+    assert!(since.contains(middle));
+    assert!(
+        since
+            .iter()
+            .all(|t| t["executionDateTime"].as_str() >= Some(at))
+    );
+
+    // No dates: today until now — today's entries, all pending (the spec's default, not a
+    // longer history).
+    let today = today(&bank);
+    let default = list(String::new()).await;
+    assert_eq!(default["transactions"]["booked"], json!([]), "{default}");
+    assert!(
+        entries_of(&default)
+            .iter()
+            .all(|t| t["valueDate"] == today.to_string())
+    );
+    assert_eq!(list(format!("dateFrom={today}")).await, default);
+
+    // fieldsToOmit leaves the named fields out, the rest as before.
+    let omitted = list(
+        "dateFrom=2024-03-25&fieldsToOmit=debtorName,creditorName,remittanceInformationUnstructured"
+            .into(),
+    )
+    .await;
+    let trimmed = entries_of(&omitted);
+    assert_eq!(trimmed.len(), entries.len());
+    for (full, trimmed) in entries.iter().zip(&trimmed) {
+        for field in [
+            "debtorName",
+            "creditorName",
+            "remittanceInformationUnstructured",
+        ] {
+            assert!(trimmed.get(field).is_none(), "{field}: {trimmed}");
+        }
+        let mut expected = full.clone();
+        for field in [
+            "debtorName",
+            "creditorName",
+            "remittanceInformationUnstructured",
+        ] {
+            expected.as_object_mut().expect("object").remove(field);
+        }
+        assert_eq!(*trimmed, expected);
+    }
+
+    // ... on every page: the next link carries it.
+    let first = ok(
+        &bank,
+        &format!(
+            "{base}?dateFrom=2024-03-01&dateTo=2024-03-31&limit=3&fieldsToOmit=remittanceInformationUnstructured"
+        ),
+        &token,
+    )
+    .await;
+    let next = first["transactions"]["_links"]["next"]["href"]
+        .as_str()
+        .expect("next");
+    assert!(!next.contains("fieldsToOmit"), "{next}: only the cursor");
+    let second = ok(&bank, next, &token).await;
+    let page = entries_of(&second);
+    assert_eq!(page.len(), 3);
+    assert!(
+        page.iter()
+            .all(|t| t.get("remittanceInformationUnstructured").is_none())
+    );
+    bank.sandbox.shutdown().await;
+}
+
 #[tokio::test]
 async fn past_ranges_are_the_same_for_every_token_and_sandbox() {
     let one = Bank::start().await;
@@ -413,7 +554,7 @@ async fn past_ranges_are_the_same_for_every_token_and_sandbox() {
     let token_b = one.customer_token(VAN_DIJK_MOL, TRANSACTIONS).await;
     let token_c = two.customer_token(VAN_DIJK_MOL, TRANSACTIONS).await;
     let a = ok(&one, &path, &token_a).await;
-    assert!(a["_links"]["next"]["href"].is_string());
+    assert!(a["transactions"]["_links"]["next"]["href"].is_string());
     assert_eq!(
         a["transactions"]["booked"].as_array().map(Vec::len),
         Some(5)
@@ -421,7 +562,9 @@ async fn past_ranges_are_the_same_for_every_token_and_sandbox() {
     assert_eq!(ok(&one, &path, &token_b).await, a);
     assert_eq!(ok(&two, &path, &token_c).await, a, "another sandbox");
     // The next page too, from the other sandbox's cursor.
-    let next = a["_links"]["next"]["href"].as_str().expect("next");
+    let next = a["transactions"]["_links"]["next"]["href"]
+        .as_str()
+        .expect("next");
     assert_eq!(
         ok(&two, next, &token_c).await,
         ok(&one, next, &token_a).await
@@ -455,6 +598,7 @@ async fn card_accounts_have_their_own_path_and_scope() {
         body["cardAccount"],
         json!({"maskedPan": "5248 **** **** 1234", "currency": "EUR"})
     );
+    assert!(body["cardTransactions"].get("_links").is_none(), "one page");
     let booked = body["cardTransactions"]["booked"]
         .as_array()
         .expect("booked");
@@ -462,6 +606,8 @@ async fn card_accounts_have_their_own_path_and_scope() {
     for t in booked {
         assert!(t["cardTransactionId"].is_string(), "{t}");
         assert!(t["transactionDetails"].is_string(), "{t}");
+        assert_eq!(t["maskedPan"], "5248 **** **** 1234", "{t}");
+        assert_eq!(t["transactionDate"], t["bookingDate"], "{t}");
         assert!(("2024-06-01"..="2024-07-31").contains(&t["bookingDate"].as_str().unwrap_or("")));
     }
     // July 1st repays June's purchases (June 1st's repayment of May is a credit).
@@ -519,14 +665,24 @@ async fn card_accounts_have_their_own_path_and_scope() {
         );
     }
 
-    // Card transactions need the card scope.
+    // The card path takes the parameters ING's spec lists for it: no currency.
+    let message = assert_tpp(
+        get(&bank, &format!("{card_path}?currency=EUR"), &token).await,
+        StatusCode::BAD_REQUEST,
+        "FORMAT_ERROR",
+        None,
+    )
+    .await;
+    assert_eq!(message["path"], "currency");
+
+    // Card transactions need the card scope: not found for a token without it.
     let no_card = bank
         .customer_token(VAN_DIJK_MOL, &format!("{BALANCES} {TRANSACTIONS}"))
         .await;
     let message = assert_tpp(
         get(&bank, &card_path, &no_card).await,
-        StatusCode::FORBIDDEN,
-        "CONSENT_INVALID",
+        StatusCode::NOT_FOUND,
+        "RESOURCE_UNKNOWN",
         Some("flow.scope-missing"),
     )
     .await;
@@ -570,8 +726,8 @@ async fn romanian_accounts_are_held_in_ron() {
             &token,
         )
         .await,
-        StatusCode::NOT_FOUND,
-        "RESOURCE_UNKNOWN",
+        StatusCode::BAD_REQUEST,
+        "REQUESTED_CURRENCY_INVALID",
         None,
     )
     .await;
@@ -636,6 +792,40 @@ async fn x_request_id_is_required_and_may_be_signed() {
             .as_str()
             .is_some_and(|t| t.contains("X-Request-ID"))
     );
+    assert_eq!(message["path"], "X-Request-ID");
+
+    // Not a UUID (the spec's format): refused, and echoed as sent.
+    let request = bank.resource_request(
+        "GET",
+        "/v3/accounts",
+        &token,
+        &[("X-Request-ID", "request-1")],
+        None,
+    );
+    let response = bank.send(&request).await;
+    assert_eq!(
+        response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok()),
+        Some("request-1")
+    );
+    let message = assert_tpp(response, StatusCode::BAD_REQUEST, "FORMAT_ERROR", None).await;
+    assert_eq!(message["path"], "X-Request-ID");
+
+    // Signed over (request-target) date digest only, as ING's AIS scripts sign: fine (the
+    // guide's own scripts leave x-request-id out of the signature).
+    let request = signed_over(
+        &bank,
+        bare_get(
+            &bank,
+            "/v3/accounts",
+            &token,
+            Some("4c7c5a7e-0b9e-4d43-9a8a-8f4f2f3a1b2c"),
+        ),
+        &["(request-target)", "date", "digest"],
+    );
+    assert_eq!(bank.send(&request).await.status(), StatusCode::OK);
 
     // Signed, as the AIS spec asks: fine.
     let signed_headers = ["(request-target)", "date", "digest", "x-request-id"];
@@ -679,6 +869,36 @@ async fn x_request_id_is_required_and_may_be_signed() {
     );
     let message = assert_unauthorized(bank.send(&request).await, "httpsig.headers-mismatch").await;
     assert_eq!(message, "Signature could not be successfully verified");
+
+    // No token at all, an unknown one: 401 in the same shape.
+    let request = signed_over(
+        &bank,
+        HttpRequest {
+            headers: vec![
+                ("Accept".to_owned(), "application/json".to_owned()),
+                (
+                    "X-Request-ID".to_owned(),
+                    "4c7c5a7e-0b9e-4d43-9a8a-8f4f2f3a1b2c".to_owned(),
+                ),
+            ],
+            ..bare_get(&bank, "/v3/accounts", "unused", None)
+        },
+        &signed_headers,
+    );
+    let response = bank.send(&request).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        json_body(response).await["tppMessages"][0]["code"],
+        "INVALID_HEADER"
+    );
+    let message = assert_tpp(
+        get(&bank, "/v3/accounts", "not-a-token").await,
+        StatusCode::UNAUTHORIZED,
+        "INVALID_HEADER",
+        None,
+    )
+    .await;
+    assert_eq!(message["text"], "Invalid access token");
     bank.sandbox.shutdown().await;
 }
 
@@ -716,7 +936,8 @@ async fn scopes_and_consent_are_enforced() {
     let bank = Bank::start().await;
     let balances_only = bank.customer_token(VAN_DIJK_MOL, BALANCES).await;
 
-    // The list opens with either AIS scope; balances work; transactions do not.
+    // The list opens with either AIS scope; balances work; transactions do not. What the
+    // consent does not cover is not found (ING's AIS spec: 404 "Not Found or Unauthorised").
     ok(&bank, "/v3/accounts", &balances_only).await;
     ok(
         &bank,
@@ -731,8 +952,8 @@ async fn scopes_and_consent_are_enforced() {
             &balances_only,
         )
         .await,
-        StatusCode::FORBIDDEN,
-        "CONSENT_INVALID",
+        StatusCode::NOT_FOUND,
+        "RESOURCE_UNKNOWN",
         Some("flow.scope-missing"),
     )
     .await;
@@ -750,8 +971,8 @@ async fn scopes_and_consent_are_enforced() {
             &transactions_only,
         )
         .await,
-        StatusCode::FORBIDDEN,
-        "CONSENT_INVALID",
+        StatusCode::NOT_FOUND,
+        "RESOURCE_UNKNOWN",
         Some("flow.scope-missing"),
     )
     .await;
@@ -760,8 +981,8 @@ async fn scopes_and_consent_are_enforced() {
     let funds_only = bank.customer_token(VAN_DIJK_MOL, FUNDS).await;
     assert_tpp(
         get(&bank, "/v3/accounts", &funds_only).await,
-        StatusCode::FORBIDDEN,
-        "CONSENT_INVALID",
+        StatusCode::NOT_FOUND,
+        "RESOURCE_UNKNOWN",
         Some("flow.scope-missing"),
     )
     .await;
@@ -776,8 +997,8 @@ async fn scopes_and_consent_are_enforced() {
                 &token,
             )
             .await,
-            StatusCode::FORBIDDEN,
-            "CONSENT_INVALID",
+            StatusCode::NOT_FOUND,
+            "RESOURCE_UNKNOWN",
             None,
         )
         .await;
@@ -863,9 +1084,37 @@ async fn transaction_queries_are_checked() {
     refused("limit=5&limit=6".into(), bad, "FORMAT_ERROR", "limit").await;
     refused(
         "currency=USD".into(),
-        StatusCode::NOT_FOUND,
-        "RESOURCE_UNKNOWN",
+        bad,
+        "REQUESTED_CURRENCY_INVALID",
         "currency",
+    )
+    .await;
+    refused(
+        "dateFrom=2024-05-01T09:00:00".into(),
+        bad,
+        "FORMAT_ERROR",
+        "dateFrom",
+    )
+    .await;
+    refused(
+        "dateTo=2024-05-01T09:00:00+02:00".into(),
+        bad,
+        "FORMAT_ERROR",
+        "dateTo",
+    )
+    .await;
+    refused(
+        format!("dateFrom={tomorrow}T00:00:00Z"),
+        bad,
+        "PERIOD_INVALID",
+        "dateFrom",
+    )
+    .await;
+    refused(
+        "fieldsToOmit=debtorName,iban".into(),
+        bad,
+        "FIELDS_TO_OMIT_INVALID",
+        "fieldsToOmit",
     )
     .await;
 
@@ -884,7 +1133,7 @@ async fn transaction_queries_are_checked() {
         &token,
     )
     .await;
-    let next = first["_links"]["next"]["href"]
+    let next = first["transactions"]["_links"]["next"]["href"]
         .as_str()
         .expect("next")
         .to_owned();
@@ -1096,8 +1345,8 @@ async fn funds_confirmation_refusals() {
     // Another customer's IBAN, and one the sandbox does not know.
     let message = assert_tpp(
         confirm(&bank, &token, &funds_body(A_VAN_DIJK_IBAN, "1", "EUR")).await,
-        StatusCode::FORBIDDEN,
-        "CONSENT_INVALID",
+        StatusCode::NOT_FOUND,
+        "RESOURCE_UNKNOWN",
         None,
     )
     .await;
@@ -1118,8 +1367,8 @@ async fn funds_confirmation_refusals() {
     let ais = bank.customer_token(VAN_DIJK_MOL, &all_ais()).await;
     assert_tpp(
         confirm(&bank, &ais, &funds_body(NL_IBAN, "1", "EUR")).await,
-        StatusCode::FORBIDDEN,
-        "CONSENT_INVALID",
+        StatusCode::NOT_FOUND,
+        "RESOURCE_UNKNOWN",
         Some("flow.scope-missing"),
     )
     .await;

@@ -31,9 +31,12 @@ enum Signing<'a> {
     Jws(&'a SigningKey, Option<&'a [&'a str]>),
 }
 
-const HTTP_DEFAULT: Signing<'static> = Signing::Http(&["(request-target)", "date", "digest"]);
-const HTTP_WITH_REQUEST_ID: Signing<'static> =
+/// What ING's PIS spec asks a `Signature` to cover (and ING's PIS script signs).
+const HTTP: Signing<'static> =
     Signing::Http(&["(request-target)", "date", "digest", "x-request-id"]);
+/// The AIS scripts' set, without x-request-id: not enough for PIS.
+const HTTP_WITHOUT_REQUEST_ID: Signing<'static> =
+    Signing::Http(&["(request-target)", "date", "digest"]);
 
 /// The guide's SEPA body.
 fn guide_body() -> Value {
@@ -223,10 +226,11 @@ impl Bank {
     }
 }
 
+/// A link of an initiation response: a plain URI string, as the PIS spec's `Links` are.
 fn href(payment: &Value, link: &str) -> String {
-    payment["_links"][link]["href"]
+    payment["_links"][link]
         .as_str()
-        .unwrap_or_else(|| panic!("_links.{link}.href in {payment}"))
+        .unwrap_or_else(|| panic!("_links.{link} (a string) in {payment}"))
         .to_owned()
 }
 
@@ -251,15 +255,17 @@ async fn tpp_refusal(
     )
 }
 
-/// A 401 in the OAuth shape: (diagnosis, message).
+/// A 401 in the PIS spec's `tppMessages` shape, code INVALID_HEADER: (diagnosis, text).
 async fn unauthorized(response: reqwest::Response) -> (Option<String>, String) {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let diagnosis = diagnosis(&response);
-    let message = json_body(response).await["message"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    (diagnosis, message)
+    let body = json_body(response).await;
+    let messages = body["tppMessages"].as_array().expect("tppMessages");
+    assert_eq!(messages.len(), 1, "{body}");
+    assert_eq!(messages[0]["category"], "ERROR", "{body}");
+    assert_eq!(messages[0]["code"], "INVALID_HEADER", "{body}");
+    let text = messages[0]["text"].as_str().unwrap_or_default().to_owned();
+    (diagnosis, text)
 }
 
 fn header(response: &reqwest::Response, name: &str) -> Option<String> {
@@ -289,7 +295,7 @@ async fn sepa_payment_with_http_signatures_from_initiation_to_settlement() {
             ("PSU-IP-Address", PSU_IP),
         ],
         Some(&guide_body()),
-        HTTP_DEFAULT,
+        HTTP,
     );
     let response = bank.send(&request).await;
     assert_eq!(response.status(), StatusCode::CREATED);
@@ -304,6 +310,12 @@ async fn sepa_payment_with_http_signatures_from_initiation_to_settlement() {
     let location = header(&response, "location").expect("Location");
     let payment = json_body(response).await;
     assert_eq!(payment["transactionStatus"], "RCVD");
+    assert_eq!(
+        payment["_links"]
+            .as_object()
+            .map(|links| links.keys().cloned().collect::<Vec<_>>()),
+        Some(vec!["scaRedirect".into(), "self".into(), "status".into()])
+    );
     let id = payment["paymentId"].as_str().expect("paymentId").to_owned();
     assert_eq!(location, format!("{SEPA}/{id}"));
     assert_eq!(href(&payment, "self"), location);
@@ -314,16 +326,14 @@ async fn sepa_payment_with_http_signatures_from_initiation_to_settlement() {
         format!("{}/sca/payments/{id}", bank.sandbox.consent_url())
     );
 
-    // GET answers the payment as initiated.
+    // GET answers the payment as initiated: the spec's PaymentInstruction, without a status.
     let response = bank
-        .send(&bank.pis("GET", &location, &token, &[], None, HTTP_DEFAULT))
+        .send(&bank.pis("GET", &location, &token, &[], None, HTTP))
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let read = json_body(response).await;
-    assert_eq!(read["creditorName"], "Laura Musterfrau");
-    assert_eq!(read["instructedAmount"], guide_body()["instructedAmount"]);
-    assert_eq!(read["transactionStatus"], "RCVD");
-    assert_eq!(bank.status_of(&payment, &token, HTTP_DEFAULT).await, "RCVD");
+    assert_eq!(read, guide_body());
+    assert_eq!(bank.status_of(&payment, &token, HTTP).await, "RCVD");
 
     // The SCA page shows the payment and NL's test accounts; approving redirects back.
     let page = bank.sca_page(&payment).await;
@@ -359,26 +369,83 @@ async fn sepa_payment_with_http_signatures_from_initiation_to_settlement() {
     );
 
     // The clock drives settlement: ACTC, then ACSP after 10 s, ACSC after 60 s.
-    assert_eq!(bank.status_of(&payment, &token, HTTP_DEFAULT).await, "ACTC");
+    assert_eq!(bank.status_of(&payment, &token, HTTP).await, "ACTC");
     let response = bank
-        .send(&bank.pis("GET", &location, &token, &[], None, HTTP_DEFAULT))
+        .send(&bank.pis("GET", &location, &token, &[], None, HTTP))
         .await;
     assert_eq!(json_body(response).await["debtorAccount"]["iban"], NL_IBAN);
     bank.sandbox.advance_clock(Duration::from_secs(10));
-    assert_eq!(bank.status_of(&payment, &token, HTTP_DEFAULT).await, "ACSP");
+    assert_eq!(bank.status_of(&payment, &token, HTTP).await, "ACSP");
     bank.sandbox.advance_clock(Duration::from_secs(50));
-    assert_eq!(bank.status_of(&payment, &token, HTTP_DEFAULT).await, "ACSC");
+    assert_eq!(bank.status_of(&payment, &token, HTTP).await, "ACSC");
 
     // Settled: no cancellation.
     let response = bank
-        .send(&bank.pis("DELETE", &location, &token, &[], None, HTTP_DEFAULT))
+        .send(&bank.pis("DELETE", &location, &token, &[], None, HTTP))
         .await;
     let (status, code, _, _) = tpp_refusal(response).await;
     assert_eq!(
         (status, code.as_str()),
-        (StatusCode::BAD_REQUEST, "CANCELLATION_INVALID")
+        (StatusCode::BAD_REQUEST, "SERVICE_INVALID")
     );
-    assert_eq!(bank.status_of(&payment, &token, HTTP_DEFAULT).await, "ACSC");
+    assert_eq!(bank.status_of(&payment, &token, HTTP).await, "ACSC");
+    bank.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_payment_reads_back_the_declared_fields_it_was_given_and_nothing_else() {
+    let bank = Bank::start().await;
+    let token = bank.app_token().await;
+    let body = json!({
+        "endToEndIdentification": "E2E 2025/42",
+        "instructedAmount": {"amount": "250.5", "currency": "USD"},
+        "creditorAccount": {"iban": "AT861921125678901234", "currency": "USD"},
+        "creditorAgent": "BKAUATWWXXX",
+        "creditorName": "Laura Musterfrau",
+        "creditorAddress": {"street": "Stephansplatz", "buildingNumber": "1", "city": "Wien",
+                            "postalCode": "1010", "country": "AT", "townName": "Wien"},
+        "chargeBearer": "SHAR",
+        "remittanceInformationUnstructured": "Invoice 42",
+        "debtorName": "Hr A van Dijk",
+        "instructionPriority": "HIGH",
+        "ultimateCreditor": "not in ING's spec",
+        "purposeCode": "GDDS",
+    });
+    let path = "/v1/payments/cross-border-credit-transfers";
+    let payment = bank.initiated(path, &token, &body, HTTP).await;
+    let response = bank
+        .send(&bank.pis("GET", &href(&payment, "self"), &token, &[], None, HTTP))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let read = json_body(response).await;
+    let mut expected = body.clone();
+    let fields = expected.as_object_mut().expect("object");
+    fields.remove("ultimateCreditor");
+    fields.remove("purposeCode");
+    fields["creditorAddress"]
+        .as_object_mut()
+        .expect("address")
+        .remove("townName");
+    assert_eq!(read, expected);
+
+    // A standing order: its schedule too, an undeclared executionRule not.
+    let mut periodic = json!({
+        "instructedAmount": {"amount": "25.00", "currency": "EUR"},
+        "creditorAccount": {"iban": "AT861921125678901234"},
+        "creditorName": "Laura Musterfrau",
+        "startDate": sandbox_date(&bank, DAY),
+        "frequency": "MNTH",
+        "dayOfExecution": "01",
+    });
+    let mut sent = periodic.clone();
+    sent["executionRule"] = json!("following");
+    let payment = bank.initiated(PERIODIC_SEPA, &token, &sent, HTTP).await;
+    let response = bank
+        .send(&bank.pis("GET", &href(&payment, "self"), &token, &[], None, HTTP))
+        .await;
+    let read = json_body(response).await;
+    periodic["startDate"] = sent["startDate"].clone();
+    assert_eq!(read, periodic);
     bank.sandbox.shutdown().await;
 }
 
@@ -429,7 +496,7 @@ async fn jws_mode_initiates_reads_and_cancels() {
     let (status, code, _, _) = tpp_refusal(response).await;
     assert_eq!(
         (status, code.as_str()),
-        (StatusCode::BAD_REQUEST, "CANCELLATION_INVALID")
+        (StatusCode::BAD_REQUEST, "SERVICE_INVALID")
     );
 
     // Rejected on the SCA page: RJCT, and still redirected back.
@@ -453,20 +520,18 @@ async fn periodic_payment_is_active_until_its_end_date_passes() {
     body["frequency"] = json!("MNTH");
     body["dayOfExecution"] = json!("01");
     body["debtorAccount"] = json!({"iban": NL_IBAN});
-    let payment = bank
-        .initiated(PERIODIC_SEPA, &token, &body, HTTP_WITH_REQUEST_ID)
-        .await;
+    let payment = bank.initiated(PERIODIC_SEPA, &token, &body, HTTP).await;
     let location = href(&payment, "self");
     assert!(
         location.starts_with(&format!("{PERIODIC_SEPA}/")),
         "{location}"
     );
     let response = bank
-        .send(&bank.pis("GET", &location, &token, &[], None, HTTP_DEFAULT))
+        .send(&bank.pis("GET", &location, &token, &[], None, HTTP))
         .await;
     let read = json_body(response).await;
-    assert_eq!(read["frequency"], "MNTH");
-    assert_eq!(read["endDate"], body["endDate"]);
+    // The spec's PeriodicPaymentInitiation_json, as sent: no status.
+    assert_eq!(read, body);
 
     // A debtor account that is a test account is the only one offered.
     let html = bank.sca_page(&payment).await.text().await.expect("HTML");
@@ -479,19 +544,19 @@ async fn periodic_payment_is_active_until_its_end_date_passes() {
         .sca_submit(&payment, &format!("decision=approve&account={NL_IBAN}"))
         .await;
     redirected(&response);
-    assert_eq!(bank.status_of(&payment, &token, HTTP_DEFAULT).await, "ACTV");
+    assert_eq!(bank.status_of(&payment, &token, HTTP).await, "ACTV");
 
     // Still active on its end date; expired the day after (a fresh token: 900 s lifetime).
     bank.sandbox.advance_clock(DAY);
     let token = bank.app_token().await;
-    assert_eq!(bank.status_of(&payment, &token, HTTP_DEFAULT).await, "ACTV");
+    assert_eq!(bank.status_of(&payment, &token, HTTP).await, "ACTV");
     bank.sandbox.advance_clock(DAY);
     let token = bank.app_token().await;
-    assert_eq!(bank.status_of(&payment, &token, HTTP_DEFAULT).await, "EXPI");
+    assert_eq!(bank.status_of(&payment, &token, HTTP).await, "EXPI");
     let response = bank
-        .send(&bank.pis("DELETE", &location, &token, &[], None, HTTP_DEFAULT))
+        .send(&bank.pis("DELETE", &location, &token, &[], None, HTTP))
         .await;
-    assert_eq!(tpp_refusal(response).await.1, "CANCELLATION_INVALID");
+    assert_eq!(tpp_refusal(response).await.1, "SERVICE_INVALID");
     bank.sandbox.shutdown().await;
 }
 
@@ -500,28 +565,43 @@ async fn request_ids_are_required_and_signed_when_listed() {
     let bank = Bank::start().await;
     let token = bank.app_token().await;
     // ING's PIS script signs x-request-id too.
-    let response = bank
-        .initiate(SEPA, &token, &guide_body(), HTTP_WITH_REQUEST_ID)
-        .await;
+    let response = bank.initiate(SEPA, &token, &guide_body(), HTTP).await;
     assert_eq!(response.status(), StatusCode::CREATED);
 
-    // Not sent at all (and not signed): 400.
+    // Sent but not signed: the PIS spec's Signature covers "(request-target) Date Digest
+    // X-Request-ID".
+    let response = bank
+        .initiate(SEPA, &token, &guide_body(), HTTP_WITHOUT_REQUEST_ID)
+        .await;
+    let (diagnosis, message) = unauthorized(response).await;
+    assert_eq!(diagnosis.as_deref(), Some("httpsig.headers-mismatch"));
+    assert_eq!(
+        message,
+        "Signature could not be successfully verified: `x-request-id` must be among the signed headers"
+    );
+
+    // Not sent at all (JWS mode: nothing to sign it with): 400.
+    let mtls = bank.mtls_token().await;
     let mut headers = initiation_headers();
     headers.push(("X-Request-ID", ""));
     let request = bank.pis(
         "POST",
         SEPA,
-        &token,
+        &mtls,
         &headers,
         Some(&guide_body()),
-        HTTP_DEFAULT,
+        Signing::Jws(&bank.signing, None),
     );
     let response = bank.send(&request).await;
     assert!(header(&response, "x-request-id").is_none());
-    let (status, code, _, _) = tpp_refusal(response).await;
+    let (status, code, path, _) = tpp_refusal(response).await;
     assert_eq!(
-        (status, code.as_str()),
-        (StatusCode::BAD_REQUEST, "FORMAT_ERROR")
+        (status, code.as_str(), path.as_deref()),
+        (
+            StatusCode::BAD_REQUEST,
+            "FORMAT_ERROR",
+            Some("X-Request-ID")
+        )
     );
 
     // Listed in headers= but removed after signing: the signature cannot be verified.
@@ -531,7 +611,7 @@ async fn request_ids_are_required_and_signed_when_listed() {
         &token,
         &initiation_headers(),
         Some(&guide_body()),
-        HTTP_WITH_REQUEST_ID,
+        HTTP,
     );
     request
         .headers
@@ -559,7 +639,7 @@ async fn tokens_and_signatures_must_pair_up() {
 
     // mTLS-only token with only an HTTP signature.
     let (diagnosis, message) =
-        unauthorized(bank.initiate(SEPA, &mtls_token, &body, HTTP_DEFAULT).await).await;
+        unauthorized(bank.initiate(SEPA, &mtls_token, &body, HTTP).await).await;
     assert_eq!(diagnosis.as_deref(), Some("flow.token-mode-mismatch"));
     assert!(message.contains("mTLS only"), "{message}");
 
@@ -570,7 +650,7 @@ async fn tokens_and_signatures_must_pair_up() {
         &app_token,
         &initiation_headers(),
         Some(&body),
-        HTTP_DEFAULT,
+        HTTP,
     );
     request
         .headers
@@ -582,7 +662,7 @@ async fn tokens_and_signatures_must_pair_up() {
     // A customer token is not an application token.
     let customer = bank.customer_token("van-dijk-mol", AIS_SCOPE).await;
     let (diagnosis, message) =
-        unauthorized(bank.initiate(SEPA, &customer, &body, HTTP_DEFAULT).await).await;
+        unauthorized(bank.initiate(SEPA, &customer, &body, HTTP).await).await;
     assert_eq!(diagnosis.as_deref(), Some("flow.token-mode-mismatch"));
     assert!(message.contains("application access token"), "{message}");
 
@@ -590,13 +670,13 @@ async fn tokens_and_signatures_must_pair_up() {
     let narrow = bank
         .app_token_with_scope("payment-accounts:balances:view")
         .await;
-    let response = bank.initiate(SEPA, &narrow, &body, HTTP_DEFAULT).await;
+    let response = bank.initiate(SEPA, &narrow, &body, HTTP).await;
     let (status, code, _, diagnosis) = tpp_refusal(response).await;
     assert_eq!(
         (status, code.as_str(), diagnosis.as_deref()),
         (
             StatusCode::FORBIDDEN,
-            "CONSENT_INVALID",
+            "SERVICE_INVALID",
             Some("flow.scope-missing")
         )
     );
@@ -627,12 +707,7 @@ async fn initiation_headers_and_products_are_checked() {
     let body = guide_body();
 
     let response = bank
-        .initiate(
-            "/v1/payments/instant-credit-transfers",
-            &token,
-            &body,
-            HTTP_DEFAULT,
-        )
+        .initiate("/v1/payments/instant-credit-transfers", &token, &body, HTTP)
         .await;
     let (status, code, _, _) = tpp_refusal(response).await;
     assert_eq!(
@@ -641,7 +716,7 @@ async fn initiation_headers_and_products_are_checked() {
     );
 
     let send_with = |headers: Vec<(&'static str, &'static str)>| {
-        let request = bank.pis("POST", SEPA, &token, &headers, Some(&body), HTTP_DEFAULT);
+        let request = bank.pis("POST", SEPA, &token, &headers, Some(&body), HTTP);
         async move { tpp_refusal(bank.send(&request).await).await }
     };
     let (status, code, _, diagnosis) = send_with(vec![
@@ -684,7 +759,7 @@ async fn initiation_headers_and_products_are_checked() {
                 ("PSU-IP-Address", "2001:db8::1"),
             ],
             Some(&body),
-            HTTP_DEFAULT,
+            HTTP,
         ))
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
@@ -696,7 +771,7 @@ async fn initiation_headers_and_products_are_checked() {
         &token,
         &initiation_headers(),
         Some(b"{\"instructedAmount\":".to_vec()),
-        HTTP_DEFAULT,
+        HTTP,
     );
     let (status, code, _, _) = tpp_refusal(bank.send(&request).await).await;
     assert_eq!(
@@ -713,7 +788,7 @@ async fn bodies_are_refused_at_the_offending_field() {
     let token = bank.app_token().await;
     let refused = |path: &'static str, body: Value| {
         let token = token.clone();
-        async move { tpp_refusal(bank.initiate(path, &token, &body, HTTP_DEFAULT).await).await }
+        async move { tpp_refusal(bank.initiate(path, &token, &body, HTTP).await).await }
     };
     let changed = |pointer: &str, value: Value| {
         let mut body = guide_body();
@@ -778,10 +853,21 @@ async fn bodies_are_refused_at_the_offending_field() {
             "FORMAT_ERROR",
             "frequency",
         ),
+        (json!({"startDate": yesterday}), "FORMAT_ERROR", "startDate"),
         (
-            json!({"startDate": yesterday}),
-            "EXECUTION_DATE_INVALID",
-            "startDate",
+            json!({"chargeBearer": "OUR"}),
+            "FORMAT_ERROR",
+            "chargeBearer",
+        ),
+        (
+            json!({"creditorAgent": "BKAUATW"}),
+            "FORMAT_ERROR",
+            "creditorAgent",
+        ),
+        (
+            json!({"endToEndIdentification": "ref_42"}),
+            "FORMAT_ERROR",
+            "endToEndIdentification",
         ),
         (
             json!({"endDate": sandbox_date(bank, Duration::ZERO)}),
@@ -807,7 +893,7 @@ async fn bodies_are_refused_at_the_offending_field() {
             PERIODIC_SEPA,
             &token,
             &periodic(json!({"dayOfExecution": "31"})),
-            HTTP_DEFAULT,
+            HTTP,
         )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
@@ -864,9 +950,6 @@ async fn payments_belong_to_their_application_service_and_product() {
     assert_eq!(bank.status_of(&payment, &token, jws).await, "RCVD");
     // The initiator still sees it with an HTTP-signature token too.
     let app_token = bank.app_token().await;
-    assert_eq!(
-        bank.status_of(&payment, &app_token, HTTP_DEFAULT).await,
-        "RCVD"
-    );
+    assert_eq!(bank.status_of(&payment, &app_token, HTTP).await, "RCVD");
     owned.sandbox.shutdown().await;
 }

@@ -402,10 +402,20 @@ async fn legacy_token_and_greeting_signed_over_x_ing_reqid() {
         signature.starts_with(&format!("keyId=\"{PREMIUM_CLIENT_ID}\"")),
         "{signature}"
     );
-    assert!(header(&request, "X-ING-ReqID").is_some());
+    let sent_id = header(&request, "X-ING-ReqID")
+        .expect("X-ING-ReqID")
+        .to_owned();
     let response = showcase.send(&request).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers().get("x-ing-response-id").is_some());
+    // The Showcase spec's X-ING-ReqID response header: the request's own.
+    assert_eq!(
+        response
+            .headers()
+            .get("x-ing-reqid")
+            .and_then(|v| v.to_str().ok()),
+        Some(sent_id.as_str())
+    );
     let (first_id, first_at) = assert_greeting(&json_body(response).await);
     assert!(
         seconds_from(&showcase.bank.sandbox, first_at) <= 5,
@@ -442,8 +452,17 @@ async fn mtls_only_and_jws_signed_greetings() {
     let token = showcase.mtls_token().await;
 
     let request = showcase.get_request("/mtls-only/greetings", &token);
+    assert_eq!(header(&request, "X-ING-ReqID"), None);
     let response = showcase.send(&request).await;
     assert_eq!(response.status(), StatusCode::OK);
+    // No X-ING-ReqID sent: the Showcase spec's response header all the same, a fresh UUID.
+    let req_id = response
+        .headers()
+        .get("x-ing-reqid")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .expect("X-ING-ReqID");
+    assert!(uuid::Uuid::parse_str(&req_id).is_ok(), "{req_id}");
     assert_greeting(&json_body(response).await);
 
     let request = showcase.signed_greetings_request(&token, JWS_PARS, &showcase.signing);
@@ -769,7 +788,7 @@ fn the_blogs_python_client_gets_a_greeting() {
 }
 
 #[tokio::test]
-async fn a_token_without_the_greetings_scope_is_forbidden() {
+async fn a_token_without_the_greetings_scope_is_unauthorized() {
     let showcase = Showcase::start().await;
     let sandbox = &showcase.bank.sandbox;
     let mut app = sandbox
@@ -779,9 +798,10 @@ async fn a_token_without_the_greetings_scope_is_forbidden() {
     sandbox.register_application(app);
     let token = showcase.mtls_token().await;
     let request = showcase.get_request("/mtls-only/greetings", &token);
+    // The Showcase spec lists no 403: its 401 is for a missing subscription to the scope.
     let message = showcase_refused(
         showcase.send(&request).await,
-        StatusCode::FORBIDDEN,
+        StatusCode::UNAUTHORIZED,
         Some("flow.scope-missing"),
     )
     .await;

@@ -112,6 +112,26 @@ pub fn authenticate_signed(
     request: &ReceivedRequest,
     kind: TokenKind,
 ) -> Result<AccessToken, IngError> {
+    authenticate_signed_over(
+        state,
+        peer,
+        headers,
+        request,
+        kind,
+        &http_signature::DEFAULT_HEADERS,
+    )
+}
+
+/// [`authenticate_signed`] with the headers the signature must cover (at least `required`):
+/// PIS asks for `x-request-id` as well.
+pub fn authenticate_signed_over(
+    state: &Kernel,
+    peer: Option<&PeerCertificate>,
+    headers: &HeaderMap,
+    request: &ReceivedRequest,
+    kind: TokenKind,
+    required: &[&str],
+) -> Result<AccessToken, IngError> {
     if authorization_scheme(headers).is_some_and(|s| s.eq_ignore_ascii_case("signature")) {
         return Err(unauthorized(
             "With an access token the request carries Authorization: Bearer <access token> and \
@@ -151,7 +171,7 @@ pub fn authenticate_signed(
         .get(&token.client_id)
         .ok_or_else(application_gone)?;
     let policy = http_signature::Policy {
-        required: &http_signature::DEFAULT_HEADERS,
+        required,
         now: state.clock.now(),
         max_skew: MAX_SKEW,
     };
@@ -161,6 +181,14 @@ pub fn authenticate_signed(
             Ok(_) => return Ok(token),
             // Another registered signing certificate may be the one.
             Err(HttpSigError::BadSignature) => {}
+            // A header this API wants signed beyond the usual three: say which.
+            Err(HttpSigError::RequiredHeaderNotSigned(ref name))
+                if !http_signature::DEFAULT_HEADERS.contains(&name.as_str()) =>
+            {
+                let e = HttpSigError::RequiredHeaderNotSigned(name.clone());
+                return Err(unauthorized(format!("{BAD_SIGNATURE_MESSAGE}: {e}"))
+                    .with_diagnosis(e.diagnosis_id()));
+            }
             Err(e) => {
                 fallback = e.diagnosis_id();
                 break;

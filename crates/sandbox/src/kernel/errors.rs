@@ -1,7 +1,9 @@
 //! ING's error bodies, plus the sandbox's own `X-Obconform-Diagnosis` header.
 //!
-//! OAuth endpoints answer `{"message": "…"}`; AIS/PIS answer
-//! `{"tppMessages": [{"category": "ERROR", "code": "…", "text": "…"}]}`.
+//! OAuth endpoints answer `{"message": "…"}`; AIS/PIS/CAF answer
+//! `{"tppMessages": [{"category": "ERROR", "code": "…", "text": "…"}]}` — their 401s too: the
+//! authentication helpers shared with the OAuth endpoints answer in the OAuth shape, and a
+//! resource API converts their refusals with [`IngError::into_tpp`].
 
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -129,6 +131,26 @@ impl IngError {
         self
     }
 
+    /// The same refusal in the `tppMessages` shape with `code` (the message becomes the
+    /// `text`); status, diagnosis and `WWW-Authenticate` are kept. A refusal already in that
+    /// shape is returned as it is.
+    pub fn into_tpp(self, code: &str) -> Self {
+        let ErrorBody::Message { message } = self.body else {
+            return self;
+        };
+        Self {
+            body: ErrorBody::Tpp {
+                tpp_messages: vec![TppMessage {
+                    category: "ERROR",
+                    code: code.to_owned(),
+                    text: message,
+                    path: None,
+                }],
+            },
+            ..self
+        }
+    }
+
     /// Names what is at fault — a query parameter, header or JSON field — as the `path` of
     /// every tppMessage (no effect on the OAuth shape).
     pub fn with_path(mut self, path: &str) -> Self {
@@ -205,6 +227,26 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&body).unwrap_or_default(),
             r#"{"tppMessages":[{"category":"ERROR","code":"NOT_FOUND","text":"gone"}]}"#
+        );
+    }
+
+    #[test]
+    fn into_tpp_keeps_status_diagnosis_and_text() {
+        let error = IngError::bearer_unauthorized("Invalid access token")
+            .with_diagnosis(diagnosis::TOKEN_EXPIRED)
+            .into_tpp("INVALID_HEADER");
+        assert_eq!(error.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(error.diagnosis, [diagnosis::TOKEN_EXPIRED]);
+        assert_eq!(error.www_authenticate, Some("Bearer"));
+        assert_eq!(
+            serde_json::to_string(&error.body).unwrap_or_default(),
+            r#"{"tppMessages":[{"category":"ERROR","code":"INVALID_HEADER","text":"Invalid access token"}]}"#
+        );
+        let tpp = IngError::tpp(StatusCode::NOT_FOUND, "RESOURCE_UNKNOWN", "gone");
+        let again = tpp.clone().into_tpp("INVALID_HEADER");
+        assert_eq!(
+            serde_json::to_string(&again.body).ok(),
+            serde_json::to_string(&tpp.body).ok()
         );
     }
 

@@ -12,8 +12,9 @@
 //! Refusals: a Content-Type other than JSON → 415 FORMAT_ERROR; malformed JSON, a missing or
 //! mistyped field, an amount not matching `^[0-9]{1,14}(\.[0-9]{1,3})?$` or a malformed
 //! currency → 400 FORMAT_ERROR with the field's `path`; a currency that is not the account's →
-//! 400 FORMAT_ERROR; an IBAN of no sandbox account → 404 RESOURCE_UNKNOWN; an account outside
-//! the consent → 403 CONSENT_INVALID.
+//! 400 FORMAT_ERROR; an IBAN of no sandbox account or of an account outside the consent, or a
+//! token without the scope → 404 RESOURCE_UNKNOWN; token and signature faults → 401
+//! INVALID_HEADER. ING publishes no spec of this API: the shapes and codes are AIS's.
 
 use axum::Router;
 use axum::extract::FromRef;
@@ -24,7 +25,7 @@ use axum::routing::post;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::ais::{authenticate, ledger, ok_json, respond, today};
+use super::ais::{SCOPE_REFUSAL, authenticate, ledger, ok_json, respond, today};
 use super::resource::format_error;
 use super::resource::require_scope;
 use crate::kernel::errors::IngError;
@@ -65,7 +66,7 @@ async fn funds_confirmation(State(state): State<Psd2Context>, received: Received
 
 fn confirm(state: &Psd2Context, received: &Received) -> Result<Response, IngError> {
     let caller = authenticate(state, received)?;
-    require_scope(&caller.token, FUNDS_SCOPE)?;
+    require_scope(&caller.token, FUNDS_SCOPE, SCOPE_REFUSAL)?;
     check_content_type(received)?;
     let request = parse(received.request.body())?;
     let account = account_by_iban(&caller.consent.account_ids, &request.iban)?;
@@ -127,8 +128,8 @@ fn account_by_iban(granted: &[&'static str], iban: &str) -> Result<&'static Acco
         })?;
     if !granted.contains(&account.resource_id) {
         return Err(IngError::tpp(
-            StatusCode::FORBIDDEN,
-            "CONSENT_INVALID",
+            StatusCode::NOT_FOUND,
+            "RESOURCE_UNKNOWN",
             format!("Account {iban} is not part of this consent"),
         )
         .with_path("account.iban"));
@@ -325,11 +326,14 @@ mod tests {
     fn ibans_are_found_and_checked_against_the_consent() {
         let nl = "450ffbb8-9f11-4ec6-a1e1-df48aefc82ef";
         assert!(account_by_iban(&[nl], "NL69INGB0123456789").is_ok());
+        // Outside the consent: not found for this token, as an unknown IBAN.
+        let outside = account_by_iban(&[], "NL69INGB0123456789").err();
         assert_eq!(
-            account_by_iban(&[], "NL69INGB0123456789")
-                .err()
-                .map(|e| e.status),
-            Some(StatusCode::FORBIDDEN)
+            outside.as_ref().map(|e| e.status),
+            Some(StatusCode::NOT_FOUND)
+        );
+        assert!(
+            outside.is_some_and(|e| format!("{:?}", e.body).contains("not part of this consent"))
         );
         assert_eq!(
             account_by_iban(&[nl], "NL00INGB0000000000")

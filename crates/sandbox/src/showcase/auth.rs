@@ -88,9 +88,11 @@ fn bearer(
 ) -> Result<AccessToken, ShowcaseError> {
     precheck(state, received, mode)?;
     let token = authenticate_bearer(state, &received.headers, received.peer.as_ref(), mode)?;
+    // The Showcase spec lists no 403; its 401 is the answer for "a valid subscription to the
+    // scope(s) that contain this API endpoint is required".
     if !token.scopes.iter().any(|s| s == SHOWCASE_SCOPE) {
         return Err(ShowcaseError::new(
-            StatusCode::FORBIDDEN,
+            StatusCode::UNAUTHORIZED,
             format!(
                 "The access token lacks the scope {SHOWCASE_SCOPE} (it has: {})",
                 token.scopes.join(" ")

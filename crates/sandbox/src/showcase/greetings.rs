@@ -1,10 +1,12 @@
 //! The showcase's greeting, `{"message": "Welcome to ING!", "id": …, "messageTimestamp":
-//! "2023-07-30 15:42:17 GMT"}`, behind its three ways of authenticating.
+//! "2023-07-30 15:42:17 GMT"}`, behind its three ways of authenticating. Each 200 carries the
+//! `X-ING-ReqID` header the Showcase spec documents: the request's own when it sent one (the
+//! older premium flow signs it), else a fresh UUID.
 
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -16,6 +18,8 @@ use crate::kernel::errors::json_response;
 use crate::kernel::verify::Received;
 
 pub const GREETING: &str = "Welcome to ING!";
+/// The request id header of ING's Open Banking APIs, on the request and on the showcase's 200.
+pub const REQ_ID_HEADER: HeaderName = HeaderName::from_static("x-ing-reqid");
 /// `messageTimestamp`: UTC with a literal `GMT`, no `T`, no fraction.
 const TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S GMT";
 
@@ -40,22 +44,38 @@ impl Greeting {
 
 /// `GET /greetings/single`: HTTP-signature token + `Signature` header.
 pub async fn single(State(state): State<Arc<Kernel>>, received: Received) -> Response {
-    answer(&state, auth::http_signed(&state, &received))
+    answer(&state, &received, auth::http_signed(&state, &received))
 }
 
 /// `GET /mtls-only/greetings`: mTLS-only token, no message signature.
 pub async fn mtls_only(State(state): State<Arc<Kernel>>, received: Received) -> Response {
-    answer(&state, auth::mtls_only(&state, &received))
+    answer(&state, &received, auth::mtls_only(&state, &received))
 }
 
 /// `GET /signed/greetings`: mTLS-only token + detached JWS.
 pub async fn signed(State(state): State<Arc<Kernel>>, received: Received) -> Response {
-    answer(&state, auth::jws_signed(&state, &received))
+    answer(&state, &received, auth::jws_signed(&state, &received))
 }
 
-fn answer(state: &Kernel, authenticated: Result<(), ShowcaseError>) -> Response {
+fn answer(
+    state: &Kernel,
+    received: &Received,
+    authenticated: Result<(), ShowcaseError>,
+) -> Response {
     match authenticated {
-        Ok(()) => json_response(StatusCode::OK, &Greeting::at(state.clock.now_utc())),
+        Ok(()) => {
+            let mut response = json_response(StatusCode::OK, &Greeting::at(state.clock.now_utc()));
+            let req_id = received
+                .headers
+                .get(&REQ_ID_HEADER)
+                .filter(|v| !v.is_empty())
+                .cloned()
+                .or_else(|| HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).ok());
+            if let Some(value) = req_id {
+                response.headers_mut().insert(REQ_ID_HEADER, value);
+            }
+            response
+        }
         Err(error) => error.into_response(),
     }
 }

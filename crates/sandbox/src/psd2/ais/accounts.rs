@@ -13,16 +13,16 @@ use axum::response::Response;
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use super::ledger::{self, Balances, format_amount, format_date_time};
+use super::ledger::{self, Balances, format_date_time};
 use super::query::{Params, check_currency};
 use super::{
-    BALANCES_SCOPE, TRANSACTIONS_SCOPE, authenticate, consented_account, ok_json, respond, today,
+    BALANCES_SCOPE, SCOPE_REFUSAL, TRANSACTIONS_SCOPE, authenticate, consented_account, ok_json,
+    respond, today,
 };
 use crate::kernel::errors::IngError;
 use crate::kernel::profiles::{self, Account, AccountKind};
 use crate::kernel::verify::Received;
 use crate::psd2::Psd2Context;
-use crate::psd2::resource::format_error;
 use crate::psd2::resource::{require_any_scope, require_scope};
 
 /// The Berlin Group balance types ING lists.
@@ -82,10 +82,11 @@ impl AccountItem {
                     href: format!("/v3/accounts/{id}/transactions?currency={currency}"),
                 },
             },
+            // ING's card transactions take no currency parameter.
             AccountKind::Card => Links {
                 balances: None,
                 transactions: Link {
-                    href: format!("/v1/card-accounts/{id}/transactions?currency={currency}"),
+                    href: format!("/v1/card-accounts/{id}/transactions"),
                 },
             },
         };
@@ -129,7 +130,11 @@ pub async fn list(State(state): State<Psd2Context>, received: Received) -> Respo
 
 fn list_accounts(state: &Psd2Context, received: &Received) -> Result<Response, IngError> {
     let caller = authenticate(state, received)?;
-    require_any_scope(&caller.token, &[BALANCES_SCOPE, TRANSACTIONS_SCOPE])?;
+    require_any_scope(
+        &caller.token,
+        &[BALANCES_SCOPE, TRANSACTIONS_SCOPE],
+        SCOPE_REFUSAL,
+    )?;
     Params::parse(received.uri.query(), &[])?;
     let list = account_list(&caller.consent.account_ids)?;
     Ok(ok_json(&list, caller.request_id))
@@ -155,10 +160,36 @@ impl AccountRef {
     }
 }
 
+/// The AIS spec's `Amount`: `amount` is a JSON number ("fractions must be compliant to the
+/// currency definition", negative for a debit), unlike PIS amounts, which are strings.
 #[derive(Serialize)]
 pub struct Amount {
     pub currency: &'static str,
-    pub amount: String,
+    pub amount: Minor,
+}
+
+impl Amount {
+    pub fn of(currency: &'static str, minor: i64) -> Self {
+        Self {
+            currency,
+            amount: Minor(minor),
+        }
+    }
+}
+
+/// An amount in minor units (cents), serialized as a JSON number of currency units: `-12.3`
+/// for -1230 (a number has no trailing zeros to keep).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Minor(pub i64);
+
+impl Serialize for Minor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // Exact for every amount below 2^53 cents; serde_json writes the shortest decimal
+        // that reads back as the same f64, so 1234.56 stays 1234.56.
+        #[allow(clippy::cast_precision_loss)]
+        let units = self.0 as f64 / 100.0;
+        serializer.serialize_f64(units)
+    }
 }
 
 #[derive(Serialize)]
@@ -176,7 +207,7 @@ struct BalanceList {
 }
 
 /// `balanceTypes`: a comma-separated subset of [`BALANCE_TYPES`], in the order asked,
-/// duplicates dropped.
+/// duplicates dropped; anything else is 400 REQUESTED_BALANCES_INVALID (ING's AIS code for it).
 fn balance_types(params: &Params) -> Result<Vec<&'static str>, IngError> {
     let Some(list) = params.get("balanceTypes") else {
         return Ok(DEFAULT_BALANCE_TYPES.to_vec());
@@ -187,13 +218,15 @@ fn balance_types(params: &Params) -> Result<Vec<&'static str>, IngError> {
             .iter()
             .find(|t| **t == name.trim())
             .ok_or_else(|| {
-                format_error(
+                IngError::tpp(
+                    StatusCode::BAD_REQUEST,
+                    "REQUESTED_BALANCES_INVALID",
                     format!(
                         "Unknown balance type '{name}' in balanceTypes; known: {}",
                         BALANCE_TYPES.join(", ")
                     ),
-                    "balanceTypes",
                 )
+                .with_path("balanceTypes")
             })?;
         if !types.contains(known) {
             types.push(*known);
@@ -225,10 +258,7 @@ fn balance_entry(account: &Account, balances: &Balances, balance_type: &'static 
     let changed = changed.unwrap_or_else(|| ledger::epoch().and_time(chrono::NaiveTime::MIN));
     Balance {
         balance_type,
-        balance_amount: Amount {
-            currency: account.currency,
-            amount: format_amount(amount),
-        },
+        balance_amount: Amount::of(account.currency, amount),
         last_change_date_time: format_date_time(changed),
     }
 }
@@ -247,7 +277,7 @@ fn account_balances(
     received: &Received,
 ) -> Result<Response, IngError> {
     let caller = authenticate(state, received)?;
-    require_scope(&caller.token, BALANCES_SCOPE)?;
+    require_scope(&caller.token, BALANCES_SCOPE, SCOPE_REFUSAL)?;
     let account = consented_account(&caller.consent, id, AccountKind::Current)?;
     let params = Params::parse(received.uri.query(), &["balanceTypes", "currency"])?;
     check_currency(&params, account)?;
@@ -278,6 +308,22 @@ mod tests {
         );
         assert!(parse("balanceTypes=expected,booked").is_err());
         assert!(parse("balanceTypes=").is_err());
+    }
+
+    #[test]
+    fn amounts_are_json_numbers() {
+        let json = |minor| serde_json::to_string(&Amount::of("EUR", minor)).unwrap_or_default();
+        assert_eq!(json(123_456), r#"{"currency":"EUR","amount":1234.56}"#);
+        assert_eq!(json(-1230), r#"{"currency":"EUR","amount":-12.3}"#);
+        assert_eq!(json(-5), r#"{"currency":"EUR","amount":-0.05}"#);
+        assert_eq!(json(300_000), r#"{"currency":"EUR","amount":3000.0}"#);
+        for minor in [1, 99, 10_001, 1_234_567_891, -987_654_321] {
+            let value: serde_json::Value = serde_json::from_str(&json(minor)).unwrap_or_default();
+            let units = value["amount"].as_f64().unwrap_or(f64::NAN);
+            #[allow(clippy::cast_possible_truncation)]
+            let back = (units * 100.0).round() as i64;
+            assert_eq!(back, minor);
+        }
     }
 
     #[test]

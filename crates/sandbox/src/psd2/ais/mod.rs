@@ -2,21 +2,25 @@
 //! the deterministic [`ledger`].
 //!
 //! Routes (customer access token obtained with HTTP signatures, `Signature` keyId = client_id
-//! over at least `(request-target) date digest`, and `X-Request-ID`, echoed on the response):
+//! over at least `(request-target) date digest`, and `X-Request-ID`, a UUID, echoed on the
+//! response):
 //! - `GET /v3/accounts` — scope `payment-accounts:balances:view` or
 //!   `payment-accounts:transactions:view`: the consent's accounts with their `_links`.
 //! - `GET /v3/accounts/{id}/balances?balanceTypes=…&currency=…` — scope `…:balances:view`.
-//! - `GET /v3/accounts/{id}/transactions?dateFrom&dateTo&currency&limit` or `?next=<cursor>` —
-//!   scope `…:transactions:view`.
-//! - `GET /v1/card-accounts/{id}/transactions` (same query) — scope
+//! - `GET /v3/accounts/{id}/transactions?dateFrom&dateTo&currency&limit&fieldsToOmit` or
+//!   `?next=<cursor>` — scope `…:transactions:view`.
+//! - `GET /v1/card-accounts/{id}/transactions?dateFrom&dateTo&limit` — scope
 //!   `card-accounts:transactions:view` (inference: the scope name is not in the seeds).
 //!
-//! Refusals, in the order they are checked: the token and signature (401, from
-//! `authenticate_signed`: expired, application or mTLS-only token, signature), `X-Request-ID`
-//! (400 FORMAT_ERROR), the scope (403 CONSENT_INVALID, `flow.scope-missing`), the account (404
-//! RESOURCE_UNKNOWN unknown or of the other kind — a card on `/v3/accounts`, a current account
-//! on `/v1/card-accounts`; 403 CONSENT_INVALID when it exists but is not in the consent), then
-//! the query (400 FORMAT_ERROR or PERIOD_INVALID with `path`; see [`query`]).
+//! Refusals, in the order they are checked, each with a status and a code ING's AIS spec lists
+//! for the operation: the token and signature (401 INVALID_HEADER, from `authenticate_signed`:
+//! missing, unknown, expired, application or mTLS-only token, signature), `X-Request-ID` (400
+//! FORMAT_ERROR), the scope (404 RESOURCE_UNKNOWN, `flow.scope-missing`: the spec's 404 is "Not
+//! Found or Unauthorised", and `/v3/accounts` documents no 403), the account (404
+//! RESOURCE_UNKNOWN: unknown, not in the consent, or of the other kind — a card on
+//! `/v3/accounts`, a current account on `/v1/card-accounts`), then the query (400 FORMAT_ERROR,
+//! PERIOD_INVALID, REQUESTED_BALANCES_INVALID, REQUESTED_CURRENCY_INVALID or
+//! FIELDS_TO_OMIT_INVALID with `path`; see [`query`]).
 
 mod accounts;
 pub mod ledger;
@@ -32,7 +36,7 @@ use chrono::NaiveDate;
 
 use super::consent::Consent;
 use super::oauth::{AccessToken, TokenKind, authenticate_signed};
-use super::resource::{echo_request_id, request_id};
+use super::resource::{REQUEST_ID_HEADER, ScopeRefusal, echo_request_id, in_tpp_shape, request_id};
 use crate::kernel::errors::{IngError, json_response};
 use crate::kernel::profiles::{self, Account, AccountKind};
 use crate::kernel::verify::Received;
@@ -42,6 +46,14 @@ pub const BALANCES_SCOPE: &str = "payment-accounts:balances:view";
 pub const TRANSACTIONS_SCOPE: &str = "payment-accounts:transactions:view";
 /// Inference: ING's card-account scope name is not in the seeds.
 pub const CARD_TRANSACTIONS_SCOPE: &str = "card-accounts:transactions:view";
+
+/// A token without the AIS scope an endpoint needs: as an account outside the consent, 404
+/// RESOURCE_UNKNOWN (ING's AIS spec: 404 "Not Found or Unauthorised"; `/v3/accounts` documents
+/// no 403 and answers 404 when "there are no granted accounts at all").
+pub const SCOPE_REFUSAL: ScopeRefusal = ScopeRefusal {
+    status: StatusCode::NOT_FOUND,
+    code: "RESOURCE_UNKNOWN",
+};
 
 pub fn routes<S>() -> Router<S>
 where
@@ -68,8 +80,8 @@ pub struct Caller {
     pub request_id: HeaderValue,
 }
 
-/// The checks every AIS/CAF call starts with: customer token + HTTP signature, then
-/// `X-Request-ID`.
+/// The checks every AIS/CAF call starts with: customer token + HTTP signature (refusals in the
+/// `tppMessages` shape), then `X-Request-ID`.
 pub fn authenticate(state: &Psd2Context, received: &Received) -> Result<Caller, IngError> {
     let token = authenticate_signed(
         state,
@@ -77,7 +89,8 @@ pub fn authenticate(state: &Psd2Context, received: &Received) -> Result<Caller, 
         &received.headers,
         &received.request,
         TokenKind::Customer,
-    )?;
+    )
+    .map_err(in_tpp_shape)?;
     let request_id = request_id(&received.headers)?;
     // authenticate_signed only passes customer tokens, which always carry their consent.
     let consent = token.consent.clone().ok_or_else(IngError::internal)?;
@@ -103,8 +116,8 @@ pub fn consented_account(
     };
     if !consent.account_ids.contains(&account.resource_id) {
         return Err(IngError::tpp(
-            StatusCode::FORBIDDEN,
-            "CONSENT_INVALID",
+            StatusCode::NOT_FOUND,
+            "RESOURCE_UNKNOWN",
             format!(
                 "Account {id} is not part of this consent (granted: {})",
                 consent.account_ids.join(", ")
@@ -148,9 +161,14 @@ pub fn respond(received: &Received, result: Result<Response, IngError>) -> Respo
         Ok(response) => response,
         Err(error) => {
             let response = error.into_response();
-            match request_id(&received.headers) {
-                Ok(id) => echo_request_id(response, id),
-                Err(_) => response,
+            // As sent, even when it is the fault (not a UUID).
+            match received
+                .headers
+                .get(&REQUEST_ID_HEADER)
+                .filter(|v| !v.is_empty())
+            {
+                Some(id) => echo_request_id(response, id.clone()),
+                None => response,
             }
         }
     }
@@ -193,7 +211,8 @@ mod tests {
         );
         assert_eq!(
             status(&consent(&[CARD]), NL, AccountKind::Current),
-            Some(StatusCode::FORBIDDEN)
+            Some(StatusCode::NOT_FOUND),
+            "an account outside the consent is not found for this token"
         );
     }
 }

@@ -1,16 +1,21 @@
 //! `GET /v3/accounts/{id}/transactions` and `GET /v1/card-accounts/{id}/transactions`.
 //!
 //! One ordered sequence per query: newest first — today's pending entries, then booked entries
-//! day by day, each day's in its ledger order. A page holds `limit` entries; while more remain
-//! it carries `_links.next.href` = the same path with `?next=<cursor>`, the cursor naming the
-//! query and the last entry returned (a position, not an offset, so each entry comes exactly
-//! once even if the day rolls over between pages). Without a next page there is no `_links`.
+//! day by day, each day's in its ledger order, those whose `executionDateTime` is in the range
+//! (`query.rs`). A page holds `limit` entries; while more remain the list carries
+//! `_links.next.href` (`transactions._links`, `cardTransactions._links`: where ING's spec puts
+//! it) = the same path with `?next=<cursor>`, the cursor naming the query and the last entry
+//! returned (a position, not an offset, so each entry comes exactly once even if the day rolls
+//! over between pages). Without a next page there is no `_links`.
 //!
 //! A pending entry's `executionDateTime` is its time of day from the ledger, which may be later
 //! than the sandbox's clock: the day's entries do not depend on the time of the request.
 //!
-//! Card accounts answer in the Berlin Group card shape (`cardAccount`, `cardTransactions`,
-//! `cardTransactionId`, `transactionDetails`) — inference: ING's card response is not public.
+//! Amounts are JSON numbers (the AIS spec's `Amount`). `fieldsToOmit` (current accounts only,
+//! as the spec lists it) leaves the named fields out of booked, pending and info entries.
+//!
+//! Card accounts answer in the spec's card shape (`cardAccount`, `cardTransactions`,
+//! `cardTransactionId`, `transactionDate`, `maskedPan`, `transactionDetails`).
 
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -18,11 +23,11 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::accounts::{AccountRef, Amount};
-use super::ledger::{self, Entry, format_amount, format_date_time};
-use super::query::{Cursor, Params, Window, check_currency, window};
+use super::ledger::{self, Entry, format_date_time};
+use super::query::{Cursor, Omit, Params, Window, check_currency, window};
 use super::{
-    CARD_TRANSACTIONS_SCOPE, TRANSACTIONS_SCOPE, authenticate, consented_account, ok_json, respond,
-    today,
+    CARD_TRANSACTIONS_SCOPE, SCOPE_REFUSAL, TRANSACTIONS_SCOPE, authenticate, consented_account,
+    ok_json, respond,
 };
 use crate::kernel::errors::IngError;
 use crate::kernel::profiles::{Account, AccountKind};
@@ -30,7 +35,16 @@ use crate::kernel::verify::Received;
 use crate::psd2::Psd2Context;
 use crate::psd2::resource::require_scope;
 
-const QUERY_PARAMETERS: [&str; 5] = ["dateFrom", "dateTo", "currency", "limit", "next"];
+/// The query parameters ING's AIS spec lists for each path, and `next` (its next links).
+const ACCOUNT_PARAMETERS: [&str; 6] = [
+    "dateFrom",
+    "dateTo",
+    "currency",
+    "limit",
+    "fieldsToOmit",
+    "next",
+];
+const CARD_PARAMETERS: [&str; 4] = ["dateFrom", "dateTo", "limit", "next"];
 
 /// One page of a window: its entries and, when more remain, the position to continue after.
 #[derive(Debug)]
@@ -42,11 +56,11 @@ pub struct Page {
 /// The page of `window` for `account`, never past `today`.
 pub fn page(account: &Account, window: &Window, today: NaiveDate) -> Page {
     let limit = usize::from(window.limit);
-    let first_day = window.date_from.max(ledger::epoch());
+    let first_day = window.from.date().max(ledger::epoch());
     let mut entries = Vec::new();
     let mut date = match window.after {
-        Some((after, _)) => after.min(window.date_to),
-        None => window.date_to,
+        Some((after, _)) => after.min(window.to.date()),
+        None => window.to.date(),
     }
     .min(today);
     while date >= first_day && entries.len() <= limit {
@@ -54,7 +68,8 @@ pub fn page(account: &Account, window: &Window, today: NaiveDate) -> Page {
             let seen = window
                 .after
                 .is_some_and(|(d, seq)| d == entry.date && entry.seq <= seq);
-            if !seen {
+            let at = entry.at();
+            if !seen && window.from <= at && at <= window.to {
                 entries.push(entry);
             }
         }
@@ -98,7 +113,8 @@ struct Transaction {
     #[serde(skip_serializing_if = "Option::is_none")]
     debtor_name: Option<&'static str>,
     transaction_type: &'static str,
-    remittance_information_unstructured: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remittance_information_unstructured: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -107,15 +123,17 @@ struct TransactionLists {
     booked: Vec<Transaction>,
     pending: Vec<Transaction>,
     info: Vec<Transaction>,
-    standing_order_agreement_information: Vec<Transaction>,
+    /// In ING's example response, not in its schema; the sandbox has no standing order
+    /// agreements to list.
+    standing_order_agreement_information: [(); 0],
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    links: Option<Links>,
 }
 
 #[derive(Serialize)]
 struct TransactionsBody {
     account: AccountRef,
     transactions: TransactionLists,
-    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
-    links: Option<Links>,
 }
 
 #[derive(Serialize)]
@@ -126,6 +144,8 @@ struct CardTransaction {
     #[serde(skip_serializing_if = "Option::is_none")]
     booking_date: Option<String>,
     transaction_amount: Amount,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    masked_pan: Option<&'static str>,
     transaction_details: String,
 }
 
@@ -133,6 +153,8 @@ struct CardTransaction {
 struct CardTransactionLists {
     booked: Vec<CardTransaction>,
     pending: Vec<CardTransaction>,
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    links: Option<Links>,
 }
 
 #[derive(Serialize)]
@@ -140,43 +162,41 @@ struct CardTransactionLists {
 struct CardTransactionsBody {
     card_account: AccountRef,
     card_transactions: CardTransactionLists,
-    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
-    links: Option<Links>,
 }
 
-fn amount(account: &Account, entry: &Entry) -> Amount {
-    Amount {
-        currency: account.currency,
-        amount: format_amount(entry.amount),
-    }
+fn amount(account: &'static Account, entry: &Entry) -> Amount {
+    Amount::of(account.currency, entry.amount)
 }
 
-fn transaction(account: &Account, entry: Entry, booked: bool) -> Transaction {
+fn transaction(account: &'static Account, entry: Entry, booked: bool, omit: Omit) -> Transaction {
     let (creditor_name, debtor_name) = if entry.amount < 0 {
         (Some(entry.counterparty), None)
     } else {
         (None, Some(entry.counterparty))
     };
+    let kept = |field: &str| !omit.contains(field);
     Transaction {
         transaction_amount: amount(account, &entry),
         booking_date: booked.then(|| entry.date.to_string()),
         value_date: entry.date.to_string(),
         execution_date_time: format_date_time(entry.at()),
-        creditor_name,
-        debtor_name,
+        creditor_name: creditor_name.filter(|_| kept("creditorName")),
+        debtor_name: debtor_name.filter(|_| kept("debtorName")),
         transaction_type: entry.method.transaction_type(),
         transaction_id: entry.transaction_id,
         end_to_end_id: entry.end_to_end_id,
-        remittance_information_unstructured: entry.remittance,
+        remittance_information_unstructured: Some(entry.remittance)
+            .filter(|_| kept("remittanceInformationUnstructured")),
     }
 }
 
-fn card_transaction(account: &Account, entry: Entry, booked: bool) -> CardTransaction {
+fn card_transaction(account: &'static Account, entry: Entry, booked: bool) -> CardTransaction {
     CardTransaction {
         transaction_amount: amount(account, &entry),
         booking_date: booked.then(|| entry.date.to_string()),
         transaction_date: entry.date.to_string(),
         card_transaction_id: entry.transaction_id,
+        masked_pan: account.masked_pan,
         transaction_details: entry.remittance,
     }
 }
@@ -235,22 +255,25 @@ fn list(
     kind: AccountKind,
 ) -> Result<Response, IngError> {
     let caller = authenticate(state, received)?;
-    let scope = match kind {
-        AccountKind::Current => TRANSACTIONS_SCOPE,
-        AccountKind::Card => CARD_TRANSACTIONS_SCOPE,
+    let (scope, parameters) = match kind {
+        AccountKind::Current => (TRANSACTIONS_SCOPE, &ACCOUNT_PARAMETERS[..]),
+        AccountKind::Card => (CARD_TRANSACTIONS_SCOPE, &CARD_PARAMETERS[..]),
     };
-    require_scope(&caller.token, scope)?;
+    require_scope(&caller.token, scope, SCOPE_REFUSAL)?;
     let account = consented_account(&caller.consent, id, kind)?;
-    let params = Params::parse(received.uri.query(), &QUERY_PARAMETERS)?;
+    let params = Params::parse(received.uri.query(), parameters)?;
     check_currency(&params, account)?;
-    let today = today(state);
-    let window = window(&params, account, today)?;
+    let now = state.clock.now_utc().naive_utc();
+    let today = now.date();
+    let window = window(&params, account, now)?;
     let page = page(account, &window, today);
     let base = received.uri.path();
     let links = next_link(base, account, &window, &page);
     let response = match kind {
         AccountKind::Current => {
-            let (booked, pending) = split(page.entries, today, |e, b| transaction(account, e, b));
+            let (booked, pending) = split(page.entries, today, |e, b| {
+                transaction(account, e, b, window.omit)
+            });
             ok_json(
                 &TransactionsBody {
                     account: AccountRef::of(account),
@@ -258,9 +281,9 @@ fn list(
                         booked,
                         pending,
                         info: Vec::new(),
-                        standing_order_agreement_information: Vec::new(),
+                        standing_order_agreement_information: [],
+                        links,
                     },
-                    links,
                 },
                 caller.request_id,
             )
@@ -271,8 +294,11 @@ fn list(
             ok_json(
                 &CardTransactionsBody {
                     card_account: AccountRef::of(account),
-                    card_transactions: CardTransactionLists { booked, pending },
-                    links,
+                    card_transactions: CardTransactionLists {
+                        booked,
+                        pending,
+                        links,
+                    },
                 },
                 caller.request_id,
             )
@@ -285,10 +311,15 @@ fn list(
 mod tests {
     use super::*;
     use crate::kernel::profiles;
+    use chrono::NaiveTime;
     use std::collections::HashSet;
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or(NaiveDate::MIN)
+    }
+
+    fn end(day: NaiveDate) -> chrono::NaiveDateTime {
+        day.and_hms_opt(23, 59, 59).unwrap_or_default()
     }
 
     fn nl() -> Account {
@@ -302,9 +333,10 @@ mod tests {
         let account = nl();
         let today = d("2024-04-20");
         let whole = Window {
-            date_from: d("2024-03-01"),
-            date_to: today,
+            from: d("2024-03-01").and_time(NaiveTime::MIN),
+            to: end(today),
             limit: 1000,
+            omit: Omit::default(),
             after: None,
         };
         let all = page(&account, &whole, today);
@@ -331,7 +363,7 @@ mod tests {
         assert!(
             all.entries
                 .iter()
-                .all(|e| e.date >= whole.date_from && e.date <= today)
+                .all(|e| e.at() >= whole.from && e.date <= today)
         );
     }
 
@@ -340,9 +372,10 @@ mod tests {
         let account = nl();
         let today = d("2024-01-10");
         let window = Window {
-            date_from: d("2023-06-01"),
-            date_to: d("2024-02-01"),
+            from: d("2023-06-01").and_time(NaiveTime::MIN),
+            to: end(d("2024-02-01")),
             limit: 1000,
+            omit: Omit::default(),
             after: None,
         };
         let p = page(&account, &window, today);
@@ -352,5 +385,96 @@ mod tests {
                 .all(|e| e.date >= ledger::epoch() && e.date <= today)
         );
         assert!(!p.entries.is_empty());
+    }
+
+    #[test]
+    fn date_times_cut_inside_a_day() {
+        let account = nl();
+        let today = d("2024-04-20");
+        let days = |from: &str, to: &str| {
+            let window = Window {
+                from: d(from).and_time(NaiveTime::MIN),
+                to: end(d(to)),
+                limit: 1000,
+                omit: Omit::default(),
+                after: None,
+            };
+            page(&account, &window, today).entries
+        };
+        let two_days = days("2024-03-04", "2024-03-05");
+        assert!(two_days.len() >= 2, "{}", two_days.len());
+        // Cut at the execution time of one entry: it is in, later ones are out.
+        let middle = &two_days[two_days.len() / 2];
+        let window = Window {
+            from: d("2024-03-04").and_time(NaiveTime::MIN),
+            to: middle.at(),
+            limit: 1000,
+            omit: Omit::default(),
+            after: None,
+        };
+        let cut = page(&account, &window, today).entries;
+        let expected: Vec<_> = two_days.iter().filter(|e| e.at() <= middle.at()).collect();
+        assert_eq!(cut.iter().collect::<Vec<_>>(), expected);
+        assert!(
+            cut.iter()
+                .any(|e| e.transaction_id == middle.transaction_id)
+        );
+        let window = Window {
+            from: middle.at(),
+            ..window
+        };
+        let from_middle = page(
+            &account,
+            &Window {
+                to: end(d("2024-03-05")),
+                ..window
+            },
+            today,
+        );
+        assert!(from_middle.entries.iter().all(|e| e.at() >= middle.at()));
+        assert!(
+            from_middle
+                .entries
+                .iter()
+                .any(|e| e.transaction_id == middle.transaction_id)
+        );
+    }
+
+    #[test]
+    fn fields_to_omit_leave_the_named_fields_out() {
+        let account: &'static Account = profiles::account("450ffbb8-9f11-4ec6-a1e1-df48aefc82ef")
+            .map(|(_, _, a)| a)
+            .unwrap_or_else(|| panic!("account"));
+        let entries = ledger::day(account, d("2024-03-25"));
+        assert!(entries.iter().any(|e| e.amount > 0) || entries.iter().any(|e| e.amount < 0));
+        let render = |omit: &str| -> Vec<serde_json::Value> {
+            let omit = Omit::parse(omit).unwrap_or_default();
+            ledger::day(account, d("2024-03-25"))
+                .into_iter()
+                .map(|e| {
+                    serde_json::to_value(transaction(account, e, true, omit)).unwrap_or_default()
+                })
+                .collect()
+        };
+        let full = render("debtorAccount");
+        assert!(
+            full.iter()
+                .all(|t| t.get("remittanceInformationUnstructured").is_some())
+        );
+        assert!(
+            full.iter()
+                .all(|t| t.get("debtorName").is_some() || t.get("creditorName").is_some())
+        );
+        for t in render("debtorName,creditorName,remittanceInformationUnstructured") {
+            for field in [
+                "debtorName",
+                "creditorName",
+                "remittanceInformationUnstructured",
+            ] {
+                assert!(t.get(field).is_none(), "{field}: {t}");
+            }
+            assert!(t["transactionAmount"]["amount"].is_number(), "{t}");
+            assert!(t["transactionId"].is_string(), "{t}");
+        }
     }
 }

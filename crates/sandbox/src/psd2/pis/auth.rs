@@ -2,7 +2,8 @@
 //!
 //! - **HTTP signature** (ING's sandbox scripts): `Authorization: Bearer <application token
 //!   obtained with an HTTP signature>` and `Signature: keyId="<client_id>",…` over at least
-//!   `(request-target) date digest` ([`authenticate_signed`]); a customer token is refused.
+//!   `(request-target) date digest x-request-id` — what ING's PIS spec requires and ING's PIS
+//!   script signs ([`authenticate_signed_over`]); a customer token is refused.
 //! - **JWS** (ING's production table): `Authorization: Bearer <mTLS-only application token>` and
 //!   `X-JWS-Signature` with `TPP-Signature-Certificate` and `Digest`, verified like
 //!   `PUT /oauth2/applications`; the certificate must be a registered signing certificate of the
@@ -12,7 +13,7 @@
 //!
 //! The other signature, if also sent, is not looked at. A token whose mode does not match the
 //! signature sent — or no signature at all — is 401 `flow.token-mode-mismatch` naming the pairing
-//! that is needed.
+//! that is needed. Every refusal is in the `tppMessages` shape, code INVALID_HEADER.
 
 use axum::http::HeaderMap;
 
@@ -21,26 +22,36 @@ use crate::kernel::errors::{IngError, diagnosis};
 use crate::kernel::verify::{Received, SignedJws, unauthorized};
 use crate::psd2::Psd2Context;
 use crate::psd2::oauth::{
-    AccessToken, TokenKind, TokenLookup, TokenMode, authenticate_bearer, authenticate_signed,
+    AccessToken, TokenKind, TokenLookup, TokenMode, authenticate_bearer, authenticate_signed_over,
     bearer_value,
 };
+use crate::psd2::resource::in_tpp_shape;
 use obconform_core::sign::{JWS_HEADER, jws};
 
 /// `sigD.pars` a JWS must include when the request has no body.
 const BODYLESS_PARS: [&str; 2] = ["(request-target)", "digest"];
 
+/// What a PIS HTTP signature must cover (ING's PIS spec, the `Signature` parameter: "We require
+/// the following headers … (request-target) Date Digest X-Request-ID").
+pub const SIGNED_HEADERS: [&str; 4] = ["(request-target)", "date", "digest", "x-request-id"];
+
 /// Authenticates a PIS request; returns the application's token.
 pub fn authenticate(state: &Psd2Context, received: &Received) -> Result<AccessToken, IngError> {
+    authenticate_either(state, received).map_err(in_tpp_shape)
+}
+
+fn authenticate_either(state: &Psd2Context, received: &Received) -> Result<AccessToken, IngError> {
     let headers = &received.headers;
     let has_signature = headers.contains_key("signature");
     let has_jws = headers.contains_key(JWS_HEADER);
     match token_mode(state, headers) {
-        Some(TokenMode::HttpSignature) if has_signature => authenticate_signed(
+        Some(TokenMode::HttpSignature) if has_signature => authenticate_signed_over(
             state,
             received.peer.as_ref(),
             headers,
             &received.request,
             TokenKind::Application,
+            &SIGNED_HEADERS,
         ),
         Some(TokenMode::MtlsOnly) if has_jws => {
             let token =

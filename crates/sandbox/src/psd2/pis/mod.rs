@@ -1,26 +1,30 @@
-//! Payment Initiation Service (PIS), Berlin Group shaped as ING serves it.
+//! Payment Initiation Service (PIS), as ING's PIS spec describes it.
 //!
 //! Routes (`{product}`: `sepa-credit-transfers`, `cross-border-credit-transfers`,
 //! `domestic-credit-transfers`; anything else 404 `PRODUCT_UNKNOWN`):
 //! - `POST /v1/payments/{product}`, `POST /v1/periodic-payments/{product}`: initiate; 201 with
 //!   `ASPSP-SCA-Approach: REDIRECT`, `Location` and `{transactionStatus: "RCVD", paymentId,
-//!   _links: {scaRedirect, self, status}}`;
-//! - `GET …/{paymentId}`: the payment as initiated plus `transactionStatus` (and the
-//!   `debtorAccount` chosen on the SCA page — inference);
+//!   _links: {scaRedirect, self, status}}`, each link a plain URI (the spec's `Links`,
+//!   `PeriodicLinks`);
+//! - `GET …/{paymentId}`: the payment as initiated — the fields of the spec's
+//!   `PaymentInstruction` (`PeriodicPaymentInitiation_json`) that were sent, plus the
+//!   `debtorAccount` chosen on the SCA page (inference); nothing else, its status neither;
 //! - `GET …/{paymentId}/status`: `{transactionStatus}`;
 //! - `DELETE …/{paymentId}`: 204 and CANC while RCVD, ACTC, ACTV (or PDNG); else 400
-//!   `CANCELLATION_INVALID` (inference: Berlin Group's code; ING's status code is unknown);
+//!   `SERVICE_INVALID` (ING's status code is unknown; its spec lists no CANCELLATION_INVALID);
 //! - `GET`/`POST /sca/payments/{paymentId}`: the SCA page (`sca.rs`), on the consent host.
 //!
-//! Order of checks: authentication (401, `auth.rs`: HTTP-signature application token +
-//! `Signature`, or mTLS-only token + `X-JWS-Signature`), `X-Request-ID` (400), scope
-//! `payment-accounts:orders:create` (403), product (404); on initiation then `Content-Type:
-//! application/json`, `PSU-IP-Address` (an IP address), `TPP-Redirect-URI` (one of the
-//! application's registered redirect URIs, else `flow.redirect-uri-mismatch`), the body
-//! (`validate.rs`) — all 400 `FORMAT_ERROR` unless said otherwise. The request's `X-Request-ID`
-//! is echoed on every answer that has one. A payment is only found by the application that
-//! initiated it, at the service and product it was initiated with (else 404 `RESOURCE_UNKNOWN`).
-//! Statuses over time: `lifecycle.rs`; storage and its bounds: `store.rs`.
+//! Order of checks: authentication (401 INVALID_HEADER, `auth.rs`: HTTP-signature application
+//! token + `Signature` over `(request-target) date digest x-request-id`, or mTLS-only token +
+//! `X-JWS-Signature`), `X-Request-ID` (400), scope `payment-accounts:orders:create` (403
+//! SERVICE_INVALID), product (404); on initiation then `Content-Type: application/json`,
+//! `PSU-IP-Address` (an IP address), `TPP-Redirect-URI` (one of the application's registered
+//! redirect URIs, else `flow.redirect-uri-mismatch`), the body (`validate.rs`) — all 400
+//! `FORMAT_ERROR` with `path` unless said otherwise. Every status and code is one ING's PIS spec
+//! lists for the operation. The request's `X-Request-ID` is echoed on every answer that has one.
+//! A payment is only found by the application that initiated it, at the service and product it
+//! was initiated with (else 404 `RESOURCE_UNKNOWN`). Statuses over time: `lifecycle.rs`; storage
+//! and its bounds: `store.rs`.
 
 mod auth;
 pub mod lifecycle;
@@ -44,12 +48,21 @@ use self::store::{Owner, Payment};
 use self::validate::{Product, Service};
 use super::consent::same_uri;
 use super::oauth::AccessToken;
-use super::resource::{REQUEST_ID_HEADER, echo_request_id, request_id, require_scope};
+use super::resource::{
+    REQUEST_ID_HEADER, ScopeRefusal, echo_request_id, format_error, request_id, require_scope,
+};
 use crate::kernel::errors::{IngError, diagnosis, json_response};
 use crate::kernel::verify::{Received, has_media_type};
 use crate::psd2::Psd2Context;
 
 pub const ORDERS_SCOPE: &str = "payment-accounts:orders:create";
+/// A token without [`ORDERS_SCOPE`]: 403 (documented on every PIS operation) with
+/// `SERVICE_INVALID`, the code of ING's PIS list for a service the request may not use (it has no
+/// CONSENT_INVALID).
+const SCOPE_REFUSAL: ScopeRefusal = ScopeRefusal {
+    status: StatusCode::FORBIDDEN,
+    code: "SERVICE_INVALID",
+};
 const SCA_APPROACH_HEADER: HeaderName = HeaderName::from_static("aspsp-sca-approach");
 const TPP_REDIRECT_HEADER: &str = "tpp-redirect-uri";
 const PSU_IP_HEADER: &str = "psu-ip-address";
@@ -114,11 +127,11 @@ async fn read(
     status_only: bool,
 ) -> Response {
     let result = find(&state, service, &product, &id, &received).map(|payment| {
-        let status = payment.status(state.clock.now());
         if status_only {
+            let status = payment.status(state.clock.now());
             json_response(StatusCode::OK, &json!({ "transactionStatus": status }))
         } else {
-            json_response(StatusCode::OK, &payment_body(&payment, status))
+            json_response(StatusCode::OK, &payment_body(&payment))
         }
     });
     answer(&received.headers, result)
@@ -159,7 +172,7 @@ fn resource_access(
 ) -> Result<(AccessToken, Product), IngError> {
     let token = auth::authenticate(state, received)?;
     request_id(&received.headers)?;
-    require_scope(&token, ORDERS_SCOPE)?;
+    require_scope(&token, ORDERS_SCOPE, SCOPE_REFUSAL)?;
     Ok((token, Product::parse(product)?))
 }
 
@@ -213,9 +226,9 @@ fn initiation(
         "transactionStatus": lifecycle::TransactionStatus::Received,
         "paymentId": payment.id,
         "_links": {
-            "scaRedirect": { "href": format!("{}{}", state.consent_base, sca::path(&payment.id)) },
-            "self": { "href": location },
-            "status": { "href": format!("{location}/status") },
+            "scaRedirect": format!("{}{}", state.consent_base, sca::path(&payment.id)),
+            "self": location,
+            "status": format!("{location}/status"),
         },
     });
     state.psd2.payments.insert(payment, now);
@@ -228,22 +241,30 @@ fn initiation(
     Ok(response)
 }
 
-/// `GET …/{paymentId}`: the initiation body plus the status.
-fn payment_body(payment: &Payment, status: lifecycle::TransactionStatus) -> Value {
-    let mut body = serde_json::to_value(&payment.order).unwrap_or_else(|_| json!({}));
-    if let Value::Object(map) = &mut body {
-        if payment.order.debtor_account.is_none()
-            && let Some(iban) = &payment.debtor_iban
-        {
-            map.insert("debtorAccount".into(), json!({ "iban": iban }));
+/// `GET …/{paymentId}`: the declared fields of the initiation as sent, and the debtor account
+/// the customer chose on the SCA page when the initiation named none. The status is not part of
+/// the spec's `PaymentInstruction`: it is at `…/status`.
+fn payment_body(payment: &Payment) -> Value {
+    let mut body = payment.order.declared.clone();
+    if !body.contains_key("debtorAccount")
+        && let Some(iban) = &payment.debtor_iban
+    {
+        // Before instructedAmount, where the spec puts it.
+        let mut ordered = serde_json::Map::new();
+        for (key, value) in std::mem::take(&mut body) {
+            if key == "instructedAmount" {
+                ordered.insert("debtorAccount".into(), json!({ "iban": iban }));
+            }
+            ordered.insert(key, value);
         }
-        map.insert("transactionStatus".into(), json!(status));
+        body = ordered;
     }
-    body
+    Value::Object(body)
 }
 
-fn bad_header(text: impl Into<String>) -> IngError {
-    IngError::tpp(StatusCode::BAD_REQUEST, "FORMAT_ERROR", text)
+/// 400 `FORMAT_ERROR` naming the header at fault.
+fn bad_header(text: impl Into<String>, header: &str) -> IngError {
+    format_error(text, header)
 }
 
 fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -258,21 +279,26 @@ fn require_json(headers: &HeaderMap) -> Result<(), IngError> {
     if has_media_type(headers, JSON_CONTENT_TYPE) {
         Ok(())
     } else {
-        Err(bad_header(format!(
-            "Content-Type must be {JSON_CONTENT_TYPE}"
-        )))
+        Err(bad_header(
+            format!("Content-Type must be {JSON_CONTENT_TYPE}"),
+            "Content-Type",
+        ))
     }
 }
 
 /// `PSU-IP-Address`: required on initiation, an IPv4 or IPv6 address.
 fn psu_ip_address(headers: &HeaderMap) -> Result<(), IngError> {
     let value = header_text(headers, PSU_IP_HEADER).ok_or_else(|| {
-        bad_header("Header PSU-IP-Address is required: the IP address of the customer's device")
+        bad_header(
+            "Header PSU-IP-Address is required: the IP address of the customer's device",
+            "PSU-IP-Address",
+        )
     })?;
     value.parse::<IpAddr>().map(|_| ()).map_err(|_| {
-        bad_header(format!(
-            "Header PSU-IP-Address '{value}' is not an IPv4 or IPv6 address"
-        ))
+        bad_header(
+            format!("Header PSU-IP-Address '{value}' is not an IPv4 or IPv6 address"),
+            "PSU-IP-Address",
+        )
     })
 }
 
@@ -286,6 +312,7 @@ fn tpp_redirect_uri(
         bad_header(
             "Header TPP-Redirect-URI is required: where the customer returns after authorising \
              the payment (one of the application's registered redirect URIs)",
+            "TPP-Redirect-URI",
         )
     })?;
     let registry = state.apps();
@@ -297,9 +324,12 @@ fn tpp_redirect_uri(
         return Ok(sent.to_owned());
     }
     let list = list_or_none(&registered);
-    Err(bad_header(format!(
-        "TPP-Redirect-URI `{sent}` is not registered for client_id {client_id} (registered: \
-         {list}); register it with PUT /oauth2/applications/{client_id}"
-    ))
+    Err(bad_header(
+        format!(
+            "TPP-Redirect-URI `{sent}` is not registered for client_id {client_id} (registered: \
+             {list}); register it with PUT /oauth2/applications/{client_id}"
+        ),
+        "TPP-Redirect-URI",
+    )
     .with_diagnosis(diagnosis::REDIRECT_URI_MISMATCH))
 }

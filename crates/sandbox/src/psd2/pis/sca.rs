@@ -123,9 +123,9 @@ fn decide(
 fn country_of(payment: &Payment) -> Option<&'static Country> {
     payment
         .order
-        .debtor_account
+        .debtor_iban
         .as_ref()
-        .and_then(|a| a.iban.get(..2))
+        .and_then(|iban| iban.get(..2))
         .and_then(profiles::country)
         .or_else(|| profiles::country(DEFAULT_COUNTRY))
 }
@@ -140,11 +140,7 @@ fn offered_accounts(payment: &Payment) -> Vec<&'static str> {
         .filter(|a| a.kind == AccountKind::Current)
         .filter_map(|a| a.iban)
         .collect();
-    let debtor = payment
-        .order
-        .debtor_account
-        .as_ref()
-        .map(|a| a.iban.as_str());
+    let debtor = payment.order.debtor_iban.as_deref();
     match all.iter().find(|iban| Some(**iban) == debtor) {
         Some(only) => vec![*only],
         None => all,
@@ -170,7 +166,7 @@ fn render(payment: &Payment) -> String {
             ),
         ),
         ("To", order.creditor_name.clone()),
-        ("IBAN", order.creditor_account.iban.clone()),
+        ("Account", order.creditor_account.clone()),
         ("Product", payment.product.path().to_owned()),
     ];
     if let Some(text) = &order.remittance_information_unstructured {

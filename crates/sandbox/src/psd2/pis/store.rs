@@ -141,7 +141,8 @@ impl PaymentStore {
             .ok_or_else(|| unknown(owner, id))
     }
 
-    /// `DELETE`: cancels a cancellable payment; 400 `CANCELLATION_INVALID` otherwise.
+    /// `DELETE`: cancels a cancellable payment; 400 `SERVICE_INVALID` otherwise (ING's PIS
+    /// codes have no CANCELLATION_INVALID; the cancellation is the service not valid for it).
     pub fn cancel(&self, owner: &Owner<'_>, id: &str, now: SystemTime) -> Result<(), IngError> {
         let mut payments = self.lock();
         let payment = payments
@@ -152,7 +153,7 @@ impl PaymentStore {
         if !status.is_cancellable() {
             return Err(IngError::tpp(
                 StatusCode::BAD_REQUEST,
-                "CANCELLATION_INVALID",
+                "SERVICE_INVALID",
                 format!(
                     "Payment {id} has status {} and can no longer be cancelled (only RCVD, ACTC, \
                      ACTV or PDNG)",
@@ -224,28 +225,25 @@ fn unknown(owner: &Owner<'_>, id: &str) -> IngError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::psd2::pis::validate::{AccountRef, Amount};
+    use crate::psd2::pis::validate;
 
     fn payment(id: &str, client_id: &str, created_at: SystemTime) -> Payment {
+        let body = br#"{"instructedAmount": {"amount": "1", "currency": "EUR"},
+            "creditorAccount": {"iban": "AT861921125678901234"},
+            "creditorName": "Laura Musterfrau"}"#;
+        let order = validate::payment_order(
+            body,
+            Service::Payments,
+            Product::Sepa,
+            lifecycle::utc_date(created_at),
+        )
+        .unwrap_or_else(|e| panic!("{:?}", e.body));
         Payment {
             id: id.to_owned(),
             client_id: client_id.to_owned(),
             service: Service::Payments,
             product: Product::Sepa,
-            order: PaymentOrder {
-                debtor_account: None,
-                instructed_amount: Amount {
-                    currency: "EUR".into(),
-                    amount: "1".into(),
-                },
-                creditor_account: AccountRef {
-                    iban: "AT861921125678901234".into(),
-                },
-                creditor_name: "Laura Musterfrau".into(),
-                creditor_address: None,
-                remittance_information_unstructured: None,
-                schedule: None,
-            },
+            order,
             redirect_uri: "https://www.example.com/".into(),
             created_at,
             stage: Stage::Received,

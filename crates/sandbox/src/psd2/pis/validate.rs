@@ -1,24 +1,32 @@
-//! The payment initiation body and the path's service and product, checked strictly: the first
-//! offending field is refused with 400 `FORMAT_ERROR` and its `path` (ING's formats, Berlin Group
-//! field names). Fields the sandbox does not know are ignored; `null` counts as absent.
+//! The payment initiation body and the path's service and product, checked against ING's PIS
+//! spec (`PaymentInstruction`, `PeriodicPaymentInitiation_json`): the first offending field is
+//! refused with 400 `FORMAT_ERROR` and its `path`. Fields the spec does not declare are ignored
+//! and not kept; `null` counts as absent. The declared fields that were sent are kept as sent and
+//! are what `GET …/{paymentId}` answers.
 //!
-//! Rules:
-//! - `instructedAmount.amount`: a string `^[0-9]{1,14}(\.[0-9]{1,3})?$`, greater than 0;
-//!   `instructedAmount.currency`: three upper-case letters; `EUR` for `sepa-credit-transfers`
-//!   (inference: SEPA is a euro scheme; ING's exact answer is unknown).
-//! - `creditorAccount.iban` (required) and `debtorAccount.iban` (optional):
-//!   `^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$`, no spaces. The mod-97 check digits are not verified:
-//!   ING's own example IBANs (`AT861921125678901234`) fail it.
-//! - `creditorName`: required, not blank, at most 70 characters.
-//! - `remittanceInformationUnstructured`: optional, at most 140 characters.
-//! - `cross-border-credit-transfers`: `creditorAddress` with `country` (two upper-case letters) is
-//!   required, `streetName` (≤ 70), `buildingNumber` (≤ 16), `townName` (≤ 35), `postCode` (≤ 16)
-//!   optional (inference from Berlin Group, which makes the address conditional for non-SEPA
-//!   payments).
-//! - periodic payments: `startDate` `YYYY-MM-DD`, not before the sandbox's UTC today (else 400
-//!   `EXECUTION_DATE_INVALID`); `frequency` one of DAIL WEEK TOWK MNTH TOMN FOMN QUTR SEMI YEAR;
-//!   optional `endDate` (not before `startDate`), `dayOfExecution` "01"–"31" (two digits),
-//!   `executionRule` `following` or `preceding`.
+//! Rules (the spec's types, patterns, lengths and enums, and the sandbox's own where it says so):
+//! - `instructedAmount` (required): `amount` a string `^[0-9]{1,14}(\.[0-9]{1,3})?$` greater
+//!   than 0, `currency` three upper-case letters; `EUR` for `sepa-credit-transfers` (inference:
+//!   SEPA is a euro scheme).
+//! - `creditorAccount` (required): `iban` or `bban` (`^[A-Za-z0-9]{1,34}$`), optional
+//!   `currency`; `sepa-credit-transfers` needs the `iban` (inference). `debtorAccount`
+//!   (optional): `iban` required, optional `currency`. IBANs must have an IBAN's form,
+//!   `^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$` — stricter than the spec's pattern; the mod-97 check
+//!   digits are not verified (ING's own example IBAN `AT861921125678901234` fails it).
+//! - `creditorName` (required, not blank, ≤ 70), `debtorName` (≤ 70), `endToEndIdentification`
+//!   (≤ 35), `remittanceInformationUnstructured` (≤ 140) and the address lines: the spec's
+//!   character set `a-z A-Z 0-9 ? : ( ) . / , ' + -` and space.
+//! - `creditorAddress`: `country` (two upper-case letters) required, `street` (≤ 70),
+//!   `buildingNumber`, `city`, `postalCode`; required for `cross-border-credit-transfers`
+//!   (inference from Berlin Group, which makes the address conditional for non-SEPA payments).
+//! - `creditorAgent`, `debtorAgent`: a BIC; `chargeBearer` DEBT CRED SHAR SLEV;
+//!   `instructionPriority` HIGH NORM; `serviceLevelCode` and `categoryPurposeCode` 1–4, and
+//!   `localInstrumentCode` 1–35 letters or digits; `clearingSystemMemberIdentification` with
+//!   `clearingSystemIdentificationCode` (1–5) and `memberIdentification` (1–35);
+//!   `requestedExecutionDate` `YYYY-MM-DD`, not before the sandbox's UTC today (inference).
+//! - periodic payments: `startDate` `YYYY-MM-DD`, not before the sandbox's UTC today;
+//!   `frequency` one of DAIL WEEK TOWK MNTH TOMN FOMN QUTR SEMI YEAR; optional `endDate` (not
+//!   before `startDate`) and `dayOfExecution` "01"–"31".
 
 use axum::http::StatusCode;
 use chrono::NaiveDate;
@@ -85,6 +93,8 @@ impl Product {
 pub const FREQUENCIES: [&str; 9] = [
     "DAIL", "WEEK", "TOWK", "MNTH", "TOMN", "FOMN", "QUTR", "SEMI", "YEAR",
 ];
+const CHARGE_BEARERS: [&str; 4] = ["DEBT", "CRED", "SHAR", "SLEV"];
+const PRIORITIES: [&str; 2] = ["HIGH", "NORM"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Amount {
@@ -92,60 +102,74 @@ pub struct Amount {
     pub amount: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AccountRef {
-    pub iban: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Address {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub street_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub building_number: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub town_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub post_code: Option<String>,
-    pub country: String,
-}
-
-/// A standing order's schedule (as sent; `end` parsed for the lifecycle).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// A standing order's schedule: what the SCA page shows and the lifecycle needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule {
     pub start_date: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_date: Option<String>,
     pub frequency: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub day_of_execution: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub execution_rule: Option<String>,
-    #[serde(skip)]
     pub end: Option<NaiveDate>,
 }
 
-/// A checked payment initiation body, serialized back in Berlin Group's field names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// A checked payment initiation body.
+#[derive(Debug, Clone, PartialEq)]
 pub struct PaymentOrder {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub debtor_account: Option<AccountRef>,
     pub instructed_amount: Amount,
-    pub creditor_account: AccountRef,
     pub creditor_name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub creditor_address: Option<Address>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The creditor's IBAN, or its BBAN.
+    pub creditor_account: String,
+    pub debtor_iban: Option<String>,
     pub remittance_information_unstructured: Option<String>,
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<Schedule>,
+    /// The fields of the spec's definition that were sent, in the spec's order, as sent: what
+    /// `GET …/{paymentId}` answers.
+    pub declared: Map<String, Value>,
 }
 
+/// How a declared text-like field is checked.
+#[derive(Clone, Copy)]
+enum Rule {
+    /// The spec's character set, at most this many characters (if any).
+    Text(Option<usize>),
+    /// `[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?`
+    Bic,
+    /// 1 to this many letters or digits.
+    Code(usize),
+    OneOf(&'static [&'static str]),
+    /// `YYYY-MM-DD`, not before today.
+    FutureDate,
+}
+
+/// The plain fields of `PaymentInstruction` besides the ones with their own checks, in the
+/// spec's order (`None`: an object or a field checked elsewhere, at this position).
+const DECLARED: [(&str, Option<Rule>); 17] = [
+    ("endToEndIdentification", Some(Rule::Text(Some(35)))),
+    ("debtorAccount", None),
+    ("instructedAmount", None),
+    ("creditorAccount", None),
+    ("creditorAgent", Some(Rule::Bic)),
+    ("creditorName", None),
+    ("creditorAddress", None),
+    ("chargeBearer", Some(Rule::OneOf(&CHARGE_BEARERS))),
+    (
+        "remittanceInformationUnstructured",
+        Some(Rule::Text(Some(140))),
+    ),
+    ("clearingSystemMemberIdentification", None),
+    ("debtorName", Some(Rule::Text(Some(70)))),
+    ("debtorAgent", Some(Rule::Bic)),
+    ("instructionPriority", Some(Rule::OneOf(&PRIORITIES))),
+    ("serviceLevelCode", Some(Rule::Code(4))),
+    ("localInstrumentCode", Some(Rule::Code(35))),
+    ("categoryPurposeCode", Some(Rule::Code(4))),
+    ("requestedExecutionDate", Some(Rule::FutureDate)),
+];
+
+/// What `PeriodicPaymentInitiation_json` adds, in the spec's order.
+const PERIODIC: [&str; 4] = ["startDate", "endDate", "frequency", "dayOfExecution"];
+
 /// Parses and checks the body of `POST /v1/{service}/{product}`; `today` is the sandbox's UTC
-/// date (periodic `startDate` may not be before it).
+/// date (periodic `startDate` and `requestedExecutionDate` may not be before it).
 pub fn payment_order(
     body: &[u8],
     service: Service,
@@ -184,17 +208,16 @@ pub fn payment_order(
     }
 
     let debtor_account = match object(root, "", "debtorAccount")? {
-        Some(account) => Some(account_ref(account, "debtorAccount")?),
+        Some(account) => Some(debtor_account(account)?),
         None => None,
     };
-    let creditor_account = object(root, "", "creditorAccount")?
-        .ok_or_else(|| {
-            format_error(
-                "creditorAccount is required: {\"iban\": \"…\"}",
-                "creditorAccount",
-            )
-        })
-        .and_then(|account| account_ref(account, "creditorAccount"))?;
+    let creditor_object = object(root, "", "creditorAccount")?.ok_or_else(|| {
+        format_error(
+            "creditorAccount is required: {\"iban\": \"…\"}",
+            "creditorAccount",
+        )
+    })?;
+    let (creditor_account, creditor_kept) = creditor_account(creditor_object, product)?;
 
     let creditor_name = required_str(root, "", "creditorName")?;
     if creditor_name.trim().is_empty() {
@@ -203,7 +226,7 @@ pub fn payment_order(
             "creditorName",
         ));
     }
-    check_length(creditor_name, "creditorName", 70)?;
+    check_text(creditor_name, "creditorName", Some(70))?;
 
     let creditor_address = match object(root, "", "creditorAddress")? {
         Some(address) => Some(parse_address(address)?),
@@ -216,28 +239,68 @@ pub fn payment_order(
         }
         None => None,
     };
+    let clearing = match object(root, "", "clearingSystemMemberIdentification")? {
+        Some(object) => Some(clearing_member(object)?),
+        None => None,
+    };
 
-    let remittance = optional_str(root, "", "remittanceInformationUnstructured")?;
-    if let Some(text) = remittance {
-        check_length(text, "remittanceInformationUnstructured", 140)?;
+    let mut declared = Map::new();
+    for (name, rule) in DECLARED {
+        let kept = match (name, rule) {
+            (_, Some(rule)) => match optional_str(root, "", name)? {
+                Some(text) => {
+                    check_rule(text, name, rule, today)?;
+                    Some(Value::from(text))
+                }
+                None => None,
+            },
+            ("debtorAccount", None) => debtor_account.clone(),
+            ("instructedAmount", None) => Some(serde_json::json!({
+                "amount": amount,
+                "currency": currency,
+            })),
+            ("creditorAccount", None) => Some(Value::Object(creditor_kept.clone())),
+            ("creditorName", None) => Some(Value::from(creditor_name)),
+            ("creditorAddress", None) => creditor_address.clone().map(Value::Object),
+            ("clearingSystemMemberIdentification", None) => clearing.clone().map(Value::Object),
+            _ => None,
+        };
+        if let Some(value) = kept {
+            declared.insert(name.to_owned(), value);
+        }
     }
 
     let schedule = match service {
         Service::Payments => None,
-        Service::PeriodicPayments => Some(schedule(root, today)?),
+        Service::PeriodicPayments => {
+            let (schedule, fields) = schedule(root, today)?;
+            for name in PERIODIC {
+                if let Some(value) = fields.get(name) {
+                    declared.insert(name.to_owned(), value.clone());
+                }
+            }
+            Some(schedule)
+        }
     };
 
     Ok(PaymentOrder {
-        debtor_account,
         instructed_amount: Amount {
             currency: currency.to_owned(),
             amount: amount.to_owned(),
         },
-        creditor_account,
         creditor_name: creditor_name.to_owned(),
-        creditor_address,
-        remittance_information_unstructured: remittance.map(str::to_owned),
+        creditor_account,
+        debtor_iban: debtor_account
+            .as_ref()
+            .and_then(|a| a.get("iban"))
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        remittance_information_unstructured: declared
+            .get("remittanceInformationUnstructured")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         schedule,
+        declared,
     })
 }
 
@@ -270,15 +333,16 @@ pub fn check_amount(amount: &str) -> Result<(), IngError> {
 
 /// ISO 4217: three upper-case letters.
 pub fn check_currency(currency: &str) -> Result<(), IngError> {
+    check_currency_at(currency, "instructedAmount.currency")
+}
+
+fn check_currency_at(currency: &str, path: &str) -> Result<(), IngError> {
     if currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase()) {
         return Ok(());
     }
     Err(format_error(
-        format!(
-            "instructedAmount.currency '{currency}' must be an ISO 4217 code: three upper-case \
-             letters like EUR"
-        ),
-        "instructedAmount.currency",
+        format!("{path} '{currency}' must be an ISO 4217 code: three upper-case letters like EUR"),
+        path,
     ))
 }
 
@@ -293,30 +357,108 @@ pub fn is_iban(iban: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
-fn account_ref(account: &Map<String, Value>, at: &str) -> Result<AccountRef, IngError> {
-    let prefix = format!("{at}.");
-    let iban = required_str(account, &prefix, "iban")?;
-    if !is_iban(iban) {
-        let hint = if iban.contains(' ') {
-            " (write it without spaces)"
-        } else {
-            ""
-        };
-        return Err(format_error(
-            format!(
-                "{at}.iban '{iban}' is not an IBAN: two upper-case letters, two digits, then 11 \
-                 to 30 upper-case letters or digits{hint}"
-            ),
-            &format!("{at}.iban"),
-        ));
-    }
-    Ok(AccountRef {
-        iban: iban.to_owned(),
-    })
+/// The spec's character set for names and texts: `a-z A-Z 0-9 ? : ( ) . / , ' + -` and space.
+pub fn is_swift_text(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"?:()./,'+ -".contains(&b))
 }
 
-fn parse_address(address: &Map<String, Value>) -> Result<Address, IngError> {
+fn check_iban(iban: &str, path: &str) -> Result<(), IngError> {
+    if is_iban(iban) {
+        return Ok(());
+    }
+    let hint = if iban.contains(' ') {
+        " (write it without spaces)"
+    } else {
+        ""
+    };
+    Err(format_error(
+        format!(
+            "{path} '{iban}' is not an IBAN: two upper-case letters, two digits, then 11 to 30 \
+             upper-case letters or digits{hint}"
+        ),
+        path,
+    ))
+}
+
+/// `debtorAccount`: `iban` required, `currency` optional; kept as sent.
+fn debtor_account(account: &Map<String, Value>) -> Result<Value, IngError> {
+    let iban = required_str(account, "debtorAccount.", "iban")?;
+    check_iban(iban, "debtorAccount.iban")?;
+    let mut kept = Map::new();
+    kept.insert("iban".into(), Value::from(iban));
+    if let Some(currency) = optional_str(account, "debtorAccount.", "currency")? {
+        check_currency_at(currency, "debtorAccount.currency")?;
+        kept.insert("currency".into(), Value::from(currency));
+    }
+    Ok(Value::Object(kept))
+}
+
+/// `creditorAccount`: `iban` or `bban` (the IBAN for SEPA), `currency` optional. Returns the
+/// account number and the object as kept.
+fn creditor_account(
+    account: &Map<String, Value>,
+    product: Product,
+) -> Result<(String, Map<String, Value>), IngError> {
+    let prefix = "creditorAccount.";
+    let iban = optional_str(account, prefix, "iban")?;
+    let bban = optional_str(account, prefix, "bban")?;
+    let mut kept = Map::new();
+    if let Some(iban) = iban {
+        check_iban(iban, "creditorAccount.iban")?;
+        kept.insert("iban".into(), Value::from(iban));
+    }
+    if let Some(bban) = bban {
+        let valid =
+            (1..=34).contains(&bban.len()) && bban.bytes().all(|b| b.is_ascii_alphanumeric());
+        if !valid {
+            return Err(format_error(
+                format!("creditorAccount.bban '{bban}' must be 1 to 34 letters or digits"),
+                "creditorAccount.bban",
+            ));
+        }
+        kept.insert("bban".into(), Value::from(bban));
+    }
+    let number = match (iban, bban) {
+        (Some(iban), _) => iban,
+        (None, Some(_)) if product == Product::Sepa => {
+            return Err(format_error(
+                "A SEPA credit transfer needs the creditor's IBAN: creditorAccount.iban",
+                "creditorAccount.iban",
+            ));
+        }
+        (None, Some(bban)) => bban,
+        (None, None) => {
+            return Err(format_error(
+                "creditorAccount.iban is required (or, outside SEPA, creditorAccount.bban)",
+                "creditorAccount.iban",
+            ));
+        }
+    };
+    if let Some(currency) = optional_str(account, prefix, "currency")? {
+        check_currency_at(currency, "creditorAccount.currency")?;
+        kept.insert("currency".into(), Value::from(currency));
+    }
+    Ok((number.to_owned(), kept))
+}
+
+/// The spec's `Address`: `street` (≤ 70), `buildingNumber`, `city`, `postalCode`, `country`.
+fn parse_address(address: &Map<String, Value>) -> Result<Map<String, Value>, IngError> {
     let prefix = "creditorAddress.";
+    let mut kept = Map::new();
+    for (name, max) in [
+        ("street", Some(70)),
+        ("buildingNumber", None),
+        ("city", None),
+        ("postalCode", None),
+    ] {
+        if let Some(text) = optional_str(address, prefix, name)? {
+            check_text(text, &format!("{prefix}{name}"), max)?;
+            kept.insert(name.to_owned(), Value::from(text));
+        }
+    }
     let country = required_str(address, prefix, "country")?;
     if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(format_error(
@@ -327,33 +469,112 @@ fn parse_address(address: &Map<String, Value>) -> Result<Address, IngError> {
             "creditorAddress.country",
         ));
     }
-    let field = |name: &str, max: usize| -> Result<Option<String>, IngError> {
-        let value = optional_str(address, prefix, name)?;
-        if let Some(text) = value {
-            check_length(text, &format!("{prefix}{name}"), max)?;
-        }
-        Ok(value.map(str::to_owned))
-    };
-    Ok(Address {
-        street_name: field("streetName", 70)?,
-        building_number: field("buildingNumber", 16)?,
-        town_name: field("townName", 35)?,
-        post_code: field("postCode", 16)?,
-        country: country.to_owned(),
-    })
+    kept.insert("country".into(), Value::from(country));
+    Ok(kept)
 }
 
-fn schedule(root: &Map<String, Value>, today: NaiveDate) -> Result<Schedule, IngError> {
-    let start_date = required_str(root, "", "startDate")?;
-    let start = parse_date(start_date, "startDate")?;
-    if start < today {
-        return Err(IngError::tpp(
-            StatusCode::BAD_REQUEST,
-            "EXECUTION_DATE_INVALID",
-            format!("startDate {start_date} is in the past (today is {today}, UTC)"),
-        )
-        .with_path("startDate"));
+/// `clearingSystemMemberIdentification`: both codes required.
+fn clearing_member(object: &Map<String, Value>) -> Result<Map<String, Value>, IngError> {
+    let prefix = "clearingSystemMemberIdentification.";
+    let mut kept = Map::new();
+    for (name, max) in [
+        ("clearingSystemIdentificationCode", 5),
+        ("memberIdentification", 35),
+    ] {
+        let text = required_str(object, prefix, name)?;
+        check_rule(
+            text,
+            &format!("{prefix}{name}"),
+            Rule::Code(max),
+            NaiveDate::MIN,
+        )?;
+        kept.insert(name.to_owned(), Value::from(text));
     }
+    Ok(kept)
+}
+
+fn check_text(text: &str, path: &str, max: Option<usize>) -> Result<(), IngError> {
+    if !is_swift_text(text) {
+        return Err(format_error(
+            format!(
+                "{path} may only hold the letters a-z and A-Z, digits, spaces and ? : ( ) . / , \
+                 ' + - (ING's PIS spec)"
+            ),
+            path,
+        ));
+    }
+    match max {
+        Some(max) => check_length(text, path, max),
+        None => Ok(()),
+    }
+}
+
+fn check_rule(text: &str, path: &str, rule: Rule, today: NaiveDate) -> Result<(), IngError> {
+    match rule {
+        Rule::Text(max) => check_text(text, path, max),
+        Rule::Bic => {
+            let b = text.as_bytes();
+            let valid = matches!(b.len(), 8 | 11)
+                && b[..6].iter().all(u8::is_ascii_uppercase)
+                && (b[6].is_ascii_uppercase() || (b'2'..=b'9').contains(&b[6]))
+                && ((b[7].is_ascii_uppercase() && b[7] != b'O') || b[7].is_ascii_digit())
+                && b[8..]
+                    .iter()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            if valid {
+                Ok(())
+            } else {
+                Err(format_error(
+                    format!("{path} '{text}' is not a BIC, like INGBNL2A or INGBNL2AXXX"),
+                    path,
+                ))
+            }
+        }
+        Rule::Code(max) => {
+            let valid =
+                (1..=max).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_alphanumeric());
+            if valid {
+                Ok(())
+            } else {
+                Err(format_error(
+                    format!("{path} '{text}' must be 1 to {max} letters or digits"),
+                    path,
+                ))
+            }
+        }
+        Rule::OneOf(values) => {
+            if values.contains(&text) {
+                Ok(())
+            } else {
+                Err(format_error(
+                    format!("{path} '{text}' is not one of {}", values.join(" ")),
+                    path,
+                ))
+            }
+        }
+        Rule::FutureDate => {
+            let date = parse_date(text, path)?;
+            if date < today {
+                return Err(format_error(
+                    format!("{path} {text} is in the past (today is {today}, UTC)"),
+                    path,
+                ));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The standing order's fields: the schedule and the declared values as sent.
+fn schedule(
+    root: &Map<String, Value>,
+    today: NaiveDate,
+) -> Result<(Schedule, Map<String, Value>), IngError> {
+    let mut kept = Map::new();
+    let start_date = required_str(root, "", "startDate")?;
+    check_rule(start_date, "startDate", Rule::FutureDate, today)?;
+    let start = parse_date(start_date, "startDate")?;
+    kept.insert("startDate".into(), Value::from(start_date));
     let frequency = required_str(root, "", "frequency")?;
     if !FREQUENCIES.contains(&frequency) {
         return Err(format_error(
@@ -374,31 +595,25 @@ fn schedule(root: &Map<String, Value>, today: NaiveDate) -> Result<Schedule, Ing
                     "endDate",
                 ));
             }
+            kept.insert("endDate".into(), Value::from(text));
             Some(end)
         }
         None => None,
     };
-    let day_of_execution = optional_str(root, "", "dayOfExecution")?;
-    if let Some(day) = day_of_execution {
+    kept.insert("frequency".into(), Value::from(frequency));
+    if let Some(day) = optional_str(root, "", "dayOfExecution")? {
         check_day_of_execution(day)?;
+        kept.insert("dayOfExecution".into(), Value::from(day));
     }
-    let execution_rule = optional_str(root, "", "executionRule")?;
-    if let Some(rule) = execution_rule
-        && !matches!(rule, "following" | "preceding")
-    {
-        return Err(format_error(
-            format!("executionRule '{rule}' must be following or preceding"),
-            "executionRule",
-        ));
-    }
-    Ok(Schedule {
-        start_date: start_date.to_owned(),
-        end_date: end_date.map(str::to_owned),
-        frequency: frequency.to_owned(),
-        day_of_execution: day_of_execution.map(str::to_owned),
-        execution_rule: execution_rule.map(str::to_owned),
-        end,
-    })
+    Ok((
+        Schedule {
+            start_date: start_date.to_owned(),
+            end_date: end_date.map(str::to_owned),
+            frequency: frequency.to_owned(),
+            end,
+        },
+        kept,
+    ))
 }
 
 /// `dayOfExecution`: two digits, "01" to "31".
@@ -549,8 +764,180 @@ mod tests {
             Some("Laura Musterfrau")
         );
         assert_eq!(
-            order.and_then(|o| serde_json::to_value(o).ok()),
-            Some(guide_body())
+            order.map(|o| Value::Object(o.declared)),
+            Some(guide_body()),
+            "the declared fields, as sent; somethingElse is not kept"
+        );
+    }
+
+    #[test]
+    fn every_declared_field_is_kept_as_sent_in_the_specs_order() {
+        let body = json!({
+            "creditorName": "Laura Musterfrau",
+            "instructedAmount": {"amount": "10.50", "currency": "EUR"},
+            "endToEndIdentification": "E2E-2025/06 ref.1",
+            "executionRule": "following",
+            "creditorAccount": {"iban": "AT861921125678901234", "currency": "EUR", "x": 1},
+            "debtorAccount": {"iban": "NL69INGB0123456789", "currency": "EUR"},
+            "creditorAgent": "BKAUATWW",
+            "creditorAddress": {"street": "Ring 1", "buildingNumber": "7", "city": "Wien",
+                                "postalCode": "1010", "country": "AT", "townName": "Wien"},
+            "chargeBearer": "SLEV",
+            "remittanceInformationUnstructured": "Invoice 12",
+            "clearingSystemMemberIdentification": {"clearingSystemIdentificationCode": "ATBLZ",
+                                                   "memberIdentification": "12000"},
+            "debtorName": "Hr A van Dijk",
+            "debtorAgent": "INGBNL2AXXX",
+            "instructionPriority": "NORM",
+            "serviceLevelCode": "SEPA",
+            "localInstrumentCode": "INST",
+            "categoryPurposeCode": "SUPP",
+            "requestedExecutionDate": "2025-06-20",
+        });
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let order = payment_order(&bytes, Service::Payments, Product::Sepa, today())
+            .map_err(|e| format!("{:?}", e.body));
+        let declared = order.map(|o| Value::Object(o.declared));
+        let expected = json!({
+            "endToEndIdentification": "E2E-2025/06 ref.1",
+            "debtorAccount": {"iban": "NL69INGB0123456789", "currency": "EUR"},
+            "instructedAmount": {"amount": "10.50", "currency": "EUR"},
+            "creditorAccount": {"iban": "AT861921125678901234", "currency": "EUR"},
+            "creditorAgent": "BKAUATWW",
+            "creditorName": "Laura Musterfrau",
+            "creditorAddress": {"street": "Ring 1", "buildingNumber": "7", "city": "Wien",
+                                "postalCode": "1010", "country": "AT"},
+            "chargeBearer": "SLEV",
+            "remittanceInformationUnstructured": "Invoice 12",
+            "clearingSystemMemberIdentification": {"clearingSystemIdentificationCode": "ATBLZ",
+                                                   "memberIdentification": "12000"},
+            "debtorName": "Hr A van Dijk",
+            "debtorAgent": "INGBNL2AXXX",
+            "instructionPriority": "NORM",
+            "serviceLevelCode": "SEPA",
+            "localInstrumentCode": "INST",
+            "categoryPurposeCode": "SUPP",
+            "requestedExecutionDate": "2025-06-20",
+        });
+        assert_eq!(declared, Ok(expected.clone()));
+        let keys = |v: &Value| {
+            v.as_object()
+                .map(|m| m.keys().cloned().collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let order = payment_order(&bytes, Service::Payments, Product::Sepa, today()).ok();
+        assert_eq!(
+            order.map(|o| keys(&Value::Object(o.declared))),
+            Some(keys(&expected)),
+            "the spec's order"
+        );
+    }
+
+    #[test]
+    fn declared_fields_are_checked_by_the_specs_rules() {
+        for (pointer, value, path) in [
+            (
+                "/endToEndIdentification",
+                json!("x".repeat(36)),
+                "endToEndIdentification",
+            ),
+            (
+                "/endToEndIdentification",
+                json!("ref_1"),
+                "endToEndIdentification",
+            ),
+            ("/creditorAgent", json!("INGBNL2"), "creditorAgent"),
+            ("/creditorAgent", json!("INGBNL2O"), "creditorAgent"),
+            ("/debtorAgent", json!("ingbnl2a"), "debtorAgent"),
+            ("/chargeBearer", json!("OUR"), "chargeBearer"),
+            (
+                "/instructionPriority",
+                json!("URGENT"),
+                "instructionPriority",
+            ),
+            ("/serviceLevelCode", json!("SEPA1"), "serviceLevelCode"),
+            ("/categoryPurposeCode", json!(""), "categoryPurposeCode"),
+            (
+                "/localInstrumentCode",
+                json!("IN ST"),
+                "localInstrumentCode",
+            ),
+            ("/debtorName", json!("Zoë"), "debtorName"),
+            (
+                "/requestedExecutionDate",
+                json!("2025-06-14"),
+                "requestedExecutionDate",
+            ),
+            (
+                "/requestedExecutionDate",
+                json!("15-06-2025"),
+                "requestedExecutionDate",
+            ),
+            (
+                "/debtorAccount/currency",
+                json!("eur"),
+                "debtorAccount.currency",
+            ),
+            (
+                "/creditorAccount/currency",
+                json!(1),
+                "creditorAccount.currency",
+            ),
+            (
+                "/clearingSystemMemberIdentification",
+                json!({"clearingSystemIdentificationCode": "ATBLZ"}),
+                "clearingSystemMemberIdentification.memberIdentification",
+            ),
+            (
+                "/creditorAddress",
+                json!({"street": "x".repeat(71), "country": "AT"}),
+                "creditorAddress.street",
+            ),
+            (
+                "/creditorAddress",
+                json!({"city": "Zürich", "country": "CH"}),
+                "creditorAddress.city",
+            ),
+        ] {
+            let mut body = with(
+                guide_body(),
+                "/debtorAccount",
+                json!({"iban": "NL69INGB0123456789"}),
+            );
+            body = with(body, pointer, value);
+            assert_eq!(
+                refused_path(&body, Service::Payments, Product::Sepa).as_deref(),
+                Some(path),
+                "{pointer}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bban_is_enough_outside_sepa() {
+        let bban = with(
+            guide_body(),
+            "/creditorAccount",
+            json!({"bban": "123456789"}),
+        );
+        assert_eq!(
+            refused_path(&bban, Service::Payments, Product::Domestic),
+            None
+        );
+        assert_eq!(
+            refused_path(&bban, Service::Payments, Product::Sepa).as_deref(),
+            Some("creditorAccount.iban")
+        );
+        let neither = with(guide_body(), "/creditorAccount", json!({}));
+        assert_eq!(
+            refused_path(&neither, Service::Payments, Product::Domestic).as_deref(),
+            Some("creditorAccount.iban")
+        );
+        let bad = with(guide_body(), "/creditorAccount", json!({"bban": "12 34"}));
+        assert_eq!(
+            refused_path(&bad, Service::Payments, Product::Domestic).as_deref(),
+            Some("creditorAccount.bban")
         );
     }
 
@@ -646,8 +1033,23 @@ mod tests {
             refused_path(&long, Service::Payments, Product::Sepa).as_deref(),
             Some("creditorName")
         );
-        let exact = with(guide_body(), "/creditorName", json!("é".repeat(70)));
+        let exact = with(guide_body(), "/creditorName", json!("e".repeat(70)));
         assert_eq!(refused_path(&exact, Service::Payments, Product::Sepa), None);
+        // The spec's character set: no letters outside a-z, A-Z.
+        let accented = with(guide_body(), "/creditorName", json!("Zoë Müller"));
+        assert_eq!(
+            refused_path(&accented, Service::Payments, Product::Sepa).as_deref(),
+            Some("creditorName")
+        );
+        let punctuated = with(
+            guide_body(),
+            "/creditorName",
+            json!("O'Brien (Ltd.) + Co/2, -?:"),
+        );
+        assert_eq!(
+            refused_path(&punctuated, Service::Payments, Product::Sepa),
+            None
+        );
         let text = with(
             guide_body(),
             "/remittanceInformationUnstructured",
@@ -664,7 +1066,7 @@ mod tests {
         let addressed = with(
             guide_body(),
             "/creditorAddress",
-            json!({"country": "at", "townName": "Wien"}),
+            json!({"country": "at", "city": "Wien"}),
         );
         assert_eq!(
             refused_path(&addressed, Service::Payments, Product::CrossBorder).as_deref(),
@@ -741,22 +1143,56 @@ mod tests {
                 "{day}"
             );
         }
+        // executionRule is not in ING's spec: ignored, not kept.
+        let bytes = serde_json::to_vec(&periodic(
+            json!({"startDate": "2025-06-16", "frequency": "WEEK", "executionRule": "latest"}),
+        ))
+        .unwrap_or_default();
+        let order = payment_order(&bytes, Service::PeriodicPayments, Product::Sepa, today()).ok();
         assert_eq!(
-            p(json!({"startDate": "2025-06-16", "frequency": "WEEK", "executionRule": "latest"}))
-                .as_deref(),
-            Some("executionRule")
+            order.map(|o| o.declared.contains_key("executionRule")),
+            Some(false)
         );
-        // A start in the past has its own code.
+        // A start in the past: FORMAT_ERROR (ING's PIS codes have no EXECUTION_DATE_INVALID).
         let bytes = serde_json::to_vec(&periodic(
             json!({"startDate": "2025-06-14", "frequency": "DAIL"}),
         ))
         .unwrap_or_default();
         let err = payment_order(&bytes, Service::PeriodicPayments, Product::Sepa, today()).err();
         let code = err.and_then(|e| match e.body {
-            ErrorBody::Tpp { tpp_messages } => tpp_messages.first().map(|m| m.code.clone()),
+            ErrorBody::Tpp { tpp_messages } => tpp_messages
+                .first()
+                .map(|m| (m.code.clone(), m.path.clone())),
             ErrorBody::Message { .. } => None,
         });
-        assert_eq!(code.as_deref(), Some("EXECUTION_DATE_INVALID"));
+        assert_eq!(
+            code,
+            Some(("FORMAT_ERROR".to_owned(), Some("startDate".to_owned())))
+        );
+        // The schedule is kept in the spec's order, after the payment's fields.
+        let bytes = serde_json::to_vec(&periodic(json!({"dayOfExecution": "05",
+            "frequency": "MNTH", "endDate": "2025-12-31", "startDate": "2025-07-01"})))
+        .unwrap_or_default();
+        let keys: Option<Vec<String>> =
+            payment_order(&bytes, Service::PeriodicPayments, Product::Sepa, today())
+                .ok()
+                .map(|o| o.declared.keys().cloned().collect());
+        assert_eq!(
+            keys,
+            Some(
+                [
+                    "instructedAmount",
+                    "creditorAccount",
+                    "creditorName",
+                    "startDate",
+                    "endDate",
+                    "frequency",
+                    "dayOfExecution"
+                ]
+                .map(String::from)
+                .to_vec()
+            )
+        );
         // Single payments ignore schedule fields.
         assert_eq!(
             refused_path(
