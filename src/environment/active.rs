@@ -2,7 +2,7 @@
 
 use super::expand::expand_env_vars;
 use super::model::{CertPair, Environment, EnvironmentKind, EnvironmentsFile};
-use crate::check::contract::{Contract, ContractChecks, ContractMode};
+use crate::check::contract::{Accepted, Contract, ContractChecks, ContractMode};
 use crate::scenario::load::{parse_yaml, read_source};
 use crate::scenario::model::{SignProfile, SignRef};
 use crate::scenario::{Position, SourceError};
@@ -141,8 +141,8 @@ pub struct ContractSetup {
     pub specs: Vec<PathBuf>,
     pub mode: ContractMode,
     pub optional: bool,
-    /// `(METHOD /template, status)` accepted beside the documented statuses.
-    pub accept: Vec<(String, u16)>,
+    /// Deviations the bank documents elsewhere, accepted.
+    pub accept: Vec<Accepted>,
 }
 
 /// What the command line puts in place of an environment's `contract` (`--specs`, `--contract`).
@@ -518,7 +518,11 @@ impl EnvironmentsSource {
                 accept: config
                     .accept
                     .iter()
-                    .flat_map(|a| a.status.iter().map(|s| (a.operation.clone(), *s)))
+                    .map(|a| Accepted {
+                        operation: a.operation.clone(),
+                        statuses: a.status.clone(),
+                        request: a.request.clone(),
+                    })
                     .collect(),
             },
             None => ContractSetup::default(),

@@ -96,20 +96,25 @@ pub struct ContractConfig {
     /// refusing to start: for descriptions each user downloads.
     #[serde(default)]
     pub optional: bool,
-    /// Statuses the bank documents elsewhere (its guide) for an operation whose description
-    /// leaves them out: accepted, not reported. Each with why.
+    /// What the bank documents elsewhere (its guide) that an operation's description leaves out
+    /// — statuses, request headers — accepted, not reported. Each with why.
     #[serde(default)]
-    pub accept: Vec<AcceptedStatus>,
+    pub accept: Vec<AcceptedDeviation>,
 }
 
-/// A documented deviation from the API description.
+/// A deviation from the API description that the bank documents elsewhere.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AcceptedStatus {
+pub struct AcceptedDeviation {
     /// `METHOD /path/template` as the description writes it, e.g. `POST /oauth2/token`.
     pub operation: String,
-    /// The status codes accepted beside the documented ones.
+    /// Status codes accepted beside the documented ones.
+    #[serde(default)]
     pub status: Vec<u16>,
+    /// Request headers or parameters not judged (their absence or value), e.g. a `Signature`
+    /// the description requires where the bank also documents a JWS instead.
+    #[serde(default)]
+    pub request: Vec<String>,
     /// Where the bank documents it.
     pub why: String,
 }

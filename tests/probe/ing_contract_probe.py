@@ -788,10 +788,22 @@ def check_request(op: Operation, prep: requests.PreparedRequest, deliberate: set
     return out
 
 
+# Statuses ING's PSD2 guide documents where the specs do not: a signature or token fault on the
+# OAuth endpoints is a 401 (the OAuth spec lists 200, 400, 500). The answer then has no schema to
+# be judged against.
+GUIDE_DOCUMENTED_STATUSES = {
+    ("POST /oauth2/token", "401"),
+    ("GET /oauth2/authorization-server-url", "401"),
+    ("POST /oauth2/token/revoke", "401"),
+}
+
+
 def check_response(op: Operation, response: requests.Response) -> list[Violation]:
     spec = op.spec
     status = str(response.status_code)
     out: list[Violation] = []
+    if (op.label, status) in GUIDE_DOCUMENTED_STATUSES:
+        return out
 
     def bad(pointer: str, expected: str, actual: str, kind: str) -> None:
         out.append(Violation(op.label, spec.name, status, pointer, expected, actual, kind))
@@ -1065,7 +1077,7 @@ class Flows:
             self.ais_get(f"{base}/balances", None, "no access token", [401], deliberate={"Authorization"})
             self.ais_get(f"{base}/balances", customer, "signature does not verify", [401], tamper=True)
             if outsider:
-                self.ais_get(f"/v3/accounts/{outsider}/balances", customer, "account outside the consent", [403])
+                self.ais_get(f"/v3/accounts/{outsider}/balances", customer, "account outside the consent", [403, 404])
             self.ais_get(f"/v3/accounts/{unknown}/balances", customer, "unknown account id", [404])
 
             self.transactions(f"{base}/transactions", customer, "transactions", "Transactions")
@@ -1076,9 +1088,9 @@ class Flows:
                          deliberate={"limit"})
             self.ais_get(f"{base}/transactions", None, "no access token", [401], deliberate={"Authorization"})
             self.ais_get(f"{base}/transactions", customer, "signature does not verify", [401], tamper=True)
-            self.ais_get(f"{base}/transactions", balances_only, "consent without the transactions scope", [403])
+            self.ais_get(f"{base}/transactions", balances_only, "consent without the transactions scope", [403, 404])
             if outsider:
-                self.ais_get(f"/v3/accounts/{outsider}/transactions", customer, "account outside the consent", [403])
+                self.ais_get(f"/v3/accounts/{outsider}/transactions", customer, "account outside the consent", [403, 404])
             self.ais_get(f"/v3/accounts/{unknown}/transactions", customer, "unknown account id", [404])
 
             v2 = self.ais_get(f"/v2/accounts/{aid}/transactions?" + form(dateFrom="2024-03-01T00:00:00Z",
@@ -1100,9 +1112,9 @@ class Flows:
             self.ais_get(f"{base}?limit=zero", customer, "limit not an integer", [400], deliberate={"limit"})
             self.ais_get(base, None, "no access token", [401], deliberate={"Authorization"})
             self.ais_get(base, customer, "signature does not verify", [401], tamper=True)
-            self.ais_get(base, balances_only, "consent without the card scope", [403])
+            self.ais_get(base, balances_only, "consent without the card scope", [403, 404])
             if outsider:
-                self.ais_get(f"/v1/card-accounts/{outsider}/transactions", customer, "account outside the consent", [403])
+                self.ais_get(f"/v1/card-accounts/{outsider}/transactions", customer, "account outside the consent", [403, 404])
             self.ais_get(f"/v1/card-accounts/{unknown}/transactions", customer, "unknown account id", [404])
         if not cards:
             p.notes.append("the consent held no card account: card transactions were not probed")
@@ -1255,7 +1267,7 @@ class Flows:
                           body=body, deliberate={"payment-product"})
             unknown = str(uuid.uuid4())
             for suffix, what in (("", "the payment"), ("/status", "the status")):
-                self.pis_call("GET", f"{base}/{pid}{suffix}", app, "X-Request-ID missing (required header)", [400],
+                self.pis_call("GET", f"{base}/{pid}{suffix}", app, "X-Request-ID missing (required header)", [400, 401],
                               request_id=False, deliberate={"X-Request-ID"})
                 self.pis_call("GET", f"{base}/{pid}{suffix}", None, "no access token", [401],
                               deliberate={"Authorization"})
@@ -1269,7 +1281,7 @@ class Flows:
                 self.pis_call("DELETE", f"{base}/{fid}", None, "no access token", [401], deliberate={"Authorization"})
                 self.pis_call("DELETE", f"{base}/{fid}", app, "signature does not verify", [401], tamper=True)
                 self.pis_call("DELETE", f"{base}/{fid}", limited, "token without payment-accounts:orders:create", [403])
-                self.pis_call("DELETE", f"{base}/{fid}", app, "X-Request-ID missing (required header)", [400],
+                self.pis_call("DELETE", f"{base}/{fid}", app, "X-Request-ID missing (required header)", [400, 401],
                               request_id=False, deliberate={"X-Request-ID"})
                 self.pis_call("DELETE", f"{base}/{fid}", app, "cancel while RCVD", [204])
                 self.pis_call("GET", f"{base}/{fid}/status", app, "status after cancelling", [200],

@@ -74,9 +74,16 @@ impl Judge<'_> {
         }
     }
 
-    pub fn request(&mut self, request: &HttpRequest) {
+    /// Judges the request; the parameters named in `unjudged` are left alone.
+    pub fn request(&mut self, request: &HttpRequest, unjudged: &[&str]) {
         let query = query_pairs(&request.url);
         for parameter in &self.op.parameters {
+            if unjudged
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(&parameter.name))
+            {
+                continue;
+            }
             let value = match parameter.location {
                 ParameterIn::Header => request.header(&parameter.name).map(str::to_string),
                 ParameterIn::Query => query

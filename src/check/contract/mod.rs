@@ -62,8 +62,20 @@ pub struct ContractChecks {
     pub contract: std::sync::Arc<Contract>,
     /// `Fail` or `Warn` (an environment with `off` has no checks).
     pub mode: ContractMode,
-    /// `(METHOD /template, status)`: statuses the bank documents elsewhere, accepted.
-    pub accepted: Vec<(String, u16)>,
+    /// Deviations the bank documents elsewhere (its guide), accepted.
+    pub accepted: Vec<Accepted>,
+}
+
+/// What an operation may do beside its description, because the bank documents it elsewhere.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Accepted {
+    /// `METHOD /template` as the description writes it.
+    pub operation: String,
+    /// Statuses answered beside the documented ones (the response is then not judged: the
+    /// description says nothing of it).
+    pub statuses: Vec<u16>,
+    /// Request headers or parameters not judged (absence or value), by name.
+    pub request: Vec<String>,
 }
 
 /// The API descriptions an environment names, ready to judge exchanges.
@@ -100,9 +112,8 @@ pub struct JudgeOptions<'a> {
     pub base_path: &'a str,
     /// Judge the request too (not for a request made wrong on purpose).
     pub judge_request: bool,
-    /// `(METHOD /template, status)` accepted beside the documented statuses (the response is
-    /// then not judged: the description says nothing of it).
-    pub accepted: &'a [(String, u16)],
+    /// Deviations accepted, per operation.
+    pub accepted: &'a [Accepted],
 }
 
 impl Default for JudgeOptions<'_> {
@@ -231,15 +242,23 @@ impl Contract {
                     label: self.label(index),
                     violations: Vec::new(),
                 };
-                if options.judge_request {
-                    judge.request(request);
-                }
                 let label = self.operations[index].label();
-                let accepted = options
+                let accepted: Vec<&Accepted> = options
                     .accepted
                     .iter()
-                    .any(|(op, status)| *status == response.status && *op == label);
-                if !accepted {
+                    .filter(|a| a.operation == label)
+                    .collect();
+                if options.judge_request {
+                    let unjudged: Vec<&str> = accepted
+                        .iter()
+                        .flat_map(|a| a.request.iter().map(String::as_str))
+                        .collect();
+                    judge.request(request, &unjudged);
+                }
+                if !accepted
+                    .iter()
+                    .any(|a| a.statuses.contains(&response.status))
+                {
                     judge.response(response);
                 }
                 Judged {
