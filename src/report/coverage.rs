@@ -34,6 +34,22 @@ pub struct OperationCoverage {
 }
 
 impl OperationCoverage {
+    /// Received statuses the description does not document (accepted deviations, or violations).
+    pub fn undocumented(&self) -> Vec<u16> {
+        self.received
+            .iter()
+            .copied()
+            .filter(|&status| {
+                let code = status.to_string();
+                let range = format!("{}XX", status / 100);
+                !self
+                    .documented
+                    .iter()
+                    .any(|d| *d == code || d.eq_ignore_ascii_case(&range) || d == "default")
+            })
+            .collect()
+    }
+
     /// The documented entries a received status falls under (its code, its range or `default`).
     pub fn exercised(&self) -> Vec<&str> {
         self.documented
@@ -167,7 +183,8 @@ fn with_ids_folded(path: &str) -> String {
         .join("/")
 }
 
-/// The console table: per operation, the documented statuses with the exercised ones marked.
+/// The console table: per operation, the documented statuses with the exercised ones marked
+/// `[200]`, and `+401` for a status received that the description does not document.
 pub fn coverage_text(reports: &[CoverageReport]) -> String {
     let mut text = String::new();
     for report in reports {
@@ -197,6 +214,8 @@ pub fn coverage_text(reports: &[CoverageReport]) -> String {
                     }
                 })
                 .collect();
+            let mut statuses = statuses;
+            statuses.extend(op.undocumented().iter().map(|s| format!("+{s}")));
             let mark = if op.received.is_empty() { "  " } else { "✓ " };
             let _ = writeln!(
                 text,
@@ -271,6 +290,8 @@ mod tests {
         assert_eq!(op(&["200", "default"], &[500]).exercised(), vec!["default"]);
         assert_eq!(op(&["200", "default"], &[200]).exercised(), vec!["200"]);
         assert!(op(&["200"], &[]).exercised().is_empty());
+        assert_eq!(op(&["200", "400"], &[200, 401]).undocumented(), vec![401]);
+        assert!(op(&["200", "default"], &[401]).undocumented().is_empty());
     }
 
     #[test]
