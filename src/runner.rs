@@ -390,7 +390,10 @@ async fn run_step(
         ),
         _ => ContractVerdict::default(),
     };
-    failures.extend(verdict.failures);
+    // A violation is the step's, not one expectation's: it points at the step.
+    let at_step = |f: Failure| f.at(step.name.at);
+    failures.extend(verdict.failures.into_iter().map(at_step));
+    let contract_warnings: Vec<Failure> = verdict.warnings.into_iter().map(at_step).collect();
 
     for (var, spec) in step.capture.iter() {
         match capture(&spec.value.source, subject) {
@@ -440,7 +443,7 @@ async fn run_step(
         exchange: Some(exchange),
         elapsed: started.elapsed(),
         diagnosis,
-        warnings: verdict.warnings,
+        warnings: contract_warnings,
         contract: verdict.call,
     }
 }

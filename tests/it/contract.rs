@@ -132,6 +132,13 @@ fn a_wrong_type_fails_the_step_naming_the_pointer_and_the_operation() {
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert_eq!(failures[0]["expected"], "type string");
     assert_eq!(failures[0]["actual"], "905");
+    assert!(
+        failures[0]["at"]
+            .as_str()
+            .unwrap()
+            .ends_with("token.yaml:5:11"),
+        "{failures:?}"
+    );
 }
 
 #[test]
