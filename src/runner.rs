@@ -3,6 +3,7 @@
 use crate::check::conformance::{ContractCall, ContractVerdict, check_schema, judge_exchange};
 use crate::check::expect::{RenderFn, evaluate};
 use crate::check::failure::{Failure, FailureKind};
+use crate::check::response_signature::check_response_signature;
 use crate::check::snapshot_file::{SnapshotMode, check_snapshot};
 use crate::check::{capture::capture, snapshot};
 use crate::context::{insert_callbacks, render_vars, template_data};
@@ -78,6 +79,8 @@ pub struct StepOutcome {
     pub warnings: Vec<Failure>,
     /// Which operation of the environment's contract the step's exchange was.
     pub contract: Option<ContractCall>,
+    /// What passed checks established, for the reports (a verified response signature).
+    pub notes: Vec<String>,
 }
 
 /// A request as it went on the wire, with what `obconform explain` needs to judge it later.
@@ -109,6 +112,7 @@ impl StepOutcome {
             diagnosis: Vec::new(),
             warnings: Vec::new(),
             contract: None,
+            notes: Vec::new(),
         }
     }
 }
@@ -254,6 +258,7 @@ impl StepOutcome {
             diagnosis: Vec::new(),
             warnings: Vec::new(),
             contract: None,
+            notes: Vec::new(),
         }
     }
 }
@@ -287,6 +292,7 @@ async fn run_step(
         diagnosis: Vec::new(),
         warnings: Vec::new(),
         contract: None,
+        notes: Vec::new(),
     };
 
     let current = Value::Object(data.clone());
@@ -362,10 +368,18 @@ async fn run_step(
         unix_secs(SystemTime::now()),
     );
 
+    // Lines the reports show of a passed check (a verified response signature).
+    let mut notes: Vec<String> = Vec::new();
     if let Some(expect) = &step.expect {
         failures.extend(evaluate(expect, subject, &render));
         if let Some(expected) = &expect.diagnosis {
             failures.extend(diagnosis_failure(expected, &diagnosis, &exchange.response));
+        }
+        if let Some(check) = &expect.response_signature {
+            match check_response_signature(subject, &ctx.env.bank_ca, check.at, SystemTime::now()) {
+                Ok(line) => notes.push(line),
+                Err(failure) => failures.push(failure),
+            }
         }
         if let Some(schema) = &expect.schema {
             failures.extend(check_schema(
@@ -445,6 +459,7 @@ async fn run_step(
         diagnosis,
         warnings: contract_warnings,
         contract: verdict.call,
+        notes,
     }
 }
 

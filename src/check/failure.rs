@@ -28,6 +28,8 @@ pub enum FailureKind {
     Contract,
     /// `expect.schema`: the body does not validate against the named schema.
     Schema,
+    /// `expect.response_signature`: the bank's signature on the response does not hold.
+    ResponseSignature,
     /// The request could not be built, signed or mutated (a template, a profile, a key).
     Request,
     /// Refused before sending to protect the bank (the PUT guard).

@@ -5,5 +5,6 @@ pub mod conformance;
 pub mod contract;
 pub mod expect;
 pub mod failure;
+pub mod response_signature;
 pub mod snapshot;
 pub mod snapshot_file;

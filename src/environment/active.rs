@@ -133,6 +133,8 @@ pub struct ActiveEnvironment {
     pub contract: Option<Arc<ContractChecks>>,
     /// Why there are no contract checks although the environment names descriptions.
     pub contract_note: Option<String>,
+    /// What the bank's response-signing certificate must chain to (`expect.response_signature`).
+    pub bank_ca: Vec<openssl::x509::X509>,
 }
 
 /// An environment's `contract`, paths resolved.
@@ -506,6 +508,21 @@ impl EnvironmentsSource {
         for (k, v) in env.vars.iter() {
             vars.push((k.clone(), expand(v)?));
         }
+        let bank_ca = if !env.bank_ca.is_empty() {
+            let mut anchors = Vec::new();
+            for file in &env.bank_ca {
+                anchors.extend(load_ca_file(&resolve(file)?).map_err(&err)?);
+            }
+            anchors
+        } else if let Some(target) = embedded {
+            load_ca_file(&target.pki.ca_cert).map_err(&err)?
+        } else {
+            trust
+                .anchors
+                .iter()
+                .filter_map(|der| openssl::x509::X509::from_der(der).ok())
+                .collect()
+        };
         let contract_setup = match env.contract.as_ref().or(self.file.contract.as_ref()) {
             Some(config) => ContractSetup {
                 specs: config
@@ -553,6 +570,7 @@ impl EnvironmentsSource {
             contract_setup,
             contract: None,
             contract_note: None,
+            bank_ca,
         })
     }
 }
@@ -631,6 +649,17 @@ pub fn open_contract(
         accepted: setup.accept,
     }));
     Ok(())
+}
+
+/// The PEM certificates of a CA file (`bank_ca`).
+fn load_ca_file(path: &Path) -> Result<Vec<openssl::x509::X509>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("bank_ca {}: {e}", path.display()))?;
+    let certs = openssl::x509::X509::stack_from_pem(&pem)
+        .map_err(|e| format!("bank_ca {}: not PEM certificates: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("bank_ca {}: no certificate in it", path.display()));
+    }
+    Ok(certs)
 }
 
 fn absolute_from(base: &Path, path: PathBuf) -> PathBuf {

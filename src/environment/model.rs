@@ -79,6 +79,11 @@ pub struct Environment {
     /// descriptions (OpenAPI 3.x or Swagger 2.0).
     #[serde(default)]
     pub contract: Option<ContractConfig>,
+    /// The CA(s) the bank's response-signing certificate must chain to (PEM files), for
+    /// `expect.response_signature`. Default: the sandbox's CA for `embedded`, else the
+    /// environment's `trust` files.
+    #[serde(default)]
+    pub bank_ca: Vec<String>,
 }
 
 /// Which API descriptions judge the exchanges, and what a violation does.

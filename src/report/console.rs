@@ -41,6 +41,9 @@ pub fn step_line(step: &StepOutcome, redactor: &Redactor) -> String {
             let _ = write!(line, "   {} ms", step.elapsed.as_millis());
         }
     }
+    for note in &step.notes {
+        let _ = write!(line, "\n        ✓ {}", redactor.text(note));
+    }
     for warning in &step.warnings {
         let _ = write!(line, "\n        ⚠ {}", redactor.text(&warning.message));
     }

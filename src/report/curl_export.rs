@@ -105,6 +105,7 @@ mod tests {
             contract_setup: Default::default(),
             contract: None,
             contract_note: None,
+            bank_ca: Vec::new(),
         }
     }
 

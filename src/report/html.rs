@@ -503,17 +503,27 @@ fn failures(step: &StepReport) -> String {
     format!("<ul class=\"failures\">{items}</ul>\n")
 }
 
-/// Contract violations of a `warn` environment: shown, not failing.
+/// What passed checks established (a verified response signature), and the contract
+/// violations of a `warn` environment: shown, not failing.
 fn warnings(step: &StepReport) -> String {
-    if step.warnings.is_empty() {
-        return String::new();
-    }
-    let items: String = step
+    let notes: String = step
+        .notes
+        .iter()
+        .map(|n| format!("<li>✓ {}</li>", escape(n)))
+        .collect();
+    let warnings: String = step
         .warnings
         .iter()
         .map(|w| format!("<li>⚠ {}</li>", escape(&w.line())))
         .collect();
-    format!("<ul class=\"warnings\">{items}</ul>\n")
+    let mut out = String::new();
+    if !notes.is_empty() {
+        out.push_str(&format!("<ul class=\"notes\">{notes}</ul>\n"));
+    }
+    if !warnings.is_empty() {
+        out.push_str(&format!("<ul class=\"warnings\">{warnings}</ul>\n"));
+    }
+    out
 }
 
 /// Per environment with a contract: every operation, its documented statuses, those exercised.
@@ -912,6 +922,7 @@ mod tests {
         let ran = matches!(verdict, StepVerdict::Passed | StepVerdict::Failed);
         StepReport {
             warnings: Vec::new(),
+            notes: Vec::new(),
             number,
             name: name.into(),
             verdict,

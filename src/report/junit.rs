@@ -44,12 +44,13 @@ fn suite(scenario: &ScenarioReport) -> TestSuite {
         let mut case = TestCase::new(format!("{:02}. {}", step.number, step.name), status(step));
         case.set_classname(scenario.test_name.clone());
         case.set_time(Duration::from_millis(step.elapsed_ms));
-        if !step.warnings.is_empty() {
-            let lines: Vec<String> = step
-                .warnings
-                .iter()
-                .map(|w| format!("⚠ {}", w.line()))
-                .collect();
+        let lines: Vec<String> = step
+            .notes
+            .iter()
+            .map(|n| format!("✓ {n}"))
+            .chain(step.warnings.iter().map(|w| format!("⚠ {}", w.line())))
+            .collect();
+        if !lines.is_empty() {
             case.set_system_out(lines.join("\n"));
         }
         suite.add_test_case(case);
@@ -139,6 +140,7 @@ mod tests {
     fn step(number: usize, verdict: StepVerdict) -> StepReport {
         StepReport {
             warnings: Vec::new(),
+            notes: Vec::new(),
             number,
             name: format!("step <{number}> & \"more\""),
             verdict,

@@ -141,6 +141,9 @@ pub struct StepReport {
     /// Contract violations reported without failing the step (`contract.mode: warn`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<FailureReport>,
+    /// What passed checks established (a verified response signature: by whom, how).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// The troubleshooting engine's findings on the last request.
     pub findings: Vec<FindingReport>,
     /// Requests sent (more than one with `retry`); the last is `request`.
@@ -302,6 +305,7 @@ impl StepReport {
                 .iter()
                 .map(|f| FailureReport::of(f, file, redactor))
                 .collect(),
+            notes: step.notes.iter().map(|n| redactor.text(n)).collect(),
             findings: step
                 .diagnosis
                 .iter()

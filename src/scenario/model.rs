@@ -518,6 +518,18 @@ pub struct Expect {
     /// scenario.
     #[serde(default)]
     pub schema: Option<Located<String>>,
+    /// `valid`: the response is signed as the bank signs its signed APIs' answers — `Digest` over
+    /// the bytes received, `x-jws-signature` over content-type and digest, by a certificate that
+    /// chains to the environment's `bank_ca`.
+    #[serde(default)]
+    pub response_signature: Option<Located<ResponseSignatureCheck>>,
+}
+
+/// What `expect.response_signature` asks of the response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ResponseSignatureCheck {
+    Valid,
 }
 
 /// One status code or a list of them.

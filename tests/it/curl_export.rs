@@ -523,5 +523,6 @@ fn plain_http_environment() -> ActiveEnvironment {
         contract_setup: Default::default(),
         contract: None,
         contract_note: None,
+        bank_ca: Vec::new(),
     }
 }

@@ -27,6 +27,7 @@ mod redaction_everywhere;
 mod renewal;
 mod report_html;
 mod reports;
+mod response_signature;
 mod retry;
 mod sandbox_ais;
 mod sandbox_granting;

@@ -808,3 +808,149 @@ async fn a_token_without_the_greetings_scope_is_unauthorized() {
     assert!(message.contains("greetings:view"), "{message}");
     showcase.bank.sandbox.shutdown().await;
 }
+
+/// ING's CLI checks a signed greeting with the digest, the PS256 signature (salt 32) over the
+/// protected header and the content-type/digest lines, and the certificate's chain: done here
+/// with the openssl command line on what the sandbox sent, and with the bytes tampered.
+#[tokio::test]
+async fn a_signed_greeting_verifies_with_openssl_as_ings_cli_checks_it() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let showcase = Showcase::start().await;
+    let token = showcase.mtls_token().await;
+    let request = showcase.signed_greetings_request(&token, JWS_PARS, &showcase.signing);
+    let response = showcase.send(&request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let head = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no {name} header"))
+    };
+    let (content_type, digest, jws) = (
+        head("content-type"),
+        head("digest"),
+        head("x-jws-signature"),
+    );
+    let body = response.bytes().await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let digest_of = |body: &Path| {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "openssl dgst -sha256 -binary {} | openssl base64 -A",
+                body.display()
+            ))
+            .output()
+            .unwrap();
+        format!("SHA-256={}", String::from_utf8_lossy(&out.stdout).trim())
+    };
+
+    // 1. The digest over the bytes received.
+    let body_file = file("body.json", &body);
+    assert_eq!(digest_of(&body_file), digest);
+
+    // 2. The certificate in x5c, its public key, and the signature over header + lines.
+    let (header_b64, rest) = jws.split_once("..").expect("<header>..<signature>");
+    let header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header_b64).unwrap()).unwrap();
+    assert_eq!(header["alg"], "PS256");
+    assert_eq!(
+        header["sigD"]["pars"],
+        serde_json::json!(["content-type", "digest"])
+    );
+    let der = STANDARD.decode(header["x5c"][0].as_str().unwrap()).unwrap();
+    let cert_der = file("signer.der", &der);
+    let cert_pem = dir.path().join("signer.pem");
+    let pubkey = dir.path().join("signer.pub");
+    assert!(
+        openssl(&[
+            "x509",
+            "-inform",
+            "DER",
+            "-in",
+            cert_der.to_str().unwrap(),
+            "-out",
+            cert_pem.to_str().unwrap()
+        ])
+        .0
+    );
+    assert!(
+        openssl(&[
+            "x509",
+            "-in",
+            cert_pem.to_str().unwrap(),
+            "-pubkey",
+            "-noout",
+            "-out",
+            pubkey.to_str().unwrap()
+        ])
+        .0
+    );
+    let signature = file("signature.bin", &URL_SAFE_NO_PAD.decode(rest).unwrap());
+    let verify = |input: &str| {
+        let input = file("input.txt", input.as_bytes());
+        openssl(&[
+            "dgst",
+            "-sha256",
+            "-sigopt",
+            "rsa_padding_mode:pss",
+            "-sigopt",
+            "rsa_pss_saltlen:32",
+            "-verify",
+            pubkey.to_str().unwrap(),
+            "-signature",
+            signature.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ])
+    };
+    let input = format!("{header_b64}.content-type: {content_type}\ndigest: {digest}");
+    let (ok, said) = verify(&input);
+    assert!(ok && said.contains("Verified OK"), "{said}");
+    // Tampered: another digest line (a body changed on the way), or a trailing LF.
+    assert!(
+        !verify(&input.replace(
+            &digest,
+            "SHA-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        ))
+        .0
+    );
+    assert!(!verify(&format!("{input}\n")).0);
+
+    // 3. The chain: the certificate is the one written to the PKI folder, issued by the CA.
+    let pki = showcase.bank.sandbox.pki();
+    let written = std::fs::read(pki.dir.join("bank_signing.pem")).unwrap();
+    assert_eq!(
+        openssl::x509::X509::from_pem(&written)
+            .unwrap()
+            .to_der()
+            .unwrap(),
+        der
+    );
+    let (ok, said) = openssl(&[
+        "verify",
+        "-CAfile",
+        pki.ca_cert.to_str().unwrap(),
+        cert_pem.to_str().unwrap(),
+    ]);
+    assert!(ok && said.contains("OK"), "{said}");
+}

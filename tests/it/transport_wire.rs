@@ -74,6 +74,7 @@ fn environment() -> ActiveEnvironment {
         contract_setup: Default::default(),
         contract: None,
         contract_note: None,
+        bank_ca: Vec::new(),
     }
 }
 

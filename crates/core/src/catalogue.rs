@@ -72,6 +72,11 @@ ids! {
     CERT_EXPIRING_SOON = "cert.expiring-soon";
     CERT_VALIDITY_UNREADABLE = "cert.validity-unreadable";
     CERT_QC_STATEMENTS_MALFORMED = "cert.qc-statements-malformed";
+    RESPONSE_UNSIGNED = "response.unsigned";
+    RESPONSE_DIGEST_MISMATCH = "response.digest-mismatch";
+    RESPONSE_JWS_MALFORMED = "response.jws-malformed";
+    RESPONSE_SIGNATURE_INVALID = "response.signature-invalid";
+    RESPONSE_CERTIFICATE_UNTRUSTED = "response.certificate-untrusted";
 }
 
 const fn e(
@@ -378,6 +383,36 @@ pub const CATALOGUE: &[Entry] = &[
         "ask the issuer for an eIDAS certificate with well-formed PSD2 QCStatements",
         "obconform certs inspect",
     ),
+    e(
+        RESPONSE_UNSIGNED,
+        "a response of a signed API came without Digest or x-jws-signature",
+        "check that the bank signs this endpoint's answers (and that no proxy strips the headers)",
+        "ING Open Banking (signed responses)",
+    ),
+    e(
+        RESPONSE_DIGEST_MISMATCH,
+        "the response's Digest is not the SHA-256 of the body received",
+        "the body changed between the bank and you (a proxy, a re-encoding): hash the exact bytes received",
+        "ING Open Banking (signed responses)",
+    ),
+    e(
+        RESPONSE_JWS_MALFORMED,
+        "the response's x-jws-signature is not a detached JWS over content-type and digest with an x5c certificate",
+        "read `<header>..<signature>`; sigD.pars must list content-type and digest",
+        "ING Open Banking (signed responses)",
+    ),
+    e(
+        RESPONSE_SIGNATURE_INVALID,
+        "the response signature does not verify over the listed headers with the x5c certificate's key",
+        "verify over `<header b64url>.content-type: …` LF `digest: …` exactly as received (PS256, salt 32)",
+        "ING Open Banking (signed responses)",
+    ),
+    e(
+        RESPONSE_CERTIFICATE_UNTRUSTED,
+        "the response's signing certificate does not chain to the bank's CA (or is expired)",
+        "configure the bank's CA for the environment (`bank_ca`); refuse answers signed by anyone else",
+        "ING Open Banking (signed responses)",
+    ),
 ];
 
 /// The entry of `id`.
@@ -396,7 +431,7 @@ mod tests {
             assert!(seen.insert(entry.id), "{} twice", entry.id);
             let family = entry.id.split('.').next().unwrap_or_default();
             assert!(
-                ["jws", "httpsig", "flow", "cert"].contains(&family),
+                ["jws", "httpsig", "flow", "cert", "response"].contains(&family),
                 "{}",
                 entry.id
             );

@@ -176,12 +176,13 @@ impl Sandbox {
         // RSA key generation takes a while: keep it off the async workers.
         let listen_ip = config.listen.ip();
         let revocations = Revocations::in_dir(&pki_dir);
-        let (pki, premium, files) = tokio::task::spawn_blocking(move || {
+        let (pki, premium, files, bank_signer) = tokio::task::spawn_blocking(move || {
             let pki = TestPki::generate(&[listen_ip])?;
             let files = pki.write_to(&pki_dir)?;
             let premium = showcase::pki::PremiumPki::generate(&pki.ca)?;
             premium.write_beside(&files)?;
-            Ok::<_, SandboxError>((pki, premium, files))
+            let bank_signer = showcase::pki::bank_signer(&pki.ca, &files)?;
+            Ok::<_, SandboxError>((pki, premium, files, bank_signer))
         })
         .await
         .map_err(|e| SandboxError::Task(e.to_string()))??;
@@ -229,7 +230,8 @@ impl Sandbox {
             loopback_url(consent_addr),
             revocations,
             registry,
-        );
+        )
+        .with_response_signer(bank_signer);
         let state = SandboxState {
             kernel: Arc::new(kernel),
             psd2: Arc::new(Psd2State::default()),

@@ -274,6 +274,7 @@ mod tests {
             contract_setup: Default::default(),
             contract: None,
             contract_note: None,
+            bank_ca: Vec::new(),
         }
     }
 

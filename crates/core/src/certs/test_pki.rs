@@ -56,6 +56,8 @@ pub const CLIENT_SIGNING_KEY_FILE: &str = "example_client_signing.key";
 /// Sub-directory of the PKI directory with the Open Banking (premium) app's example pair, under
 /// the same four file names.
 pub const PREMIUM_DIR: &str = "premium";
+/// The sandbox bank's signing certificate (no key): what its signed responses carry in `x5c`.
+pub const BANK_SIGNING_CERT_FILE: &str = "bank_signing.pem";
 
 /// Serial of ING's example signing certificate: app-token keyIds read `SN=49BA5C71`.
 pub const SIGNING_CERT_SERIAL_HEX: &str = "49BA5C71";
@@ -112,6 +114,8 @@ impl PkiFiles {
     }
 }
 
+/// A certificate and its key (Debug shows the certificate and the key's algorithm, never the key).
+#[derive(Debug)]
 pub struct KeyPair {
     pub cert: X509,
     pub key: PKey<Private>,
@@ -242,6 +246,22 @@ fn client_pair<S: AsRef<[(&'static str, &'static str)]>>(
         Some(ca),
     )?;
     Ok((tls, signing))
+}
+
+/// The sandbox bank's signing certificate (its signed responses), issued by `ca`.
+pub fn bank_signing_pair(ca: &KeyPair) -> Result<KeyPair, PkiError> {
+    issue(
+        &Spec {
+            subject: &[
+                ("C", "NL"),
+                ("O", "obconform embedded sandbox"),
+                ("CN", "obconform sandbox bank signing"),
+            ],
+            serial_hex: None,
+            profile: Profile::Signing,
+        },
+        Some(ca),
+    )
 }
 
 /// Reads the test CA that `write_to` wrote into `dir`.

@@ -11,6 +11,7 @@ pub mod jws;
 pub mod key;
 pub mod message;
 pub mod recover;
+pub mod response;
 
 pub use algorithm::{Algorithm, Family};
 pub use http_signature::Placement;

@@ -44,6 +44,8 @@ pub struct Kernel {
     apps: RwLock<AppRegistry>,
     /// Issued access tokens (PSD2, the showcase's premium application, the partner API).
     pub tokens: TokenStore,
+    /// The bank's signing certificate and key, for the signed APIs' answers.
+    pub response_signer: Option<pki::KeyPair>,
 }
 
 impl Kernel {
@@ -60,7 +62,14 @@ impl Kernel {
             issued: IssuedSecrets::default(),
             apps: RwLock::new(apps),
             tokens: TokenStore::default(),
+            response_signer: None,
         }
+    }
+
+    /// The kernel signing the signed APIs' answers with `signer` (certificate under the test CA).
+    pub fn with_response_signer(mut self, signer: pki::KeyPair) -> Kernel {
+        self.response_signer = Some(signer);
+        self
     }
 
     /// Read access; a panic elsewhere while holding the lock does not poison the sandbox.

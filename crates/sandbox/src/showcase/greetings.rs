@@ -6,9 +6,10 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use obconform_core::sign::response::sign_response;
 use serde::Serialize;
 
 use super::auth;
@@ -52,9 +53,57 @@ pub async fn mtls_only(State(state): State<Arc<Kernel>>, received: Received) -> 
     answer(&state, &received, auth::mtls_only(&state, &received))
 }
 
-/// `GET /signed/greetings`: mTLS-only token + detached JWS.
+/// `GET /signed/greetings`: mTLS-only token + detached JWS; the greeting comes back signed as ING
+/// signs it (`Digest` + `x-jws-signature` over content-type and digest, x5c = the bank's
+/// signing certificate).
 pub async fn signed(State(state): State<Arc<Kernel>>, received: Received) -> Response {
-    answer(&state, &received, auth::jws_signed(&state, &received))
+    let authenticated = auth::jws_signed(&state, &received);
+    match (&authenticated, &state.response_signer) {
+        (Ok(()), Some(signer)) => {
+            let greeting = Greeting::at(state.clock.now_utc());
+            let body = serde_json::to_vec(&greeting).unwrap_or_default();
+            let now = state.clock.now();
+            match sign_response(JSON, &body, &signer.cert, &signer.key, now) {
+                Ok(signature) => {
+                    let mut response = (
+                        StatusCode::OK,
+                        [
+                            (header::CONTENT_TYPE, HeaderValue::from_static(JSON)),
+                            (DIGEST, header_value(&signature.digest)),
+                            (JWS_SIGNATURE, header_value(&signature.jws)),
+                        ],
+                        body,
+                    )
+                        .into_response();
+                    with_request_id(&mut response, &received);
+                    response
+                }
+                Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            }
+        }
+        _ => answer(&state, &received, authenticated),
+    }
+}
+
+const JSON: &str = "application/json";
+const DIGEST: HeaderName = HeaderName::from_static("digest");
+const JWS_SIGNATURE: HeaderName = HeaderName::from_static("x-jws-signature");
+
+fn header_value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The request's own `X-ING-ReqID` when it sent one, else a fresh UUID.
+fn with_request_id(response: &mut Response, received: &Received) {
+    let req_id = received
+        .headers
+        .get(&REQ_ID_HEADER)
+        .filter(|v| !v.is_empty())
+        .cloned()
+        .or_else(|| HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).ok());
+    if let Some(value) = req_id {
+        response.headers_mut().insert(REQ_ID_HEADER, value);
+    }
 }
 
 fn answer(
@@ -65,15 +114,7 @@ fn answer(
     match authenticated {
         Ok(()) => {
             let mut response = json_response(StatusCode::OK, &Greeting::at(state.clock.now_utc()));
-            let req_id = received
-                .headers
-                .get(&REQ_ID_HEADER)
-                .filter(|v| !v.is_empty())
-                .cloned()
-                .or_else(|| HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).ok());
-            if let Some(value) = req_id {
-                response.headers_mut().insert(REQ_ID_HEADER, value);
-            }
+            with_request_id(&mut response, received);
             response
         }
         Err(error) => error.into_response(),

@@ -2,7 +2,22 @@
 //! written into `DIR/premium/` under ING's four file names.
 
 use crate::kernel::SandboxError;
-use crate::kernel::pki::{KeyPair, PkiFiles, premium_client_pair, write_client_pair};
+use crate::kernel::pki::{
+    BANK_SIGNING_CERT_FILE, KeyPair, PkiError, PkiFiles, bank_signing_pair, premium_client_pair,
+    write_client_pair, write_file,
+};
+
+/// The bank's signing certificate for its signed answers (`/signed/greetings`), issued by `ca`;
+/// the certificate (not the key) is written to `DIR/bank_signing.pem` for clients to inspect.
+pub fn bank_signer(ca: &KeyPair, files: &PkiFiles) -> Result<KeyPair, SandboxError> {
+    let pair = bank_signing_pair(ca)?;
+    let pem = pair.cert.to_pem().map_err(|e| PkiError::Pki {
+        step: "encoding the bank signing certificate",
+        source: e,
+    })?;
+    write_file(&files.dir.join(BANK_SIGNING_CERT_FILE), &pem, false)?;
+    Ok(pair)
+}
 
 pub struct PremiumPki {
     pub tls: KeyPair,
