@@ -228,6 +228,12 @@ pub enum Mutation {
     /// Re-sign with the header lines joined by CRLF instead of LF, as on Windows (guide JWS item
     /// 9: `jws.crlf-line-endings`, `httpsig.crlf-line-endings`).
     CrlfLineEndings,
+    /// Re-sign with the header lines joined by spaces instead of LF, as a script that builds the
+    /// string with `echo $a $b` does (`jws.line-separator`, `httpsig.line-separator`).
+    SpaceSeparatedLines,
+    /// Send `Digest` as the bare base64 hash, without its `SHA-256=` label, and sign that value
+    /// (`httpsig.digest-label`).
+    DigestWithoutLabel,
     /// Re-sign with the header lines in reverse order; `sigD.pars` / `headers=` keep the listed
     /// order (guide JWS item 7: `jws.pars-order`).
     ReorderSigned,

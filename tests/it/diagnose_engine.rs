@@ -166,6 +166,19 @@ impl Fixture {
         date: &str,
         body: &str,
     ) -> Vec<Finding> {
+        self.token_request_with(lines, tail, key_id, date, body, |_| {})
+    }
+
+    /// [`Fixture::token_request`] with the headers changed by `edit` before it is judged.
+    fn token_request_with(
+        &self,
+        lines: &str,
+        tail: &str,
+        key_id: &str,
+        date: &str,
+        body: &str,
+        edit: impl Fn(&mut Vec<(String, String)>),
+    ) -> Vec<Finding> {
         let digest = obconform::sign::digest::sha256_digest(body.as_bytes());
         let lines = lines.replace("DATE", date).replace("DIGEST", &digest);
         let key = self.sandbox.pki().client_signing_key.clone();
@@ -191,6 +204,8 @@ impl Fixture {
                 "application/x-www-form-urlencoded".to_string(),
             ),
         ];
+        let mut headers = headers;
+        edit(&mut headers);
         self.diagnose(
             "POST",
             "/oauth2/token",
@@ -329,6 +344,88 @@ fn the_guides_token_signature_done_right_has_no_findings_and_each_mistake_is_nam
         &f.token_request(good, "", serial, &rfc3339, body),
         &["httpsig.date-format"],
         "RFC 3339 date",
+    );
+}
+
+/// What real clients send: lines joined by spaces, a script copied from another step, a Digest
+/// without its label, a keyId in another form than the certificate sent beside it.
+#[test]
+fn real_clients_mistakes_are_named_for_what_they_are() {
+    let f = Fixture::new();
+    let date = httpdate_now();
+    let body = "grant_type=client_credentials&scope=payment-accounts%3Abalances%3Aview";
+    let good = "(request-target): post /oauth2/token\ndate: DATE\ndigest: DIGEST";
+    let serial = "SN=49BA5C71";
+    let spaced = "(request-target): post /oauth2/token date: DATE digest: DIGEST";
+    assert_ids(
+        &f.token_request(spaced, "", serial, &date, body),
+        &["httpsig.line-separator"],
+        "lines joined by spaces",
+    );
+    let copied = "(request-target): get /v3/accounts\ndate: DATE\ndigest: DIGEST";
+    let findings = f.token_request(copied, "", serial, &date, body);
+    assert_ids(
+        &findings,
+        &["httpsig.request-target-mismatch"],
+        "another endpoint's target",
+    );
+    assert!(
+        findings[0]
+            .what
+            .contains("`get /v3/accounts`, another endpoint's"),
+        "{findings:?}"
+    );
+
+    // Digest sent (and signed) without SHA-256=.
+    let digest = obconform::sign::digest::sha256_digest(body.as_bytes());
+    let bare = digest.trim_start_matches("SHA-256=").to_string();
+    let unlabelled = good.replace("DIGEST", &bare);
+    let findings = f.token_request_with(&unlabelled, "", serial, &date, body, |headers| {
+        headers[1].1 = bare.clone();
+    });
+    assert_ids(
+        &findings,
+        &["httpsig.digest-label"],
+        "Digest without its label",
+    );
+
+    // keyId and TPP-Signature-Certificate disagree: keyId's forms are examined first.
+    let pem = String::from_utf8(f.certificates[0].to_pem().unwrap()).unwrap();
+    let one_line = pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<String>();
+    let with_certificate = |headers: &mut Vec<(String, String)>| {
+        headers.push(("TPP-Signature-Certificate".into(), one_line.clone()));
+    };
+    let findings = f.token_request_with(good, "", "SN=1236950129", &date, body, with_certificate);
+    assert_ids(
+        &findings,
+        &["httpsig.keyid-form"],
+        "decimal serial beside the certificate",
+    );
+    assert!(findings[0].what.contains("in decimal"), "{findings:?}");
+    let tls_serial = obconform::certs::wire::serial_hex(&f.certificates[1]);
+    let findings = f.token_request_with(
+        good,
+        "",
+        &format!("SN={tls_serial}"),
+        &date,
+        body,
+        with_certificate,
+    );
+    assert_ids(
+        &findings,
+        &["httpsig.keyid-form"],
+        "the TLS serial beside the certificate",
+    );
+    assert!(findings[0].what.contains("TLS certificate"), "{findings:?}");
+    // A keyId naming nothing the client has: then the certificate header is what disagrees.
+    let findings = f.token_request_with(good, "", "SN=0BADC0DE", &date, body, with_certificate);
+    assert_ids(
+        &findings,
+        &["httpsig.certificate-header"],
+        "an unknown serial",
     );
 }
 

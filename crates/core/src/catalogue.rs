@@ -39,6 +39,7 @@ ids! {
     JWS_B64_NOT_FALSE = "jws.b64-not-false";
     JWS_CRIT_INCOMPLETE = "jws.crit-incomplete";
     JWS_X5T_MISMATCH = "jws.x5t-mismatch";
+    JWS_LINE_SEPARATOR = "jws.line-separator";
     HTTPSIG_KEYID_FORM = "httpsig.keyid-form";
     HTTPSIG_HEADERS_MISMATCH = "httpsig.headers-mismatch";
     HTTPSIG_REQUEST_TARGET_MISMATCH = "httpsig.request-target-mismatch";
@@ -53,6 +54,8 @@ ids! {
     HTTPSIG_ALGORITHM = "httpsig.algorithm";
     HTTPSIG_PLACEMENT = "httpsig.placement";
     HTTPSIG_CERTIFICATE_HEADER = "httpsig.certificate-header";
+    HTTPSIG_LINE_SEPARATOR = "httpsig.line-separator";
+    HTTPSIG_DIGEST_LABEL = "httpsig.digest-label";
     FLOW_TOKEN_MODE_MISMATCH = "flow.token-mode-mismatch";
     FLOW_REDIRECT_URI_REQUIRED = "flow.redirect-uri-required";
     FLOW_REDIRECT_URI_MISMATCH = "flow.redirect-uri-mismatch";
@@ -186,6 +189,12 @@ pub const CATALOGUE: &[Entry] = &[
         "DESIGN §6",
     ),
     e(
+        JWS_LINE_SEPARATOR,
+        "the signing input's header lines were joined with a space (or nothing) instead of LF",
+        "join the `name: value` lines with a single LF (`\\n`), not with spaces",
+        "real clients",
+    ),
+    e(
         HTTPSIG_KEYID_FORM,
         "keyId has the wrong form for this request",
         "application token: keyId=\"SN=<signing certificate serial in hex>\"; with a Bearer token: keyId=\"<client_id>\"",
@@ -268,6 +277,18 @@ pub const CATALOGUE: &[Entry] = &[
         "TPP-Signature-Certificate is missing, not a PEM certificate, or not the certificate keyId names",
         "send the signing certificate as one-line PEM in TPP-Signature-Certificate",
         "guide: production table",
+    ),
+    e(
+        HTTPSIG_LINE_SEPARATOR,
+        "the signing string's header lines were joined with a space (or nothing) instead of LF",
+        "join the `name: value` lines with a single LF (`\\n`), not with spaces",
+        "real clients",
+    ),
+    e(
+        HTTPSIG_DIGEST_LABEL,
+        "Digest carries the bare base64 hash without its `SHA-256=` label",
+        "send `Digest: SHA-256=<base64 of the SHA-256 of the body>` and sign that value",
+        "real clients",
     ),
     e(
         FLOW_TOKEN_MODE_MISMATCH,

@@ -20,6 +20,19 @@ pub(super) fn apply<'k>(
     match mutation {
         Mutation::TrailingLf => recipe.trailing_lf = true,
         Mutation::CrlfLineEndings => recipe.separator = "\r\n",
+        Mutation::SpaceSeparatedLines => recipe.separator = " ",
+        Mutation::DigestWithoutLabel => {
+            let sent = request
+                .header("digest")
+                .map(str::to_string)
+                .ok_or_else(|| MutateError::Unusable("the request sends no Digest".into()))?;
+            let bare = sent
+                .split_once('=')
+                .map_or(sent.as_str(), |(_, hash)| hash)
+                .to_string();
+            recipe.line_mut("digest")?.set_value(&bare);
+            edit::set_header(request, "digest", &bare);
+        }
         Mutation::ReorderSigned => {
             if recipe.lines.len() < 2 {
                 return Err(MutateError::Unusable(format!(

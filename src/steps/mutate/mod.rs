@@ -51,6 +51,8 @@ impl Mutation {
             Mutation::FormSpacesPercent20 => "form-spaces-percent20",
             Mutation::TrailingLf => "trailing-lf",
             Mutation::CrlfLineEndings => "crlf-line-endings",
+            Mutation::SpaceSeparatedLines => "space-separated-lines",
+            Mutation::DigestWithoutLabel => "digest-without-label",
             Mutation::ReorderSigned => "reorder-signed",
             Mutation::Unsign(_) => "unsign",
             Mutation::SignExtra(_) => "sign-extra",

@@ -89,6 +89,11 @@ fn looks_like_form(text: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DigestProblem {
     Malformed(String),
+    /// The bare base64 hash without `SHA-256=`; `of_body`: it is the body's hash.
+    MissingLabel {
+        sent: String,
+        of_body: bool,
+    },
     /// Not of the body sent; of `variant` when one matches.
     Mismatch {
         sent: String,
@@ -117,6 +122,13 @@ pub fn check_digest(message: &Message<'_>) -> Result<(), DigestProblem> {
     match verify_digest(&sent, message.body) {
         Ok(()) => Ok(()),
         Err(DigestError::Malformed(text)) => Err(DigestProblem::Malformed(text)),
+        Err(DigestError::MissingLabel(bare)) => {
+            let of_body = sha256_digest(message.body).strip_prefix("SHA-256=") == Some(&bare);
+            Err(DigestProblem::MissingLabel {
+                sent: bare,
+                of_body,
+            })
+        }
         Err(DigestError::Mismatch { .. }) => {
             let variant = digest_variants(message.body)
                 .into_iter()
@@ -133,6 +145,18 @@ pub fn describe(problem: &DigestProblem) -> String {
         DigestProblem::Malformed(text) => {
             format!("Digest `{text}` is not `SHA-256=<base64>`")
         }
+        DigestProblem::MissingLabel {
+            sent,
+            of_body: true,
+        } => format!(
+            "Digest `{sent}` is the SHA-256 of the body without its label: send `SHA-256={sent}`"
+        ),
+        DigestProblem::MissingLabel {
+            sent,
+            of_body: false,
+        } => format!(
+            "Digest `{sent}` has no `SHA-256=` label (and is not the SHA-256 of the body sent either)"
+        ),
         DigestProblem::Mismatch {
             sent,
             variant: Some(variant),

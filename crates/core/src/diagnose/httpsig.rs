@@ -5,7 +5,7 @@
 use super::body::{check_digest, describe as describe_digest};
 use super::jws::MAX_SKEW_SECS;
 use super::keys::{Opener, describe_certificate, is_tls_certificate};
-use super::search::{Layout, Mistake, expected_request_target};
+use super::search::{Layout, Mistake, expected_request_target, separator_name};
 use super::verdict::{Names, Verdict, judge, key_finding};
 use super::{Evidence, Finding};
 use crate::catalogue as id;
@@ -80,15 +80,15 @@ pub fn diagnose(message: &Message<'_>, evidence: &Evidence<'_>) -> Option<Vec<Fi
         && message.header("digest").is_some()
         && let Err(problem) = check_digest(message)
     {
-        let form = matches!(&problem, super::body::DigestProblem::Mismatch { variant: Some(v), .. } if v.is_form_encoding());
-        findings.push(Finding::new(
-            if form {
-                id::HTTPSIG_FORM_ENCODING
-            } else {
-                id::HTTPSIG_DIGEST_MISMATCH
-            },
-            describe_digest(&problem),
-        ));
+        use super::body::DigestProblem;
+        let id = match &problem {
+            DigestProblem::Mismatch {
+                variant: Some(v), ..
+            } if v.is_form_encoding() => id::HTTPSIG_FORM_ENCODING,
+            DigestProblem::MissingLabel { .. } => id::HTTPSIG_DIGEST_LABEL,
+            _ => id::HTTPSIG_DIGEST_MISMATCH,
+        };
+        findings.push(Finding::new(id, describe_digest(&problem)));
     }
     if params
         .headers
@@ -236,13 +236,18 @@ fn by_serial(
     if let Some(cert) = &sent
         && normalize(&serial_hex(cert)) != wanted
     {
-        findings.push(Finding::new(
-            id::HTTPSIG_CERTIFICATE_HEADER,
-            format!(
-                "{CERTIFICATE_HEADER} is {}, not the certificate SN={serial_part} that keyId names",
-                describe_certificate(cert)
+        // keyId and the certificate sent disagree: a keyId in another form of the same
+        // certificate's serial, or naming another certificate of the client, is keyId's fault.
+        findings.push(match key_id_form_of(serial_part, cert, evidence) {
+            Some(why) => Finding::new(id::HTTPSIG_KEYID_FORM, why),
+            None => Finding::new(
+                id::HTTPSIG_CERTIFICATE_HEADER,
+                format!(
+                    "{CERTIFICATE_HEADER} is {}, not the certificate SN={serial_part} that keyId names",
+                    describe_certificate(cert)
+                ),
             ),
-        ));
+        });
         return None;
     }
     if let Some(cert) = evidence
@@ -285,6 +290,34 @@ fn by_serial(
         id::HTTPSIG_KEYID_FORM,
         format!("keyId SN={serial_part} is the serial of none of the certificates given: check the serial (hex), or give its certificate"),
     ));
+    None
+}
+
+/// Why keyId SN=`serial_part`, which is not `sent`'s hex serial, is still keyId's mistake: the
+/// same serial in decimal, the TLS certificate's serial, or the serial with its hex digits
+/// mangled (case or leading zeros are not significant already).
+fn key_id_form_of(serial_part: &str, sent: &X509, evidence: &Evidence<'_>) -> Option<String> {
+    let hex = serial_hex(sent);
+    let decimal = sent
+        .serial_number()
+        .to_bn()
+        .ok()
+        .and_then(|bn| bn.to_dec_str().ok().map(|d| d.to_string()));
+    if decimal.as_deref() == Some(serial_part) {
+        return Some(format!(
+            "keyId SN={serial_part} is the serial of {CERTIFICATE_HEADER} in decimal; write it in hex: SN={hex}"
+        ));
+    }
+    if let Some(tls) = evidence
+        .certificates
+        .iter()
+        .find(|c| is_tls_certificate(c) && normalize(&serial_hex(c)) == normalize(serial_part))
+    {
+        return Some(format!(
+            "keyId SN={serial_part} is the serial of the TLS certificate {}; name the signing certificate sent in {CERTIFICATE_HEADER}: SN={hex}",
+            describe_certificate(tls)
+        ));
+    }
     None
 }
 
@@ -368,6 +401,7 @@ fn check_signature(
             id::HTTPSIG_DATE_SKEW,
             id::HTTPSIG_DATE_FORMAT,
             id::HTTPSIG_DIGEST_MISMATCH,
+            id::HTTPSIG_DIGEST_LABEL,
             id::HTTPSIG_FORM_ENCODING,
         ]
         .contains(&f.id.as_str())
@@ -458,6 +492,19 @@ fn httpsig_finding(mistake: Mistake) -> Finding {
             id::HTTPSIG_HEADERS_MISMATCH,
             format!(
                 "the signature verifies with `{name}: {signed}`, but the request sends another {name}"
+            ),
+        ),
+        Mistake::LineSeparator(separator) => Finding::new(
+            id::HTTPSIG_LINE_SEPARATOR,
+            format!(
+                "the signature verifies over the header lines joined with {} instead of LF",
+                separator_name(&separator)
+            ),
+        ),
+        Mistake::OtherEndpoint(signed) => Finding::new(
+            id::HTTPSIG_REQUEST_TARGET_MISMATCH,
+            format!(
+                "the signature verifies with (request-target) `{signed}`, another endpoint's: signing code copied from another request?"
             ),
         ),
         Mistake::NameCase => Finding::new(

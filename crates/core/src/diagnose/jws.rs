@@ -295,6 +295,19 @@ fn jws_finding(mistake: Mistake) -> Finding {
                 "the signature verifies with `{name}: {signed}`, but the request sends another {name}"
             ),
         ),
+        Mistake::LineSeparator(separator) => Finding::new(
+            id::JWS_LINE_SEPARATOR,
+            format!(
+                "the signature verifies over the header lines joined with {} instead of LF",
+                super::search::separator_name(&separator)
+            ),
+        ),
+        Mistake::OtherEndpoint(signed) => Finding::new(
+            id::JWS_REQUEST_TARGET_MISMATCH,
+            format!(
+                "the signature verifies with (request-target) `{signed}`, another endpoint's: signing code copied from another request?"
+            ),
+        ),
         Mistake::NameCase => Finding::new(
             id::JWS_HEADER_VALUE_MISMATCH,
             "the signature verifies over the header names as spelled in the request (e.g. `Digest:`); the signing input uses lower-case names",

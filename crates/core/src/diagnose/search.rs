@@ -38,6 +38,64 @@ pub enum Mistake {
     HeaderValue { name: String, signed: String },
     /// Header names signed as sent (`Digest:`), not lower-cased.
     NameCase,
+    /// The lines joined with this separator instead of LF (a space: a script that built the
+    /// string with `echo $a $b` or a join over the wrong character).
+    LineSeparator(String),
+    /// `(request-target)` signed as another documented endpoint's (a signing step copied from
+    /// another request).
+    OtherEndpoint(String),
+}
+
+/// How a finding names a line separator.
+pub fn separator_name(separator: &str) -> &'static str {
+    match separator {
+        " " => "spaces",
+        "" => "nothing (the lines run together)",
+        _ => "another separator",
+    }
+}
+
+/// The request targets of ING's documented endpoints, `{id}` standing for a resource id of the
+/// request's own path: what a client signs when its signing code was copied from another step.
+const DOCUMENTED_TARGETS: [&str; 17] = [
+    "post /oauth2/token",
+    "post /oauth2/token/revoke",
+    "get /oauth2/authorization-server-url",
+    "post /oauth2/applications",
+    "get /oauth2/applications/me",
+    "put /oauth2/applications/{id}",
+    "get /v3/accounts",
+    "get /v3/accounts/{id}/balances",
+    "get /v3/accounts/{id}/transactions",
+    "get /v1/card-accounts/{id}/transactions",
+    "post /v1/payments/sepa-credit-transfers",
+    "get /v1/payments/sepa-credit-transfers/{id}",
+    "get /v1/payments/sepa-credit-transfers/{id}/status",
+    "post /v1/funds-confirmations",
+    "get /greetings/single",
+    "get /signed/greetings",
+    "get /mtls-only/greetings",
+];
+
+/// The documented targets, with `{id}` filled by each id-like segment of `path`; the request's
+/// own target left out.
+fn other_endpoint_targets(path: &str, own: &str) -> Vec<String> {
+    let ids: Vec<&str> = path
+        .split('/')
+        .filter(|s| s.len() >= 8 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|s| s.chars().any(|c| c.is_ascii_digit()))
+        .collect();
+    let mut targets = Vec::new();
+    for template in DOCUMENTED_TARGETS {
+        if template.contains("{id}") {
+            targets.extend(ids.iter().map(|id| template.replace("{id}", id)));
+        } else {
+            targets.push(template.to_string());
+        }
+    }
+    targets.retain(|t| t != own);
+    targets.dedup();
+    targets
 }
 
 /// Paths whose first segment the bank leaves out of `(request-target)`: ING's partner API.
@@ -101,10 +159,31 @@ impl Layout<'_> {
                 self.input(&lines, "\r\n", "\r\n"),
             ),
         ];
+        for separator in [" ", ""] {
+            out.push((
+                Mistake::LineSeparator(separator.to_string()),
+                self.input(&lines, separator, ""),
+            ));
+        }
         self.request_target_candidates(&lines, &mut out);
         self.value_candidates(&lines, &mut out);
         self.list_candidates(&mut out);
+        self.other_endpoint_candidates(&lines, &mut out);
         out
+    }
+
+    fn other_endpoint_candidates(&self, lines: &[String], out: &mut Vec<(Mistake, Vec<u8>)>) {
+        let Some(index) = self.names.iter().position(|n| n == "(request-target)") else {
+            return;
+        };
+        let path = self.message.target.split('?').next().unwrap_or_default();
+        for target in other_endpoint_targets(path, &self.request_target) {
+            let line = format!("(request-target): {target}");
+            out.push((
+                Mistake::OtherEndpoint(target),
+                self.with_line(lines, index, line),
+            ));
+        }
     }
 
     fn with_line(&self, lines: &[String], index: usize, line: String) -> Vec<u8> {
@@ -430,5 +509,28 @@ mod tests {
             Some(Mistake::HeaderValue { .. })
         ));
         assert_eq!(search(&layout, &|_| false), None);
+        let signed = b"(request-target): post /ping?x=1 date: Tue, 05 Nov 2019 12:41:32 GMT";
+        assert_eq!(
+            search(&layout, &|input| input == signed),
+            Some(Mistake::LineSeparator(" ".into()))
+        );
+        let signed = b"(request-target): post /oauth2/token\ndate: Tue, 05 Nov 2019 12:41:32 GMT";
+        assert_eq!(
+            search(&layout, &|input| input == signed),
+            Some(Mistake::OtherEndpoint("post /oauth2/token".into()))
+        );
+    }
+
+    #[test]
+    fn other_endpoints_take_the_ids_of_the_requests_path() {
+        let id = "450ffbb8-9f11-4ec6-a1e1-df48aefc82ef";
+        let targets = other_endpoint_targets(
+            &format!("/v3/accounts/{id}/transactions"),
+            &format!("get /v3/accounts/{id}/transactions"),
+        );
+        assert!(targets.contains(&format!("get /v3/accounts/{id}/balances")));
+        assert!(targets.contains(&"post /oauth2/token".to_string()));
+        assert!(!targets.contains(&format!("get /v3/accounts/{id}/transactions")));
+        assert!(!targets.iter().any(|t| t.contains("{id}")));
     }
 }

@@ -14,18 +14,32 @@ fn digest_value(label: &str, digest: MessageDigest, body: &[u8]) -> String {
     format!("{label}={}", STANDARD.encode(bytes))
 }
 
+/// A value that is base64 of a SHA-256 or SHA-512 hash and nothing else (no `SHA-256=`).
+fn is_bare_hash(header: &str) -> bool {
+    STANDARD
+        .decode(header.trim())
+        .is_ok_and(|bytes| bytes.len() == 32 || bytes.len() == 64)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DigestError {
     #[error("the Digest header `{0}` is not `SHA-256=<base64>` (or SHA-512)")]
     Malformed(String),
     #[error("the Digest header says {sent} but the body received hashes to {actual}")]
     Mismatch { sent: String, actual: String },
+    #[error(
+        "the Digest header `{0}` is a bare base64 hash: it needs its label, `SHA-256=<base64>`"
+    )]
+    MissingLabel(String),
 }
 
 /// Checks a `Digest` header against the bytes received. Accepts SHA-256 and SHA-512 (the
 /// algorithm label is case-insensitive, as RFC 3230 says); several comma-separated digests must
 /// all match.
 pub fn verify_digest(header: &str, body: &[u8]) -> Result<(), DigestError> {
+    if is_bare_hash(header) {
+        return Err(DigestError::MissingLabel(header.trim().to_string()));
+    }
     let mut seen = false;
     for part in header.split(',') {
         let part = part.trim();

@@ -274,6 +274,7 @@ impl HttpSigError {
             HttpSigError::MissingSignedHeader(_)
             | HttpSigError::RequiredHeaderNotSigned(_)
             | HttpSigError::PlaceholderValue { .. } => catalogue::HTTPSIG_HEADERS_MISMATCH,
+            HttpSigError::Digest(DigestError::MissingLabel(_)) => catalogue::HTTPSIG_DIGEST_LABEL,
             HttpSigError::Digest(_) => catalogue::HTTPSIG_DIGEST_MISMATCH,
             HttpSigError::DateFormat(_) => catalogue::HTTPSIG_DATE_FORMAT,
             HttpSigError::DateSkew { .. } => catalogue::HTTPSIG_DATE_SKEW,

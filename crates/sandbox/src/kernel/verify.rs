@@ -140,23 +140,34 @@ pub fn refused_signature(
         .iter()
         .filter_map(|der| X509::from_der(der).ok())
         .collect();
-    let evidence = Evidence {
-        certificates: &certificates,
-        keys: &[],
-        now,
-        flow: None,
-    };
-    let findings = diagnose(&request.message(), &evidence);
     let mut error = IngError::oauth(StatusCode::UNAUTHORIZED, BAD_SIGNATURE_MESSAGE);
-    for finding in &findings {
-        if let Some(entry) = catalogue::entry(&finding.id) {
-            error = error.with_diagnosis(entry.id);
-        }
+    for id in engine_ids(request, &certificates, now) {
+        error = error.with_diagnosis(id);
     }
     if error.diagnosis.is_empty() {
         error = error.with_diagnosis(fallback);
     }
     error
+}
+
+/// The catalogue ids the troubleshooting engine finds behind a refused signature, with the
+/// certificates that may have made it — shared by every system's signature checks, so a
+/// mistake has one name wherever it is made.
+pub fn engine_ids(
+    request: &ReceivedRequest,
+    certificates: &[X509],
+    now: SystemTime,
+) -> Vec<&'static str> {
+    let evidence = Evidence {
+        certificates,
+        keys: &[],
+        now,
+        flow: None,
+    };
+    diagnose(&request.message(), &evidence)
+        .iter()
+        .filter_map(|finding| catalogue::entry(&finding.id).map(|entry| entry.id))
+        .collect()
 }
 
 /// A 401 with a message more specific than ING's, for failures that are not the signature's.

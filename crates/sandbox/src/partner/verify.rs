@@ -18,7 +18,7 @@ use crate::kernel::errors::diagnosis;
 use crate::kernel::tls::PeerCertificate;
 use crate::kernel::tokens::BAD_SIGNATURE_MESSAGE;
 use crate::kernel::tokens::TokenLookup as Psd2TokenLookup;
-use crate::kernel::verify::{MAX_SKEW, Received, ReceivedRequest};
+use crate::kernel::verify::{MAX_SKEW, Received, ReceivedRequest, engine_ids};
 use crate::partner::PartnerContext;
 use obconform_core::sign::digest::verify_digest;
 use obconform_core::sign::http_signature::{self, HttpSigError, Placement};
@@ -144,8 +144,8 @@ fn check_digest(request: &ReceivedRequest) -> Result<(), Problem> {
         )
     })?;
     verify_digest(&digest, request.body()).map_err(|e| {
-        Problem::new(Kind::DigestMismatch, e.to_string())
-            .with_diagnosis(diagnosis::HTTPSIG_DIGEST_MISMATCH)
+        let id = HttpSigError::Digest(e.clone()).diagnosis_id();
+        Problem::new(Kind::DigestMismatch, e.to_string()).with_diagnosis(id)
     })
 }
 
@@ -215,7 +215,17 @@ fn check_signature(
                     ),
                 ));
             }
-            Err(bad(diagnosis::HTTPSIG_WRONG_KEY, String::new()))
+            // The shared engine names the mistake (lines joined by spaces, a Date signed twice,
+            // …); the key is only blamed when nothing else explains the signature.
+            let certificate: Vec<openssl::x509::X509> =
+                openssl::x509::X509::from_der(partner.signing_cert.der())
+                    .into_iter()
+                    .collect();
+            let id = engine_ids(request, &certificate, now)
+                .into_iter()
+                .next()
+                .unwrap_or(diagnosis::HTTPSIG_WRONG_KEY);
+            Err(bad(id, String::new()))
         }
         Err(e) => Err(bad(e.diagnosis_id(), e.to_string())),
     }

@@ -19,9 +19,10 @@ use crate::kernel::owners::{app_label, describe, example_file};
 use crate::kernel::pki::CLIENT_SIGNING_KEY_FILE;
 use crate::kernel::tls::PeerCertificate;
 use crate::kernel::tokens::BAD_SIGNATURE_MESSAGE;
-use crate::kernel::verify::{MAX_SKEW, ReceivedRequest, unauthorized};
+use crate::kernel::verify::{MAX_SKEW, ReceivedRequest, engine_ids, unauthorized};
 use obconform_core::sign::http_signature::{self, HttpSigError, SignatureParams};
 use obconform_core::sign::{CERTIFICATE_HEADER, JWS_HEADER, jws};
+use openssl::x509::X509;
 
 /// What `/signed/greetings` must sign (ing-api.md: pars `(request-target) content-type digest`).
 pub const SIGNED_GREETINGS_PARS: [&str; 3] = ["(request-target)", "content-type", "digest"];
@@ -68,7 +69,12 @@ pub fn verify_http_signature(
     });
     Err(match signed_by {
         Some((owner, key)) => wrong_key(app, owner, key, diagnosis::HTTPSIG_WRONG_KEY),
-        None => http_refused(&HttpSigError::BadSignature),
+        // The shared engine names the mistake (lines joined by spaces, another endpoint's
+        // request-target, …); the key is only blamed when nothing else explains it.
+        None => {
+            let e = HttpSigError::BadSignature;
+            engine_refusal(request, app, now, e.to_string(), e.diagnosis_id())
+        }
     })
 }
 
@@ -119,7 +125,34 @@ pub fn verify_jws(
         &policy,
     )
     .map(|_| ())
-    .map_err(|e| signature_refused(&e, e.diagnosis_id()))
+    .map_err(|e| match e {
+        jws::JwsError::BadSignature => {
+            engine_refusal(request, app, now, e.to_string(), e.diagnosis_id())
+        }
+        e => signature_refused(&e, e.diagnosis_id()),
+    })
+}
+
+/// A signature that does not verify with `app`'s keys: refused with what the troubleshooting
+/// engine finds, `fallback` when it finds nothing.
+fn engine_refusal(
+    request: &ReceivedRequest,
+    app: &Application,
+    now: SystemTime,
+    detail: String,
+    fallback: &'static str,
+) -> IngError {
+    let certificates: Vec<X509> = app
+        .signing_keys
+        .iter()
+        .filter_map(|key| X509::from_der(key.der()).ok())
+        .collect();
+    let ids = engine_ids(request, &certificates, now);
+    let mut refused = signature_refused(detail, ids.first().copied().unwrap_or(fallback));
+    for id in ids.iter().skip(1) {
+        refused = refused.with_diagnosis(id);
+    }
+    refused
 }
 
 /// The JWS names no signing certificate of `app`: whose is it?
