@@ -46,17 +46,17 @@ fn register_inner(
     let token = authenticate(ctx, received, SCOPE_REGISTER)?;
     let body = validate::json_object(&received.headers, received.request.body(), true)?;
     let merchant = validate::registration(&body)?;
-    if let Err(existing) =
-        ctx.store
-            .register(&token.client_id, merchant.clone(), ctx.clock.now_utc())
-        && existing.merchant.merchant_id != merchant.merchant_id
+    let merchant_id = merchant.merchant_id.clone();
+    if let Err(registered) = ctx
+        .store
+        .register(&token.client_id, merchant, ctx.clock.now_utc())
+        && registered != merchant_id
     {
         return Err(PayReqError::bad_request(
             "merchantId",
             format!(
-                "This application is registered for merchant {} already; PATCH \
-                 /payment-requests/registrations changes the registration",
-                existing.merchant.merchant_id
+                "This application is registered for merchant {registered} already; PATCH \
+                 /payment-requests/registrations changes the registration"
             ),
         ));
     }

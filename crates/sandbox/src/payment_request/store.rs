@@ -346,16 +346,16 @@ impl PaymentRequestStore {
     }
 
     /// Registers `merchant` for `client_id` unless the application is registered already:
-    /// then the existing registration is returned as `Err`.
+    /// then `Err` with the merchantId it is registered for.
     pub fn register(
         &self,
         client_id: &str,
         merchant: Merchant,
         now: DateTime<Utc>,
-    ) -> Result<Registration, Registration> {
+    ) -> Result<(), String> {
         let mut inner = self.lock();
         if let Some(existing) = inner.registrations.get(client_id) {
-            return Err(existing.clone());
+            return Err(existing.merchant.merchant_id.clone());
         }
         let registration = Registration {
             merchant,
@@ -366,8 +366,8 @@ impl PaymentRequestStore {
         };
         inner
             .registrations
-            .insert(client_id.to_owned(), registration.clone());
-        Ok(registration)
+            .insert(client_id.to_owned(), registration);
+        Ok(())
     }
 
     pub fn insert_request(&self, request: PaymentRequest, now: DateTime<Utc>) {
