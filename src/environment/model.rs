@@ -117,7 +117,9 @@ pub struct AcceptedDeviation {
     #[serde(default)]
     pub status: Vec<u16>,
     /// Request headers or parameters not judged (their absence or value), e.g. a `Signature`
-    /// the description requires where the bank also documents a JWS instead.
+    /// the description requires where the bank also documents a JWS instead; a name starting
+    /// with `/` is a JSON pointer into the request body, whose member is not judged (a schema
+    /// no value can meet).
     #[serde(default)]
     pub request: Vec<String>,
     /// Where the bank documents it.

@@ -75,6 +75,15 @@ fn the_scenario_library_keeps_ings_published_contract() {
         "GET /greetings/single",
         "GET /signed/greetings",
         "GET /mtls-only/greetings",
+        "POST /payment-requests/registrations",
+        "GET /payment-requests/registrations",
+        "PATCH /payment-requests/registrations",
+        "POST /payment-requests/registrations/generate-certificates",
+        "PUT /payment-requests/registrations/certificates",
+        "POST /payment-requests",
+        "GET /payment-requests/{id}",
+        "GET /payment-requests/{id}/payments",
+        "POST /payment-requests/{id}/close",
     ] {
         assert!(
             exercised.contains(&operation),

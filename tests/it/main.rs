@@ -33,6 +33,7 @@ mod sandbox_ais;
 mod sandbox_granting;
 mod sandbox_hub;
 mod sandbox_partner;
+mod sandbox_payment_request;
 mod sandbox_pis;
 mod sandbox_server;
 mod sandbox_showcase;

@@ -324,7 +324,17 @@ async fn premium_pair_is_written_under_premium_and_chains_to_the_ca() {
     let app = sandbox
         .application(PREMIUM_CLIENT_ID)
         .expect("premium app registered");
-    assert_eq!(app.scopes, ["greetings:view"]);
+    // The showcase's scope, then the Payment Request API's four.
+    assert_eq!(
+        app.scopes,
+        [
+            "greetings:view",
+            "payment-requests:view",
+            "payment-requests:create",
+            "payment-requests:close",
+            "payment-requests:register"
+        ]
+    );
     assert_eq!(
         app.tls_keys[0].sha256(),
         &sha256_of_pem(&premium.client_tls_cert)
@@ -365,7 +375,11 @@ async fn premium_token_with_the_client_id_as_key_id_and_no_certificate_header() 
     let body = json_body(response).await;
     assert_eq!(body["token_type"], "Bearer", "{body}");
     assert_eq!(body["client_id"], PREMIUM_CLIENT_ID);
-    assert_eq!(body["scope"], "greetings:view");
+    assert_eq!(
+        body["scope"],
+        "greetings:view payment-requests:view payment-requests:create payment-requests:close \
+         payment-requests:register"
+    );
     assert_eq!(body["expires_in"], 905);
     assert!(body["access_token"].as_str().is_some_and(|t| t.len() >= 16));
     // The keys are the premium signing certificate's (x5t: hex SHA-1, as ING answers).

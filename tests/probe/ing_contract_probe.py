@@ -1513,6 +1513,7 @@ def main(argv: list[str]) -> int:
         sections.append(("PIS (operations the sandbox may not serve)", lambda: flows.pis_unserved(state["app"])))
         sections.append(("OAuth 2.0 revoke", lambda: flows.revoke(state["app"])))
         sections.append(("Showcase", flows.showcase))
+        sections.append(("Payment Request", lambda: __import__("ing_payment_request_probe").run(probe, args.specs)))
         for title, run in sections:
             print(f"== {title}", flush=True)
             try:

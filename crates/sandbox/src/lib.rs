@@ -10,9 +10,9 @@
 //!
 //! Inside: a `kernel` every system shares (clock, errors, TLS, request verification, the
 //! application registry, the issued tokens and the authenticators over them, the test PKI and
-//! profiles), and one module per system — `psd2`, `showcase`, `partner`, `hub` — each with
-//! its own state, handed to its handlers as a context (axum `FromRef`) by `server`, the only
-//! module that knows them all.
+//! profiles), and one module per system — `psd2`, `showcase`, `payment_request`, `partner`,
+//! `hub` — each with its own state, handed to its handlers as a context (axum `FromRef`) by
+//! `server`, the only module that knows them all.
 //!
 //! In a TPP's own async test, point the client under test at it — like a mock server, but one
 //! that verifies signatures, tokens and certificates as the bank does:
@@ -42,6 +42,8 @@ pub mod hub;
 pub mod kernel;
 #[doc(hidden)]
 pub mod partner;
+#[doc(hidden)]
+pub mod payment_request;
 #[doc(hidden)]
 pub mod psd2;
 #[doc(hidden)]
@@ -187,6 +189,13 @@ impl Sandbox {
         .await
         .map_err(|e| SandboxError::Task(e.to_string()))??;
 
+        let payment_request_certificates =
+            payment_request::certificates::IngCertificates::generate().map_err(|source| {
+                SandboxError::Pki {
+                    step: "generating the Payment Request API's certificates",
+                    source,
+                }
+            })?;
         let credentials = PartnerCredentials::generate().map_err(|source| SandboxError::Pki {
             step: "generating the partner API's credentials",
             source,
@@ -204,12 +213,17 @@ impl Sandbox {
         })?;
         let mut registry = AppRegistry::default();
         registry.upsert(app);
-        let premium_app = showcase::premium_application(&premium).map_err(|source| {
-            SandboxError::Application {
-                client_id: PREMIUM_CLIENT_ID.to_owned(),
-                source,
-            }
-        })?;
+        // The premium application is subscribed to both Open Banking APIs.
+        let premium_scopes: Vec<&str> = std::iter::once(showcase::SHOWCASE_SCOPE)
+            .chain(payment_request::SCOPES)
+            .collect();
+        let premium_app =
+            showcase::premium_application(&premium, &premium_scopes).map_err(|source| {
+                SandboxError::Application {
+                    client_id: PREMIUM_CLIENT_ID.to_owned(),
+                    source,
+                }
+            })?;
         registry.upsert(premium_app);
 
         let api_listener = bind(config.listen).await?;
@@ -237,6 +251,9 @@ impl Sandbox {
             psd2: Arc::new(Psd2State::default()),
             hub: Arc::new(hub::HubStore::new(hub::UpdateTiming::default())),
             partner: Arc::new(partner),
+            payment_requests: Arc::new(payment_request::PaymentRequestStore::new(
+                payment_request_certificates,
+            )),
         };
         let (cert, key, ca) = (&pki.server.cert, &pki.server.key, &pki.ca.cert);
         let api_tls = kernel::tls::server_config(ca, cert, key, ClientAuth::Required)?;

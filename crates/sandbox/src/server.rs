@@ -1,4 +1,5 @@
-//! The sandbox's shared state and its HTTP router: every system's routes (PSD2, the partner API),
+//! The sandbox's shared state and its HTTP router: every system's routes (PSD2, the Open Banking
+//! showcase and Payment Request API, the partner API, the PSD2 hub),
 //! the landing page, ING-shaped 404/405 answers (problem+json under the partner API's paths) and
 //! the `x-ing-response-id` header on every response.
 
@@ -13,6 +14,7 @@ use axum::routing::get;
 
 use super::hub::{self, HubContext, HubStore};
 use super::partner::{self, PartnerContext, PartnerState};
+use super::payment_request::{self, PaymentRequestContext, PaymentRequestStore};
 use super::psd2::{self, Psd2Context, Psd2State};
 use crate::kernel::Kernel;
 use crate::kernel::errors::IngError;
@@ -33,6 +35,8 @@ pub struct SandboxState {
     pub hub: Arc<HubStore>,
     /// ING's partner API: its credentials, registered certificates, gateway and tokens.
     pub partner: Arc<PartnerState>,
+    /// ING's Payment Request API: merchant registrations, payment requests and their payments.
+    pub payment_requests: Arc<PaymentRequestStore>,
 }
 
 impl FromRef<SandboxState> for Arc<Kernel> {
@@ -68,12 +72,22 @@ impl FromRef<SandboxState> for PartnerContext {
     }
 }
 
+impl FromRef<SandboxState> for PaymentRequestContext {
+    fn from_ref(state: &SandboxState) -> PaymentRequestContext {
+        PaymentRequestContext {
+            kernel: state.kernel.clone(),
+            store: state.payment_requests.clone(),
+        }
+    }
+}
+
 pub fn router(state: SandboxState) -> Router {
     Router::new()
         .route("/", get(landing))
         .merge(psd2::routes())
         .merge(hub::routes())
         .merge(super::showcase::routes())
+        .merge(payment_request::routes())
         .merge(partner::routes(PartnerContext::from_ref(&state)))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -87,6 +101,7 @@ pub fn consent_router(state: SandboxState) -> Router {
         .route("/", get(landing))
         .merge(psd2::consent_routes())
         .merge(hub::consent_routes())
+        .merge(payment_request::payer_routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(response_id))

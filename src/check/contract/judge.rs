@@ -74,7 +74,9 @@ impl Judge<'_> {
         }
     }
 
-    /// Judges the request; the parameters named in `unjudged` are left alone.
+    /// Judges the request; the parameters named in `unjudged` are left alone, and so are the
+    /// members of a JSON body at the pointers it names (`/description`: that member and what is
+    /// inside it).
     pub fn request(&mut self, request: &HttpRequest, unjudged: &[&str]) {
         let query = query_pairs(&request.url);
         for parameter in &self.op.parameters {
@@ -106,7 +108,22 @@ impl Judge<'_> {
                 Some(value) => self.parameter_value(&subject, parameter, &value),
             }
         }
+        let before = self.violations.len();
         self.request_body(request);
+        let pointers: Vec<&str> = unjudged
+            .iter()
+            .copied()
+            .filter(|n| n.starts_with('/'))
+            .collect();
+        let mut index = 0;
+        self.violations.retain(|v| {
+            index += 1;
+            index <= before
+                || !v
+                    .pointer
+                    .as_deref()
+                    .is_some_and(|p| under_any(p, &pointers))
+        });
     }
 
     fn parameter_value(&mut self, subject: &str, parameter: &Parameter, value: &str) {
@@ -228,6 +245,16 @@ impl Judge<'_> {
     }
 }
 
+/// Whether JSON pointer `pointer` is one of `roots` or inside one.
+fn under_any(pointer: &str, roots: &[&str]) -> bool {
+    roots.iter().any(|root| {
+        pointer == *root
+            || pointer
+                .strip_prefix(root)
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
+
 fn where_word(location: ParameterIn) -> &'static str {
     match location {
         ParameterIn::Header => "header",
@@ -324,6 +351,14 @@ mod tests {
             json!(["a", "b"])
         );
         assert_eq!(coerce("x", &json!({})), json!("x"));
+    }
+
+    #[test]
+    fn body_pointers_cover_their_members() {
+        assert!(under_any("/description", &["/description"]));
+        assert!(under_any("/fixedAmount/value", &["/fixedAmount"]));
+        assert!(!under_any("/descriptionX", &["/description"]));
+        assert!(!under_any("/purchaseId", &["/description"]));
     }
 
     #[test]

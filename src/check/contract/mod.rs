@@ -74,7 +74,8 @@ pub struct Accepted {
     /// Statuses answered beside the documented ones (the response is then not judged: the
     /// description says nothing of it).
     pub statuses: Vec<u16>,
-    /// Request headers or parameters not judged (absence or value), by name.
+    /// Request headers or parameters not judged (absence or value), by name; `/pointer`: a
+    /// member of the request's JSON body not judged.
     pub request: Vec<String>,
 }
 

@@ -34,14 +34,15 @@ pub use crate::kernel::applications::PREMIUM_CLIENT_ID;
 pub const SHOWCASE_SCOPE: &str = "greetings:view";
 const PREMIUM_CONTACT: &str = "premium@example.com";
 
-/// The premium application, bound to its own TLS and signing certificates. It has no redirect
-/// URIs: the showcase has no customer consent.
-pub fn premium_application(pki: &PremiumPki) -> Result<Application, CertKeyError> {
+/// The premium application, bound to its own TLS and signing certificates, with `scopes` (the
+/// showcase's and the Payment Request API's: the sandbox composes them). It has no redirect
+/// URIs: its APIs have no customer consent.
+pub fn premium_application(pki: &PremiumPki, scopes: &[&str]) -> Result<Application, CertKeyError> {
     Ok(Application {
         client_id: PREMIUM_CLIENT_ID.to_owned(),
         contact: PREMIUM_CONTACT.to_owned(),
         redirect_uris: Vec::new(),
-        scopes: vec![SHOWCASE_SCOPE.to_owned()],
+        scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
         tls_keys: vec![CertKey::from_x509(&pki.tls.cert)?],
         signing_keys: vec![CertKey::from_x509(&pki.signing.cert)?],
     })
