@@ -108,22 +108,19 @@ impl Judge<'_> {
                 Some(value) => self.parameter_value(&subject, parameter, &value),
             }
         }
-        let before = self.violations.len();
+        let body_start = self.violations.len();
         self.request_body(request);
         let pointers: Vec<&str> = unjudged
             .iter()
             .copied()
             .filter(|n| n.starts_with('/'))
             .collect();
-        let mut index = 0;
-        self.violations.retain(|v| {
-            index += 1;
-            index <= before
-                || !v
-                    .pointer
-                    .as_deref()
-                    .is_some_and(|p| under_any(p, &pointers))
-        });
+        let body = self.violations.split_off(body_start);
+        self.violations.extend(body.into_iter().filter(|v| {
+            !v.pointer
+                .as_deref()
+                .is_some_and(|p| under_any(p, &pointers))
+        }));
     }
 
     fn parameter_value(&mut self, subject: &str, parameter: &Parameter, value: &str) {
