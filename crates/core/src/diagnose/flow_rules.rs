@@ -277,7 +277,7 @@ pub fn xsrf_problem(headers: &[(String, String)]) -> Option<String> {
         (Some(_), None) => Some(format!(
             "the {XSRF_COOKIE} cookie was sent without the {XSRF_HEADER} header"
         )),
-        (Some(c), Some(_)) if c.is_empty() => Some(format!("the {XSRF_COOKIE} cookie is empty")),
+        (Some(""), Some(_)) => Some(format!("the {XSRF_COOKIE} cookie is empty")),
         (Some(_), Some(_)) => Some(format!(
             "the {XSRF_HEADER} header is not the value of the {XSRF_COOKIE} cookie"
         )),
