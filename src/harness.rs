@@ -288,6 +288,11 @@ fn run_one(
         .as_ref()
         .map_err(|e| Failed::from(e.clone()))?;
     let target = &targets.targets[group];
+    if let Some(reason) = crate::suite::skipped_on(loaded, target.env.kind) {
+        // Not applicable here: passes, and says so.
+        eprintln!("{}: skipped, {reason}", loaded.test_name());
+        return Ok(());
+    }
     let renderer = Renderer::new();
     validate(loaded, &target.env, &renderer).map_err(|e| Failed::from(e.to_string()))?;
     // As `obconform run` without --allow-writes: nothing that writes runs in production unasked.

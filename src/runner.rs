@@ -24,6 +24,7 @@ use crate::steps::sign::{SignInputs, SignedRequest, key_role, sign};
 use crate::template::{Renderer, as_text};
 use obconform_core::catalogue::DIAGNOSIS_HEADER;
 use obconform_core::diagnose::{self, Evidence, Finding, FlowContext, diagnose};
+use obconform_core::sign::SigningKey;
 use obconform_core::sign::message::{Message, request_target_of_url};
 use obconform_core::wire::{HttpRequest, HttpResponse, path_of};
 use serde_json::Value;
@@ -324,14 +325,32 @@ async fn run_step(
             .map(|(exchange, unmet)| (exchange, unmet.into_iter().collect())),
         },
         (None, Some(authorize), _) => {
-            match plan_authorize(authorize, ctx.env, ctx.renderer, &current) {
-                Ok(plan) => authorize::authorize(&plan, ctx.env, ctx.transport, ctx.codes)
+            let planned = plan_authorize(authorize, ctx.env, ctx.renderer, &current);
+            // Grants support asks authorization-server-url for its reference: a signed call.
+            let planned = match planned {
+                Ok(mut plan) => match plan.grants.as_mut().and_then(|g| g.server_url.as_mut()) {
+                    Some(server_url) => {
+                        match sign_for_step(server_url.request.clone(), step, ctx, &current) {
+                            Ok((signed, _)) => {
+                                *server_url = signed;
+                                Ok(Ok(plan))
+                            }
+                            Err(failures) => Err(failures),
+                        }
+                    }
+                    None => Ok(Ok(plan)),
+                },
+                Err(e) => Ok(Err(e)),
+            };
+            match planned {
+                Err(failures) => Err(failures),
+                Ok(Ok(plan)) => authorize::authorize(&plan, ctx.env, ctx.transport, ctx.codes)
                     .await
                     .map(|(exchange, problems)| {
                         (exchange, Failure::all(FailureKind::Consent, problems))
                     })
                     .map_err(|e| vec![Failure::new(FailureKind::Consent, e)]),
-                Err(e) => Err(vec![
+                Ok(Err(e)) => Err(vec![
                     Failure::new(
                         FailureKind::Request,
                         format!("{}:{}: {}", loaded.path.display(), e.at, e.message),
@@ -658,34 +677,9 @@ async fn send_request(
             .at(e.at),
         ]
     })?;
-    let profile = ctx
-        .env
-        .resolve_sign(step.sign.as_ref().map(|s| &s.value))
-        .map_err(unsendable)?;
-    let rendered = |template: &Option<String>| -> Result<Option<String>, Vec<Failure>> {
-        template
-            .as_deref()
-            .map(|t| {
-                ctx.renderer
-                    .render(t, current)
-                    .map_err(|e| unsendable(format!("signing profile: {e}")))
-            })
-            .transpose()
-    };
-    let key_id = rendered(&profile.key_id)?;
-    let audience = rendered(&profile.audience)?;
-    let inputs = SignInputs {
-        key: key_role(&profile)
-            .and_then(|role| ctx.env.signing_key(role))
-            .map(|k| k.as_ref()),
-        key_id: key_id.as_deref(),
-        audience: audience.as_deref(),
-        client_id: ctx.env.client_id.as_deref(),
-        now: SystemTime::now(),
-    };
-    let mut signed = sign(planned, &profile, &inputs).map_err(|e| unsendable(e.to_string()))?;
+    let (mut signed, signed_with) = sign_for_step(planned, step, ctx, current)?;
     let keys = mutate::Keys {
-        signed_with: inputs.key,
+        signed_with,
         roles: &ctx.env.signing_keys,
     };
     mutate::apply(&mut signed, step.mutate.iter().map(|m| &m.value), &keys)
@@ -703,7 +697,7 @@ async fn send_request(
             .identity(tls_role)
             .and_then(|identity| identity.chain.first())
             .map(|cert| cert.as_ref().to_vec());
-        let signing_der = inputs.key.and_then(|key| key.cert.to_der().ok());
+        let signing_der = signed_with.and_then(|key| key.cert.to_der().ok());
         let presented = obconform_core::diagnose::registration_drop::Presented {
             tls: tls_der.as_deref(),
             signing: signing_der.as_deref(),
@@ -720,6 +714,46 @@ async fn send_request(
         };
         vec![Failure::new(kind, e.to_string())]
     })
+}
+
+/// Signs `planned` with the step's profile (`sign`, or the environment's default) at the current
+/// time; returns the signed request and the key it was signed with.
+fn sign_for_step<'c>(
+    planned: HttpRequest,
+    step: &Step,
+    ctx: &RunContext<'c>,
+    current: &Value,
+) -> Result<(SignedRequest, Option<&'c SigningKey>), Vec<Failure>> {
+    let unsendable = |message: String| vec![Failure::new(FailureKind::Request, message)];
+    let profile = ctx
+        .env
+        .resolve_sign(step.sign.as_ref().map(|s| &s.value))
+        .map_err(unsendable)?;
+    let rendered = |template: &Option<String>| -> Result<Option<String>, Vec<Failure>> {
+        template
+            .as_deref()
+            .map(|t| {
+                ctx.renderer
+                    .render(t, current)
+                    .map_err(|e| unsendable(format!("signing profile: {e}")))
+            })
+            .transpose()
+    };
+    let key_id = rendered(&profile.key_id)?;
+    let audience = rendered(&profile.audience)?;
+    let env: &'c ActiveEnvironment = ctx.env;
+    let key: Option<&'c SigningKey> = key_role(&profile)
+        .and_then(|role| env.signing_key(role))
+        .map(|k| k.as_ref());
+    let inputs = SignInputs {
+        key,
+        key_id: key_id.as_deref(),
+        audience: audience.as_deref(),
+        client_id: ctx.env.client_id.as_deref(),
+        now: SystemTime::now(),
+    };
+    let signed = sign(planned, &profile, &inputs).map_err(|e| unsendable(e.to_string()))?;
+    Ok((signed, key))
 }
 
 fn messages(failures: Vec<Failure>) -> Vec<String> {

@@ -171,6 +171,16 @@ fn embedded_target(sandbox: &Sandbox) -> EmbeddedTarget {
     )
 }
 
+/// Why a scenario does not run on this kind of environment (its top-level `skip_on`), if it
+/// does not.
+pub fn skipped_on(loaded: &LoadedScenario, kind: EnvironmentKind) -> Option<String> {
+    loaded
+        .scenario
+        .skip_on
+        .get(kind.name())
+        .map(|reason| format!("not on {}: {}", kind.name(), reason.value))
+}
+
 /// The certificate roles a scenario `requires_certs` that the environment lacks.
 pub fn missing_certs<'a>(loaded: &'a LoadedScenario, env: &ActiveEnvironment) -> Vec<&'a str> {
     loaded

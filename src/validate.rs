@@ -8,7 +8,7 @@ use crate::context::{
 use crate::environment::ActiveEnvironment;
 use crate::environment::model::EnvironmentKind;
 use crate::plan::plan_request;
-use crate::scenario::model::{Callback, CaptureSource, Expect, Step, ValueCheck};
+use crate::scenario::model::{AuthorizeVia, Callback, CaptureSource, Expect, Step, ValueCheck};
 use crate::scenario::{LoadedScenario, Located, Position, SourceError, SourceErrors};
 use crate::steps::authorize::plan_authorize;
 use crate::steps::callback::{callback_path, listen_address, listener_settings, respond_status};
@@ -51,6 +51,20 @@ pub fn validate(
         errors.push(loaded.error_at(var.at, None, message).with_help(help));
     }
 
+    for (kind, reason) in scenario.skip_on.iter() {
+        if !EnvironmentKind::NAMES.contains(&kind.as_str()) {
+            errors.push(
+                loaded
+                    .error_at(
+                        reason.at,
+                        None,
+                        format!("`skip_on` names `{kind}`, not a kind of environment"),
+                    )
+                    .with_help(format!("use one of: {}", EnvironmentKind::NAMES.join(", "))),
+            );
+        }
+    }
+
     let mut step_names: Vec<&str> = Vec::new();
     for (index, step) in scenario.steps.iter().enumerate() {
         let step_name = step.name.value.as_str();
@@ -85,12 +99,35 @@ pub fn validate(
                 plan_request(request, renderer, &dry).map(|planned| dry_request = Some(planned))
             }
             (None, Some(authorize)) => {
-                if let Some(sign) = &step.sign {
-                    errors.push(err(
+                let grants = authorize.value.via == AuthorizeVia::GrantsSupport;
+                // Grants support without a reference calls authorization-server-url: signed.
+                let calls_server_url = grants && authorize.value.reference.is_none();
+                match (&step.sign, calls_server_url) {
+                    (Some(sign), false) => errors.push(err(
                         sign.at,
-                        "an `authorize` step is not signed: the customer consents in a browser"
-                            .into(),
-                    ));
+                        if grants {
+                            "this `authorize` step is not signed: with `reference` it sends only \
+                             the automated consent's requests (Bearer token, no signature)"
+                                .into()
+                        } else {
+                            "an `authorize` step is not signed: the customer consents in a browser"
+                                .into()
+                        },
+                    )),
+                    (None, true) => errors.push(
+                        err(
+                            authorize.at,
+                            "`via: grants-support` without `reference` calls GET \
+                             /oauth2/authorization-server-url, which is signed: name the \
+                             signing profile with `sign`"
+                                .into(),
+                        )
+                        .with_help(
+                            "add `sign: http-signature` to the step (keyId = the captured \
+                             client_id), or give the old flow's location as `reference`",
+                        ),
+                    ),
+                    _ => {}
                 }
                 if !step.mutate.is_empty() {
                     errors.push(err(

@@ -19,7 +19,7 @@ use crate::runner::Snapshots;
 use crate::scenario::discover::scenario_files;
 use crate::scenario::{LoadedScenario, load_scenario};
 use crate::steps::authorize::CodeSupply;
-use crate::suite::{TargetOptions, Targets, group_by_environments, missing_certs};
+use crate::suite::{TargetOptions, Targets, group_by_environments, missing_certs, skipped_on};
 use crate::template::Renderer;
 use crate::validate::validate;
 use crate::writes::{refuse_writes, write_steps};
@@ -94,6 +94,9 @@ pub async fn run(args: RunArgs) -> Outcome {
     let mut refused = false;
     for group in &mut groups {
         let env_name = group.envs.resolve_name(args.env.as_deref());
+        if let Some(kind) = group.envs.kind_of(&env_name) {
+            leave_out(&mut group.scenarios, &mut skipped, |s| skipped_on(s, kind));
+        }
         if group.envs.kind_of(&env_name) != Some(EnvironmentKind::Production) || args.allow_writes {
             continue;
         }

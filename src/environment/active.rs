@@ -114,6 +114,8 @@ pub struct ActiveEnvironment {
     pub api: String,
     /// Base URL of the bank's consent screens (`{{env.consent}}`), when known.
     pub consent: Option<String>,
+    /// Base URL of the sandbox's automated consent (`{{env.grants_support}}`), when it has one.
+    pub grants_support: Option<String>,
     pub client_id: Option<String>,
     pub vars: Vec<(String, String)>,
     pub profiles: Vec<(String, SignProfile)>,
@@ -164,6 +166,9 @@ impl ActiveEnvironment {
         map.insert("api".into(), self.api.clone().into());
         if let Some(consent) = &self.consent {
             map.insert("consent".into(), consent.clone().into());
+        }
+        if let Some(grants_support) = &self.grants_support {
+            map.insert("grants_support".into(), grants_support.clone().into());
         }
         if let Some(client_id) = &self.client_id {
             map.insert("client_id".into(), client_id.clone().into());
@@ -435,6 +440,12 @@ impl EnvironmentsSource {
             (None, None) => None,
         }
         .map(|c| c.trim_end_matches('/').to_string());
+        let grants_support = match (&env.grants_support, embedded) {
+            (Some(url), _) => Some(expand(url)?),
+            (None, Some(target)) => Some(target.consent_url.clone()),
+            (None, None) => None,
+        }
+        .map(|c| c.trim_end_matches('/').to_string());
         let client_id = env.client_id.as_deref().map(expand).transpose()?;
 
         let mut certs: Vec<(String, CertFiles)> = Vec::new();
@@ -557,6 +568,7 @@ impl EnvironmentsSource {
             kind: env.kind,
             api,
             consent,
+            grants_support,
             client_id,
             vars,
             profiles,

@@ -44,6 +44,12 @@ pub struct Environment {
     /// `https://myaccount.sandbox.ing.com`. Filled in for `embedded`.
     #[serde(default)]
     pub consent: Option<String>,
+    /// Base URL of the sandbox's automated consent (`/grantssupport/…`, the `authorize` step's
+    /// `via: grants-support`; `{{env.grants_support}}`). ING's sandbox serves it on
+    /// `https://api.myaccount.sandbox.ing.com`; production has none. Filled in for `embedded`
+    /// (its consent host).
+    #[serde(default)]
+    pub grants_support: Option<String>,
     /// The TPP's client_id at the bank.
     #[serde(default)]
     pub client_id: Option<String>,

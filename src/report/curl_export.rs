@@ -92,6 +92,7 @@ mod tests {
             kind: EnvironmentKind::Sandbox,
             api: "https://h".into(),
             consent: None,
+            grants_support: None,
             client_id: None,
             vars: vec![],
             profiles: vec![],

@@ -37,6 +37,11 @@ pub struct Scenario {
     /// URLs). Default: true when a step sends PUT or DELETE, else false.
     #[serde(default)]
     pub exclusive: Option<bool>,
+    /// Kinds of environment (`embedded`, `sandbox`, `production`) the whole scenario does not
+    /// apply to, each with the reason, e.g. `production: grants support is the sandbox's`. It is
+    /// skipped there (and counted as skipped, with the reason).
+    #[serde(default)]
+    pub skip_on: OrderedMap<Located<String>>,
     /// The steps, run in order; a failing step skips the rest.
     pub steps: Vec<Step>,
 }
@@ -359,9 +364,29 @@ impl Step {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Authorize {
-    /// Country of the consent screen (`/authorize/v2/{country}`), e.g. `NL`.
+    /// How the customer consents: `browser` (default) — the consent screen, filled in by the
+    /// runner on the embedded sandbox and by a person elsewhere — or `grants-support`, the
+    /// sandbox's automated consent that ING's open-banking CLI uses instead of a browser
+    /// (`GET /grantssupport/accounts`, `POST /grantssupport/{referenceId}/auth-code` on the
+    /// environment's `grants_support` host; the embedded sandbox and ING's sandbox, not
+    /// production).
+    #[serde(default)]
+    pub via: AuthorizeVia,
+    /// Country of the consent screen (`/authorize/v2/{country}`), e.g. `NL`. With
+    /// `via: grants-support`: the `country_code` asked of authorization-server-url, and the
+    /// country of the test profile.
     #[serde(default)]
     pub country: Option<Located<String>>,
+    /// `via: grants-support`: the application access token obtained with an HTTP signature,
+    /// sent as `Authorization: Bearer` (e.g. `{{app_token}}`).
+    #[serde(default)]
+    pub token: Option<Located<String>>,
+    /// `via: grants-support`: the `location` an earlier `GET /oauth2/authorization-server-url`
+    /// answered, or its referenceId (the second-last path segment). Without it the step calls
+    /// authorization-server-url itself (`scope`, `redirect_uri`, `country` as `country_code`),
+    /// signed with the step's `sign` profile.
+    #[serde(default)]
+    pub reference: Option<Located<String>>,
     /// A consent URL to open instead of `{{env.consent}}/authorize/v2/{country}` (e.g. the old
     /// flow's `location`); the query parameters below are appended.
     #[serde(default)]
@@ -385,12 +410,25 @@ pub struct Authorize {
     #[serde(default)]
     pub client_id: Option<Located<String>>,
     /// Embedded sandbox: the test profile to pick, by its name on the screen or its id
-    /// (default: the first one listed).
+    /// (default: the first one listed). With `via: grants-support`, on any sandbox: a profile
+    /// of `GET /grantssupport/accounts` by name or id (default: the first of `country` that
+    /// grants every scope asked).
     #[serde(default)]
     pub profile: Option<Located<String>>,
     /// Embedded sandbox: press Cancel instead of Next (the redirect then carries an error).
     #[serde(default)]
     pub cancel: bool,
+}
+
+/// How an `authorize` step obtains the customer's consent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthorizeVia {
+    /// The consent screen: the runner is the browser on the embedded sandbox, a person elsewhere.
+    #[default]
+    Browser,
+    /// The sandbox's automated consent (grants support), as ING's open-banking CLI uses it.
+    GrantsSupport,
 }
 
 /// An HTTP request. Every string is a handlebars template.

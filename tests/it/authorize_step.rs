@@ -282,3 +282,185 @@ steps:
         "{out}"
     );
 }
+
+/// An environment `ing` of kind `sandbox` on the test sandbox whose automated consent
+/// (`grants_support`) is the sandbox's consent host — ING's sandbox as the runner sees it.
+fn grants_environment(sandbox: &TestSandbox) -> String {
+    environment(sandbox).replace(
+        "    client_id: ",
+        &format!(
+            "    grants_support: {}\n    client_id: ",
+            sandbox.sandbox().consent_url()
+        ),
+    )
+}
+
+const GRANTS_SCENARIO: &str = r#"name: grants support
+system: test
+steps:
+  - name: app token
+    request:
+      method: POST
+      url: "{{env.api}}/oauth2/token"
+      form: { grant_type: client_credentials }
+    sign: app-token
+    expect: { status: 200 }
+    capture: { app_token: $.access_token, client_id: $.client_id }
+  - name: automated consent
+    authorize:
+      via: grants-support
+      token: "{{app_token}}"
+      country: RO
+      profile: Popescu Corina
+      scope: payment-accounts:balances:view
+      redirect_uri: https://www.example.com/
+      state: fixed-state-1
+    sign: http-signature
+    expect:
+      status: 302
+      headers: { location: { matches: "^https://www\\.example\\.com/\\?code=[0-9a-f]{128}&state=fixed-state-1$" } }
+    capture: { code: { query: code }, state: { query: state } }
+  - name: customer token
+    request:
+      method: POST
+      url: "{{env.api}}/oauth2/token"
+      headers: { Authorization: "Bearer {{app_token}}" }
+      form: { grant_type: authorization_code, code: "{{code}}", redirect_uri: "https://www.example.com/" }
+    sign: http-signature
+    expect: { status: 200, json: { $.scope: payment-accounts:balances:view } }
+  - name: a location of the old flow
+    request:
+      method: GET
+      url: "{{env.api}}/oauth2/authorization-server-url"
+      query: { scope: "payment-accounts:balances:view payment-accounts:transactions:view", redirect_uri: "https://www.example.com/", country_code: NL }
+      headers: { Authorization: "Bearer {{app_token}}" }
+    sign: http-signature
+    expect: { status: 200 }
+    capture: { location: $.location }
+  - name: automated consent for that location
+    authorize:
+      via: grants-support
+      token: "{{app_token}}"
+      reference: "{{location}}"
+      scope: payment-accounts:balances:view payment-accounts:transactions:view
+      redirect_uri: https://www.example.com/
+    expect: { status: 302 }
+    capture: { second_code: { query: code } }
+  - name: its customer token
+    request:
+      method: POST
+      url: "{{env.api}}/oauth2/token"
+      headers: { Authorization: "Bearer {{app_token}}" }
+      form: { grant_type: authorization_code, code: "{{second_code}}", redirect_uri: "https://www.example.com/" }
+    sign: http-signature
+    expect: { status: 200, json: { $.scope: payment-accounts:balances:view payment-accounts:transactions:view } }
+"#;
+
+#[test]
+fn grants_support_consents_without_a_person_on_an_environment_of_kind_sandbox() {
+    let sandbox = TestSandbox::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(
+        dir.path(),
+        "environments.yaml",
+        &grants_environment(&sandbox),
+    );
+    write(dir.path(), "flow.yaml", GRANTS_SCENARIO);
+    // Nothing on stdin, no --code: no person is asked.
+    let out = run(dir.path(), &[], None);
+    assert_eq!(out.code, 0, "{out}");
+    for line in [
+        "PASS  2. automated consent   POST /grantssupport/",
+        "/auth-code → 302",
+        "PASS  3. customer token",
+        "PASS  5. automated consent for that location",
+        "PASS  6. its customer token",
+    ] {
+        assert!(out.stdout.contains(line), "{line}: {out}");
+    }
+    assert!(!out.stderr.contains("Open this URL"), "{out}");
+}
+
+#[test]
+fn grants_support_failures_are_named_before_and_after_sending() {
+    let sandbox = TestSandbox::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(
+        dir.path(),
+        "environments.yaml",
+        &grants_environment(&sandbox),
+    );
+
+    // The bank's refusal, with its diagnosis: the profile does not grant transactions.
+    let too_much = GRANTS_SCENARIO.replacen(
+        "      scope: payment-accounts:balances:view\n      redirect_uri",
+        "      scope: payment-accounts:balances:view payment-accounts:transactions:view\n      redirect_uri",
+        1,
+    );
+    write(dir.path(), "flow.yaml", &too_much);
+    let out = run(dir.path(), &[], None);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.stdout.contains("FAIL  2. automated consent"), "{out}");
+    assert!(
+        out.stdout
+            .contains("answered HTTP 403 [flow.scope-missing]")
+            && out.stdout.contains("does not grant scope"),
+        "{out}"
+    );
+
+    // A profile the list does not have: the ones it has are named.
+    write(
+        dir.path(),
+        "flow.yaml",
+        &GRANTS_SCENARIO.replacen("profile: Popescu Corina", "profile: Nobody Known", 1),
+    );
+    let out = run(dir.path(), &[], None);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stdout
+            .contains("no test profile `Nobody Known` of country RO")
+            && out.stdout.contains("Popescu Corina (RO)"),
+        "{out}"
+    );
+
+    // Without `sign` the step cannot ask authorization-server-url: refused before sending.
+    write(
+        dir.path(),
+        "flow.yaml",
+        &GRANTS_SCENARIO.replacen(
+            "    sign: http-signature\n    expect:\n      status: 302",
+            "    expect:\n      status: 302",
+            1,
+        ),
+    );
+    let out = run(dir.path(), &[], None);
+    assert_eq!(out.code, 2, "{out}");
+    assert!(
+        out.stderr.contains("name the signing profile with `sign`"),
+        "{out}"
+    );
+
+    // An environment without a grants-support host (production has none).
+    write(dir.path(), "environments.yaml", &environment(&sandbox));
+    write(dir.path(), "flow.yaml", GRANTS_SCENARIO);
+    let out = run(dir.path(), &[], None);
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("has no `grants_support` URL"), "{out}");
+
+    // A scenario that says it does not apply to this kind of environment is skipped.
+    let skipped = GRANTS_SCENARIO.replacen(
+        "system: test\n",
+        "system: test\nskip_on:\n  sandbox: only where grants support is configured\n",
+        1,
+    );
+    write(dir.path(), "flow.yaml", &skipped);
+    let out = run(dir.path(), &[], None);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout.contains("0 passed, 0 failed, 1 skipped")
+            && out
+                .stdout
+                .contains("only where grants support is configured"),
+        "{out}"
+    );
+}

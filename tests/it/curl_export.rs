@@ -510,6 +510,7 @@ fn plain_http_environment() -> ActiveEnvironment {
         kind: EnvironmentKind::Sandbox,
         api: "http://127.0.0.1".into(),
         consent: None,
+        grants_support: None,
         client_id: None,
         vars: vec![],
         profiles: vec![],

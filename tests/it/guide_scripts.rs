@@ -248,3 +248,93 @@ fn a_certificate_revoked_with_certs_revoke_is_refused_by_the_guides_put_script()
     );
     assert!(printed.body.contains("revoked"), "{}", printed.body);
 }
+
+/// The sandbox's automated consent driven with curl the way ING's open-banking CLI drives it:
+/// the old flow's location (a GET signed like ING's scripts sign one), then
+/// `tests/guide/grants-support.sh` — the accounts list, the prefix cut off with `${response:6}`,
+/// the profile picked with jq, the auth-code POST with a fixed XSRF pair of the client's own —
+/// and the guide's own code exchange and AIS scripts with the code it got.
+#[test]
+fn grants_support_driven_with_curl_as_ings_cli_does() {
+    let sandbox = TestSandbox::start();
+    let app_token = json(&run_script(&sandbox, "app-token.sh", &[]))["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // ING's CLI asks for NL, balances and transactions, redirect https://www.example.com.
+    let asked = json(&run_script(
+        &sandbox,
+        "ais-get.sh",
+        &[
+            ("accessToken", &app_token),
+            (
+                "reqPath",
+                "/oauth2/authorization-server-url?scope=payment-accounts%3Abalances%3Aview%20\
+                 payment-accounts%3Atransactions%3Aview&redirect_uri=https://www.example.com\
+                 &country_code=NL",
+            ),
+        ],
+    ));
+    let location = asked["location"].as_str().unwrap().to_owned();
+    assert!(location.ends_with("/NL"), "{location}");
+
+    let consent = sandbox.sandbox().consent_url();
+    let inputs = [
+        ("myAccountHost", consent.as_str()),
+        ("accessToken", app_token.as_str()),
+        ("location", location.as_str()),
+    ];
+    let printed = run_script(&sandbox, "grants-support.sh", &inputs);
+    assert_eq!(printed.status, 200, "{}\n{}", printed.body, printed.stderr);
+    assert!(
+        printed.stderr.contains("\"name\": \"Popescu Corina\""),
+        "{}",
+        printed.stderr
+    );
+    let answer: serde_json::Value = serde_json::from_str(
+        printed
+            .body
+            .strip_prefix(")]}',\n")
+            .unwrap_or_else(|| panic!("no prefix: {}", printed.body)),
+    )
+    .unwrap();
+    let landed = reqwest::Url::parse(answer["location"].as_str().unwrap()).unwrap();
+    assert_eq!(landed.host_str(), Some("example.com"));
+    let param = |name: &str| {
+        landed
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    assert_eq!(param("state").as_deref(), Some("ANY_ARBITRARY_VALUE"));
+    let code = param("code").expect("code");
+
+    // The guide's code exchange (no redirect_uri, as ING's CLI sends it) and AIS.
+    let exchanged = json(&run_script(
+        &sandbox,
+        "code-exchange.sh",
+        &[("accessToken", &app_token), ("code", &code)],
+    ));
+    assert_eq!(exchanged["scope"], "payment-accounts:balances:view");
+    let customer_token = exchanged["access_token"].as_str().unwrap().to_owned();
+    let accounts = json(&run_script(
+        &sandbox,
+        "ais-get.sh",
+        &[
+            ("accessToken", &customer_token),
+            ("reqPath", "/v3/accounts"),
+        ],
+    ));
+    assert_eq!(accounts["accounts"][0]["name"], "Popescu Corina");
+    assert_eq!(accounts["accounts"][0]["iban"], "RO60INGB0000999908767273");
+
+    // The same script with a cookie that is not the header's value: refused, and why.
+    let mut mismatched = inputs.to_vec();
+    mismatched.push(("xsrfCookie", "another-value"));
+    let refused = run_script(&sandbox, "grants-support.sh", &mismatched);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(
+        refused.header("x-obconform-diagnosis"),
+        Some("flow.xsrf-token-mismatch")
+    );
+}

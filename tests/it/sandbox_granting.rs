@@ -13,7 +13,7 @@ use obconform::sandbox::PSD2_CLIENT_ID;
 use obconform::sandbox::kernel::profiles;
 use obconform::sign::SigningKey;
 use obconform::wire::HttpRequest;
-use reqwest::StatusCode;
+use reqwest::{StatusCode, Url};
 
 const NL_NAMES: [&str; 8] = [
     "Hr A van Dijk , Mw B Mol-van Dijk",
@@ -795,14 +795,17 @@ async fn old_flow_location_and_its_consent_screen() {
         .await;
     assert_eq!(response.status(), StatusCode::OK);
 
-    // An unknown session is refused.
+    // An unknown session is a page that is not there: 404, HTML.
     let response = bank
         .consent_page(
             "/granting/00000000-0000-0000-0000-000000000000/NL",
             &query(&params),
         )
         .await;
-    assert_consent_refused(response, None, "unknown session").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(content_type(&response).starts_with("text/html"));
+    let html = response.text().await.expect("HTML");
+    assert!(html.contains("Unknown granting session"), "{html}");
     bank.sandbox.shutdown().await;
 }
 
@@ -1039,5 +1042,543 @@ async fn revocation_requests_are_checked() {
         bank.refresh(&app_token, refresh_token).await.status(),
         StatusCode::OK
     );
+    bank.sandbox.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Grants support: the sandbox's automated consent (ING's open-banking CLI's way to a code).
+
+const GRANTS_PREFIX: &str = ")]}',\n";
+const XSRF: &str = "t7oVFHD1d4MKlzKqbqME1Qr";
+const BALANCES: &str = "payment-accounts:balances:view";
+
+/// A client without a certificate on the consent host, as ING's CLI calls grants support.
+fn consent_host_client(bank: &Bank) -> reqwest::Client {
+    crate::common::sandbox_client(&bank.sandbox.pki().ca_cert, None)
+}
+
+/// The JSON after the 6-character prefix, which every grants-support answer starts with.
+async fn prefixed_json(response: reqwest::Response) -> serde_json::Value {
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(content_type(&response), "application/json");
+    let text = response.text().await.expect("body");
+    let json = text
+        .strip_prefix(GRANTS_PREFIX)
+        .unwrap_or_else(|| panic!("no `)]}}',` prefix: {text}"));
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("not JSON after the prefix ({e}): {text}"))
+}
+
+/// The referenceId of a fresh authorization-server-url location (NL, balances + transactions).
+async fn grants_reference(bank: &Bank, app_token: &str) -> String {
+    let answer = bank
+        .authorization_server_url(
+            app_token,
+            &query(&[
+                ("scope", AIS_SCOPE),
+                ("redirect_uri", REDIRECT),
+                ("country_code", "NL"),
+            ]),
+        )
+        .await;
+    let location = answer["location"].as_str().expect("location");
+    let segments: Vec<&str> = location.split('/').filter(|s| !s.is_empty()).collect();
+    segments[segments.len() - 2].to_owned()
+}
+
+fn auth_code_body(profile: &str, scopes: &str) -> serde_json::Value {
+    serde_json::json!({
+        "id": profile,
+        "client_id": PSD2_CLIENT_ID,
+        "scopes": scopes,
+        "state": "ANY_ARBITRARY_VALUE",
+        "redirectURL": "https://example.com",
+    })
+}
+
+/// `POST /grantssupport/{reference}/auth-code` on the consent host as ING's CLI sends it.
+async fn post_auth_code(
+    bank: &Bank,
+    reference: &str,
+    token: Option<&str>,
+    xsrf: (Option<&str>, Option<&str>),
+    body: &serde_json::Value,
+) -> reqwest::Response {
+    let mut request = consent_host_client(bank)
+        .post(format!(
+            "{}/grantssupport/{reference}/auth-code",
+            bank.sandbox.consent_url()
+        ))
+        .header("Content-Type", "application/json")
+        .body(body.to_string());
+    if let Some(token) = token {
+        request = request.header("Authorization", format!("Bearer {token}"));
+    }
+    if let Some(header) = xsrf.0 {
+        request = request.header("X-XSRF-Token", header);
+    }
+    if let Some(cookie) = xsrf.1 {
+        request = request.header("Cookie", format!("XSRF-TOKEN={cookie}"));
+    }
+    request.send().await.expect("POST auth-code")
+}
+
+#[tokio::test]
+async fn grants_support_lists_the_test_profiles_and_sets_the_xsrf_cookie() {
+    let bank = Bank::start().await;
+    let app_token = bank.app_token().await;
+    let response = consent_host_client(&bank)
+        .get(format!(
+            "{}/grantssupport/accounts",
+            bank.sandbox.consent_url()
+        ))
+        .header("Authorization", format!("Bearer {app_token}"))
+        .send()
+        .await
+        .expect("GET accounts");
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("Set-Cookie")
+        .to_owned();
+    assert!(cookie.starts_with("XSRF-TOKEN="), "{cookie}");
+    assert!(cookie.contains("Path=/grantssupport"), "{cookie}");
+    let listed = prefixed_json(response).await;
+    let accounts = listed["accounts"].as_array().expect("accounts");
+    let total: usize = profiles::countries().iter().map(|c| c.profiles.len()).sum();
+    assert_eq!(accounts.len(), total);
+    for entry in accounts {
+        let keys: Vec<&String> = entry.as_object().expect("object").keys().collect();
+        assert_eq!(keys, ["id", "name", "scopes", "country_code"], "{entry}");
+    }
+    // The profile ING's CLI selects: name, first scope and country.
+    let corina: Vec<&serde_json::Value> = accounts
+        .iter()
+        .filter(|a| {
+            a["name"] == "Popescu Corina" && a["scopes"][0] == BALANCES && a["country_code"] == "RO"
+        })
+        .collect();
+    assert_eq!(corina.len(), 1, "{listed}");
+    assert_eq!(corina[0]["scopes"], serde_json::json!([BALANCES]));
+    assert_eq!(accounts[0]["name"], NL_NAMES[0]);
+    assert_eq!(accounts[0]["country_code"], "NL");
+
+    // The API listener serves it as well (clients holding the TLS certificate).
+    let response = bank
+        .client
+        .get(bank.url("/grantssupport/accounts"))
+        .header("Authorization", format!("Bearer {app_token}"))
+        .send()
+        .await
+        .expect("GET accounts on the API");
+    assert_eq!(prefixed_json(response).await, listed);
+
+    // Without a token, with an mTLS-only token or a customer token: 401.
+    let get = |token: Option<String>| {
+        let mut request = consent_host_client(&bank).get(format!(
+            "{}/grantssupport/accounts",
+            bank.sandbox.consent_url()
+        ));
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        async move { request.send().await.expect("GET accounts") }
+    };
+    let response = get(None).await;
+    assert_eq!(
+        response
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.as_bytes()),
+        Some(&b"Bearer"[..])
+    );
+    assert_oauth_error(response, StatusCode::UNAUTHORIZED, None).await;
+    let mtls = bank.mtls_token().await;
+    assert_oauth_error(
+        get(Some(mtls)).await,
+        StatusCode::UNAUTHORIZED,
+        Some("flow.token-mode-mismatch"),
+    )
+    .await;
+    let customer = bank.customer_token("jane-doe", AIS_SCOPE).await;
+    assert_oauth_error(
+        get(Some(customer)).await,
+        StatusCode::UNAUTHORIZED,
+        Some("flow.token-mode-mismatch"),
+    )
+    .await;
+    bank.sandbox.advance_clock(Duration::from_secs(906));
+    assert_oauth_error(
+        get(Some(app_token)).await,
+        StatusCode::UNAUTHORIZED,
+        Some("flow.token-expired"),
+    )
+    .await;
+    bank.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn grants_support_issues_a_code_the_code_exchange_takes() {
+    let bank = Bank::start().await;
+    let app_token = bank.app_token().await;
+    let reference = grants_reference(&bank, &app_token).await;
+    // As ING's CLI: a reference for NL, the Romanian profile, a redirectURL of its own, a fixed
+    // XSRF pair it never read from the bank.
+    let response = post_auth_code(
+        &bank,
+        &reference,
+        Some(&app_token),
+        (Some(XSRF), Some(XSRF)),
+        &auth_code_body("popescu-corina", BALANCES),
+    )
+    .await;
+    let answer = prefixed_json(response).await;
+    let location = answer["location"].as_str().expect("location");
+    let url = Url::parse(location).expect("absolute location");
+    assert_eq!(url.host_str(), Some("example.com"));
+    let names: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    assert_eq!(names, ["code", "state"], "{location}");
+    let params: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    assert_eq!(
+        params_get(&params, "state").as_deref(),
+        Some("ANY_ARBITRARY_VALUE")
+    );
+    let code = params_get(&params, "code").expect("code");
+    assert_eq!(code.len(), 128);
+
+    // Bound to the redirectURL sent: another one in the exchange is refused; the same, or none
+    // (the example application registered no redirect URI with PUT), is accepted.
+    let response = bank
+        .exchange(
+            &app_token,
+            &format!("grant_type=authorization_code&code={code}&redirect_uri={REDIRECT}"),
+        )
+        .await;
+    assert_oauth_error(
+        response,
+        StatusCode::BAD_REQUEST,
+        Some("flow.redirect-uri-mismatch"),
+    )
+    .await;
+    let response = bank
+        .exchange(
+            &app_token,
+            &format!("grant_type=authorization_code&code={code}"),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let customer = json_body(response).await;
+    assert_eq!(customer["scope"], BALANCES);
+    let token = customer["access_token"].as_str().expect("token").to_owned();
+    let accounts = bank
+        .send(&bank.resource_request("GET", "/v3/accounts", &token, &[], None))
+        .await;
+    let accounts = json_body(accounts).await;
+    assert_eq!(accounts["accounts"][0]["name"], "Popescu Corina");
+    assert_eq!(accounts["accounts"][0]["currency"], "RON");
+
+    // The cookie the accounts GET sets works as well, and the reference may be used again.
+    let listed = consent_host_client(&bank)
+        .get(format!(
+            "{}/grantssupport/accounts",
+            bank.sandbox.consent_url()
+        ))
+        .header("Authorization", format!("Bearer {app_token}"))
+        .send()
+        .await
+        .expect("GET accounts");
+    let cookie = listed.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_owned();
+    let value = cookie
+        .strip_prefix("XSRF-TOKEN=")
+        .and_then(|rest| rest.split(';').next())
+        .expect("XSRF-TOKEN value")
+        .to_owned();
+    let response = post_auth_code(
+        &bank,
+        &reference,
+        Some(&app_token),
+        (Some(&value), Some(&value)),
+        &auth_code_body("jane-doe", AIS_SCOPE),
+    )
+    .await;
+    let location = prefixed_json(response).await["location"]
+        .as_str()
+        .expect("location")
+        .to_owned();
+    assert!(
+        location.starts_with("https://example.com/?code="),
+        "{location}"
+    );
+    bank.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn grants_support_refusals() {
+    let bank = Bank::start().await;
+    let app_token = bank.app_token().await;
+    let reference = grants_reference(&bank, &app_token).await;
+    let good = auth_code_body("popescu-corina", BALANCES);
+    let pair = (Some(XSRF), Some(XSRF));
+
+    // No token: 401 with WWW-Authenticate.
+    let response = post_auth_code(&bank, &reference, None, pair, &good).await;
+    assert!(response.headers().contains_key("www-authenticate"));
+    assert_oauth_error(response, StatusCode::UNAUTHORIZED, None).await;
+    // An mTLS-only token: 401 flow.token-mode-mismatch.
+    let mtls = bank.mtls_token().await;
+    let response = post_auth_code(&bank, &reference, Some(&mtls), pair, &good).await;
+    assert_oauth_error(
+        response,
+        StatusCode::UNAUTHORIZED,
+        Some("flow.token-mode-mismatch"),
+    )
+    .await;
+
+    // The XSRF pair: missing, half, or two values — 403 flow.xsrf-token-mismatch.
+    for (xsrf, what) in [
+        ((None, None), "neither"),
+        ((Some(XSRF), None), "header without cookie"),
+        ((None, Some(XSRF)), "cookie without header"),
+        ((Some("other"), Some(XSRF)), "two values"),
+    ] {
+        let response = post_auth_code(&bank, &reference, Some(&app_token), xsrf, &good).await;
+        let message = assert_oauth_error(
+            response,
+            StatusCode::FORBIDDEN,
+            Some("flow.xsrf-token-mismatch"),
+        )
+        .await;
+        assert!(message.contains("XSRF"), "{what}: {message}");
+    }
+
+    // Not JSON: 415.
+    let response = consent_host_client(&bank)
+        .post(format!(
+            "{}/grantssupport/{reference}/auth-code",
+            bank.sandbox.consent_url()
+        ))
+        .header("Authorization", format!("Bearer {app_token}"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("X-XSRF-Token", XSRF)
+        .header("Cookie", format!("XSRF-TOKEN={XSRF}"))
+        .body("id=popescu-corina")
+        .send()
+        .await
+        .expect("POST");
+    assert_oauth_error(response, StatusCode::UNSUPPORTED_MEDIA_TYPE, None).await;
+
+    // An unknown reference: 404.
+    let response = post_auth_code(
+        &bank,
+        "00000000-0000-0000-0000-000000000000",
+        Some(&app_token),
+        pair,
+        &good,
+    )
+    .await;
+    let message = assert_oauth_error(response, StatusCode::NOT_FOUND, None).await;
+    assert!(message.contains("authorization-server-url"), "{message}");
+
+    // The body: each fault a 400 (or 403 for a scope the profile does not grant).
+    let with = |field: &str, value: serde_json::Value| {
+        let mut body = good.clone();
+        body[field] = value;
+        body
+    };
+    let mut missing_state = good.clone();
+    missing_state
+        .as_object_mut()
+        .expect("object")
+        .remove("state");
+    let cases: Vec<(serde_json::Value, StatusCode, Option<&str>, &str)> = vec![
+        (
+            missing_state,
+            StatusCode::BAD_REQUEST,
+            None,
+            "state missing",
+        ),
+        (
+            with("id", "nobody".into()),
+            StatusCode::BAD_REQUEST,
+            None,
+            "unknown profile",
+        ),
+        (
+            with("client_id", "someone-else".into()),
+            StatusCode::BAD_REQUEST,
+            None,
+            "another client_id",
+        ),
+        (
+            with("scopes", AIS_SCOPE.into()),
+            StatusCode::FORBIDDEN,
+            Some("flow.scope-missing"),
+            "a scope the profile does not grant",
+        ),
+        (
+            with("scopes", "payment-accounts:orders:create".into()),
+            StatusCode::BAD_REQUEST,
+            Some("flow.scope-missing"),
+            "a scope not given to authorization-server-url",
+        ),
+        (
+            with("scopes", "".into()),
+            StatusCode::BAD_REQUEST,
+            Some("flow.scope-missing"),
+            "no scope",
+        ),
+        (
+            with("state", "a.b".into()),
+            StatusCode::BAD_REQUEST,
+            Some("flow.state-invalid"),
+            "a state with a character the guide does not allow",
+        ),
+        (
+            with("redirectURL", "not a url".into()),
+            StatusCode::BAD_REQUEST,
+            None,
+            "an unusable redirectURL",
+        ),
+    ];
+    for (body, status, id, what) in cases {
+        let response = post_auth_code(&bank, &reference, Some(&app_token), pair, &body).await;
+        assert_eq!(response.status(), status, "{what}");
+        assert_eq!(diagnosis(&response).as_deref(), id, "{what}");
+        let text = response.text().await.expect("body");
+        assert!(
+            !text.starts_with(GRANTS_PREFIX),
+            "{what}: refusals are plain JSON"
+        );
+        let message: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        assert!(message["message"].is_string(), "{what}: {text}");
+    }
+    bank.sandbox.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The old flow's consent URL as clients build it, and the consent host's 404s.
+
+#[tokio::test]
+async fn the_old_flows_url_takes_a_trailing_slash_and_no_response_type() {
+    let bank = Bank::start().await;
+    let app_token = bank.app_token().await;
+    let answer = bank
+        .authorization_server_url(
+            &app_token,
+            &query(&[
+                ("scope", AIS_SCOPE),
+                ("redirect_uri", REDIRECT),
+                ("country_code", "NL"),
+            ]),
+        )
+        .await;
+    let location = answer["location"].as_str().expect("location").to_owned();
+    // As clients build it: `…/granting/<uuid>/NL/?client_id&scope&state&redirect_uri`.
+    let params = consent_params(&[("response_type", OMIT)]);
+    let browser = consent_host_client(&bank);
+    let page = browser
+        .get(format!("{location}/?{}", query(&params)))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.expect("HTML");
+    assert!(html.contains(NL_NAMES[0]), "{html}");
+    let path = location
+        .strip_prefix(&bank.sandbox.consent_url())
+        .expect("consent host")
+        .to_owned();
+    // The form posts to the location without the slash; posting to the slashed URL works too.
+    assert!(html.contains(&format!(r#"action="{path}""#)), "{html}");
+    let mut with_profile = params.clone();
+    with_profile.push(("profile", "van-dijk-mol"));
+    for target in [format!("{location}/"), location.clone()] {
+        let response = browser
+            .post(&target)
+            .header("Content-Type", FORM)
+            .body(query(&with_profile))
+            .send()
+            .await
+            .expect("POST");
+        let (url, redirect_params) = redirected(&response);
+        assert_eq!(url.host_str(), Some("www.example.com"), "{target}");
+        assert!(params_get(&redirect_params, "code").is_some(), "{target}");
+    }
+    // A response_type other than `code` is still refused.
+    let token = consent_params(&[("response_type", "token")]);
+    let response = browser
+        .get(format!("{location}/?{}", query(&token)))
+        .send()
+        .await
+        .expect("GET");
+    assert_consent_refused(response, None, "old flow, response_type=token").await;
+    // The new flow keeps the guide's rule: response_type is required on /authorize/v2.
+    let response = bank.consent_page("/authorize/v2/NL", &query(&params)).await;
+    let html = assert_consent_refused(response, None, "new flow without response_type").await;
+    assert!(html.contains("response_type"), "{html}");
+    bank.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_pages_of_the_consent_host_are_html() {
+    let bank = Bank::start().await;
+    let browser = consent_host_client(&bank);
+    let consent = bank.sandbox.consent_url();
+    for path in [
+        "/nothing-here",
+        "/authorize/v2/NL/extra",
+        "/granting",
+        "/v3/accounts",
+        "/oauth2/token",
+    ] {
+        let response = browser
+            .get(format!("{consent}{path}"))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(content_type(&response).starts_with("text/html"), "{path}");
+        let html = response.text().await.expect("HTML");
+        assert!(
+            html.contains("Page not found") && html.contains(path),
+            "{path}: {html}"
+        );
+    }
+    // A method a page does not take: 405, HTML as well.
+    let response = browser
+        .delete(format!("{consent}/authorize/v2/NL"))
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(content_type(&response).starts_with("text/html"));
+
+    // The API listener: consent pages it does not know are HTML, API paths keep ING's JSON.
+    let response = bank
+        .client
+        .get(bank.url("/authorize/v2/NL/extra"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(content_type(&response).starts_with("text/html"));
+    let response = bank
+        .client
+        .get(bank.url("/v9/nothing"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(content_type(&response), "application/json");
+    let response = bank
+        .client
+        .get(bank.url("/oauth2/nothing"))
+        .send()
+        .await
+        .expect("GET");
+    assert_oauth_error(response, StatusCode::NOT_FOUND, None).await;
     bank.sandbox.shutdown().await;
 }

@@ -65,6 +65,7 @@ ids! {
     FLOW_SCOPE_MISSING = "flow.scope-missing";
     FLOW_PUT_DROPS_KEYS = "flow.put-drops-keys";
     FLOW_NOT_SUBSCRIBED = "flow.not-subscribed";
+    FLOW_XSRF_TOKEN_MISMATCH = "flow.xsrf-token-mismatch";
     CERT_EXPIRED = "cert.expired";
     CERT_NOT_YET_VALID = "cert.not-yet-valid";
     CERT_KEY_MISMATCH = "cert.key-mismatch";
@@ -343,6 +344,12 @@ pub const CATALOGUE: &[Entry] = &[
         "the application is not subscribed to the API it calls",
         "use the credentials of the application subscribed to this API",
         "ING Open Banking",
+    ),
+    e(
+        FLOW_XSRF_TOKEN_MISMATCH,
+        "the sandbox's automated consent (grants support) got no X-XSRF-Token header equal to its XSRF-TOKEN cookie",
+        "send the XSRF-TOKEN cookie and the same value in X-XSRF-Token on POST /grantssupport/{referenceId}/auth-code",
+        "ING's open-banking CLI",
     ),
     e(
         CERT_EXPIRED,

@@ -102,8 +102,8 @@ pub fn consent_router(state: SandboxState) -> Router {
         .merge(psd2::consent_routes())
         .merge(hub::consent_routes())
         .merge(payment_request::payer_routes())
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(consent_not_found)
+        .method_not_allowed_fallback(consent_method_not_allowed)
         .layer(middleware::from_fn(response_id))
         .with_state(state)
 }
@@ -128,7 +128,19 @@ async fn not_found(uri: Uri) -> Response {
     if partner::is_partner_path(uri.path()) {
         return partner::not_found(uri.path()).into_response();
     }
+    if psd2::consent::is_consent_page_path(uri.path()) {
+        return psd2::consent::not_found_page(uri.path());
+    }
     ing_not_found(&uri).into_response()
+}
+
+/// Browsers come to the consent host: whatever it does not serve is an HTML page.
+async fn consent_not_found(uri: Uri) -> Response {
+    psd2::consent::not_found_page(uri.path())
+}
+
+async fn consent_method_not_allowed(uri: Uri) -> Response {
+    psd2::consent::method_not_allowed_page(uri.path())
 }
 
 fn ing_not_found(uri: &Uri) -> IngError {

@@ -251,6 +251,7 @@ mod tests {
             kind: EnvironmentKind::Embedded,
             api: "https://127.0.0.1:1".into(),
             consent: None,
+            grants_support: None,
             client_id: None,
             vars: vec![],
             profiles: vec![],

@@ -98,6 +98,7 @@ mod tests {
             profile: None,
             cancel,
             expects_code: true,
+            grants: None,
         }
     }
 

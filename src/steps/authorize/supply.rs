@@ -159,6 +159,7 @@ mod tests {
             profile: None,
             cancel: false,
             expects_code: true,
+            grants: None,
         }
     }
 

@@ -27,6 +27,7 @@ fn needed_scopes(path: &str) -> Option<&'static [&'static str]> {
 }
 
 pub fn check(message: &Message<'_>, evidence: &Evidence<'_>, findings: &mut Vec<Finding>) {
+    check_xsrf(message, findings);
     let Some(flow) = evidence.flow else {
         return;
     };
@@ -233,5 +234,100 @@ fn check_consent_url(
             ))
         }
         _ => {}
+    }
+}
+
+/// The XSRF cookie ING's sandbox pairs with the `X-XSRF-Token` header on its automated consent.
+pub const XSRF_COOKIE: &str = "XSRF-TOKEN";
+/// The header that must repeat the [`XSRF_COOKIE`].
+pub const XSRF_HEADER: &str = "X-XSRF-Token";
+
+/// Whether `path` is the automated consent's code request, `/grantssupport/{referenceId}/auth-code`.
+pub fn is_grants_support_auth_code(path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    matches!(segments.as_slice(), ["grantssupport", reference, "auth-code"] if !reference.is_empty())
+}
+
+/// The value of cookie `name` among the request's `Cookie` headers (`a=1; b=2`), if sent.
+pub fn cookie<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("cookie"))
+        .flat_map(|(_, v)| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| k.trim() == name)
+        .map(|(_, v)| v.trim())
+}
+
+/// What is wrong with the double-submitted XSRF token of an automated-consent request: the
+/// `XSRF-TOKEN` cookie and the `X-XSRF-Token` header must both be sent, equal and not empty.
+pub fn xsrf_problem(headers: &[(String, String)]) -> Option<String> {
+    let header = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(XSRF_HEADER))
+        .map(|(_, v)| v.trim());
+    match (cookie(headers, XSRF_COOKIE), header) {
+        (Some(c), Some(h)) if !c.is_empty() && c == h => None,
+        (None, None) => Some(format!(
+            "neither the {XSRF_COOKIE} cookie nor the {XSRF_HEADER} header was sent"
+        )),
+        (None, Some(_)) => Some(format!(
+            "the {XSRF_HEADER} header was sent without the {XSRF_COOKIE} cookie"
+        )),
+        (Some(_), None) => Some(format!(
+            "the {XSRF_COOKIE} cookie was sent without the {XSRF_HEADER} header"
+        )),
+        (Some(""), Some(_)) => Some(format!("the {XSRF_COOKIE} cookie is empty")),
+        (Some(_), Some(_)) => Some(format!(
+            "the {XSRF_HEADER} header is not the value of the {XSRF_COOKIE} cookie"
+        )),
+    }
+}
+
+/// `POST /grantssupport/{referenceId}/auth-code`: the XSRF pair, seen in the request alone.
+fn check_xsrf(message: &Message<'_>, findings: &mut Vec<Finding>) {
+    let path = message.target.split('?').next().unwrap_or(message.target);
+    if !message.method.eq_ignore_ascii_case("POST") || !is_grants_support_auth_code(path) {
+        return;
+    }
+    if let Some(problem) = xsrf_problem(message.headers) {
+        findings.push(Finding::new(id::FLOW_XSRF_TOKEN_MISMATCH, problem));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn the_xsrf_pair_is_a_double_submit() {
+        let good = headers(&[("Cookie", "a=1; XSRF-TOKEN=t7o"), ("X-XSRF-Token", "t7o")]);
+        assert_eq!(xsrf_problem(&good), None);
+        let two_headers = headers(&[
+            ("cookie", "a=1"),
+            ("cookie", "XSRF-TOKEN=x"),
+            ("x-xsrf-token", "x"),
+        ]);
+        assert_eq!(xsrf_problem(&two_headers), None);
+        for bad in [
+            headers(&[]),
+            headers(&[("X-XSRF-Token", "t")]),
+            headers(&[("Cookie", "XSRF-TOKEN=t")]),
+            headers(&[("Cookie", "XSRF-TOKEN="), ("X-XSRF-Token", "")]),
+            headers(&[("Cookie", "XSRF-TOKEN=t"), ("X-XSRF-Token", "u")]),
+            headers(&[("Cookie", "xsrf-token=t"), ("X-XSRF-Token", "t")]),
+        ] {
+            assert!(xsrf_problem(&bad).is_some(), "{bad:?}");
+        }
+        assert!(is_grants_support_auth_code("/grantssupport/abc/auth-code"));
+        assert!(!is_grants_support_auth_code("/grantssupport/accounts"));
+        assert!(!is_grants_support_auth_code("/grantssupport//auth-code"));
     }
 }

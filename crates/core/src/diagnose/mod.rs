@@ -20,6 +20,7 @@ mod verdict;
 
 pub use finding::{Finding, Findings, ids};
 pub use flow::FlowContext;
+pub use flow_rules::{XSRF_COOKIE, XSRF_HEADER, cookie, is_grants_support_auth_code, xsrf_problem};
 
 use crate::sign::message::Message;
 use openssl::pkey::{PKey, Private};

@@ -41,6 +41,47 @@ pub fn authenticate_bearer(
     peer: Option<&PeerCertificate>,
     mode: TokenMode,
 ) -> Result<AccessToken, IngError> {
+    let record = bearer_token(state, headers, mode)?;
+    let bound = peer.is_some_and(|peer| {
+        state
+            .apps()
+            .get(&record.client_id)
+            .is_some_and(|app| app.is_tls_certificate(peer))
+    });
+    if !bound {
+        return Err(IngError::bearer_unauthorized(
+            "The TLS client certificate does not belong to the application of this access token",
+        ));
+    }
+    Ok(record)
+}
+
+/// An HTTP-signature application token as a Bearer token, with no TLS binding and no message
+/// signature: the sandbox's automated consent (grants support) on the consent host, which its
+/// clients call without a client certificate. A customer or mTLS-only token is refused
+/// (`flow.token-mode-mismatch`), as are missing, unknown and expired tokens.
+pub fn authenticate_app_token_unbound(
+    state: &Kernel,
+    headers: &HeaderMap,
+) -> Result<AccessToken, IngError> {
+    let token = bearer_token(state, headers, TokenMode::HttpSignature)?;
+    if token.kind() != TokenKind::Application {
+        return Err(IngError::bearer_unauthorized(format!(
+            "This endpoint needs {}, but this is {}",
+            TokenKind::Application,
+            token.kind()
+        ))
+        .with_diagnosis(diagnosis::TOKEN_MODE_MISMATCH));
+    }
+    Ok(token)
+}
+
+/// The valid, unexpired Bearer token of `mode` (no TLS binding checked).
+fn bearer_token(
+    state: &Kernel,
+    headers: &HeaderMap,
+    mode: TokenMode,
+) -> Result<AccessToken, IngError> {
     let value = headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| IngError::bearer_unauthorized("Missing access token"))?;
@@ -84,17 +125,6 @@ pub fn authenticate_bearer(
             record.mode
         ))
         .with_diagnosis(diagnosis::TOKEN_MODE_MISMATCH));
-    }
-    let bound = peer.is_some_and(|peer| {
-        state
-            .apps()
-            .get(&record.client_id)
-            .is_some_and(|app| app.is_tls_certificate(peer))
-    });
-    if !bound {
-        return Err(IngError::bearer_unauthorized(
-            "The TLS client certificate does not belong to the application of this access token",
-        ));
     }
     Ok(record)
 }

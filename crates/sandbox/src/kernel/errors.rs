@@ -36,6 +36,9 @@ pub mod diagnosis {
     /// Not in DESIGN §6 (proposed): an access token of an application that is not subscribed to
     /// the API called (a PSD2 token on ING's Open Banking showcase).
     pub const NOT_SUBSCRIBED: &str = catalogue::FLOW_NOT_SUBSCRIBED;
+    /// Not in DESIGN §6 (proposed): the automated consent's POST (grants support) without an
+    /// `X-XSRF-Token` header equal to its `XSRF-TOKEN` cookie.
+    pub const XSRF_TOKEN_MISMATCH: &str = catalogue::FLOW_XSRF_TOKEN_MISMATCH;
     /// Not in DESIGN §6 (proposed): the TLS client certificate of another registered application
     /// (the PSD2 example pair used with the premium app's client_id, or the other way round).
     pub const CERT_OTHER_APPLICATION: &str = catalogue::CERT_OTHER_APPLICATION;

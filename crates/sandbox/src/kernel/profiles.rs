@@ -46,6 +46,10 @@ pub struct Profile {
     pub name: &'static str,
     /// Every account the profile grants (the sandbox grants all of them).
     pub accounts: &'static [Account],
+    /// The scopes the profile can grant through the automated consent (grants support), in
+    /// the order `GET /grantssupport/accounts` lists them. The consent screen does not filter
+    /// by them: it grants the scopes the consent request asks for.
+    pub scopes: &'static [&'static str],
 }
 
 /// A country of ING's consent application (`/authorize/v2/{code}`) with its test profiles.
@@ -95,6 +99,17 @@ const fn card(
 
 const VAN_DIJK_MOL: &str = "Hr A van Dijk , Mw B Mol-van Dijk";
 
+const BALANCES: &str = "payment-accounts:balances:view";
+const TRANSACTIONS: &str = "payment-accounts:transactions:view";
+const FUNDS: &str = "payment-accounts:funds-availability:view";
+const CARD_TRANSACTIONS: &str = "card-accounts:transactions:view";
+
+/// What a profile with current accounts grants through grants support: the guide's consent
+/// screen shows `payment-accounts:balances:view,payment-accounts:transactions:view` beside each
+/// profile; funds confirmation is added so that every customer scope of the sandbox has a
+/// profile (inference).
+const CURRENT_ACCOUNT_SCOPES: &[&str] = &[BALANCES, TRANSACTIONS, FUNDS];
+
 /// The Netherlands: the eight profiles of the guide's screenshot, in its order.
 const NL: &[Profile] = &[
     Profile {
@@ -117,6 +132,7 @@ const NL: &[Profile] = &[
                 "CREDITCARD",
             ),
         ],
+        scopes: &[BALANCES, TRANSACTIONS, FUNDS, CARD_TRANSACTIONS],
     },
     // Names from the guide; accounts invented.
     Profile {
@@ -129,6 +145,7 @@ const NL: &[Profile] = &[
             "EUR",
             "Betaalrekening",
         )],
+        scopes: CURRENT_ACCOUNT_SCOPES,
     },
     Profile {
         id: "alice-and-bob",
@@ -140,6 +157,7 @@ const NL: &[Profile] = &[
             "EUR",
             "Betaalrekening",
         )],
+        scopes: CURRENT_ACCOUNT_SCOPES,
     },
     Profile {
         id: "jane-doe",
@@ -151,6 +169,7 @@ const NL: &[Profile] = &[
             "EUR",
             "Betaalrekening",
         )],
+        scopes: CURRENT_ACCOUNT_SCOPES,
     },
     Profile {
         id: "john-doe",
@@ -162,6 +181,7 @@ const NL: &[Profile] = &[
             "EUR",
             "Betaalrekening",
         )],
+        scopes: CURRENT_ACCOUNT_SCOPES,
     },
     Profile {
         id: "peter-smith",
@@ -173,6 +193,7 @@ const NL: &[Profile] = &[
             "EUR",
             "Betaalrekening",
         )],
+        scopes: CURRENT_ACCOUNT_SCOPES,
     },
     Profile {
         id: "sarah-smith",
@@ -184,6 +205,7 @@ const NL: &[Profile] = &[
             "EUR",
             "Betaalrekening",
         )],
+        scopes: CURRENT_ACCOUNT_SCOPES,
     },
     Profile {
         id: "w-van-dijk",
@@ -195,6 +217,7 @@ const NL: &[Profile] = &[
             "EUR",
             "Betaalrekening",
         )],
+        scopes: CURRENT_ACCOUNT_SCOPES,
     },
 ];
 
@@ -210,6 +233,7 @@ const AT: &[Profile] = &[
             "EUR",
             "Girokonto",
         )],
+        scopes: CURRENT_ACCOUNT_SCOPES,
     },
     Profile {
         id: "laura-musterfrau",
@@ -221,6 +245,7 @@ const AT: &[Profile] = &[
             "EUR",
             "Girokonto",
         )],
+        scopes: CURRENT_ACCOUNT_SCOPES,
     },
 ];
 
@@ -236,6 +261,7 @@ const BE: &[Profile] = &[
             "EUR",
             "Zichtrekening",
         )],
+        scopes: CURRENT_ACCOUNT_SCOPES,
     },
     Profile {
         id: "marie-dubois",
@@ -247,6 +273,7 @@ const BE: &[Profile] = &[
             "EUR",
             "Compte à vue",
         )],
+        scopes: CURRENT_ACCOUNT_SCOPES,
     },
 ];
 
@@ -262,6 +289,7 @@ const DE: &[Profile] = &[
             "EUR",
             "Girokonto",
         )],
+        scopes: CURRENT_ACCOUNT_SCOPES,
     },
     Profile {
         id: "hans-schmidt",
@@ -273,10 +301,13 @@ const DE: &[Profile] = &[
             "EUR",
             "Girokonto",
         )],
+        scopes: CURRENT_ACCOUNT_SCOPES,
     },
 ];
 
-/// Romania: the first IBAN is ING's; names and the other accounts are invented.
+/// Romania: the first IBAN is ING's; "Popescu Corina" with scope
+/// `payment-accounts:balances:view` is the profile ING's open-banking CLI selects on grants
+/// support (her account is invented); the other names and accounts are invented.
 const RO: &[Profile] = &[
     Profile {
         id: "ion-popescu",
@@ -288,6 +319,7 @@ const RO: &[Profile] = &[
             "RON",
             "Cont curent",
         )],
+        scopes: CURRENT_ACCOUNT_SCOPES,
     },
     Profile {
         id: "maria-ionescu",
@@ -308,6 +340,19 @@ const RO: &[Profile] = &[
                 "Cont curent",
             ),
         ],
+        scopes: CURRENT_ACCOUNT_SCOPES,
+    },
+    Profile {
+        id: "popescu-corina",
+        name: "Popescu Corina",
+        accounts: &[current(
+            "a0869419-a324-4208-9fec-9800db82eeb7",
+            "RO60INGB0000999908767273",
+            "Popescu Corina",
+            "RON",
+            "Cont curent",
+        )],
+        scopes: &[BALANCES],
     },
 ];
 

@@ -104,9 +104,23 @@ where
             get(consent::authorize_page).post(consent::authorize_submit),
         )
         .route("/granting/{session}", get(consent::legacy_countries_page))
+        .route("/granting/{session}/", get(consent::legacy_countries_page))
         .route(
             "/granting/{session}/{country}",
             get(consent::legacy_page).post(consent::legacy_submit),
+        )
+        // Clients build the old flow's consent URL with a slash after the country.
+        .route(
+            "/granting/{session}/{country}/",
+            get(consent::legacy_page).post(consent::legacy_submit),
+        )
+        .route(
+            "/grantssupport/accounts",
+            get(consent::grants_support_accounts),
+        )
+        .route(
+            "/grantssupport/{reference}/auth-code",
+            post(consent::grants_support_auth_code),
         )
         .merge(pis::sca_routes())
 }

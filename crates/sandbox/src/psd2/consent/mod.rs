@@ -12,7 +12,11 @@
 //!   `authorization-server-url` (which need not be registered: old-flow redirects were configured
 //!   outside the API). Using the old flow is remembered for the migration rule.
 //!
-//! Every refusal is an HTML error page with status 400 (a browser shows it; nothing is redirected
+//! - `GET /grantssupport/accounts` and `POST /grantssupport/{referenceId}/auth-code`: the
+//!   sandbox's automated consent that ING's open-banking CLI uses instead of a browser
+//!   (`grants_support.rs`).
+//!
+//! Every refusal of the consent screens is an HTML error page with status 400 (a browser shows it; nothing is redirected
 //! and no code is issued) and, where one fits, `X-Obconform-Diagnosis`.
 //!
 //! The consent page is a browser page at ING (`myaccount.sandbox.ing.com`) and needs no client
@@ -24,14 +28,17 @@
 //! ([`GrantStore`]).
 
 mod grants;
+mod grants_support;
 mod old_flow;
 mod page;
 mod request;
 mod screen;
 
 pub use grants::*;
+pub use grants_support::*;
 pub use old_flow::*;
 use page::*;
+pub use page::{is_consent_page_path, method_not_allowed_page, not_found_page};
 pub use request::*;
 pub use screen::*;
 

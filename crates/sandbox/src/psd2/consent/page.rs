@@ -127,3 +127,42 @@ pub(super) fn country_selection(base: &str, query: &str) -> Response {
         page("ING \u{2014} Select your country", &body),
     )
 }
+
+/// The consent host's answer for a path it does not serve (a browser asked for it): a 404 HTML
+/// page naming the path and the pages there are.
+pub fn not_found_page(path: &str) -> Response {
+    let body = format!(
+        "<h1>Page not found</h1>\n<p class=\"error\">There is no page at <code>{}</code>.</p>\n\
+         <p>The consent host serves <code>/authorize/v2/{{COUNTRY}}</code> (the consent screen), \
+         <code>/granting/{{referenceId}}/{{COUNTRY}}</code> (the old flow's location, as \
+         <code>GET /oauth2/authorization-server-url</code> answers it), \
+         <code>/sca/payments/{{paymentId}}</code> (a payment's approval) and \
+         <code>/grantssupport/…</code> (the automated consent).</p>\n",
+        escape(path)
+    );
+    html_response(
+        StatusCode::NOT_FOUND,
+        page("ING \u{2014} Page not found", &body),
+    )
+}
+
+/// The consent host's answer for a method a page does not take: a 405 HTML page.
+pub fn method_not_allowed_page(path: &str) -> Response {
+    let body = format!(
+        "<h1>Method not allowed</h1>\n<p class=\"error\">The page <code>{}</code> does not take \
+         this method.</p>\n",
+        escape(path)
+    );
+    html_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        page("ING \u{2014} Method not allowed", &body),
+    )
+}
+
+/// Whether `path` is one of the consent host's browser pages (or under one): an unknown one is
+/// answered with an HTML page on the API listener too.
+pub fn is_consent_page_path(path: &str) -> bool {
+    ["/authorize", "/granting", "/sca"]
+        .iter()
+        .any(|prefix| path == *prefix || path.starts_with(&format!("{prefix}/")))
+}

@@ -183,6 +183,10 @@ pub(super) fn validate(
 
     match params.get("response_type") {
         Some("code") => {}
+        // The old flow's location is complete without it: clients build that URL without
+        // `response_type`, and ING's screen takes it so. The guide requires it on
+        // `/authorize/v2` only.
+        None | Some("") if matches!(entry, Entry::Legacy { .. }) => {}
         None | Some("") => {
             return Err(ConsentError::new(
                 "response_type is required; for PSD2 it must be `code`",

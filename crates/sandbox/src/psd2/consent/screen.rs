@@ -90,11 +90,15 @@ pub async fn legacy_submit(
     submit(&state, &country, &headers, &body, entry).unwrap_or_else(IntoResponse::into_response)
 }
 
+/// A page that is not there: a 404 HTML page, like every unknown page of the consent host.
 pub(super) fn unknown_session() -> ConsentError {
-    ConsentError::new(
-        "Unknown granting session: use the location that GET /oauth2/authorization-server-url \
-         answered",
-    )
+    ConsentError {
+        status: StatusCode::NOT_FOUND,
+        message: "Unknown granting session: use the location that GET \
+                  /oauth2/authorization-server-url answered"
+            .to_owned(),
+        diagnosis: None,
+    }
 }
 
 pub(super) fn consent_page(
