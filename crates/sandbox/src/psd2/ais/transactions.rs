@@ -323,8 +323,7 @@ fn list(
                         booked,
                         pending,
                         info: Vec::new(),
-                        standing_order_agreement_information: (api == Api::Current)
-                            .then_some([]),
+                        standing_order_agreement_information: (api == Api::Current).then_some([]),
                         links,
                     },
                 },

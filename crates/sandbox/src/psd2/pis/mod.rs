@@ -258,9 +258,7 @@ fn read_order(
             }
             multipart::response(StatusCode::OK, &parts)
         }
-        Format::Pain001(pain001) => {
-            pain001::xml_response(StatusCode::OK, pain001.document.clone())
-        }
+        Format::Pain001(pain001) => pain001::xml_response(StatusCode::OK, pain001.document.clone()),
         Format::Json | Format::JsonV2 => json_response(StatusCode::OK, &payment_body(&payment)),
     })
 }
@@ -312,8 +310,8 @@ async fn cancel(
 ) -> Response {
     let operation = Operation::of(service, Version::V1, &product);
     let product_segment = product.clone();
-    let result = resource_access(&state, operation, &product, &received).and_then(
-        |(token, product)| {
+    let result =
+        resource_access(&state, operation, &product, &received).and_then(|(token, product)| {
             check_pain001_operation(operation, &product_segment, Access::Any)?;
             let owner = Owner {
                 client_id: &token.client_id,
@@ -323,8 +321,7 @@ async fn cancel(
             };
             state.psd2.payments.cancel(&owner, &id, state.clock.now())?;
             Ok(StatusCode::NO_CONTENT.into_response())
-        },
-    );
+        });
     answer(&received.headers, Produces::Json, result)
 }
 
@@ -419,10 +416,10 @@ fn check_pain001_operation(
     }
     let offered = match (operation.service, access) {
         (Service::BulkPayments, _) => Some("bulk payment"),
-        (Service::PeriodicPayments, Access::Any | Access::Report) => {
-            Some("status or cancellation of a standing order (its status is at \
-                  /v1/periodic-payments/{product}/{paymentId}/status)")
-        }
+        (Service::PeriodicPayments, Access::Any | Access::Report) => Some(
+            "status or cancellation of a standing order (its status is at \
+                  /v1/periodic-payments/{product}/{paymentId}/status)",
+        ),
         (Service::Payments, Access::Any) => Some(
             "cancellation (DELETE /v1/payments/{product}/{paymentId} cancels a pain.001 \
              payment too)",
@@ -493,8 +490,7 @@ fn initiation(
                     "xml_sct",
                 )
             })?;
-            let read =
-                pain001::read(&document.body, Schema::Periodic, &schedule, product, today)?;
+            let read = pain001::read(&document.body, Schema::Periodic, &schedule, product, today)?;
             (read.order, Format::Pain001(Arc::new(read.pain001)))
         }
     };

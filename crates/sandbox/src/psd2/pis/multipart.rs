@@ -254,8 +254,14 @@ Content-Type: application/xml\r\n\r\n<Document>\r\n</Document>\r\n--XyZ--\r\n"
     #[test]
     fn reads_fields_and_files() {
         let form = parse(&form_body(), "XyZ").unwrap_or_else(|e| panic!("{:?}", e.body));
-        assert_eq!(form.text("startDate").ok().flatten().as_deref(), Some("2025-07-01"));
-        let file = form.get("xml_sct").cloned().unwrap_or_else(|| panic!("xml_sct"));
+        assert_eq!(
+            form.text("startDate").ok().flatten().as_deref(),
+            Some("2025-07-01")
+        );
+        let file = form
+            .get("xml_sct")
+            .cloned()
+            .unwrap_or_else(|| panic!("xml_sct"));
         assert_eq!(file.body, b"<Document>\r\n</Document>");
         assert_eq!(file.filename.as_deref(), Some("sct.xml"));
         assert_eq!(file.content_type.as_deref(), Some("application/xml"));
@@ -281,7 +287,9 @@ Content-Type: application/xml\r\n\r\n<Document>\r\n</Document>\r\n--XyZ--\r\n"
 
     impl Lf for Vec<u8> {
         fn replace_crlf(self) -> Vec<u8> {
-            String::from_utf8_lossy(&self).replace("\r\n", "\n").into_bytes()
+            String::from_utf8_lossy(&self)
+                .replace("\r\n", "\n")
+                .into_bytes()
         }
     }
 
@@ -299,7 +307,10 @@ Content-Type: application/xml\r\n\r\n<Document>\r\n</Document>\r\n--XyZ--\r\n"
         let boundary = boundary(&headers).unwrap_or_default();
         assert_eq!(boundary, BOUNDARY);
         let form = parse(&body, &boundary).unwrap_or_else(|e| panic!("{:?}", e.body));
-        assert_eq!(form.get("xml_sct").map(|p| p.body.clone()), Some(b"<Document/>".to_vec()));
+        assert_eq!(
+            form.get("xml_sct").map(|p| p.body.clone()),
+            Some(b"<Document/>".to_vec())
+        );
         // A part holding the boundary gets a longer one.
         let (content_type, _) = write(&[("x", "text/plain", BOUNDARY.as_bytes())]);
         assert!(content_type.ends_with("-x"), "{content_type}");

@@ -164,9 +164,7 @@ pub fn parse(bytes: &[u8]) -> Result<Element, IngError> {
             Event::DocType(_) => return Err(not_xml("a DOCTYPE is not allowed")),
             Event::Start(start) | Event::Empty(start) if root.is_some() => {
                 let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
-                return Err(not_xml(format!(
-                    "<{name}> after the document element"
-                )));
+                return Err(not_xml(format!("<{name}> after the document element")));
             }
             Event::Start(ref start) | Event::Empty(ref start) => {
                 let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
@@ -329,7 +327,9 @@ impl Reading {
         let created = text_of(one(group, "CreDtTm", GROUP)?);
         if !is_iso_date_time(created) {
             return Err(format_error(
-                format!("{GROUP}/CreDtTm '{created}' is not an ISO date-time like 2025-01-31T09:30:00"),
+                format!(
+                    "{GROUP}/CreDtTm '{created}' is not an ISO date-time like 2025-01-31T09:30:00"
+                ),
                 &format!("{GROUP}/CreDtTm"),
             ));
         }
@@ -340,7 +340,9 @@ impl Reading {
         let method = text_of(one(info, "PmtMtd", INFO)?);
         if method != "TRF" {
             return Err(format_error(
-                format!("{INFO}/PmtMtd '{method}' is not TRF: ING's PIS initiates credit transfers"),
+                format!(
+                    "{INFO}/PmtMtd '{method}' is not TRF: ING's PIS initiates credit transfers"
+                ),
                 &format!("{INFO}/PmtMtd"),
             ));
         }
@@ -368,7 +370,11 @@ impl Reading {
         // The amount's own rule before the control sums that must equal it.
         validate::check_amount_at(text_of(amount), &amount_path)?;
         let ctrl_sum = match optional(group, "CtrlSum", GROUP)? {
-            Some(sum) => Some(control_sum(sum, text_of(amount), &format!("{GROUP}/CtrlSum"))?),
+            Some(sum) => Some(control_sum(
+                sum,
+                text_of(amount),
+                &format!("{GROUP}/CtrlSum"),
+            )?),
             None => None,
         };
         if let Some(sum) = optional(info, "CtrlSum", INFO)? {
@@ -391,7 +397,13 @@ impl Reading {
         if let Some(address) = optional(creditor, "PstlAdr", &format!("{TX}/Cdtr"))? {
             self.address(address, &format!("{TX}/Cdtr/PstlAdr"))?;
         }
-        self.text(one(tx, "PmtId", TX)?, "EndToEndId", &format!("{TX}/PmtId"), "endToEndIdentification", true)?;
+        self.text(
+            one(tx, "PmtId", TX)?,
+            "EndToEndId",
+            &format!("{TX}/PmtId"),
+            "endToEndIdentification",
+            true,
+        )?;
         if let Some(agent) = optional(tx, "CdtrAgt", TX)? {
             let at = format!("{TX}/CdtrAgt/FinInstnId");
             let institution = one(agent, "FinInstnId", &format!("{TX}/CdtrAgt"))?;
@@ -421,11 +433,19 @@ impl Reading {
             let at = format!("{TX}/RmtInf");
             if remittance.count("Ustrd") > 1 {
                 return Err(format_error(
-                    format!("{at} holds more than one Ustrd; ING's PIS takes one line of 140 characters"),
+                    format!(
+                        "{at} holds more than one Ustrd; ING's PIS takes one line of 140 characters"
+                    ),
                     &format!("{at}/Ustrd"),
                 ));
             }
-            self.text(remittance, "Ustrd", &at, "remittanceInformationUnstructured", false)?;
+            self.text(
+                remittance,
+                "Ustrd",
+                &at,
+                "remittanceInformationUnstructured",
+                false,
+            )?;
         }
         // ChrgBr and PmtTpInf may be given for the PmtInf or the transaction; the
         // transaction's wins.
@@ -449,7 +469,13 @@ impl Reading {
         self.text(debtor, "Nm", &format!("{INFO}/Dbtr"), "debtorName", false)?;
         let agent = one(info, "DbtrAgt", INFO)?;
         let institution = one(agent, "FinInstnId", &format!("{INFO}/DbtrAgt"))?;
-        self.text(institution, "BIC", &format!("{INFO}/DbtrAgt/FinInstnId"), "debtorAgent", false)?;
+        self.text(
+            institution,
+            "BIC",
+            &format!("{INFO}/DbtrAgt/FinInstnId"),
+            "debtorAgent",
+            false,
+        )?;
         self.text(info, "ReqdExctnDt", INFO, "requestedExecutionDate", true)?;
 
         Ok(Pain001 {
@@ -485,7 +511,11 @@ impl Reading {
             optional(parent, name, at)?
         };
         if let Some(element) = element {
-            self.put(field, Value::from(text_of(element)), &format!("{at}/{name}"));
+            self.put(
+                field,
+                Value::from(text_of(element)),
+                &format!("{at}/{name}"),
+            );
         }
         Ok(())
     }
@@ -543,7 +573,10 @@ impl Reading {
             if let Some(found) = optional(address, element, at)? {
                 value.insert(field.into(), Value::from(text_of(found)));
             }
-            self.source(&format!("creditorAddress.{field}"), &format!("{at}/{element}"));
+            self.source(
+                &format!("creditorAddress.{field}"),
+                &format!("{at}/{element}"),
+            );
         }
         if !value.contains_key("country") {
             return Err(format_error(
@@ -585,7 +618,11 @@ fn one<'a>(parent: &'a Element, name: &str, at: &str) -> Result<&'a Element, Ing
 }
 
 /// The child `name` of `parent` if there is one; refused when repeated.
-fn optional<'a>(parent: &'a Element, name: &str, at: &str) -> Result<Option<&'a Element>, IngError> {
+fn optional<'a>(
+    parent: &'a Element,
+    name: &str,
+    at: &str,
+) -> Result<Option<&'a Element>, IngError> {
     let first = parent.first(name);
     if parent.count(name) > 1 {
         return Err(format_error(
@@ -659,7 +696,11 @@ fn control_sum(element: &Element, amount: &str, path: &str) -> Result<String, In
 fn decimal(text: &str) -> Option<(String, String)> {
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() || !digits(whole) || !digits(fraction) || (text.contains('.') && fraction.is_empty()) {
+    if whole.is_empty()
+        || !digits(whole)
+        || !digits(fraction)
+        || (text.contains('.') && fraction.is_empty())
+    {
         return None;
     }
     let whole = whole.trim_start_matches('0');
@@ -767,31 +808,34 @@ pub fn status_report(
     now: SystemTime,
 ) -> Vec<u8> {
     let code = report.code(status);
-    let created = DateTime::<Utc>::from(now).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let created = DateTime::<Utc>::from(now)
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
     let message_id = uuid::Uuid::new_v4().simple().to_string();
     document(Some(report.namespace()), "Document", |w| {
-        w.create_element("CstmrPmtStsRpt").write_inner_content(|w| {
-            w.create_element("GrpHdr").write_inner_content(|w| {
-                element(w, "MsgId", &message_id)?;
-                element(w, "CreDtTm", &created)
+        w.create_element("CstmrPmtStsRpt")
+            .write_inner_content(|w| {
+                w.create_element("GrpHdr").write_inner_content(|w| {
+                    element(w, "MsgId", &message_id)?;
+                    element(w, "CreDtTm", &created)
+                })?;
+                w.create_element("OrgnlGrpInfAndSts")
+                    .write_inner_content(|w| {
+                        element(w, "OrgnlMsgId", &pain001.msg_id)?;
+                        element(w, "OrgnlMsgNmId", "pain.001.001.03")?;
+                        element(w, "OrgnlNbOfTxs", "1")?;
+                        if let Some(sum) = &pain001.ctrl_sum {
+                            element(w, "OrgnlCtrlSum", sum)?;
+                        }
+                        element(w, "GrpSts", code)
+                    })?;
+                w.create_element("OrgnlPmtInfAndSts")
+                    .write_inner_content(|w| {
+                        element(w, "OrgnlPmtInfId", &pain001.pmt_inf_id)?;
+                        element(w, "PmtInfSts", code)
+                    })?;
+                Ok(())
             })?;
-            w.create_element("OrgnlGrpInfAndSts")
-                .write_inner_content(|w| {
-                    element(w, "OrgnlMsgId", &pain001.msg_id)?;
-                    element(w, "OrgnlMsgNmId", "pain.001.001.03")?;
-                    element(w, "OrgnlNbOfTxs", "1")?;
-                    if let Some(sum) = &pain001.ctrl_sum {
-                        element(w, "OrgnlCtrlSum", sum)?;
-                    }
-                    element(w, "GrpSts", code)
-                })?;
-            w.create_element("OrgnlPmtInfAndSts")
-                .write_inner_content(|w| {
-                    element(w, "OrgnlPmtInfId", &pain001.pmt_inf_id)?;
-                    element(w, "PmtInfSts", code)
-                })?;
-            Ok(())
-        })?;
         Ok(())
     })
 }
@@ -893,16 +937,24 @@ mod tests {
 "#;
 
     fn read_sample(document: &str, product: Product) -> Result<Initiation, IngError> {
-        read(document.as_bytes(), Schema::Payment, &Map::new(), product, today())
+        read(
+            document.as_bytes(),
+            Schema::Payment,
+            &Map::new(),
+            product,
+            today(),
+        )
     }
 
     fn refusal(document: &str) -> Option<(String, Option<String>)> {
-        read_sample(document, Product::Sepa).err().and_then(|e| match e.body {
-            ErrorBody::Tpp { tpp_messages } => tpp_messages
-                .first()
-                .map(|m| (m.code.clone(), m.path.clone())),
-            ErrorBody::Message { .. } => None,
-        })
+        read_sample(document, Product::Sepa)
+            .err()
+            .and_then(|e| match e.body {
+                ErrorBody::Tpp { tpp_messages } => tpp_messages
+                    .first()
+                    .map(|m| (m.code.clone(), m.path.clone())),
+                ErrorBody::Message { .. } => None,
+            })
     }
 
     fn path_of(document: &str) -> Option<String> {
@@ -929,7 +981,10 @@ mod tests {
                 "requestedExecutionDate": "2025-06-16",
             })
         );
-        assert_eq!(read.order.debtor_iban.as_deref(), Some("NL69INGB0123456789"));
+        assert_eq!(
+            read.order.debtor_iban.as_deref(),
+            Some("NL69INGB0123456789")
+        );
         assert_eq!(read.pain001.msg_id, "MSG-1");
         assert_eq!(read.pain001.pmt_inf_id, "PMT-1");
         assert_eq!(read.pain001.ctrl_sum.as_deref(), Some("12.50"));
@@ -939,40 +994,115 @@ mod tests {
     #[test]
     fn refusals_name_the_element() {
         for (from, to, path) in [
-            ("12.50</InstdAmt>", "12,50</InstdAmt>", format!("{TX}/Amt/InstdAmt")),
-            ("Ccy=\"EUR\"", "Ccy=\"eur\"", format!("{TX}/Amt/InstdAmt/@Ccy")),
+            (
+                "12.50</InstdAmt>",
+                "12,50</InstdAmt>",
+                format!("{TX}/Amt/InstdAmt"),
+            ),
+            (
+                "Ccy=\"EUR\"",
+                "Ccy=\"eur\"",
+                format!("{TX}/Amt/InstdAmt/@Ccy"),
+            ),
             ("Ccy=\"EUR\"", "", format!("{TX}/Amt/InstdAmt/@Ccy")),
-            ("<IBAN>AT861921125678901234</IBAN>", "<IBAN>AT86 1921</IBAN>", format!("{TX}/CdtrAcct/Id/IBAN")),
-            ("<Nm>Laura Musterfrau</Nm>", "<Nm>Zoë</Nm>", format!("{TX}/Cdtr/Nm")),
+            (
+                "<IBAN>AT861921125678901234</IBAN>",
+                "<IBAN>AT86 1921</IBAN>",
+                format!("{TX}/CdtrAcct/Id/IBAN"),
+            ),
+            (
+                "<Nm>Laura Musterfrau</Nm>",
+                "<Nm>Zoë</Nm>",
+                format!("{TX}/Cdtr/Nm"),
+            ),
             ("<Nm>Laura Musterfrau</Nm>", "", format!("{TX}/Cdtr/Nm")),
-            ("<EndToEndId>E2E-1</EndToEndId>", "", format!("{TX}/PmtId/EndToEndId")),
-            ("<BIC>BKAUATWW</BIC>", "<BIC>BKAUATW</BIC>", format!("{TX}/CdtrAgt/FinInstnId/BIC")),
-            ("<Ctry>AT</Ctry>", "<Ctry>at</Ctry>", format!("{TX}/Cdtr/PstlAdr/Ctry")),
+            (
+                "<EndToEndId>E2E-1</EndToEndId>",
+                "",
+                format!("{TX}/PmtId/EndToEndId"),
+            ),
+            (
+                "<BIC>BKAUATWW</BIC>",
+                "<BIC>BKAUATW</BIC>",
+                format!("{TX}/CdtrAgt/FinInstnId/BIC"),
+            ),
+            (
+                "<Ctry>AT</Ctry>",
+                "<Ctry>at</Ctry>",
+                format!("{TX}/Cdtr/PstlAdr/Ctry"),
+            ),
             ("<Ctry>AT</Ctry>", "", format!("{TX}/Cdtr/PstlAdr/Ctry")),
-            ("<ReqdExctnDt>2025-06-16</ReqdExctnDt>", "<ReqdExctnDt>2025-06-14</ReqdExctnDt>", format!("{INFO}/ReqdExctnDt")),
-            ("<ReqdExctnDt>2025-06-16</ReqdExctnDt>", "", format!("{INFO}/ReqdExctnDt")),
-            ("<PmtMtd>TRF</PmtMtd>", "<PmtMtd>CHK</PmtMtd>", format!("{INFO}/PmtMtd")),
+            (
+                "<ReqdExctnDt>2025-06-16</ReqdExctnDt>",
+                "<ReqdExctnDt>2025-06-14</ReqdExctnDt>",
+                format!("{INFO}/ReqdExctnDt"),
+            ),
+            (
+                "<ReqdExctnDt>2025-06-16</ReqdExctnDt>",
+                "",
+                format!("{INFO}/ReqdExctnDt"),
+            ),
+            (
+                "<PmtMtd>TRF</PmtMtd>",
+                "<PmtMtd>CHK</PmtMtd>",
+                format!("{INFO}/PmtMtd"),
+            ),
             ("<MsgId>MSG-1</MsgId>", "", format!("{GROUP}/MsgId")),
-            ("<NbOfTxs>1</NbOfTxs>", "<NbOfTxs>2</NbOfTxs>", format!("{GROUP}/NbOfTxs")),
-            ("<CtrlSum>12.50</CtrlSum>", "<CtrlSum>13</CtrlSum>", format!("{GROUP}/CtrlSum")),
-            ("<CreDtTm>2025-06-15T09:00:00</CreDtTm>", "<CreDtTm>yesterday</CreDtTm>", format!("{GROUP}/CreDtTm")),
-            ("<DbtrAcct><Id><IBAN>NL69INGB0123456789</IBAN></Id></DbtrAcct>", "", format!("{INFO}/DbtrAcct")),
-            ("<Ustrd>Invoice 42 &#43; O&apos;Brien</Ustrd>", "<Ustrd>a</Ustrd><Ustrd>b</Ustrd>", format!("{TX}/RmtInf/Ustrd")),
+            (
+                "<NbOfTxs>1</NbOfTxs>",
+                "<NbOfTxs>2</NbOfTxs>",
+                format!("{GROUP}/NbOfTxs"),
+            ),
+            (
+                "<CtrlSum>12.50</CtrlSum>",
+                "<CtrlSum>13</CtrlSum>",
+                format!("{GROUP}/CtrlSum"),
+            ),
+            (
+                "<CreDtTm>2025-06-15T09:00:00</CreDtTm>",
+                "<CreDtTm>yesterday</CreDtTm>",
+                format!("{GROUP}/CreDtTm"),
+            ),
+            (
+                "<DbtrAcct><Id><IBAN>NL69INGB0123456789</IBAN></Id></DbtrAcct>",
+                "",
+                format!("{INFO}/DbtrAcct"),
+            ),
+            (
+                "<Ustrd>Invoice 42 &#43; O&apos;Brien</Ustrd>",
+                "<Ustrd>a</Ustrd><Ustrd>b</Ustrd>",
+                format!("{TX}/RmtInf/Ustrd"),
+            ),
             ("&apos;Brien", "&amp;Brien", format!("{TX}/RmtInf/Ustrd")),
         ] {
             assert!(SAMPLE.contains(from), "{from}");
             let document = SAMPLE.replace(from, to);
-            assert_eq!(path_of(&document).as_deref(), Some(path.as_str()), "{from} -> {to}");
+            assert_eq!(
+                path_of(&document).as_deref(),
+                Some(path.as_str()),
+                "{from} -> {to}"
+            );
         }
         // The text speaks of the element too.
-        let err = read_sample(&SAMPLE.replace("12.50</InstdAmt>", "0</InstdAmt>"), Product::Sepa).err();
+        let err = read_sample(
+            &SAMPLE.replace("12.50</InstdAmt>", "0</InstdAmt>"),
+            Product::Sepa,
+        )
+        .err();
         let text = err.and_then(|e| match e.body {
             ErrorBody::Tpp { tpp_messages } => tpp_messages.first().map(|m| m.text.clone()),
             ErrorBody::Message { .. } => None,
         });
-        assert!(text.as_deref().is_some_and(|t| t.starts_with(&format!("{TX}/Amt/InstdAmt"))), "{text:?}");
+        assert!(
+            text.as_deref()
+                .is_some_and(|t| t.starts_with(&format!("{TX}/Amt/InstdAmt"))),
+            "{text:?}"
+        );
         // A control sum of the same value is the amount.
-        assert_eq!(path_of(&SAMPLE.replace("CtrlSum>12.50", "CtrlSum>12.5")), None);
+        assert_eq!(
+            path_of(&SAMPLE.replace("CtrlSum>12.50", "CtrlSum>12.5")),
+            None
+        );
     }
 
     #[test]
@@ -992,19 +1122,32 @@ mod tests {
             "<!DOCTYPE x [<!ENTITY a \"b\">]><Document/>",
             "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><Document/>",
         ] {
-            assert_eq!(refusal(bad).map(|(code, _)| code).as_deref(), Some("FORMAT_ERROR"), "{bad}");
+            assert_eq!(
+                refusal(bad).map(|(code, _)| code).as_deref(),
+                Some("FORMAT_ERROR"),
+                "{bad}"
+            );
         }
-        let unbound = SAMPLE.replace(" xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.001.001.03\"", "");
+        let unbound = SAMPLE.replace(
+            " xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.001.001.03\"",
+            "",
+        );
         assert_eq!(path_of(&unbound).as_deref(), Some("Document"));
         let newer = SAMPLE.replace("pain.001.001.03", "pain.001.001.09");
         assert_eq!(path_of(&newer).as_deref(), Some("Document"));
         let entity = SAMPLE.replace("&apos;", "&nbsp;");
-        assert_eq!(refusal(&entity).map(|(code, _)| code).as_deref(), Some("FORMAT_ERROR"));
+        assert_eq!(
+            refusal(&entity).map(|(code, _)| code).as_deref(),
+            Some("FORMAT_ERROR")
+        );
         // A prefixed Document with unprefixed children: those are in no namespace.
         let prefixed = SAMPLE
             .replace("<Document xmlns=", "<p:Document xmlns:p=")
             .replace("</Document>", "</p:Document>");
-        assert_eq!(path_of(&prefixed).as_deref(), Some("Document/CstmrCdtTrfInitn"));
+        assert_eq!(
+            path_of(&prefixed).as_deref(),
+            Some("Document/CstmrCdtTrfInitn")
+        );
         // Every element prefixed is the same document.
         let all = prefix_every_element(SAMPLE);
         assert!(read_sample(&all, Product::Sepa).is_ok(), "{all}");
@@ -1034,25 +1177,48 @@ mod tests {
     #[test]
     fn outside_sepa_a_bban_and_other_currencies() {
         let domestic = SAMPLE
-            .replace("<Id><IBAN>AT861921125678901234</IBAN></Id>", "<Id><Othr><Id>123456789</Id></Othr></Id>")
+            .replace(
+                "<Id><IBAN>AT861921125678901234</IBAN></Id>",
+                "<Id><Othr><Id>123456789</Id></Othr></Id>",
+            )
             .replace("Ccy=\"EUR\"", "Ccy=\"USD\"");
-        let read = read_sample(&domestic, Product::Domestic).unwrap_or_else(|e| panic!("{:?}", e.body));
-        assert_eq!(read.order.declared["creditorAccount"], json!({"bban": "123456789"}));
+        let read =
+            read_sample(&domestic, Product::Domestic).unwrap_or_else(|e| panic!("{:?}", e.body));
+        assert_eq!(
+            read.order.declared["creditorAccount"],
+            json!({"bban": "123456789"})
+        );
         assert_eq!(path_of(&domestic), Some(format!("{TX}/Amt/InstdAmt/@Ccy")));
-        let no_address = SAMPLE.replace("<PstlAdr><TwnNm>Wien</TwnNm><Ctry>AT</Ctry></PstlAdr>", "");
-        let err = read_sample(&no_address, Product::CrossBorder).err().and_then(|e| match e.body {
-            ErrorBody::Tpp { tpp_messages } => tpp_messages.first().and_then(|m| m.path.clone()),
-            ErrorBody::Message { .. } => None,
-        });
+        let no_address =
+            SAMPLE.replace("<PstlAdr><TwnNm>Wien</TwnNm><Ctry>AT</Ctry></PstlAdr>", "");
+        let err = read_sample(&no_address, Product::CrossBorder)
+            .err()
+            .and_then(|e| match e.body {
+                ErrorBody::Tpp { tpp_messages } => {
+                    tpp_messages.first().and_then(|m| m.path.clone())
+                }
+                ErrorBody::Message { .. } => None,
+            });
         assert_eq!(err, Some(format!("{TX}/Cdtr/PstlAdr")));
     }
 
     #[test]
     fn iso_date_times() {
-        for good in ["2025-06-15T09:00:00", "2025-06-15T09:00:00.123", "2025-06-15T09:00:00Z", "2025-06-15T09:00:00+02:00"] {
+        for good in [
+            "2025-06-15T09:00:00",
+            "2025-06-15T09:00:00.123",
+            "2025-06-15T09:00:00Z",
+            "2025-06-15T09:00:00+02:00",
+        ] {
             assert!(is_iso_date_time(good), "{good}");
         }
-        for bad in ["2025-06-15", "2025-06-15T9:00:00", "2025-06-15T09:00", "2025-13-15T09:00:00", "2025-06-15T09:00:00+0200"] {
+        for bad in [
+            "2025-06-15",
+            "2025-06-15T9:00:00",
+            "2025-06-15T09:00",
+            "2025-13-15T09:00:00",
+            "2025-06-15T09:00:00+0200",
+        ] {
             assert!(!is_iso_date_time(bad), "{bad}");
         }
     }
@@ -1066,12 +1232,34 @@ mod tests {
             ctrl_sum: Some("12.50".into()),
         };
         let now = SystemTime::UNIX_EPOCH;
-        let v1 = String::from_utf8(status_report(&pain001, TransactionStatus::Cancelled, Report::V1, now)).unwrap_or_default();
-        assert!(v1.contains("pain.002.001.03") && v1.contains("<GrpSts>RJCT</GrpSts>"), "{v1}");
+        let v1 = String::from_utf8(status_report(
+            &pain001,
+            TransactionStatus::Cancelled,
+            Report::V1,
+            now,
+        ))
+        .unwrap_or_default();
+        assert!(
+            v1.contains("pain.002.001.03") && v1.contains("<GrpSts>RJCT</GrpSts>"),
+            "{v1}"
+        );
         assert!(v1.contains("<OrgnlMsgId>MSG &amp; 1</OrgnlMsgId>"), "{v1}");
-        assert!(v1.contains("<PmtInfSts>RJCT</PmtInfSts>") && v1.contains("<CreDtTm>1970-01-01T00:00:00Z</CreDtTm>"), "{v1}");
-        let v2 = String::from_utf8(status_report(&pain001, TransactionStatus::Cancelled, Report::V2, now)).unwrap_or_default();
-        assert!(v2.contains("pain.002.001.11") && v2.contains("<PmtInfSts>CANC</PmtInfSts>"), "{v2}");
+        assert!(
+            v1.contains("<PmtInfSts>RJCT</PmtInfSts>")
+                && v1.contains("<CreDtTm>1970-01-01T00:00:00Z</CreDtTm>"),
+            "{v1}"
+        );
+        let v2 = String::from_utf8(status_report(
+            &pain001,
+            TransactionStatus::Cancelled,
+            Report::V2,
+            now,
+        ))
+        .unwrap_or_default();
+        assert!(
+            v2.contains("pain.002.001.11") && v2.contains("<PmtInfSts>CANC</PmtInfSts>"),
+            "{v2}"
+        );
         for text in [&v1, &v2] {
             let mut reader = NsReader::from_str(text);
             loop {
@@ -1082,9 +1270,21 @@ mod tests {
                 }
             }
         }
-        let error = IngError::tpp(StatusCode::NOT_FOUND, "RESOURCE_UNKNOWN", "No <payment> here").with_path("paymentId");
+        let error = IngError::tpp(
+            StatusCode::NOT_FOUND,
+            "RESOURCE_UNKNOWN",
+            "No <payment> here",
+        )
+        .with_path("paymentId");
         let xml = String::from_utf8(tpp_messages_xml(&error.body)).unwrap_or_default();
-        assert!(xml.contains("<TPPMessages>") && xml.contains("<code>RESOURCE_UNKNOWN</code>"), "{xml}");
-        assert!(xml.contains("<text>No &lt;payment&gt; here</text>") && xml.contains("<path>paymentId</path>"), "{xml}");
+        assert!(
+            xml.contains("<TPPMessages>") && xml.contains("<code>RESOURCE_UNKNOWN</code>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<text>No &lt;payment&gt; here</text>")
+                && xml.contains("<path>paymentId</path>"),
+            "{xml}"
+        );
     }
 }

@@ -244,7 +244,10 @@ const PAYMENT: [(&str, Field); 17] = [
     ("clearingSystemMemberIdentification", Field::Clearing),
     ("debtorName", Field::Plain(Rule::Text(Some(70)))),
     ("debtorAgent", Field::Plain(Rule::Bic)),
-    ("instructionPriority", Field::Plain(Rule::OneOf(&PRIORITIES))),
+    (
+        "instructionPriority",
+        Field::Plain(Rule::OneOf(&PRIORITIES)),
+    ),
     ("serviceLevelCode", Field::Plain(Rule::Code(4))),
     ("localInstrumentCode", Field::Plain(Rule::Code(35))),
     ("categoryPurposeCode", Field::Plain(Rule::Code(4))),
@@ -264,7 +267,10 @@ const BULK_PAYMENT: [(&str, Field); 12] = [
         Field::Plain(Rule::Text(Some(140))),
     ),
     ("chargeBearer", Field::Plain(Rule::OneOf(&CHARGE_BEARERS))),
-    ("instructionPriority", Field::Plain(Rule::OneOf(&PRIORITIES))),
+    (
+        "instructionPriority",
+        Field::Plain(Rule::OneOf(&PRIORITIES)),
+    ),
     ("serviceLevelCode", Field::Plain(Rule::Code(4))),
     ("localInstrumentCode", Field::Plain(Rule::Code(35))),
     ("categoryPurposeCode", Field::Plain(Rule::Code(4))),
@@ -285,7 +291,10 @@ const BULK_PAYMENT_V2: [(&str, Field); 14] = [
     ),
     ("remittanceInformationStructured", Field::Structured),
     ("chargeBearer", Field::Plain(Rule::OneOf(&CHARGE_BEARERS))),
-    ("instructionPriority", Field::Plain(Rule::OneOf(&PRIORITIES))),
+    (
+        "instructionPriority",
+        Field::Plain(Rule::OneOf(&PRIORITIES)),
+    ),
     ("serviceLevelCode", Field::Plain(Rule::Code(4))),
     ("localInstrumentCode", Field::Plain(Rule::Code(35))),
     ("categoryPurposeCode", Field::Plain(Rule::Code(4))),
@@ -299,7 +308,10 @@ const BULK: [(&str, Field); 11] = [
     ("debtorAgent", Field::Plain(Rule::Bic)),
     ("batchBookingPreferred", Field::Boolean),
     ("chargeBearer", Field::Plain(Rule::OneOf(&CHARGE_BEARERS))),
-    ("instructionPriority", Field::Plain(Rule::OneOf(&PRIORITIES))),
+    (
+        "instructionPriority",
+        Field::Plain(Rule::OneOf(&PRIORITIES)),
+    ),
     ("serviceLevelCode", Field::Plain(Rule::Code(4))),
     ("localInstrumentCode", Field::Plain(Rule::Code(35))),
     ("categoryPurposeCode", Field::Plain(Rule::Code(4))),
@@ -314,7 +326,10 @@ const BULK_V2: [(&str, Field); 12] = [
     ("debtorAgent", Field::Plain(Rule::Bic)),
     ("batchBookingPreferred", Field::Boolean),
     ("chargeBearer", Field::Plain(Rule::OneOf(&CHARGE_BEARERS))),
-    ("instructionPriority", Field::Plain(Rule::OneOf(&PRIORITIES))),
+    (
+        "instructionPriority",
+        Field::Plain(Rule::OneOf(&PRIORITIES)),
+    ),
     ("serviceLevelCode", Field::Plain(Rule::Code(4))),
     ("localInstrumentCode", Field::Plain(Rule::Code(35))),
     ("categoryPurposeCode", Field::Plain(Rule::Code(4))),
@@ -774,10 +789,7 @@ fn creditor_account(
 }
 
 /// The spec's `Address`: `street` (≤ 70), `buildingNumber`, `city`, `postalCode`, `country`.
-fn parse_address(
-    address: &Map<String, Value>,
-    path: &str,
-) -> Result<Map<String, Value>, IngError> {
+fn parse_address(address: &Map<String, Value>, path: &str) -> Result<Map<String, Value>, IngError> {
     let prefix = format!("{path}.");
     let mut kept = Map::new();
     for (name, max) in [
@@ -846,7 +858,10 @@ fn check_country(country: &str, path: &str) -> Result<(), IngError> {
 }
 
 /// `clearingSystemMemberIdentification`: both codes required.
-fn clearing_member(object: &Map<String, Value>, path: &str) -> Result<Map<String, Value>, IngError> {
+fn clearing_member(
+    object: &Map<String, Value>,
+    path: &str,
+) -> Result<Map<String, Value>, IngError> {
     let prefix = format!("{path}.");
     let mut kept = Map::new();
     for (name, max) in [
