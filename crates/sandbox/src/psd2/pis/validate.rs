@@ -1660,6 +1660,138 @@ mod tests {
         );
     }
 
+    fn bulk_refusal(body: &Value, schema: Schema, product: Product) -> Option<String> {
+        let bytes = serde_json::to_vec(body).unwrap_or_default();
+        match order(&bytes, schema, product, today()) {
+            Ok(_) => None,
+            Err(err) => match err.body {
+                ErrorBody::Tpp { tpp_messages } => {
+                    tpp_messages.first().and_then(|m| m.path.clone())
+                }
+                ErrorBody::Message { .. } => Some("<message shape>".into()),
+            },
+        }
+    }
+
+    #[test]
+    fn bulks_check_every_payment_and_name_it() {
+        let bulk = json!({
+            "debtorAccount": {"iban": "NL69INGB0123456789"},
+            "batchBookingPreferred": true,
+            "payments": [guide_body(), with(guide_body(), "/instructedAmount/amount", json!("2.5"))],
+            "uetr": "not read by v1",
+        });
+        let bytes = serde_json::to_vec(&bulk).unwrap_or_default();
+        let read = order(&bytes, Schema::Bulk, Product::Sepa, today())
+            .unwrap_or_else(|e| panic!("{:?}", e.body));
+        assert_eq!(read.transfers.len(), 2);
+        assert_eq!(read.transfers[1].instructed_amount.amount, "2.5");
+        assert_eq!(read.debtor_iban.as_deref(), Some("NL69INGB0123456789"));
+        assert!(!read.declared.contains_key("uetr"), "v1 declares no uetr");
+        for (pointer, value, path) in [
+            ("/payments", json!([]), "payments"),
+            (
+                "/payments/1/creditorName",
+                json!(""),
+                "payments[1].creditorName",
+            ),
+            (
+                "/payments/0/instructedAmount/currency",
+                json!("USD"),
+                "payments[0].instructedAmount.currency",
+            ),
+            (
+                "/batchBookingPreferred",
+                json!("true"),
+                "batchBookingPreferred",
+            ),
+        ] {
+            assert_eq!(
+                bulk_refusal(
+                    &with(bulk.clone(), pointer, value),
+                    Schema::Bulk,
+                    Product::Sepa
+                )
+                .as_deref(),
+                Some(path),
+                "{pointer}"
+            );
+        }
+        let many = with(
+            bulk.clone(),
+            "/payments",
+            Value::Array(vec![guide_body(); MAX_BULK_PAYMENTS + 1]),
+        );
+        assert_eq!(
+            bulk_refusal(&many, Schema::Bulk, Product::Sepa).as_deref(),
+            Some("payments")
+        );
+        let full = with(
+            bulk.clone(),
+            "/payments",
+            Value::Array(vec![guide_body(); MAX_BULK_PAYMENTS]),
+        );
+        assert_eq!(bulk_refusal(&full, Schema::Bulk, Product::Sepa), None);
+        assert_eq!(
+            bulk_refusal(&json!({}), Schema::Bulk, Product::Sepa).as_deref(),
+            Some("payments")
+        );
+
+        // v2: its uetr, and per payment an AddressV2, a LEI, structured remittance information.
+        let address = json!({"townName": "Wien", "country": "AT"});
+        let v2 = with(
+            with(
+                bulk.clone(),
+                "/uetr",
+                json!("123e4567-e89b-12d3-a456-426614174000"),
+            ),
+            "/payments/0/creditorAddress",
+            address.clone(),
+        );
+        let v2 = with(v2, "/payments/1/creditorAddress", address);
+        assert_eq!(
+            bulk_refusal(&v2, Schema::BulkV2, Product::CrossBorder),
+            None
+        );
+        assert_eq!(
+            bulk_refusal(&bulk, Schema::BulkV2, Product::CrossBorder).as_deref(),
+            Some("uetr")
+        );
+        for (pointer, value, path) in [
+            (
+                "/payments/1/creditorAddress",
+                json!({"country": "AT"}),
+                "payments[1].creditorAddress.townName",
+            ),
+            (
+                "/payments/1/creditorAddress",
+                json!({"townName": "Wien"}),
+                "payments[1].creditorAddress.country",
+            ),
+            (
+                "/payments/0/creditorLEI",
+                json!("3TK20IVIUJ8J3ZU0QE7X"),
+                "payments[0].creditorLEI",
+            ),
+            (
+                "/payments/0/remittanceInformationStructured",
+                json!({"reference": "RF18", "type": {"codeOrProprietary": {"code": "XXXX"}}}),
+                "payments[0].remittanceInformationStructured.type.codeOrProprietary.code",
+            ),
+        ] {
+            assert_eq!(
+                bulk_refusal(
+                    &with(v2.clone(), pointer, value),
+                    Schema::BulkV2,
+                    Product::CrossBorder
+                )
+                .as_deref(),
+                Some(path),
+                "{pointer}"
+            );
+        }
+    }
+
     #[test]
     fn products_are_exact() {
         assert_eq!(
