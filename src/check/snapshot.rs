@@ -39,6 +39,7 @@ pub fn message_snapshot(
             }
             serde_json::to_string_pretty(&json).unwrap_or_default()
         }
+        Err(_) if is_markup(content_type) => stable_markup(&response.body_text()),
         Err(_) => response.body_text(),
     };
     // The embedded sandbox names the rule a refused request broke; snapshots are per environment,
@@ -118,6 +119,44 @@ fn stable(text: &str) -> String {
     })
 }
 
+/// XML and multipart bodies: text whose volatile values have no JSONPath to redact them by.
+fn is_markup(content_type: &str) -> bool {
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    media.ends_with("/xml") || media.ends_with("+xml") || media.starts_with("multipart/")
+}
+
+/// In an XML or multipart body, the values that change between runs — date-times, dates,
+/// UUIDs and 32-hex-digit ids (a payment's id, a status report's message id, the dates a
+/// scenario computes from today) — replaced by markers.
+fn stable_markup(text: &str) -> String {
+    static PATTERNS: std::sync::LazyLock<Vec<(regex::Regex, &str)>> =
+        std::sync::LazyLock::new(|| {
+            [
+                (
+                    r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?",
+                    "[timestamp]",
+                ),
+                (r"\b\d{4}-\d{2}-\d{2}\b", "[date]"),
+                (
+                    r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
+                    "[uuid]",
+                ),
+                (r"(?i)\b[0-9a-f]{32}\b", "[id]"),
+            ]
+            .into_iter()
+            .filter_map(|(p, r)| regex::Regex::new(p).ok().map(|re| (re, r)))
+            .collect()
+        });
+    PATTERNS.iter().fold(text.to_string(), |acc, (re, with)| {
+        re.replace_all(&acc, *with).into_owned()
+    })
+}
+
 /// Replaces key material and timestamps, which differ on every run.
 fn redact_volatile(value: &mut serde_json::Value) {
     use serde_json::Value;
@@ -183,6 +222,33 @@ mod tests {
             ),
             "02-application-metadata--01-mtls-only-token-client-credentials"
         );
+    }
+
+    #[test]
+    fn xml_and_multipart_bodies_lose_their_volatile_values() {
+        let response = HttpResponse {
+            status: 200,
+            headers: vec![("content-type".into(), "application/xml".into())],
+            body: b"<a><MsgId>0123456789abcdef0123456789ABCDEF</MsgId>\
+<CreDtTm>2026-11-21T10:00:00Z</CreDtTm><Dt>2026-11-21</Dt>\
+<Id>3f2b8c1e-7d4a-4c2e-9b1a-0e5f6d7c8b9a</Id><Keep>MSG-1</Keep></a>"
+                .to_vec(),
+        };
+        let text = response_snapshot(&response, &Redactor::new(), &[]);
+        assert!(
+            text.contains("<MsgId>[id]</MsgId>")
+                && text.contains("<CreDtTm>[timestamp]</CreDtTm>")
+                && text.contains("<Dt>[date]</Dt>")
+                && text.contains("<Id>[uuid]</Id>")
+                && text.contains("<Keep>MSG-1</Keep>"),
+            "{text}"
+        );
+        let plain = HttpResponse {
+            headers: vec![("content-type".into(), "text/plain".into())],
+            ..response
+        };
+        let text = response_snapshot(&plain, &Redactor::new(), &[]);
+        assert!(text.contains("2026-11-21T10:00:00Z"), "{text}");
     }
 
     #[test]

@@ -3,9 +3,10 @@
 //! `jsonschema`) signs its own requests, drives the consent screen and the SCA page like a
 //! browser, calls every operation of the OAuth 2.0, AIS, PIS and Showcase specs that the sandbox
 //! serves — successes and their 400/401/403/404 refusals — and validates every answer against the
-//! spec (status documented, content type listed, body valid against the response schema). Its
-//! Payment Request section (`tests/probe/ing_payment_request_probe.py`) does the same for the nine
-//! operations of the Payment Request spec, paying on the payer page like a browser.
+//! spec (status documented, content type listed, body valid against the response schema; XML
+//! and multipart answers well-formed, their refusals valid as TPPMessages). Its Payment Request
+//! section (`tests/probe/ing_payment_request_probe.py`) does the same for the nine operations of
+//! the Payment Request spec, paying on the payer page like a browser.
 //!
 //! The specs are ING's, read from a folder and never copied into the repository:
 //! `OBCONFORM_ING_SPECS`, else `../shared/reference/ing-openapi` beside the repository. Without

@@ -1388,3 +1388,162 @@ async fn funds_confirmation_refusals() {
     assert_tpp(bank.send(&request).await, bad, "FORMAT_ERROR", None).await;
     bank.sandbox.shutdown().await;
 }
+
+// --- the deprecated v2 transactions -------------------------------------------------------------
+
+#[tokio::test]
+async fn v2_transactions_are_v3s_without_what_v3_added() {
+    let bank = Bank::start().await;
+    let token = bank.customer_token(VAN_DIJK_MOL, &all_ais()).await;
+    let v2 = format!("/v2/accounts/{NL_ACCOUNT}/transactions");
+    let v3 = format!("/v3/accounts/{NL_ACCOUNT}/transactions");
+    let range = "dateFrom=2024-03-01T00:00:00Z&dateTo=2024-05-31T23:59:59Z&currency=EUR";
+
+    // The same ledger and TransactionsResponse; no standingOrderAgreementInformation (in /v3's
+    // example only).
+    let old = ok(&bank, &format!("{v2}?{range}&limit=1000"), &token).await;
+    let mut new = ok(&bank, &format!("{v3}?{range}&limit=1000"), &token).await;
+    assert!(
+        old["transactions"]
+            .get("standingOrderAgreementInformation")
+            .is_none(),
+        "{old}"
+    );
+    new["transactions"]
+        .as_object_mut()
+        .expect("transactions")
+        .remove("standingOrderAgreementInformation");
+    assert_eq!(old, new);
+    assert_eq!(old["transactions"]["info"], json!([]));
+
+    // Paged on /v2: the next links stay on /v2, every entry comes once.
+    let first = ok(&bank, &format!("{v2}?{range}&limit=9"), &token).await;
+    let next = first["transactions"]["_links"]["next"]["href"]
+        .as_str()
+        .expect("next link");
+    assert!(next.starts_with(&format!("{v2}?next=")), "{next}");
+    let (entries, pages) = walk(
+        &bank,
+        &format!("{v2}?{range}&limit=9"),
+        &token,
+        "transactions",
+        "transactionId",
+    )
+    .await;
+    let booked = old["transactions"]["booked"].as_array().expect("booked");
+    assert_eq!(pages, booked.len().div_ceil(9));
+    assert_eq!(&entries, booked);
+
+    // Without dates: today, as on /v3.
+    let today_v2 = ok(&bank, &v2, &token).await;
+    let today_v3 = ok(&bank, &v3, &token).await;
+    assert_eq!(
+        today_v2["transactions"]["pending"],
+        today_v3["transactions"]["pending"]
+    );
+    bank.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn v2_transactions_refuse_as_the_spec_lists() {
+    let bank = Bank::start().await;
+    let token = bank.customer_token(VAN_DIJK_MOL, &all_ais()).await;
+    let v2 = format!("/v2/accounts/{NL_ACCOUNT}/transactions");
+
+    // fieldsToOmit is a /v3 parameter.
+    let message = assert_tpp(
+        get(&bank, &format!("{v2}?fieldsToOmit=debtorName"), &token).await,
+        StatusCode::BAD_REQUEST,
+        "FORMAT_ERROR",
+        None,
+    )
+    .await;
+    assert_eq!(message["path"], "fieldsToOmit");
+    // A /v3 cursor that carries fieldsToOmit does not page /v2.
+    let v3_page = ok(
+        &bank,
+        &format!(
+            "/v3/accounts/{NL_ACCOUNT}/transactions?dateFrom=2024-03-01&dateTo=2024-03-31&limit=5&fieldsToOmit=debtorName"
+        ),
+        &token,
+    )
+    .await;
+    let cursor = v3_page["transactions"]["_links"]["next"]["href"]
+        .as_str()
+        .and_then(|href| href.split_once("?next="))
+        .map(|(_, c)| c.to_owned())
+        .expect("cursor");
+    let message = assert_tpp(
+        get(&bank, &format!("{v2}?next={cursor}"), &token).await,
+        StatusCode::BAD_REQUEST,
+        "FORMAT_ERROR",
+        None,
+    )
+    .await;
+    assert_eq!(message["path"], "next");
+    // The date rules are /v3's.
+    let future = today(&bank).checked_add_days(Days::new(2)).expect("date");
+    assert_tpp(
+        get(&bank, &format!("{v2}?dateFrom={future}"), &token).await,
+        StatusCode::BAD_REQUEST,
+        "PERIOD_INVALID",
+        None,
+    )
+    .await;
+
+    // Accounts: unknown, outside the consent, a card; a token without the scope.
+    for account in [
+        "00000000-0000-4000-8000-000000000000",
+        A_VAN_DIJK_ACCOUNT,
+        NL_CARD,
+    ] {
+        assert_tpp(
+            get(
+                &bank,
+                &format!("/v2/accounts/{account}/transactions"),
+                &token,
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "RESOURCE_UNKNOWN",
+            None,
+        )
+        .await;
+    }
+    let balances_only = bank.customer_token(VAN_DIJK_MOL, BALANCES).await;
+    assert_tpp(
+        get(&bank, &v2, &balances_only).await,
+        StatusCode::NOT_FOUND,
+        "RESOURCE_UNKNOWN",
+        Some("flow.scope-missing"),
+    )
+    .await;
+
+    // X-Request-ID and the token, as everywhere in AIS.
+    let request = bank.resource_request("GET", &v2, &token, &[("X-Request-ID", "")], None);
+    let message = assert_tpp(
+        bank.send(&request).await,
+        StatusCode::BAD_REQUEST,
+        "FORMAT_ERROR",
+        None,
+    )
+    .await;
+    assert_eq!(message["path"], "X-Request-ID");
+    let mut request = bank.resource_request("GET", &v2, &token, &[], None);
+    request
+        .headers
+        .retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
+    let response = bank.send(&request).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        json_body(response).await["tppMessages"][0]["code"],
+        "INVALID_HEADER"
+    );
+    let app_token = bank.app_token().await;
+    assert_unauthorized(
+        get(&bank, &v2, &app_token).await,
+        "flow.token-mode-mismatch",
+    )
+    .await;
+    bank.sandbox.shutdown().await;
+}

@@ -77,6 +77,20 @@ impl Bank {
         body: Option<Vec<u8>>,
         signing: Signing<'_>,
     ) -> HttpRequest {
+        let body = body.map(|bytes| (bytes, "application/json".to_owned()));
+        self.pis_typed(method, path, token, headers, body, signing)
+    }
+
+    /// [`Bank::pis`] with the body's bytes and Content-Type as given.
+    fn pis_typed(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+        body: Option<(Vec<u8>, String)>,
+        signing: Signing<'_>,
+    ) -> HttpRequest {
         let mut all: Vec<(String, String)> = vec![
             ("Accept".into(), "application/json".into()),
             ("Authorization".into(), format!("Bearer {token}")),
@@ -92,10 +106,13 @@ impl Bank {
                 all.push(((*name).to_owned(), (*value).to_owned()));
             }
         }
-        if body.is_some() {
-            all.push(("Content-Type".into(), "application/json".into()));
-        }
-        let body = body.unwrap_or_default();
+        let body = match body {
+            Some((bytes, content_type)) => {
+                all.push(("Content-Type".into(), content_type));
+                bytes
+            }
+            None => Vec::new(),
+        };
         let request = HttpRequest {
             method: method.into(),
             url: self.url(path),
@@ -951,5 +968,955 @@ async fn payments_belong_to_their_application_service_and_product() {
     // The initiator still sees it with an HTTP-signature token too.
     let app_token = bank.app_token().await;
     assert_eq!(bank.status_of(&payment, &app_token, HTTP).await, "RCVD");
+    owned.sandbox.shutdown().await;
+}
+
+// --- pain.001 XML ------------------------------------------------------------------------------
+
+const XML_SEPA: &str = "/v1/payments/pain.001-sepa-credit-transfers";
+const XML_SEPA_V2: &str = "/v2/payments/pain.001-sepa-credit-transfers";
+const XML_PERIODIC: &str = "/v1/periodic-payments/pain.001-sepa-credit-transfers";
+const XML: &str = "application/xml";
+
+/// A pain.001.001.03 credit transfer of `amount` EUR from the NL test account, executed on
+/// `date`.
+fn pain001(date: &str, amount: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03">
+  <CstmrCdtTrfInitn>
+    <GrpHdr>
+      <MsgId>IT-MSG-1</MsgId><CreDtTm>{date}T08:00:00Z</CreDtTm><NbOfTxs>1</NbOfTxs>
+      <CtrlSum>{amount}</CtrlSum><InitgPty><Nm>Hr A van Dijk</Nm></InitgPty>
+    </GrpHdr>
+    <PmtInf>
+      <PmtInfId>IT-PMT-1</PmtInfId><PmtMtd>TRF</PmtMtd><ReqdExctnDt>{date}</ReqdExctnDt>
+      <Dbtr><Nm>Hr A van Dijk</Nm></Dbtr>
+      <DbtrAcct><Id><IBAN>{NL_IBAN}</IBAN></Id></DbtrAcct>
+      <DbtrAgt><FinInstnId><BIC>INGBNL2A</BIC></FinInstnId></DbtrAgt>
+      <CdtTrfTxInf>
+        <PmtId><EndToEndId>IT-E2E-1</EndToEndId></PmtId>
+        <Amt><InstdAmt Ccy="EUR">{amount}</InstdAmt></Amt>
+        <Cdtr><Nm>Laura Musterfrau</Nm></Cdtr>
+        <CdtrAcct><Id><IBAN>AT861921125678901234</IBAN></Id></CdtrAcct>
+        <RmtInf><Ustrd>Invoice 42</Ustrd></RmtInf>
+      </CdtTrfTxInf>
+    </PmtInf>
+  </CstmrCdtTrfInitn>
+</Document>
+"#
+    )
+}
+
+/// A multipart/form-data body (boundary `it-form`) of text fields and the `xml_sct` file.
+fn standing_order_form(fields: &[(&str, &str)], document: Option<&str>) -> (Vec<u8>, String) {
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--it-form\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    if let Some(document) = document {
+        body.push_str(&format!(
+            "--it-form\r\nContent-Disposition: form-data; name=\"xml_sct\"; \
+             filename=\"sct.xml\"\r\nContent-Type: application/xml\r\n\r\n{document}\r\n"
+        ));
+    }
+    body.push_str("--it-form--\r\n");
+    (
+        body.into_bytes(),
+        "multipart/form-data; boundary=it-form".to_owned(),
+    )
+}
+
+/// The text of the first `<name>` element of an XML answer.
+fn xml_text(xml: &str, name: &str) -> Option<String> {
+    let open = format!("<{name}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&format!("</{name}>"))? + start;
+    Some(xml[start..end].to_owned())
+}
+
+/// A refusal of an operation that produces XML: ING's TPPMessages as XML: (status, code, path,
+/// diagnosis).
+async fn xml_refusal(
+    response: reqwest::Response,
+) -> (StatusCode, String, Option<String>, Option<String>) {
+    let status = response.status();
+    let diagnosis = diagnosis(&response);
+    assert_eq!(header(&response, "content-type").as_deref(), Some(XML));
+    let body = response.text().await.expect("body");
+    assert!(
+        body.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<TPPMessages>") && body.contains("<tppMessages>"),
+        "{body}"
+    );
+    assert_eq!(
+        xml_text(&body, "category").as_deref(),
+        Some("ERROR"),
+        "{body}"
+    );
+    assert!(
+        xml_text(&body, "text").is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+    (
+        status,
+        xml_text(&body, "code").unwrap_or_default(),
+        xml_text(&body, "path"),
+        diagnosis,
+    )
+}
+
+impl Bank {
+    async fn initiate_typed(
+        &self,
+        path: &str,
+        token: &str,
+        body: (Vec<u8>, String),
+        signing: Signing<'_>,
+    ) -> reqwest::Response {
+        let request = self.pis_typed(
+            "POST",
+            path,
+            token,
+            &initiation_headers(),
+            Some(body),
+            signing,
+        );
+        self.send(&request).await
+    }
+
+    async fn initiate_xml(
+        &self,
+        path: &str,
+        token: &str,
+        document: &str,
+        signing: Signing<'_>,
+    ) -> reqwest::Response {
+        let body = (document.as_bytes().to_vec(), XML.to_owned());
+        self.initiate_typed(path, token, body, signing).await
+    }
+
+    async fn get_text(
+        &self,
+        path: &str,
+        token: &str,
+        signing: Signing<'_>,
+    ) -> (StatusCode, String, String) {
+        let response = self
+            .send(&self.pis("GET", path, token, &[], None, signing))
+            .await;
+        let status = response.status();
+        let content_type = header(&response, "content-type").unwrap_or_default();
+        (status, content_type, response.text().await.expect("body"))
+    }
+
+    /// The status in a pain.002 report: (GrpSts, PmtInfSts).
+    async fn report(&self, path: &str, token: &str, signing: Signing<'_>) -> (String, String) {
+        let (status, content_type, body) = self.get_text(path, token, signing).await;
+        assert_eq!(
+            (status, content_type.as_str()),
+            (StatusCode::OK, XML),
+            "{body}"
+        );
+        (
+            xml_text(&body, "GrpSts").expect("GrpSts"),
+            xml_text(&body, "PmtInfSts").expect("PmtInfSts"),
+        )
+    }
+}
+
+#[tokio::test]
+async fn a_pain001_payment_is_read_back_reported_in_pain002_and_settles() {
+    let bank = Bank::start().await;
+    let token = bank.app_token().await;
+    let document = pain001(&sandbox_date(&bank, Duration::ZERO), "12.50");
+    let response = bank.initiate_xml(XML_SEPA, &token, &document, HTTP).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    // The spec: the initiation of a pain.001 produces JSON.
+    assert_eq!(
+        header(&response, "content-type").as_deref(),
+        Some("application/json")
+    );
+    assert_eq!(
+        header(&response, "aspsp-sca-approach").as_deref(),
+        Some("REDIRECT")
+    );
+    let location = header(&response, "location").expect("Location");
+    let payment = json_body(response).await;
+    let id = payment["paymentId"].as_str().expect("paymentId").to_owned();
+    assert_eq!(payment["transactionStatus"], "RCVD");
+    assert_eq!(location, format!("{XML_SEPA}/{id}"));
+    assert_eq!(href(&payment, "self"), location);
+    assert_eq!(href(&payment, "status"), format!("{location}/status"));
+
+    // The payment as the pain.001 it was, byte for byte.
+    let (status, content_type, body) = bank.get_text(&location, &token, HTTP).await;
+    assert_eq!((status, content_type.as_str()), (StatusCode::OK, XML));
+    assert_eq!(body, document);
+
+    // pain.002.001.03 on /v1, pain.002.001.11 on /v2, referring to the pain.001.
+    let (_, _, v1) = bank
+        .get_text(&format!("{location}/status"), &token, HTTP)
+        .await;
+    assert!(
+        v1.contains("urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"),
+        "{v1}"
+    );
+    assert_eq!(xml_text(&v1, "OrgnlMsgId").as_deref(), Some("IT-MSG-1"));
+    assert_eq!(xml_text(&v1, "OrgnlPmtInfId").as_deref(), Some("IT-PMT-1"));
+    assert_eq!(xml_text(&v1, "OrgnlCtrlSum").as_deref(), Some("12.50"));
+    assert_eq!(
+        xml_text(&v1, "OrgnlMsgNmId").as_deref(),
+        Some("pain.001.001.03")
+    );
+    assert_eq!(xml_text(&v1, "PmtInfSts").as_deref(), Some("RCVD"));
+    let v2_status = format!("{XML_SEPA_V2}/{id}/status");
+    let (_, _, v2) = bank.get_text(&v2_status, &token, HTTP).await;
+    assert!(
+        v2.contains("urn:iso:std:iso:20022:tech:xsd:pain.002.001.11"),
+        "{v2}"
+    );
+
+    // The SCA page offers the pain.001's debtor account alone; approved, the clock settles it.
+    let html = bank.sca_page(&payment).await.text().await.expect("HTML");
+    assert_eq!(html.matches("name=\"account\"").count(), 1, "{html}");
+    assert!(
+        html.contains("12.50 EUR") && html.contains("Laura Musterfrau"),
+        "{html}"
+    );
+    redirected(
+        &bank
+            .sca_submit(&payment, &format!("decision=approve&account={NL_IBAN}"))
+            .await,
+    );
+    let status_path = format!("{location}/status");
+    assert_eq!(
+        bank.report(&status_path, &token, HTTP).await,
+        ("ACTC".into(), "ACTC".into())
+    );
+    bank.sandbox.advance_clock(Duration::from_secs(10));
+    assert_eq!(bank.report(&v2_status, &token, HTTP).await.1, "ACSP");
+    bank.sandbox.advance_clock(Duration::from_secs(50));
+    assert_eq!(bank.report(&status_path, &token, HTTP).await.1, "ACSC");
+    // The JSON status of the payment service is the same payment's.
+    let json_status = format!("{SEPA}/{id}/status");
+    let response = bank
+        .send(&bank.pis("GET", &json_status, &token, &[], None, HTTP))
+        .await;
+    assert_eq!(json_body(response).await["transactionStatus"], "ACSC");
+    bank.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_pain001_payment_is_rjct_in_pain002_001_03_and_canc_in_001_11() {
+    let bank = Bank::start().await;
+    let token = bank.mtls_token().await;
+    let jws = Signing::Jws(&bank.signing, None);
+    let document = pain001(&sandbox_date(&bank, DAY), "1");
+    let response = bank.initiate_xml(XML_SEPA, &token, &document, jws).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "JWS mode signs the XML too"
+    );
+    let id = json_body(response).await["paymentId"]
+        .as_str()
+        .expect("paymentId")
+        .to_owned();
+    // No DELETE on the pain.001 path (ING's spec has none); the JSON one cancels it.
+    let response = bank
+        .send(&bank.pis(
+            "DELETE",
+            &format!("{XML_SEPA}/{id}"),
+            &token,
+            &[],
+            None,
+            jws,
+        ))
+        .await;
+    let (status, code, _, _) = tpp_refusal(response).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::NOT_FOUND, "PRODUCT_UNKNOWN")
+    );
+    let response = bank
+        .send(&bank.pis("DELETE", &format!("{SEPA}/{id}"), &token, &[], None, jws))
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        bank.report(&format!("{XML_SEPA}/{id}/status"), &token, jws)
+            .await,
+        ("RJCT".into(), "RJCT".into())
+    );
+    assert_eq!(
+        bank.report(&format!("{XML_SEPA_V2}/{id}/status"), &token, jws)
+            .await,
+        ("CANC".into(), "CANC".into())
+    );
+    bank.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn pain001_refusals_name_the_element_and_come_in_the_operations_format() {
+    let owned = Bank::start().await;
+    let bank = &owned;
+    let token = bank.app_token().await;
+    let today = sandbox_date(bank, Duration::ZERO);
+    let document = pain001(&today, "12.50");
+    let refused = |document: String| {
+        let token = token.clone();
+        async move { tpp_refusal(bank.initiate_xml(XML_SEPA, &token, &document, HTTP).await).await }
+    };
+    let tx = "Document/CstmrCdtTrfInitn/PmtInf/CdtTrfTxInf";
+    for (from, to, path) in [
+        (
+            "<CdtrAcct><Id><IBAN>AT861921125678901234</IBAN></Id></CdtrAcct>",
+            "",
+            format!("{tx}/CdtrAcct"),
+        ),
+        (
+            "<IBAN>AT861921125678901234</IBAN>",
+            "<IBAN>AT86 1921</IBAN>",
+            format!("{tx}/CdtrAcct/Id/IBAN"),
+        ),
+        (
+            "Ccy=\"EUR\">12.50",
+            "Ccy=\"EUR\">12,50",
+            format!("{tx}/Amt/InstdAmt"),
+        ),
+        (
+            "Ccy=\"EUR\">12.50",
+            "Ccy=\"USD\">12.50",
+            format!("{tx}/Amt/InstdAmt/@Ccy"),
+        ),
+        ("<Nm>Laura Musterfrau</Nm>", "", format!("{tx}/Cdtr/Nm")),
+        (
+            "<PmtMtd>TRF</PmtMtd>",
+            "",
+            "Document/CstmrCdtTrfInitn/PmtInf/PmtMtd".to_owned(),
+        ),
+        (
+            "<CtrlSum>12.50</CtrlSum>",
+            "<CtrlSum>99</CtrlSum>",
+            "Document/CstmrCdtTrfInitn/GrpHdr/CtrlSum".to_owned(),
+        ),
+    ] {
+        assert!(document.contains(from), "{from}");
+        let (status, code, got, _) = refused(document.replace(from, to)).await;
+        assert_eq!(
+            (status, code.as_str(), got.as_deref()),
+            (StatusCode::BAD_REQUEST, "FORMAT_ERROR", Some(path.as_str())),
+            "{from} -> {to}"
+        );
+    }
+    // Not XML, or not a pain.001.001.03.
+    for bad in [
+        "{\"instructedAmount\": {}}".to_owned(),
+        document.replace("</Document>", ""),
+        document.replace("pain.001.001.03", "pain.001.001.09"),
+    ] {
+        let (status, code, _, _) = refused(bad).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::BAD_REQUEST, "FORMAT_ERROR")
+        );
+    }
+    // The Content-Type says XML.
+    let response = bank
+        .initiate_typed(
+            XML_SEPA,
+            &token,
+            (document.clone().into_bytes(), "application/json".into()),
+            HTTP,
+        )
+        .await;
+    let (status, _, path, _) = tpp_refusal(response).await;
+    assert_eq!(
+        (status, path.as_deref()),
+        (StatusCode::BAD_REQUEST, Some("Content-Type"))
+    );
+    // Products: pain.001 of ING's three only; no pain.001 bulk.
+    for path in [
+        "/v1/payments/pain.001-instant-credit-transfers",
+        "/v1/bulk-payments/pain.001-sepa-credit-transfers",
+    ] {
+        let (status, code, _, _) =
+            tpp_refusal(bank.initiate_xml(path, &token, &document, HTTP).await).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::NOT_FOUND, "PRODUCT_UNKNOWN"),
+            "{path}"
+        );
+    }
+    // No token: 401 in JSON on the initiation (it produces JSON) ...
+    let mut request = bank.pis_typed(
+        "POST",
+        XML_SEPA,
+        &token,
+        &initiation_headers(),
+        Some((document.clone().into_bytes(), XML.into())),
+        HTTP,
+    );
+    request
+        .headers
+        .retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
+    let (_, text) = unauthorized(bank.send(&request).await).await;
+    assert!(!text.is_empty());
+
+    // ... and in XML on the reads, which produce XML.
+    let payment = json_body(bank.initiate_xml(XML_SEPA, &token, &document, HTTP).await).await;
+    let id = payment["paymentId"].as_str().expect("paymentId").to_owned();
+    let unknown = uuid::Uuid::new_v4();
+    for path in [
+        format!("{XML_SEPA}/{unknown}"),
+        format!("{XML_SEPA}/{unknown}/status"),
+        format!("{XML_SEPA_V2}/{unknown}/status"),
+        // A JSON payment's path does not read the pain.001 back, nor the other way round.
+        format!("/v1/payments/pain.001-domestic-credit-transfers/{id}"),
+    ] {
+        let response = bank
+            .send(&bank.pis("GET", &path, &token, &[], None, HTTP))
+            .await;
+        let (status, code, _, _) = xml_refusal(response).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::NOT_FOUND, "RESOURCE_UNKNOWN"),
+            "{path}"
+        );
+    }
+    let json_payment = bank.initiated(SEPA, &token, &guide_body(), HTTP).await;
+    let json_id = json_payment["paymentId"].as_str().expect("paymentId");
+    for path in [
+        format!("{XML_SEPA}/{json_id}"),
+        format!("{XML_SEPA}/{json_id}/status"),
+    ] {
+        let response = bank
+            .send(&bank.pis("GET", &path, &token, &[], None, HTTP))
+            .await;
+        assert_eq!(xml_refusal(response).await.1, "RESOURCE_UNKNOWN", "{path}");
+    }
+    let response = bank
+        .send(&bank.pis("GET", &format!("{SEPA}/{id}"), &token, &[], None, HTTP))
+        .await;
+    assert_eq!(tpp_refusal(response).await.1, "RESOURCE_UNKNOWN");
+    // The v2 report is of pain.001 products only.
+    let response = bank
+        .send(&bank.pis(
+            "GET",
+            &format!("/v2/payments/sepa-credit-transfers/{id}/status"),
+            &token,
+            &[],
+            None,
+            HTTP,
+        ))
+        .await;
+    assert_eq!(xml_refusal(response).await.1, "PRODUCT_UNKNOWN");
+    // No token, a token without the orders scope: XML too.
+    let mut request = bank.pis(
+        "GET",
+        &format!("{XML_SEPA}/{id}/status"),
+        &token,
+        &[],
+        None,
+        HTTP,
+    );
+    request
+        .headers
+        .retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
+    let response = bank.send(&request).await;
+    assert!(header(&response, "www-authenticate").is_some());
+    let (status, code, _, _) = xml_refusal(response).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNAUTHORIZED, "INVALID_HEADER")
+    );
+    let narrow = bank
+        .app_token_with_scope("payment-accounts:balances:view")
+        .await;
+    let response = bank
+        .send(&bank.pis("GET", &format!("{XML_SEPA}/{id}"), &narrow, &[], None, HTTP))
+        .await;
+    let (status, code, _, diagnosis) = xml_refusal(response).await;
+    assert_eq!(
+        (status, code.as_str(), diagnosis.as_deref()),
+        (
+            StatusCode::FORBIDDEN,
+            "SERVICE_INVALID",
+            Some("flow.scope-missing")
+        )
+    );
+    // X-Request-ID missing (JWS mode: nothing signs it).
+    let mtls = bank.mtls_token().await;
+    let response = bank
+        .send(&bank.pis(
+            "GET",
+            &format!("{XML_SEPA}/{id}"),
+            &mtls,
+            &[("X-Request-ID", "")],
+            None,
+            Signing::Jws(&bank.signing, None),
+        ))
+        .await;
+    let (status, code, path, _) = xml_refusal(response).await;
+    assert_eq!(
+        (status, code.as_str(), path.as_deref()),
+        (
+            StatusCode::BAD_REQUEST,
+            "FORMAT_ERROR",
+            Some("X-Request-ID")
+        )
+    );
+    owned.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_pain001_standing_order_comes_as_a_multipart_form_and_reads_back_as_one() {
+    let owned = Bank::start().await;
+    let bank = &owned;
+    let token = bank.app_token().await;
+    let start = sandbox_date(bank, DAY);
+    let end = sandbox_date(bank, DAY * 2);
+    let document = pain001(&start, "25.00");
+    let schedule = [
+        ("startDate", start.as_str()),
+        ("endDate", end.as_str()),
+        ("frequency", "MNTH"),
+        ("dayOfExecution", "01"),
+    ];
+    let response = bank
+        .initiate_typed(
+            XML_PERIODIC,
+            &token,
+            standing_order_form(&schedule, Some(&document)),
+            HTTP,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let order = json_body(response).await;
+    let id = order["paymentId"].as_str().expect("paymentId").to_owned();
+    assert_eq!(href(&order, "self"), format!("{XML_PERIODIC}/{id}"));
+    // Its status is the periodic payments' JSON one: the spec has no pain.001 status for it.
+    let status_path = format!("{PERIODIC_SEPA}/{id}/status");
+    assert_eq!(href(&order, "status"), status_path);
+    assert_eq!(bank.status_of(&order, &token, HTTP).await, "RCVD");
+
+    // Read back in the spec example's form: xml_sct, startDate, frequency, dayOfExecution, endDate.
+    let (status, content_type, body) = bank.get_text(&href(&order, "self"), &token, HTTP).await;
+    assert_eq!(status, StatusCode::OK);
+    let boundary = content_type
+        .strip_prefix("multipart/form-data; boundary=")
+        .expect("multipart")
+        .to_owned();
+    let names: Vec<&str> = body
+        .split(&format!("--{boundary}"))
+        .filter_map(|part| part.split("name=\"").nth(1)?.split('"').next())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "xml_sct",
+            "startDate",
+            "frequency",
+            "dayOfExecution",
+            "endDate"
+        ]
+    );
+    assert!(body.contains(&document), "{body}");
+    assert!(
+        body.contains(&format!("name=\"endDate\"\r\n\r\n{end}\r\n")),
+        "{body}"
+    );
+    assert!(body.ends_with(&format!("--{boundary}--\r\n")));
+
+    // Refusals of the form.
+    let form =
+        |fields: &[(&str, &str)], document: Option<&str>| standing_order_form(fields, document);
+    let without = |name: &str| -> Vec<(&str, &str)> {
+        schedule
+            .iter()
+            .copied()
+            .filter(|(n, _)| *n != name)
+            .collect()
+    };
+    for (body, path) in [
+        (form(&schedule, None), "xml_sct"),
+        (form(&without("startDate"), Some(&document)), "startDate"),
+        (form(&without("frequency"), Some(&document)), "frequency"),
+        (
+            form(
+                &[("startDate", start.as_str()), ("frequency", "FORTNIGHTLY")],
+                Some(&document),
+            ),
+            "frequency",
+        ),
+        (
+            form(
+                &schedule,
+                Some(&document.replace("<IBAN>AT861921125678901234</IBAN>", "")),
+            ),
+            "Document/CstmrCdtTrfInitn/PmtInf/CdtTrfTxInf/CdtrAcct/Id/IBAN",
+        ),
+        (
+            (document.clone().into_bytes(), XML.to_owned()),
+            "Content-Type",
+        ),
+        (
+            (
+                form(&schedule, Some(&document)).0,
+                "multipart/form-data".to_owned(),
+            ),
+            "Content-Type",
+        ),
+    ] {
+        let response = bank.initiate_typed(XML_PERIODIC, &token, body, HTTP).await;
+        let (status, code, got, _) = tpp_refusal(response).await;
+        assert_eq!(
+            (status, code.as_str(), got.as_deref()),
+            (StatusCode::BAD_REQUEST, "FORMAT_ERROR", Some(path))
+        );
+    }
+    // The read of an unknown order, or without a token, is refused as a form: its one part
+    // tppMessages holds ING's messages as JSON.
+    for (path, token, expected) in [
+        (
+            format!("{XML_PERIODIC}/{}", uuid::Uuid::new_v4()),
+            token.clone(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            format!("{XML_PERIODIC}/{id}"),
+            "not-a-token".to_owned(),
+            StatusCode::UNAUTHORIZED,
+        ),
+    ] {
+        let (status, content_type, body) = bank.get_text(&path, &token, HTTP).await;
+        assert_eq!(status, expected);
+        assert!(
+            content_type.starts_with("multipart/form-data; boundary="),
+            "{content_type}"
+        );
+        let json = body
+            .split("name=\"tppMessages\"\r\n\r\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\r\n--").next())
+            .expect("the tppMessages part");
+        let messages: Value = serde_json::from_str(json).expect("JSON");
+        assert!(messages[0]["code"].is_string(), "{messages}");
+    }
+    // No pain.001 status or DELETE for standing orders (the JSON ones serve them).
+    for method in ["GET", "DELETE"] {
+        let path = if method == "GET" {
+            format!("{XML_PERIODIC}/{id}/status")
+        } else {
+            format!("{XML_PERIODIC}/{id}")
+        };
+        let response = bank
+            .send(&bank.pis(method, &path, &token, &[], None, HTTP))
+            .await;
+        assert_eq!(
+            tpp_refusal(response).await.1,
+            "PRODUCT_UNKNOWN",
+            "{method} {path}"
+        );
+    }
+
+    // Approved: ACTV, then EXPI the day after its end date (a fresh token: 900 s).
+    redirected(
+        &bank
+            .sca_submit(&order, &format!("decision=approve&account={NL_IBAN}"))
+            .await,
+    );
+    assert_eq!(bank.status_of(&order, &token, HTTP).await, "ACTV");
+    bank.sandbox.advance_clock(DAY * 3);
+    let token = bank.app_token().await;
+    assert_eq!(bank.status_of(&order, &token, HTTP).await, "EXPI");
+    owned.sandbox.shutdown().await;
+}
+
+// --- bulk payments -----------------------------------------------------------------------------
+
+const BULK_SEPA: &str = "/v1/bulk-payments/sepa-credit-transfers";
+
+fn bulk_body(count: usize) -> Value {
+    let payments: Vec<Value> = (0..count)
+        .map(|i| {
+            json!({
+                "endToEndIdentification": format!("BULK-{i}"),
+                "instructedAmount": {"amount": format!("{}.25", i + 1), "currency": "EUR"},
+                "creditorAccount": {"iban": "AT861921125678901234"},
+                "creditorName": "Laura Musterfrau",
+            })
+        })
+        .collect();
+    json!({"debtorAccount": {"iban": NL_IBAN}, "batchBookingPreferred": false, "payments": payments})
+}
+
+#[tokio::test]
+async fn bulk_payments_v1_and_v2_are_initiated_read_approved_and_cancelled() {
+    let owned = Bank::start().await;
+    let bank = &owned;
+    let token = bank.app_token().await;
+    let body = bulk_body(3);
+    let response = bank.initiate(BULK_SEPA, &token, &body, HTTP).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(
+        header(&response, "aspsp-sca-approach").as_deref(),
+        Some("REDIRECT")
+    );
+    let bulk = json_body(response).await;
+    let id = bulk["paymentId"].as_str().expect("paymentId").to_owned();
+    assert_eq!(href(&bulk, "self"), format!("{BULK_SEPA}/{id}"));
+    assert_eq!(href(&bulk, "status"), format!("{BULK_SEPA}/{id}/status"));
+    let read = json_body(
+        bank.send(&bank.pis("GET", &href(&bulk, "self"), &token, &[], None, HTTP))
+            .await,
+    )
+    .await;
+    assert_eq!(read, body);
+    assert_eq!(bank.status_of(&bulk, &token, HTTP).await, "RCVD");
+
+    // The SCA page lists the bulk's payments; approved it settles like a payment.
+    let html = bank.sca_page(&bulk).await.text().await.expect("HTML");
+    assert!(html.contains("3.25 EUR to Laura Musterfrau"), "{html}");
+    redirected(
+        &bank
+            .sca_submit(&bulk, &format!("decision=approve&account={NL_IBAN}"))
+            .await,
+    );
+    assert_eq!(bank.status_of(&bulk, &token, HTTP).await, "ACTC");
+    let response = bank
+        .send(&bank.pis("DELETE", &href(&bulk, "self"), &token, &[], None, HTTP))
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(bank.status_of(&bulk, &token, HTTP).await, "CANC");
+
+    // Without a debtor account, the one chosen on the SCA page is read back where the spec has it.
+    let mut open = bulk_body(1);
+    open.as_object_mut()
+        .expect("object")
+        .remove("debtorAccount");
+    open["requestedExecutionDate"] = json!(sandbox_date(bank, DAY));
+    let bulk = bank.initiated(BULK_SEPA, &token, &open, HTTP).await;
+    redirected(
+        &bank
+            .sca_submit(&bulk, &format!("decision=approve&account={NL_IBAN}"))
+            .await,
+    );
+    let read = json_body(
+        bank.send(&bank.pis("GET", &href(&bulk, "self"), &token, &[], None, HTTP))
+            .await,
+    )
+    .await;
+    let keys: Vec<&String> = read.as_object().expect("object").keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "requestedExecutionDate",
+            "debtorAccount",
+            "batchBookingPreferred",
+            "payments"
+        ]
+    );
+
+    // v2: its own fields, read at /v2; its status and cancellation at /v1.
+    let v2 = json!({
+        "uetr": "123e4567-e89b-12d3-a456-426614174000",
+        "payments": [{
+            "instructedAmount": {"amount": "10", "currency": "USD"},
+            "creditorAccount": {"bban": "123456789"},
+            "creditorName": "Musterfrau GmbH",
+            "creditorLEI": "3TK20IVIUJ8J3ZU0QE75",
+            "creditorAddress": {"townName": "Wien", "country": "AT", "postCode": "1010"},
+            "remittanceInformationStructured": {"reference": "RF18539007547034"},
+            "notInTheSpec": true,
+        }],
+    });
+    let path = "/v2/bulk-payments/cross-border-credit-transfers";
+    let bulk = bank.initiated(path, &token, &v2, HTTP).await;
+    let id = bulk["paymentId"].as_str().expect("paymentId").to_owned();
+    assert_eq!(href(&bulk, "self"), format!("{path}/{id}"));
+    let v1_path = format!("/v1/bulk-payments/cross-border-credit-transfers/{id}");
+    assert_eq!(href(&bulk, "status"), format!("{v1_path}/status"));
+    let read = json_body(
+        bank.send(&bank.pis("GET", &href(&bulk, "self"), &token, &[], None, HTTP))
+            .await,
+    )
+    .await;
+    let mut expected = v2.clone();
+    expected["payments"][0]
+        .as_object_mut()
+        .expect("payment")
+        .remove("notInTheSpec");
+    assert_eq!(read, expected);
+    assert_eq!(bank.status_of(&bulk, &token, HTTP).await, "RCVD");
+    // A v2 bulk is not read back in v1's shape.
+    let response = bank
+        .send(&bank.pis("GET", &v1_path, &token, &[], None, HTTP))
+        .await;
+    assert_eq!(tpp_refusal(response).await.1, "RESOURCE_UNKNOWN");
+    let response = bank
+        .send(&bank.pis("DELETE", &v1_path, &token, &[], None, HTTP))
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    owned.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn bulk_refusals_name_the_payment_and_field() {
+    let owned = Bank::start().await;
+    let bank = &owned;
+    let token = bank.app_token().await;
+    let refused = |path: &'static str, body: Value| {
+        let token = token.clone();
+        async move { tpp_refusal(bank.initiate(path, &token, &body, HTTP).await).await }
+    };
+    let with = |pointer: &str, value: Value| {
+        let mut body = bulk_body(2);
+        match body.pointer_mut(pointer) {
+            Some(slot) => *slot = value,
+            None => {
+                let (parent, key) = pointer.rsplit_once('/').expect("pointer");
+                body.pointer_mut(parent).expect("parent")[key] = value;
+            }
+        }
+        body
+    };
+    let v2 = "/v2/bulk-payments/cross-border-credit-transfers";
+    // A valid cross-border v2 bulk: every payment with its AddressV2.
+    let v2_with = |pointer: &str, value: Value| {
+        let mut body = bulk_body(2);
+        for payment in body["payments"].as_array_mut().expect("payments") {
+            payment["creditorAddress"] = json!({"townName": "Wien", "country": "AT"});
+        }
+        match body.pointer_mut(pointer) {
+            Some(slot) => *slot = value,
+            None => {
+                let (parent, key) = pointer.rsplit_once('/').expect("pointer");
+                body.pointer_mut(parent).expect("parent")[key] = value;
+            }
+        }
+        body
+    };
+    assert_eq!(
+        bank.initiate(
+            v2,
+            &token,
+            &v2_with("/uetr", json!(uuid::Uuid::new_v4().to_string())),
+            HTTP
+        )
+        .await
+        .status(),
+        StatusCode::CREATED
+    );
+    for (path, body, field) in [
+        (BULK_SEPA, with("/payments", json!([])), "payments"),
+        (BULK_SEPA, with("/payments", json!({"a": 1})), "payments"),
+        (BULK_SEPA, bulk_body(5001), "payments"),
+        (
+            BULK_SEPA,
+            with("/payments/1/instructedAmount/amount", json!("1,00")),
+            "payments[1].instructedAmount.amount",
+        ),
+        (
+            BULK_SEPA,
+            with("/payments/0/instructedAmount/currency", json!("USD")),
+            "payments[0].instructedAmount.currency",
+        ),
+        (
+            BULK_SEPA,
+            with("/payments/1/creditorName", json!(null)),
+            "payments[1].creditorName",
+        ),
+        (BULK_SEPA, with("/payments/1", json!("x")), "payments[1]"),
+        (
+            BULK_SEPA,
+            with("/debtorAccount/iban", json!("NL69")),
+            "debtorAccount.iban",
+        ),
+        (
+            BULK_SEPA,
+            with("/batchBookingPreferred", json!("yes")),
+            "batchBookingPreferred",
+        ),
+        (
+            BULK_SEPA,
+            with("/requestedExecutionDate", json!("2020-01-01")),
+            "requestedExecutionDate",
+        ),
+        (
+            "/v1/bulk-payments/cross-border-credit-transfers",
+            bulk_body(1),
+            "payments[0].creditorAddress",
+        ),
+        (
+            v2,
+            v2_with("/payments/0/creditorAddress", json!({"country": "AT"})),
+            "payments[0].creditorAddress.townName",
+        ),
+        (
+            v2,
+            v2_with("/payments/1/creditorLEI", json!("LEI")),
+            "payments[1].creditorLEI",
+        ),
+        (
+            v2,
+            v2_with(
+                "/payments/0/remittanceInformationStructured",
+                json!({"type": {"issuer": "ISO"}}),
+            ),
+            "payments[0].remittanceInformationStructured.reference",
+        ),
+        (v2, v2_with("/uetr", json!("not-a-uuid")), "uetr"),
+    ] {
+        let (status, code, got, _) = refused(path, body).await;
+        assert_eq!(
+            (status, code.as_str(), got.as_deref()),
+            (StatusCode::BAD_REQUEST, "FORMAT_ERROR", Some(field)),
+            "{path} {field}"
+        );
+    }
+    let (status, code, _, _) =
+        refused("/v1/bulk-payments/instant-credit-transfers", bulk_body(1)).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::NOT_FOUND, "PRODUCT_UNKNOWN")
+    );
+    let (_, text) = unauthorized(
+        bank.initiate(BULK_SEPA, "not-a-token", &bulk_body(1), HTTP)
+            .await,
+    )
+    .await;
+    assert!(!text.is_empty());
+    let narrow = bank
+        .app_token_with_scope("payment-accounts:balances:view")
+        .await;
+    let (status, code, _, _) =
+        tpp_refusal(bank.initiate(BULK_SEPA, &narrow, &bulk_body(1), HTTP).await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "SERVICE_INVALID")
+    );
+    let unknown = uuid::Uuid::new_v4();
+    for (method, path) in [
+        ("GET", format!("{BULK_SEPA}/{unknown}")),
+        ("GET", format!("{BULK_SEPA}/{unknown}/status")),
+        ("DELETE", format!("{BULK_SEPA}/{unknown}")),
+        ("GET", format!("{v2}/{unknown}")),
+    ] {
+        let response = bank
+            .send(&bank.pis(method, &path, &token, &[], None, HTTP))
+            .await;
+        let (status, code, _, _) = tpp_refusal(response).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::NOT_FOUND, "RESOURCE_UNKNOWN"),
+            "{method} {path}"
+        );
+    }
     owned.sandbox.shutdown().await;
 }

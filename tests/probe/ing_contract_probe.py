@@ -10,7 +10,11 @@ page; mutual TLS with the example certificates the sandbox wrote into its PKI fo
 is checked against the spec: the status must be documented, the content type listed, the body
 valid against the response schema (jsonschema, Draft 4, with format checks for date, date-time and
 uuid; `format: uri` is read as a URI reference because the specs' own examples are relative
-paths). The probe's own requests are checked too: every header and parameter the spec marks
+paths). XML answers (the pain.001 and pain.002 documents, refusals of the operations that produce
+XML) must be well-formed, and a refusal read the Swagger 2 way (the definition's properties as
+child elements) must validate against TPPMessages; multipart/form-data answers must be
+well-formed forms, their XML parts well-formed, a refusal's parts valid as TPPMessages. The
+probe's own requests are checked too: every header and parameter the spec marks
 required must be present and valid, so that a refusal is the sandbox's and not the probe's.
 
 Usage:
@@ -27,6 +31,8 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime as dt
+import email.parser
+import email.policy
 import email.utils
 import hashlib
 import html.parser
@@ -37,6 +43,7 @@ import sys
 import traceback
 import urllib.parse
 import uuid
+import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -788,6 +795,99 @@ def check_request(op: Operation, prep: requests.PreparedRequest, deliberate: set
     return out
 
 
+def local_name(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def xml_as_json(element: ElementTree.Element, schema: dict, spec: Spec) -> Any:
+    """An XML element as the JSON value `schema` describes, the Swagger 2 way: an object's
+    properties are child elements, an array's items repeated elements of the property's name,
+    scalars the element's text."""
+    schema = spec.resolve(schema)
+    if schema.get("type") == "object" or "properties" in schema:
+        out: dict = {}
+        properties = schema.get("properties", {})
+        for child in element:
+            name = local_name(child.tag)
+            prop = spec.resolve(properties.get(name, {}))
+            if prop.get("type") == "array":
+                out.setdefault(name, []).append(xml_as_json(child, prop.get("items", {}), spec))
+            else:
+                out[name] = xml_as_json(child, prop, spec)
+        return out
+    text = (element.text or "").strip()
+    kind = schema.get("type")
+    if kind == "integer" and re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    if kind == "number":
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    if kind == "boolean" and text in ("true", "false"):
+        return text == "true"
+    return text
+
+
+def xml_body_violations(spec: Spec, schema: dict, body: bytes) -> list[tuple[str, str, str, str]]:
+    """An XML answer: well-formed; when its schema is an object (ING's TPPMessages), the
+    document read the Swagger 2 way must validate against it; a `type: string` schema (a
+    pain.001 or pain.002 document) is judged for well-formedness only."""
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError as e:
+        return [("(body)", "well-formed XML", str(e), "body")]
+    resolved = spec.resolve(schema)
+    if resolved.get("type") != "object" and "properties" not in resolved:
+        return []
+    instance = xml_as_json(root, resolved, spec)
+    return [(f"(xml){pointer}", exp, act, "schema")
+            for pointer, exp, act in schema_violations(spec.validator(schema), instance)]
+
+
+def multipart_body_violations(spec: Spec, schema: dict, content_type: str,
+                              body: bytes) -> list[tuple[str, str, str, str]]:
+    """A multipart/form-data answer: a well-formed form (Python's email parser) whose parts are
+    named; XML parts well-formed; when its schema is an object (ING's TPPMessages), the form
+    read as that object (a part per property, JSON parts parsed) must validate against it."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    if not message.is_multipart():
+        return [("(body)", "a multipart/form-data form", excerpt_bytes(body), "body")]
+    out = []
+    fields: dict = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if part.get_content_disposition() != "form-data" or not name:
+            out.append(("(body)", 'each part Content-Disposition: form-data; name="…"',
+                        str(part.get("Content-Disposition")), "body"))
+            continue
+        data = part.get_payload(decode=True) or b""
+        kind = part.get_content_type()
+        if kind.endswith("xml"):
+            try:
+                ElementTree.fromstring(data)
+            except ElementTree.ParseError as e:
+                out.append((f"(part {name})", "well-formed XML", str(e), "body"))
+        if kind.endswith("json"):
+            try:
+                fields[name] = json.loads(data)
+            except ValueError:
+                out.append((f"(part {name})", "JSON", excerpt_bytes(data), "body"))
+        else:
+            fields[name] = data.decode("utf-8", "replace")
+    resolved = spec.resolve(schema)
+    if resolved.get("type") == "object" or "properties" in resolved:
+        out.extend((f"(form){pointer}", exp, act, "schema")
+                   for pointer, exp, act in schema_violations(spec.validator(schema), fields))
+    return out
+
+
+def excerpt_bytes(data: bytes, limit: int = 80) -> str:
+    text = data.decode("utf-8", "replace").strip().replace("\n", " ")
+    return (text[:limit] + "…") if len(text) > limit else text
+
+
 # Statuses ING's PSD2 guide documents where the specs do not: a signature or token fault on the
 # OAuth endpoints is a 401 (the OAuth spec lists 200, 400, 500). The answer then has no schema to
 # be judged against.
@@ -843,6 +943,13 @@ def check_response(op: Operation, response: requests.Response) -> list[Violation
             else:
                 for pointer, exp, act in schema_violations(spec.validator(schema), instance):
                     bad(pointer, exp, act, "schema")
+        elif schema is not None and actual_type.endswith("xml"):
+            for pointer, exp, act, kind in xml_body_violations(spec, schema, body):
+                bad(pointer, exp, act, kind)
+        elif schema is not None and actual_type == "multipart/form-data":
+            content_type = response.headers.get("Content-Type", "")
+            for pointer, exp, act, kind in multipart_body_violations(spec, schema, content_type, body):
+                bad(pointer, exp, act, kind)
     for name, definition in documented.get("headers", {}).items():
         value = response.headers.get(name)
         definition = spec.resolve(definition)
@@ -1093,15 +1200,6 @@ class Flows:
                 self.ais_get(f"/v3/accounts/{outsider}/transactions", customer, "account outside the consent", [403, 404])
             self.ais_get(f"/v3/accounts/{unknown}/transactions", customer, "unknown account id", [404])
 
-            v2 = self.ais_get(f"/v2/accounts/{aid}/transactions?" + form(dateFrom="2024-03-01T00:00:00Z",
-                                                                          dateTo="2024-03-10T00:00:00Z"),
-                              customer, "v2 transactions of a granted account", [200], served_check=True)
-            if v2.response.status_code == 404:
-                p.note_not_served("GET /v2/accounts/{account-id}/transactions", 404, "a granted account")
-            else:
-                self.ais_get(f"/v2/accounts/{unknown}/transactions", customer, "unknown account id", [404])
-                self.ais_get(f"/v2/accounts/{aid}/transactions", None, "no access token", [401],
-                             deliberate={"Authorization"})
         if not payment:
             p.notes.append("the consent held no payment account: balances and transactions were not probed")
 
@@ -1301,53 +1399,288 @@ class Flows:
         if answer.status_code != 302 or not location.startswith(REDIRECT_URI):
             raise ProbeError(f"SCA approval answered {answer.status_code} Location {location!r}")
 
-    def pis_unserved(self, app: str) -> None:
-        """The PIS operations the sandbox does not document: one valid initiation each; a 404
-        means the family is not served (then its reads and deletes cannot have a resource)."""
+    # ---- AIS v2 transactions (deprecated in the spec)
+
+    def ais_v2(self, app: str, customer: str) -> None:
+        """GET /v2/accounts/{account-id}/transactions: a range in full and paged along its next
+        link, then its 400, 401, 403/404 and 404 refusals."""
         p = self.p
-        families = {
-            "/v1/payments/pain.001-{payment-product}": [
-                "GET /v1/payments/pain.001-{payment-product}/{paymentId}",
-                "GET /v1/payments/pain.001-{payment-product}/{paymentId}/status",
-                "GET /v2/payments/pain.001-{payment-product}/{paymentId}/status"],
-            "/v1/periodic-payments/pain.001-{payment-product}": [
-                "GET /v1/periodic-payments/pain.001-{payment-product}/{paymentId}"],
-            "/v1/bulk-payments/{payment-product}": [
-                "GET /v1/bulk-payments/{payment-product}/{paymentId}",
-                "GET /v1/bulk-payments/{payment-product}/{paymentId}/status",
-                "DELETE /v1/bulk-payments/{payment-product}/{paymentId}"],
-            "/v2/bulk-payments/{payment-product}": ["GET /v2/bulk-payments/{payment-product}/{paymentId}"],
-        }
-        pain001 = PAIN_001.replace("{today}", dt.date.today().isoformat()).encode()
+        accounts = self.ais_get("/v3/accounts", customer, "accounts, for the v2 transactions", [200])
+        listed = (accounts.json() or {}).get("accounts") if accounts.ok else None
+        ids = [a["resourceId"] for a in listed or [] if isinstance(a, dict) and a.get("iban") and a.get("resourceId")]
+        if not ids:
+            raise ProbeError("no payment account to read v2 transactions of")
+        base = f"/v2/accounts/{ids[0]}/transactions"
+        iso = form(dateFrom="2024-03-01T00:00:00Z", dateTo="2024-03-10T23:59:59Z")
+        full = self.ais_get(f"{base}?{iso}&limit=1000", customer, "v2 transactions, date-time range", [200])
+        everything = entry_ids(full.json(), "transactions", ("booked", "pending", "info"))
+        url: str | None = f"{base}?{iso}&limit=5"
+        seen: list[str] = []
+        pages = 0
+        while url and pages < 100:
+            pages += 1
+            page = self.ais_get(url, customer, f"v2 transactions, page {pages} of at most 5", [200])
+            body = page.json() if page.ok else None
+            if not isinstance(body, dict):
+                break
+            seen.extend(entry_ids(body, "transactions", ("booked", "pending", "info")))
+            nxt = href((((body.get("transactions") or {}).get("_links") or {}).get("next")))
+            url = None
+            if nxt:
+                if not nxt.startswith("/v2/"):
+                    p.report_line(p.violation(Violation(
+                        page.op.label if page.op else base, "Account-Information-API.json", "200",
+                        "/transactions/_links/next/href", "a next link on /v2", nxt, "behaviour")))
+                url = nxt
+        if sorted(seen) != sorted(everything):
+            p.report_line(p.violation(Violation(
+                f"GET {base}", "Account-Information-API.json", "200", "/transactions",
+                f"the {len(everything)} entries of the range, each once", f"{len(seen)} over {pages} pages",
+                "behaviour")))
+        else:
+            p.report_line(f"INFO v2 transactions: {len(seen)} entries over {pages} pages of 5, each exactly once")
+        self.ais_get(f"{base}?limit=zero", customer, "limit not an integer", [400], deliberate={"limit"})
+        self.ais_get(f"{base}?fieldsToOmit=debtorName", customer, "fieldsToOmit: not a parameter of v2", [400])
+        self.ais_get(base, customer, "X-Request-ID missing (required header)", [400],
+                     request_id=False, deliberate={"X-Request-ID"})
+        self.ais_get(base, None, "no access token", [401], deliberate={"Authorization"})
+        self.ais_get(base, customer, "signature does not verify", [401], tamper=True)
+        balances_only = self.customer_token(app, "payment-accounts:balances:view", profile=None)
+        self.ais_get(base, balances_only, "consent without the transactions scope", [403, 404])
+        self.ais_get(f"/v2/accounts/{uuid.uuid4()}/transactions", customer, "unknown account id", [404])
+
+    # ---- PIS in XML and bulk
+
+    def pis_raw(self, method: str, path: str, token: str | None, why: str, expect: Iterable[int], *,
+                body: bytes | None = None, content_type: str | None = None, accept: str = "application/json",
+                tamper: bool = False, request_id: bool = True, deliberate: Iterable[str] = (),
+                check=None) -> Outcome:
+        """A PIS call with a body of any content type (XML, a form, JSON bytes)."""
+        headers = {"Accept": accept}
+        names = RESOURCE_SIGNED if request_id else APP_SIGNED
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        if request_id:
+            headers["X-Request-ID"] = str(uuid.uuid4())
+        if method == "POST":
+            headers["TPP-Redirect-URI"] = REDIRECT_URI
+            headers["PSU-IP-Address"] = PSU_IP
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        return self.p.call(method, path, why=why, expect=expect, headers=headers, body=body,
+                           sign=http_signature(self.psd2, PSD2_CLIENT_ID, names, tamper=tamper),
+                           deliberate=deliberate, check=check)
+
+    def reads_refused(self, path: str, app: str, limited: str, accept: str) -> None:
+        """The refusals of a read: 400 (X-Request-ID), 401 (no token, bad signature), 403 (scope)."""
+        self.pis_raw("GET", path, app, "X-Request-ID missing (required header)", [400, 401], accept=accept,
+                     request_id=False, deliberate={"X-Request-ID"})
+        self.pis_raw("GET", path, None, "no access token", [401], accept=accept, deliberate={"Authorization"})
+        self.pis_raw("GET", path, app, "signature does not verify", [401], accept=accept, tamper=True)
+        self.pis_raw("GET", path, limited, "token without payment-accounts:orders:create", [403], accept=accept)
+
+    def initiations_refused(self, path: str, app: str, limited: str, body: bytes, content_type: str,
+                            bad: bytes, bad_why: str, bad_type: str | None = None) -> None:
+        """The refusals of an initiation: 400 (a body fault), 401, 403, 404 (product)."""
+        self.pis_raw("POST", path, app, bad_why, [400], body=bad, content_type=bad_type or content_type,
+                     deliberate={"body"})
+        self.pis_raw("POST", path, None, "no access token", [401], body=body, content_type=content_type,
+                     deliberate={"Authorization"})
+        self.pis_raw("POST", path, app, "signature does not verify", [401], body=body, content_type=content_type,
+                     tamper=True)
+        self.pis_raw("POST", path, limited, "token without payment-accounts:orders:create", [403], body=body,
+                     content_type=content_type)
+        unknown_product = re.sub(r"(sepa|cross-border|domestic)-credit-transfers", "instant-credit-transfers", path)
+        self.pis_raw("POST", unknown_product, app, "unknown payment product", [404], body=body,
+                     content_type=content_type, deliberate={"payment-product"})
+
+    def pis_xml(self, app: str) -> None:
+        """pain.001 payments: initiation (XML in, JSON out), the document read back, the
+        pain.002.001.03 and .11 reports through SCA approval and a cancellation, and each
+        operation's 400/401/403/404 refusals (in XML where the operation produces XML)."""
+        p = self.p
+        base = "/v1/payments/pain.001-sepa-credit-transfers"
+        base_v2 = "/v2/payments/pain.001-sepa-credit-transfers"
+        limited = self.app_token_signed("payment-accounts:balances:view",
+                                        why="application token without payment-accounts:orders:create")
+        document = PAIN_001.replace("{today}", dt.date.today().isoformat()).encode()
+        created = self.pis_raw("POST", base, app, "initiate a pain.001 payment", [201], body=document,
+                               content_type="application/xml")
+        pid = (created.json() or {}).get("paymentId") if created.ok else None
+        if not isinstance(pid, str):
+            raise ProbeError("no pain.001 payment was created")
+
+        def same_document(response: requests.Response, op: Operation) -> list[Violation]:
+            if response.content == document:
+                return []
+            return [Violation(op.label, op.spec.name, "200", "(body)", "the pain.001 as initiated",
+                              excerpt(response, 80), "behaviour")]
+
+        def report(version: str, statuses: tuple) -> Callable:
+            def check(response: requests.Response, op: Operation) -> list[Violation]:
+                try:
+                    root = ElementTree.fromstring(response.content)
+                except ElementTree.ParseError:
+                    return []
+                found = [e.text for e in root.iter() if local_name(e.tag) == "PmtInfSts"]
+                ns = root.tag[1:].split("}")[0] if root.tag.startswith("{") else ""
+                if ns.endswith(version) and found and found[0] in statuses:
+                    return []
+                return [Violation(op.label, op.spec.name, "200", "(PmtInfSts)",
+                                  f"a {version} report with {' or '.join(statuses)}",
+                                  f"{ns or 'no namespace'}: {found}", "behaviour")]
+            return check
+
+        self.pis_raw("GET", f"{base}/{pid}", app, "the pain.001 payment", [200], accept="application/xml",
+                     check=same_document)
+        self.pis_raw("GET", f"{base}/{pid}/status", app, "pain.002.001.03 report, RCVD", [200],
+                     accept="application/xml", check=report("pain.002.001.03", ("RCVD",)))
+        self.pis_raw("GET", f"{base_v2}/{pid}/status", app, "pain.002.001.11 report, RCVD", [200],
+                     accept="application/xml", check=report("pain.002.001.11", ("RCVD",)))
+        sca = href(((created.json() or {}).get("_links") or {}).get("scaRedirect"))
+        if sca:
+            self.approve(sca)
+            self.pis_raw("GET", f"{base}/{pid}/status", app, "pain.002.001.03 report after SCA approval", [200],
+                         accept="application/xml", check=report("pain.002.001.03", ("ACTC", "ACSP", "ACSC")))
+        fresh = self.pis_raw("POST", base, app, "initiate a pain.001 payment to cancel", [201], body=document,
+                             content_type="application/xml")
+        fid = (fresh.json() or {}).get("paymentId") if fresh.ok else None
+        if isinstance(fid, str):
+            self.pis_call("DELETE", f"/v1/payments/sepa-credit-transfers/{fid}", app,
+                          "cancel it (the JSON DELETE; the spec has none on the pain.001 path)", [204])
+            self.pis_raw("GET", f"{base}/{fid}/status", app, "pain.002.001.03 once cancelled: RJCT (no CANC in .03)",
+                         [200], accept="application/xml", check=report("pain.002.001.03", ("RJCT",)))
+            self.pis_raw("GET", f"{base_v2}/{fid}/status", app, "pain.002.001.11 once cancelled: CANC", [200],
+                         accept="application/xml", check=report("pain.002.001.11", ("CANC",)))
+        missing = re.sub(rb"<CdtrAcct>.*?</CdtrAcct>", b"", document, flags=re.S)
+        self.initiations_refused(base, app, limited, document, "application/xml", missing,
+                                 "a pain.001 without CdtrAcct")
+        self.pis_raw("POST", base, app, "not well-formed XML", [400], body=document[:-20],
+                     content_type="application/xml", deliberate={"body"})
+        unknown = str(uuid.uuid4())
+        for path in (f"{base}/{pid}", f"{base}/{pid}/status", f"{base_v2}/{pid}/status"):
+            self.reads_refused(path, app, limited, "application/xml")
+            self.pis_raw("GET", path.replace(pid, unknown), app, "unknown paymentId", [404], accept="application/xml")
+
+    def pis_xml_periodic(self, app: str) -> None:
+        """pain.001 standing orders: initiation from the spec's multipart form, the form read
+        back, the status where its link points, and the 400/401/403/404 refusals."""
+        p = self.p
+        base = "/v1/periodic-payments/pain.001-sepa-credit-transfers"
+        limited = self.app_token_signed("payment-accounts:balances:view",
+                                        why="application token without payment-accounts:orders:create")
+        start = dt.date.today() + dt.timedelta(days=30)
+        document = PAIN_001.replace("{today}", start.isoformat()).encode()
+        boundary = "probe" + uuid.uuid4().hex
+        content_type = f"multipart/form-data; boundary={boundary}"
+        schedule = {"startDate": start.isoformat(), "endDate": (start + dt.timedelta(days=365)).isoformat(),
+                    "frequency": "MNTH", "dayOfExecution": "01"}
+        body = multipart(boundary, schedule, ("xml_sct", "sct.xml", document))
+        created = self.pis_raw("POST", base, app, "initiate a pain.001 standing order (multipart form)", [201],
+                               body=body, content_type=content_type)
+        pid = (created.json() or {}).get("paymentId") if created.ok else None
+        if not isinstance(pid, str):
+            raise ProbeError("no pain.001 standing order was created")
+
+        def the_form(response: requests.Response, op: Operation) -> list[Violation]:
+            message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+                f"Content-Type: {response.headers.get('Content-Type', '')}\r\n\r\n".encode() + response.content)
+            parts = {part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
+                     for part in message.iter_parts()} if message.is_multipart() else {}
+            wanted = {"xml_sct": document, **{k: v.encode() for k, v in schedule.items()}}
+            if parts == wanted:
+                return []
+            return [Violation(op.label, op.spec.name, "200", "(form)", f"the parts {sorted(wanted)} as initiated",
+                              str(sorted(parts)), "behaviour")]
+
+        self.pis_raw("GET", f"{base}/{pid}", app, "the standing order, as its form", [200],
+                     accept="multipart/form-data", check=the_form)
+        status = href(((created.json() or {}).get("_links") or {}).get("status"))
+        if status:
+            self.pis_call("GET", status, app, "its status, where _links.status points", [200],
+                          check=field_is("/transactionStatus", "transactionStatus", "RCVD", "before SCA"))
+        else:
+            p.notes.append("pain.001 standing order: no status link")
+        no_file = multipart(boundary, schedule, ("other", "x.txt", b"x"))
+        self.initiations_refused(base, app, limited, body, content_type, no_file, "the form without xml_sct")
+        bad_frequency = multipart(boundary, dict(schedule, frequency="FORTNIGHTLY"), ("xml_sct", "sct.xml", document))
+        self.pis_raw("POST", base, app, "frequency not one of the codes", [400], body=bad_frequency,
+                     content_type=content_type, deliberate={"body"})
+        self.reads_refused(f"{base}/{pid}", app, limited, "multipart/form-data")
+        self.pis_raw("GET", f"{base}/{uuid.uuid4()}", app, "unknown paymentId", [404], accept="multipart/form-data")
+
+    def pis_bulk(self, app: str) -> None:
+        """Bulk payments v1 (initiate, read, status, SCA, DELETE) and v2 (initiate, read), each
+        with its 400/401/403/404 refusals."""
+        p = self.p
+        limited = self.app_token_signed("payment-accounts:balances:view",
+                                        why="application token without payment-accounts:orders:create")
         payment = {"instructedAmount": {"amount": "1.00", "currency": "EUR"},
                    "creditorAccount": {"iban": "AT861921125678901234"}, "creditorName": "Laura Musterfrau"}
-        bulk = {"payments": [payment]}
-        for template, reads in families.items():
-            path = template.replace("{payment-product}", "sepa-credit-transfers")
-            headers = {"Authorization": f"Bearer {app}", "X-Request-ID": str(uuid.uuid4()),
-                       "TPP-Redirect-URI": REDIRECT_URI, "PSU-IP-Address": PSU_IP}
-            deliberate: set[str] = set()
-            if "periodic-payments/pain.001" in template:
-                boundary = "probe" + uuid.uuid4().hex
-                headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
-                data = multipart(boundary, {"startDate": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
-                                            "frequency": "MNTH"}, ("xml_sct", "sct.xml", pain001))
-            elif "pain.001" in template:
-                headers["Content-Type"] = "application/xml"
-                data = pain001
-            else:
-                headers["Content-Type"] = "application/json"
-                data = json.dumps(bulk).encode()
-            out = p.call("POST", path, why="a valid initiation", expect=[201], headers=headers, body=data,
-                         sign=http_signature(self.psd2, PSD2_CLIENT_ID, RESOURCE_SIGNED), deliberate=deliberate,
-                         served_check=True)
-            label = f"POST {template}"
-            if out.response.status_code == 404:
-                p.note_not_served(label, 404, "a valid initiation")
-                for read in reads:
-                    p.not_served.append(f"{read} (its initiation is not served)")
-            else:
-                p.notes.append(f"{label} answered {out.response.status_code}: served; its reads were not probed")
+        v1_body = {"debtorAccount": {"iban": "NL69INGB0123456789"}, "batchBookingPreferred": True,
+                   "payments": [payment, dict(payment, endToEndIdentification="probe-2",
+                                              instructedAmount={"amount": "2.50", "currency": "EUR"})]}
+        v2_payment = dict(payment, instructedAmount={"amount": "3", "currency": "USD"},
+                          creditorLEI="3TK20IVIUJ8J3ZU0QE75",
+                          creditorAddress={"townName": "Wien", "country": "AT"},
+                          remittanceInformationStructured={"reference": "RF18539007547034",
+                                                           "type": {"codeOrProprietary": {"code": "SCOR"}}})
+        v2_body = {"uetr": str(uuid.uuid4()), "payments": [v2_payment]}
+        unknown = str(uuid.uuid4())
+        for version, product, body in (("v1", "sepa-credit-transfers", v1_body),
+                                       ("v2", "cross-border-credit-transfers", v2_body)):
+            base = f"/{version}/bulk-payments/{product}"
+            data = json.dumps(body).encode()
+            created = self.pis_raw("POST", base, app, f"initiate a bulk ({version})", [201], body=data,
+                                   content_type="application/json")
+            pid = (created.json() or {}).get("paymentId") if created.ok else None
+            self.initiations_refused(base, app, limited, data, "application/json",
+                                     json.dumps(dict(body, payments=[])).encode(), "an empty bulk")
+            self.pis_raw("GET", f"{base}/{unknown}", app, "unknown paymentId", [404])
+            if not isinstance(pid, str):
+                p.notes.append(f"bulk {version}: none was created, its reads were not probed")
+                continue
+
+            def same_body(response: requests.Response, op: Operation, sent: dict = body) -> list[Violation]:
+                try:
+                    got = response.json()
+                except ValueError:
+                    return []
+                if got == sent:
+                    return []
+                return [Violation(op.label, op.spec.name, "200", "", "the bulk as initiated", short(got),
+                                  "behaviour")]
+
+            self.pis_raw("GET", f"{base}/{pid}", app, f"the bulk ({version})", [200], check=same_body)
+            self.reads_refused(f"{base}/{pid}", app, limited, "application/json")
+            status = f"/v1/bulk-payments/{product}/{pid}/status"
+            self.pis_call("GET", status, app, "its status (v1: the spec's only bulk status)", [200],
+                          check=field_is("/transactionStatus", "transactionStatus", "RCVD", "before SCA"))
+            if version != "v1":
+                continue
+            self.reads_refused(status, app, limited, "application/json")
+            self.pis_call("GET", f"/v1/bulk-payments/{product}/{unknown}/status", app, "unknown paymentId", [404])
+            sca = href(((created.json() or {}).get("_links") or {}).get("scaRedirect"))
+            if sca:
+                self.approve(sca)
+                self.pis_call("GET", status, app, "status after SCA approval", [200],
+                              check=field_is("/transactionStatus", "transactionStatus", ("ACTC", "ACSP", "ACSC"),
+                                             "once the customer approved"))
+            fresh = self.pis_raw("POST", base, app, "initiate a bulk to cancel", [201], body=data,
+                                 content_type="application/json")
+            fid = (fresh.json() or {}).get("paymentId") if fresh.ok else None
+            if isinstance(fid, str):
+                path = f"{base}/{fid}"
+                self.pis_call("DELETE", path, None, "no access token", [401], deliberate={"Authorization"})
+                self.pis_call("DELETE", path, app, "signature does not verify", [401], tamper=True)
+                self.pis_call("DELETE", path, limited, "token without payment-accounts:orders:create", [403])
+                self.pis_call("DELETE", path, app, "X-Request-ID missing (required header)", [400, 401],
+                              request_id=False, deliberate={"X-Request-ID"})
+                self.pis_call("DELETE", path, app, "cancel while RCVD", [204])
+                self.pis_call("GET", f"{path}/status", app, "status after cancelling", [200],
+                              check=field_is("/transactionStatus", "transactionStatus", "CANC", "once cancelled"))
+                self.pis_call("DELETE", path, app, "cancel again: no longer cancellable", [400])
+            self.pis_call("DELETE", f"{base}/{unknown}", app, "unknown paymentId", [404])
 
     # ---- Showcase
 
@@ -1510,7 +1843,11 @@ def main(argv: list[str]) -> int:
         sections.append(("OAuth 2.0", oauth))
         sections.append(("AIS", lambda: flows.ais(state["app"], state["customer"]["access_token"])))
         sections.append(("PIS", lambda: flows.pis(state["app"])))
-        sections.append(("PIS (operations the sandbox may not serve)", lambda: flows.pis_unserved(state["app"])))
+        sections.append(("AIS v2 transactions (deprecated)",
+                         lambda: flows.ais_v2(state["app"], state["customer"]["access_token"])))
+        sections.append(("PIS pain.001 payments", lambda: flows.pis_xml(state["app"])))
+        sections.append(("PIS pain.001 standing orders", lambda: flows.pis_xml_periodic(state["app"])))
+        sections.append(("PIS bulk payments", lambda: flows.pis_bulk(state["app"])))
         sections.append(("OAuth 2.0 revoke", lambda: flows.revoke(state["app"])))
         sections.append(("Showcase", flows.showcase))
         sections.append(("Payment Request", lambda: __import__("ing_payment_request_probe").run(probe, args.specs)))

@@ -52,7 +52,7 @@ pub fn request_id(headers: &HeaderMap) -> Result<HeaderValue, IngError> {
 }
 
 /// `8-4-4-4-12` hexadecimal digits, either case.
-fn is_uuid(bytes: &[u8]) -> bool {
+pub fn is_uuid(bytes: &[u8]) -> bool {
     bytes.len() == 36
         && bytes.iter().enumerate().all(|(i, b)| match i {
             8 | 13 | 18 | 23 => *b == b'-',

@@ -9,6 +9,8 @@
 //! - `GET /v3/accounts/{id}/balances?balanceTypes=…&currency=…` — scope `…:balances:view`.
 //! - `GET /v3/accounts/{id}/transactions?dateFrom&dateTo&currency&limit&fieldsToOmit` or
 //!   `?next=<cursor>` — scope `…:transactions:view`.
+//! - `GET /v2/accounts/{id}/transactions?dateFrom&dateTo&currency&limit` or `?next=<cursor>`
+//!   — deprecated in ING's AIS spec, served as `/v3` without `fieldsToOmit` (`transactions.rs`).
 //! - `GET /v1/card-accounts/{id}/transactions?dateFrom&dateTo&limit` — scope
 //!   `card-accounts:transactions:view` (inference: the scope name is not in the seeds).
 //!
@@ -66,6 +68,10 @@ where
         .route(
             "/v3/accounts/{id}/transactions",
             get(transactions::current_account),
+        )
+        .route(
+            "/v2/accounts/{id}/transactions",
+            get(transactions::current_account_v2),
         )
         .route(
             "/v1/card-accounts/{id}/transactions",

@@ -1,4 +1,10 @@
-//! `GET /v3/accounts/{id}/transactions` and `GET /v1/card-accounts/{id}/transactions`.
+//! `GET /v3/accounts/{id}/transactions`, its deprecated predecessor
+//! `GET /v2/accounts/{id}/transactions`, and `GET /v1/card-accounts/{id}/transactions`.
+//!
+//! `/v2` is `/v3` as ING's AIS spec lists it: the same authentication, scope, consent, ledger,
+//! date rules, paging and `TransactionsResponse`, without `fieldsToOmit` (not one of its
+//! parameters) and without `standingOrderAgreementInformation` (in `/v3`'s example response
+//! only); its next links stay on `/v2`.
 //!
 //! One ordered sequence per query: newest first — today's pending entries, then booked entries
 //! day by day, each day's in its ledger order, those whose `executionDateTime` is in the range
@@ -33,7 +39,7 @@ use crate::kernel::errors::IngError;
 use crate::kernel::profiles::{Account, AccountKind};
 use crate::kernel::verify::Received;
 use crate::psd2::Psd2Context;
-use crate::psd2::resource::require_scope;
+use crate::psd2::resource::{format_error, require_scope};
 
 /// The query parameters ING's AIS spec lists for each path, and `next` (its next links).
 const ACCOUNT_PARAMETERS: [&str; 6] = [
@@ -45,6 +51,19 @@ const ACCOUNT_PARAMETERS: [&str; 6] = [
     "next",
 ];
 const CARD_PARAMETERS: [&str; 4] = ["dateFrom", "dateTo", "limit", "next"];
+/// `/v2/accounts/{id}/transactions`: the spec lists no `fieldsToOmit` there.
+const V2_PARAMETERS: [&str; 5] = ["dateFrom", "dateTo", "currency", "limit", "next"];
+
+/// Which transactions operation is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Api {
+    /// `/v3/accounts/{id}/transactions`.
+    Current,
+    /// `/v2/accounts/{id}/transactions` (deprecated).
+    CurrentV2,
+    /// `/v1/card-accounts/{id}/transactions`.
+    Card,
+}
 
 /// One page of a window: its entries and, when more remain, the position to continue after.
 #[derive(Debug)]
@@ -123,9 +142,10 @@ struct TransactionLists {
     booked: Vec<Transaction>,
     pending: Vec<Transaction>,
     info: Vec<Transaction>,
-    /// In ING's example response, not in its schema; the sandbox has no standing order
-    /// agreements to list.
-    standing_order_agreement_information: [(); 0],
+    /// In ING's `/v3` example response, not in its schema; the sandbox has no standing order
+    /// agreements to list. Not on `/v2`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    standing_order_agreement_information: Option<[(); 0]>,
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     links: Option<Links>,
 }
@@ -234,10 +254,16 @@ pub async fn current_account(
     Path(id): Path<String>,
     received: Received,
 ) -> Response {
-    respond(
-        &received,
-        list(&state, &id, &received, AccountKind::Current),
-    )
+    respond(&received, list(&state, &id, &received, Api::Current))
+}
+
+/// `GET /v2/accounts/{id}/transactions` (deprecated in ING's AIS spec).
+pub async fn current_account_v2(
+    State(state): State<Psd2Context>,
+    Path(id): Path<String>,
+    received: Received,
+) -> Response {
+    respond(&received, list(&state, &id, &received, Api::CurrentV2))
 }
 
 pub async fn card_account(
@@ -245,19 +271,28 @@ pub async fn card_account(
     Path(id): Path<String>,
     received: Received,
 ) -> Response {
-    respond(&received, list(&state, &id, &received, AccountKind::Card))
+    respond(&received, list(&state, &id, &received, Api::Card))
 }
 
 fn list(
     state: &Psd2Context,
     id: &str,
     received: &Received,
-    kind: AccountKind,
+    api: Api,
 ) -> Result<Response, IngError> {
     let caller = authenticate(state, received)?;
-    let (scope, parameters) = match kind {
-        AccountKind::Current => (TRANSACTIONS_SCOPE, &ACCOUNT_PARAMETERS[..]),
-        AccountKind::Card => (CARD_TRANSACTIONS_SCOPE, &CARD_PARAMETERS[..]),
+    let (scope, parameters, kind) = match api {
+        Api::Current => (
+            TRANSACTIONS_SCOPE,
+            &ACCOUNT_PARAMETERS[..],
+            AccountKind::Current,
+        ),
+        Api::CurrentV2 => (TRANSACTIONS_SCOPE, &V2_PARAMETERS[..], AccountKind::Current),
+        Api::Card => (
+            CARD_TRANSACTIONS_SCOPE,
+            &CARD_PARAMETERS[..],
+            AccountKind::Card,
+        ),
     };
     require_scope(&caller.token, scope, SCOPE_REFUSAL)?;
     let account = consented_account(&caller.consent, id, kind)?;
@@ -266,6 +301,13 @@ fn list(
     let now = state.clock.now_utc().naive_utc();
     let today = now.date();
     let window = window(&params, account, now)?;
+    if api == Api::CurrentV2 && window.omit != Omit::default() {
+        return Err(format_error(
+            "This next cursor is of /v3/accounts/{account-id}/transactions with fieldsToOmit, \
+             which /v2 does not take; page on the path it came from",
+            "next",
+        ));
+    }
     let page = page(account, &window, today);
     let base = received.uri.path();
     let links = next_link(base, account, &window, &page);
@@ -281,7 +323,7 @@ fn list(
                         booked,
                         pending,
                         info: Vec::new(),
-                        standing_order_agreement_information: [],
+                        standing_order_agreement_information: (api == Api::Current).then_some([]),
                         links,
                     },
                 },

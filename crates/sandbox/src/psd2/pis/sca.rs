@@ -35,6 +35,9 @@ pub fn path(payment_id: &str) -> String {
     format!("/sca/payments/{payment_id}")
 }
 
+/// The transfers of a bulk listed on the page; the rest are counted.
+const SHOWN_TRANSFERS: usize = 20;
+
 /// Used when the debtor account does not name a country with test profiles.
 const DEFAULT_COUNTRY: &str = "NL";
 
@@ -157,20 +160,45 @@ fn render(payment: &Payment) -> String {
          payment to ACTC (a standing order to ACTV); rejecting sets it to RJCT.</p>\n\
          <h1>Authorise this payment</h1>\n<table>"
     );
-    let mut rows = vec![
-        (
-            "Amount",
-            format!(
-                "{} {}",
-                order.instructed_amount.amount, order.instructed_amount.currency
-            ),
-        ),
-        ("To", order.creditor_name.clone()),
-        ("Account", order.creditor_account.clone()),
-        ("Product", payment.product.path().to_owned()),
-    ];
-    if let Some(text) = &order.remittance_information_unstructured {
-        rows.push(("Description", text.clone()));
+    let mut rows = Vec::new();
+    match order.transfers.as_slice() {
+        [transfer] => {
+            rows.push((
+                "Amount",
+                format!(
+                    "{} {}",
+                    transfer.instructed_amount.amount, transfer.instructed_amount.currency
+                ),
+            ));
+            rows.push(("To", transfer.creditor_name.clone()));
+            rows.push(("Account", transfer.creditor_account.clone()));
+            rows.push(("Product", payment.product.path().to_owned()));
+            if let Some(text) = &transfer.remittance_information_unstructured {
+                rows.push(("Description", text.clone()));
+            }
+        }
+        transfers => {
+            rows.push(("Payments", transfers.len().to_string()));
+            rows.push(("Product", payment.product.path().to_owned()));
+            for transfer in transfers.iter().take(SHOWN_TRANSFERS) {
+                rows.push((
+                    "To",
+                    format!(
+                        "{} {} to {} ({})",
+                        transfer.instructed_amount.amount,
+                        transfer.instructed_amount.currency,
+                        transfer.creditor_name,
+                        transfer.creditor_account
+                    ),
+                ));
+            }
+            if transfers.len() > SHOWN_TRANSFERS {
+                rows.push((
+                    "",
+                    format!("and {} more", transfers.len() - SHOWN_TRANSFERS),
+                ));
+            }
+        }
     }
     if let Some(schedule) = &order.schedule {
         rows.push(("Frequency", schedule.frequency.clone()));

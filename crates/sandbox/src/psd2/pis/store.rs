@@ -4,12 +4,13 @@
 //! `RESOURCE_UNKNOWN` like one that never existed.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use axum::http::StatusCode;
 
 use super::lifecycle::{self, Kind, Stage, TransactionStatus};
+use super::pain001::Pain001;
 use super::validate::{PaymentOrder, Product, Service};
 use crate::kernel::errors::IngError;
 
@@ -26,6 +27,8 @@ pub struct Payment {
     pub client_id: String,
     pub service: Service,
     pub product: Product,
+    /// How the order was sent: how `GET …/{paymentId}` reads it back.
+    pub format: Format,
     pub order: PaymentOrder,
     /// The checked `TPP-Redirect-URI`: where the SCA page sends the customer back.
     pub redirect_uri: String,
@@ -49,15 +52,79 @@ impl Payment {
         lifecycle::status(self.kind(), self.stage, now)
     }
 
-    /// `/v1/{service}/{product}/{id}`.
+    /// Where the order is read back (`_links.self`, `Location`): `/v1/{service}/{product}/{id}`,
+    /// `/v2/bulk-payments/{product}/{id}` or `/v1/{service}/pain.001-{product}/{id}`.
     pub fn path(&self) -> String {
+        let (version, prefix) = match self.format {
+            Format::Json => ("v1", ""),
+            Format::JsonV2 => ("v2", ""),
+            Format::Pain001(_) => ("v1", "pain.001-"),
+        };
         format!(
-            "/v1/{}/{}/{}",
+            "/{version}/{}/{prefix}{}/{}",
             self.service.path(),
             self.product.path(),
             self.id
         )
     }
+
+    /// Where its status is (`_links.status`): the JSON status of its service, or the pain.002
+    /// report of a pain.001 payment. A pain.001 standing order and a v2 bulk have no status
+    /// operation of their own in ING's spec: theirs is the JSON one at `/v1`.
+    pub fn status_path(&self) -> String {
+        match (&self.format, self.service) {
+            (Format::Pain001(_), Service::Payments) => format!("{}/status", self.path()),
+            _ => format!(
+                "/v1/{}/{}/{}/status",
+                self.service.path(),
+                self.product.path(),
+                self.id
+            ),
+        }
+    }
+}
+
+/// How an order was sent.
+#[derive(Debug, Clone)]
+pub enum Format {
+    /// JSON (`/v1/…/{product}`).
+    Json,
+    /// A bulk's v2 JSON (`/v2/bulk-payments/{product}`).
+    JsonV2,
+    /// A pain.001 document (`/v1/…/pain.001-{product}`), kept as received.
+    Pain001(Arc<Pain001>),
+}
+
+impl Format {
+    fn representation(&self) -> Representation {
+        match self {
+            Format::Json => Representation::Json,
+            Format::JsonV2 => Representation::JsonV2,
+            Format::Pain001(_) => Representation::Pain001,
+        }
+    }
+}
+
+/// The representations an order is read back in (`GET …/{paymentId}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Representation {
+    Json,
+    JsonV2,
+    Pain001,
+}
+
+/// What a request asks of a payment: which payments its path finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// `GET …/{paymentId}`: only orders sent in this representation.
+    Order(Representation),
+    /// The pain.002 status reports: pain.001 payments only (a report refers to the original
+    /// pain.001 message).
+    Report,
+    /// The JSON status and `DELETE`: every payment of the service and product, whatever its
+    /// format (ING's spec gives pain.001 standing orders and v2 bulks no status or
+    /// cancellation of their own).
+    Any,
 }
 
 /// What the customer decided on the SCA page.
@@ -197,26 +264,43 @@ pub struct Owner<'a> {
     pub client_id: &'a str,
     pub service: Service,
     pub product: Product,
+    pub access: Access,
 }
 
 impl Owner<'_> {
     fn owns(&self, payment: &Payment) -> bool {
+        let reachable = match self.access {
+            Access::Any => true,
+            Access::Report => matches!(payment.format, Format::Pain001(_)),
+            Access::Order(representation) => payment.format.representation() == representation,
+        };
         payment.client_id == self.client_id
             && payment.service == self.service
             && payment.product == self.product
+            && reachable
     }
 }
 
 fn unknown(owner: &Owner<'_>, id: &str) -> IngError {
+    let read_back = match owner.access {
+        Access::Order(_) => {
+            "; an order is read back in the format it was sent in: JSON, bulk v2 or pain.001"
+        }
+        Access::Report => "; a pain.002 report is of a pain.001 payment",
+        Access::Any => "",
+    };
     IngError::tpp(
         StatusCode::NOT_FOUND,
         "RESOURCE_UNKNOWN",
         format!(
-            "No payment {id} at /v1/{}/{} for this client_id (payments are only found by the \
+            "No {} {id} at this path for this client_id (payments are only found by the \
              application that initiated them, at the service and product they were initiated \
-             with, for {} days)",
-            owner.service.path(),
-            owner.product.path(),
+             with, for {} days{read_back})",
+            match owner.service {
+                Service::Payments => "payment",
+                Service::PeriodicPayments => "periodic payment",
+                Service::BulkPayments => "bulk payment",
+            },
             RETENTION.as_secs() / 86_400
         ),
     )
@@ -243,6 +327,7 @@ mod tests {
             client_id: client_id.to_owned(),
             service: Service::Payments,
             product: Product::Sepa,
+            format: Format::Json,
             order,
             redirect_uri: "https://www.example.com/".into(),
             created_at,
@@ -256,6 +341,7 @@ mod tests {
             client_id,
             service: Service::Payments,
             product: Product::Sepa,
+            access: Access::Any,
         }
     }
 
@@ -280,6 +366,19 @@ mod tests {
         };
         assert!(store.cancel(&periodic, "p", now).is_err());
         assert!(store.get("p", now).is_some());
+        // A JSON payment is read back as JSON, not as pain.001 or a v2 bulk.
+        for (access, found) in [
+            (Access::Order(Representation::Json), true),
+            (Access::Order(Representation::Pain001), false),
+            (Access::Order(Representation::JsonV2), false),
+            (Access::Report, false),
+        ] {
+            let asked = Owner {
+                access,
+                ..owner("a")
+            };
+            assert_eq!(store.owned(&asked, "p", now).is_ok(), found, "{access:?}");
+        }
     }
 
     #[test]

@@ -1,8 +1,10 @@
-//! The payment initiation body and the path's service and product, checked against ING's PIS
-//! spec (`PaymentInstruction`, `PeriodicPaymentInitiation_json`): the first offending field is
-//! refused with 400 `FORMAT_ERROR` and its `path`. Fields the spec does not declare are ignored
-//! and not kept; `null` counts as absent. The declared fields that were sent are kept as sent and
-//! are what `GET …/{paymentId}` answers.
+//! The payment initiation bodies and the path's service and product, checked against ING's PIS
+//! spec (`PaymentInstruction`, `PeriodicPaymentInitiation_json`, `BulkPaymentInitiationSct_json`
+//! and its `V2`): the first offending field is refused with 400 `FORMAT_ERROR` and its `path`
+//! (`payments[2].creditorName` inside a bulk). Fields the spec does not declare are ignored and
+//! not kept; `null` counts as absent. The declared fields that were sent are kept as sent and are
+//! what `GET …/{paymentId}` answers. A pain.001 document (`pain001.rs`) is read into the same
+//! JSON fields and checked by the same rules.
 //!
 //! Rules (the spec's types, patterns, lengths and enums, and the sandbox's own where it says so):
 //! - `instructedAmount` (required): `amount` a string `^[0-9]{1,14}(\.[0-9]{1,3})?$` greater
@@ -19,6 +21,8 @@
 //! - `creditorAddress`: `country` (two upper-case letters) required, `street` (≤ 70),
 //!   `buildingNumber`, `city`, `postalCode`; required for `cross-border-credit-transfers`
 //!   (inference from Berlin Group, which makes the address conditional for non-SEPA payments).
+//!   A bulk v2 payment's `creditorAddress` is the spec's `AddressV2`: `country` and `townName`
+//!   required, `streetName`, `buildingNumber`, `postCode` and the other lines with their lengths.
 //! - `creditorAgent`, `debtorAgent`: a BIC; `chargeBearer` DEBT CRED SHAR SLEV;
 //!   `instructionPriority` HIGH NORM; `serviceLevelCode` and `categoryPurposeCode` 1–4, and
 //!   `localInstrumentCode` 1–35 letters or digits; `clearingSystemMemberIdentification` with
@@ -27,6 +31,13 @@
 //! - periodic payments: `startDate` `YYYY-MM-DD`, not before the sandbox's UTC today;
 //!   `frequency` one of DAIL WEEK TOWK MNTH TOMN FOMN QUTR SEMI YEAR; optional `endDate` (not
 //!   before `startDate`) and `dayOfExecution` "01"–"31".
+//! - bulk payments: `payments` (required) 1 to 5000 objects, each a credit transfer with the
+//!   rules above (`instructedAmount`, `creditorAccount`, `creditorName` required); the order's
+//!   `debtorAccount`, `debtorName`, `debtorAgent`, `requestedExecutionDate`, codes and
+//!   `batchBookingPreferred` (a boolean); v2 adds `uetr` (a UUID) and, per payment,
+//!   `creditorLEI` (`^[A-Z0-9]{18}[0-9]{2}$`) and `remittanceInformationStructured`
+//!   (`reference` required, ≤ 35; `type.codeOrProprietary.code` RADM RPIN FXDR DISP PUOR SCOR;
+//!   `type.issuer` ≤ 35).
 
 use axum::http::StatusCode;
 use chrono::NaiveDate;
@@ -36,11 +47,12 @@ use serde_json::{Map, Value};
 use crate::kernel::errors::IngError;
 use crate::psd2::resource::format_error;
 
-/// `/v1/{payment-service}`: single payments or standing orders.
+/// `/v1/{payment-service}`: single payments, standing orders or bulk payments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
     Payments,
     PeriodicPayments,
+    BulkPayments,
 }
 
 impl Service {
@@ -48,6 +60,7 @@ impl Service {
         match self {
             Service::Payments => "payments",
             Service::PeriodicPayments => "periodic-payments",
+            Service::BulkPayments => "bulk-payments",
         }
     }
 }
@@ -90,11 +103,37 @@ impl Product {
     }
 }
 
+/// Which of the spec's request bodies is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// `PaymentInstruction`.
+    Payment,
+    /// `PeriodicPaymentInitiation_json`.
+    Periodic,
+    /// `BulkPaymentInitiationSct_json`.
+    Bulk,
+    /// `BulkPaymentInitiationSct_jsonV2`.
+    BulkV2,
+}
+
+impl Schema {
+    pub fn of(service: Service) -> Self {
+        match service {
+            Service::Payments => Schema::Payment,
+            Service::PeriodicPayments => Schema::Periodic,
+            Service::BulkPayments => Schema::Bulk,
+        }
+    }
+}
+
 pub const FREQUENCIES: [&str; 9] = [
     "DAIL", "WEEK", "TOWK", "MNTH", "TOMN", "FOMN", "QUTR", "SEMI", "YEAR",
 ];
 const CHARGE_BEARERS: [&str; 4] = ["DEBT", "CRED", "SHAR", "SLEV"];
 const PRIORITIES: [&str; 2] = ["HIGH", "NORM"];
+const STRUCTURED_CODES: [&str; 6] = ["RADM", "RPIN", "FXDR", "DISP", "PUOR", "SCOR"];
+/// `payments` of a bulk: the spec's `minItems` and `maxItems`.
+pub const MAX_BULK_PAYMENTS: usize = 5000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Amount {
@@ -111,15 +150,22 @@ pub struct Schedule {
     pub end: Option<NaiveDate>,
 }
 
-/// A checked payment initiation body.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PaymentOrder {
+/// One credit transfer of an order: what the SCA page shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
     pub instructed_amount: Amount,
     pub creditor_name: String,
     /// The creditor's IBAN, or its BBAN.
     pub creditor_account: String,
-    pub debtor_iban: Option<String>,
     pub remittance_information_unstructured: Option<String>,
+}
+
+/// A checked payment initiation body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaymentOrder {
+    /// One for a payment or a standing order, one per `payments` entry for a bulk.
+    pub transfers: Vec<Transfer>,
+    pub debtor_iban: Option<String>,
     pub schedule: Option<Schedule>,
     /// The fields of the spec's definition that were sent, in the spec's order, as sent: what
     /// `GET …/{paymentId}` answers.
@@ -138,41 +184,184 @@ enum Rule {
     OneOf(&'static [&'static str]),
     /// `YYYY-MM-DD`, not before today.
     FutureDate,
+    /// `^[A-Z0-9]{18}[0-9]{2}$`
+    Lei,
+    /// `format: uuid`.
+    Uuid,
 }
 
-/// The plain fields of `PaymentInstruction` besides the ones with their own checks, in the
-/// spec's order (`None`: an object or a field checked elsewhere, at this position).
-const DECLARED: [(&str, Option<Rule>); 17] = [
-    ("endToEndIdentification", Some(Rule::Text(Some(35)))),
-    ("debtorAccount", None),
-    ("instructedAmount", None),
-    ("creditorAccount", None),
-    ("creditorAgent", Some(Rule::Bic)),
-    ("creditorName", None),
-    ("creditorAddress", None),
-    ("chargeBearer", Some(Rule::OneOf(&CHARGE_BEARERS))),
+/// How a declared field is checked: a plain string by its [`Rule`], or an object or value with
+/// checks of its own.
+#[derive(Clone, Copy)]
+enum Field {
+    Plain(Rule),
+    DebtorAccount,
+    InstructedAmount,
+    CreditorAccount,
+    CreditorName,
+    /// The spec's `Address`.
+    CreditorAddress,
+    /// The spec's `AddressV2` (bulk v2).
+    CreditorAddressV2,
+    Clearing,
+    Structured,
+    Boolean,
+    /// A bulk's `payments`, each checked against this table.
+    Payments(&'static [(&'static str, Field)]),
+}
+
+impl Field {
+    /// The order fields are checked in: the payment's essentials first (as a reader of a
+    /// refusal expects), then the rest in the spec's order, a bulk's payments last.
+    fn rank(self) -> u8 {
+        match self {
+            Field::InstructedAmount => 0,
+            Field::DebtorAccount => 1,
+            Field::CreditorAccount => 2,
+            Field::CreditorName => 3,
+            Field::CreditorAddress | Field::CreditorAddressV2 => 4,
+            Field::Clearing => 5,
+            Field::Plain(_) | Field::Structured | Field::Boolean => 6,
+            Field::Payments(_) => 7,
+        }
+    }
+}
+
+/// `PaymentInstruction`, in the spec's order.
+const PAYMENT: [(&str, Field); 17] = [
+    ("endToEndIdentification", Field::Plain(Rule::Text(Some(35)))),
+    ("debtorAccount", Field::DebtorAccount),
+    ("instructedAmount", Field::InstructedAmount),
+    ("creditorAccount", Field::CreditorAccount),
+    ("creditorAgent", Field::Plain(Rule::Bic)),
+    ("creditorName", Field::CreditorName),
+    ("creditorAddress", Field::CreditorAddress),
+    ("chargeBearer", Field::Plain(Rule::OneOf(&CHARGE_BEARERS))),
     (
         "remittanceInformationUnstructured",
-        Some(Rule::Text(Some(140))),
+        Field::Plain(Rule::Text(Some(140))),
     ),
-    ("clearingSystemMemberIdentification", None),
-    ("debtorName", Some(Rule::Text(Some(70)))),
-    ("debtorAgent", Some(Rule::Bic)),
-    ("instructionPriority", Some(Rule::OneOf(&PRIORITIES))),
-    ("serviceLevelCode", Some(Rule::Code(4))),
-    ("localInstrumentCode", Some(Rule::Code(35))),
-    ("categoryPurposeCode", Some(Rule::Code(4))),
-    ("requestedExecutionDate", Some(Rule::FutureDate)),
+    ("clearingSystemMemberIdentification", Field::Clearing),
+    ("debtorName", Field::Plain(Rule::Text(Some(70)))),
+    ("debtorAgent", Field::Plain(Rule::Bic)),
+    (
+        "instructionPriority",
+        Field::Plain(Rule::OneOf(&PRIORITIES)),
+    ),
+    ("serviceLevelCode", Field::Plain(Rule::Code(4))),
+    ("localInstrumentCode", Field::Plain(Rule::Code(35))),
+    ("categoryPurposeCode", Field::Plain(Rule::Code(4))),
+    ("requestedExecutionDate", Field::Plain(Rule::FutureDate)),
+];
+
+/// One entry of `BulkPaymentInitiationSct_json.payments`.
+const BULK_PAYMENT: [(&str, Field); 12] = [
+    ("endToEndIdentification", Field::Plain(Rule::Text(Some(35)))),
+    ("instructedAmount", Field::InstructedAmount),
+    ("creditorAccount", Field::CreditorAccount),
+    ("creditorAgent", Field::Plain(Rule::Bic)),
+    ("creditorName", Field::CreditorName),
+    ("creditorAddress", Field::CreditorAddress),
+    (
+        "remittanceInformationUnstructured",
+        Field::Plain(Rule::Text(Some(140))),
+    ),
+    ("chargeBearer", Field::Plain(Rule::OneOf(&CHARGE_BEARERS))),
+    (
+        "instructionPriority",
+        Field::Plain(Rule::OneOf(&PRIORITIES)),
+    ),
+    ("serviceLevelCode", Field::Plain(Rule::Code(4))),
+    ("localInstrumentCode", Field::Plain(Rule::Code(35))),
+    ("categoryPurposeCode", Field::Plain(Rule::Code(4))),
+];
+
+/// One entry of `BulkPaymentInitiationSct_jsonV2.payments`.
+const BULK_PAYMENT_V2: [(&str, Field); 14] = [
+    ("endToEndIdentification", Field::Plain(Rule::Text(Some(35)))),
+    ("instructedAmount", Field::InstructedAmount),
+    ("creditorAccount", Field::CreditorAccount),
+    ("creditorAgent", Field::Plain(Rule::Bic)),
+    ("creditorName", Field::CreditorName),
+    ("creditorLEI", Field::Plain(Rule::Lei)),
+    ("creditorAddress", Field::CreditorAddressV2),
+    (
+        "remittanceInformationUnstructured",
+        Field::Plain(Rule::Text(Some(140))),
+    ),
+    ("remittanceInformationStructured", Field::Structured),
+    ("chargeBearer", Field::Plain(Rule::OneOf(&CHARGE_BEARERS))),
+    (
+        "instructionPriority",
+        Field::Plain(Rule::OneOf(&PRIORITIES)),
+    ),
+    ("serviceLevelCode", Field::Plain(Rule::Code(4))),
+    ("localInstrumentCode", Field::Plain(Rule::Code(35))),
+    ("categoryPurposeCode", Field::Plain(Rule::Code(4))),
+];
+
+/// `BulkPaymentInitiationSct_json`, in the spec's order.
+const BULK: [(&str, Field); 11] = [
+    ("requestedExecutionDate", Field::Plain(Rule::FutureDate)),
+    ("debtorAccount", Field::DebtorAccount),
+    ("debtorName", Field::Plain(Rule::Text(Some(70)))),
+    ("debtorAgent", Field::Plain(Rule::Bic)),
+    ("batchBookingPreferred", Field::Boolean),
+    ("chargeBearer", Field::Plain(Rule::OneOf(&CHARGE_BEARERS))),
+    (
+        "instructionPriority",
+        Field::Plain(Rule::OneOf(&PRIORITIES)),
+    ),
+    ("serviceLevelCode", Field::Plain(Rule::Code(4))),
+    ("localInstrumentCode", Field::Plain(Rule::Code(35))),
+    ("categoryPurposeCode", Field::Plain(Rule::Code(4))),
+    ("payments", Field::Payments(&BULK_PAYMENT)),
+];
+
+/// `BulkPaymentInitiationSct_jsonV2`, in the spec's order.
+const BULK_V2: [(&str, Field); 12] = [
+    ("requestedExecutionDate", Field::Plain(Rule::FutureDate)),
+    ("debtorAccount", Field::DebtorAccount),
+    ("debtorName", Field::Plain(Rule::Text(Some(70)))),
+    ("debtorAgent", Field::Plain(Rule::Bic)),
+    ("batchBookingPreferred", Field::Boolean),
+    ("chargeBearer", Field::Plain(Rule::OneOf(&CHARGE_BEARERS))),
+    (
+        "instructionPriority",
+        Field::Plain(Rule::OneOf(&PRIORITIES)),
+    ),
+    ("serviceLevelCode", Field::Plain(Rule::Code(4))),
+    ("localInstrumentCode", Field::Plain(Rule::Code(35))),
+    ("categoryPurposeCode", Field::Plain(Rule::Code(4))),
+    ("uetr", Field::Plain(Rule::Uuid)),
+    ("payments", Field::Payments(&BULK_PAYMENT_V2)),
 ];
 
 /// What `PeriodicPaymentInitiation_json` adds, in the spec's order.
 const PERIODIC: [&str; 4] = ["startDate", "endDate", "frequency", "dayOfExecution"];
+
+/// What the checks of one object need to know.
+#[derive(Clone, Copy)]
+struct Context {
+    product: Product,
+    today: NaiveDate,
+}
 
 /// Parses and checks the body of `POST /v1/{service}/{product}`; `today` is the sandbox's UTC
 /// date (periodic `startDate` and `requestedExecutionDate` may not be before it).
 pub fn payment_order(
     body: &[u8],
     service: Service,
+    product: Product,
+    today: NaiveDate,
+) -> Result<PaymentOrder, IngError> {
+    order(body, Schema::of(service), product, today)
+}
+
+/// Parses and checks a JSON body against `schema`.
+pub fn order(
+    body: &[u8],
+    schema: Schema,
     product: Product,
     today: NaiveDate,
 ) -> Result<PaymentOrder, IngError> {
@@ -190,89 +379,39 @@ pub fn payment_order(
             "The request body must be a JSON object",
         )
     })?;
+    order_of(root, schema, product, today)
+}
 
-    let amount_object = object(root, "", "instructedAmount")?
-        .ok_or_else(|| format_error("instructedAmount is required", "instructedAmount"))?;
-    let amount = required_str(amount_object, "instructedAmount.", "amount")?;
-    check_amount(amount)?;
-    let currency = required_str(amount_object, "instructedAmount.", "currency")?;
-    check_currency(currency)?;
-    if product == Product::Sepa && currency != "EUR" {
-        return Err(format_error(
-            format!(
-                "A SEPA credit transfer is in EUR, not {currency}; use \
-                 cross-border-credit-transfers or domestic-credit-transfers"
-            ),
-            "instructedAmount.currency",
-        ));
-    }
-
-    let debtor_account = match object(root, "", "debtorAccount")? {
-        Some(account) => Some(debtor_account(account)?),
-        None => None,
+/// Checks a body already read as a JSON object (the JSON bodies, and the pain.001 documents
+/// read into the same fields).
+pub fn order_of(
+    root: &Map<String, Value>,
+    schema: Schema,
+    product: Product,
+    today: NaiveDate,
+) -> Result<PaymentOrder, IngError> {
+    let context = Context { product, today };
+    let table: &[(&str, Field)] = match schema {
+        Schema::Payment | Schema::Periodic => &PAYMENT,
+        Schema::Bulk => &BULK,
+        Schema::BulkV2 => &BULK_V2,
     };
-    let creditor_object = object(root, "", "creditorAccount")?.ok_or_else(|| {
-        format_error(
-            "creditorAccount is required: {\"iban\": \"…\"}",
-            "creditorAccount",
-        )
-    })?;
-    let (creditor_account, creditor_kept) = creditor_account(creditor_object, product)?;
-
-    let creditor_name = required_str(root, "", "creditorName")?;
-    if creditor_name.trim().is_empty() {
-        return Err(format_error(
-            "creditorName must not be blank",
-            "creditorName",
-        ));
-    }
-    check_text(creditor_name, "creditorName", Some(70))?;
-
-    let creditor_address = match object(root, "", "creditorAddress")? {
-        Some(address) => Some(parse_address(address)?),
-        None if product == Product::CrossBorder => {
-            return Err(format_error(
-                "A cross-border credit transfer needs creditorAddress, at least its country \
-                 (two upper-case letters)",
-                "creditorAddress",
-            ));
-        }
-        None => None,
+    let mut declared = fields(root, "", table, context)?;
+    let transfers = match schema {
+        Schema::Payment | Schema::Periodic => vec![transfer_of(&declared)],
+        Schema::Bulk | Schema::BulkV2 => declared
+            .get("payments")
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(Value::as_object)
+                    .map(transfer_of)
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
-    let clearing = match object(root, "", "clearingSystemMemberIdentification")? {
-        Some(object) => Some(clearing_member(object)?),
-        None => None,
-    };
-
-    let mut declared = Map::new();
-    for (name, rule) in DECLARED {
-        let kept = match (name, rule) {
-            (_, Some(rule)) => match optional_str(root, "", name)? {
-                Some(text) => {
-                    check_rule(text, name, rule, today)?;
-                    Some(Value::from(text))
-                }
-                None => None,
-            },
-            ("debtorAccount", None) => debtor_account.clone(),
-            ("instructedAmount", None) => Some(serde_json::json!({
-                "amount": amount,
-                "currency": currency,
-            })),
-            ("creditorAccount", None) => Some(Value::Object(creditor_kept.clone())),
-            ("creditorName", None) => Some(Value::from(creditor_name)),
-            ("creditorAddress", None) => creditor_address.clone().map(Value::Object),
-            ("clearingSystemMemberIdentification", None) => clearing.clone().map(Value::Object),
-            _ => None,
-        };
-        if let Some(value) = kept {
-            declared.insert(name.to_owned(), value);
-        }
-    }
-
-    let schedule = match service {
-        Service::Payments => None,
-        Service::PeriodicPayments => {
+    let schedule = match schema {
+        Schema::Periodic => {
             let (schedule, fields) = schedule(root, today)?;
             for name in PERIODIC {
                 if let Some(value) = fields.get(name) {
@@ -281,22 +420,13 @@ pub fn payment_order(
             }
             Some(schedule)
         }
+        _ => None,
     };
-
     Ok(PaymentOrder {
-        instructed_amount: Amount {
-            currency: currency.to_owned(),
-            amount: amount.to_owned(),
-        },
-        creditor_name: creditor_name.to_owned(),
-        creditor_account,
-        debtor_iban: debtor_account
-            .as_ref()
+        transfers,
+        debtor_iban: declared
+            .get("debtorAccount")
             .and_then(|a| a.get("iban"))
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        remittance_information_unstructured: declared
-            .get("remittanceInformationUnstructured")
             .and_then(Value::as_str)
             .map(str::to_owned),
         schedule,
@@ -304,9 +434,224 @@ pub fn payment_order(
     })
 }
 
+/// The transfer of a checked payment object (its required fields are there).
+fn transfer_of(kept: &Map<String, Value>) -> Transfer {
+    fn text(value: Option<&Value>) -> &str {
+        value.and_then(Value::as_str).unwrap_or_default()
+    }
+    let amount = kept.get("instructedAmount");
+    let account = kept.get("creditorAccount");
+    Transfer {
+        instructed_amount: Amount {
+            currency: text(amount.and_then(|a| a.get("currency"))).to_owned(),
+            amount: text(amount.and_then(|a| a.get("amount"))).to_owned(),
+        },
+        creditor_name: text(kept.get("creditorName")).to_owned(),
+        creditor_account: text(
+            account
+                .and_then(|a| a.get("iban"))
+                .or_else(|| account.and_then(|a| a.get("bban"))),
+        )
+        .to_owned(),
+        remittance_information_unstructured: kept
+            .get("remittanceInformationUnstructured")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    }
+}
+
+/// Checks the fields of `table` in `object` (paths prefixed with `at`); returns those sent, as
+/// kept, in the table's order.
+fn fields(
+    object: &Map<String, Value>,
+    at: &str,
+    table: &[(&str, Field)],
+    context: Context,
+) -> Result<Map<String, Value>, IngError> {
+    let mut order: Vec<usize> = (0..table.len()).collect();
+    order.sort_by_key(|&i| table[i].1.rank());
+    let mut kept: Vec<Option<Value>> = vec![None; table.len()];
+    for i in order {
+        let (name, field) = table[i];
+        kept[i] = field_value(object, at, name, field, context)?;
+    }
+    Ok(table
+        .iter()
+        .zip(kept)
+        .filter_map(|((name, _), value)| value.map(|v| ((*name).to_owned(), v)))
+        .collect())
+}
+
+fn field_value(
+    object: &Map<String, Value>,
+    at: &str,
+    name: &str,
+    field: Field,
+    context: Context,
+) -> Result<Option<Value>, IngError> {
+    let path = format!("{at}{name}");
+    let value = match field {
+        Field::Plain(rule) => match optional_str(object, at, name)? {
+            Some(text) => {
+                check_rule(text, &path, rule, context.today)?;
+                Some(Value::from(text))
+            }
+            None => None,
+        },
+        Field::DebtorAccount => match object_at(object, at, name)? {
+            Some(account) => Some(debtor_account(account, &path)?),
+            None => None,
+        },
+        Field::InstructedAmount => {
+            let amount = object_at(object, at, name)?
+                .ok_or_else(|| format_error(format!("{path} is required"), &path))?;
+            Some(instructed_amount(amount, &path, context.product)?)
+        }
+        Field::CreditorAccount => {
+            let account = object_at(object, at, name)?.ok_or_else(|| {
+                format_error(format!("{path} is required: {{\"iban\": \"…\"}}"), &path)
+            })?;
+            Some(Value::Object(creditor_account(
+                account,
+                &path,
+                context.product,
+            )?))
+        }
+        Field::CreditorName => {
+            let creditor_name = required_str(object, at, name)?;
+            if creditor_name.trim().is_empty() {
+                return Err(format_error(format!("{path} must not be blank"), &path));
+            }
+            check_text(creditor_name, &path, Some(70))?;
+            Some(Value::from(creditor_name))
+        }
+        Field::CreditorAddress | Field::CreditorAddressV2 => match object_at(object, at, name)? {
+            Some(address) if matches!(field, Field::CreditorAddress) => {
+                Some(Value::Object(parse_address(address, &path)?))
+            }
+            Some(address) => Some(Value::Object(parse_address_v2(address, &path)?)),
+            None if context.product == Product::CrossBorder => {
+                let least = if matches!(field, Field::CreditorAddress) {
+                    "its country"
+                } else {
+                    "its country and townName"
+                };
+                return Err(format_error(
+                    format!(
+                        "A cross-border credit transfer needs {path}, at least {least} (two \
+                         upper-case letters)"
+                    ),
+                    &path,
+                ));
+            }
+            None => None,
+        },
+        Field::Clearing => match object_at(object, at, name)? {
+            Some(clearing) => Some(Value::Object(clearing_member(clearing, &path)?)),
+            None => None,
+        },
+        Field::Structured => match object_at(object, at, name)? {
+            Some(structured) => Some(Value::Object(structured_remittance(structured, &path)?)),
+            None => None,
+        },
+        Field::Boolean => match object.get(name) {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(flag)) => Some(Value::Bool(*flag)),
+            Some(other) => {
+                return Err(format_error(
+                    format!("{path} must be true or false, not {other}"),
+                    &path,
+                ));
+            }
+        },
+        Field::Payments(table) => Some(Value::Array(payments(
+            object.get(name),
+            &path,
+            table,
+            context,
+        )?)),
+    };
+    Ok(value)
+}
+
+/// A bulk's `payments`: 1 to [`MAX_BULK_PAYMENTS`] objects, each checked against `table`.
+fn payments(
+    value: Option<&Value>,
+    path: &str,
+    table: &[(&str, Field)],
+    context: Context,
+) -> Result<Vec<Value>, IngError> {
+    let list = match value {
+        None | Some(Value::Null) => {
+            return Err(format_error(
+                format!("{path} is required: a list of 1 to {MAX_BULK_PAYMENTS} payments"),
+                path,
+            ));
+        }
+        Some(Value::Array(list)) => list,
+        Some(_) => {
+            return Err(format_error(
+                format!("{path} must be a JSON array of payments"),
+                path,
+            ));
+        }
+    };
+    if list.is_empty() || list.len() > MAX_BULK_PAYMENTS {
+        return Err(format_error(
+            format!(
+                "{path} holds {} payments; a bulk holds 1 to {MAX_BULK_PAYMENTS}",
+                list.len()
+            ),
+            path,
+        ));
+    }
+    list.iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let at = format!("{path}[{i}]");
+            let object = item
+                .as_object()
+                .ok_or_else(|| format_error(format!("{at} must be a JSON object"), &at))?;
+            Ok(Value::Object(fields(
+                object,
+                &format!("{at}."),
+                table,
+                context,
+            )?))
+        })
+        .collect()
+}
+
+/// `instructedAmount`: the amount and currency as kept; EUR for SEPA.
+fn instructed_amount(
+    amount_object: &Map<String, Value>,
+    path: &str,
+    product: Product,
+) -> Result<Value, IngError> {
+    let prefix = format!("{path}.");
+    let amount = required_str(amount_object, &prefix, "amount")?;
+    check_amount_at(amount, &format!("{prefix}amount"))?;
+    let currency = required_str(amount_object, &prefix, "currency")?;
+    check_currency_at(currency, &format!("{prefix}currency"))?;
+    if product == Product::Sepa && currency != "EUR" {
+        return Err(format_error(
+            format!(
+                "A SEPA credit transfer is in EUR, not {currency}; use \
+                 cross-border-credit-transfers or domestic-credit-transfers"
+            ),
+            &format!("{prefix}currency"),
+        ));
+    }
+    Ok(serde_json::json!({ "amount": amount, "currency": currency }))
+}
+
 /// `instructedAmount.amount`: `^[0-9]{1,14}(\.[0-9]{1,3})?$` and more than zero.
 pub fn check_amount(amount: &str) -> Result<(), IngError> {
-    let path = "instructedAmount.amount";
+    check_amount_at(amount, "instructedAmount.amount")
+}
+
+/// An amount at `path`: `^[0-9]{1,14}(\.[0-9]{1,3})?$` and more than zero.
+pub fn check_amount_at(amount: &str, path: &str) -> Result<(), IngError> {
     let (whole, fraction) = match amount.split_once('.') {
         Some((whole, fraction)) => (whole, Some(fraction)),
         None => (amount, None),
@@ -316,17 +661,14 @@ pub fn check_amount(amount: &str) -> Result<(), IngError> {
     if !digits(whole, 14) || fraction.is_some_and(|f| !digits(f, 3)) {
         return Err(format_error(
             format!(
-                "instructedAmount.amount '{amount}' must be a decimal string with at most 14 \
-                 digits before and 3 after a '.', like \"1\" or \"10.50\""
+                "{path} '{amount}' must be a decimal string with at most 14 digits before and 3 \
+                 after a '.', like \"1\" or \"10.50\""
             ),
             path,
         ));
     }
     if amount.bytes().all(|b| b == b'0' || b == b'.') {
-        return Err(format_error(
-            "instructedAmount.amount must be greater than 0",
-            path,
-        ));
+        return Err(format_error(format!("{path} must be greater than 0"), path));
     }
     Ok(())
 }
@@ -336,7 +678,7 @@ pub fn check_currency(currency: &str) -> Result<(), IngError> {
     check_currency_at(currency, "instructedAmount.currency")
 }
 
-fn check_currency_at(currency: &str, path: &str) -> Result<(), IngError> {
+pub fn check_currency_at(currency: &str, path: &str) -> Result<(), IngError> {
     if currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase()) {
         return Ok(());
     }
@@ -384,30 +726,32 @@ fn check_iban(iban: &str, path: &str) -> Result<(), IngError> {
 }
 
 /// `debtorAccount`: `iban` required, `currency` optional; kept as sent.
-fn debtor_account(account: &Map<String, Value>) -> Result<Value, IngError> {
-    let iban = required_str(account, "debtorAccount.", "iban")?;
-    check_iban(iban, "debtorAccount.iban")?;
+fn debtor_account(account: &Map<String, Value>, path: &str) -> Result<Value, IngError> {
+    let prefix = format!("{path}.");
+    let iban = required_str(account, &prefix, "iban")?;
+    check_iban(iban, &format!("{prefix}iban"))?;
     let mut kept = Map::new();
     kept.insert("iban".into(), Value::from(iban));
-    if let Some(currency) = optional_str(account, "debtorAccount.", "currency")? {
-        check_currency_at(currency, "debtorAccount.currency")?;
+    if let Some(currency) = optional_str(account, &prefix, "currency")? {
+        check_currency_at(currency, &format!("{prefix}currency"))?;
         kept.insert("currency".into(), Value::from(currency));
     }
     Ok(Value::Object(kept))
 }
 
-/// `creditorAccount`: `iban` or `bban` (the IBAN for SEPA), `currency` optional. Returns the
-/// account number and the object as kept.
+/// `creditorAccount`: `iban` or `bban` (the IBAN for SEPA), `currency` optional; the object as
+/// kept.
 fn creditor_account(
     account: &Map<String, Value>,
+    path: &str,
     product: Product,
-) -> Result<(String, Map<String, Value>), IngError> {
-    let prefix = "creditorAccount.";
-    let iban = optional_str(account, prefix, "iban")?;
-    let bban = optional_str(account, prefix, "bban")?;
+) -> Result<Map<String, Value>, IngError> {
+    let prefix = format!("{path}.");
+    let iban = optional_str(account, &prefix, "iban")?;
+    let bban = optional_str(account, &prefix, "bban")?;
     let mut kept = Map::new();
     if let Some(iban) = iban {
-        check_iban(iban, "creditorAccount.iban")?;
+        check_iban(iban, &format!("{prefix}iban"))?;
         kept.insert("iban".into(), Value::from(iban));
     }
     if let Some(bban) = bban {
@@ -415,38 +759,38 @@ fn creditor_account(
             (1..=34).contains(&bban.len()) && bban.bytes().all(|b| b.is_ascii_alphanumeric());
         if !valid {
             return Err(format_error(
-                format!("creditorAccount.bban '{bban}' must be 1 to 34 letters or digits"),
-                "creditorAccount.bban",
+                format!("{prefix}bban '{bban}' must be 1 to 34 letters or digits"),
+                &format!("{prefix}bban"),
             ));
         }
         kept.insert("bban".into(), Value::from(bban));
     }
-    let number = match (iban, bban) {
-        (Some(iban), _) => iban,
+    match (iban, bban) {
+        (Some(_), _) => {}
         (None, Some(_)) if product == Product::Sepa => {
             return Err(format_error(
-                "A SEPA credit transfer needs the creditor's IBAN: creditorAccount.iban",
-                "creditorAccount.iban",
+                format!("A SEPA credit transfer needs the creditor's IBAN: {prefix}iban"),
+                &format!("{prefix}iban"),
             ));
         }
-        (None, Some(bban)) => bban,
+        (None, Some(_)) => {}
         (None, None) => {
             return Err(format_error(
-                "creditorAccount.iban is required (or, outside SEPA, creditorAccount.bban)",
-                "creditorAccount.iban",
+                format!("{prefix}iban is required (or, outside SEPA, {prefix}bban)"),
+                &format!("{prefix}iban"),
             ));
         }
-    };
-    if let Some(currency) = optional_str(account, prefix, "currency")? {
-        check_currency_at(currency, "creditorAccount.currency")?;
+    }
+    if let Some(currency) = optional_str(account, &prefix, "currency")? {
+        check_currency_at(currency, &format!("{prefix}currency"))?;
         kept.insert("currency".into(), Value::from(currency));
     }
-    Ok((number.to_owned(), kept))
+    Ok(kept)
 }
 
 /// The spec's `Address`: `street` (≤ 70), `buildingNumber`, `city`, `postalCode`, `country`.
-fn parse_address(address: &Map<String, Value>) -> Result<Map<String, Value>, IngError> {
-    let prefix = "creditorAddress.";
+fn parse_address(address: &Map<String, Value>, path: &str) -> Result<Map<String, Value>, IngError> {
+    let prefix = format!("{path}.");
     let mut kept = Map::new();
     for (name, max) in [
         ("street", Some(70)),
@@ -454,34 +798,77 @@ fn parse_address(address: &Map<String, Value>) -> Result<Map<String, Value>, Ing
         ("city", None),
         ("postalCode", None),
     ] {
-        if let Some(text) = optional_str(address, prefix, name)? {
+        if let Some(text) = optional_str(address, &prefix, name)? {
             check_text(text, &format!("{prefix}{name}"), max)?;
             kept.insert(name.to_owned(), Value::from(text));
         }
     }
-    let country = required_str(address, prefix, "country")?;
-    if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(format_error(
-            format!(
-                "creditorAddress.country '{country}' must be an ISO 3166 code: two upper-case \
-                 letters"
-            ),
-            "creditorAddress.country",
-        ));
-    }
+    let country = required_str(address, &prefix, "country")?;
+    check_country(country, &format!("{prefix}country"))?;
     kept.insert("country".into(), Value::from(country));
     Ok(kept)
 }
 
+/// The spec's `AddressV2` (bulk v2): `country` and `townName` required.
+fn parse_address_v2(
+    address: &Map<String, Value>,
+    path: &str,
+) -> Result<Map<String, Value>, IngError> {
+    let prefix = format!("{path}.");
+    let mut kept = Map::new();
+    for (name, max) in [
+        ("department", 70),
+        ("subDepartment", 70),
+        ("streetName", 70),
+        ("buildingNumber", 16),
+        ("buildingName", 35),
+        ("floor", 70),
+        ("postBox", 16),
+        ("room", 70),
+        ("postCode", 16),
+        ("townName", 35),
+        ("townLocationName", 35),
+        ("districtName", 35),
+        ("countrySubDivision", 35),
+    ] {
+        let text = if name == "townName" {
+            Some(required_str(address, &prefix, name)?)
+        } else {
+            optional_str(address, &prefix, name)?
+        };
+        if let Some(text) = text {
+            check_text(text, &format!("{prefix}{name}"), Some(max))?;
+            kept.insert(name.to_owned(), Value::from(text));
+        }
+    }
+    let country = required_str(address, &prefix, "country")?;
+    check_country(country, &format!("{prefix}country"))?;
+    kept.insert("country".into(), Value::from(country));
+    Ok(kept)
+}
+
+fn check_country(country: &str, path: &str) -> Result<(), IngError> {
+    if country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Ok(());
+    }
+    Err(format_error(
+        format!("{path} '{country}' must be an ISO 3166 code: two upper-case letters"),
+        path,
+    ))
+}
+
 /// `clearingSystemMemberIdentification`: both codes required.
-fn clearing_member(object: &Map<String, Value>) -> Result<Map<String, Value>, IngError> {
-    let prefix = "clearingSystemMemberIdentification.";
+fn clearing_member(
+    object: &Map<String, Value>,
+    path: &str,
+) -> Result<Map<String, Value>, IngError> {
+    let prefix = format!("{path}.");
     let mut kept = Map::new();
     for (name, max) in [
         ("clearingSystemIdentificationCode", 5),
         ("memberIdentification", 35),
     ] {
-        let text = required_str(object, prefix, name)?;
+        let text = required_str(object, &prefix, name)?;
         check_rule(
             text,
             &format!("{prefix}{name}"),
@@ -490,6 +877,43 @@ fn clearing_member(object: &Map<String, Value>) -> Result<Map<String, Value>, In
         )?;
         kept.insert(name.to_owned(), Value::from(text));
     }
+    Ok(kept)
+}
+
+/// `remittanceInformationStructured`: `reference` required; `type.codeOrProprietary.code` from
+/// the spec's list, `type.issuer` text.
+fn structured_remittance(
+    object: &Map<String, Value>,
+    path: &str,
+) -> Result<Map<String, Value>, IngError> {
+    let prefix = format!("{path}.");
+    let mut kept = Map::new();
+    if let Some(kind) = object_at(object, &prefix, "type")? {
+        let type_prefix = format!("{prefix}type.");
+        let mut kept_type = Map::new();
+        if let Some(choice) = object_at(kind, &type_prefix, "codeOrProprietary")? {
+            let choice_prefix = format!("{type_prefix}codeOrProprietary.");
+            let mut kept_choice = Map::new();
+            if let Some(code) = optional_str(choice, &choice_prefix, "code")? {
+                check_rule(
+                    code,
+                    &format!("{choice_prefix}code"),
+                    Rule::OneOf(&STRUCTURED_CODES),
+                    NaiveDate::MIN,
+                )?;
+                kept_choice.insert("code".into(), Value::from(code));
+            }
+            kept_type.insert("codeOrProprietary".into(), Value::Object(kept_choice));
+        }
+        if let Some(issuer) = optional_str(kind, &type_prefix, "issuer")? {
+            check_text(issuer, &format!("{type_prefix}issuer"), Some(35))?;
+            kept_type.insert("issuer".into(), Value::from(issuer));
+        }
+        kept.insert("type".into(), Value::Object(kept_type));
+    }
+    let reference = required_str(object, &prefix, "reference")?;
+    check_text(reference, &format!("{prefix}reference"), Some(35))?;
+    kept.insert("reference".into(), Value::from(reference));
     Ok(kept)
 }
 
@@ -561,6 +985,35 @@ fn check_rule(text: &str, path: &str, rule: Rule, today: NaiveDate) -> Result<()
                 ));
             }
             Ok(())
+        }
+        Rule::Lei => {
+            let b = text.as_bytes();
+            let valid = b.len() == 20
+                && b[..18]
+                    .iter()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                && b[18..].iter().all(u8::is_ascii_digit);
+            if valid {
+                Ok(())
+            } else {
+                Err(format_error(
+                    format!(
+                        "{path} '{text}' is not a LEI: 18 upper-case letters or digits, then 2 \
+                         digits"
+                    ),
+                    path,
+                ))
+            }
+        }
+        Rule::Uuid => {
+            if crate::psd2::resource::is_uuid(text.as_bytes()) {
+                Ok(())
+            } else {
+                Err(format_error(
+                    format!("{path} '{text}' is not a UUID (8-4-4-4-12 hexadecimal digits)"),
+                    path,
+                ))
+            }
         }
     }
 }
@@ -666,7 +1119,7 @@ fn check_length(text: &str, path: &str, max: usize) -> Result<(), IngError> {
 }
 
 /// A nested object field; absent or `null` is `None`, anything else but an object is refused.
-fn object<'a>(
+fn object_at<'a>(
     parent: &'a Map<String, Value>,
     prefix: &str,
     name: &str,
@@ -760,7 +1213,10 @@ mod tests {
         let order = payment_order(&bytes, Service::Payments, Product::Sepa, today());
         let order = order.ok();
         assert_eq!(
-            order.as_ref().map(|o| o.creditor_name.as_str()),
+            order
+                .as_ref()
+                .and_then(|o| o.transfers.first())
+                .map(|t| t.creditor_name.as_str()),
             Some("Laura Musterfrau")
         );
         assert_eq!(
@@ -1202,6 +1658,138 @@ mod tests {
             ),
             None
         );
+    }
+
+    fn bulk_refusal(body: &Value, schema: Schema, product: Product) -> Option<String> {
+        let bytes = serde_json::to_vec(body).unwrap_or_default();
+        match order(&bytes, schema, product, today()) {
+            Ok(_) => None,
+            Err(err) => match err.body {
+                ErrorBody::Tpp { tpp_messages } => {
+                    tpp_messages.first().and_then(|m| m.path.clone())
+                }
+                ErrorBody::Message { .. } => Some("<message shape>".into()),
+            },
+        }
+    }
+
+    #[test]
+    fn bulks_check_every_payment_and_name_it() {
+        let bulk = json!({
+            "debtorAccount": {"iban": "NL69INGB0123456789"},
+            "batchBookingPreferred": true,
+            "payments": [guide_body(), with(guide_body(), "/instructedAmount/amount", json!("2.5"))],
+            "uetr": "not read by v1",
+        });
+        let bytes = serde_json::to_vec(&bulk).unwrap_or_default();
+        let read = order(&bytes, Schema::Bulk, Product::Sepa, today())
+            .unwrap_or_else(|e| panic!("{:?}", e.body));
+        assert_eq!(read.transfers.len(), 2);
+        assert_eq!(read.transfers[1].instructed_amount.amount, "2.5");
+        assert_eq!(read.debtor_iban.as_deref(), Some("NL69INGB0123456789"));
+        assert!(!read.declared.contains_key("uetr"), "v1 declares no uetr");
+        for (pointer, value, path) in [
+            ("/payments", json!([]), "payments"),
+            (
+                "/payments/1/creditorName",
+                json!(""),
+                "payments[1].creditorName",
+            ),
+            (
+                "/payments/0/instructedAmount/currency",
+                json!("USD"),
+                "payments[0].instructedAmount.currency",
+            ),
+            (
+                "/batchBookingPreferred",
+                json!("true"),
+                "batchBookingPreferred",
+            ),
+        ] {
+            assert_eq!(
+                bulk_refusal(
+                    &with(bulk.clone(), pointer, value),
+                    Schema::Bulk,
+                    Product::Sepa
+                )
+                .as_deref(),
+                Some(path),
+                "{pointer}"
+            );
+        }
+        let many = with(
+            bulk.clone(),
+            "/payments",
+            Value::Array(vec![guide_body(); MAX_BULK_PAYMENTS + 1]),
+        );
+        assert_eq!(
+            bulk_refusal(&many, Schema::Bulk, Product::Sepa).as_deref(),
+            Some("payments")
+        );
+        let full = with(
+            bulk.clone(),
+            "/payments",
+            Value::Array(vec![guide_body(); MAX_BULK_PAYMENTS]),
+        );
+        assert_eq!(bulk_refusal(&full, Schema::Bulk, Product::Sepa), None);
+        assert_eq!(
+            bulk_refusal(&json!({}), Schema::Bulk, Product::Sepa).as_deref(),
+            Some("payments")
+        );
+
+        // v2: its uetr, and per payment an AddressV2, a LEI, structured remittance information.
+        let address = json!({"townName": "Wien", "country": "AT"});
+        let v2 = with(
+            with(
+                bulk.clone(),
+                "/uetr",
+                json!("123e4567-e89b-12d3-a456-426614174000"),
+            ),
+            "/payments/0/creditorAddress",
+            address.clone(),
+        );
+        let v2 = with(v2, "/payments/1/creditorAddress", address);
+        assert_eq!(
+            bulk_refusal(&v2, Schema::BulkV2, Product::CrossBorder),
+            None
+        );
+        assert_eq!(
+            bulk_refusal(&bulk, Schema::BulkV2, Product::CrossBorder).as_deref(),
+            Some("uetr")
+        );
+        for (pointer, value, path) in [
+            (
+                "/payments/1/creditorAddress",
+                json!({"country": "AT"}),
+                "payments[1].creditorAddress.townName",
+            ),
+            (
+                "/payments/1/creditorAddress",
+                json!({"townName": "Wien"}),
+                "payments[1].creditorAddress.country",
+            ),
+            (
+                "/payments/0/creditorLEI",
+                json!("3TK20IVIUJ8J3ZU0QE7X"),
+                "payments[0].creditorLEI",
+            ),
+            (
+                "/payments/0/remittanceInformationStructured",
+                json!({"reference": "RF18", "type": {"codeOrProprietary": {"code": "XXXX"}}}),
+                "payments[0].remittanceInformationStructured.type.codeOrProprietary.code",
+            ),
+        ] {
+            assert_eq!(
+                bulk_refusal(
+                    &with(v2.clone(), pointer, value),
+                    Schema::BulkV2,
+                    Product::CrossBorder
+                )
+                .as_deref(),
+                Some(path),
+                "{pointer}"
+            );
+        }
     }
 
     #[test]
