@@ -1,6 +1,6 @@
 //! Signed responses, as ING signs the answers of its signed APIs (the showcase's
-//! `/signed/greetings`): `Digest: SHA-256=<base64 of the body>` and `x-jws-signature:
-//! <header>..<signature>`, a detached JWS whose protected header carries the bank's signing
+//! `/signed/greetings`): `Digest: SHA-256=<base64 of the body>` and
+//! `x-jws-signature: <header>..<signature>`, a detached JWS whose protected header carries the bank's signing
 //! certificate in `x5c` and `sigD.pars` = `content-type`, `digest`. Signing input = the base64url
 //! header + "." + the `pars` lines (`name: value`, LF-joined, no trailing LF); PS256 with a
 //! 32-byte salt. The sandbox signs with [`sign_response`]; the runner checks with
