@@ -14,6 +14,35 @@ pub fn page(title: &str, style: &str, body: &str) -> String {
     )
 }
 
+/// The look of the bank's payment pages (the PIS SCA page, the Payment Request payer page).
+pub const PAYMENT_PAGE_STYLE: &str = "body{margin:0;background:#f0f0f0;font-family:Arial,Helvetica,sans-serif;\
+color:#333}main{max-width:34em;margin:3em auto;background:#fff;padding:2em 2.5em;\
+box-shadow:0 2px 8px rgba(0,0,0,.15)}h1,h2{color:#ff6200;font-weight:normal}h1{font-size:1.4em}\
+h2{font-size:1.2em;margin-top:1.5em}.note{font-size:.85em;color:#666;border-left:3px solid #ff6200;\
+padding-left:.8em}th{text-align:left;padding-right:1.5em;font-weight:normal;color:#777}\
+label.account{display:block;padding:.6em 0;border-bottom:1px solid #eee}.iban{display:block;\
+font-size:.8em;color:#777;margin-left:1.8em}.buttons{display:flex;flex-direction:row-reverse;\
+justify-content:flex-start;gap:1em;margin-top:1.5em}button{padding:.6em 2em;border:1px solid \
+#ff6200;background:#fff;color:#ff6200;font-size:1em;cursor:pointer}button.primary{\
+background:#ff6200;color:#fff}.error{color:#b00020}";
+
+/// A payment page in the bank's look.
+pub fn payment_page(title: &str, body: &str) -> String {
+    page(title, PAYMENT_PAGE_STYLE, body)
+}
+
+/// A payment page that says what went wrong, with `status`.
+pub fn payment_error_page(status: StatusCode, message: &str) -> Response {
+    let body = payment_page(
+        "Something went wrong",
+        &format!(
+            "<h1>Something went wrong</h1>\n<p class=\"error\">{}</p>\n",
+            escape(message)
+        ),
+    );
+    html_response(status, body)
+}
+
 /// Self-contained, not cached, not to be framed (ING forbids embedding its authorization page).
 pub fn html_response(status: StatusCode, body: String) -> Response {
     let mut response = (status, body).into_response();

@@ -284,29 +284,10 @@ fn already_decided(status: &str) -> ScaError {
 
 impl IntoResponse for ScaError {
     fn into_response(self) -> Response {
-        let body = page(
-            "Something went wrong",
-            &format!(
-                "<h1>Something went wrong</h1>\n<p class=\"error\">{}</p>\n",
-                escape(&self.message)
-            ),
-        );
-        html_response(self.status, body)
+        html::payment_error_page(self.status, &self.message)
     }
 }
 
 fn page(title: &str, body: &str) -> String {
-    html::page(title, STYLE, body)
+    html::payment_page(title, body)
 }
-
-// The consent page's look, smaller (its helpers are private to consent/).
-const STYLE: &str = "body{margin:0;background:#f0f0f0;font-family:Arial,Helvetica,sans-serif;\
-color:#333}main{max-width:34em;margin:3em auto;background:#fff;padding:2em 2.5em;\
-box-shadow:0 2px 8px rgba(0,0,0,.15)}h1,h2{color:#ff6200;font-weight:normal}h1{font-size:1.4em}\
-h2{font-size:1.2em;margin-top:1.5em}.note{font-size:.85em;color:#666;border-left:3px solid #ff6200;\
-padding-left:.8em}th{text-align:left;padding-right:1.5em;font-weight:normal;color:#777}\
-label.account{display:block;padding:.6em 0;border-bottom:1px solid #eee}.iban{display:block;\
-font-size:.8em;color:#777;margin-left:1.8em}.buttons{display:flex;flex-direction:row-reverse;\
-justify-content:flex-start;gap:1em;margin-top:1.5em}button{padding:.6em 2em;border:1px solid \
-#ff6200;background:#fff;color:#ff6200;font-size:1em;cursor:pointer}button.primary{\
-background:#ff6200;color:#fff}.error{color:#b00020}";
