@@ -8,14 +8,16 @@ use crate::context::{
 use crate::environment::ActiveEnvironment;
 use crate::environment::model::EnvironmentKind;
 use crate::plan::plan_request;
-use crate::scenario::model::{AuthorizeVia, Callback, CaptureSource, Expect, Step, ValueCheck};
+use crate::scenario::model::{
+    AuthorizeVia, Callback, CaptureSource, Expect, Mutation, Step, ValueCheck,
+};
 use crate::scenario::{LoadedScenario, Located, Position, SourceError, SourceErrors};
 use crate::steps::authorize::plan_authorize;
 use crate::steps::callback::{callback_path, listen_address, listener_settings, respond_status};
 use crate::steps::mutate::{self, MutateError};
 use crate::steps::sign::{SignInputs, check_profile, key_role, sign};
 use crate::template::{Renderer, TemplateError};
-use obconform_core::wire::HttpRequest;
+use obconform_core::wire::{HttpRequest, is_tchar};
 use serde_json::Value;
 use std::time::SystemTime;
 
@@ -210,6 +212,15 @@ pub fn validate(
                     if let Err(e) = check_profile(&profile) {
                         errors.push(err(sign.at, e.to_string()));
                     }
+                    // The profile's algorithm must suit the key it signs with (ES256 with an
+                    // RSA key fails only at send time otherwise, after earlier steps were sent).
+                    if let (Some(algorithm), Some(key)) = (
+                        profile.algorithm,
+                        key_role(&profile).and_then(|role| env.signing_key(role)),
+                    ) && let Err(e) = algorithm.check_key(&key.key)
+                    {
+                        errors.push(err(sign.at, format!("algorithm {algorithm}: {e}")));
+                    }
                     if let Some(role) = key_role(&profile)
                         && env.signing_key(role).is_none()
                     {
@@ -235,6 +246,22 @@ pub fn validate(
                     "define it under `profiles:` in environments.yaml; known: {}",
                     env.profile_names().join(", ")
                 ))),
+            }
+        }
+
+        if let Some(request) = &step.request {
+            for (name, value) in request.headers.iter() {
+                if let Some(problem) = header_problem(name, &value.value) {
+                    errors.push(err(value.at, problem));
+                }
+            }
+        }
+        for mutation in &step.mutate {
+            if let Mutation::SetHeader { name, value } | Mutation::ResignHeader { name, value } =
+                &mutation.value
+                && let Some(problem) = header_problem(name, value)
+            {
+                errors.push(err(mutation.at, problem));
             }
         }
 
@@ -402,6 +429,23 @@ fn check_callback(
 /// signature of its kind, a certificate role, a signed or present header — is found missing
 /// before anything is sent. A request that cannot be signed is left to the run (and the checks
 /// above) to report.
+/// What makes a header unsendable, caught before anything is sent: a name that is not an HTTP
+/// token, or a line break in the value (which would inject another header).
+fn header_problem(name: &str, value: &str) -> Option<String> {
+    if name.is_empty() || !name.chars().all(is_tchar) {
+        return Some(format!(
+            "header name `{}` is not an HTTP token (letters, digits and !#$%&'*+-.^_`|~, no spaces)",
+            name.escape_debug()
+        ));
+    }
+    if value.contains(['\r', '\n']) {
+        return Some(format!(
+            "the value of header `{name}` has a line break, which would start another header"
+        ));
+    }
+    None
+}
+
 fn check_mutations(
     step: &Step,
     request: HttpRequest,

@@ -13,6 +13,7 @@
 //! the empty line, because signatures and digests cover bytes, not text.
 
 use obconform_core::sign::message::{Message, host_of_url, request_target_of_url};
+use obconform_core::wire::is_tchar;
 use obconform_core::wire::{HttpRequest, find_header};
 use std::path::{Path, PathBuf};
 
@@ -446,11 +447,6 @@ fn char_col(text: &str, at: usize) -> usize {
 
 fn is_space(b: u8) -> bool {
     b == b' ' || b == b'\t'
-}
-
-/// RFC 9110 `tchar`: what method and header-name tokens are made of.
-fn is_tchar(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
 }
 
 #[cfg(test)]

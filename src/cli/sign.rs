@@ -14,6 +14,7 @@ use obconform_core::certs::load_leaf_and_key;
 use obconform_core::certs::test_pki::PkiFiles;
 use obconform_core::sign::{Algorithm, SigningKey};
 use obconform_core::wire::HttpRequest;
+use obconform_core::wire::is_tchar;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -104,6 +105,12 @@ fn planned_request(args: &SignArgs) -> Result<HttpRequest, String> {
         (Some(_), false) => return Err("give --body-file or --form, not both".into()),
     };
     reqwest::Url::parse(&args.url).map_err(|e| format!("--url `{}`: {e}", args.url))?;
+    if args.method.is_empty() || !args.method.chars().all(is_tchar) {
+        return Err(format!(
+            "--method `{}` is not an HTTP method (a token such as GET, POST, PUT)",
+            args.method.escape_debug()
+        ));
+    }
     Ok(HttpRequest {
         method: args.method.to_ascii_uppercase(),
         url: args.url.clone(),
@@ -266,7 +273,7 @@ fn render_output(
     out.push_str("\n# curl\n");
     out.push_str(&format!(
         "curl -i -X {} {}",
-        request.method,
+        shell_quote(&request.method),
         shell_quote(&request.url)
     ));
     for (name, value) in &request.headers {

@@ -10,6 +10,7 @@ pub mod files;
 pub mod html;
 pub mod junit;
 pub mod model;
+pub mod printable;
 pub mod request_archive;
 pub mod terminal;
 pub mod wire_log;

@@ -4,6 +4,7 @@
 //! finishes, so parallel scenarios never interleave.
 
 use super::console;
+use crate::report::printable::printable;
 use crate::run::events::{Event, Reporter};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
@@ -50,6 +51,7 @@ impl RunOutput {
 
     /// A line outside any scenario (the environment's header).
     fn line(&self, text: &str) {
+        let text = printable(text);
         match &self.bar {
             Some(bar) => bar.suspend(|| println!("{text}")),
             None => println!("{text}"),
@@ -59,7 +61,7 @@ impl RunOutput {
     /// A scenario starts; with live output its header is printed now.
     fn started(&mut self, test_name: &str, header: &str) {
         if self.live {
-            println!("\n{header}");
+            println!("\n{}", printable(header));
         }
         self.running.push(test_name.to_string());
         self.kept.insert(test_name.to_string(), Vec::new());
@@ -69,7 +71,7 @@ impl RunOutput {
     /// A step finished: printed now (live), else kept for `finished`.
     fn step(&mut self, test_name: &str, line: String) {
         if self.live {
-            println!("{line}");
+            println!("{}", printable(&line));
         } else {
             self.kept
                 .entry(test_name.to_string())
@@ -86,6 +88,7 @@ impl RunOutput {
         } else {
             format!("\n{header}\n{}{summary}", with_newlines(&lines))
         };
+        let block = printable(&block);
         self.running.retain(|name| name != test_name);
         if !passed {
             self.failed += 1;

@@ -4,6 +4,7 @@
 
 use crate::archive::sidecar::rfc3339;
 use crate::report::console::{WireExchange, wire_text};
+use crate::report::printable::printable;
 use crate::run::events::{Event, Reporter};
 use crate::runner::ScenarioOutcome;
 use std::fs::File;
@@ -39,7 +40,7 @@ impl WireLog {
     pub fn scenario(&mut self, outcome: &ScenarioOutcome) {
         let text = scenario_text(outcome);
         let Some(file) = &mut self.file else { return };
-        if let Err(e) = file.write_all(text.as_bytes()) {
+        if let Err(e) = file.write_all(printable(&text).as_bytes()) {
             // One warning; the run goes on without the log rather than stopping.
             if !self.warned {
                 eprintln!(

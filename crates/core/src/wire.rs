@@ -49,6 +49,11 @@ pub fn path_of(url: &str) -> &str {
         .unwrap_or("/")
 }
 
+/// RFC 9110 `tchar`: what method and header-name tokens are made of.
+pub fn is_tchar(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+}
+
 /// The first value of a header (names are case-insensitive), for requests and responses alike.
 pub fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
