@@ -20,8 +20,10 @@ use std::time::Duration;
 pub enum EnvironmentError {
     #[error("{0}")]
     Source(#[from] SourceError),
-    #[error("environment `{env}`: certs.{role}: {source}")]
+    #[error("{at}: environment `{env}`: certs.{role}: {source}")]
     Cert {
+        /// `environments.yaml:LINE:COL` of the environment.
+        at: String,
         env: String,
         role: String,
         #[source]
@@ -360,6 +362,8 @@ impl EnvironmentsSource {
                 .into()
         };
         let base = self.path.parent().unwrap_or(Path::new("."));
+        // Where certificate errors point: the environment's entry in the file.
+        let at = format!("{}:{}", self.path.display(), located.at);
         // What `${NAME}` reads: the running sandbox's own values (embedded only), then the
         // process environment, then the environment's env_file.
         let published = match (env.kind, embedded) {
@@ -478,7 +482,7 @@ impl EnvironmentsSource {
             match embedded {
                 Some(target) => {
                     trust.anchors = load_trust_anchors(&target.pki.ca_cert)
-                        .map_err(|source| cert_err(name, "trust", source))?
+                        .map_err(|source| cert_err(&at, name, "trust", source))?
                 }
                 None => trust.system = true,
             }
@@ -488,8 +492,8 @@ impl EnvironmentsSource {
                 trust.system = true;
             } else {
                 let path = resolve(entry)?;
-                let anchors =
-                    load_trust_anchors(&path).map_err(|source| cert_err(name, "trust", source))?;
+                let anchors = load_trust_anchors(&path)
+                    .map_err(|source| cert_err(&at, name, "trust", source))?;
                 trust.anchors.extend(anchors);
             }
         }
@@ -503,7 +507,7 @@ impl EnvironmentsSource {
                 .passphrase_env
                 .as_deref()
                 .map(|var| (var, lookup(var)));
-            let fail = |source| cert_err(name, role, with_hint(source, env.kind));
+            let fail = |source| cert_err(&at, name, role, with_hint(source, env.kind));
             let (chain, key) =
                 load_cert_and_key(&files.cert, files.key.as_deref(), passphrase).map_err(fail)?;
             identities.push((
@@ -726,8 +730,9 @@ fn resolve_pair(
     })
 }
 
-fn cert_err(env: &str, role: &str, source: CertError) -> EnvironmentError {
+fn cert_err(at: &str, env: &str, role: &str, source: CertError) -> EnvironmentError {
     EnvironmentError::Cert {
+        at: at.to_string(),
         env: env.to_string(),
         role: role.to_string(),
         source,

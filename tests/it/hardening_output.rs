@@ -117,3 +117,22 @@ fn sign_refuses_a_method_that_is_not_a_token() {
     );
     assert!(!dir.path().join("X").exists());
 }
+
+#[test]
+fn a_certificate_error_points_at_its_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = "environments:\n  sandbox:\n    kind: sandbox\n    api: https://127.0.0.1:9\n    trust: [system]\n    certs:\n      tls: { cert: missing.cer, key: missing.key }\n";
+    write(dir.path(), "environments.yaml", env);
+    let file = write(dir.path(), "s.yaml", &scenario("cert", TOKEN_STEP));
+    let out = obconform(
+        &["run", file.to_str().unwrap(), "--env", "sandbox"],
+        dir.path(),
+    );
+    out.assert_no_panic();
+    assert_eq!(out.code, 2, "{out}");
+    assert!(
+        out.stderr
+            .contains("environments.yaml:3:5: environment `sandbox`: certs.tls"),
+        "{out}"
+    );
+}

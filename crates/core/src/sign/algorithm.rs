@@ -420,7 +420,13 @@ pub fn describe_key<T: HasPublic>(key: &PKeyRef<T>) -> String {
                 _ => format!("EC {} bits", key.bits()),
             }
         }
-        other => format!("{other:?} {}", key.bits()),
+        Id::ED25519 => "Ed25519".into(),
+        Id::ED448 => "Ed448".into(),
+        Id::DSA => format!("DSA {}", key.bits()),
+        // OpenSSL's own short name when it has one (`Id(1087)` says nothing to a user).
+        other => Nid::from_raw(other.as_raw())
+            .short_name()
+            .map_or_else(|_| format!("key type {}", other.as_raw()), str::to_string),
     }
 }
 
@@ -451,6 +457,16 @@ fn raw_to_der(raw: &[u8], field: usize) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn keys_are_described_by_their_type() {
+        let ed = openssl::pkey::PKey::generate_ed25519().unwrap();
+        assert_eq!(describe_key(&ed), "Ed25519");
+        let rsa =
+            openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+        assert_eq!(describe_key(&rsa), "RSA 2048");
+    }
+
     use super::*;
     use openssl::ec::{EcGroup, EcKey};
     use openssl::pkey::PKey;
