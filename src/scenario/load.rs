@@ -75,9 +75,25 @@ pub fn parse_yaml<T: DeserializeOwned>(path: &Path, source: &str) -> Result<T, S
             })
             .unwrap_or_default();
         let options = serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off };
-        let message = strip_location_suffix(&e.render_with_options(options));
+        let message = plain_message(&strip_location_suffix(&e.render_with_options(options)));
         SourceError::new(path, source, at, message).with_help(help_for(&e.to_string()))
     })
+}
+
+/// The parser's internal wording put the way a user reads it.
+fn plain_message(message: &str) -> String {
+    if message.contains("budget breached") {
+        return "the document is too large or nests, repeats or aliases too much to be read                 safely (a YAML bomb?)"
+            .into();
+    }
+    if message.contains("did not match any variant of untagged enum") {
+        return "this value has none of the forms allowed here (see `obconform schema` for them)"
+            .into();
+    }
+    if message.contains("invalid u64") || message.contains("invalid u16") {
+        return format!("{message}: expected a whole number that is not negative");
+    }
+    message.to_string()
 }
 
 /// serde-saphyr ends plain messages with " at line L, column C"; we show the place ourselves.

@@ -136,3 +136,17 @@ fn a_certificate_error_points_at_its_environment() {
         "{out}"
     );
 }
+
+#[test]
+fn a_value_of_no_allowed_form_is_named_plainly() {
+    let step = format!("{TOKEN_STEP}    expect: {{ status: \"abc\" }}\n");
+    let out = run(&scenario("status of no form", &step));
+    assert_eq!(out.code, 2, "{out}");
+    let first = out.stderr.lines().next().unwrap_or_default();
+    assert_eq!(
+        first,
+        "error: this value has none of the forms allowed here (see `obconform schema` for them)",
+        "{out}"
+    );
+    assert!(!out.stderr.contains("untagged enum"), "{out}");
+}
