@@ -646,9 +646,15 @@ where
         if unmet.is_empty() {
             return Ok((exchange, None));
         }
-        if started.elapsed() + retry.interval > retry.timeout {
+        let capped = attempts >= crate::scenario::model::MAX_RETRY_ATTEMPTS;
+        if capped || started.elapsed() + retry.interval > retry.timeout {
+            let limit = if capped {
+                " (the most a retry sends)"
+            } else {
+                ""
+            };
             let why = format!(
-                "retry: `until` not met after {attempts} attempts in {:.1} s (timeout {:.1} s): {}",
+                "retry: `until` not met after {attempts} attempts{limit} in {:.1} s (timeout {:.1} s): {}",
                 started.elapsed().as_secs_f64(),
                 retry.timeout.as_secs_f64(),
                 messages(unmet).join("; ")

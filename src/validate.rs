@@ -79,6 +79,19 @@ pub fn validate(
         }
         step_names.push(step_name);
 
+        for path in step.snapshot.iter().flat_map(|s| s.extra_redactions()) {
+            if let Err(e) = serde_json_path::JsonPath::parse(path) {
+                let at = written_after(&loaded.source, step.name.at, path).unwrap_or(step.name.at);
+                errors.push(
+                    err(
+                        at,
+                        format!("snapshot.redact: `{path}` is not a valid JSONPath: {e}"),
+                    )
+                    .with_help("paths start with `$`, e.g. `$.transactions[*].bookingDate`"),
+                );
+            }
+        }
+
         let dry = Value::Object(data.clone());
         if let Some(callback) = &step.callback {
             check_callback(loaded, step, callback, &dry, renderer, &err, &mut errors);
@@ -519,6 +532,22 @@ fn certificate_role_help(role: &str) -> String {
         }
         None => format!("add `{role}` (certificate and key) under `certs:` in environments.yaml"),
     }
+}
+
+/// Where `text` is next written in `source` from the line of `from` on (values that keep no
+/// position of their own, such as those inside an either-form key).
+fn written_after(source: &str, from: Position, text: &str) -> Option<Position> {
+    let first = usize::try_from(from.line).ok()?.saturating_sub(1);
+    source
+        .lines()
+        .enumerate()
+        .skip(first)
+        .find_map(|(i, line)| {
+            line.find(text).map(|column| Position {
+                line: i as u64 + 1,
+                column: column as u64 + 1,
+            })
+        })
 }
 
 /// The JSONPaths and value checks of `expect` (or of a `retry`'s `until`).

@@ -30,18 +30,57 @@ pub struct ArchiveError {
     pub source: std::io::Error,
 }
 
+/// The file that marks `DIR/requests/` as made by obconform: only a marked folder is removed
+/// when the next run starts.
+pub const MARKER: &str = ".obconform-requests";
+
+/// Why `out/requests` must not be touched: it exists, is not empty and has no marker (someone
+/// else's folder, or a file). `None` when the archive may start there.
+pub fn refusal(out: &Path) -> Option<String> {
+    let requests = out.join("requests");
+    if !ours_or_empty(&requests) {
+        return Some(format!(
+            "{} was not made by obconform (no {MARKER} marker in it); the request archive \
+             removes only a folder it made: move it away or choose another --out",
+            requests.display()
+        ));
+    }
+    None
+}
+
+/// `path` is absent, an empty folder, or a folder with the marker.
+fn ours_or_empty(path: &Path) -> bool {
+    match std::fs::symlink_metadata(path) {
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        Ok(meta) if meta.is_dir() => {
+            path.join(MARKER).is_file()
+                || std::fs::read_dir(path).is_ok_and(|mut entries| entries.next().is_none())
+        }
+        Ok(_) => false,
+    }
+}
+
 impl Archive {
-    /// The archive under `out`, with the `requests/` folder of an earlier run removed (nothing
-    /// else in `out` is touched). The archive is usable even when the removal failed: files are
-    /// then overwritten one by one.
+    /// The archive under `out`, with the `requests/` folder of an earlier run removed when it
+    /// carries the marker (nothing else in `out` is touched; an unmarked folder is left alone
+    /// and reported). The archive is usable even when the removal failed: files are then
+    /// overwritten one by one.
     pub fn start(out: &Path) -> (Archive, Result<(), ArchiveError>) {
         let requests = out.join("requests");
-        let cleared = match std::fs::remove_dir_all(&requests) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(ArchiveError {
-                path: requests.clone(),
-                source: e,
-            }),
-            _ => Ok(()),
+        let fail = |source| ArchiveError {
+            path: requests.clone(),
+            source,
+        };
+        let cleared = if let Some(why) = refusal(out) {
+            Err(fail(std::io::Error::other(why)))
+        } else {
+            match std::fs::remove_dir_all(&requests) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(fail(e)),
+                _ => write_private(
+                    &requests.join(MARKER),
+                    b"made by obconform run: the next run with this --out removes this folder\n",
+                ),
+            }
         };
         (Archive { requests }, cleared)
     }
@@ -229,6 +268,7 @@ mod tests {
     fn layout_retry_suffixes_sidecars_and_a_fresh_start() {
         let out = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(out.path().join("requests/old")).unwrap();
+        std::fs::write(out.path().join("requests").join(MARKER), "").unwrap();
         std::fs::write(out.path().join("keep.txt"), "mine").unwrap();
         let (archive, cleared) = Archive::start(out.path());
         cleared.unwrap();
@@ -273,6 +313,21 @@ mod tests {
             let mode = std::fs::metadata(&one[0]).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn an_unmarked_requests_folder_is_left_alone() {
+        let out = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(out.path().join("requests")).unwrap();
+        std::fs::write(out.path().join("requests/precious.txt"), "mine").unwrap();
+        assert!(
+            refusal(out.path())
+                .unwrap()
+                .contains("not made by obconform")
+        );
+        let (_, cleared) = Archive::start(out.path());
+        assert!(cleared.is_err());
+        assert!(out.path().join("requests/precious.txt").exists());
     }
 
     #[test]

@@ -154,16 +154,22 @@ pub struct RunArgs {
     pub coverage: bool,
 }
 
-/// `K/N` with 1 ≤ K ≤ N.
+/// `K/N` with 1 ≤ K ≤ N ≤ 10,000.
 fn parse_partition(text: &str) -> Result<Partition, String> {
-    let usage = || format!("`{text}`: expected K/N with 1 <= K <= N, e.g. 2/3");
+    let usage = || {
+        format!(
+            "`{text}`: expected K/N with 1 <= K <= N <= {}, e.g. 2/3",
+            Partition::MAX_COUNT
+        )
+    };
     let (k, n) = text.split_once('/').ok_or_else(usage)?;
     let index: u32 = k.trim().parse().map_err(|_| usage())?;
     let count: u32 = n.trim().parse().map_err(|_| usage())?;
-    if index == 0 || index > count {
+    let partition = Partition { index, count };
+    if partition.invalid().is_some() {
         return Err(usage());
     }
-    Ok(Partition { index, count })
+    Ok(partition)
 }
 
 #[derive(Debug, clap::Args)]

@@ -28,6 +28,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub async fn run(args: RunArgs) -> Outcome {
+    if let Err(e) = output_folders_usable(&args) {
+        eprintln!("error: {e}");
+        return Outcome::UsageError;
+    }
     let files = match scenario_files(&args.paths) {
         Ok(files) if files.is_empty() => {
             eprintln!(
@@ -252,6 +256,42 @@ pub async fn run(args: RunArgs) -> Outcome {
         None if tally.failed == 0 => Outcome::Success,
         None if tally.failed == tally.unreachable => Outcome::Unreachable,
         None => Outcome::Failure,
+    }
+}
+
+/// The folders the run writes into can be written: `--snapshot-dir` and `--out` are folders (or
+/// can be made), and `--out`'s `requests/` is one obconform made, checked before anything runs.
+fn output_folders_usable(args: &RunArgs) -> Result<(), String> {
+    if !args.no_snapshots {
+        folder_usable("--snapshot-dir", &args.snapshot_dir)?;
+    }
+    folder_usable("--out", &args.out)?;
+    match crate::archive::store::refusal(&args.out) {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
+}
+
+/// `path` is a folder, or the nearest existing folder above it is one (so it can be made).
+fn folder_usable(flag: &str, path: &std::path::Path) -> Result<(), String> {
+    let Some(existing) = path.ancestors().find(|a| a.exists()) else {
+        return Ok(());
+    };
+    if existing.is_dir() {
+        return Ok(());
+    }
+    if existing == path {
+        Err(format!(
+            "{flag} {} is a file, not a folder: point {flag} at a folder (it is made when missing)",
+            path.display()
+        ))
+    } else {
+        Err(format!(
+            "{flag} {}: {} is a file, not a folder: point {flag} at a folder (it is made when \
+             missing)",
+            path.display(),
+            existing.display()
+        ))
     }
 }
 

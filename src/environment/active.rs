@@ -310,10 +310,36 @@ pub fn locate_environments_file(
 pub fn load_environments(path: &Path) -> Result<EnvironmentsSource, EnvironmentError> {
     let text = read_source(path)?;
     let file = parse_yaml::<EnvironmentsFile>(path, &text)?;
+    for (name, environment) in file.environments.iter() {
+        if let Err(why) = crate::scenario::model::safe_segment("environment", name) {
+            let at = key_position(&text, name).unwrap_or(environment.at);
+            return Err(SourceError::new(path, &text, at, why)
+                .with_help("environment names are folder names under --snapshot-dir")
+                .into());
+        }
+    }
     Ok(EnvironmentsSource {
         path: path.to_path_buf(),
         text,
         file,
+    })
+}
+
+/// Where the mapping key `name` is written (plain or quoted), the first time.
+fn key_position(text: &str, name: &str) -> Option<Position> {
+    let keys = [
+        format!("{name}:"),
+        format!("'{name}':"),
+        format!("\"{name}\":"),
+    ];
+    text.lines().enumerate().find_map(|(i, line)| {
+        let trimmed = line.trim_start();
+        keys.iter()
+            .any(|k| trimmed.starts_with(k.as_str()))
+            .then(|| Position {
+                line: i as u64 + 1,
+                column: (line.len() - trimmed.len()) as u64 + 1,
+            })
     })
 }
 

@@ -64,5 +64,8 @@ pub fn read_report(path: &Path) -> Result<RunReport, ReportError> {
             super::model::FORMAT
         )));
     }
+    if let Some(why) = report.partitions.iter().find_map(|p| p.invalid()) {
+        return Err(fail(format!("{why}: not a report of a partitioned run")));
+    }
     Ok(report)
 }

@@ -46,6 +46,28 @@ pub struct Partition {
     pub count: u32,
 }
 
+impl Partition {
+    /// The most parts a run may be split into.
+    pub const MAX_COUNT: u32 = 10_000;
+
+    /// Why this is not a part of a split (1 ≤ index ≤ count ≤ [`Self::MAX_COUNT`]), if it is not.
+    pub fn invalid(self) -> Option<String> {
+        if self.count == 0 || self.count > Self::MAX_COUNT {
+            Some(format!(
+                "partition {self}: a run is split into 1 to {} parts",
+                Self::MAX_COUNT
+            ))
+        } else if self.index == 0 || self.index > self.count {
+            Some(format!(
+                "partition {self}: the part number must be between 1 and {}",
+                self.count
+            ))
+        } else {
+            None
+        }
+    }
+}
+
 impl fmt::Display for Partition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.index, self.count)

@@ -66,7 +66,10 @@ pub fn read_source(path: &Path) -> Result<String, SourceError> {
 
 /// Parses YAML into `T`, turning serde-saphyr's error into a `SourceError` for `path`.
 pub fn parse_yaml<T: DeserializeOwned>(path: &Path, source: &str) -> Result<T, SourceError> {
-    serde_saphyr::from_str::<T>(source).map_err(|e| {
+    // Booleans are YAML's `true` / `false` only: `yes`, `on` or a quoted `'yes'` are refused
+    // rather than read as true.
+    let options = serde_saphyr::options! { strict_booleans: true };
+    serde_saphyr::from_str_with_options::<T>(source, options).map_err(|e| {
         let at = e
             .location()
             .map(|l| Position {
@@ -105,7 +108,14 @@ fn strip_location_suffix(message: &str) -> String {
 }
 
 fn help_for(message: &str) -> String {
-    if message.contains("unknown field") {
+    if message.contains("strict mode expects true/false") {
+        "write true or false, unquoted (yes, no, on and off are not booleans here)".into()
+    } else if message.contains("did not match any variant of untagged enum") {
+        "the value has none of the accepted shapes; `obconform schema` shows each key's forms"
+            .into()
+    } else if message.contains("invalid u64") || message.contains("invalid u16") {
+        "write a whole number, unquoted, not negative (e.g. 30)".into()
+    } else if message.contains("unknown field") {
         "remove or correct the key; `obconform schema` prints every key the format allows".into()
     } else if message.contains("missing field") {
         "add the missing key; `obconform schema` describes the format".into()

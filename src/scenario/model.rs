@@ -20,7 +20,9 @@ use std::fmt;
 pub struct Scenario {
     /// What the scenario proves, in one line.
     pub name: String,
-    /// The system under test, e.g. `ing-psd2`; the test is named `<system>::<file stem>`.
+    /// The system under test, e.g. `ing-psd2`; the test is named `<system>::<file stem>`. One
+    /// folder name (its snapshots are kept under it): letters, digits, `-`, `_` and `.`.
+    #[serde(deserialize_with = "system_name")]
     pub system: String,
     /// Longer free text; not interpreted.
     #[serde(default)]
@@ -137,7 +139,7 @@ pub struct Callback {
     /// not one). POSTs that do not are passed over and waiting goes on. Default: any POST.
     #[serde(default)]
     pub until: Option<Expect>,
-    /// How long to wait: `30s`, `2m` (default `30s`).
+    /// How long to wait: `30s`, `2m` (default `30s`, at most `1440m`).
     #[serde(default = "default_timeout", deserialize_with = "duration")]
     #[schemars(with = "String")]
     pub timeout: std::time::Duration,
@@ -160,14 +162,35 @@ pub struct Callback {
 pub struct Retry {
     /// What the response must satisfy to stop polling (the checks of `expect`).
     pub until: Expect,
-    /// Time between attempts: `500ms`, `2s`, `1m` (default `1s`).
-    #[serde(default = "default_interval", deserialize_with = "duration")]
+    /// Time between attempts: `500ms`, `2s`, `1m` (default `1s`; at least `10ms`, at most
+    /// `1440m`).
+    #[serde(default = "default_interval", deserialize_with = "retry_interval")]
     #[schemars(with = "String")]
     pub interval: std::time::Duration,
-    /// How long to keep polling: `30s`, `2m` (default `30s`).
+    /// How long to keep polling: `30s`, `2m` (default `30s`, at most `1440m`); at most 1000
+    /// attempts are sent whatever the timeout.
     #[serde(default = "default_timeout", deserialize_with = "duration")]
     #[schemars(with = "String")]
     pub timeout: std::time::Duration,
+}
+
+fn system_name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    safe_segment("system", &name).map_err(de::Error::custom)?;
+    Ok(name)
+}
+
+/// `name` can be one folder name under another: not empty, not `.` or `..`, only letters,
+/// digits, `-`, `_` and `.` (no `/`, `\\`, nor anything a path could escape with).
+pub fn safe_segment(what: &str, name: &str) -> Result<(), String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if name.is_empty() || name == "." || name == ".." || !name.chars().all(allowed) {
+        return Err(format!(
+            "{what} name `{name}` cannot name a folder: use letters, digits, `-`, `_` and `.` \
+             (not `.` or `..`, no `/`)"
+        ));
+    }
+    Ok(())
 }
 
 fn yes() -> bool {
@@ -187,8 +210,42 @@ fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<std::time::Dur
     parse_duration(&text).map_err(de::Error::custom)
 }
 
-/// `250ms`, `2s`, `1.5s`, `3m`: a number and a unit.
+/// A retry `interval`: a duration, at least [`MIN_RETRY_INTERVAL`].
+fn retry_interval<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<std::time::Duration, D::Error> {
+    let interval = duration(deserializer)?;
+    if interval < MIN_RETRY_INTERVAL {
+        return Err(de::Error::custom(format!(
+            "retry interval {} ms is too short: at least {} ms between attempts",
+            interval.as_millis(),
+            MIN_RETRY_INTERVAL.as_millis()
+        )));
+    }
+    Ok(interval)
+}
+
+/// The longest `timeout` or `interval` a scenario may ask for: 24 hours (`1440m`).
+pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+/// The longest `shift-time`: 366 days (`527040m`).
+pub const MAX_TIME_SHIFT: std::time::Duration = std::time::Duration::from_secs(366 * 24 * 60 * 60);
+
+/// The shortest retry `interval`: 10 ms, so a poll cannot flood the server.
+pub const MIN_RETRY_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// The most requests one `retry` step sends, whatever its timeout.
+pub const MAX_RETRY_ATTEMPTS: u32 = 1000;
+
+/// `250ms`, `2s`, `1.5s`, `3m`: a number and a unit, at most [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    parse_duration_within(text, MAX_DURATION)
+}
+
+fn parse_duration_within(
+    text: &str,
+    max: std::time::Duration,
+) -> Result<std::time::Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -207,7 +264,17 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
             ));
         }
     };
-    Ok(std::time::Duration::from_secs_f64(seconds))
+    let too_long = || {
+        format!(
+            "`{text}` is too long: at most {}m ({} s)",
+            max.as_secs() / 60,
+            max.as_secs()
+        )
+    };
+    if !seconds.is_finite() || seconds > max.as_secs_f64() {
+        return Err(too_long());
+    }
+    std::time::Duration::try_from_secs_f64(seconds).map_err(|_| too_long())
 }
 
 /// A change made to a request after signing. Edits (`remove-header`, `set-header`, `set-body`,
@@ -303,7 +370,7 @@ impl TimeShift {
             Some(rest) => (true, rest),
             None => (false, text.strip_prefix('+').unwrap_or(text)),
         };
-        let by = parse_duration(rest)?;
+        let by = parse_duration_within(rest, MAX_TIME_SHIFT)?;
         Ok(TimeShift { earlier, by })
     }
 
@@ -913,5 +980,22 @@ mod tests {
                 .unwrap_err()
                 .contains("not a duration")
         );
+    }
+
+    #[test]
+    fn durations_are_bounded() {
+        assert_eq!(parse_duration("1440m"), Ok(Duration::from_secs(86_400)));
+        let nines = format!("{}s", "9".repeat(400));
+        for huge in ["1441m", "99999999999999999999s", nines.as_str()] {
+            let error = parse_duration(huge).unwrap_err();
+            assert!(error.contains("too long"), "{huge}: {error}");
+        }
+        assert!(
+            parse_duration("99999999999999999999s")
+                .unwrap_err()
+                .contains("is too long: at most 1440m")
+        );
+        assert!(super::TimeShift::parse("-99999999999999m").is_err());
+        assert!(super::TimeShift::parse("-527040m").is_ok());
     }
 }

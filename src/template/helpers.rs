@@ -81,7 +81,14 @@ fn now(
 ) -> HelperResult {
     let mut at = Utc::now();
     if let Some(offset) = h.hash_get("offset") {
-        at += parse_offset(&as_text(offset.value())).map_err(|e| invalid("now", e))?;
+        let text = as_text(offset.value());
+        let by = parse_offset(&text).map_err(|e| invalid("now", e))?;
+        at = at.checked_add_signed(by).ok_or_else(|| {
+            invalid(
+                "now",
+                format!("offset `{text}` moves the time outside the calendar"),
+            )
+        })?;
     }
     let format = match h.param(0) {
         Some(_) => Some(as_text(first_param(h, "now")?)),
@@ -103,6 +110,7 @@ fn now(
     Ok(())
 }
 
+/// A signed offset; an error (not a panic) for one chrono cannot hold.
 fn parse_offset(text: &str) -> Result<Duration, String> {
     let bad = || format!("offset `{text}` is not like -7d, +2h, 30m or 10s");
     let trimmed = text.trim();
@@ -115,13 +123,14 @@ fn parse_offset(text: &str) -> Result<Duration, String> {
         .parse()
         .map_err(|_| bad())?;
     let amount = sign * amount;
-    match unit {
-        's' => Ok(Duration::seconds(amount)),
-        'm' => Ok(Duration::minutes(amount)),
-        'h' => Ok(Duration::hours(amount)),
-        'd' => Ok(Duration::days(amount)),
-        _ => Err(bad()),
-    }
+    let by = match unit {
+        's' => Duration::try_seconds(amount),
+        'm' => Duration::try_minutes(amount),
+        'h' => Duration::try_hours(amount),
+        'd' => Duration::try_days(amount),
+        _ => return Err(bad()),
+    };
+    by.ok_or_else(|| format!("offset `{text}` is too large"))
 }
 
 /// RFC 3986 unreserved characters stay; everything else is percent-encoded (space as %20).
@@ -155,4 +164,24 @@ fn base64(
     let value = as_text(first_param(h, "base64")?);
     out.write(&base64::engine::general_purpose::STANDARD.encode(value.as_bytes()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod offset_tests {
+    use super::parse_offset;
+
+    #[test]
+    fn offsets_out_of_range_are_errors() {
+        assert_eq!(parse_offset("-7d"), Ok(chrono::Duration::days(-7)));
+        for huge in [
+            "-99999999999999d",
+            "-9223372036854775807s",
+            "9223372036854775807h",
+        ] {
+            assert!(
+                parse_offset(huge).unwrap_err().contains("is too large"),
+                "{huge}"
+            );
+        }
+    }
 }

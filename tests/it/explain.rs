@@ -424,6 +424,7 @@ fn run_archives_every_request_sent_redacted_and_private() {
     let out = tmp.path().join("out");
     // Left from an earlier run: requests/ goes, anything else stays.
     write(&out, "requests/stale/01-old.http", "GET / HTTP/1.1\n\n");
+    write(&out, "requests/.obconform-requests", "");
     write(&out, "notes.txt", "mine");
     let result = run_archived(
         &out,
@@ -669,7 +670,10 @@ fn archived_copies_never_hold_the_tokens_and_codes_that_were_sent() {
     secrets.dedup();
     // Application and customer tokens, the code, the refresh token (sent to refresh and revoke).
     assert!(secrets.len() >= 4, "{secrets:?}");
-    let files = files_under(archive.dir(), "");
+    let files = files_under(archive.dir(), ".http")
+        .into_iter()
+        .chain(files_under(archive.dir(), ".json"))
+        .collect::<Vec<_>>();
     assert_eq!(
         files.len(),
         2 * sent,

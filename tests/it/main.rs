@@ -19,6 +19,7 @@ mod events;
 mod explain;
 mod guide_scripts;
 mod hardening_output;
+mod hardening_runner;
 mod harness;
 mod mutate_faults;
 mod pkcs12_environment;

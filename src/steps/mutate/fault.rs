@@ -6,7 +6,8 @@ use super::recipe::{Line, Recipe};
 use super::{Keys, MutateError, edit};
 use crate::scenario::model::{Mutation, TimeShift};
 use obconform_core::sign::message::{
-    Message, imf_fixdate, parse_imf_fixdate, parse_sig_t, request_target_of_url, sig_t,
+    Message, checked_imf_fixdate, checked_sig_t, parse_imf_fixdate, parse_sig_t,
+    request_target_of_url,
 };
 use obconform_core::wire::HttpRequest;
 use serde_json::Value;
@@ -125,7 +126,10 @@ fn shift_time(
                 "the Date header `{date}` is not an IMF-fixdate to shift"
             ))
         })?;
-        let shifted = imf_fixdate(shift.apply(at).ok_or_else(out_of_range)?);
+        let shifted = shift
+            .apply(at)
+            .and_then(checked_imf_fixdate)
+            .ok_or_else(out_of_range)?;
         edit::set_header(request, "Date", &shifted);
         if let Ok(line) = recipe.line_mut("date") {
             line.set_value(&shifted);
@@ -136,7 +140,10 @@ fn shift_time(
         let at = parse_sig_t(text).ok_or_else(|| {
             MutateError::Unusable(format!("sigT `{text}` is not a time to shift"))
         })?;
-        let shifted = sig_t(shift.apply(at).ok_or_else(out_of_range)?);
+        let shifted = shift
+            .apply(at)
+            .and_then(checked_sig_t)
+            .ok_or_else(out_of_range)?;
         recipe.set_jws_field("sigT", Some(shifted.into()))?;
         moved = true;
     }

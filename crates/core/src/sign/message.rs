@@ -124,6 +124,37 @@ pub fn imf_fixdate(at: SystemTime) -> String {
     DateTime::<Utc>::from(at).format(IMF_FIXDATE).to_string()
 }
 
+/// [`imf_fixdate`], or `None` for a time outside the calendar chrono can write (where the
+/// plain conversion panics).
+pub fn checked_imf_fixdate(at: SystemTime) -> Option<String> {
+    Some(checked_utc(at)?.format(IMF_FIXDATE).to_string())
+}
+
+/// [`sig_t`], or `None` for a time outside the calendar chrono can write.
+pub fn checked_sig_t(at: SystemTime) -> Option<String> {
+    Some(checked_utc(at)?.format(SIG_T).to_string())
+}
+
+/// `at` as a UTC date and time, or `None` out of chrono's range.
+fn checked_utc(at: SystemTime) -> Option<DateTime<Utc>> {
+    match at.duration_since(std::time::UNIX_EPOCH) {
+        Ok(after) => {
+            DateTime::from_timestamp(i64::try_from(after.as_secs()).ok()?, after.subsec_nanos())
+        }
+        Err(before) => {
+            let before = before.duration();
+            let secs = i64::try_from(before.as_secs()).ok()?;
+            match before.subsec_nanos() {
+                0 => DateTime::from_timestamp(secs.checked_neg()?, 0),
+                nanos => DateTime::from_timestamp(
+                    secs.checked_neg()?.checked_sub(1)?,
+                    1_000_000_000 - nanos,
+                ),
+            }
+        }
+    }
+}
+
 /// Parses an IMF-fixdate strictly (no other HTTP date forms, no unpadded day).
 pub fn parse_imf_fixdate(text: &str) -> Option<SystemTime> {
     let parsed = NaiveDateTime::parse_from_str(text, IMF_FIXDATE).ok()?;
@@ -165,6 +196,18 @@ mod tests {
         assert_eq!(parse_imf_fixdate("Tue, 05 Nov 2019 12:41:32 GMT"), Some(at));
         assert_eq!(parse_imf_fixdate("Tue, 5 Nov 2019 12:41:32 GMT"), None);
         assert_eq!(parse_imf_fixdate("2019-11-05T12:41:32Z"), None);
+        assert_eq!(
+            checked_imf_fixdate(at).as_deref(),
+            Some("Tue, 05 Nov 2019 12:41:32 GMT")
+        );
+        let before_1970 = std::time::UNIX_EPOCH - std::time::Duration::from_millis(1_500);
+        assert_eq!(
+            checked_sig_t(before_1970).as_deref(),
+            Some("1969-12-31T23:59:58Z")
+        );
+        let far = std::time::UNIX_EPOCH - std::time::Duration::from_secs(99_999_999_999_999 * 60);
+        assert_eq!(checked_imf_fixdate(far), None);
+        assert_eq!(checked_sig_t(far), None);
         assert_eq!(sig_t(at), "2019-11-05T12:41:32Z");
         assert_eq!(parse_sig_t("2019-11-05T12:41:32Z"), Some(at));
         assert_eq!(parse_sig_t("2019-11-05T12:41:2Z"), None);
