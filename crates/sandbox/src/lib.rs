@@ -318,6 +318,11 @@ impl Sandbox {
         self.failures.lines()
     }
 
+    /// How many access tokens the sandbox remembers (valid or recently expired; bounded).
+    pub fn tokens_remembered(&self) -> usize {
+        self.state.kernel.tokens.len()
+    }
+
     /// The API listener's address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
