@@ -20,6 +20,7 @@ mod explain;
 mod guide_scripts;
 mod hardening_output;
 mod hardening_runner;
+mod hardening_sandbox;
 mod harness;
 mod mutate_faults;
 mod pkcs12_environment;

@@ -68,8 +68,8 @@ pub use self::kernel::pki::{
     CLIENT_TLS_CERT_FILE, CLIENT_TLS_KEY_FILE, PARTNER_ENV_FILE, PkiFiles, SIGNING_CERT_SERIAL_HEX,
     TLS_CERT_SERIAL_HEX,
 };
-use self::kernel::tls::ClientAuth;
-pub use self::kernel::tls::PeerCertificate;
+use self::kernel::tls::{ClientAuth, FailureLog};
+pub use self::kernel::tls::{ConnectionLimits, PeerCertificate};
 pub use self::partner::config::PartnerConfig;
 pub use self::partner::credentials::PartnerCredentials;
 pub use self::showcase::PREMIUM_CLIENT_ID;
@@ -98,6 +98,7 @@ pub struct SandboxConfig {
     pub pki_dir: Option<PathBuf>,
     /// The partner API's IP allowlist and rate limit.
     pub partner: PartnerConfig,
+    pub limits: ConnectionLimits,
 }
 
 impl SandboxConfig {
@@ -107,6 +108,7 @@ impl SandboxConfig {
             listen,
             pki_dir: None,
             partner: PartnerConfig::default(),
+            limits: ConnectionLimits::default(),
         }
     }
 
@@ -119,6 +121,12 @@ impl SandboxConfig {
     /// Writes the PKI (and `partner-api.env`) into `dir`, kept after the sandbox stops.
     pub fn with_pki_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.pki_dir = Some(dir.into());
+        self
+    }
+
+    /// Connection cap and timeouts of both listeners (defaults: [`ConnectionLimits::default`]).
+    pub fn with_limits(mut self, limits: ConnectionLimits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -137,6 +145,7 @@ pub struct Sandbox {
     state: SandboxState,
     cancel: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    failures: Arc<FailureLog>,
     // Declared last: dropped after the fields above, removing the PKI files.
     temp_dir: Option<PrivateTempDir>,
 }
@@ -260,17 +269,22 @@ impl Sandbox {
         let consent_tls = kernel::tls::server_config(ca, cert, key, ClientAuth::Optional)?;
 
         let (cancel, cancelled) = watch::channel(false);
+        let failures = Arc::new(FailureLog::new(config.limits.log_period));
         let tasks = vec![
             tokio::spawn(kernel::tls::serve(
                 api_listener,
                 TlsAcceptor::from(api_tls),
                 server::router(state.clone()),
+                config.limits,
+                failures.clone(),
                 cancelled.clone(),
             )),
             tokio::spawn(kernel::tls::serve(
                 consent_listener,
                 TlsAcceptor::from(consent_tls),
                 server::consent_router(state.clone()),
+                config.limits,
+                failures.clone(),
                 cancelled,
             )),
         ];
@@ -281,6 +295,7 @@ impl Sandbox {
             state,
             cancel,
             tasks,
+            failures,
             temp_dir,
         })
     }
@@ -295,6 +310,17 @@ impl Sandbox {
     /// old flow's `/granting/…`, reachable without a client certificate.
     pub fn consent_url(&self) -> String {
         loopback_url(self.consent_addr)
+    }
+
+    /// How many stderr lines the listeners printed about failed handshakes and refused
+    /// connections (rate-limited: see [`ConnectionLimits::log_period`]).
+    pub fn connection_failure_lines(&self) -> u64 {
+        self.failures.lines()
+    }
+
+    /// How many access tokens the sandbox remembers (valid or recently expired; bounded).
+    pub fn tokens_remembered(&self) -> usize {
+        self.state.kernel.tokens.len()
     }
 
     /// The API listener's address.

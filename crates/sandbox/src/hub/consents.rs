@@ -92,7 +92,7 @@ pub async fn create(
                 profile: None,
                 data_ready: false,
             };
-            t.consents.insert(consent.id.clone(), consent.clone());
+            t.insert_consent(consent.clone());
             Ok(consent)
         })?;
         Ok(consent_json(&consent, &state.consent_base))

@@ -1,7 +1,7 @@
 //! The hub's state: per tenant (TLS client certificate) its registered URLs, users, consents
 //! and updates. One lock: every operation is a few map lookups.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
@@ -130,15 +130,74 @@ pub struct Update {
     pub changed: SystemTime,
 }
 
+/// At most this many users, consents and updates (each) per tenant; past it the oldest are
+/// forgotten.
+pub const MAX_PER_TENANT: usize = 10_000;
+/// A completed update is forgotten this long after it completed (sandbox time).
+pub const COMPLETED_UPDATE_RETENTION: std::time::Duration =
+    std::time::Duration::from_secs(24 * 60 * 60);
+
 #[derive(Debug, Default)]
 pub struct Tenant {
     pub urls: TenantUrls,
     pub users: HashMap<String, User>,
     pub consents: HashMap<String, Consent>,
     pub updates: HashMap<String, Update>,
+    /// Ids in creation order, for forgetting the oldest (ids of deleted entries are skipped).
+    order: CreationOrder,
+}
+
+#[derive(Debug, Default)]
+struct CreationOrder {
+    users: VecDeque<String>,
+    consents: VecDeque<String>,
+    updates: VecDeque<String>,
+}
+
+/// Makes room for one more entry in `map`: pops the oldest ids until it is below `cap`, and
+/// keeps the queue within twice the map (ids of deleted entries).
+fn make_room<V>(map: &mut HashMap<String, V>, order: &mut VecDeque<String>, cap: usize) {
+    while map.len() >= cap {
+        match order.pop_front() {
+            Some(id) => {
+                map.remove(&id);
+            }
+            None => break,
+        }
+    }
+    if order.len() > 2 * map.len() + 64 {
+        order.retain(|id| map.contains_key(id));
+    }
 }
 
 impl Tenant {
+    pub fn insert_user(&mut self, user: User) {
+        make_room(&mut self.users, &mut self.order.users, MAX_PER_TENANT);
+        self.order.users.push_back(user.id.clone());
+        self.users.insert(user.id.clone(), user);
+    }
+
+    pub fn insert_consent(&mut self, consent: Consent) {
+        make_room(&mut self.consents, &mut self.order.consents, MAX_PER_TENANT);
+        self.order.consents.push_back(consent.id.clone());
+        self.consents.insert(consent.id.clone(), consent);
+    }
+
+    /// Inserts `update`, forgetting updates completed more than
+    /// [`COMPLETED_UPDATE_RETENTION`] before `now` and, past the cap, the oldest.
+    pub fn insert_update(&mut self, update: Update, now: SystemTime) {
+        let updates = &mut self.updates;
+        updates.retain(|_, u| {
+            u.status != UpdateStatus::Completed
+                || u.changed
+                    .checked_add(COMPLETED_UPDATE_RETENTION)
+                    .is_none_or(|until| until > now)
+        });
+        make_room(updates, &mut self.order.updates, MAX_PER_TENANT);
+        self.order.updates.push_back(update.id.clone());
+        self.updates.insert(update.id.clone(), update);
+    }
+
     /// The user, or the hub's 404.
     pub fn user(&self, user_id: &str) -> Result<&User, super::error::HubError> {
         self.users
@@ -205,4 +264,45 @@ impl HubStore {
 /// A fresh resource id.
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+#[cfg(test)]
+mod bound_tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn update(id: String, status: UpdateStatus, at: SystemTime) -> Update {
+        Update {
+            id,
+            user_id: "u".into(),
+            consent_id: "c".into(),
+            callback_url: None,
+            status,
+            created: at,
+            changed: at,
+        }
+    }
+
+    #[test]
+    fn a_tenant_forgets_old_completed_updates_and_keeps_each_kind_capped() {
+        let mut tenant = Tenant::default();
+        let start = SystemTime::now();
+        for i in 0..MAX_PER_TENANT + 5 {
+            tenant.insert_user(User {
+                id: format!("user{i}"),
+                client_id: None,
+            });
+        }
+        assert_eq!(tenant.users.len(), MAX_PER_TENANT);
+        assert!(!tenant.users.contains_key("user0"), "oldest forgotten");
+        assert!(tenant.users.contains_key(&format!("user{}", MAX_PER_TENANT + 4)));
+
+        tenant.insert_update(update("done".into(), UpdateStatus::Completed, start), start);
+        tenant.insert_update(update("running".into(), UpdateStatus::Running, start), start);
+        let later = start + COMPLETED_UPDATE_RETENTION + Duration::from_secs(1);
+        tenant.insert_update(update("new".into(), UpdateStatus::Pending, later), later);
+        assert!(!tenant.updates.contains_key("done"));
+        assert!(tenant.updates.contains_key("running"));
+        assert!(tenant.updates.contains_key("new"));
+    }
 }

@@ -85,7 +85,7 @@ pub async fn create(
                 created: now,
                 changed: now,
             };
-            t.updates.insert(update.id.clone(), update.clone());
+            t.insert_update(update.clone(), now);
             Ok(update)
         })?;
         tokio::spawn(run_update(state.clone(), tenant, update.id.clone()));

@@ -53,7 +53,7 @@ pub async fn create(
                 client_id: new.client_id,
             };
             let answer = user_json(&user);
-            t.users.insert(user.id.clone(), user);
+            t.insert_user(user);
             Ok(answer)
         })
     });

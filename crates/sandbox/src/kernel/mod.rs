@@ -8,6 +8,7 @@ pub mod applications;
 pub mod authenticate;
 pub mod clock;
 pub mod errors;
+pub mod expiring;
 pub mod html;
 pub mod jwk;
 pub mod owners;
@@ -82,24 +83,51 @@ impl Kernel {
     }
 }
 
-/// The secret values the sandbox has handed out (tokens, refresh tokens, authorization codes),
-/// in order; kept for the run's life (a test's run is short).
+/// How many of the latest secrets [`IssuedSecrets`] keeps.
+pub const ISSUED_SECRETS_KEPT: usize = 4096;
+
+/// The latest secret values the sandbox has handed out (tokens, refresh tokens, authorization
+/// codes), oldest first: a ring of [`ISSUED_SECRETS_KEPT`], enough for a test run to prove none
+/// reaches an output, bounded for a long-running sandbox.
 #[derive(Debug, Default)]
-pub struct IssuedSecrets(std::sync::Mutex<Vec<String>>);
+pub struct IssuedSecrets(std::sync::Mutex<std::collections::VecDeque<String>>);
 
 impl IssuedSecrets {
     pub fn record(&self, value: &str) {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(value.to_string());
+        let mut ring = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if ring.len() >= ISSUED_SECRETS_KEPT {
+            ring.pop_front();
+        }
+        ring.push_back(value.to_string());
     }
 
     pub fn all(&self) -> Vec<String> {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .iter()
+            .cloned()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issued_secrets_keep_only_the_latest() {
+        let issued = IssuedSecrets::default();
+        for i in 0..ISSUED_SECRETS_KEPT + 10 {
+            issued.record(&format!("s{i}"));
+        }
+        let all = issued.all();
+        assert_eq!(all.len(), ISSUED_SECRETS_KEPT);
+        assert_eq!(all.first().map(String::as_str), Some("s10"));
+        assert_eq!(
+            all.last().cloned(),
+            Some(format!("s{}", ISSUED_SECRETS_KEPT + 9))
+        );
     }
 }
 

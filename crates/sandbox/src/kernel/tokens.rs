@@ -1,10 +1,11 @@
 //! The store of issued access tokens: what a token is (its mode, kind, application, scope,
 //! consent), how long it lives, and looking one up.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
+
+use super::expiring::Expiring;
 
 /// What a customer granted: carried by the customer access token and its refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,8 +26,12 @@ pub const APP_TOKEN_LIFETIME: Duration = Duration::from_secs(900);
 pub const APP_TOKEN_EXPIRES_IN: u64 = 905;
 /// How long a customer access token is valid (the guide's `expires_in`: 900).
 pub const CUSTOMER_TOKEN_LIFETIME: Duration = Duration::from_secs(900);
-/// Expired tokens are remembered this long so that using one is reported as "expired".
-pub(crate) const EXPIRED_TOKEN_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+/// Expired tokens are remembered this long so that using one is reported as "expired" (then
+/// as unknown).
+pub const EXPIRED_TOKEN_RETENTION: Duration = Duration::from_secs(60 * 60);
+/// At most this many access tokens are kept (valid or recently expired); past it the oldest
+/// are forgotten, so a long-running sandbox's memory stays bounded.
+pub const MAX_TOKENS: usize = 50_000;
 pub(crate) const TOKEN_BYTES: usize = 64;
 pub const BAD_SIGNATURE_MESSAGE: &str = "Signature could not be successfully verified";
 
@@ -93,21 +98,47 @@ pub enum TokenLookup {
     Unknown,
 }
 
-/// Issued access tokens, by token value.
-#[derive(Debug, Default)]
+/// Issued access tokens, by token value: forgotten [`EXPIRED_TOKEN_RETENTION`] after they
+/// expire, at most [`MAX_TOKENS`].
+#[derive(Debug)]
 pub struct TokenStore {
-    pub(crate) tokens: Mutex<HashMap<String, AccessToken>>,
+    pub(crate) tokens: Mutex<Expiring<AccessToken>>,
+}
+
+impl Default for TokenStore {
+    fn default() -> Self {
+        Self::with_cap(MAX_TOKENS)
+    }
+}
+
+fn forget_token_at(t: &AccessToken) -> SystemTime {
+    t.expires_at
+        .checked_add(EXPIRED_TOKEN_RETENTION)
+        .unwrap_or(t.expires_at)
 }
 
 impl TokenStore {
+    pub fn with_cap(cap: usize) -> Self {
+        Self {
+            tokens: Mutex::new(Expiring::new(cap, forget_token_at)),
+        }
+    }
+
     pub fn insert(&self, token: String, record: AccessToken, now: SystemTime) {
         let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
-        tokens.retain(|_, t| {
-            t.expires_at
-                .checked_add(EXPIRED_TOKEN_RETENTION)
-                .is_none_or(|until| until > now)
-        });
-        tokens.insert(token, record);
+        tokens.insert(token, record, now);
+    }
+
+    /// How many tokens are remembered.
+    pub fn len(&self) -> usize {
+        self.tokens
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     pub fn lookup(&self, token: &str, now: SystemTime) -> TokenLookup {
@@ -156,5 +187,27 @@ mod tests {
             TokenLookup::Expired(_)
         ));
         assert!(matches!(store.lookup("x", now), TokenLookup::Unknown));
+    }
+
+    #[test]
+    fn token_store_forgets_long_expired_tokens_and_is_capped() {
+        let store = TokenStore::with_cap(100);
+        let start = SystemTime::now();
+        let record = |now: SystemTime| AccessToken {
+            client_id: "c".into(),
+            scopes: vec![],
+            mode: TokenMode::MtlsOnly,
+            issued_at: now,
+            expires_at: now + APP_TOKEN_LIFETIME,
+            consent: None,
+        };
+        for i in 0..1000 {
+            store.insert(format!("t{i}"), record(start), start);
+        }
+        assert_eq!(store.len(), 100, "capped");
+        let later = start + APP_TOKEN_LIFETIME + EXPIRED_TOKEN_RETENTION;
+        store.insert("new".into(), record(later), later);
+        assert_eq!(store.len(), 1, "expired tokens forgotten");
+        assert!(matches!(store.lookup("t999", later), TokenLookup::Unknown));
     }
 }

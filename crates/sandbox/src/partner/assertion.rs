@@ -3,7 +3,6 @@
 //! by `x5t` or `x5t#S256`, issued by and about the client, for this token endpoint, short-lived
 //! and used once.
 
-use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -12,6 +11,7 @@ use serde_json::Value;
 use super::PartnerState;
 use super::TOKEN_PATH;
 use super::problem::{Kind, Problem};
+use crate::kernel::expiring::Expiring;
 use obconform_core::sign::client_assertion::{self, AssertionError};
 
 /// How far `nbf` and `iat` may lie ahead of the sandbox clock (clients' clocks drift).
@@ -21,20 +21,35 @@ pub const MAX_LIFETIME: Duration = Duration::from_secs(600);
 
 /// The `jti`s seen, each kept until its assertion has expired (a replay after that fails on
 /// `exp` anyway).
-#[derive(Debug, Default)]
+/// At most this many `jti`s are remembered (an assertion lives at most [`MAX_LIFETIME`]: the
+/// cap is only reached above ≈ 80 assertions a second).
+pub const MAX_JTIS: usize = 50_000;
+
+#[derive(Debug)]
 pub struct JtiStore {
-    seen: Mutex<HashMap<String, u64>>,
+    seen: Mutex<Expiring<SystemTime>>,
+}
+
+impl Default for JtiStore {
+    fn default() -> Self {
+        Self {
+            seen: Mutex::new(Expiring::new(MAX_JTIS, |until| *until)),
+        }
+    }
 }
 
 impl JtiStore {
-    /// Records `jti` (valid until `exp`); false if it was used before.
+    /// Records `jti` (valid until `exp`, seconds since the epoch); false if it was used before.
     pub fn first_use(&self, jti: &str, exp: u64, now: u64) -> bool {
+        let at = |secs: u64| UNIX_EPOCH + Duration::from_secs(secs);
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        seen.retain(|_, until| *until >= now);
+        let now = at(now);
+        seen.prune(now);
         if seen.contains_key(jti) {
             return false;
         }
-        seen.insert(jti.to_owned(), exp);
+        // Kept one second past `exp`: an assertion is still valid in its `exp` second.
+        seen.insert(jti.to_owned(), at(exp.saturating_add(1)), now);
         true
     }
 }

@@ -21,6 +21,7 @@ use super::PartnerState;
 use super::assertion;
 use super::problem::{Kind, Problem};
 use crate::kernel::errors::json_response;
+use crate::kernel::expiring::Expiring;
 use crate::kernel::verify::{FORM_CONTENT_TYPE, Received, has_media_type};
 use crate::partner::PartnerContext;
 use obconform_core::sign::client_assertion::ASSERTION_TYPE;
@@ -28,7 +29,9 @@ use obconform_core::sign::client_assertion::ASSERTION_TYPE;
 /// Azure AD's `expires_in` for an application token.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
 /// Expired tokens are remembered this long so that using one is reported as "expired".
-const EXPIRED_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+const EXPIRED_RETENTION: Duration = Duration::from_secs(60 * 60);
+/// At most this many partner tokens are kept; past it the oldest are forgotten.
+pub const MAX_TOKENS: usize = 50_000;
 const TOKEN_BYTES: usize = 48;
 
 /// The Azure AD v2 token response, in its field order.
@@ -47,19 +50,25 @@ pub enum TokenLookup {
 }
 
 /// Issued partner access tokens and when they expire (sandbox time).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TokenStore {
-    tokens: Mutex<HashMap<String, SystemTime>>,
+    tokens: Mutex<Expiring<SystemTime>>,
+}
+
+impl Default for TokenStore {
+    fn default() -> Self {
+        Self {
+            tokens: Mutex::new(Expiring::new(MAX_TOKENS, |exp| {
+                exp.checked_add(EXPIRED_RETENTION).unwrap_or(*exp)
+            })),
+        }
+    }
 }
 
 impl TokenStore {
     pub fn insert(&self, token: String, expires_at: SystemTime, now: SystemTime) {
         let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
-        tokens.retain(|_, exp| {
-            exp.checked_add(EXPIRED_RETENTION)
-                .is_none_or(|until| until > now)
-        });
-        tokens.insert(token, expires_at);
+        tokens.insert(token, expires_at, now);
     }
 
     pub fn lookup(&self, token: &str, now: SystemTime) -> TokenLookup {

@@ -1,13 +1,14 @@
 //! What granting leaves behind: authorization codes (single use, 10 minutes), refresh grants
 //! and old-flow sessions, and redeeming a code.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use axum::http::StatusCode;
 
 use crate::kernel::errors::{IngError, diagnosis};
+use crate::kernel::expiring::Expiring;
 use crate::psd2::Psd2Context;
 
 pub use crate::kernel::tokens::Consent;
@@ -20,7 +21,13 @@ pub const CODE_LIFETIME: Duration = Duration::from_secs(600);
 pub const REFRESH_TOKEN_LIFETIME: Duration = Duration::from_secs(2_592_000);
 /// Used, expired and revoked codes and refresh tokens are remembered this long, so that using
 /// one again is reported as such rather than as unknown.
-pub(super) const RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+pub(super) const RETENTION: Duration = Duration::from_secs(60 * 60);
+/// At most this many authorization codes are kept; past it the oldest are forgotten.
+pub const MAX_CODES: usize = 10_000;
+/// At most this many refresh tokens are kept; past it the oldest are forgotten.
+pub const MAX_REFRESH_TOKENS: usize = 50_000;
+/// At most this many old-flow sessions are kept; past it the oldest are forgotten.
+pub const MAX_SESSIONS: usize = 10_000;
 pub(super) const CODE_BYTES: usize = 64;
 
 /// An issued authorization code.
@@ -67,13 +74,32 @@ pub struct GrantStore {
     pub(super) inner: Mutex<Grants>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Grants {
-    pub(super) codes: HashMap<String, AuthorizationCode>,
-    pub(super) refresh: HashMap<String, RefreshGrant>,
-    pub(super) sessions: HashMap<String, LegacySession>,
+    pub(super) codes: Expiring<AuthorizationCode>,
+    pub(super) refresh: Expiring<RefreshGrant>,
+    pub(super) sessions: Expiring<LegacySession>,
     pub(super) legacy_clients: HashSet<String>,
 }
+
+fn forget_at(expires_at: SystemTime) -> SystemTime {
+    expires_at.checked_add(RETENTION).unwrap_or(expires_at)
+}
+
+impl Default for Grants {
+    fn default() -> Self {
+        Grants {
+            codes: Expiring::new(MAX_CODES, |c| forget_at(c.expires_at)),
+            refresh: Expiring::new(MAX_REFRESH_TOKENS, |g| forget_at(g.expires_at)),
+            // Sessions carry no time: only the cap forgets them.
+            sessions: Expiring::new(MAX_SESSIONS, |_| SystemTime::UNIX_EPOCH + NEVER),
+            legacy_clients: HashSet::new(),
+        }
+    }
+}
+
+/// "Not by time" for entries only the cap forgets (≈ 136 years after the epoch).
+const NEVER: Duration = Duration::from_secs(u32::MAX as u64);
 
 impl GrantStore {
     pub(super) fn lock(&self) -> MutexGuard<'_, Grants> {
@@ -83,8 +109,7 @@ impl GrantStore {
     /// Stores a code (and forgets codes long expired).
     pub fn insert_code(&self, code: String, record: AuthorizationCode, now: SystemTime) {
         let mut grants = self.lock();
-        grants.codes.retain(|_, c| retained(c.expires_at, now));
-        grants.codes.insert(code, record);
+        grants.codes.insert(code, record, now);
     }
 
     /// Redeems a code once: unknown, used and expired codes are refused; `check` (client and
@@ -121,8 +146,7 @@ impl GrantStore {
 
     pub fn insert_refresh(&self, token: String, grant: RefreshGrant, now: SystemTime) {
         let mut grants = self.lock();
-        grants.refresh.retain(|_, g| retained(g.expires_at, now));
-        grants.refresh.insert(token, grant);
+        grants.refresh.insert(token, grant, now);
     }
 
     /// A valid refresh token of `client_id`; its validity starts again (sliding
@@ -180,7 +204,10 @@ impl GrantStore {
     }
 
     pub fn insert_session(&self, id: String, session: LegacySession) {
-        self.lock().sessions.insert(id, session);
+        // Sessions carry no time: the epoch as "now" forgets none by time.
+        self.lock()
+            .sessions
+            .insert(id, session, SystemTime::UNIX_EPOCH);
     }
 
     pub fn session(&self, id: &str) -> Option<LegacySession> {
@@ -195,12 +222,6 @@ impl GrantStore {
     pub fn used_legacy_flow(&self, client_id: &str) -> bool {
         self.lock().legacy_clients.contains(client_id)
     }
-}
-
-pub(super) fn retained(expires_at: SystemTime, now: SystemTime) -> bool {
-    expires_at
-        .checked_add(RETENTION)
-        .is_none_or(|until| until > now)
 }
 
 /// ING's OAuth error shape with an OAuth error code first (`invalid_grant: …`).
