@@ -6,6 +6,7 @@ mod common;
 
 mod authorize_step;
 mod bad_input;
+mod bad_input_suite;
 mod callback_step;
 mod certs_inspect;
 mod certs_issue;
