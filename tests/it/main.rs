@@ -18,6 +18,7 @@ mod diagnose_engine;
 mod events;
 mod explain;
 mod guide_scripts;
+mod hardening_secrets;
 mod harness;
 mod mutate_faults;
 mod pkcs12_environment;
