@@ -1,7 +1,16 @@
 //! Keeping secrets out of every output: tokens, codes, client secrets, signatures, keys.
 //!
 //! Three layers: header values by name, JSON and form fields by name, and any value the run knows
-//! to be secret (captured secrets) wherever it appears as text.
+//! to be secret (captured secrets, secret-named variables, the environment's secrets) wherever it
+//! appears as text — as is, percent-encoded (`%20` or `+` for a space), and base64 or base64url
+//! encoded (padded or not): [`encoded_forms`].
+//!
+//! Short values (under [`SHORT_SECRET`] characters) are redacted too, but only where they stand
+//! alone: not next to a letter, digit, `_` or `-` — so a 4-digit PIN is blanked in `pin=1234` or
+//! `"1234"`, not inside `/accounts/NL12341234`.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 
 /// Headers whose value is a credential (after the scheme, for authorizations).
 pub(crate) const CREDENTIAL_HEADERS: &[&str] = &[
@@ -61,6 +70,92 @@ pub fn looks_secret(name: &str) -> bool {
 
 pub const REDACTED: &str = "[redacted]";
 
+/// Secrets shorter than this are redacted only where they stand alone (see the module docs).
+pub const SHORT_SECRET: usize = 6;
+
+/// Every way `value` may be written in a URL, header, body or snapshot: as is, percent-encoded
+/// (form style with `+` for a space, and `%20`), base64 and base64url (padded and not). Distinct,
+/// longest first.
+pub fn encoded_forms(value: &str) -> Vec<String> {
+    if value.is_empty() {
+        return Vec::new();
+    }
+    let form: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
+    let mut forms = vec![
+        value.to_string(),
+        form.replace('+', "%20"),
+        form,
+        STANDARD.encode(value),
+        STANDARD_NO_PAD.encode(value),
+        URL_SAFE.encode(value),
+        URL_SAFE_NO_PAD.encode(value),
+    ];
+    forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    let mut seen = Vec::new();
+    forms.retain(|f| {
+        let new = !seen.contains(f);
+        seen.push(f.clone());
+        new
+    });
+    forms
+}
+
+fn word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+}
+
+/// Where `form` (a form of a secret `raw_len` bytes long) first occurs in `text` at or after
+/// `from`; a short secret's form only where it stands alone.
+pub fn find_form(text: &[u8], form: &[u8], raw_len: usize, from: usize) -> Option<usize> {
+    if form.is_empty() || text.len() < form.len() {
+        return None;
+    }
+    let mut at = from;
+    while at + form.len() <= text.len() {
+        let hit = text[at..].windows(form.len()).position(|w| w == form)? + at;
+        let alone = raw_len >= SHORT_SECRET
+            || ((hit == 0 || !word_byte(text[hit - 1]))
+                && text.get(hit + form.len()).is_none_or(|b| !word_byte(*b)));
+        if alone {
+            return Some(hit);
+        }
+        at = hit + 1;
+    }
+    None
+}
+
+/// `text` with every form of every `known` secret (name, value) replaced by `marker(name, value)`.
+pub fn replace_secrets(
+    text: &str,
+    known: &[(&str, &str)],
+    marker: &dyn Fn(&str, &str) -> String,
+) -> String {
+    let mut forms: Vec<(usize, String, usize)> = Vec::new();
+    for (i, (_, value)) in known.iter().enumerate() {
+        forms.extend(encoded_forms(value).into_iter().map(|f| (i, f, value.len())));
+    }
+    forms.sort_by_key(|(_, f, _)| std::cmp::Reverse(f.len()));
+    let mut out = text.to_string();
+    for (i, form, raw_len) in forms {
+        if !out.contains(form.as_str()) {
+            continue;
+        }
+        let (name, value) = known[i];
+        let replacement = marker(name, value);
+        let mut result = String::with_capacity(out.len());
+        let bytes = out.as_bytes();
+        let mut at = 0;
+        while let Some(hit) = find_form(bytes, form.as_bytes(), raw_len, at) {
+            result.push_str(&out[at..hit]);
+            result.push_str(&replacement);
+            at = hit + form.len();
+        }
+        result.push_str(&out[at..]);
+        out = result;
+    }
+    out
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
     /// (name, value) of every secret value known to the run.
@@ -85,10 +180,10 @@ impl Redactor {
         redactor
     }
 
-    /// Remembers a secret value; later text containing it shows `[redacted:name]` instead.
+    /// Remembers a secret value; later text containing it (in any of its [`encoded_forms`]) shows
+    /// `[redacted:name]` instead. A short value is redacted only where it stands alone.
     pub fn add_secret(&mut self, name: &str, value: &str) {
-        // Very short values would redact unrelated text and protect nothing.
-        if value.len() >= 6 && !self.secrets.iter().any(|(_, v)| v == value) {
+        if !value.is_empty() && !self.secrets.iter().any(|(_, v)| v == value) {
             self.secrets.push((name.to_string(), value.to_string()));
             // Longest first, so a secret containing another is replaced whole.
             self.secrets
@@ -102,13 +197,13 @@ impl Redactor {
     }
 
     pub fn text(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for (name, value) in &self.secrets {
-            if out.contains(value.as_str()) {
-                out = out.replace(value.as_str(), &format!("[redacted:{name}]"));
-            }
-        }
-        out
+        let known: Vec<(&str, &str)> = self.secrets().collect();
+        replace_secrets(text, &known, &|name, _| format!("[redacted:{name}]"))
+    }
+
+    /// A URL or request target: secret-named query parameters, then known secrets.
+    pub fn url(&self, url: &str) -> String {
+        self.text(&redact_url_query(url))
     }
 
     pub fn header(&self, name: &str, value: &str) -> String {
@@ -274,6 +369,34 @@ mod tests {
         let out = r.text("Bearer tok-1234567890 and again tok-1234567890");
         assert!(!out.contains("tok-1234567890"), "{out}");
         assert!(out.contains("[redacted:app_token]"));
+    }
+
+    #[test]
+    fn known_secrets_are_found_encoded() {
+        let mut r = Redactor::new();
+        r.add_secret("client_secret", "s3cr3t value+/?");
+        let secret = "s3cr3t value+/?";
+        let form: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        for written in [
+            secret.to_string(),
+            form.clone(),
+            form.replace('+', "%20"),
+            STANDARD.encode(secret),
+            URL_SAFE_NO_PAD.encode(secret),
+        ] {
+            let out = r.url(&format!("https://bank/me?t={written}&x=1"));
+            assert_eq!(out, "https://bank/me?t=[redacted:client_secret]&x=1");
+        }
+    }
+
+    #[test]
+    fn short_secrets_are_redacted_where_they_stand_alone() {
+        let mut r = Redactor::new();
+        r.add_secret("pin", "1234");
+        assert_eq!(r.text("pin=1234&a=b"), "pin=[redacted:pin]&a=b");
+        assert_eq!(r.text(r#"{"p":"1234"}"#), r#"{"p":"[redacted:pin]"}"#);
+        assert_eq!(r.text("/accounts/NL12341234x"), "/accounts/NL12341234x");
+        assert_eq!(r.text("12345"), "12345");
     }
 
     #[test]

@@ -5,6 +5,26 @@
 use crate::scenario::model::Step;
 use crate::scenario::{LoadedScenario, SourceError, SourceErrors};
 
+/// Paths (their last segments) of the POST endpoints that change nothing at the bank, the only
+/// places a step's `write: false` is honoured: token requests and revocations (of the run's own
+/// tokens) and funds confirmations.
+const READING_POSTS: &[&str] = &[
+    "/oauth2/token",
+    "/oauth2/token/revoke",
+    "/funds-confirmations",
+];
+
+/// Whether a POST to `url` (a template or a URL) can be a read: its path, less query and
+/// fragment, ends with one of [`READING_POSTS`].
+pub fn reads_by_post(url: &str) -> bool {
+    let path = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(url)
+        .trim_end_matches('/');
+    READING_POSTS.iter().any(|end| path.ends_with(end))
+}
+
 /// The steps of a scenario that write at the bank.
 pub fn write_steps(loaded: &LoadedScenario) -> impl Iterator<Item = &Step> {
     loaded.scenario.steps.iter().filter(|step| step.writes())
@@ -33,7 +53,8 @@ fn refusal(loaded: &LoadedScenario, step: &Step, env: &str) -> SourceError {
         )
         .with_help(
             "pass --allow-writes if this run is meant to write, or --skip-writes to run only the \
-             scenarios that read; a POST that changes nothing (a token request) says `write: false`",
+             scenarios that read; `write: false` is honoured only on a POST that changes nothing \
+             (a token request, a funds confirmation), never on PUT, PATCH or DELETE",
         )
 }
 
@@ -72,6 +93,18 @@ steps:
   - name: declared
     write: true
     request: { method: GET, url: 'https://bank/odd' }
+  - name: put said to read
+    write: false
+    request: { method: PUT, url: 'https://bank/v1/x' }
+  - name: delete said to read
+    write: false
+    request: { method: DELETE, url: 'https://bank/v1/payments/1' }
+  - name: payment said to read
+    write: false
+    request: { method: POST, url: 'https://bank/v1/payments/sepa-credit-transfers' }
+  - name: funds
+    write: false
+    request: { method: POST, url: '{{env.api}}/v1/funds-confirmations' }
 ";
 
     #[test]
@@ -80,13 +113,23 @@ steps:
         let names: Vec<&str> = write_steps(&s)
             .map(|step| step.name.value.as_str())
             .collect();
-        assert_eq!(names, ["pay", "cancel", "declared"]);
+        assert_eq!(
+            names,
+            [
+                "pay",
+                "cancel",
+                "declared",
+                "put said to read",
+                "delete said to read",
+                "payment said to read"
+            ]
+        );
     }
 
     #[test]
     fn each_write_step_is_refused_with_its_place_and_what_to_do() {
         let errors = refuse_writes(&[loaded(SCENARIO)], "production").unwrap();
-        assert_eq!(errors.0.len(), 3);
+        assert_eq!(errors.0.len(), 6);
         let text = errors.to_string();
         assert!(text.contains("scenarios/x/writes.yaml:9:"), "{text}");
         assert!(text.contains("step `pay`"), "{text}");

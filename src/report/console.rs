@@ -24,7 +24,7 @@ pub fn step_line(step: &StepOutcome, redactor: &Redactor) -> String {
     };
     let mut line = format!("  {mark}  {}. {}", step.index + 1, step.name);
     if let Some(x) = &step.exchange {
-        let path = path_of(&x.request.request.url);
+        let path = redactor.url(path_of(&x.request.request.url));
         let _ = write!(
             line,
             "   {} {} → {}",
@@ -109,9 +109,9 @@ pub fn wire_text(exchange: &WireExchange<'_>, redactor: &Redactor, body_limit: u
         out,
         "  {} {} HTTP/1.1",
         request.method,
-        path_of(&request.url)
+        redactor.url(path_of(&request.url))
     );
-    let _ = writeln!(out, "  Host: {}", host_of(&request.url));
+    let _ = writeln!(out, "  Host: {}", redactor.text(host_of(&request.url)));
     for (name, value) in &request.headers {
         let _ = writeln!(out, "  {name}: {}", redactor.header(name, value));
     }

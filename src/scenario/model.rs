@@ -98,7 +98,9 @@ pub struct Step {
     /// Whether the step changes state at the bank (registration, update, payments). Default:
     /// yes for POST, PUT, PATCH and DELETE, no for GET, HEAD, OPTIONS and `authorize`. A production
     /// run refuses write steps unless it says `--allow-writes`; a POST that changes nothing at the
-    /// bank (a token request, a funds confirmation) says `write: false`.
+    /// bank (a token request `…/oauth2/token`, its revocation, a funds confirmation) says
+    /// `write: false`. `write: false` is not honoured anywhere else: a PUT, PATCH or DELETE, or a
+    /// POST to any other endpoint, is a write whatever the step says.
     #[serde(default)]
     pub write: Option<bool>,
     /// Negative tests: changes made to the request after it is signed, in order, so it goes out
@@ -412,16 +414,21 @@ impl JsonSchema for TimeShift {
 }
 
 impl Step {
-    /// Whether the step changes state at the bank (explicit `write:`, else by the method).
+    /// Whether the step changes state at the bank. PUT, PATCH and DELETE always do, whatever the
+    /// step says; a POST does unless it says `write: false` and goes to an endpoint that can
+    /// change nothing (a token request, a funds confirmation: [`crate::writes::reads_by_post`]);
+    /// GET, HEAD, OPTIONS and `authorize` do not unless the step says `write: true`.
     pub fn writes(&self) -> bool {
-        self.write.unwrap_or_else(|| {
-            self.request.as_ref().is_some_and(|request| {
-                !matches!(
-                    request.method.value.to_ascii_uppercase().as_str(),
-                    "GET" | "HEAD" | "OPTIONS"
-                )
-            })
-        })
+        let Some(request) = self.request.as_ref() else {
+            return self.write.unwrap_or(false);
+        };
+        match request.method.value.to_ascii_uppercase().as_str() {
+            "GET" | "HEAD" | "OPTIONS" => self.write.unwrap_or(false),
+            "POST" => {
+                self.write != Some(false) || !crate::writes::reads_by_post(&request.url.value)
+            }
+            _ => true,
+        }
     }
 }
 

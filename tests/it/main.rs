@@ -22,6 +22,7 @@ mod guide_scripts;
 mod hardening_output;
 mod hardening_runner;
 mod hardening_sandbox;
+mod hardening_secrets;
 mod harness;
 mod mutate_faults;
 mod pkcs12_environment;

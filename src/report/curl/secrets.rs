@@ -3,7 +3,7 @@
 //! shell variable; the rest stays literal, so putting the pieces together gives the request back.
 
 use super::SecretVariable;
-use crate::redact::{is_secret_field, is_secret_header};
+use crate::redact::{encoded_forms, find_form, is_secret_field, is_secret_header};
 
 /// A stretch of a URL, header value or body: literal bytes, or one of the variables.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +24,9 @@ const RESERVED: &[&str] = &[
 
 /// The secrets found so far in one request, each value once.
 pub struct Secrets<'a> {
-    /// (name, value, value form-encoded) of every secret the run knows, longest first.
-    known: Vec<(&'a str, &'a str, String)>,
+    /// (name, value, the value's other encoded forms) of every secret the run knows, longest
+    /// first.
+    known: Vec<(&'a str, &'a str, Vec<String>)>,
     step: usize,
     pub variables: Vec<SecretVariable>,
 }
@@ -33,11 +34,12 @@ pub struct Secrets<'a> {
 impl<'a> Secrets<'a> {
     /// `known`: the run's secrets as (name, value); `step`: the step's number, for descriptions.
     pub fn new(known: &[(&'a str, &'a str)], step: usize) -> Self {
-        let mut known: Vec<(&str, &str, String)> = known
+        let mut known: Vec<(&str, &str, Vec<String>)> = known
             .iter()
             .filter(|(_, value)| !value.is_empty())
             .map(|&(name, value)| {
-                let encoded: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
+                let mut encoded = encoded_forms(value);
+                encoded.retain(|f| f != value);
                 (name, value, encoded)
             })
             .collect();
@@ -201,8 +203,9 @@ impl<'a> Secrets<'a> {
     fn first_known(&self, text: &[u8]) -> Option<(usize, usize)> {
         let mut best: Option<(usize, usize)> = None;
         for (_, value, encoded) in &self.known {
-            for needle in [value.as_bytes(), encoded.as_bytes()] {
-                if let Some(at) = find(text, needle) {
+            let needles = std::iter::once(value.as_bytes()).chain(encoded.iter().map(|e| e.as_bytes()));
+            for needle in needles {
+                if let Some(at) = find_form(text, needle, value.len(), 0) {
                     let better = match best {
                         None => true,
                         Some((b_at, b_len)) => at < b_at || (at == b_at && needle.len() > b_len),
@@ -226,13 +229,18 @@ impl<'a> Secrets<'a> {
         let known = self
             .known
             .iter()
-            .find(|(_, v, encoded)| *v == value || encoded == value);
+            .find(|(_, v, encoded)| *v == value || encoded.iter().any(|e| e == value));
         let mut notes = vec![note.to_string()];
         let stem = match known {
             Some((name, v, _)) => {
                 let shown = name.strip_prefix("env.").unwrap_or(name);
                 if *v != value {
-                    notes.push("form-encoded".into());
+                    let form: String = form_urlencoded::byte_serialize(v.as_bytes()).collect();
+                    notes.push(if form == value || form.replace('+', "%20") == value {
+                        "form-encoded".into()
+                    } else {
+                        "base64-encoded".to_string()
+                    });
                 }
                 // No apostrophes: the text ends up inside a double-quoted `${VAR:?…}`.
                 notes.push(if name.starts_with("env.") {
@@ -281,13 +289,6 @@ fn upper_snake(name: &str) -> String {
     } else {
         out
     }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || needle.len() > haystack.len() {
-        return None;
-    }
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Adjacent literal pieces joined, empty ones dropped.
