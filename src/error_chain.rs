@@ -13,3 +13,13 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     }
     parts.join(": ")
 }
+
+/// Prints `message` on stderr as an error: `error: …`, once — a located error (a scenario or
+/// environments file) renders its own `error:` line with the source under it.
+pub fn print_error(message: impl std::fmt::Display) {
+    let text = message.to_string();
+    match text.starts_with("error: ") {
+        true => eprintln!("{text}"),
+        false => eprintln!("error: {text}"),
+    }
+}

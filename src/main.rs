@@ -45,7 +45,7 @@ fn print_schema(environments: bool) -> Outcome {
             Outcome::Success
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            obconform::error_chain::print_error(e);
             Outcome::UsageError
         }
     }

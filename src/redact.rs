@@ -132,7 +132,11 @@ pub fn replace_secrets(
 ) -> String {
     let mut forms: Vec<(usize, String, usize)> = Vec::new();
     for (i, (_, value)) in known.iter().enumerate() {
-        forms.extend(encoded_forms(value).into_iter().map(|f| (i, f, value.len())));
+        forms.extend(
+            encoded_forms(value)
+                .into_iter()
+                .map(|f| (i, f, value.len())),
+        );
     }
     forms.sort_by_key(|(_, f, _)| std::cmp::Reverse(f.len()));
     let mut out = text.to_string();

@@ -5,7 +5,8 @@
 //!
 //! Signatures stay: they are what `explain` re-verifies, and they are bound to a `Date` / `sigT`
 //! valid for three minutes. A header the request's signature covers stays too, or the signature
-//! could not be checked (ING never signs `Authorization`).
+//! could not be checked (ING never signs `Authorization`); so does a request line under a
+//! signature over `(request-target)`. An unsigned request line has its known secrets replaced.
 
 use crate::redact::{CREDENTIAL_HEADERS, is_secret_field};
 use base64::Engine as _;
@@ -32,9 +33,11 @@ pub fn redact(request: &HttpRequest) -> HttpRequest {
 pub fn redact_with(request: &HttpRequest, known: &[(&str, &str)]) -> HttpRequest {
     let signed = signed_headers(request);
     let mut copy = request.clone();
-    // The request line too (a token in a query string); a signature over `(request-target)`
-    // then no longer verifies in `explain`, which is the price of not keeping the token.
-    copy.url = replace_known(&request.url, known);
+    // The request line too (a token in a query string), unless the signature covers it: like a
+    // signed header it must stay for `explain` to check the signature.
+    if !signed.iter().any(|h| h == "(request-target)") {
+        copy.url = replace_known(&request.url, known);
+    }
     for (name, value) in &mut copy.headers {
         let lower = name.to_ascii_lowercase();
         if signed.contains(&lower) {

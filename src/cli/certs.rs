@@ -84,7 +84,7 @@ fn inspect_command(args: &InspectArgs) -> Outcome {
         Some(path) => match load_private_key(path, passphrase.clone()) {
             Ok(key) => Some((path.clone(), key)),
             Err(e) => {
-                eprintln!("error: {}", error_chain(&e));
+                crate::error_chain::print_error(error_chain(&e));
                 return Outcome::UsageError;
             }
         },
@@ -102,7 +102,7 @@ fn inspect_command(args: &InspectArgs) -> Outcome {
                 now,
             )),
             Err(e) => {
-                eprintln!("error: {}", error_chain(&e));
+                crate::error_chain::print_error(error_chain(&e));
                 unusable = true;
             }
         }
@@ -114,7 +114,7 @@ fn inspect_command(args: &InspectArgs) -> Outcome {
             match serde_json::to_string_pretty(&serde_json::json!({ "certificates": infos })) {
                 Ok(text) => println!("{text}"),
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    crate::error_chain::print_error(e);
                     return Outcome::UsageError;
                 }
             }

@@ -56,7 +56,7 @@ pub fn issue_command(args: &IssueArgs) -> Outcome {
             Outcome::Success
         }
         Err(e) => {
-            eprintln!("error: {}", error_chain(&e));
+            crate::error_chain::print_error(error_chain(&e));
             Outcome::UsageError
         }
     }

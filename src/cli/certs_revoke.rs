@@ -37,7 +37,7 @@ pub fn revoke_command(args: &RevokeArgs) -> Outcome {
         match load_certificate(path, None) {
             Ok(loaded) => serials.push((path, serial_hex(&loaded.leaf))),
             Err(e) => {
-                eprintln!("error: {}", error_chain(&e));
+                crate::error_chain::print_error(error_chain(&e));
                 return Outcome::UsageError;
             }
         }

@@ -47,7 +47,7 @@ pub fn explain_command(args: ExplainArgs) -> Outcome {
     let judge = match judge(&args) {
         Ok(judge) => judge,
         Err(message) => {
-            eprintln!("error: {message}");
+            crate::error_chain::print_error(message);
             return Outcome::UsageError;
         }
     };
@@ -57,7 +57,7 @@ pub fn explain_command(args: ExplainArgs) -> Outcome {
         let findings = match judge.explain(path) {
             Ok(findings) => findings,
             Err(message) => {
-                eprintln!("error: {message}");
+                crate::error_chain::print_error(message);
                 outcome = Outcome::UsageError;
                 continue;
             }

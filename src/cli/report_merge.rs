@@ -12,7 +12,7 @@ pub fn merge_command(args: ReportMergeArgs) -> Outcome {
         match read_report(path) {
             Ok(report) => parts.push(report),
             Err(e) => {
-                eprintln!("error: {e}");
+                crate::error_chain::print_error(e);
                 return Outcome::UsageError;
             }
         }
@@ -20,12 +20,12 @@ pub fn merge_command(args: ReportMergeArgs) -> Outcome {
     let merged = match merge(parts, args.allow_incomplete) {
         Ok(merged) => merged,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::error_chain::print_error(e);
             return Outcome::UsageError;
         }
     };
     if let Err(e) = write_report(&args.out, &merged) {
-        eprintln!("error: {e}");
+        crate::error_chain::print_error(e);
         return Outcome::UsageError;
     }
     let s = &merged.summary;

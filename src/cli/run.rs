@@ -29,7 +29,7 @@ use std::time::Duration;
 
 pub async fn run(args: RunArgs) -> Outcome {
     if let Err(e) = output_folders_usable(&args) {
-        eprintln!("error: {e}");
+        crate::error_chain::print_error(e);
         return Outcome::UsageError;
     }
     let files = match scenario_files(&args.paths) {
@@ -42,7 +42,7 @@ pub async fn run(args: RunArgs) -> Outcome {
         }
         Ok(files) => files,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::error_chain::print_error(e);
             return Outcome::UsageError;
         }
     };
@@ -138,7 +138,7 @@ pub async fn run(args: RunArgs) -> Outcome {
     let targets = match Targets::open(&sources, args.env.as_deref(), &options).await {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: {}", error_chain(&e));
+            crate::error_chain::print_error(error_chain(&e));
             return Outcome::UsageError;
         }
     };
@@ -212,7 +212,7 @@ pub async fn run(args: RunArgs) -> Outcome {
     let mut wire_log = match args.wire_log.as_deref().map(WireLog::create).transpose() {
         Ok(log) => log,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::error_chain::print_error(e);
             targets.close().await;
             return Outcome::UsageError;
         }
@@ -250,7 +250,7 @@ pub async fn run(args: RunArgs) -> Outcome {
     match closing.incomplete {
         Some(e) => {
             // The run's evidence is missing: a CI must not take this run as certified.
-            eprintln!("error: {e}");
+            crate::error_chain::print_error(e);
             Outcome::UsageError
         }
         None if tally.failed == 0 => Outcome::Success,

@@ -37,7 +37,7 @@ pub fn sign_command(args: SignArgs) -> Outcome {
     match sign_and_print(&args) {
         Ok(()) => Outcome::Success,
         Err(message) => {
-            eprintln!("error: {message}");
+            crate::error_chain::print_error(message);
             Outcome::UsageError
         }
     }

@@ -203,7 +203,8 @@ impl<'a> Secrets<'a> {
     fn first_known(&self, text: &[u8]) -> Option<(usize, usize)> {
         let mut best: Option<(usize, usize)> = None;
         for (_, value, encoded) in &self.known {
-            let needles = std::iter::once(value.as_bytes()).chain(encoded.iter().map(|e| e.as_bytes()));
+            let needles =
+                std::iter::once(value.as_bytes()).chain(encoded.iter().map(|e| e.as_bytes()));
             for needle in needles {
                 if let Some(at) = find_form(text, needle, value.len(), 0) {
                     let better = match best {

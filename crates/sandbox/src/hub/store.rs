@@ -295,10 +295,17 @@ mod bound_tests {
         }
         assert_eq!(tenant.users.len(), MAX_PER_TENANT);
         assert!(!tenant.users.contains_key("user0"), "oldest forgotten");
-        assert!(tenant.users.contains_key(&format!("user{}", MAX_PER_TENANT + 4)));
+        assert!(
+            tenant
+                .users
+                .contains_key(&format!("user{}", MAX_PER_TENANT + 4))
+        );
 
         tenant.insert_update(update("done".into(), UpdateStatus::Completed, start), start);
-        tenant.insert_update(update("running".into(), UpdateStatus::Running, start), start);
+        tenant.insert_update(
+            update("running".into(), UpdateStatus::Running, start),
+            start,
+        );
         let later = start + COMPLETED_UPDATE_RETENTION + Duration::from_secs(1);
         tenant.insert_update(update("new".into(), UpdateStatus::Pending, later), later);
         assert!(!tenant.updates.contains_key("done"));
