@@ -713,7 +713,9 @@ async fn send_request(
             .map_err(|e| vec![Failure::new(FailureKind::Guard, e)])?;
     }
     ctx.transport.send_as(&signed, tls_role).await.map_err(|e| {
-        let kind = if e.timed_out() {
+        let kind = if e.refused_unsent() {
+            FailureKind::Guard
+        } else if e.timed_out() {
             FailureKind::Timeout
         } else {
             FailureKind::Transport

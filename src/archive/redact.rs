@@ -5,8 +5,8 @@
 //!
 //! Signatures stay: they are what `explain` re-verifies, and they are bound to a `Date` / `sigT`
 //! valid for three minutes. A header the request's signature covers stays too, or the signature
-//! could not be checked (ING never signs `Authorization`); so does a request line under a
-//! signature over `(request-target)`. An unsigned request line has its known secrets replaced.
+//! could not be checked (ING never signs `Authorization`). The request line has its known secrets
+//! replaced, signed or not.
 
 use crate::redact::{CREDENTIAL_HEADERS, is_secret_field};
 use base64::Engine as _;
@@ -33,11 +33,10 @@ pub fn redact(request: &HttpRequest) -> HttpRequest {
 pub fn redact_with(request: &HttpRequest, known: &[(&str, &str)]) -> HttpRequest {
     let signed = signed_headers(request);
     let mut copy = request.clone();
-    // The request line too (a token in a query string), unless the signature covers it: like a
-    // signed header it must stay for `explain` to check the signature.
-    if !signed.iter().any(|h| h == "(request-target)") {
-        copy.url = replace_known(&request.url, known);
-    }
+    // The request line too (a token in a query string), even under a signature over
+    // `(request-target)`: that signature then cannot be checked from the file, and `explain` says
+    // so ([`signed_request_line_redacted`]) — a token outlives the signature's three minutes.
+    copy.url = replace_known(&request.url, known);
     for (name, value) in &mut copy.headers {
         let lower = name.to_ascii_lowercase();
         if signed.contains(&lower) {
@@ -73,12 +72,23 @@ fn replace_known(text: &str, known: &[(&str, &str)]) -> String {
     crate::redact::replace_secrets(text, known, &|_, secret| marker(secret))
 }
 
+/// The request line of an archived request had a secret replaced by a [`marker`] while its
+/// signature covers `(request-target)`: the signature cannot be checked from the file.
+pub fn signed_request_line_redacted(message: &Message<'_>) -> bool {
+    let redacted =
+        message.target.contains("«redacted ") || message.target.contains("%C2%ABredacted");
+    redacted && signed_in(message).iter().any(|h| h == "(request-target)")
+}
+
 /// The lower-case names of the headers the request's HTTP signature or JWS covers.
 fn signed_headers(request: &HttpRequest) -> Vec<String> {
     let target = request_target_of_url(&request.url).unwrap_or_default();
-    let message = Message::of(request, &target);
+    signed_in(&Message::of(request, &target))
+}
+
+fn signed_in(message: &Message<'_>) -> Vec<String> {
     let mut names = Vec::new();
-    if let Ok((_, params)) = http_signature::locate(&message) {
+    if let Ok((_, params)) = http_signature::locate(message) {
         names.extend(params.headers);
     }
     if let Some(value) = message.header("x-jws-signature")
@@ -163,6 +173,30 @@ mod tests {
 
     fn text(request: &HttpRequest) -> String {
         String::from_utf8(crate::archive::http_file::format(request)).unwrap()
+    }
+
+    #[test]
+    fn a_secret_in_the_request_line_is_replaced_signed_or_not() {
+        let token = "tok-in-the-query-123456";
+        for signed_headers in ["date", "(request-target) date"] {
+            let mut sent = request(
+                &[(
+                    "Signature",
+                    &format!("keyId=\"x\",headers=\"{signed_headers}\",signature=\"c2ln\""),
+                )],
+                "",
+            );
+            sent.url = format!("https://api.example.com/me?t={token}");
+            let archived = redact_with(&sent, &[("app_token", token)]);
+            assert!(!archived.url.contains(token), "{}", archived.url);
+            assert!(archived.url.contains(&marker(token)), "{}", archived.url);
+            let target = request_target_of_url(&archived.url).unwrap();
+            let covers_target = signed_headers.contains("(request-target)");
+            assert_eq!(
+                signed_request_line_redacted(&Message::of(&archived, &target)),
+                covers_target
+            );
+        }
     }
 
     const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");

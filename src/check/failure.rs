@@ -32,7 +32,8 @@ pub enum FailureKind {
     ResponseSignature,
     /// The request could not be built, signed or mutated (a template, a profile, a key).
     Request,
-    /// Refused before sending to protect the bank (the PUT guard).
+    /// Refused before sending: to protect the bank (the PUT guard) or the environment's
+    /// credentials (a host that is not the environment's).
     Guard,
     /// A scenario variable could not be rendered.
     Variable,

@@ -3,6 +3,7 @@
 
 use super::explain_inputs::{LoadedRequest, load_certificates, load_keys, load_request, read_flow};
 use super::{ExplainArgs, ExplainFormat, Outcome};
+use crate::archive::redact::signed_request_line_redacted;
 use crate::archive::sidecar::parse_rfc3339;
 use obconform_core::diagnose::{Evidence, Finding, Findings, FlowContext, diagnose};
 use openssl::pkey::{PKey, Private};
@@ -23,6 +24,14 @@ impl Judge {
     /// The findings on the request at `path`; `Err` when the file (or its sidecar) is unusable.
     pub fn explain(&self, path: &Path) -> Result<Vec<Finding>, String> {
         let loaded = load_request(path)?;
+        if signed_request_line_redacted(&loaded.request.message()) {
+            return Err(format!(
+                "{}: its request line carried a secret, replaced in the archived copy, and its \
+                 signature covers (request-target), so the signature cannot be checked from this \
+                 file: explain the request as it was sent (your own copy of it)",
+                path.display()
+            ));
+        }
         let now = match (self.now, loaded.sent_at()) {
             (Some(now), _) => now,
             (None, Some(sent_at)) => sent_at.map_err(|e| format!("{}: {e}", path.display()))?,

@@ -1,6 +1,7 @@
 //! One environment made ready to use: variables expanded, paths resolved, certificates loaded.
 
 use super::expand::expand_env_vars;
+use super::hosts::{HostPolicy, Origin, cleartext_refusal};
 use super::model::{CertPair, Environment, EnvironmentKind, EnvironmentsFile};
 use crate::check::contract::{Accepted, Contract, ContractChecks, ContractMode};
 use crate::scenario::load::{parse_yaml, read_source};
@@ -118,6 +119,8 @@ pub struct ActiveEnvironment {
     pub consent: Option<String>,
     /// Base URL of the sandbox's automated consent (`{{env.grants_support}}`), when it has one.
     pub grants_support: Option<String>,
+    /// The origins `hosts:` adds to `api`, `consent` and `grants_support` (see [`Self::host_policy`]).
+    pub hosts: Vec<Origin>,
     pub client_id: Option<String>,
     pub vars: Vec<(String, String)>,
     pub profiles: Vec<(String, SignProfile)>,
@@ -160,6 +163,26 @@ pub struct ContractOverride {
 }
 
 impl ActiveEnvironment {
+    /// The origins that may receive this environment's credentials: `api`, `consent`,
+    /// `grants_support` and `hosts:`.
+    pub fn host_policy(&self) -> HostPolicy {
+        let bases = [
+            Some(&self.api),
+            self.consent.as_ref(),
+            self.grants_support.as_ref(),
+        ];
+        let mut allowed: Vec<Origin> = bases
+            .into_iter()
+            .flatten()
+            .filter_map(|url| Origin::parse(url).ok())
+            .collect();
+        allowed.extend(self.hosts.iter().cloned());
+        HostPolicy {
+            environment: self.name.clone(),
+            allowed,
+        }
+    }
+
     /// The `env` object scenarios see: `{{env.api}}`, `{{env.client_id}}`, `{{env.name}}`, vars.
     pub fn template_value(&self) -> serde_json::Value {
         let mut map = serde_json::Map::new();
@@ -477,6 +500,23 @@ impl EnvironmentsSource {
         }
         .map(|c| c.trim_end_matches('/').to_string());
         let client_id = env.client_id.as_deref().map(expand).transpose()?;
+        for (field, url) in [("api", Some(&api)), ("consent", consent.as_ref())]
+            .into_iter()
+            .chain([("grants_support", grants_support.as_ref())])
+        {
+            if let Some(refusal) = url.and_then(|url| cleartext_refusal(env.kind, field, url)) {
+                return Err(err(refusal));
+            }
+        }
+        let mut hosts = Vec::new();
+        for entry in &env.hosts {
+            let entry = expand(entry)?;
+            let origin = Origin::of_entry(&entry).map_err(|e| err(format!("`hosts`: {e}")))?;
+            if let Some(refusal) = cleartext_refusal(env.kind, "hosts", &origin.to_string()) {
+                return Err(err(refusal));
+            }
+            hosts.push(origin);
+        }
 
         let mut certs: Vec<(String, CertFiles)> = Vec::new();
         if let Some(target) = embedded {
@@ -599,6 +639,7 @@ impl EnvironmentsSource {
             api,
             consent,
             grants_support,
+            hosts,
             client_id,
             vars,
             profiles,

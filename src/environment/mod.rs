@@ -2,6 +2,7 @@
 
 pub mod active;
 pub mod expand;
+pub mod hosts;
 pub mod model;
 
 pub use active::{

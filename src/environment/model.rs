@@ -50,6 +50,11 @@ pub struct Environment {
     /// (its consent host).
     #[serde(default)]
     pub grants_support: Option<String>,
+    /// Other origins of the bank that may receive the client certificate, tokens and signatures
+    /// (`https://auth.bank.example` or `auth.bank.example:8443`). A request to any host that is
+    /// not `api`, `consent`, `grants_support` or one of these is refused before it is sent.
+    #[serde(default)]
+    pub hosts: Vec<String>,
     /// The TPP's client_id at the bank.
     #[serde(default)]
     pub client_id: Option<String>,

@@ -2,6 +2,7 @@
 //! exact bytes.
 
 use crate::environment::ActiveEnvironment;
+use crate::environment::hosts::HostPolicy;
 use crate::error_chain::error_chain;
 use crate::steps::sign::SignedRequest;
 use obconform_core::wire::HttpResponse;
@@ -21,9 +22,21 @@ pub enum TransportError {
         /// No answer within the environment's timeouts.
         timed_out: bool,
     },
+    /// Not sent: the URL is not one of the environment's hosts ([`HostPolicy`]).
+    #[error("{method} {url}: {detail}")]
+    ForeignHost {
+        method: String,
+        url: String,
+        detail: String,
+    },
 }
 
 impl TransportError {
+    /// Refused before sending, to keep the environment's credentials from another host.
+    pub fn refused_unsent(&self) -> bool {
+        matches!(self, TransportError::ForeignHost { .. })
+    }
+
     /// The request got no answer in time (as opposed to a refused or broken connection).
     pub fn timed_out(&self) -> bool {
         matches!(
@@ -49,6 +62,8 @@ pub struct Transport {
     default: reqwest::Client,
     /// One client per other certificate role a step may present (`tls: new_tls`).
     by_role: Vec<(String, reqwest::Client)>,
+    /// The origins the environment's credentials may go to; any other is refused unsent.
+    hosts: HostPolicy,
 }
 
 /// The `User-Agent` every request carries (reqwest also adds `Accept: */*` when a request has no
@@ -70,7 +85,11 @@ impl Transport {
                 Ok((role.clone(), client(env, roots.as_ref(), Some(identity))?))
             })
             .collect::<Result<_, TransportError>>()?;
-        Ok(Transport { default, by_role })
+        Ok(Transport {
+            default,
+            by_role,
+            hosts: env.host_policy(),
+        })
     }
 
     /// Sends over a connection presenting the `tls` certificate.
@@ -105,6 +124,13 @@ impl Transport {
         signed: &SignedRequest,
     ) -> Result<Exchange, TransportError> {
         let request = &signed.request;
+        self.hosts
+            .check(&request.url)
+            .map_err(|detail| TransportError::ForeignHost {
+                method: request.method.clone(),
+                url: request.url.clone(),
+                detail,
+            })?;
         let fail = |e: &reqwest::Error| TransportError::Send {
             method: request.method.clone(),
             url: request.url.clone(),

@@ -93,6 +93,7 @@ mod tests {
             api: "https://h".into(),
             consent: None,
             grants_support: None,
+            hosts: Vec::new(),
             client_id: None,
             vars: vec![],
             profiles: vec![],

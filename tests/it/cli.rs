@@ -116,14 +116,18 @@ steps:
 #[test]
 fn a_bank_that_does_not_answer_exits_3_and_says_so_in_the_report() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "environments.yaml", crate::common::EMBEDDED_ENV);
     // Port 1 of loopback: nothing listens, the connection is refused.
+    write(
+        dir.path(),
+        "environments.yaml",
+        "environments:\n  embedded:\n    kind: sandbox\n    api: http://127.0.0.1:1\n",
+    );
     let scenario = r#"
 name: nobody home
 system: test
 steps:
   - name: ping
-    request: { method: GET, url: "http://127.0.0.1:1/ping" }
+    request: { method: GET, url: "{{env.api}}/ping" }
     expect: { status: 200 }
 "#;
     let file = write(dir.path(), "unreachable.yaml", scenario);

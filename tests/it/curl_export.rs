@@ -420,7 +420,7 @@ fn both_on_the_wire(request: &HttpRequest) -> (Seen, Seen) {
         .unwrap();
     request.url = format!("http://127.0.0.1:{port}{path}");
 
-    let transport = Transport::new(&plain_http_environment()).unwrap();
+    let transport = Transport::new(&plain_http_environment(port)).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -504,13 +504,15 @@ fn read_one(listener: &TcpListener) -> Seen {
     (request_line.trim_end().to_string(), headers, body)
 }
 
-fn plain_http_environment() -> ActiveEnvironment {
+/// A plain-HTTP loopback environment whose API is on `port`.
+fn plain_http_environment(port: u16) -> ActiveEnvironment {
     ActiveEnvironment {
         name: "wire".into(),
         kind: EnvironmentKind::Sandbox,
-        api: "http://127.0.0.1".into(),
+        api: format!("http://127.0.0.1:{port}"),
         consent: None,
         grants_support: None,
+        hosts: Vec::new(),
         client_id: None,
         vars: vec![],
         profiles: vec![],

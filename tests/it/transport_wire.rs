@@ -55,13 +55,15 @@ fn recording_server(count: usize) -> (u16, std::thread::JoinHandle<Vec<RawReques
     (port, handle)
 }
 
-fn environment() -> ActiveEnvironment {
+/// A plain-HTTP loopback environment whose API is on `port`.
+fn environment(port: u16) -> ActiveEnvironment {
     ActiveEnvironment {
         name: "wire".into(),
         kind: EnvironmentKind::Sandbox,
-        api: "http://127.0.0.1".into(),
+        api: format!("http://127.0.0.1:{port}"),
         consent: None,
         grants_support: None,
+        hosts: Vec::new(),
         client_id: None,
         vars: vec![],
         profiles: vec![],
@@ -83,7 +85,7 @@ fn environment() -> ActiveEnvironment {
 fn body_bytes_are_sent_unchanged_over_one_reused_http11_connection() {
     obconform::install_crypto_provider();
     let (port, server) = recording_server(2);
-    let transport = Transport::new(&environment()).unwrap();
+    let transport = Transport::new(&environment(port)).unwrap();
     // Bytes a re-encoder would change: `+` vs `%20`, `%3A` vs `:`, order, a trailing newline.
     let body =
         b"grant_type=client_credentials&scope=greetings%3Aview+payment-requests%3Aview&z=1&a=2\n"

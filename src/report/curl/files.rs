@@ -252,6 +252,7 @@ mod tests {
             api: "https://127.0.0.1:1".into(),
             consent: None,
             grants_support: None,
+            hosts: Vec::new(),
             client_id: None,
             vars: vec![],
             profiles: vec![],
