@@ -312,14 +312,14 @@ async fn run_step(
     let mut record = |exchange: &Exchange| sent.push(sent_request(exchange, flow, tls_role));
     let obtained = match (&step.request, &step.authorize, &step.callback) {
         (Some(request), _, _) => match &step.retry {
-            None => send_request(loaded, request, step, ctx, &current)
+            None => send_request(loaded, request, step, ctx, &current, redactor)
                 .await
                 .map(|exchange| {
                     record(&exchange);
                     (exchange, Vec::new())
                 }),
             Some(retry) => poll(&retry.value, &render, &mut record, || {
-                send_request(loaded, request, step, ctx, &current)
+                send_request(loaded, request, step, ctx, &current, redactor)
             })
             .await
             .map(|(exchange, unmet)| (exchange, unmet.into_iter().collect())),
@@ -672,6 +672,7 @@ async fn send_request(
     step: &Step,
     ctx: &RunContext<'_>,
     current: &Value,
+    redactor: &Redactor,
 ) -> Result<Exchange, Vec<Failure>> {
     let unsendable = |message: String| vec![Failure::new(FailureKind::Request, message)];
     let planned = plan_request(request, ctx.renderer, current).map_err(|e| {
@@ -712,7 +713,21 @@ async fn send_request(
             .await
             .map_err(|e| vec![Failure::new(FailureKind::Guard, e)])?;
     }
-    ctx.transport.send_as(&signed, tls_role).await.map_err(|e| {
+    let sent = if step.other_host {
+        if let Some(what) = credential_carried(&signed.request, redactor) {
+            return Err(vec![Failure::new(
+                FailureKind::Guard,
+                format!(
+                    "not sent: this step is for another host (`other_host: true`) and carries \
+                     {what}; credentials go only to the environment's hosts"
+                ),
+            )]);
+        }
+        ctx.transport.send_elsewhere(&signed).await
+    } else {
+        ctx.transport.send_as(&signed, tls_role).await
+    };
+    sent.map_err(|e| {
         let kind = if e.refused_unsent() {
             FailureKind::Guard
         } else if e.timed_out() {
@@ -722,6 +737,29 @@ async fn send_request(
         };
         vec![Failure::new(kind, e.to_string())]
     })
+}
+
+/// What credential `request` carries, if any: a credential or signature header, or a secret the
+/// run knows (in any of its encoded forms) in the URL, a header or the body.
+fn credential_carried(request: &HttpRequest, redactor: &Redactor) -> Option<String> {
+    let credential_headers = crate::redact::CREDENTIAL_HEADERS
+        .iter()
+        .chain(crate::redact::SIGNATURE_HEADERS);
+    for name in credential_headers {
+        if request.header(name).is_some() {
+            return Some(format!("a `{name}` header"));
+        }
+    }
+    let body = String::from_utf8_lossy(&request.body);
+    let texts = [request.url.as_str(), body.as_ref()]
+        .into_iter()
+        .chain(request.headers.iter().map(|(_, value)| value.as_str()));
+    for text in texts {
+        if redactor.text(text) != text {
+            return Some("a secret of the run".into());
+        }
+    }
+    None
 }
 
 /// Signs `planned` with the step's profile (`sign`, or the environment's default) at the current

@@ -6,10 +6,11 @@ use crate::context::{
     RESERVED_NAMES, callback_names, insert_callbacks, render_vars, template_data,
 };
 use crate::environment::ActiveEnvironment;
+use crate::environment::hosts::Origin;
 use crate::environment::model::EnvironmentKind;
 use crate::plan::plan_request;
 use crate::scenario::model::{
-    AuthorizeVia, Callback, CaptureSource, Expect, Mutation, Step, ValueCheck,
+    AuthorizeVia, Callback, CaptureSource, Expect, Mutation, Request, Step, ValueCheck,
 };
 use crate::scenario::{LoadedScenario, Located, Position, SourceError, SourceErrors};
 use crate::steps::authorize::plan_authorize;
@@ -278,6 +279,9 @@ pub fn validate(
             }
         }
 
+        if let (Some(request), Some(planned)) = (&step.request, &dry_request) {
+            check_host(step, request, planned, env, &err, &mut errors);
+        }
         if let Some(request) = dry_request
             && !step.mutate.is_empty()
         {
@@ -349,6 +353,47 @@ pub fn validate(
         Ok(())
     } else {
         Err(SourceErrors(errors))
+    }
+}
+
+/// A request to a host that is not the environment's is refused here when its URL names the host
+/// itself (a URL taken from a capture is checked when it is sent); a step meant for another host
+/// (`other_host`) presents no certificate and signs nothing.
+fn check_host(
+    step: &Step,
+    request: &Request,
+    planned: &HttpRequest,
+    env: &ActiveEnvironment,
+    err: &dyn Fn(Position, String) -> SourceError,
+    errors: &mut Vec<SourceError>,
+) {
+    if step.other_host {
+        if let Some(tls) = &step.tls {
+            errors.push(err(
+                tls.at,
+                "a step for another host (`other_host: true`) presents no client certificate"
+                    .into(),
+            ));
+        }
+        if let Some(sign) = &step.sign {
+            errors.push(err(
+                sign.at,
+                "a step for another host (`other_host: true`) is not signed: signatures go only \
+                 to the environment's hosts"
+                    .into(),
+            ));
+        }
+        return;
+    }
+    // A capture (`«name»`) or a callback listener (port 0 until the run) decides the host later.
+    let Ok(origin) = Origin::parse(&planned.url) else {
+        return;
+    };
+    if origin.host.contains('«') || origin.port == 0 {
+        return;
+    }
+    if let Err(e) = env.host_policy().check(&planned.url) {
+        errors.push(err(request.url.at, e));
     }
 }
 

@@ -95,7 +95,8 @@ impl HostPolicy {
         Err(format!(
             "{origin} is not a host of environment `{}` ({}): the client certificate, tokens and \
              signatures go only to the environment's own hosts, so nothing was sent; if the bank \
-             really serves this step there, add the host to the environment's `hosts:`",
+             really serves this step there, add the host to the environment's `hosts:`; a step \
+             meant for a third party says `other_host: true` (and carries no credentials)",
             self.environment,
             known.join(", ")
         ))

@@ -62,6 +62,8 @@ pub struct Transport {
     default: reqwest::Client,
     /// One client per other certificate role a step may present (`tls: new_tls`).
     by_role: Vec<(String, reqwest::Client)>,
+    /// A client presenting no certificate, for steps meant for another host (`other_host`).
+    anonymous: reqwest::Client,
     /// The origins the environment's credentials may go to; any other is refused unsent.
     hosts: HostPolicy,
 }
@@ -88,6 +90,7 @@ impl Transport {
         Ok(Transport {
             default,
             by_role,
+            anonymous: client(env, roots.as_ref(), None)?,
             hosts: env.host_policy(),
         })
     }
@@ -117,7 +120,13 @@ impl Transport {
         }
     }
 
-    /// Sends the request's bytes unchanged and reads the whole response.
+    /// Sends to a host that need not be the environment's, presenting no client certificate.
+    /// The caller has made sure the request carries no credential (`other_host` steps).
+    pub async fn send_elsewhere(&self, signed: &SignedRequest) -> Result<Exchange, TransportError> {
+        self.exchange(&self.anonymous, signed).await
+    }
+
+    /// Sends with `client` if the URL is one of the environment's hosts; refused unsent if not.
     async fn send_with(
         &self,
         client: &reqwest::Client,
@@ -131,6 +140,16 @@ impl Transport {
                 url: request.url.clone(),
                 detail,
             })?;
+        self.exchange(client, signed).await
+    }
+
+    /// Sends the request's bytes unchanged and reads the whole response.
+    async fn exchange(
+        &self,
+        client: &reqwest::Client,
+        signed: &SignedRequest,
+    ) -> Result<Exchange, TransportError> {
+        let request = &signed.request;
         let fail = |e: &reqwest::Error| TransportError::Send {
             method: request.method.clone(),
             url: request.url.clone(),

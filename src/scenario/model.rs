@@ -117,6 +117,12 @@ pub struct Step {
     /// redirect URI (`flow.put-drops-keys`). `true` sends it anyway (retiring an old certificate).
     #[serde(default)]
     pub allow_drop: bool,
+    /// The step is meant for a host that is not one of the environment's (a public document, a
+    /// third party): it goes out presenting no client certificate, and is refused if it carries a
+    /// credential header, a signature or a secret the run knows. Without it, a request to another
+    /// host is refused (the environment's `hosts:` adds the bank's other hosts).
+    #[serde(default)]
+    pub other_host: bool,
     /// Kinds of environment (`embedded`, `sandbox`, `production`) this step does not apply to,
     /// each with the reason, e.g. `sandbox: ING's sandbox does not reflect PUT updates`. The step
     /// is reported as not applicable there; no later step may use its captures.

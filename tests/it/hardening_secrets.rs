@@ -125,7 +125,7 @@ impl Drop for CountingListener {
     }
 }
 
-fn elsewhere_scenario(port: u16) -> String {
+fn elsewhere_scenario(port: u16, step: &str) -> String {
     format!(
         r#"
 name: a token sent elsewhere
@@ -139,13 +139,35 @@ steps:
       form: {{ grant_type: client_credentials, client_id: "{{{{env.client_id}}}}" }}
     expect: {{ status: 200 }}
     capture: {{ app_token: $.access_token }}
-  - name: the token to another host
+  - name: the other host
     request:
       method: GET
       url: "https://127.0.0.1:{port}/v3/accounts"
-      headers: {{ Authorization: "Bearer {{{{app_token}}}}" }}
-    expect: {{ status: 200 }}
+{step}
 "#
+    )
+}
+
+fn run_elsewhere(
+    sandbox: &TestSandbox,
+    env_extra: &str,
+    port: u16,
+    step: &str,
+) -> crate::common::Output {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "environments.yaml",
+        &(sandbox.environment_yaml() + env_extra),
+    );
+    write(
+        dir.path(),
+        "s/elsewhere.yaml",
+        &elsewhere_scenario(port, step),
+    );
+    obconform(
+        &["run", "s", "--env", "local", "--no-snapshots"],
+        dir.path(),
     )
 }
 
@@ -153,39 +175,93 @@ steps:
 fn the_certificate_and_tokens_go_only_to_the_environments_hosts() {
     let sandbox = TestSandbox::start();
     let elsewhere = CountingListener::start();
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "environments.yaml", &sandbox.environment_yaml());
-    write(
-        dir.path(),
-        "s/elsewhere.yaml",
-        &elsewhere_scenario(elsewhere.port),
-    );
-    let out = obconform(
-        &["run", "s", "--env", "local", "--no-snapshots"],
-        dir.path(),
-    );
-    assert_eq!(out.code, 1, "{out}");
-    assert!(out.stdout.contains("PASS  1. token"), "{out}");
     let origin = format!("https://127.0.0.1:{}", elsewhere.port);
+    let bearer = "      headers: { Authorization: \"Bearer {{app_token}}\" }";
+
+    // Named in the step, another host is refused before anything is sent, at the URL.
+    let out = run_elsewhere(&sandbox, "", elsewhere.port, bearer);
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("elsewhere.yaml:16:12"), "{out}");
     assert!(
-        out.stdout
+        out.stderr
             .contains(&format!("{origin} is not a host of environment `local`")),
         "{out}"
     );
-    assert!(out.stdout.contains("`hosts:`"), "{out}");
+    assert!(out.stderr.contains("other_host: true"), "{out}");
+    assert!(!out.stdout.contains("PASS"), "nothing sent: {out}");
+
+    // A step for another host that carries the token is refused unsent.
+    let out = run_elsewhere(
+        &sandbox,
+        "",
+        elsewhere.port,
+        &format!("{bearer}\n    other_host: true"),
+    );
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stdout.contains("carries a `authorization` header"),
+        "{out}"
+    );
+    let out = run_elsewhere(
+        &sandbox,
+        "",
+        elsewhere.port,
+        "      query: { t: \"{{app_token}}\" }\n    other_host: true",
+    );
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.stdout.contains("carries a secret of the run"), "{out}");
     assert_eq!(elsewhere.connections(), 0, "nothing may reach it: {out}");
 
-    // Named in `hosts:`, the same host is the bank's: the request goes out (and gets no answer
-    // from this listener: exit 3, the bank was not judged).
-    let env = sandbox.environment_yaml() + &format!("    hosts: [\"{origin}\"]\n");
-    write(dir.path(), "environments.yaml", &env);
-    let out = obconform(
-        &["run", "s", "--env", "local", "--no-snapshots"],
-        dir.path(),
+    // Without credentials it goes out, presenting no certificate (and this listener answers
+    // nothing: exit 3, the bank was not judged).
+    let out = run_elsewhere(&sandbox, "", elsewhere.port, "    other_host: true");
+    assert_eq!(out.code, 3, "{out}");
+    assert!(elsewhere.connections() >= 1, "{out}");
+
+    // Named in `hosts:`, the host is the bank's: the request goes out with the token.
+    let before = elsewhere.connections();
+    let out = run_elsewhere(
+        &sandbox,
+        &format!("    hosts: [\"{origin}\"]\n"),
+        elsewhere.port,
+        bearer,
     );
     assert_eq!(out.code, 3, "{out}");
     assert!(!out.stdout.contains("is not a host"), "{out}");
-    assert!(elsewhere.connections() >= 1, "{out}");
+    assert!(elsewhere.connections() > before, "{out}");
+}
+
+#[test]
+fn a_captured_url_to_another_host_is_refused_when_it_is_sent() {
+    use obconform::http::Transport;
+    use obconform::steps::sign::SignedRequest;
+    obconform::install_crypto_provider();
+    let sandbox = TestSandbox::start();
+    let elsewhere = CountingListener::start();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "environments.yaml", &sandbox.environment_yaml());
+    let file = obconform::environment::load_environments(&dir.path().join("environments.yaml"))
+        .expect("environments");
+    let env = file
+        .activate("local", None, &[], &|_| None)
+        .expect("environment");
+    let transport = Transport::new(&env).unwrap();
+    let request = obconform::wire::HttpRequest {
+        method: "GET".into(),
+        url: format!("https://127.0.0.1:{}/v3/accounts", elsewhere.port),
+        headers: vec![("Authorization".into(), "Bearer tok-123456".into())],
+        body: Vec::new(),
+    };
+    let refused = sandbox
+        .block_on(transport.send(&SignedRequest::unsigned(request)))
+        .expect_err("refused");
+    assert!(refused.refused_unsent(), "{refused}");
+    assert!(
+        refused
+            .to_string()
+            .contains("is not a host of environment `local`")
+    );
+    assert_eq!(elsewhere.connections(), 0);
 }
 
 #[test]
