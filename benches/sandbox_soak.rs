@@ -97,15 +97,16 @@ fn main() {
                         if !ok {
                             errors.fetch_add(1, Ordering::Relaxed);
                         }
-                        if advance_every > 0 && n % advance_every == 0 {
-                            sandbox.advance_clock(ADVANCE_BY);
-                        }
                         if n % (total / SAMPLES) == 0 {
                             samples.lock().expect("samples").push((
                                 n,
                                 rss_kib(),
                                 sandbox.tokens_remembered(),
                             ));
+                        }
+                        // After sampling: a sample shows the store as it was before a prune.
+                        if advance_every > 0 && n % advance_every == 0 {
+                            sandbox.advance_clock(ADVANCE_BY);
                         }
                     }
                 })
@@ -138,8 +139,9 @@ fn main() {
         if let (Some(first), Some(last)) = (samples.first(), samples.last()) {
             let middle = samples[samples.len() / 2];
             let growth = (last.1 as f64 - first.1 as f64) / first.1.max(1) as f64 * 100.0;
+            let second_half = (last.1 as f64 - middle.1 as f64) / middle.1.max(1) as f64 * 100.0;
             println!(
-                "memory (RSS): {:.1} MiB at start ({} tokens), {:.1} MiB at middle ({}), {:.1} MiB at end ({}): {growth:+.1} % start to end",
+                "memory (RSS): {:.1} MiB at start ({} tokens), {:.1} MiB at middle ({}), {:.1} MiB at end ({}): {growth:+.1} % start to end, {second_half:+.1} % middle to end",
                 mib(first.1),
                 first.0,
                 mib(middle.1),
