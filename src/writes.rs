@@ -15,7 +15,7 @@ const READING_POSTS: &[&str] = &[
 ];
 
 /// Whether a POST to `url` (a template or a URL) can be a read: its path, less query and
-/// fragment, ends with one of [`READING_POSTS`].
+/// fragment, ends with one of `READING_POSTS`.
 pub fn reads_by_post(url: &str) -> bool {
     let path = url
         .split(['?', '#'])

@@ -7,9 +7,6 @@
 //! Secret values never appear in an assertion message: on failure the variable's name is shown.
 
 use obconform::archive::ScenarioSource;
-use obconform::environment::ActiveEnvironment;
-use obconform::environment::active::Trust;
-use obconform::environment::model::EnvironmentKind;
 use obconform::http::Transport;
 use obconform::report::curl::files::{CurlDir, Written};
 use obconform::report::curl::{CurlTls, ScriptContext, ServerTrust, render};
@@ -420,7 +417,7 @@ fn both_on_the_wire(request: &HttpRequest) -> (Seen, Seen) {
         .unwrap();
     request.url = format!("http://127.0.0.1:{port}{path}");
 
-    let transport = Transport::new(&plain_http_environment(port)).unwrap();
+    let transport = Transport::new(&crate::common::plain_http_environment(port)).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -502,30 +499,4 @@ fn read_one(listener: &TcpListener) -> Seen {
         .unwrap();
     headers.sort();
     (request_line.trim_end().to_string(), headers, body)
-}
-
-/// A plain-HTTP loopback environment whose API is on `port`.
-fn plain_http_environment(port: u16) -> ActiveEnvironment {
-    ActiveEnvironment {
-        name: "wire".into(),
-        kind: EnvironmentKind::Sandbox,
-        api: format!("http://127.0.0.1:{port}"),
-        consent: None,
-        grants_support: None,
-        hosts: Vec::new(),
-        client_id: None,
-        vars: vec![],
-        profiles: vec![],
-        certs: vec![],
-        identities: vec![],
-        signing_keys: vec![],
-        trust: Trust::default(),
-        insecure: true,
-        connect_timeout: Duration::from_secs(5),
-        request_timeout: Duration::from_secs(10),
-        contract_setup: Default::default(),
-        contract: None,
-        contract_note: None,
-        bank_ca: Vec::new(),
-    }
 }

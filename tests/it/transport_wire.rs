@@ -1,9 +1,6 @@
 //! What goes on the wire is exactly what was planned: the body bytes unchanged, HTTP/1.1, and one
 //! connection reused for consecutive requests. A plain-TCP server on 127.0.0.1 records the bytes.
 
-use obconform::environment::ActiveEnvironment;
-use obconform::environment::active::Trust;
-use obconform::environment::model::EnvironmentKind;
 use obconform::http::Transport;
 use obconform::scenario::model::Flow;
 use obconform::steps::sign::SignedRequest;
@@ -55,37 +52,11 @@ fn recording_server(count: usize) -> (u16, std::thread::JoinHandle<Vec<RawReques
     (port, handle)
 }
 
-/// A plain-HTTP loopback environment whose API is on `port`.
-fn environment(port: u16) -> ActiveEnvironment {
-    ActiveEnvironment {
-        name: "wire".into(),
-        kind: EnvironmentKind::Sandbox,
-        api: format!("http://127.0.0.1:{port}"),
-        consent: None,
-        grants_support: None,
-        hosts: Vec::new(),
-        client_id: None,
-        vars: vec![],
-        profiles: vec![],
-        certs: vec![],
-        identities: vec![],
-        signing_keys: vec![],
-        trust: Trust::default(),
-        insecure: true,
-        connect_timeout: Duration::from_secs(5),
-        request_timeout: Duration::from_secs(10),
-        contract_setup: Default::default(),
-        contract: None,
-        contract_note: None,
-        bank_ca: Vec::new(),
-    }
-}
-
 #[test]
 fn body_bytes_are_sent_unchanged_over_one_reused_http11_connection() {
     obconform::install_crypto_provider();
     let (port, server) = recording_server(2);
-    let transport = Transport::new(&environment(port)).unwrap();
+    let transport = Transport::new(&crate::common::plain_http_environment(port)).unwrap();
     // Bytes a re-encoder would change: `+` vs `%20`, `%3A` vs `:`, order, a trailing newline.
     let body =
         b"grant_type=client_credentials&scope=greetings%3Aview+payment-requests%3Aview&z=1&a=2\n"

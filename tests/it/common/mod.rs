@@ -371,3 +371,30 @@ pub fn ing_specs_dir(what: &str) -> Option<PathBuf> {
     println!("{skipped}");
     None
 }
+
+/// A plain-HTTP loopback environment (kind sandbox, verification off) whose API is on `port`, for
+/// tests that read the bytes on the wire with a server of their own.
+pub fn plain_http_environment(port: u16) -> obconform::environment::ActiveEnvironment {
+    obconform::environment::ActiveEnvironment {
+        name: "wire".into(),
+        kind: obconform::environment::model::EnvironmentKind::Sandbox,
+        api: format!("http://127.0.0.1:{port}"),
+        consent: None,
+        grants_support: None,
+        hosts: Vec::new(),
+        client_id: None,
+        vars: vec![],
+        profiles: vec![],
+        certs: vec![],
+        identities: vec![],
+        signing_keys: vec![],
+        trust: obconform::environment::active::Trust::default(),
+        insecure: true,
+        connect_timeout: std::time::Duration::from_secs(5),
+        request_timeout: std::time::Duration::from_secs(10),
+        contract_setup: Default::default(),
+        contract: None,
+        contract_note: None,
+        bank_ca: Vec::new(),
+    }
+}
