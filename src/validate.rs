@@ -385,11 +385,14 @@ fn check_host(
         }
         return;
     }
-    // A capture (`«name»`) or a callback listener (port 0 until the run) decides the host later.
+    // A capture (`«name»`) in the authority, or a callback listener (port 0 until the run),
+    // decides the host later: checked when the request is sent.
+    let after_scheme = planned.url.split_once("://").map_or("", |(_, rest)| rest);
+    let authority = after_scheme.split(['/', '?', '#']).next().unwrap_or("");
     let Ok(origin) = Origin::parse(&planned.url) else {
         return;
     };
-    if origin.host.contains('«') || origin.port == 0 {
+    if authority.contains('«') || origin.port == 0 {
         return;
     }
     if let Err(e) = env.host_policy().check(&planned.url) {
