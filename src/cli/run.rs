@@ -184,6 +184,9 @@ pub async fn run(args: RunArgs) -> Outcome {
                 target.env.api,
                 group.envs.path.display()
             );
+            for warning in &target.env.cert_warnings {
+                println!("  warning: {warning}");
+            }
         }
         println!(
             "dry run: {total} scenarios ready, {} skipped; nothing was sent",

@@ -144,6 +144,9 @@ fn from_profile(args: &SignArgs, name: &str) -> Result<Resolved, String> {
             std::env::var(var).ok()
         })
         .map_err(|e| e.to_string())?;
+    for warning in &env.cert_warnings {
+        eprintln!("warning: environment `{env_name}`: {warning}");
+    }
     let profile = env.profile(name).ok_or_else(|| {
         format!(
             "unknown signing profile `{name}` in environment `{env_name}`; known: {}",
@@ -227,6 +230,16 @@ fn ad_hoc(args: &SignArgs, flow: Flow) -> Result<Resolved, String> {
             .as_deref()
             .map(|var| (var, std::env::var(var).ok()));
         let (leaf, key) = load_leaf_and_key(cert, key, passphrase).map_err(|e| e.to_string())?;
+        // No environment says which bank this is for: a warning, not a refusal; and none when
+        // `--now` reproduces a request of another time.
+        use crate::environment::active::{Validity, validity};
+        let kind = crate::environment::model::EnvironmentKind::Production;
+        if args.now.is_none()
+            && let Validity::Refused(why) | Validity::ExpiringSoon(why) =
+                validity(&leaf, kind, chrono::Utc::now())
+        {
+            eprintln!("warning: --cert {}: {why}", cert.display());
+        }
         Some(Arc::new(SigningKey::new(leaf, key)))
     };
     Ok(Resolved {

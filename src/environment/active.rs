@@ -30,6 +30,15 @@ pub enum EnvironmentError {
         #[source]
         source: CertError,
     },
+    /// A certificate of a `sandbox` or `production` environment the bank would refuse today.
+    #[error("{at}: environment `{env}`: certs.{role}: {path}: {message}")]
+    CertValidity {
+        at: String,
+        env: String,
+        role: String,
+        path: String,
+        message: String,
+    },
     #[error("environment `{env}`: contract: {message}")]
     Contract { env: String, message: String },
     #[error("no environments file: looked for {looked}; pass --environments FILE")]
@@ -121,6 +130,8 @@ pub struct ActiveEnvironment {
     pub grants_support: Option<String>,
     /// The origins `hosts:` adds to `api`, `consent` and `grants_support` (see [`Self::host_policy`]).
     pub hosts: Vec<Origin>,
+    /// Certificates that expire within 30 days (an expired or not yet valid one is an error).
+    pub cert_warnings: Vec<String>,
     pub client_id: Option<String>,
     pub vars: Vec<(String, String)>,
     pub profiles: Vec<(String, SignProfile)>,
@@ -568,6 +579,7 @@ impl EnvironmentsSource {
         // signing key (which roles are used how is the scenarios' business).
         let mut identities = Vec::new();
         let mut signing_keys = Vec::new();
+        let mut cert_warnings = Vec::new();
         for (role, files) in &certs {
             let passphrase = files
                 .passphrase_env
@@ -581,6 +593,21 @@ impl EnvironmentsSource {
                 identity_from(&chain, &key, &files.cert).map_err(fail)?,
             ));
             if let Some(leaf) = chain.into_iter().next() {
+                if env.kind != EnvironmentKind::Embedded {
+                    let refused = |message: String| EnvironmentError::CertValidity {
+                        at: at.clone(),
+                        env: name.to_string(),
+                        role: role.clone(),
+                        path: files.cert.display().to_string(),
+                        message,
+                    };
+                    match validity(&leaf, env.kind, chrono::Utc::now()) {
+                        Validity::Refused(message) => return Err(refused(message)),
+                        Validity::ExpiringSoon(message) => cert_warnings
+                            .push(format!("certs.{role}: {}: {message}", files.cert.display())),
+                        Validity::Fine => {}
+                    }
+                }
                 signing_keys.push((role.clone(), Arc::new(SigningKey::new(leaf, key))));
             }
         }
@@ -654,6 +681,7 @@ impl EnvironmentsSource {
             contract: None,
             contract_note: None,
             bank_ca,
+            cert_warnings,
         })
     }
 }
@@ -795,6 +823,39 @@ fn resolve_pair(
         key: pair.key.as_deref().map(resolve).transpose()?,
         passphrase_env: pair.passphrase_env.clone(),
     })
+}
+
+/// Whether the bank would take `cert` today.
+pub enum Validity {
+    Fine,
+    ExpiringSoon(String),
+    /// Expired or not yet valid: what, when, and what to do.
+    Refused(String),
+}
+
+/// `kind` chooses the advice for an expired certificate (ING's example set, or a renewal).
+pub fn validity(
+    cert: &openssl::x509::X509Ref,
+    kind: EnvironmentKind,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Validity {
+    use obconform_core::certs::info::warning;
+    let info = obconform_core::certs::inspect(cert, None, now);
+    let renew = match kind {
+        EnvironmentKind::Sandbox => {
+            "ING renews its example certificates: download the current set (see certs/README.md)"
+        }
+        _ => "renew it with your certificate provider and register the new pair with the bank",
+    };
+    for w in &info.warnings {
+        match w.id {
+            warning::EXPIRED => return Validity::Refused(format!("{} — {renew}", w.message)),
+            warning::NOT_YET_VALID => return Validity::Refused(w.message.clone()),
+            warning::EXPIRING_SOON => return Validity::ExpiringSoon(w.message.clone()),
+            _ => {}
+        }
+    }
+    Validity::Fine
 }
 
 fn cert_err(at: &str, env: &str, role: &str, source: CertError) -> EnvironmentError {

@@ -94,6 +94,7 @@ mod tests {
             consent: None,
             grants_support: None,
             hosts: Vec::new(),
+            cert_warnings: Vec::new(),
             client_id: None,
             vars: vec![],
             profiles: vec![],

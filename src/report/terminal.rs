@@ -132,6 +132,9 @@ impl Reporter for RunOutput {
                     env.api,
                     file.display()
                 ));
+                for warning in &env.cert_warnings {
+                    self.line(&format!("  warning: {warning}"));
+                }
                 if let Some(line) = contract_line(env) {
                     self.line(&line);
                 }

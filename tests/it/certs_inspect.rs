@@ -25,7 +25,7 @@ fn openssl(dir: &Path, args: &[&str]) -> String {
 }
 
 /// `NAME.pem` + `NAME.key`: a self-signed RSA 2048 certificate valid from now for `days`.
-fn self_signed(dir: &Path, name: &str, days: u32) {
+pub fn self_signed(dir: &Path, name: &str, days: u32) {
     openssl(
         dir,
         &[
@@ -50,7 +50,7 @@ const CA_CONFIG: &str = "[ca]\ndefault_ca = ca_default\n[ca_default]\ndatabase =
 
 /// `NAME.pem` + `NAME.key`: a self-signed RSA certificate with exactly these dates
 /// (`YYYYMMDDHHMMSSZ`) and serial, made with `openssl ca -selfsign`.
-fn dated(dir: &Path, name: &str, serial_hex: &str, start: &str, end: &str) {
+pub fn dated(dir: &Path, name: &str, serial_hex: &str, start: &str, end: &str) {
     std::fs::write(dir.join("ca.cnf"), CA_CONFIG).unwrap();
     std::fs::write(dir.join("index.txt"), "").unwrap();
     std::fs::write(dir.join("serial"), format!("{serial_hex}\n")).unwrap();

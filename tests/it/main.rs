@@ -8,6 +8,7 @@ mod authorize_step;
 mod bad_input;
 mod bad_input_suite;
 mod callback_step;
+mod cert_validity;
 mod certs_inspect;
 mod certs_issue;
 mod cli;

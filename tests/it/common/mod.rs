@@ -382,6 +382,7 @@ pub fn plain_http_environment(port: u16) -> obconform::environment::ActiveEnviro
         consent: None,
         grants_support: None,
         hosts: Vec::new(),
+        cert_warnings: Vec::new(),
         client_id: None,
         vars: vec![],
         profiles: vec![],

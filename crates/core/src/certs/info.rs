@@ -180,7 +180,9 @@ fn validity_warnings(
     warnings: &mut Vec<Warning>,
 ) {
     if now > until {
-        let ago = floor_days(now - until);
+        // The same whole days as `days_left` (floor of until - now), negated: "313 days ago"
+        // beside "expired 313 days ago", never 312 beside 313.
+        let ago = -floor_days(until - now);
         warnings.push(Warning {
             id: warning::EXPIRED,
             message: format!(
@@ -531,6 +533,18 @@ mod tests {
             "{expired:?}"
         );
         assert_eq!(expired.key_matches, None);
+    }
+
+    #[test]
+    fn days_ago_and_days_left_agree_on_a_part_day() {
+        let made = make(rsa(), "2025-01-01T00:00:00Z", "2026-01-01T00:00:00Z", false);
+        // 312.5 days after expiry: both say 313, never 312 beside 313.
+        let info = inspect(&made.cert, None, at("2026-11-09T12:00:00Z"));
+        assert_eq!(info.days_left, -313);
+        assert!(
+            info.warnings[0].message.contains("(313 days ago)"),
+            "{info:?}"
+        );
     }
 
     #[test]
