@@ -20,6 +20,10 @@ pub struct Sidecar {
     /// attempt of a `retry` step).
     pub status: Option<u16>,
     pub flow: FlowContext,
+    /// PEM of the certificates the environment presented and signed with (public), which
+    /// `explain` uses when it is given none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<String>,
 }
 
 /// `2024-05-07T10:00:00.123Z`.

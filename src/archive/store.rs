@@ -21,6 +21,9 @@ pub struct ScenarioSource<'a> {
     pub test_name: &'a str,
     pub path: &'a Path,
     pub environment: &'a str,
+    /// PEM of each certificate the environment presents or signs with (public): the sidecars
+    /// carry them so `explain` needs no `--cert` for an archived request.
+    pub certificates: &'a [String],
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +117,7 @@ impl Archive {
                     .then(|| step.exchange.as_ref().map(|x| x.response.status))
                     .flatten(),
                 flow: sent.flow.clone(),
+                certificates: source.certificates.to_vec(),
             };
             let http = dir.join(format!("{stem}.http"));
             let json = dir.join(format!("{stem}.json"));
@@ -145,7 +149,11 @@ impl Archive {
 impl ScenarioSource<'_> {
     /// The scenario's folder in the archive and the curl export (`/` of the file stem as `__`).
     pub fn folder_name(&self) -> String {
-        self.test_name.replace('/', "__")
+        // No `:` — curl reads `--cert a:b` as a certificate and its passphrase — and no `/`.
+        self.test_name
+            .replace("::", "--")
+            .replace(':', "-")
+            .replace('/', "__")
     }
 }
 
@@ -282,6 +290,7 @@ mod tests {
             test_name: "ing-psd2::negative/10-x",
             path: Path::new("scenarios/ing-psd2/negative/10-x.yaml"),
             environment: "embedded",
+            certificates: &[],
         };
         let one = archive
             .record(&source, &step(0, "Get a token", 1), &[])
@@ -341,6 +350,7 @@ mod tests {
             test_name: "s",
             path: Path::new("s.yaml"),
             environment: "e",
+            certificates: &[],
         };
         let e = archive.record(&source, &step(0, "a", 1), &[]).unwrap_err();
         assert!(e.to_string().contains("requests/s"), "{e}");

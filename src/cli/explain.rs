@@ -38,8 +38,29 @@ impl Judge {
             (None, None) => SystemTime::now(),
         };
         let flow = self.flow.as_ref().or(sidecar_flow(&loaded));
+        // No --cert: the certificates the run recorded beside an archived request.
+        let recorded: Vec<X509> = match (&self.certificates[..], &loaded.sidecar) {
+            ([], Some(sidecar)) => sidecar
+                .certificates
+                .iter()
+                .filter_map(|pem| X509::from_pem(pem.as_bytes()).ok())
+                .collect(),
+            _ => Vec::new(),
+        };
+        let certificates = if recorded.is_empty() {
+            &self.certificates
+        } else {
+            &recorded
+        };
+        if certificates.is_empty() {
+            return Err(format!(
+                "{}: no certificate to check it with: pass --cert PEM (the signing certificate \
+                 and the TLS one; a request `obconform run` archived records them itself)",
+                path.display()
+            ));
+        }
         let evidence = Evidence {
-            certificates: &self.certificates,
+            certificates,
             keys: &self.keys,
             now,
             flow,

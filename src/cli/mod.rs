@@ -200,7 +200,8 @@ pub struct ExplainArgs {
     pub requests: Vec<PathBuf>,
     /// Certificates the request may refer to (repeatable; PEM with one or more certificates,
     /// DER or PKCS#12): the signing certificate, the TLS one, others.
-    #[arg(long = "cert", value_name = "PEM", required = true)]
+    /// Not needed for a request `obconform run` archived: its sidecar records the certificates.
+    #[arg(long = "cert", value_name = "PEM")]
     pub certs: Vec<PathBuf>,
     /// Private keys (PEM, repeatable), optional: a signature made with one of them is named.
     #[arg(long = "key", value_name = "PEM")]

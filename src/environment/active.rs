@@ -174,6 +174,20 @@ pub struct ContractOverride {
 }
 
 impl ActiveEnvironment {
+    /// PEM of each certificate role's leaf, once each (public data).
+    pub fn certificate_pems(&self) -> Vec<String> {
+        let mut pems: Vec<String> = Vec::new();
+        for (_, key) in &self.signing_keys {
+            if let Ok(pem) = key.cert.to_pem() {
+                let pem = String::from_utf8_lossy(&pem).into_owned();
+                if !pems.contains(&pem) {
+                    pems.push(pem);
+                }
+            }
+        }
+        pems
+    }
+
     /// The origins that may receive this environment's credentials: `api`, `consent`,
     /// `grants_support` and `hosts:`.
     pub fn host_policy(&self) -> HostPolicy {

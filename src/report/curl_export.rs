@@ -134,6 +134,7 @@ mod tests {
             test_name: "s::t",
             path: Path::new("t.yaml"),
             environment: "e",
+            certificates: &[],
         };
         let mut export = CurlExport::start(dir.path());
         export.step(&source, &environment(), &step(2), &Redactor::new());

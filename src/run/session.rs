@@ -92,10 +92,12 @@ impl Session<'_> {
             snapshots: self.snapshots.clone(),
             codes: self.codes,
         };
+        let certificates = target.env.certificate_pems();
         let source = ScenarioSource {
             test_name: &test_name,
             path: &loaded.path,
             environment: &target.env.name,
+            certificates: &certificates,
         };
         let started = Instant::now();
         let outcome = run_scenario(loaded, &ctx, &mut |step, redactor| {

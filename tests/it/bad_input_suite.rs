@@ -594,7 +594,7 @@ const HTTP_OK: &str = "GET /x HTTP/1.1\nHost: api.example\n\n";
 
 #[rustfmt::skip]
 const EXPLAIN: &[Case] = &[
-    c("explain without certificate", "explain r.http", &[("r.http", HTTP_OK)], 2, "error: the following required arguments were not provided:"),
+    c("explain without certificate", "explain r.http", &[("r.http", HTTP_OK)], 2, "error: r.http: no certificate to check it with: pass --cert PEM (the signing certificate and the TLS"),
     c("explain without request", "explain --cert sign.pem", SIGN_KEYS, 2, "error: the following required arguments were not provided:"),
     c("explain request missing", "explain missing.http --cert sign.pem", SIGN_KEYS, 2, "error: missing.http not found: check the path"),
     c("explain certificate missing", "explain r.http --cert missing.pem", &[("r.http", HTTP_OK)], 2, "error: certificate file missing.pem not found: check the path"),

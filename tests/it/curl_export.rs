@@ -89,6 +89,7 @@ fn run_and_export() -> Fixture {
                 test_name: &test_name,
                 path: &scenario.path,
                 environment: &target.env.name,
+                certificates: &[],
             };
             let outcome = runtime.block_on(run_scenario(scenario, &ctx, &mut |step, redactor| {
                 let written = export
@@ -499,4 +500,55 @@ fn read_one(listener: &TcpListener) -> Seen {
         .unwrap();
     headers.sort();
     (request_line.trim_end().to_string(), headers, body)
+}
+
+#[test]
+fn an_embedded_runs_scripts_keep_their_certificates_and_run_from_anywhere() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let curl = tmp.path().join("curl");
+    let out = crate::common::obconform(
+        &[
+            "run",
+            "scenarios/ing-psd2/02-application-metadata.yaml",
+            "--no-snapshots",
+            "--out",
+            tmp.path().join("out").to_str().unwrap(),
+            "--curl",
+            curl.to_str().unwrap(),
+        ],
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+    );
+    assert_eq!(out.code, 0, "{out}");
+    let folder = curl.join("ing-psd2--02-application-metadata");
+    assert!(folder.is_dir(), "no `:` in folder names: {out}");
+    let kept: Vec<PathBuf> = std::fs::read_dir(folder.join("pki"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(kept.len() >= 2, "{kept:?}");
+    for file in &kept {
+        let mode = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", file.display());
+    }
+    let script = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "sh"))
+        .expect("a script");
+    let text = std::fs::read_to_string(&script).unwrap();
+    assert!(text.contains("\"$here/\"'pki/"), "{text}");
+    // Run from another folder after the run (and its sandbox) ended: curl finds the
+    // certificate and fails only to connect (exit 7), not to load it (58).
+    let ran = crate::common::local_command("bash")
+        .arg(&script)
+        .current_dir("/")
+        .output()
+        .unwrap();
+    assert_eq!(
+        ran.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
 }

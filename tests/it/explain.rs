@@ -441,7 +441,7 @@ fn run_archives_every_request_sent_redacted_and_private() {
 
     // One .http and one .json per step that sends a request (the consent is the customer's
     // browser at the bank, not a request of the client: nothing to archive).
-    let granting = out.join("requests/ing-psd2::04-granting");
+    let granting = out.join("requests/ing-psd2--04-granting");
     let names: Vec<String> = files_under(&granting, "")
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
@@ -616,6 +616,7 @@ fn run_and_archive(scenario: &str, archive: &Archive) -> Vec<HttpRequest> {
         test_name: &test_name,
         path: &loaded.path,
         environment: &target.env.name,
+        certificates: &[],
     };
     let mut sent = Vec::new();
     let outcome = runtime.block_on(run_scenario(loaded, &ctx, &mut |step, redactor| {
@@ -818,4 +819,51 @@ fn explain_names_the_mistake_of_every_refused_troubleshooting_request_from_the_a
     }
     assert!(refused >= 30, "only {refused} refused requests archived");
     assert!(ids.len() >= 30, "{} ids named: {ids:?}", ids.len());
+}
+
+#[test]
+fn an_archived_request_is_explained_without_flags_after_the_run_is_gone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    // No --pki: the embedded sandbox's certificates are deleted when the run ends.
+    let result = obconform(
+        &[
+            "run",
+            "--out",
+            arg(&out),
+            "--no-snapshots",
+            "scenarios/troubleshooting/04-jws-trailing-lf.yaml",
+        ],
+        &repo(),
+    );
+    assert_eq!(result.code, 0, "{result}");
+    let refused: Vec<PathBuf> = files_under(&out.join("requests"), ".http")
+        .into_iter()
+        .filter(|http| sidecar_of(http).status.is_some_and(|s| s >= 400))
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    let http = &refused[0];
+    assert!(
+        !http.display().to_string().contains(':'),
+        "no `:` in archive folders (curl reads it as a passphrase separator): {}",
+        http.display()
+    );
+    let explained = obconform(&["explain", arg(http)], &repo());
+    assert_eq!(explained.code, 1, "{explained}");
+    assert!(explained.stdout.contains("jws.trailing-lf"), "{explained}");
+
+    // The certificates recorded in the sidecar are what made it possible.
+    let sidecar = http.with_extension("json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sidecar).unwrap()).unwrap();
+    assert!(
+        json["certificates"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
+    );
+    json.as_object_mut().unwrap().remove("certificates");
+    std::fs::write(&sidecar, json.to_string()).unwrap();
+    let blind = obconform(&["explain", arg(http)], &repo());
+    assert_eq!(blind.code, 2, "{blind}");
+    assert!(blind.stderr.contains("pass --cert PEM"), "{blind}");
 }

@@ -54,10 +54,13 @@ impl CurlIdentity {
             (false, Some(_)) => CertType::Der,
             (false, None) => CertType::Pkcs12,
         };
+        // Absolute: a script runs from anywhere (a relative `--attach ../pki` is the caller's).
+        let absolute =
+            |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         CurlIdentity {
-            cert: files.cert.clone(),
+            cert: absolute(&files.cert),
             cert_type,
-            key: files.key.clone(),
+            key: files.key.as_deref().map(absolute),
             passphrase_env: files.passphrase_env.clone(),
         }
     }
