@@ -188,6 +188,9 @@ pub async fn run(args: RunArgs) -> Outcome {
                 println!("  warning: {warning}");
             }
         }
+        for (test_name, why) in &skipped {
+            println!("skipped {test_name}: {why}");
+        }
         println!(
             "dry run: {total} scenarios ready, {} skipped; nothing was sent",
             skipped.len()
@@ -306,7 +309,7 @@ fn leave_out(
 ) {
     scenarios.retain(|s| match reason(s) {
         Some(why) => {
-            println!("skipped {}: {why}", s.test_name());
+            // Printed with the run's summary (or the dry run's list), not before any header.
             skipped.push((s.test_name(), why));
             false
         }

@@ -39,6 +39,12 @@ pub enum EnvironmentError {
         path: String,
         message: String,
     },
+    #[error("unknown environment `{name}` in {file}: use one of {known}")]
+    Unknown {
+        name: String,
+        file: String,
+        known: String,
+    },
     #[error("environment `{env}`: contract: {message}")]
     Contract { env: String, message: String },
     #[error("no environments file: looked for {looked}; pass --environments FILE")]
@@ -403,6 +409,35 @@ impl EnvironmentsSource {
         self.file.environments.get(name).map(|e| e.kind)
     }
 
+    /// The text of environment `name`'s entry (from its first value to the next line indented
+    /// less), with the byte offset where it starts.
+    fn entry_text(&self, name: &str) -> (usize, &str) {
+        let Some(located) = self.file.environments.get(name) else {
+            return (0, "");
+        };
+        let mut offset = 0;
+        let mut start = None;
+        let mut end = self.text.len();
+        for (index, line) in self.text.split_inclusive('\n').enumerate() {
+            let number = index as u64 + 1;
+            let indent = line.len() - line.trim_start().len();
+            let content = line.trim();
+            if number == located.at.line {
+                start = Some(offset);
+            } else if start.is_some()
+                && !content.is_empty()
+                && !content.starts_with('#')
+                && (indent as u64) + 1 < located.at.column
+            {
+                end = offset;
+                break;
+            }
+            offset += line.len();
+        }
+        let start = start.unwrap_or(0);
+        (start, &self.text[start..end])
+    }
+
     /// Makes the named environment active. `embedded` must be given for `kind: embedded`;
     /// `overrides` replace or add certificate roles (`run --certs DIR`, `--new-certs DIR`).
     pub fn activate(
@@ -419,15 +454,14 @@ impl EnvironmentsSource {
                 .iter()
                 .map(|(k, _)| k.as_str())
                 .collect();
-            let at = Position { line: 1, column: 1 };
-            return Err(SourceError::new(
-                &self.path,
-                &self.text,
-                at,
-                format!("unknown environment `{name}`"),
-            )
-            .with_help(format!("use one of: {}", known.join(", ")))
-            .into());
+            return Err(EnvironmentError::Unknown {
+                name: name.to_string(),
+                file: self.path.display().to_string(),
+                known: match known.is_empty() {
+                    true => "(it defines none)".to_string(),
+                    false => known.join(", "),
+                },
+            });
         };
         let env: &Environment = &located.value;
         let err = |message: String| -> EnvironmentError {
@@ -484,8 +518,44 @@ impl EnvironmentsSource {
                 None => err(e),
             })
         };
+        // Every variable the environment's entry names and none of the sources has, at once, the
+        // caret on the first of them.
+        let block = self.entry_text(name);
+        let missing: Vec<(&str, usize)> = variable_uses(block.1)
+            .into_iter()
+            .filter(|(var, _)| full_lookup(var).is_none())
+            .collect();
+        if let Some(&(_, offset)) = missing.first() {
+            let mut names: Vec<&str> = missing.iter().map(|(var, _)| *var).collect();
+            names.dedup();
+            let list = names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let plural = if names.len() == 1 { "is" } else { "are" };
+            let mut message = format!("environment variable {list} {plural} not set");
+            if let Some(path) = &missing_file {
+                message.push_str(&format!(
+                    " (nor in env_file {}, which does not exist)",
+                    path.display()
+                ));
+            }
+            let at = position_of(&self.text, block.0 + offset);
+            let export: Vec<String> = names.iter().map(|n| format!("{n}=…")).collect();
+            return Err(SourceError::new(&self.path, &self.text, at, message)
+                .in_context(format!("environment `{name}`"))
+                .with_help(format!("export {}", export.join(" ")))
+                .into());
+        }
+        // A path that comes from a variable is the shell's: relative to the working folder, not
+        // to the environments file.
         let resolve = |text: &str| -> Result<PathBuf, EnvironmentError> {
-            Ok(absolute_from(base, PathBuf::from(expand(text)?)))
+            let expanded = PathBuf::from(expand(text)?);
+            Ok(match text.trim_start().starts_with("${") {
+                true => std::path::absolute(&expanded).unwrap_or(expanded),
+                false => absolute_from(base, expanded),
+            })
         };
 
         if env.insecure && env.kind == EnvironmentKind::Production {
@@ -870,6 +940,31 @@ pub fn validity(
         }
     }
     Validity::Fine
+}
+
+/// Each `${NAME}` in `text`: the name and the byte offset of its `$`.
+fn variable_uses(text: &str) -> Vec<(&str, usize)> {
+    let mut uses = Vec::new();
+    let mut from = 0;
+    while let Some(start) = text[from..].find("${").map(|i| from + i) {
+        let Some(end) = text[start + 2..].find('}').map(|i| start + 2 + i) else {
+            break;
+        };
+        uses.push((&text[start + 2..end], start));
+        from = end + 1;
+    }
+    uses
+}
+
+/// Line and column (1-based) of byte `offset` in `text`.
+fn position_of(text: &str, offset: usize) -> Position {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    Position {
+        line: line as u64,
+        column: column as u64,
+    }
 }
 
 fn cert_err(at: &str, env: &str, role: &str, source: CertError) -> EnvironmentError {

@@ -29,6 +29,8 @@ pub struct RunOutput {
     failed: usize,
     /// The step lines of each running scenario, printed together when it finishes (not live).
     kept: HashMap<String, Vec<String>>,
+    /// Scenarios left out before the run, with why: listed above the summary.
+    skipped: Vec<String>,
 }
 
 impl RunOutput {
@@ -45,6 +47,7 @@ impl RunOutput {
             bar: None,
             running: Vec::new(),
             failed: 0,
+            skipped: Vec::new(),
             kept: HashMap::new(),
         }
     }
@@ -124,7 +127,9 @@ impl Reporter for RunOutput {
                     self.bar = Some(progress_bar(total));
                 }
             }
-            Event::Skipped { .. } => {}
+            Event::Skipped { test_name, reason } => {
+                self.skipped.push(format!("skipped {test_name}: {reason}"));
+            }
             Event::EnvironmentStarted { env, file } => {
                 self.line(&format!(
                     "environment {} ({}) — {}",
@@ -163,6 +168,9 @@ impl Reporter for RunOutput {
             Event::EnvironmentFinished => self.line(""),
             Event::RunFinished { tally, elapsed } => {
                 self.close();
+                for line in &self.skipped {
+                    println!("{line}");
+                }
                 let skipped = if tally.skipped == 0 {
                     String::new()
                 } else {

@@ -23,9 +23,20 @@ impl LoadedScenario {
             .unwrap_or_default()
     }
 
-    /// `<system>::<file stem>`, the name of the scenario's test.
+    /// `<system>::<file stem>`, the name of the scenario's test; `<system>::<folder>/<file stem>`
+    /// when the file's folder is not named after its system (`ing-psd2::troubleshooting/04-…`), so
+    /// a folder of its own never interleaves with the system's numbered scenarios.
     pub fn test_name(&self) -> String {
-        format!("{}::{}", self.scenario.system, self.stem())
+        let folder = self
+            .path
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|f| f.to_string_lossy().into_owned())
+            .filter(|f| !f.is_empty() && *f != self.scenario.system);
+        match folder {
+            Some(folder) => format!("{}::{folder}/{}", self.scenario.system, self.stem()),
+            None => format!("{}::{}", self.scenario.system, self.stem()),
+        }
     }
 
     /// An error at a position of this file, with the scenario (and step) named.

@@ -537,7 +537,7 @@ const SIGN: &[Case] = &[
         "sign --method GET --url https://api.example/x --flow http-signature --cert tls.pem --key enc.key",
         &[("tls.pem", "@tls_cert"), ("enc.key", "@enc_key")],
         2,
-        "error: enc.key is an encrypted key but no passphrase is configured: set `passphrase_env` to the",
+        "error: enc.key is an encrypted key but no passphrase is given: name the environment variable holding it with --passphrase-env",
     ),
     c(
         "sign encrypted key wrong passphrase",

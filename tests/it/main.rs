@@ -26,6 +26,7 @@ mod hardening_runner;
 mod hardening_sandbox;
 mod hardening_secrets;
 mod harness;
+mod messages;
 mod mutate_faults;
 mod pkcs12_environment;
 mod production_writes;

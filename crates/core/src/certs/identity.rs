@@ -25,7 +25,7 @@ pub enum CertError {
     #[error("{path} holds no PEM certificate ({detail})")]
     NotCertificate { path: PathBuf, detail: String },
     #[error(
-        "{path} is an encrypted key but no passphrase is configured: set `passphrase_env` to the name of an environment variable holding it"
+        "{path} is an encrypted key but no passphrase is given: name the environment variable holding it with --passphrase-env on the command line (`passphrase_env` in environments.yaml)"
     )]
     NoPassphrase { path: PathBuf },
     #[error(
