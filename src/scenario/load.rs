@@ -24,15 +24,24 @@ impl LoadedScenario {
     }
 
     /// `<system>::<file stem>`, the name of the scenario's test; `<system>::<folder>/<file stem>`
-    /// when the file's folder is not named after its system (`ing-psd2::troubleshooting/04-…`), so
-    /// a folder of its own never interleaves with the system's numbered scenarios.
+    /// when the file's folder is not the system's own but sits inside it (`negative/`) or beside
+    /// it (`troubleshooting/` next to `ing-psd2/`), so such a folder's numbered scenarios never
+    /// interleave with the system's.
     pub fn test_name(&self) -> String {
-        let folder = self
-            .path
-            .parent()
-            .and_then(|p| p.file_name())
+        let system = self.scenario.system.as_str();
+        let parent = self.path.parent().unwrap_or(Path::new(""));
+        let folder = parent
+            .file_name()
             .map(|f| f.to_string_lossy().into_owned())
-            .filter(|f| !f.is_empty() && *f != self.scenario.system);
+            .filter(|f| f != system)
+            .filter(|_| {
+                let inside = parent
+                    .ancestors()
+                    .skip(1)
+                    .any(|a| a.file_name().is_some_and(|n| n == system));
+                let beside = parent.parent().is_some_and(|p| p.join(system).is_dir());
+                inside || beside
+            });
         match folder {
             Some(folder) => format!("{}::{folder}/{}", self.scenario.system, self.stem()),
             None => format!("{}::{}", self.scenario.system, self.stem()),

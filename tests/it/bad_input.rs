@@ -132,7 +132,7 @@ fn unknown_environment_lists_the_known_ones() {
     assert_eq!(out.code, 2, "{out}");
     assert!(
         out.stderr.contains("unknown environment `staging`")
-            && out.stderr.contains("use one of: embedded"),
+            && out.stderr.contains("use one of embedded"),
         "{out}"
     );
 }
