@@ -622,7 +622,7 @@ fn check_expect(
         if obconform_core::catalogue::entry(&id.value).is_none() {
             errors.push(
                 err(id.at, format!("`{}` is not a diagnosis id", id.value)).with_help(
-                    "see the catalogue in the README (`obconform explain` names them), e.g. jws.trailing-lf",
+                    "see the catalogue in docs/diagnosis.md (`obconform explain` names them), e.g. jws.trailing-lf",
                 ),
             );
         }

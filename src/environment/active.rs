@@ -981,19 +981,21 @@ fn with_hint(error: CertError, kind: EnvironmentKind) -> CertError {
     match error {
         CertError::Missing { role, path, .. } => {
             let hint = match kind {
-                EnvironmentKind::Sandbox => {
-                    " — download ING's example certificates into certs/ing-sandbox/ (see certs/README.md)"
-                }
+                // The folder the environment reads: certs/ing-sandbox/ for ING PSD2,
+                // certs/ing-open-banking/ for the Open Banking environments.
+                EnvironmentKind::Sandbox => match path.parent() {
+                    Some(folder) if !folder.as_os_str().is_empty() => format!(
+                        " — put the bank's example certificates in {}/ (see certs/README.md)",
+                        folder.display()
+                    ),
+                    _ => " — put the bank's example certificates where environments.yaml says (see certs/README.md)".to_string(),
+                },
                 EnvironmentKind::Production => {
-                    " — point the environment variables of the production environment at your eIDAS certificate and key"
+                    " — point the environment variables of the production environment at your eIDAS certificate and key".to_string()
                 }
-                EnvironmentKind::Embedded => " — check the path in environments.yaml",
+                EnvironmentKind::Embedded => " — check the path in environments.yaml".to_string(),
             };
-            CertError::Missing {
-                role,
-                path,
-                hint: hint.into(),
-            }
+            CertError::Missing { role, path, hint }
         }
         other => other,
     }

@@ -31,6 +31,7 @@ mod mutate_faults;
 mod pkcs12_environment;
 mod production_writes;
 mod put_guard;
+mod readme_walkthrough;
 mod redaction_everywhere;
 mod renewal;
 mod report_html;
