@@ -632,7 +632,7 @@ pub struct Expect {
     #[serde(default, deserialize_with = "one_or_many")]
     #[schemars(with = "OneOrMany")]
     pub body_contains: Vec<String>,
-    /// The troubleshooting engine's findings on the request sent: exactly these ids (DESIGN §6,
+    /// The troubleshooting engine's findings on the request sent: exactly these ids (the diagnosis catalogue,
     /// e.g. `jws.trailing-lf`), in any order; `[]` means none.
     #[serde(default)]
     pub diagnosis: Option<Vec<Located<String>>>,

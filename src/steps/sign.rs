@@ -545,7 +545,7 @@ mod tests {
         assert_eq!(signed.request.header(CERTIFICATE_HEADER), None);
     }
 
-    /// ING's Open Banking (premium) token, seed 004: keyId = the client_id, no certificate
+    /// ING's Open Banking (premium) token: keyId = the client_id, no certificate
     /// header, over the current header set or the legacy one with a generated `X-ING-ReqID`.
     #[test]
     fn premium_token_signs_with_the_client_id_over_either_header_set() {

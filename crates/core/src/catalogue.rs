@@ -1,4 +1,4 @@
-//! Every diagnosis id (DESIGN §6 and the ones this project added), with its one-line meaning and
+//! Every diagnosis id (the guide's troubleshooting lists and the checks this project adds), with its one-line meaning and
 //! fix. The ids are stable: scenarios expect them and the sandbox sends them in
 //! `X-Obconform-Diagnosis`.
 
@@ -13,7 +13,8 @@ pub struct Entry {
     /// One line: what the mistake is.
     pub meaning: &'static str,
     pub fix: &'static str,
-    /// Where the guide (seed 002) names it: "JWS troubleshooting 4", "Migration FAQ".
+    /// Where ING's PSD2 guide names it ("JWS troubleshooting 4", "Migration FAQ"), or
+    /// "obconform" for a check this project adds.
     pub source: &'static str,
 }
 
@@ -97,7 +98,7 @@ const fn e(
     }
 }
 
-/// The catalogue, in DESIGN §6's order; entries DESIGN does not name come after their family.
+/// The catalogue, in the guide's order; ids the guide does not name come after their family.
 pub const CATALOGUE: &[Entry] = &[
     e(
         JWS_PARS_NOT_SIGNED,
@@ -169,25 +170,25 @@ pub const CATALOGUE: &[Entry] = &[
         JWS_HEADER_NOT_JSON,
         "x-jws-signature is missing, not `<header>..<signature>`, or its header is not base64url JSON",
         "send x-jws-signature as base64url(JSON header) + \"..\" + base64url(signature)",
-        "DESIGN §6",
+        "obconform",
     ),
     e(
         JWS_B64_NOT_FALSE,
         "the protected header does not say \"b64\": false",
         "put \"b64\": false in the protected header (the payload is detached and unencoded)",
-        "DESIGN §6",
+        "obconform",
     ),
     e(
         JWS_CRIT_INCOMPLETE,
         "crit does not list sigT, sigD and b64",
         "set \"crit\": [\"sigT\", \"sigD\", \"b64\"]",
-        "DESIGN §6",
+        "obconform",
     ),
     e(
         JWS_X5T_MISMATCH,
         "x5t#S256 is not the thumbprint of the certificate sent in TPP-Signature-Certificate",
         "set x5t#S256 to base64url(SHA-256(DER of the signing certificate)) and send that certificate",
-        "DESIGN §6",
+        "obconform",
     ),
     e(
         JWS_LINE_SEPARATOR,
@@ -205,13 +206,13 @@ pub const CATALOGUE: &[Entry] = &[
         HTTPSIG_HEADERS_MISMATCH,
         "the headers= list is not what was signed: a header missing, extra, reordered or required and absent",
         "sign exactly the headers= list, in its order, and include (request-target) date digest",
-        "DESIGN §6",
+        "obconform",
     ),
     e(
         HTTPSIG_REQUEST_TARGET_MISMATCH,
         "(request-target) was signed with another method or path than the request has",
         "sign `(request-target): <lower-case method> <path and query as sent>`",
-        "DESIGN §6",
+        "obconform",
     ),
     e(
         HTTPSIG_REQUEST_TARGET_PREFIX,
@@ -235,13 +236,13 @@ pub const CATALOGUE: &[Entry] = &[
         HTTPSIG_DATE_FORMAT,
         "Date is not an IMF-fixdate",
         "send Date like `Tue, 05 Nov 2019 12:41:32 GMT` (date -u '+%a, %d %b %Y %H:%M:%S GMT')",
-        "DESIGN §6",
+        "obconform",
     ),
     e(
         HTTPSIG_DATE_SKEW,
         "Date is more than 3 minutes from the bank's clock",
         "send the current time in Date and sync the clock (NTP)",
-        "DESIGN §6",
+        "obconform",
     ),
     e(
         HTTPSIG_DIGEST_MISMATCH,
@@ -253,19 +254,19 @@ pub const CATALOGUE: &[Entry] = &[
         HTTPSIG_FORM_ENCODING,
         "the digest is of the form body encoded differently than sent (spaces as %20 vs +, or unencoded)",
         "encode the form once (spaces as +, as ING requires) and digest exactly those bytes",
-        "DESIGN §6",
+        "obconform",
     ),
     e(
         HTTPSIG_WRONG_KEY,
         "the signature was made with a key other than the one of the certificate keyId names",
         "sign with the private key of the signing certificate whose serial (or client_id) keyId names",
-        "DESIGN §6",
+        "obconform",
     ),
     e(
         HTTPSIG_ALGORITHM,
         "algorithm= is not the one the signature was made with, or not accepted",
         "sign RSA keys with rsa-sha256 (PKCS#1 v1.5, SHA-256) and say algorithm=\"rsa-sha256\"",
-        "DESIGN §6",
+        "obconform",
     ),
     e(
         HTTPSIG_PLACEMENT,
@@ -355,31 +356,31 @@ pub const CATALOGUE: &[Entry] = &[
         CERT_EXPIRED,
         "the certificate has expired",
         "renew the certificate and register it (PUT /oauth2/applications/me)",
-        "DESIGN §6",
+        "obconform",
     ),
     e(
         CERT_NOT_YET_VALID,
         "the certificate is not valid yet",
         "wait for notBefore, or check the clock",
-        "DESIGN §6",
+        "obconform",
     ),
     e(
         CERT_KEY_MISMATCH,
         "the private key does not belong to the certificate",
         "use the key generated with this certificate's request (compare the public keys)",
-        "DESIGN §6",
+        "obconform",
     ),
     e(
         CERT_WRONG_USAGE,
         "a TLS certificate used to sign, or a signing certificate used for TLS",
         "TLS (QWAC) certificate for the connection, signing (QSeal) certificate for signatures",
-        "DESIGN §6",
+        "obconform",
     ),
     e(
         CERT_LIFETIME_OVER_39_MONTHS,
         "the certificate is valid for more than 39 months",
         "get a certificate with a validity of at most 39 months",
-        "DESIGN §6",
+        "obconform",
     ),
     e(
         CERT_REVOKED,
@@ -467,7 +468,7 @@ mod tests {
         }
     }
 
-    /// DESIGN §6 as written (the design document is not part of the checkout).
+    /// The ids of the project's original catalogue, in their order.
     const DESIGN_IDS: &str = "jws.pars-not-signed jws.signed-not-in-pars jws.request-target-mismatch \
         jws.trailing-lf jws.header-value-mismatch jws.wrong-key jws.pars-order jws.alg-mismatch \
         jws.crlf-line-endings jws.sigt-skew jws.pss-salt-length jws.header-not-json \

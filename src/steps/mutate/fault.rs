@@ -1,6 +1,6 @@
 //! The signing faults: each changes one thing of the recipe (and, where the client would have
 //! sent it so, the request) before the request is signed again. One per mistake of the guide's
-//! JWS troubleshooting list and DESIGN §6.
+//! JWS troubleshooting list and the diagnosis catalogue.
 
 use super::recipe::{Line, Recipe};
 use super::{Keys, MutateError, edit};

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
-    /// A catalogue id (DESIGN §6), e.g. `jws.trailing-lf`.
+    /// A catalogue id, e.g. `jws.trailing-lf`.
     pub id: String,
     /// What was found in this request, in one or two sentences.
     pub what: String,

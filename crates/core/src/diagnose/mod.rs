@@ -1,4 +1,4 @@
-//! The troubleshooting engine (DESIGN §6): given a request as sent, the certificates (and keys)
+//! The troubleshooting engine: given a request as sent, the certificates (and keys)
 //! it may refer to, a clock reading and what is known of the flow, name the mistake behind a
 //! refusal. It is not told what went wrong: it re-verifies the signature with the certificate
 //! the request points at and searches the space of known mistakes for the one that verifies.

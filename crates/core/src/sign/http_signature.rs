@@ -265,7 +265,7 @@ pub enum HttpSigError {
 }
 
 impl HttpSigError {
-    /// The diagnosis id (DESIGN §6) this failure points at.
+    /// The diagnosis id this failure points at.
     pub fn diagnosis_id(&self) -> &'static str {
         match self {
             HttpSigError::NoSignature => catalogue::HTTPSIG_PLACEMENT,

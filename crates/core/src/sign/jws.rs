@@ -251,7 +251,7 @@ pub enum JwsError {
 }
 
 impl JwsError {
-    /// The diagnosis id (DESIGN §6) this failure points at.
+    /// The diagnosis id this failure points at.
     pub fn diagnosis_id(&self) -> &'static str {
         match self {
             JwsError::Malformed(_) | JwsError::HeaderNotJson(_) | JwsError::SigD(_) => {

@@ -1,4 +1,4 @@
-//! The PSD2 hub (seed 003, banqware's API hub) under `/sandbox`: a tenant registers its redirect
+//! The PSD2 hub (banqware's API hub) under `/sandbox`: a tenant registers its redirect
 //! and callback URLs, creates users, asks each user's consent for a bank (requested → given
 //! after the bank's screen), starts asynchronous data updates (pending → running → completed,
 //! each change POSTed to the update's callback URL), then reads accounts, transactions and KYC

@@ -13,7 +13,7 @@ use serde::Serialize;
 pub const DIAGNOSIS_HEADER: HeaderName =
     HeaderName::from_static(obconform_core::catalogue::DIAGNOSIS_HEADER);
 
-/// Diagnosis ids (the catalogue of DESIGN.md §6) the sandbox emits itself. Signature failures
+/// Diagnosis ids (the diagnosis catalogue) the sandbox emits itself. Signature failures
 /// use the `diagnosis_id()` of the `sign` module's errors.
 pub mod diagnosis {
     use obconform_core::catalogue;
@@ -27,19 +27,19 @@ pub mod diagnosis {
     /// both granting flows (the guide's migration rule), or on the consent URL of an application
     /// with several registered redirect URIs.
     pub const REDIRECT_URI_REQUIRED: &str = catalogue::FLOW_REDIRECT_URI_REQUIRED;
-    /// Not in DESIGN §6 (proposed): a `redirect_uri` that is not registered for the application,
+    /// Added by this project: a `redirect_uri` that is not registered for the application,
     /// or a code exchange naming another `redirect_uri` than the consent request did.
     pub const REDIRECT_URI_MISMATCH: &str = catalogue::FLOW_REDIRECT_URI_MISMATCH;
-    /// Not in DESIGN §6 (proposed): a blank `state`, or one with characters the guide does not
+    /// Added by this project: a blank `state`, or one with characters the guide does not
     /// allow.
     pub const STATE_INVALID: &str = catalogue::FLOW_STATE_INVALID;
-    /// Not in DESIGN §6 (proposed): an access token of an application that is not subscribed to
+    /// Added by this project: an access token of an application that is not subscribed to
     /// the API called (a PSD2 token on ING's Open Banking showcase).
     pub const NOT_SUBSCRIBED: &str = catalogue::FLOW_NOT_SUBSCRIBED;
-    /// Not in DESIGN §6 (proposed): the automated consent's POST (grants support) without an
+    /// Added by this project: the automated consent's POST (grants support) without an
     /// `X-XSRF-Token` header equal to its `XSRF-TOKEN` cookie.
     pub const XSRF_TOKEN_MISMATCH: &str = catalogue::FLOW_XSRF_TOKEN_MISMATCH;
-    /// Not in DESIGN §6 (proposed): the TLS client certificate of another registered application
+    /// Added by this project: the TLS client certificate of another registered application
     /// (the PSD2 example pair used with the premium app's client_id, or the other way round).
     pub const CERT_OTHER_APPLICATION: &str = catalogue::CERT_OTHER_APPLICATION;
     pub const CERT_WRONG_USAGE: &str = catalogue::CERT_WRONG_USAGE;
@@ -53,7 +53,7 @@ pub mod diagnosis {
     pub const HTTPSIG_DATE_FORMAT: &str = catalogue::HTTPSIG_DATE_FORMAT;
     pub const HTTPSIG_DATE_SKEW: &str = catalogue::HTTPSIG_DATE_SKEW;
     pub const HTTPSIG_DIGEST_MISMATCH: &str = catalogue::HTTPSIG_DIGEST_MISMATCH;
-    /// Not in DESIGN §6 (proposed): ING's partner API signs `(request-target)` without the
+    /// Added by this project: ING's partner API signs `(request-target)` without the
     /// `/partner-api` prefix (`get /ping`); the signature verifies only with the prefix left in.
     pub const HTTPSIG_REQUEST_TARGET_PREFIX: &str = catalogue::HTTPSIG_REQUEST_TARGET_PREFIX;
     pub const JWS_HEADER_NOT_JSON: &str = catalogue::JWS_HEADER_NOT_JSON;

@@ -221,7 +221,7 @@ impl CertProblem {
 
     pub fn diagnosis_id(&self) -> Option<&'static str> {
         match self {
-            // DESIGN §6 has no id for an untrusted issuer.
+            // The catalogue has no id for an untrusted issuer.
             CertProblem::Untrusted => None,
             CertProblem::Expired => Some(diagnosis::CERT_EXPIRED),
             CertProblem::NotYetValid => Some(diagnosis::CERT_NOT_YET_VALID),

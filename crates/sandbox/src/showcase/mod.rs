@@ -1,5 +1,5 @@
 //! ING's Open Banking showcase, the "premium" application's API (ing-api.md, "Open Banking
-//! showcase"; seed 004): its application `e77d776b-…` bound to its own example pair
+//! showcase"): its application `e77d776b-…` bound to its own example pair
 //! (`DIR/premium/`), its token signed with keyId=<client_id>, and the greetings:
 //!
 //! - `GET /greetings/single`: HTTP-signature token + `Signature` header (current or legacy

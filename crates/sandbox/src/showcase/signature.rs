@@ -2,7 +2,7 @@
 //! request and of `/greetings/single`, the detached JWS of `/signed/greetings`.
 //!
 //! Both signed-header sets of ING's Open Banking API verify: the current `(request-target) date
-//! digest` and the older `(request-target) date digest x-ing-reqid` (seed 004); a header listed
+//! digest` and the older `(request-target) date digest x-ing-reqid`; a header listed
 //! in `headers=` must be on the request with the value signed. A signature made with another
 //! application's registered key (the PSD2 example pair) is named as such.
 

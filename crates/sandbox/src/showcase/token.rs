@@ -1,7 +1,7 @@
 //! The premium application's token: `POST /oauth2/token` with `grant_type=client_credentials`
 //! signed in `Authorization: Signature keyId="<client_id>"` — no serial, no
 //! `TPP-Signature-Certificate`: the bank knows the application's certificates by its client_id
-//! (ing-api.md, "Open Banking showcase"; seed 004). `psd2/oauth/endpoint.rs` hands such requests here.
+//! (ing-api.md, "Open Banking showcase"). `psd2/oauth/endpoint.rs` hands such requests here.
 
 use axum::response::Response;
 
