@@ -3,6 +3,7 @@
 
 use super::explain_inputs::{LoadedRequest, load_certificates, load_keys, load_request, read_flow};
 use super::{ExplainArgs, ExplainFormat, Outcome};
+use crate::archive::RequestFile;
 use crate::archive::redact::signed_request_line_redacted;
 use crate::archive::sidecar::parse_rfc3339;
 use obconform_core::diagnose::{Evidence, Finding, Findings, FlowContext, diagnose};
@@ -24,27 +25,42 @@ impl Judge {
     /// The findings on the request at `path`; `Err` when the file (or its sidecar) is unusable.
     pub fn explain(&self, path: &Path) -> Result<Vec<Finding>, String> {
         let loaded = load_request(path)?;
-        if signed_request_line_redacted(&loaded.request.message()) {
-            return Err(format!(
-                "{}: its request line carried a secret, replaced in the archived copy, and its \
-                 signature covers (request-target), so the signature cannot be checked from this \
-                 file: explain the request as it was sent (your own copy of it)",
-                path.display()
-            ));
-        }
-        let now = match (self.now, loaded.sent_at()) {
-            (Some(now), _) => now,
-            (None, Some(sent_at)) => sent_at.map_err(|e| format!("{}: {e}", path.display()))?,
-            (None, None) => SystemTime::now(),
+        // --now wins: a sidecar's broken sent_at matters only without it.
+        let sent_at = match self.now {
+            Some(_) => None,
+            None => loaded
+                .sent_at()
+                .transpose()
+                .map_err(|e| format!("{}: {e}", path.display()))?,
         };
-        let flow = self.flow.as_ref().or(sidecar_flow(&loaded));
+        self.judge(&loaded.request, sent_at, sidecar_flow(&loaded))
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// The findings on one request; `sent_at` and `flow` are what its source recorded, and the
+    /// command line's win over them.
+    pub fn judge(
+        &self,
+        request: &RequestFile,
+        sent_at: Option<SystemTime>,
+        flow: Option<&FlowContext>,
+    ) -> Result<Vec<Finding>, String> {
+        if signed_request_line_redacted(&request.message()) {
+            return Err(
+                "its request line carried a secret, replaced in the archived copy, and its \
+                 signature covers (request-target), so the signature cannot be checked from this \
+                 file: explain the request as it was sent (your own copy of it)"
+                    .to_string(),
+            );
+        }
+        let now = self.now.or(sent_at).unwrap_or_else(SystemTime::now);
         let evidence = Evidence {
             certificates: &self.certificates,
             keys: &self.keys,
             now,
-            flow,
+            flow: self.flow.as_ref().or(flow),
         };
-        Ok(diagnose(&loaded.request.message(), &evidence))
+        Ok(diagnose(&request.message(), &evidence))
     }
 }
 
@@ -63,16 +79,26 @@ pub fn explain_command(args: ExplainArgs) -> Outcome {
     let several = args.requests.len() > 1;
     let mut outcome = Outcome::Success;
     for path in &args.requests {
+        if let Some(har) = super::explain_har::read(path) {
+            if several && args.format == ExplainFormat::Text {
+                println!("== {}", path.display());
+            }
+            outcome = worse(
+                outcome,
+                super::explain_har::explain(&judge, path, har, args.format),
+            );
+            continue;
+        }
         let findings = match judge.explain(path) {
             Ok(findings) => findings,
             Err(message) => {
                 crate::error_chain::print_error(message);
-                outcome = Outcome::UsageError;
+                outcome = worse(outcome, Outcome::UsageError);
                 continue;
             }
         };
-        if !findings.is_empty() && outcome == Outcome::Success {
-            outcome = Outcome::Failure;
+        if !findings.is_empty() {
+            outcome = worse(outcome, Outcome::Failure);
         }
         match args.format {
             ExplainFormat::Json => println!("{}", json(findings)),
@@ -85,6 +111,11 @@ pub fn explain_command(args: ExplainArgs) -> Outcome {
         }
     }
     outcome
+}
+
+/// Unusable input (2) over findings (1) over success (0).
+fn worse(a: Outcome, b: Outcome) -> Outcome {
+    if a.code() >= b.code() { a } else { b }
 }
 
 fn judge(args: &ExplainArgs) -> Result<Judge, String> {

@@ -4,6 +4,7 @@ pub mod certs;
 pub mod certs_issue;
 pub mod certs_revoke;
 pub mod explain;
+pub mod explain_har;
 pub mod explain_inputs;
 pub mod report_merge;
 pub mod run;

@@ -18,6 +18,7 @@ mod curl_export;
 mod diagnose_engine;
 mod events;
 mod explain;
+mod explain_har;
 mod fuzz;
 mod guide_scripts;
 mod hardening_output;
