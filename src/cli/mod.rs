@@ -1,4 +1,5 @@
-//! The command line: `run`, `sandbox`, `explain`, `sign`, `certs`, `schema`.
+//! The command line: `run`, `sandbox`, `explain`, `sign`, `certs`, `report`, `schema`,
+//! `completions`, `man`.
 
 pub mod certs;
 pub mod certs_issue;
@@ -6,6 +7,7 @@ pub mod certs_revoke;
 pub mod explain;
 pub mod explain_har;
 pub mod explain_inputs;
+pub mod manual;
 pub mod report_merge;
 pub mod run;
 pub mod sandbox;
@@ -57,6 +59,13 @@ pub enum Command {
         #[arg(long)]
         environments: bool,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), every command and flag in one page.
+    Man,
 }
 
 #[derive(Debug, clap::Args)]

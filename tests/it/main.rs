@@ -11,6 +11,7 @@ mod callback_step;
 mod certs_inspect;
 mod certs_issue;
 mod cli;
+mod completions_man;
 mod contract;
 mod contract_library;
 mod contract_probe;
