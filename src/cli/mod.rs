@@ -162,6 +162,17 @@ pub struct RunArgs {
     /// Print which operations and documented statuses of the contract the run exercised.
     #[arg(long)]
     pub coverage: bool,
+    /// What stdout carries: the `human` console, `json` (one event per line) or `tap` (TAP
+    /// version 14, a test point per scenario); with json or tap the console goes to stderr.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: RunFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunFormat {
+    Human,
+    Json,
+    Tap,
 }
 
 /// `K/N` with 1 ≤ K ≤ N ≤ 10,000.

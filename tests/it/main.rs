@@ -37,6 +37,7 @@ mod report_html;
 mod reports;
 mod response_signature;
 mod retry;
+mod run_format;
 mod sandbox_ais;
 mod sandbox_granting;
 mod sandbox_hub;
