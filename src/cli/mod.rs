@@ -216,7 +216,8 @@ pub enum ReportCommand {
 #[derive(Debug, clap::Args)]
 pub struct ExplainArgs {
     /// Request files: HTTP/1.1 text (`METHOD /path HTTP/1.1`, headers, an empty line, the
-    /// body), e.g. obconform-out/requests/SCENARIO/NN-STEP.http.
+    /// body), e.g. obconform-out/requests/SCENARIO/NN-STEP.http; or HAR files (`*.har`, HTTP
+    /// Archive 1.2), each entry's request judged.
     #[arg(required = true, value_name = "REQUEST")]
     pub requests: Vec<PathBuf>,
     /// Certificates the request may refer to (repeatable; PEM with one or more certificates,
