@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use obconform::cli::{
-    Cli, Command, Outcome, ReportCommand, certs, explain, report_merge, run, sandbox, sign,
+    Cli, Command, Outcome, ReportCommand, certs, explain, manual, report_merge, run, sandbox, sign,
 };
 use std::process::ExitCode;
 
@@ -29,6 +29,8 @@ fn main() -> ExitCode {
             command: ReportCommand::Merge(args),
         } => report_merge::merge_command(args),
         Command::Schema { environments } => print_schema(environments),
+        Command::Completions { shell } => manual::completions_command(shell),
+        Command::Man => manual::man_command(),
     };
     ExitCode::from(outcome.code())
 }

@@ -263,7 +263,7 @@ fn request_line_parts(line: &Line<'_>) -> Result<(String, String), LineProblem> 
 
 /// The target as on an origin-form request line: itself when it is a path (or `*`), the path and
 /// query of an absolute http(s) URL (its fragment dropped: fragments are never sent).
-fn origin_form(raw: &str) -> Option<String> {
+pub fn origin_form(raw: &str) -> Option<String> {
     if raw.starts_with('/') || raw == "*" {
         return Some(raw.to_string());
     }

@@ -3,6 +3,7 @@
 
 use super::explain_inputs::{LoadedRequest, load_certificates, load_keys, load_request, read_flow};
 use super::{ExplainArgs, ExplainFormat, Outcome};
+use crate::archive::RequestFile;
 use crate::archive::redact::signed_request_line_redacted;
 use crate::archive::sidecar::parse_rfc3339;
 use obconform_core::diagnose::{Evidence, Finding, Findings, FlowContext, diagnose};
@@ -24,48 +25,62 @@ impl Judge {
     /// The findings on the request at `path`; `Err` when the file (or its sidecar) is unusable.
     pub fn explain(&self, path: &Path) -> Result<Vec<Finding>, String> {
         let loaded = load_request(path)?;
-        if signed_request_line_redacted(&loaded.request.message()) {
-            return Err(format!(
-                "{}: its request line carried a secret, replaced in the archived copy, and its \
-                 signature covers (request-target), so the signature cannot be checked from this \
-                 file: explain the request as it was sent (your own copy of it)",
-                path.display()
-            ));
-        }
-        let now = match (self.now, loaded.sent_at()) {
-            (Some(now), _) => now,
-            (None, Some(sent_at)) => sent_at.map_err(|e| format!("{}: {e}", path.display()))?,
-            (None, None) => SystemTime::now(),
+        // --now wins: a sidecar's broken sent_at matters only without it.
+        let sent_at = match self.now {
+            Some(_) => None,
+            None => loaded
+                .sent_at()
+                .transpose()
+                .map_err(|e| format!("{}: {e}", path.display()))?,
         };
-        let flow = self.flow.as_ref().or(sidecar_flow(&loaded));
         // No --cert: the certificates the run recorded beside an archived request.
-        let recorded: Vec<X509> = match (&self.certificates[..], &loaded.sidecar) {
-            ([], Some(sidecar)) => sidecar
-                .certificates
-                .iter()
-                .filter_map(|pem| X509::from_pem(pem.as_bytes()).ok())
-                .collect(),
-            _ => Vec::new(),
-        };
-        let certificates = if recorded.is_empty() {
-            &self.certificates
-        } else {
-            &recorded
+        let recorded: Vec<X509> = loaded
+            .sidecar
+            .iter()
+            .flat_map(|sidecar| &sidecar.certificates)
+            .filter_map(|pem| X509::from_pem(pem.as_bytes()).ok())
+            .collect();
+        self.judge(&loaded.request, sent_at, sidecar_flow(&loaded), &recorded)
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// The findings on one request; `sent_at`, `flow` and `recorded` (certificates) are what its
+    /// source recorded, and the command line's win over them.
+    pub fn judge(
+        &self,
+        request: &RequestFile,
+        sent_at: Option<SystemTime>,
+        flow: Option<&FlowContext>,
+        recorded: &[X509],
+    ) -> Result<Vec<Finding>, String> {
+        if signed_request_line_redacted(&request.message()) {
+            return Err(
+                "its request line carried a secret, replaced in the archived copy, and its \
+                 signature covers (request-target), so the signature cannot be checked from this \
+                 file: explain the request as it was sent (your own copy of it)"
+                    .to_string(),
+            );
+        }
+        let certificates = match self.certificates.is_empty() {
+            true => recorded,
+            false => &self.certificates[..],
         };
         if certificates.is_empty() {
-            return Err(format!(
-                "{}: no certificate to check it with: pass --cert PEM (the signing certificate \
-                 and the TLS one; a request `obconform run` archived records them itself)",
-                path.display()
-            ));
+            return Err(
+                "no certificate to check it with: pass --cert PEM (the signing \
+                 certificate and the TLS one; a request `obconform run` archived records them \
+                 itself)"
+                    .to_string(),
+            );
         }
+        let now = self.now.or(sent_at).unwrap_or_else(SystemTime::now);
         let evidence = Evidence {
             certificates,
             keys: &self.keys,
             now,
-            flow,
+            flow: self.flow.as_ref().or(flow),
         };
-        Ok(diagnose(&loaded.request.message(), &evidence))
+        Ok(diagnose(&request.message(), &evidence))
     }
 }
 
@@ -84,16 +99,26 @@ pub fn explain_command(args: ExplainArgs) -> Outcome {
     let several = args.requests.len() > 1;
     let mut outcome = Outcome::Success;
     for path in &args.requests {
+        if let Some(har) = super::explain_har::read(path) {
+            if several && args.format == ExplainFormat::Text {
+                println!("== {}", path.display());
+            }
+            outcome = worse(
+                outcome,
+                super::explain_har::explain(&judge, path, har, args.format),
+            );
+            continue;
+        }
         let findings = match judge.explain(path) {
             Ok(findings) => findings,
             Err(message) => {
                 crate::error_chain::print_error(message);
-                outcome = Outcome::UsageError;
+                outcome = worse(outcome, Outcome::UsageError);
                 continue;
             }
         };
-        if !findings.is_empty() && outcome == Outcome::Success {
-            outcome = Outcome::Failure;
+        if !findings.is_empty() {
+            outcome = worse(outcome, Outcome::Failure);
         }
         match args.format {
             ExplainFormat::Json => println!("{}", json(findings)),
@@ -106,6 +131,11 @@ pub fn explain_command(args: ExplainArgs) -> Outcome {
         }
     }
     outcome
+}
+
+/// Unusable input (2) over findings (1) over success (0).
+fn worse(a: Outcome, b: Outcome) -> Outcome {
+    if a.code() >= b.code() { a } else { b }
 }
 
 fn judge(args: &ExplainArgs) -> Result<Judge, String> {

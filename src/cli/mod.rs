@@ -1,10 +1,13 @@
-//! The command line: `run`, `sandbox`, `explain`, `sign`, `certs`, `schema`.
+//! The command line: `run`, `sandbox`, `explain`, `sign`, `certs`, `report`, `schema`,
+//! `completions`, `man`.
 
 pub mod certs;
 pub mod certs_issue;
 pub mod certs_revoke;
 pub mod explain;
+pub mod explain_har;
 pub mod explain_inputs;
+pub mod manual;
 pub mod report_merge;
 pub mod run;
 pub mod sandbox;
@@ -56,6 +59,13 @@ pub enum Command {
         #[arg(long)]
         environments: bool,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), every command and flag in one page.
+    Man,
 }
 
 #[derive(Debug, clap::Args)]
@@ -152,6 +162,17 @@ pub struct RunArgs {
     /// Print which operations and documented statuses of the contract the run exercised.
     #[arg(long)]
     pub coverage: bool,
+    /// What stdout carries: the `human` console, `json` (one event per line) or `tap` (TAP
+    /// version 14, a test point per scenario); with json or tap the console goes to stderr.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: RunFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunFormat {
+    Human,
+    Json,
+    Tap,
 }
 
 /// `K/N` with 1 ≤ K ≤ N ≤ 10,000.
@@ -195,7 +216,8 @@ pub enum ReportCommand {
 #[derive(Debug, clap::Args)]
 pub struct ExplainArgs {
     /// Request files: HTTP/1.1 text (`METHOD /path HTTP/1.1`, headers, an empty line, the
-    /// body), e.g. obconform-out/requests/SCENARIO/NN-STEP.http.
+    /// body), e.g. obconform-out/requests/SCENARIO/NN-STEP.http; or HAR files (`*.har`, HTTP
+    /// Archive 1.2), each entry's request judged.
     #[arg(required = true, value_name = "REQUEST")]
     pub requests: Vec<PathBuf>,
     /// Certificates the request may refer to (repeatable; PEM with one or more certificates,

@@ -1,6 +1,6 @@
 //! `obconform run`: load and check every scenario first, then run them on one target.
 
-use super::{Outcome, RunArgs};
+use super::{Outcome, RunArgs, RunFormat};
 use crate::check::snapshot_file::SnapshotMode;
 use crate::environment::ContractOverride;
 use crate::environment::active::CertFiles;
@@ -10,7 +10,10 @@ use crate::error_chain::error_chain;
 use crate::report::builder::ReportFiles;
 use crate::report::coverage::CoverageSummary;
 use crate::report::curl_export::CurlExport;
+use crate::report::json_events::JsonEvents;
 use crate::report::request_archive::RunArchive;
+use crate::report::sink::Sink;
+use crate::report::tap::Tap;
 use crate::report::terminal::RunOutput;
 use crate::report::wire_log::WireLog;
 use crate::run::events::{Reporter, Reporters};
@@ -47,6 +50,11 @@ pub async fn run(args: RunArgs) -> Outcome {
         }
     };
 
+    // With a machine format on stdout, the console's lines go to stderr.
+    let human = match args.format {
+        RunFormat::Human => Sink::Stdout,
+        RunFormat::Json | RunFormat::Tap => Sink::Stderr,
+    };
     let mut scenarios: Vec<LoadedScenario> = Vec::new();
     let mut broken = false;
     for file in &files {
@@ -80,11 +88,11 @@ pub async fn run(args: RunArgs) -> Outcome {
     if let Some(partition) = args.partition {
         let count = partition.count as usize;
         scenarios.retain(|s| order[&s.path] % count == partition.index as usize - 1);
-        println!(
+        human.line(&format!(
             "partition {partition}: {} of {} scenarios",
             scenarios.len(),
             order.len()
-        );
+        ));
     }
 
     let mut groups = match group_by_environments(args.environments.as_deref(), scenarios) {
@@ -171,30 +179,30 @@ pub async fn run(args: RunArgs) -> Outcome {
         for (group, target) in groups.iter().zip(&targets.targets) {
             for s in &group.scenarios {
                 let writes = write_steps(s).count();
-                println!(
+                human.line(&format!(
                     "ready  {}  ({} steps, {writes} writing at the bank)",
                     s.test_name(),
                     s.scenario.steps.len()
-                );
+                ));
             }
-            println!(
+            human.line(&format!(
                 "{} scenarios ready for environment {} ({}) of {}",
                 group.scenarios.len(),
                 target.env.name,
                 target.env.api,
                 group.envs.path.display()
-            );
+            ));
             for warning in &target.env.cert_warnings {
-                println!("  warning: {warning}");
+                human.line(&format!("  warning: {warning}"));
             }
         }
         for (test_name, why) in &skipped {
-            println!("skipped {test_name}: {why}");
+            human.line(&format!("skipped {test_name}: {why}"));
         }
-        println!(
+        human.line(&format!(
             "dry run: {total} scenarios ready, {} skipped; nothing was sent",
             skipped.len()
-        );
+        ));
         targets.close().await;
         return Outcome::Success;
     }
@@ -225,7 +233,9 @@ pub async fn run(args: RunArgs) -> Outcome {
     };
     // The outputs, each fed the run's events; their closing lines come in this order.
     let jobs = usize::from(args.jobs);
-    let mut terminal = RunOutput::new(args.progress, jobs);
+    let mut terminal = RunOutput::new(args.progress, jobs, human);
+    let mut json_events = (args.format == RunFormat::Json).then_some(JsonEvents);
+    let mut tap = (args.format == RunFormat::Tap).then(Tap::default);
     let mut archive = RunArchive::start(&args.out);
     let mut curl = args.curl.as_deref().map(CurlExport::start);
     let mut report = args
@@ -238,6 +248,8 @@ pub async fn run(args: RunArgs) -> Outcome {
     reporters.extend(wire_log.as_mut().map(|r| r as &mut dyn Reporter));
     reporters.extend(report.as_mut().map(|r| r as &mut dyn Reporter));
     reporters.extend(coverage.as_mut().map(|r| r as &mut dyn Reporter));
+    reporters.extend(json_events.as_mut().map(|r| r as &mut dyn Reporter));
+    reporters.extend(tap.as_mut().map(|r| r as &mut dyn Reporter));
     let reporters = Reporters::new(reporters);
 
     let session = Session {
@@ -251,7 +263,7 @@ pub async fn run(args: RunArgs) -> Outcome {
     targets.close().await;
     let closing = reporters.finish();
     for line in &closing.lines {
-        println!("{line}");
+        human.line(line);
     }
     match closing.incomplete {
         Some(e) => {

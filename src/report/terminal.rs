@@ -4,6 +4,7 @@
 //! finishes, so parallel scenarios never interleave.
 
 use super::console;
+use super::sink::Sink;
 use crate::report::printable::printable;
 use crate::run::events::{Event, Reporter};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -20,6 +21,8 @@ pub enum ProgressMode {
 }
 
 pub struct RunOutput {
+    /// stdout, or stderr when stdout carries a machine format.
+    sink: Sink,
     /// Whether a progress bar is shown (made when the run starts and its size is known).
     use_bar: bool,
     bar: Option<ProgressBar>,
@@ -34,7 +37,7 @@ pub struct RunOutput {
 }
 
 impl RunOutput {
-    pub fn new(mode: ProgressMode, jobs: usize) -> RunOutput {
+    pub fn new(mode: ProgressMode, jobs: usize, sink: Sink) -> RunOutput {
         let terminal = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
         let use_bar = match mode {
             ProgressMode::Bar => true,
@@ -42,6 +45,7 @@ impl RunOutput {
             ProgressMode::Auto => terminal && std::env::var_os("CI").is_none(),
         };
         RunOutput {
+            sink,
             live: !use_bar && jobs == 1,
             use_bar,
             bar: None,
@@ -56,15 +60,15 @@ impl RunOutput {
     fn line(&self, text: &str) {
         let text = printable(text);
         match &self.bar {
-            Some(bar) => bar.suspend(|| println!("{text}")),
-            None => println!("{text}"),
+            Some(bar) => bar.suspend(|| self.sink.line(&text)),
+            None => self.sink.line(&text),
         }
     }
 
     /// A scenario starts; with live output its header is printed now.
     fn started(&mut self, test_name: &str, header: &str) {
         if self.live {
-            println!("\n{}", printable(header));
+            self.sink.line(&format!("\n{}", printable(header)));
         }
         self.running.push(test_name.to_string());
         self.kept.insert(test_name.to_string(), Vec::new());
@@ -74,7 +78,7 @@ impl RunOutput {
     /// A step finished: printed now (live), else kept for `finished`.
     fn step(&mut self, test_name: &str, line: String) {
         if self.live {
-            println!("{}", printable(&line));
+            self.sink.line(&printable(&line));
         } else {
             self.kept
                 .entry(test_name.to_string())
@@ -98,11 +102,11 @@ impl RunOutput {
         }
         match &self.bar {
             Some(bar) => {
-                bar.suspend(|| println!("{block}"));
+                bar.suspend(|| self.sink.line(&block));
                 bar.inc(1);
                 self.refresh();
             }
-            None => println!("{block}"),
+            None => self.sink.line(&block),
         }
     }
 
@@ -122,7 +126,7 @@ impl RunOutput {
 impl Reporter for RunOutput {
     fn on(&mut self, event: &Event<'_>) {
         match *event {
-            Event::RunStarted { total } => {
+            Event::RunStarted { total, .. } => {
                 if self.use_bar {
                     self.bar = Some(progress_bar(total));
                 }
@@ -169,20 +173,20 @@ impl Reporter for RunOutput {
             Event::RunFinished { tally, elapsed } => {
                 self.close();
                 for line in &self.skipped {
-                    println!("{line}");
+                    self.sink.line(&printable(line));
                 }
                 let skipped = if tally.skipped == 0 {
                     String::new()
                 } else {
                     format!(", {} skipped", tally.skipped)
                 };
-                println!(
+                self.sink.line(&format!(
                     "scenarios: {} passed, {} failed{skipped} ({} in {:.1} s)",
                     tally.passed,
                     tally.failed,
                     tally.passed + tally.failed,
                     elapsed.as_secs_f64()
-                );
+                ));
             }
         }
     }
@@ -251,9 +255,9 @@ mod tests {
 
     #[test]
     fn plain_output_is_live_only_with_one_job() {
-        assert!(RunOutput::new(ProgressMode::Plain, 1).live);
-        assert!(!RunOutput::new(ProgressMode::Plain, 4).live);
-        let bar = RunOutput::new(ProgressMode::Bar, 1);
+        assert!(RunOutput::new(ProgressMode::Plain, 1, Sink::Stdout).live);
+        assert!(!RunOutput::new(ProgressMode::Plain, 4, Sink::Stdout).live);
+        let bar = RunOutput::new(ProgressMode::Bar, 1, Sink::Stdout);
         assert!(bar.use_bar && !bar.live);
     }
 }

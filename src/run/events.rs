@@ -13,9 +13,11 @@ use std::time::Duration;
 /// What happened, in the order it happened. Borrowed: a reporter keeps what it needs.
 #[derive(Clone, Copy)]
 pub enum Event<'a> {
-    /// `total` scenarios are about to run.
+    /// `total` scenarios are about to run; `skipped` were left out (a `Skipped` event each
+    /// follows).
     RunStarted {
         total: usize,
+        skipped: usize,
     },
     /// A scenario left out before the run, and why (`--skip-writes`, missing certificates).
     Skipped {

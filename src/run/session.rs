@@ -37,7 +37,10 @@ impl Session<'_> {
     ) -> Tally {
         let started = Instant::now();
         let total = groups.iter().map(|(g, _)| g.scenarios.len()).sum();
-        reporters.emit(Event::RunStarted { total });
+        reporters.emit(Event::RunStarted {
+            total,
+            skipped: skipped.len(),
+        });
         for (test_name, reason) in skipped {
             reporters.emit(Event::Skipped { test_name, reason });
         }

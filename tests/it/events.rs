@@ -23,7 +23,7 @@ struct Recorder {
 impl Reporter for Recorder {
     fn on(&mut self, event: &Event<'_>) {
         let line = match *event {
-            Event::RunStarted { total } => format!("run started {total}"),
+            Event::RunStarted { total, .. } => format!("run started {total}"),
             Event::Skipped { test_name, reason } => format!("skipped {test_name}: {reason}"),
             Event::EnvironmentStarted { env, .. } => format!("environment {}", env.name),
             Event::ScenarioStarted { test_name, .. } => format!("scenario {test_name}"),
