@@ -503,52 +503,58 @@ fn read_one(listener: &TcpListener) -> Seen {
 }
 
 #[test]
-fn an_embedded_runs_scripts_keep_their_certificates_and_run_from_anywhere() {
-    use std::os::unix::fs::PermissionsExt;
+fn scripts_of_a_run_attached_by_a_relative_path_run_from_anywhere() {
+    let sandbox = crate::common::StandaloneSandbox::start();
     let tmp = tempfile::tempdir().unwrap();
+    // `--attach` relative to the working folder, as a user types `--attach ../pki`.
+    let pki = sandbox.pki.path();
+    let work = pki.parent().unwrap();
+    let relative = Path::new("..").join(pki.file_name().unwrap());
+    let cwd = work.join(format!("work-{}", std::process::id()));
+    std::fs::create_dir_all(&cwd).unwrap();
     let curl = tmp.path().join("curl");
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/ing-psd2/02-application-metadata.yaml");
     let out = crate::common::obconform(
         &[
             "run",
-            "scenarios/ing-psd2/02-application-metadata.yaml",
+            scenario.to_str().unwrap(),
+            "--environments",
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("scenarios/environments.yaml")
+                .to_str()
+                .unwrap(),
+            "--attach",
+            relative.to_str().unwrap(),
             "--no-snapshots",
             "--out",
             tmp.path().join("out").to_str().unwrap(),
             "--curl",
             curl.to_str().unwrap(),
         ],
-        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &cwd,
     );
+    std::fs::remove_dir_all(&cwd).unwrap();
     assert_eq!(out.code, 0, "{out}");
     let folder = curl.join("ing-psd2--02-application-metadata");
     assert!(folder.is_dir(), "no `:` in folder names: {out}");
-    let kept: Vec<PathBuf> = std::fs::read_dir(folder.join("pki"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert!(kept.len() >= 2, "{kept:?}");
-    for file in &kept {
-        let mode = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600, "{}", file.display());
-    }
-    let script = std::fs::read_dir(&folder)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "sh"))
-        .expect("a script");
-    let text = std::fs::read_to_string(&script).unwrap();
-    assert!(text.contains("\"$here/\"'pki/"), "{text}");
-    // Run from another folder after the run (and its sandbox) ended: curl finds the
-    // certificate and fails only to connect (exit 7), not to load it (58).
+    let script = folder.join("01-mtls-only-application-access-token.sh");
+    let text = std::fs::read_to_string(&script)
+        .unwrap_or_else(|e| panic!("{}: {e}; {out}", script.display()));
+    assert!(
+        text.contains(&format!("'{}/", pki.display())),
+        "absolute: {text}"
+    );
+    // From another folder, after the run: curl presents the certificate and gets the token.
     let ran = crate::common::local_command("bash")
         .arg(&script)
         .current_dir("/")
         .output()
         .unwrap();
-    assert_eq!(
-        ran.status.code(),
-        Some(7),
-        "{}",
+    let stdout = String::from_utf8_lossy(&ran.stdout);
+    assert!(
+        ran.status.success() && stdout.starts_with("HTTP/1.1 200"),
+        "{stdout}{}",
         String::from_utf8_lossy(&ran.stderr)
     );
 }

@@ -8,7 +8,6 @@ use super::{CurlIdentity, CurlScript, CurlTls, ScriptContext, ServerTrust, rende
 use crate::archive::store::{attempt_stem, write_atomic};
 use crate::archive::{ArchiveError, ScenarioSource};
 use crate::environment::ActiveEnvironment;
-use crate::environment::model::EnvironmentKind;
 use crate::redact::Redactor;
 use crate::runner::StepOutcome;
 use base64::Engine as _;
@@ -130,18 +129,6 @@ impl CurlDir {
         if has_ca {
             write_atomic(&folder.join(CA_FILE), anchors_pem(env).as_bytes(), 0o600)?;
         }
-        // The embedded sandbox's certificates go with the run: copies beside the scripts.
-        if env.kind == EnvironmentKind::Embedded {
-            for (_, files) in &env.certs {
-                for file in std::iter::once(&files.cert).chain(files.key.as_ref()) {
-                    let bytes = std::fs::read(file).map_err(|source| ArchiveError {
-                        path: file.clone(),
-                        source,
-                    })?;
-                    write_atomic(&folder.join(kept_copy(file)), &bytes, 0o600)?;
-                }
-            }
-        }
         self.folders.push(folder.to_path_buf());
         Ok(has_ca)
     }
@@ -175,15 +162,11 @@ impl CurlDir {
 
 /// The TLS settings of a request sent presenting `role`.
 fn tls_of(env: &ActiveEnvironment, role: &str, has_ca: bool) -> CurlTls {
-    let identity = env.certs.iter().find(|(r, _)| r == role).map(|(_, files)| {
-        let mut identity = CurlIdentity::of(files);
-        if env.kind == EnvironmentKind::Embedded {
-            // Relative: beside the script (see `prepare`).
-            identity.cert = kept_copy(&identity.cert);
-            identity.key = identity.key.as_deref().map(kept_copy);
-        }
-        identity
-    });
+    let identity = env
+        .certs
+        .iter()
+        .find(|(r, _)| r == role)
+        .map(|(_, files)| CurlIdentity::of(files));
     let ca = || PathBuf::from(CA_FILE);
     let server = match (env.insecure, has_ca, env.trust.system) {
         (true, _, _) => ServerTrust::Insecure,
@@ -196,11 +179,6 @@ fn tls_of(env: &ActiveEnvironment, role: &str, has_ca: bool) -> CurlTls {
         identity,
         server,
     }
-}
-
-/// Where a copy of an embedded run's certificate file sits, relative to the scripts.
-fn kept_copy(file: &Path) -> PathBuf {
-    Path::new("pki").join(file.file_name().unwrap_or(file.as_os_str()))
 }
 
 /// The environment's trust anchors as PEM.

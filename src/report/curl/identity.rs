@@ -55,8 +55,12 @@ impl CurlIdentity {
             (false, None) => CertType::Pkcs12,
         };
         // Absolute: a script runs from anywhere (a relative `--attach ../pki` is the caller's).
-        let absolute =
-            |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        // Canonical where the file exists: `cwd/../pki` breaks once `cwd` is gone.
+        let absolute = |path: &Path| {
+            std::fs::canonicalize(path)
+                .or_else(|_| std::path::absolute(path))
+                .unwrap_or_else(|_| path.to_path_buf())
+        };
         CurlIdentity {
             cert: absolute(&files.cert),
             cert_type,
