@@ -19,6 +19,9 @@ pub fn template_data(env: &ActiveEnvironment) -> Map<String, Value> {
     let mut data = Map::new();
     data.insert("env".into(), env.template_value());
     data.insert("certs".into(), env.certs_template_value());
+    for (name, value, _) in &env.command_line_vars {
+        data.insert(name.clone(), Value::String(value.clone()));
+    }
     data
 }
 
@@ -68,6 +71,11 @@ pub fn render_vars(
                 at: value.at,
                 error: TemplateError::Invalid(reserved),
             });
+            continue;
+        }
+        // Given on the command line: that value wins over the scenario's.
+        if let Some(Value::String(given)) = data.get(name) {
+            on_var(name, &given.clone());
             continue;
         }
         match renderer.render(&value.value, &Value::Object(data.clone())) {

@@ -173,6 +173,11 @@ pub async fn run_scenario(
 ) -> ScenarioOutcome {
     let scenario = &loaded.scenario;
     let mut redactor = Redactor::with_env_vars(&ctx.env.vars);
+    for (name, value, secret) in &ctx.env.command_line_vars {
+        if *secret || looks_secret(name) {
+            redactor.add_secret(name, value);
+        }
+    }
     let mut data = template_data(ctx.env);
     // Listeners first: any step (or var) may hand their URLs to the system under test.
     let (callbacks, callback_failure) = match Callbacks::start(loaded).await {

@@ -73,9 +73,20 @@ pub struct RunArgs {
     /// Scenario files or folders.
     #[arg(default_value = "scenarios")]
     pub paths: Vec<PathBuf>,
-    /// Environment name from environments.yaml (default: its `default`, normally `embedded`).
+    /// Environment name from environments.yaml (default: `OBCONFORM_ENV`, else the file's
+    /// `default`, normally `embedded`).
     #[arg(long = "env")]
     pub env: Option<String>,
+    /// A variable every scenario can use as `{{NAME}}` (repeatable); it wins over a scenario's
+    /// `vars:` entry of the same name.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_assignment)]
+    pub vars: Vec<(String, String)>,
+    /// `NAME=value` lines (as in a dotenv file) read as `--var`s (repeatable).
+    #[arg(long = "vars-file", value_name = "FILE")]
+    pub vars_files: Vec<PathBuf>,
+    /// As `--var`, and redacted in every output like a captured secret (repeatable).
+    #[arg(long = "secret", value_name = "NAME=VALUE", value_parser = parse_assignment)]
+    pub secrets: Vec<(String, String)>,
     /// Run only scenarios whose test name (`system::file-stem`) or title contains this text.
     #[arg(long)]
     pub filter: Option<String>,
@@ -176,6 +187,25 @@ pub enum RunFormat {
 }
 
 /// `K/N` with 1 ≤ K ≤ N ≤ 10,000.
+/// `NAME=VALUE`; NAME letters, digits and `_`, not one of the names the runner reserves.
+fn parse_assignment(text: &str) -> Result<(String, String), String> {
+    let Some((name, value)) = text.split_once('=') else {
+        return Err(format!("`{text}`: expected NAME=VALUE"));
+    };
+    let valid = !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    if !valid {
+        return Err(format!(
+            "`{name}` is not a variable name (letters, digits and _, not starting with a digit)"
+        ));
+    }
+    if crate::context::RESERVED_NAMES.contains(&name) {
+        return Err(format!("`{name}` is reserved for the runner's own values"));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
 fn parse_partition(text: &str) -> Result<Partition, String> {
     let usage = || {
         format!(

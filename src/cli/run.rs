@@ -30,11 +30,24 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub async fn run(args: RunArgs) -> Outcome {
+pub async fn run(mut args: RunArgs) -> Outcome {
+    if args.env.is_none() {
+        // As the test harness reads it: one variable picks the environment for both.
+        args.env = std::env::var("OBCONFORM_ENV")
+            .ok()
+            .filter(|v| !v.is_empty());
+    }
     if let Err(e) = output_folders_usable(&args) {
         crate::error_chain::print_error(e);
         return Outcome::UsageError;
     }
+    let command_line_vars = match command_line_vars(&args) {
+        Ok(vars) => vars,
+        Err(e) => {
+            crate::error_chain::print_error(e);
+            return Outcome::UsageError;
+        }
+    };
     let files = match scenario_files(&args.paths) {
         Ok(files) if files.is_empty() => {
             eprintln!(
@@ -143,7 +156,7 @@ pub async fn run(args: RunArgs) -> Outcome {
         },
     };
     let sources: Vec<&EnvironmentsSource> = groups.iter().map(|g| &g.envs).collect();
-    let targets = match Targets::open(&sources, args.env.as_deref(), &options).await {
+    let mut targets = match Targets::open(&sources, args.env.as_deref(), &options).await {
         Ok(t) => t,
         Err(e) => {
             crate::error_chain::print_error(error_chain(&e));
@@ -151,6 +164,9 @@ pub async fn run(args: RunArgs) -> Outcome {
         }
     };
 
+    for target in &mut targets.targets {
+        target.env.command_line_vars = command_line_vars.clone();
+    }
     let renderer = Renderer::new();
     let mut invalid = false;
     for (group, target) in groups.iter_mut().zip(&targets.targets) {
@@ -311,6 +327,38 @@ fn folder_usable(flag: &str, path: &std::path::Path) -> Result<(), String> {
             existing.display()
         ))
     }
+}
+
+/// `--vars-file`s, then `--var`s, then `--secret`s (name, value, secret), a later one of a name
+/// replacing an earlier.
+fn command_line_vars(args: &RunArgs) -> Result<Vec<(String, String, bool)>, String> {
+    let mut vars: Vec<(String, String, bool)> = Vec::new();
+    let mut set = |name: &str, value: &str, secret: bool| {
+        vars.retain(|(n, _, _)| n != name);
+        vars.push((name.to_string(), value.to_string(), secret));
+    };
+    for file in &args.vars_files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("--vars-file {}: {e}", file.display()))?;
+        let values = crate::environment::active::parse_env_file(&text)
+            .map_err(|(line, why)| format!("{}:{line}: {why}", file.display()))?;
+        for (name, value) in values {
+            if crate::context::RESERVED_NAMES.contains(&name.as_str()) {
+                return Err(format!(
+                    "{}: `{name}` is reserved for the runner's own values",
+                    file.display()
+                ));
+            }
+            set(&name, &value, false);
+        }
+    }
+    for (name, value) in &args.vars {
+        set(name, value, false);
+    }
+    for (name, value) in &args.secrets {
+        set(name, value, true);
+    }
+    Ok(vars)
 }
 
 /// Drops the scenarios `reason` gives a reason for, saying so and adding them to `skipped`.

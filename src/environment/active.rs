@@ -138,6 +138,9 @@ pub struct ActiveEnvironment {
     pub hosts: Vec<Origin>,
     /// Certificates that expire within 30 days (an expired or not yet valid one is an error).
     pub cert_warnings: Vec<String>,
+    /// Variables given on the command line (`--var`, `--vars-file`, `--secret`): name, value and
+    /// whether it is a secret. Scenarios see them as `{{NAME}}`.
+    pub command_line_vars: Vec<(String, String, bool)>,
     pub client_id: Option<String>,
     pub vars: Vec<(String, String)>,
     pub profiles: Vec<(String, SignProfile)>,
@@ -766,6 +769,7 @@ impl EnvironmentsSource {
             contract_note: None,
             bank_ca,
             cert_warnings,
+            command_line_vars: Vec::new(),
         })
     }
 }
@@ -873,7 +877,7 @@ fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, String> {
     parse_env_file(&text).map_err(|(line, why)| format!("{}:{line}: {why}", path.display()))
 }
 
-fn parse_env_file(text: &str) -> Result<Vec<(String, String)>, (usize, String)> {
+pub(crate) fn parse_env_file(text: &str) -> Result<Vec<(String, String)>, (usize, String)> {
     let mut values = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let line = line.trim();

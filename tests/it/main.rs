@@ -12,6 +12,7 @@ mod cert_validity;
 mod certs_inspect;
 mod certs_issue;
 mod cli;
+mod command_line_vars;
 mod completions_man;
 mod contract;
 mod contract_library;

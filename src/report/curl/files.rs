@@ -254,6 +254,7 @@ mod tests {
             grants_support: None,
             hosts: Vec::new(),
             cert_warnings: Vec::new(),
+            command_line_vars: Vec::new(),
             client_id: None,
             vars: vec![],
             profiles: vec![],

@@ -383,6 +383,7 @@ pub fn plain_http_environment(port: u16) -> obconform::environment::ActiveEnviro
         grants_support: None,
         hosts: Vec::new(),
         cert_warnings: Vec::new(),
+        command_line_vars: Vec::new(),
         client_id: None,
         vars: vec![],
         profiles: vec![],
