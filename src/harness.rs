@@ -309,6 +309,7 @@ fn run_one(
         snapshots: settings.snapshots.clone(),
         codes: &CodeSupply::none(),
         jobs: 1,
+        steps: Default::default(),
     };
     let mut lines = StepLines::default();
     let outcome = shared.runtime.block_on(session.run_one(

@@ -51,6 +51,30 @@ pub struct RunContext<'a> {
     pub snapshots: Snapshots,
     /// Where `authorize` steps get a code when a person has to consent.
     pub codes: &'a CodeSupply,
+    /// The steps that run (`--from-step`, `--to-step`); the others are reported not applicable.
+    pub steps: StepRange,
+}
+
+/// Steps `from..=to`, numbered from 1 as the console shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepRange {
+    pub from: usize,
+    pub to: usize,
+}
+
+impl Default for StepRange {
+    fn default() -> Self {
+        StepRange {
+            from: 1,
+            to: usize::MAX,
+        }
+    }
+}
+
+impl StepRange {
+    fn contains(&self, number: usize) -> bool {
+        (self.from..=self.to).contains(&number)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,6 +242,14 @@ pub async fn run_scenario(
             StepOutcome::not_run(index, step, Verdict::Skipped, Vec::new())
         } else if let Some(failures) = var_failure.take() {
             StepOutcome::not_run(index, step, Verdict::Failed, failures)
+        } else if !ctx.steps.contains(index + 1) {
+            let why = format!(
+                "not run: outside --from-step {} / --to-step {}",
+                ctx.steps.from,
+                ctx.steps.to.min(scenario.steps.len())
+            );
+            let why = Failure::new(FailureKind::NotApplicable, why);
+            StepOutcome::not_run(index, step, Verdict::NotApplicable, vec![why])
         } else if let Some(reason) = step.skip_on.get(ctx.env.kind.name()) {
             let why = format!("not on {}: {}", ctx.env.kind.name(), reason.value);
             let why = Failure::new(FailureKind::NotApplicable, why).at(reason.at);

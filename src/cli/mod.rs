@@ -77,6 +77,14 @@ pub struct RunArgs {
     /// `default`, normally `embedded`).
     #[arg(long = "env")]
     pub env: Option<String>,
+    /// Run the scenario's steps from this one (numbered from 1) on; the earlier ones are not
+    /// run, and what they capture must come from `--var`/`--secret`. One scenario only.
+    #[arg(long = "from-step", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub from_step: Option<u32>,
+    /// Run the scenario's steps up to this one (numbered from 1), e.g. to stop before a step
+    /// that needs a person at the bank. One scenario only.
+    #[arg(long = "to-step", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub to_step: Option<u32>,
     /// A variable every scenario can use as `{{NAME}}` (repeatable); it wins over a scenario's
     /// `vars:` entry of the same name.
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_assignment)]

@@ -18,11 +18,13 @@ use crate::report::terminal::RunOutput;
 use crate::report::wire_log::WireLog;
 use crate::run::events::{Reporter, Reporters};
 use crate::run::session::Session;
-use crate::runner::Snapshots;
+use crate::runner::{Snapshots, StepRange};
 use crate::scenario::discover::scenario_files;
 use crate::scenario::{LoadedScenario, load_scenario};
 use crate::steps::authorize::CodeSupply;
-use crate::suite::{TargetOptions, Targets, group_by_environments, missing_certs, skipped_on};
+use crate::suite::{
+    EnvironmentGroup, TargetOptions, Targets, group_by_environments, missing_certs, skipped_on,
+};
 use crate::template::Renderer;
 use crate::validate::validate;
 use crate::writes::{refuse_writes, write_steps};
@@ -191,6 +193,14 @@ pub async fn run(mut args: RunArgs) -> Outcome {
         return Outcome::UsageError;
     }
     let total: usize = groups.iter().map(|g| g.scenarios.len()).sum();
+    let steps = match step_range(&args, &groups, &command_line_vars) {
+        Ok(steps) => steps,
+        Err(e) => {
+            targets.close().await;
+            crate::error_chain::print_error(e);
+            return Outcome::UsageError;
+        }
+    };
     if args.dry_run {
         for (group, target) in groups.iter().zip(&targets.targets) {
             for s in &group.scenarios {
@@ -273,6 +283,7 @@ pub async fn run(mut args: RunArgs) -> Outcome {
         snapshots,
         codes: &codes,
         jobs,
+        steps,
     };
     let runs: Vec<_> = groups.iter().zip(&targets.targets).collect();
     let tally = session.run(&runs, &order, &skipped, &reporters).await;
@@ -327,6 +338,70 @@ fn folder_usable(flag: &str, path: &std::path::Path) -> Result<(), String> {
             existing.display()
         ))
     }
+}
+
+/// The steps `--from-step` / `--to-step` pick: of one scenario, within its steps, and with what
+/// the steps left out capture (and later steps use) given on the command line.
+fn step_range(
+    args: &RunArgs,
+    groups: &[EnvironmentGroup],
+    given: &[(String, String, bool)],
+) -> Result<StepRange, String> {
+    if args.from_step.is_none() && args.to_step.is_none() {
+        return Ok(StepRange::default());
+    }
+    let scenarios: Vec<&LoadedScenario> = groups.iter().flat_map(|g| &g.scenarios).collect();
+    let [scenario] = scenarios[..] else {
+        return Err(format!(
+            "--from-step and --to-step pick steps of one scenario, and {} are selected: name one \
+             file (or narrow with --filter)",
+            scenarios.len()
+        ));
+    };
+    let count = scenario.scenario.steps.len();
+    let from = args.from_step.map_or(1, |n| n as usize);
+    let to = args.to_step.map_or(count, |n| n as usize);
+    if from > to || to > count {
+        return Err(format!(
+            "{}: steps {from} to {to} do not fit its {count} steps",
+            scenario.test_name()
+        ));
+    }
+    let missing: Vec<&str> = scenario.scenario.steps[..from - 1]
+        .iter()
+        .flat_map(|step| step.capture.iter().map(|(name, _)| name.as_str()))
+        .filter(|name| !given.iter().any(|(n, _, _)| n == name))
+        .filter(|name| used_after(scenario, from, name))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "{}: steps 1 to {} are not run, and later steps use what they capture: give {} with \
+             --var NAME=VALUE (--secret for a token or code)",
+            scenario.test_name(),
+            from - 1,
+            missing.join(", ")
+        ));
+    }
+    Ok(StepRange { from, to })
+}
+
+/// Whether a step from number `from` on names `{{name…}}` (or a helper of it) in its text.
+fn used_after(scenario: &LoadedScenario, from: usize, name: &str) -> bool {
+    let Some(step) = scenario.scenario.steps.get(from - 1) else {
+        return false;
+    };
+    let offset = line_offset(&scenario.source, step.name.at.line as usize);
+    let later = &scenario.source[offset..];
+    let pattern = format!(r"\{{\{{[^}}]*\b{}\b", regex::escape(name));
+    regex::Regex::new(&pattern).is_ok_and(|re| re.is_match(later))
+}
+
+/// The byte offset of line `line` (1-based) in `text`.
+fn line_offset(text: &str, line: usize) -> usize {
+    text.split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum()
 }
 
 /// `--vars-file`s, then `--var`s, then `--secret`s (name, value, secret), a later one of a name

@@ -22,6 +22,8 @@ pub struct Session<'a> {
     pub codes: &'a CodeSupply,
     /// Scenarios running at once (`exclusive` ones always alone).
     pub jobs: usize,
+    /// The steps that run (`--from-step`, `--to-step`).
+    pub steps: crate::runner::StepRange,
 }
 
 impl Session<'_> {
@@ -94,6 +96,7 @@ impl Session<'_> {
             renderer: self.renderer,
             snapshots: self.snapshots.clone(),
             codes: self.codes,
+            steps: self.steps,
         };
         let certificates = target.env.certificate_pems();
         let source = ScenarioSource {

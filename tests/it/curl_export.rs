@@ -81,6 +81,7 @@ fn run_and_export() -> Fixture {
             renderer: &renderer,
             snapshots: Snapshots::Skip,
             codes: &CodeSupply::none(),
+            steps: Default::default(),
         };
         for scenario in &group.scenarios {
             validate(scenario, &target.env, &renderer).unwrap();

@@ -107,6 +107,7 @@ fn a_session_tells_every_reporter_what_happened_in_order() {
         snapshots: Snapshots::Skip,
         codes: &codes,
         jobs: 2,
+        steps: Default::default(),
     };
     let runs: Vec<_> = groups.iter().zip(&targets.targets).collect();
     let skipped = vec![("c::left-out".to_string(), "writes at the bank".to_string())];

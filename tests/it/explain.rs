@@ -610,6 +610,7 @@ fn run_and_archive(scenario: &str, archive: &Archive) -> Vec<HttpRequest> {
         renderer: &renderer,
         snapshots: Snapshots::Skip,
         codes: &codes,
+        steps: Default::default(),
     };
     let test_name = loaded.test_name();
     let source = ScenarioSource {

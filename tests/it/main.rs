@@ -31,6 +31,7 @@ mod hardening_secrets;
 mod harness;
 mod messages;
 mod mutate_faults;
+mod partial_runs;
 mod pkcs12_environment;
 mod production_writes;
 mod put_guard;
