@@ -296,7 +296,7 @@ mod tests {
             .record(&source, &step(0, "Get a token", 1), &[])
             .unwrap();
         let three = archive.record(&source, &step(4, "poll", 3), &[]).unwrap();
-        let dir = out.path().join("requests/ing-psd2::negative__10-x");
+        let dir = out.path().join("requests/ing-psd2--negative__10-x");
         assert_eq!(one, vec![dir.join("01-get-a-token.http")]);
         assert_eq!(
             three,

@@ -331,7 +331,7 @@ mod tests {
             .record(&source, &env, &step(5, "consent", 0, b""), &redactor)
             .unwrap();
         assert!(none.is_empty());
-        let folder = out.join("ing-psd2::negative__10-x");
+        let folder = out.join("ing-psd2--negative__10-x");
         assert_eq!(one[0].path, folder.join("01-get-a-token.sh"));
         let paths: Vec<PathBuf> = three.iter().map(|w| w.path.clone()).collect();
         assert_eq!(
@@ -364,7 +364,7 @@ mod tests {
         assert_eq!(rows.len(), 5, "{index}");
         assert_eq!(
             rows[1],
-            "ing-psd2::negative__10-x/01-get-a-token.sh\ting-psd2::negative/10-x\t1. Get a token\t2024-05-07T10:00:00.000Z\tOBCONFORM_APP_TOKEN"
+            "ing-psd2--negative__10-x/01-get-a-token.sh\ting-psd2::negative/10-x\t1. Get a token\t2024-05-07T10:00:00.000Z\tOBCONFORM_APP_TOKEN"
         );
         let names: Vec<String> = std::fs::read_dir(&folder)
             .unwrap()
