@@ -428,6 +428,21 @@ async fn run_step(
     let mut notes: Vec<String> = Vec::new();
     if let Some(expect) = &step.expect {
         failures.extend(evaluate(expect, subject, &render));
+        if let Some(limit) = expect.max_time
+            && exchange.elapsed > limit
+        {
+            failures.push(
+                Failure::new(
+                    FailureKind::Time,
+                    format!(
+                        "time: expected an answer within {} ms, it took {} ms",
+                        limit.as_millis(),
+                        exchange.elapsed.as_millis()
+                    ),
+                )
+                .at(step.name.at),
+            );
+        }
         if let Some(expected) = &expect.diagnosis {
             failures.extend(diagnosis_failure(expected, &diagnosis, &exchange.response));
         }

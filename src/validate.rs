@@ -637,19 +637,53 @@ fn check_value_check(
     err: &dyn Fn(Position, String) -> SourceError,
     errors: &mut Vec<SourceError>,
 ) {
-    let (equals, matches) = match check {
-        ValueCheck::Equals(v) => (Some(v), None),
-        ValueCheck::Checks(c) => (c.equals.as_ref(), c.matches.as_ref()),
-    };
-    if let Some(Value::String(template)) = equals
-        && let Err(e) = renderer.render(template, data)
-    {
-        errors.push(err(at, e.to_string()).with_help(undefined_help(&e)));
+    match check {
+        ValueCheck::Equals(v) => check_templates([v], at, data, renderer, err, errors),
+        ValueCheck::Checks(c) => check_checks(c, at, data, renderer, err, errors),
     }
-    if let Some(pattern) = matches
+}
+
+/// Every template of `checks` renders and its regex compiles, `not` included.
+fn check_checks(
+    checks: &crate::scenario::model::Checks,
+    at: Position,
+    data: &Value,
+    renderer: &Renderer,
+    err: &dyn Fn(Position, String) -> SourceError,
+    errors: &mut Vec<SourceError>,
+) {
+    let starts_with = checks.starts_with.clone().map(Value::String);
+    let templates = checks
+        .equals
+        .iter()
+        .chain(&checks.contains)
+        .chain(starts_with.as_ref())
+        .chain(checks.one_of.iter().flatten());
+    check_templates(templates, at, data, renderer, err, errors);
+    if let Some(pattern) = &checks.matches
         && let Err(e) = regex::Regex::new(pattern)
     {
         errors.push(err(at, format!("invalid regex /{pattern}/: {e}")));
+    }
+    if let Some(negated) = &checks.not {
+        check_checks(negated, at, data, renderer, err, errors);
+    }
+}
+
+fn check_templates<'v>(
+    values: impl IntoIterator<Item = &'v Value>,
+    at: Position,
+    data: &Value,
+    renderer: &Renderer,
+    err: &dyn Fn(Position, String) -> SourceError,
+    errors: &mut Vec<SourceError>,
+) {
+    for value in values {
+        if let Value::String(template) = value
+            && let Err(e) = renderer.render(template, data)
+        {
+            errors.push(err(at, e.to_string()).with_help(undefined_help(&e)));
+        }
     }
 }
 

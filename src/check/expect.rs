@@ -253,7 +253,81 @@ fn check_value(
             Some(format!("type {expected:?}").to_lowercase()),
         ));
     }
+    if let Some(needle) = &checks.contains {
+        let needle = match rendered(needle, render) {
+            Ok(needle) => needle,
+            Err(e) => return Some((e, None)),
+        };
+        let found = match (value, &needle) {
+            (Value::String(text), Value::String(part)) => text.contains(part.as_str()),
+            (Value::Array(items), wanted) => items.iter().any(|item| json_equal(item, wanted)),
+            _ => false,
+        };
+        if !found {
+            return Some((
+                format!(
+                    "expected something containing {}, got {}",
+                    show(&needle),
+                    show(value)
+                ),
+                Some(format!("contains {}", show(&needle))),
+            ));
+        }
+    }
+    if let Some(prefix) = &checks.starts_with {
+        let prefix = match render(prefix) {
+            Ok(prefix) => prefix,
+            Err(e) => return Some((e, None)),
+        };
+        if !value.as_str().is_some_and(|text| text.starts_with(&prefix)) {
+            return Some((
+                format!(
+                    "expected a string starting with `{prefix}`, got {}",
+                    show(value)
+                ),
+                Some(format!("starts with `{prefix}`")),
+            ));
+        }
+    }
+    if let Some(options) = &checks.one_of {
+        let mut shown = Vec::new();
+        let mut any = false;
+        for option in options {
+            let option = match rendered(option, render) {
+                Ok(option) => option,
+                Err(e) => return Some((e, None)),
+            };
+            any |= json_equal(value, &option);
+            shown.push(show(&option));
+        }
+        if !any {
+            let list = shown.join(", ");
+            return Some((
+                format!("expected one of {list}, got {}", show(value)),
+                Some(format!("one of {list}")),
+            ));
+        }
+    }
+    if let Some(negated) = &checks.not
+        && check_value(value, negated, render).is_none()
+    {
+        return Some((
+            format!(
+                "expected the `not` checks to fail, and {} passes them",
+                show(value)
+            ),
+            Some("not …".into()),
+        ));
+    }
     None
+}
+
+/// A string value rendered as a template; other values as they are.
+fn rendered(value: &Value, render: &RenderFn) -> Result<Value, String> {
+    match value {
+        Value::String(s) => render(s).map(Value::String),
+        other => Ok(other.clone()),
+    }
 }
 
 fn has_type(value: &Value, expected: JsonType) -> bool {
@@ -423,6 +497,40 @@ mod tests {
         assert!(
             message.contains("not JSON") && message.contains("text/html"),
             "{message}"
+        );
+    }
+
+    fn checks(yaml: &str) -> ValueCheck {
+        ValueCheck::Checks(serde_json::from_str(yaml).unwrap())
+    }
+
+    #[test]
+    fn contains_starts_with_one_of_and_not() {
+        let body = r#"{"status": "ACSC", "links": ["a", "b"], "href": "/v1/payments/42"}"#;
+        let pass = |path: &str, check: &str| {
+            evaluate(
+                &expect_json(path, checks(check)),
+                &response(200, body),
+                &no_render,
+            )
+        };
+        assert!(pass("$.href", r#"{"contains": "payments"}"#).is_empty());
+        assert!(pass("$.links", r#"{"contains": "b"}"#).is_empty());
+        assert_eq!(pass("$.links", r#"{"contains": "c"}"#).len(), 1);
+        assert!(pass("$.href", r#"{"starts_with": "/v1/"}"#).is_empty());
+        assert_eq!(pass("$.href", r#"{"starts_with": "/v2/"}"#).len(), 1);
+        assert!(pass("$.status", r#"{"one_of": ["ACTC", "ACSC"]}"#).is_empty());
+        let failed = pass("$.status", r#"{"one_of": ["RJCT", "CANC"]}"#);
+        assert!(
+            failed[0]
+                .message
+                .contains(r#"expected one of "RJCT", "CANC""#),
+            "{failed:?}"
+        );
+        assert!(pass("$.status", r#"{"not": {"equals": "RJCT"}}"#).is_empty());
+        assert_eq!(
+            pass("$.status", r#"{"not": {"one_of": ["ACSC"]}}"#).len(),
+            1
         );
     }
 }

@@ -30,6 +30,8 @@ pub enum FailureKind {
     Schema,
     /// `expect.response_signature`: the bank's signature on the response does not hold.
     ResponseSignature,
+    /// `expect.max_time`: the answer came later than allowed.
+    Time,
     /// The request could not be built, signed or mutated (a template, a profile, a key).
     Request,
     /// Refused before sending: to protect the bank (the PUT guard) or the environment's

@@ -218,6 +218,12 @@ fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<std::time::Dur
     parse_duration(&text).map_err(de::Error::custom)
 }
 
+fn optional_duration<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<std::time::Duration>, D::Error> {
+    duration(deserializer).map(Some)
+}
+
 /// A retry `interval`: a duration, at least [`MIN_RETRY_INTERVAL`].
 fn retry_interval<'de, D: Deserializer<'de>>(
     deserializer: D,
@@ -647,6 +653,11 @@ pub struct Expect {
     /// chains to the environment's `bank_ca`.
     #[serde(default)]
     pub response_signature: Option<Located<ResponseSignatureCheck>>,
+    /// The answer must come within this time, e.g. `500ms` or `2s` (measured from sending the
+    /// request to its last byte; a polled step's last attempt).
+    #[serde(default, deserialize_with = "optional_duration")]
+    #[schemars(with = "Option<String>")]
+    pub max_time: Option<std::time::Duration>,
 }
 
 /// What `expect.response_signature` asks of the response.
@@ -732,6 +743,19 @@ pub struct Checks {
     /// The JSON type: string, number, integer, boolean, array, object or null.
     #[serde(default, rename = "type")]
     pub json_type: Option<JsonType>,
+    /// A string containing this text, or an array with an element equal to this value (strings
+    /// are templates).
+    #[serde(default)]
+    pub contains: Option<serde_json::Value>,
+    /// A string starting with this text (a template).
+    #[serde(default)]
+    pub starts_with: Option<String>,
+    /// Equal to one of these values (strings are templates).
+    #[serde(default)]
+    pub one_of: Option<Vec<serde_json::Value>>,
+    /// Passes when these checks do not all pass, e.g. `not: { equals: "" }`.
+    #[serde(default)]
+    pub not: Option<Box<Checks>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod assertions;
 mod authorize_step;
 mod bad_input;
 mod bad_input_suite;
