@@ -121,7 +121,7 @@ fn check_nodes(
             equals: Some(v.clone()),
             ..Checks::default()
         },
-        ValueCheck::Checks(c) => c.clone(),
+        ValueCheck::Checks(c) => (**c).clone(),
     };
     if checks.exists == Some(false) {
         return if nodes.is_empty() {
@@ -420,33 +420,42 @@ mod tests {
             lte: Some(905.0),
             ..Checks::default()
         };
-        assert!(ok("$.expires_in", ValueCheck::Checks(range)).is_empty());
+        assert!(ok("$.expires_in", ValueCheck::Checks(Box::new(range))).is_empty());
         let too_big = Checks {
             lt: Some(900.0),
             ..Checks::default()
         };
-        assert_eq!(ok("$.expires_in", ValueCheck::Checks(too_big)).len(), 1);
+        assert_eq!(
+            ok("$.expires_in", ValueCheck::Checks(Box::new(too_big))).len(),
+            1
+        );
         let len = Checks {
             length: Some(2),
             ..Checks::default()
         };
-        assert!(ok("$.keys", ValueCheck::Checks(len)).is_empty());
+        assert!(ok("$.keys", ValueCheck::Checks(Box::new(len))).is_empty());
         let len3 = Checks {
             length: Some(3),
             ..Checks::default()
         };
-        assert_eq!(ok("$.keys", ValueCheck::Checks(len3)).len(), 1);
+        assert_eq!(ok("$.keys", ValueCheck::Checks(Box::new(len3))).len(), 1);
         let re = Checks {
             matches: Some("^granting".into()),
             ..Checks::default()
         };
-        assert!(ok("$.scope", ValueCheck::Checks(re)).is_empty());
+        assert!(ok("$.scope", ValueCheck::Checks(Box::new(re))).is_empty());
         let absent = Checks {
             exists: Some(false),
             ..Checks::default()
         };
-        assert!(ok("$.refresh_token", ValueCheck::Checks(absent.clone())).is_empty());
-        assert_eq!(ok("$.scope", ValueCheck::Checks(absent)).len(), 1);
+        assert!(
+            ok(
+                "$.refresh_token",
+                ValueCheck::Checks(Box::new(absent.clone()))
+            )
+            .is_empty()
+        );
+        assert_eq!(ok("$.scope", ValueCheck::Checks(Box::new(absent))).len(), 1);
         let missing = ok("$.missing", ValueCheck::Equals(1.into()));
         assert_eq!(missing.len(), 1);
         assert_eq!(missing[0].message, "$.missing: not found in the response");
@@ -455,8 +464,8 @@ mod tests {
             json_type: Some(JsonType::Integer),
             ..Checks::default()
         };
-        assert!(ok("$.expires_in", ValueCheck::Checks(typed.clone())).is_empty());
-        assert_eq!(ok("$.scope", ValueCheck::Checks(typed)).len(), 1);
+        assert!(ok("$.expires_in", ValueCheck::Checks(Box::new(typed.clone()))).is_empty());
+        assert_eq!(ok("$.scope", ValueCheck::Checks(Box::new(typed))).len(), 1);
     }
 
     #[test]

@@ -709,7 +709,7 @@ impl fmt::Display for StatusSet {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ValueCheck {
     Equals(serde_json::Value),
-    Checks(Checks),
+    Checks(Box<Checks>),
 }
 
 /// The checks a value can be put to.
@@ -803,7 +803,7 @@ impl<'de> Deserialize<'de> for ValueCheck {
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ValueCheck, A::Error> {
                 let checks = Checks::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(ValueCheck::Checks(checks))
+                Ok(ValueCheck::Checks(Box::new(checks)))
             }
         }
         deserializer.deserialize_any(CheckVisitor)
