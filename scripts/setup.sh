@@ -13,6 +13,7 @@ command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v xxd >/dev/null 2>&1 || missing+=(xxd)   # the guide's x5t#S256 pipeline, run as written
 command -v jq >/dev/null 2>&1 || missing+=(jq)     # the guide's scripts read tokens with jq
+command -v script >/dev/null 2>&1 || missing+=(bsdutils)   # a pseudo-terminal for the console test
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: please install: ${missing[*]} (e.g. sudo apt-get install ${missing[*]})" >&2

@@ -34,6 +34,8 @@ pub struct RunOutput {
     kept: HashMap<String, Vec<String>>,
     /// Scenarios left out before the run, with why: listed above the summary.
     skipped: Vec<String>,
+    /// Verdicts in colour: the console is a terminal and `NO_COLOR` is not set.
+    colour: bool,
 }
 
 impl RunOutput {
@@ -45,6 +47,7 @@ impl RunOutput {
             ProgressMode::Auto => terminal && std::env::var_os("CI").is_none(),
         };
         RunOutput {
+            colour: colour_wanted(sink),
             sink,
             live: !use_bar && jobs == 1,
             use_bar,
@@ -58,7 +61,7 @@ impl RunOutput {
 
     /// A line outside any scenario (the environment's header).
     fn line(&self, text: &str) {
-        let text = printable(text);
+        let text = self.paint(&printable(text));
         match &self.bar {
             Some(bar) => bar.suspend(|| self.sink.line(&text)),
             None => self.sink.line(&text),
@@ -78,7 +81,7 @@ impl RunOutput {
     /// A step finished: printed now (live), else kept for `finished`.
     fn step(&mut self, test_name: &str, line: String) {
         if self.live {
-            self.sink.line(&printable(&line));
+            self.sink.line(&self.paint(&printable(&line)));
         } else {
             self.kept
                 .entry(test_name.to_string())
@@ -95,7 +98,7 @@ impl RunOutput {
         } else {
             format!("\n{header}\n{}{summary}", with_newlines(&lines))
         };
-        let block = printable(&block);
+        let block = self.paint(&printable(&block));
         self.running.retain(|name| name != test_name);
         if !passed {
             self.failed += 1;
@@ -108,6 +111,15 @@ impl RunOutput {
             }
             None => self.sink.line(&block),
         }
+    }
+
+    /// `text` with its verdicts coloured, when colour is wanted. After [`printable`]: the
+    /// escapes added here are ours, not the bank's.
+    fn paint(&self, text: &str) -> String {
+        if !self.colour {
+            return text.to_string();
+        }
+        text.lines().map(paint_line).collect::<Vec<_>>().join("\n")
     }
 
     fn close(&self) {
@@ -190,6 +202,42 @@ impl Reporter for RunOutput {
             }
         }
     }
+}
+
+/// Colour when the console's stream is a terminal that can show it and `NO_COLOR` is unset
+/// (<https://no-color.org>).
+fn colour_wanted(sink: Sink) -> bool {
+    let terminal = match sink {
+        Sink::Stdout => std::io::stdout().is_terminal(),
+        Sink::Stderr => std::io::stderr().is_terminal(),
+    };
+    let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+    terminal && !no_colour && !dumb
+}
+
+const GREEN: &str = "\x1b[32m";
+const RED: &str = "\x1b[31m";
+const YELLOW: &str = "\x1b[33m";
+const RESET: &str = "\x1b[0m";
+
+/// One console line with its verdict word coloured: PASS green, FAIL and FAILED red, findings
+/// (`⚑`) and skips yellow.
+fn paint_line(line: &str) -> String {
+    let indent = line.len() - line.trim_start().len();
+    let (lead, rest) = line.split_at(indent);
+    for (word, colour) in [
+        ("PASS", GREEN),
+        ("FAILED:", RED),
+        ("FAIL", RED),
+        ("SKIP", YELLOW),
+        ("⚑", YELLOW),
+    ] {
+        if let Some(after) = rest.strip_prefix(word) {
+            return format!("{lead}{colour}{word}{RESET}{after}");
+        }
+    }
+    line.to_string()
 }
 
 fn progress_bar(total: usize) -> ProgressBar {

@@ -57,4 +57,5 @@ mod sign_aws_lc;
 mod sign_command;
 mod sign_openssl;
 mod sign_vectors;
+mod terminal_session;
 mod transport_wire;
