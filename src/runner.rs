@@ -4,6 +4,7 @@ use crate::check::conformance::{ContractCall, ContractVerdict, check_schema, jud
 use crate::check::expect::{RenderFn, evaluate};
 use crate::check::failure::{Failure, FailureKind};
 use crate::check::response_signature::check_response_signature;
+use crate::check::server_certificate::check_server_certificate;
 use crate::check::snapshot_file::{SnapshotMode, check_snapshot};
 use crate::check::{capture::capture, snapshot};
 use crate::context::{insert_callbacks, render_vars, template_data};
@@ -428,6 +429,12 @@ async fn run_step(
     let mut notes: Vec<String> = Vec::new();
     if let Some(expect) = &step.expect {
         failures.extend(evaluate(expect, subject, &render));
+        failures.extend(check_server_certificate(
+            &expect.server_certificate,
+            exchange.server_certificate.as_deref(),
+            chrono::Utc::now(),
+            &render,
+        ));
         if let Some(limit) = expect.max_time
             && exchange.elapsed > limit
         {
@@ -672,6 +679,7 @@ async fn wait_for_callback(
         request: SignedRequest::unsigned(post),
         response: answer,
         elapsed: started.elapsed(),
+        server_certificate: None,
     };
     Ok((exchange, message))
 }

@@ -599,6 +599,29 @@ fn written_after(source: &str, from: Position, text: &str) -> Option<Position> {
 }
 
 /// The JSONPaths and value checks of `expect` (or of a `retry`'s `until`).
+/// `server_certificate` names only the fields there are.
+fn check_server_certificate_fields(
+    expect: &Expect,
+    data: &Value,
+    renderer: &Renderer,
+    err: &dyn Fn(Position, String) -> SourceError,
+    errors: &mut Vec<SourceError>,
+) {
+    use crate::check::server_certificate::FIELDS;
+    for (name, check) in expect.server_certificate.iter() {
+        if !FIELDS.contains(&name.as_str()) {
+            errors.push(
+                err(
+                    check.at,
+                    format!("server_certificate has no field `{name}`"),
+                )
+                .with_help(format!("use one of: {}", FIELDS.join(", "))),
+            );
+        }
+        check_value_check(&check.value, check.at, data, renderer, err, errors);
+    }
+}
+
 fn check_expect(
     expect: &Expect,
     data: &Value,
@@ -618,6 +641,7 @@ fn check_expect(
     for (_, check) in expect.headers.iter() {
         check_value_check(&check.value, check.at, data, renderer, err, errors);
     }
+    check_server_certificate_fields(expect, data, renderer, err, errors);
     for id in expect.diagnosis.iter().flatten() {
         if obconform_core::catalogue::entry(&id.value).is_none() {
             errors.push(

@@ -322,6 +322,18 @@ fn check_value(
     None
 }
 
+/// Why `value` fails `check`, if it does.
+pub fn check_one(value: &Value, check: &ValueCheck, render: &RenderFn) -> Option<String> {
+    let checks = match check {
+        ValueCheck::Equals(v) => Checks {
+            equals: Some(v.clone()),
+            ..Checks::default()
+        },
+        ValueCheck::Checks(c) => (**c).clone(),
+    };
+    check_value(value, &checks, render).map(|(why, _)| why)
+}
+
 /// A string value rendered as a template; other values as they are.
 fn rendered(value: &Value, render: &RenderFn) -> Result<Value, String> {
     match value {

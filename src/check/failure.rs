@@ -32,6 +32,8 @@ pub enum FailureKind {
     ResponseSignature,
     /// `expect.max_time`: the answer came later than allowed.
     Time,
+    /// `expect.server_certificate`: the bank's TLS certificate is not as expected.
+    ServerCertificate,
     /// The request could not be built, signed or mutated (a template, a profile, a key).
     Request,
     /// Refused before sending: to protect the bank (the PUT guard) or the environment's

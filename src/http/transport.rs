@@ -55,6 +55,8 @@ pub struct Exchange {
     pub request: SignedRequest,
     pub response: HttpResponse,
     pub elapsed: Duration,
+    /// The server's certificate (DER) as the TLS session presented it; `None` without TLS.
+    pub server_certificate: Option<Vec<u8>>,
 }
 
 pub struct Transport {
@@ -184,6 +186,11 @@ impl Transport {
                 )
             })
             .collect();
+        let server_certificate = response
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|info| info.peer_certificate())
+            .map(<[u8]>::to_vec);
         let body = response.bytes().await.map_err(|e| fail(&e))?.to_vec();
         Ok(Exchange {
             request: signed.clone(),
@@ -193,6 +200,7 @@ impl Transport {
                 body,
             },
             elapsed: started.elapsed(),
+            server_certificate,
         })
     }
 }
@@ -214,6 +222,8 @@ fn client(
     let tls = super::tls::client_config(roots, identity).map_err(setup)?;
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
+        // The server's certificate, for `expect.server_certificate`.
+        .tls_info(true)
         // HTTP/1.1 keeps `Host` explicit and what is signed identical to what is sent.
         .http1_only()
         .no_proxy()

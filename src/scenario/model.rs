@@ -653,6 +653,11 @@ pub struct Expect {
     /// chains to the environment's `bank_ca`.
     #[serde(default)]
     pub response_signature: Option<Located<ResponseSignatureCheck>>,
+    /// The bank's TLS server certificate as the session presented it — `subject`, `issuer`,
+    /// `serial` (hex), `not_after` (RFC 3339) and `days_left` — each a check, e.g.
+    /// `days_left: { gte: 30 }`: a certification run notices when the bank's certificate rotates.
+    #[serde(default)]
+    pub server_certificate: OrderedMap<Located<ValueCheck>>,
     /// The answer must come within this time, e.g. `500ms` or `2s` (measured from sending the
     /// request to its last byte; a polled step's last attempt).
     #[serde(default, deserialize_with = "optional_duration")]

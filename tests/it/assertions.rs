@@ -70,3 +70,43 @@ fn a_template_in_a_check_is_validated_before_the_run() {
     assert!(out.stderr.contains("no_such_var"), "{out}");
     assert!(out.stderr.contains("checks.yaml:"), "{out}");
 }
+
+#[test]
+fn the_banks_server_certificate_is_checked_as_the_session_presented_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "environments.yaml", crate::common::EMBEDDED_ENV);
+    let with = |checks: &str| {
+        let yaml = scenario(PASSING, "60s").replace(
+            "      max_time: 60s\n",
+            &format!("      max_time: 60s\n      server_certificate:\n{checks}\n"),
+        );
+        write(dir.path(), "s/checks.yaml", &yaml);
+        run(dir.path())
+    };
+    let out = with(
+        "        subject: { contains: \"CN=localhost\" }\n        issuer: { contains: \"obconform embedded sandbox CA\" }\n        days_left: { gte: 30 }\n        serial: { matches: \"^[0-9A-F]+$\" }",
+    );
+    assert_eq!(out.code, 0, "{out}");
+
+    let out =
+        with("        days_left: { gte: 100000 }\n        issuer: { contains: \"DigiCert\" }");
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stdout
+            .contains("server certificate days_left: expected >= 100000"),
+        "{out}"
+    );
+    assert!(
+        out.stdout
+            .contains("server certificate issuer: expected something containing \"DigiCert\""),
+        "{out}"
+    );
+
+    let out = with("        expiry: { gte: 1 }");
+    assert_eq!(out.code, 2, "{out}");
+    assert!(
+        out.stderr
+            .contains("server_certificate has no field `expiry`"),
+        "{out}"
+    );
+}

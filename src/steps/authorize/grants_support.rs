@@ -144,6 +144,7 @@ pub async fn consent(
             body: Vec::new(),
         },
         elapsed: started.elapsed(),
+        server_certificate: answered.server_certificate,
     })
 }
 

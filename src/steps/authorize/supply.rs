@@ -88,6 +88,7 @@ impl CodeSupply {
                 body: Vec::new(),
             },
             elapsed: started.elapsed(),
+            server_certificate: None,
         })
     }
 
