@@ -692,6 +692,15 @@ fn check_checks(
     if let Some(negated) = &checks.not {
         check_checks(negated, at, data, renderer, err, errors);
     }
+    for (path, claim) in checks.jwt.iter().flat_map(|claims| claims.iter()) {
+        if let Err(e) = serde_json_path::JsonPath::parse(path) {
+            errors.push(err(
+                at,
+                format!("jwt: `{path}` is not a valid JSONPath: {e}"),
+            ));
+        }
+        check_value_check(claim, at, data, renderer, err, errors);
+    }
 }
 
 fn check_templates<'v>(

@@ -308,6 +308,37 @@ fn check_value(
             ));
         }
     }
+    if let Some(claims) = &checks.jwt {
+        let Some(payload) = value.as_str().and_then(jwt_payload) else {
+            return Some((
+                format!(
+                    "expected a JWT (base64url header.payload.signature with a JSON payload), got {}",
+                    show(value)
+                ),
+                Some("a JWT".into()),
+            ));
+        };
+        for (path, check) in claims.iter() {
+            let nodes: Vec<Value> = match JsonPath::parse(path) {
+                Ok(jsonpath) => jsonpath
+                    .query(&payload)
+                    .all()
+                    .into_iter()
+                    .cloned()
+                    .collect(),
+                Err(e) => {
+                    return Some((format!("jwt: `{path}` is not a valid JSONPath: {e}"), None));
+                }
+            };
+            let subject = format!("jwt {path}");
+            if let Some(first) = check_nodes(&subject, &nodes, check, render)
+                .into_iter()
+                .next()
+            {
+                return Some((first.message, first.expected));
+            }
+        }
+    }
     if let Some(negated) = &checks.not
         && check_value(value, negated, render).is_none()
     {
@@ -332,6 +363,20 @@ pub fn check_one(value: &Value, check: &ValueCheck, render: &RenderFn) -> Option
         ValueCheck::Checks(c) => (**c).clone(),
     };
     check_value(value, &checks, render).map(|(why, _)| why)
+}
+
+/// The claims of a JWT: its payload, base64url-decoded JSON (the signature is not checked).
+fn jwt_payload(token: &str) -> Option<Value> {
+    use base64::Engine as _;
+    let mut parts = token.split('.');
+    let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// A string value rendered as a template; other values as they are.
@@ -553,5 +598,33 @@ mod tests {
             pass("$.status", r#"{"not": {"one_of": ["ACSC"]}}"#).len(),
             1
         );
+    }
+
+    #[test]
+    fn a_jwts_claims_are_decoded_and_checked() {
+        use base64::Engine as _;
+        let b64 = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
+        let token = format!(
+            "{}.{}.c2ln",
+            b64(r#"{"alg":"RS256"}"#),
+            b64(r#"{"scope":"accounts payments","aud":["ing"],"exp":4102444800}"#)
+        );
+        let body = format!(r#"{{"access_token": "{token}", "opaque": "abc"}}"#);
+        let pass = |path: &str, check: &str| {
+            evaluate(
+                &expect_json(path, checks(check)),
+                &response(200, &body),
+                &no_render,
+            )
+        };
+        let claims = r#"{"jwt": {"$.scope": {"contains": "payments"}, "$.aud[0]": "ing", "$.exp": {"gt": 0}}}"#;
+        assert!(pass("$.access_token", claims).is_empty());
+        let wrong = pass(
+            "$.access_token",
+            r#"{"jwt": {"$.scope": {"contains": "cards"}}}"#,
+        );
+        assert!(wrong[0].message.contains("jwt $.scope"), "{wrong:?}");
+        let opaque = pass("$.opaque", r#"{"jwt": {"$.scope": "x"}}"#);
+        assert!(opaque[0].message.contains("expected a JWT"), "{opaque:?}");
     }
 }

@@ -761,6 +761,10 @@ pub struct Checks {
     /// Passes when these checks do not all pass, e.g. `not: { equals: "" }`.
     #[serde(default)]
     pub not: Option<Box<Checks>>,
+    /// A JWT (`header.payload.signature`, base64url): its payload's claims, decoded but not
+    /// verified, each JSONPath held to a check, e.g. `jwt: { $.scope: { contains: accounts } }`.
+    #[serde(default)]
+    pub jwt: Option<OrderedMap<ValueCheck>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
