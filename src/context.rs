@@ -62,6 +62,10 @@ pub fn render_vars(
     on_var: &mut dyn FnMut(&str, &str),
 ) -> Vec<VarError> {
     let mut errors = Vec::new();
+    // A matrix case's values come first: the scenario's vars may use them.
+    for (name, value) in &loaded.case {
+        data.insert(name.clone(), Value::String(value.clone()));
+    }
     for (name, value) in loaded.scenario.vars.iter() {
         if RESERVED_NAMES.contains(&name.as_str()) {
             let reserved =

@@ -43,7 +43,7 @@ use crate::run::events::{Event, Reporter, Reporters};
 use crate::run::session::Session;
 use crate::runner::Snapshots;
 use crate::scenario::discover::scenario_files;
-use crate::scenario::{LoadedScenario, load_scenario};
+use crate::scenario::{LoadedScenario, load_scenarios};
 use crate::steps::authorize::CodeSupply;
 use crate::suite::{TargetOptions, Targets, group_by_environments};
 use crate::template::Renderer;
@@ -127,8 +127,8 @@ impl Harness {
         let mut trials = Vec::new();
         let mut loaded = Vec::new();
         for file in &files {
-            match load_scenario(file) {
-                Ok(scenario) => loaded.push(scenario),
+            match load_scenarios(file) {
+                Ok(cases) => loaded.extend(cases),
                 Err(e) => trials.push(unloadable(file, e.to_string())),
             }
         }

@@ -72,6 +72,7 @@ mod tests {
             path,
             source: yaml.to_string(),
             scenario,
+            case: Vec::new(),
         }
     }
 

@@ -20,7 +20,8 @@ use crate::run::events::{Reporter, Reporters};
 use crate::run::session::Session;
 use crate::runner::{Snapshots, StepRange};
 use crate::scenario::discover::scenario_files;
-use crate::scenario::{LoadedScenario, load_scenario};
+use crate::scenario::load::ScenarioKey;
+use crate::scenario::{LoadedScenario, load_scenarios};
 use crate::steps::authorize::CodeSupply;
 use crate::suite::{
     EnvironmentGroup, TargetOptions, Targets, group_by_environments, missing_certs, skipped_on,
@@ -29,7 +30,6 @@ use crate::template::Renderer;
 use crate::validate::validate;
 use crate::writes::{refuse_writes, write_steps};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 pub async fn run(mut args: RunArgs) -> Outcome {
@@ -73,8 +73,8 @@ pub async fn run(mut args: RunArgs) -> Outcome {
     let mut scenarios: Vec<LoadedScenario> = Vec::new();
     let mut broken = false;
     for file in &files {
-        match load_scenario(file) {
-            Ok(s) => scenarios.push(s),
+        match load_scenarios(file) {
+            Ok(cases) => scenarios.extend(cases),
             Err(e) => {
                 eprintln!("{e}\n");
                 broken = true;
@@ -95,14 +95,14 @@ pub async fn run(mut args: RunArgs) -> Outcome {
     }
 
     // Each scenario's place in the whole run: partitions deal by it, merged reports sort by it.
-    let order: HashMap<PathBuf, usize> = scenarios
+    let order: HashMap<ScenarioKey, usize> = scenarios
         .iter()
         .enumerate()
-        .map(|(i, s)| (s.path.clone(), i))
+        .map(|(i, s)| (s.key(), i))
         .collect();
     if let Some(partition) = args.partition {
         let count = partition.count as usize;
-        scenarios.retain(|s| order[&s.path] % count == partition.index as usize - 1);
+        scenarios.retain(|s| order[&s.key()] % count == partition.index as usize - 1);
         human.line(&format!(
             "partition {partition}: {} of {} scenarios",
             scenarios.len(),

@@ -6,12 +6,12 @@ use super::schedule::run_all;
 use crate::archive::ScenarioSource;
 use crate::runner::{RunContext, ScenarioOutcome, Snapshots, run_scenario};
 use crate::scenario::LoadedScenario;
+use crate::scenario::load::ScenarioKey;
 use crate::steps::authorize::CodeSupply;
 use crate::suite::{EnvironmentGroup, Target};
 use crate::template::Renderer;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::Instant;
 
 /// What every scenario of a run shares.
@@ -33,7 +33,7 @@ impl Session<'_> {
     pub async fn run(
         &self,
         groups: &[(&EnvironmentGroup, &Target)],
-        order: &HashMap<PathBuf, usize>,
+        order: &HashMap<ScenarioKey, usize>,
         skipped: &[(String, String)],
         reporters: &Reporters<'_>,
     ) -> Tally {
@@ -62,7 +62,7 @@ impl Session<'_> {
                 group.scenarios.iter().collect(),
                 self.jobs,
                 |s| s.scenario.runs_alone(),
-                |s: &LoadedScenario| self.run_one(s, target, order[&s.path], reporters),
+                |s: &LoadedScenario| self.run_one(s, target, order[&s.key()], reporters),
                 |outcome| tally.borrow_mut().count(&outcome),
             )
             .await;

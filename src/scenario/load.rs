@@ -7,20 +7,41 @@ use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 
 /// A parsed scenario and where it came from.
+/// A scenario's identity within a run: its file and its matrix case.
+pub type ScenarioKey = (PathBuf, String);
+
 #[derive(Debug)]
 pub struct LoadedScenario {
     pub path: PathBuf,
     pub source: String,
     pub scenario: Scenario,
+    /// This case's values of the scenario's `matrix` (empty without one), in its order.
+    pub case: Vec<(String, String)>,
 }
 
 impl LoadedScenario {
     /// The file name without `.yaml`: half of the test name.
     pub fn stem(&self) -> String {
-        self.path
+        let stem = self
+            .path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        format!("{stem}{}", self.case_suffix())
+    }
+
+    /// What tells this scenario (this case of it) from every other of a run: file and case.
+    pub fn key(&self) -> ScenarioKey {
+        (self.path.clone(), self.case_suffix())
+    }
+
+    /// `[country=NL,mode=jws]` for a case of a matrix; empty otherwise.
+    pub fn case_suffix(&self) -> String {
+        if self.case.is_empty() {
+            return String::new();
+        }
+        let pairs: Vec<String> = self.case.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("[{}]", pairs.join(","))
     }
 
     /// `<system>::<file stem>`, the name of the scenario's test; `<system>::<folder>/<file stem>`
@@ -70,7 +91,13 @@ pub fn load_scenario(path: &Path) -> Result<LoadedScenario, SourceError> {
         path: path.to_path_buf(),
         source,
         scenario,
+        case: Vec::new(),
     })
+}
+
+/// The scenario at `path`, once per case of its `matrix` (once without one).
+pub fn load_scenarios(path: &Path) -> Result<Vec<LoadedScenario>, SourceError> {
+    super::matrix::expand(load_scenario(path)?)
 }
 
 pub fn read_source(path: &Path) -> Result<String, SourceError> {

@@ -4,10 +4,11 @@ pub mod discover;
 pub mod error;
 pub mod load;
 pub mod located;
+pub mod matrix;
 pub mod model;
 pub mod ordered;
 pub mod schema;
 
 pub use error::{SourceError, SourceErrors};
-pub use load::{LoadedScenario, load_scenario};
+pub use load::{LoadedScenario, load_scenario, load_scenarios};
 pub use located::{Located, Position};

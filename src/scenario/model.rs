@@ -44,6 +44,11 @@ pub struct Scenario {
     /// skipped there (and counted as skipped, with the reason).
     #[serde(default)]
     pub skip_on: OrderedMap<Located<String>>,
+    /// Data-driven runs: each name a list of values, the scenario run once per combination (all
+    /// of them, in order), each case a test of its own (`system::stem[country=NL,mode=jws]`) with
+    /// the values as `{{name}}`. At most 10,000 cases.
+    #[serde(default)]
+    pub matrix: OrderedMap<Located<Vec<serde_json::Value>>>,
     /// The steps, run in order; a failing step skips the rest.
     pub steps: Vec<Step>,
 }

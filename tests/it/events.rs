@@ -85,11 +85,11 @@ fn a_session_tells_every_reporter_what_happened_in_order() {
         .map(|path| load_scenario(path).unwrap())
         .collect();
     let groups = group_by_environments(None, loaded).unwrap();
-    let order: HashMap<PathBuf, usize> = groups
+    let order: HashMap<_, usize> = groups
         .iter()
         .flat_map(|g| &g.scenarios)
         .enumerate()
-        .map(|(i, s)| (s.path.clone(), i))
+        .map(|(i, s)| (s.key(), i))
         .collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

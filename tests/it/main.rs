@@ -30,6 +30,7 @@ mod hardening_runner;
 mod hardening_sandbox;
 mod hardening_secrets;
 mod harness;
+mod matrix;
 mod messages;
 mod mutate_faults;
 mod partial_runs;
