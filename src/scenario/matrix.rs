@@ -125,7 +125,7 @@ mod tests {
             ("  env: [a]\n", "already a variable"),
         ] {
             let yaml = format!("name: grid\nsystem: x\nmatrix:\n{matrix}{STEPS}");
-            let e = expand(loaded(&yaml)).err().expect("refused").to_string();
+            let e = expand(loaded(&yaml)).expect_err("refused").to_string();
             assert!(e.contains(says), "{e}");
             assert!(e.contains("05-grid.yaml:4:"), "{e}");
         }
@@ -136,7 +136,7 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let e = expand(loaded(&big)).err().expect("refused").to_string();
+        let e = expand(loaded(&big)).expect_err("refused").to_string();
         assert!(e.contains("more than 10000 cases"), "{e}");
     }
 }
