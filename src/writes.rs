@@ -25,9 +25,28 @@ pub fn reads_by_post(url: &str) -> bool {
     READING_POSTS.iter().any(|end| path.ends_with(end))
 }
 
+/// Whether the step changes state at the bank. PUT, PATCH and DELETE always do, whatever the
+/// step says; a POST does unless it says `write: false` and goes to an endpoint that can change
+/// nothing (a token request, a funds confirmation: [`reads_by_post`]); GET, HEAD, OPTIONS and
+/// `authorize` do not unless the step says `write: true`.
+pub fn step_writes(step: &Step) -> bool {
+    let Some(request) = step.request.as_ref() else {
+        return step.write.unwrap_or(false);
+    };
+    match request.method.value.to_ascii_uppercase().as_str() {
+        "GET" | "HEAD" | "OPTIONS" => step.write.unwrap_or(false),
+        "POST" => step.write != Some(false) || !reads_by_post(&request.url.value),
+        _ => true,
+    }
+}
+
 /// The steps of a scenario that write at the bank.
 pub fn write_steps(loaded: &LoadedScenario) -> impl Iterator<Item = &Step> {
-    loaded.scenario.steps.iter().filter(|step| step.writes())
+    loaded
+        .scenario
+        .steps
+        .iter()
+        .filter(|step| step_writes(step))
 }
 
 /// One error per write step of `scenarios`, or `None` when they only read.

@@ -1,7 +1,7 @@
 //! `obconform explain FILE.har`: every request a HAR recorded, judged like a request file and
 //! told in one line (text) or one JSON object (json) each.
 
-use super::explain::Judge;
+use super::judge::Judge;
 use super::{ExplainFormat, Outcome};
 use crate::archive::har::{self, HarEntry};
 use crate::archive::sidecar::parse_rfc3339;

@@ -7,6 +7,7 @@ pub mod certs_revoke;
 pub mod explain;
 pub mod explain_har;
 pub mod explain_inputs;
+pub mod judge;
 pub mod manual;
 pub mod report_merge;
 pub mod run;

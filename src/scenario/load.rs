@@ -95,11 +95,6 @@ pub fn load_scenario(path: &Path) -> Result<LoadedScenario, SourceError> {
     })
 }
 
-/// The scenario at `path`, once per case of its `matrix` (once without one).
-pub fn load_scenarios(path: &Path) -> Result<Vec<LoadedScenario>, SourceError> {
-    super::matrix::expand(load_scenario(path)?)
-}
-
 pub fn read_source(path: &Path) -> Result<String, SourceError> {
     std::fs::read_to_string(path).map_err(|e| SourceError {
         file: path.to_path_buf(),

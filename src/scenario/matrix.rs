@@ -2,13 +2,18 @@
 //! per combination, each a test of its own with the values as variables.
 
 use super::SourceError;
-use super::load::{LoadedScenario, parse_yaml};
+use super::load::{LoadedScenario, load_scenario, parse_yaml};
 use super::model::Scenario;
 use crate::context::RESERVED_NAMES;
 use serde_json::Value;
 
 /// Cases one file may expand to: beyond it a typo in a list is more likely than a plan.
 pub const MAX_CASES: usize = 10_000;
+
+/// The scenario at `path`, once per case of its `matrix` (once without one).
+pub fn load_scenarios(path: &std::path::Path) -> Result<Vec<LoadedScenario>, SourceError> {
+    expand(load_scenario(path)?)
+}
 
 /// One scenario per case of `loaded`'s matrix, in order (the last name varying fastest); the
 /// scenario itself when it has none.

@@ -10,5 +10,6 @@ pub mod ordered;
 pub mod schema;
 
 pub use error::{SourceError, SourceErrors};
-pub use load::{LoadedScenario, load_scenario, load_scenarios};
+pub use load::{LoadedScenario, load_scenario};
 pub use located::{Located, Position};
+pub use matrix::load_scenarios;

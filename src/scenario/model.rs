@@ -430,25 +430,6 @@ impl JsonSchema for TimeShift {
     }
 }
 
-impl Step {
-    /// Whether the step changes state at the bank. PUT, PATCH and DELETE always do, whatever the
-    /// step says; a POST does unless it says `write: false` and goes to an endpoint that can
-    /// change nothing (a token request, a funds confirmation: [`crate::writes::reads_by_post`]);
-    /// GET, HEAD, OPTIONS and `authorize` do not unless the step says `write: true`.
-    pub fn writes(&self) -> bool {
-        let Some(request) = self.request.as_ref() else {
-            return self.write.unwrap_or(false);
-        };
-        match request.method.value.to_ascii_uppercase().as_str() {
-            "GET" | "HEAD" | "OPTIONS" => self.write.unwrap_or(false),
-            "POST" => {
-                self.write != Some(false) || !crate::writes::reads_by_post(&request.url.value)
-            }
-            _ => true,
-        }
-    }
-}
-
 /// The customer's consent (guide step 3a/3b). On the embedded sandbox the runner fills in the
 /// consent form like a browser; elsewhere it prints the URL and takes the code from a loopback
 /// redirect listener, `--code`, or a line typed or piped on stdin. Every string is a template.
