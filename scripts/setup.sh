@@ -4,8 +4,10 @@
 # own commands, run by the tests as independent implementations), Chromium (tests/report_html.rs
 # renders report.html headless; optional: installed when apt-get can, else that check is skipped),
 # Python's requests, cryptography and jsonschema (the contract probe, an independent client), and
-# rustfmt/clippy. Idempotent; safe to run on every CI run.
+# rustfmt/clippy, util-linux `script` (a pseudo-terminal for the console test) and ajv (the
+# schemas' strict check, into .tools/). Idempotent; safe to run on every CI run.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 missing=()
 pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev pkg-config)
@@ -21,6 +23,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+# ajv (a JSON Schema validator we did not write) checks the editor schemas in strict mode; into
+# .tools/, git-ignored, only when npm is there (the test says it was skipped otherwise).
+if command -v npm >/dev/null 2>&1 && [ ! -d .tools/node_modules/ajv ]; then
+  npm install --prefix .tools --no-audit --no-fund --silent ajv@8 >/dev/null 2>&1 \
+    || echo "setup: could not install ajv; the strict schema check will be skipped" >&2
 fi
 
 # Chromium only where apt-get can install it: elsewhere the browser check says it was skipped

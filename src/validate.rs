@@ -10,7 +10,7 @@ use crate::environment::hosts::Origin;
 use crate::environment::model::EnvironmentKind;
 use crate::plan::plan_request;
 use crate::scenario::model::{
-    AuthorizeVia, Callback, CaptureSource, Expect, Mutation, Request, Step, ValueCheck,
+    AuthorizeVia, Callback, CaptureSource, Expect, Mutation, Request, StatusSet, Step, ValueCheck,
 };
 use crate::scenario::{LoadedScenario, Located, Position, SourceError, SourceErrors};
 use crate::steps::authorize::plan_authorize;
@@ -642,6 +642,18 @@ fn check_expect(
         check_value_check(&check.value, check.at, data, renderer, err, errors);
     }
     check_server_certificate_fields(expect, data, renderer, err, errors);
+    if let Some(status) = &expect.status {
+        let codes = match &status.value {
+            StatusSet::One(code) => std::slice::from_ref(code),
+            StatusSet::Any(codes) => codes.as_slice(),
+        };
+        for code in codes.iter().filter(|code| !(100..=599).contains(*code)) {
+            errors.push(err(
+                status.at,
+                format!("status {code} is not an HTTP status: use 100 to 599"),
+            ));
+        }
+    }
     for id in expect.diagnosis.iter().flatten() {
         if obconform_core::catalogue::entry(&id.value).is_none() {
             errors.push(

@@ -49,7 +49,9 @@ pub struct Scenario {
     /// the values as `{{name}}`. At most 10,000 cases.
     #[serde(default)]
     pub matrix: OrderedMap<Located<Vec<serde_json::Value>>>,
-    /// The steps, run in order; a failing step skips the rest.
+    /// The steps, run in order; a failing step skips the rest. At least one.
+    #[serde(deserialize_with = "at_least_one_step")]
+    #[schemars(length(min = 1))]
     pub steps: Vec<Step>,
 }
 
@@ -221,6 +223,16 @@ fn default_timeout() -> std::time::Duration {
 fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<std::time::Duration, D::Error> {
     let text = String::deserialize(deserializer)?;
     parse_duration(&text).map_err(de::Error::custom)
+}
+
+fn at_least_one_step<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Step>, D::Error> {
+    let steps = Vec::<Step>::deserialize(deserializer)?;
+    if steps.is_empty() {
+        return Err(de::Error::custom(
+            "a scenario has at least one step (`- name: …` with a request, authorize or callback)",
+        ));
+    }
+    Ok(steps)
 }
 
 fn optional_duration<'de, D: Deserializer<'de>>(
@@ -662,8 +674,8 @@ pub enum ResponseSignatureCheck {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum StatusSet {
-    One(u16),
-    Any(Vec<u16>),
+    One(#[schemars(range(min = 100, max = 599))] u16),
+    Any(#[schemars(inner(range(min = 100, max = 599)))] Vec<u16>),
 }
 
 impl StatusSet {
@@ -813,7 +825,14 @@ impl JsonSchema for ValueCheck {
         let checks = generator.subschema_for::<Checks>();
         json_schema!({
             "description": "A scalar (equals) or a mapping of checks.",
-            "anyOf": [ { "type": ["string", "number", "boolean", "null"] }, checks ]
+            // One type per branch: strict validators (ajv) refuse union `type`s.
+            "anyOf": [
+                { "type": "string" },
+                { "type": "number" },
+                { "type": "boolean" },
+                { "type": "null" },
+                checks
+            ]
         })
     }
 }

@@ -54,6 +54,7 @@ mod sandbox_pis;
 mod sandbox_server;
 mod sandbox_showcase;
 mod sandbox_signatures;
+mod schema_strict;
 mod sign_aws_lc;
 mod sign_command;
 mod sign_openssl;
