@@ -7,7 +7,46 @@ pub fn scenario_schema() -> serde_json::Value {
     let schema = SchemaSettings::draft07()
         .into_generator()
         .into_root_schema_for::<super::model::Scenario>();
-    standard(schema.to_value())
+    let mut schema = standard(schema.to_value());
+    as_strict_as_the_tool(&mut schema);
+    schema
+}
+
+/// What validation refuses and the derived schema cannot see: a step is one of request,
+/// authorize and callback; a request has one body kind; `expect.json` keys are JSONPaths.
+fn as_strict_as_the_tool(schema: &mut serde_json::Value) {
+    use serde_json::json;
+    let definitions = &mut schema["definitions"];
+    if let Some(step) = definitions.get_mut("Step").and_then(|s| s.as_object_mut()) {
+        step.insert(
+            "oneOf".into(),
+            json!(["request", "authorize", "callback"].map(|kind| json!({
+                // `properties` beside `required`: ajv's strict mode wants them declared there.
+                "properties": { kind: {} },
+                "required": [kind]
+            }))),
+        );
+    }
+    if let Some(request) = definitions
+        .get_mut("Request")
+        .and_then(|s| s.as_object_mut())
+    {
+        request.insert("not".into(), {
+            let pairs = [["json", "form"], ["json", "raw"], ["form", "raw"]].map(|pair| {
+                json!({
+                    "properties": { pair[0]: {}, pair[1]: {} },
+                    "required": pair
+                })
+            });
+            json!({ "anyOf": pairs })
+        });
+    }
+    if let Some(paths) = definitions
+        .pointer_mut("/Expect/properties/json")
+        .and_then(|s| s.as_object_mut())
+    {
+        paths.insert("propertyNames".into(), json!({ "pattern": "^\\$" }));
+    }
 }
 
 /// The schema of `environments.yaml`.

@@ -145,6 +145,18 @@ fn what_the_tool_refuses_the_schema_refuses() {
             "status-600.yaml",
             format!("name: n\nsystem: t\nsteps:\n{step}    expect: {{ status: [200, 600] }}\n"),
         ),
+        (
+            "request-and-authorize.yaml",
+            format!("name: n\nsystem: t\nsteps:\n{step}    authorize: {{ country: NL, scope: x }}\n"),
+        ),
+        (
+            "two-bodies.yaml",
+            "name: n\nsystem: t\nsteps:\n  - name: t\n    request: { method: POST, url: \"{{env.api}}/x\", json: {a: 1}, raw: b }\n".to_string(),
+        ),
+        (
+            "json-key-not-a-path.yaml",
+            format!("name: n\nsystem: t\nsteps:\n{step}    expect: {{ json: {{ access_token: x }} }}\n"),
+        ),
     ];
     let mut files = Vec::new();
     for (name, yaml) in &cases {
