@@ -134,3 +134,58 @@ fn renewal_scenarios_without_new_certs_are_skipped_with_the_reason() {
     );
     assert!(out.stdout.contains("--new-certs DIR"), "{out}");
 }
+
+#[test]
+fn the_renewal_pack_passes_after_the_library_ran_on_the_same_sandbox() {
+    let sandbox = StandaloneSandbox::start();
+    let pki = sandbox.pki_dir();
+    let new = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let repo = repo();
+    // Everything the library does first: registrations, PUT updates, consents, payments.
+    let library = obconform(
+        &[
+            "run",
+            "scenarios/ing-psd2",
+            "--attach",
+            pki,
+            "--no-snapshots",
+            "--out",
+            out.path().to_str().unwrap(),
+        ],
+        &repo,
+    );
+    assert_eq!(library.code, 0, "{library}");
+    let issued = obconform(
+        &[
+            "certs",
+            "issue",
+            "--pki",
+            pki,
+            "--out",
+            new.path().to_str().unwrap(),
+        ],
+        &repo,
+    );
+    assert_eq!(issued.code, 0, "{issued}");
+    assert!(!issued.stdout.contains("Input file"), "{issued}");
+    let renewal = obconform(
+        &[
+            "run",
+            "scenarios/ing-psd2/renewal",
+            "--attach",
+            pki,
+            "--new-certs",
+            new.path().to_str().unwrap(),
+            "--no-snapshots",
+            "--out",
+            out.path().to_str().unwrap(),
+        ],
+        &repo,
+    );
+    assert_eq!(renewal.code, 0, "{renewal}");
+    assert!(
+        renewal.stdout.contains("scenarios: 2 passed, 0 failed"),
+        "{renewal}"
+    );
+}
