@@ -9,18 +9,13 @@ use obconform::archive::{Archive, ScenarioSource, Sidecar};
 use obconform::cli::explain::Judge;
 use obconform::cli::explain_inputs::load_certificates;
 use obconform::runner::{RunContext, Snapshots, run_scenario};
-use obconform::sandbox::kernel::pki::TestPki;
 use obconform::scenario::load_scenario;
-use obconform::scenario::model::{Flow, SignProfile};
-use obconform::sign::key::SigningKey;
 use obconform::steps::authorize::CodeSupply;
-use obconform::steps::sign::{SignInputs, sign};
 use obconform::suite::{TargetOptions, Targets, group_by_environments};
 use obconform::template::Renderer;
 use obconform::validate::validate;
 use obconform::wire::HttpRequest;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -64,46 +59,9 @@ struct SignedFile {
 }
 
 fn signed_request_file(dir: &Path) -> SignedFile {
-    obconform::install_crypto_provider();
-    let pki = TestPki::generate(&[]).expect("test PKI");
-    let files = pki.write_to(&dir.join("pki")).expect("PKI written");
-    // Whole seconds: Date carries no more, and --now must name the same instant.
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let now = UNIX_EPOCH + Duration::from_secs(secs);
-    let request = HttpRequest {
-        method: "POST".into(),
-        url: "https://api.sandbox.ing.com/oauth2/token".into(),
-        headers: vec![(
-            "Content-Type".into(),
-            "application/x-www-form-urlencoded".into(),
-        )],
-        body: b"grant_type=client_credentials".to_vec(),
-    };
-    let key = SigningKey::new(
-        pki.client_signing.cert.clone(),
-        pki.client_signing.key.clone(),
-    );
-    let profile = SignProfile {
-        flow: Flow::HttpSignature,
-        ..SignProfile::default()
-    };
-    let inputs = SignInputs {
-        key: Some(&key),
-        key_id: None,
-        audience: None,
-        client_id: None,
-        now,
-    };
-    let signed = sign(request, &profile, &inputs).expect("signed");
+    let (request, files, now) = crate::common::signed_token_request(dir);
     let path = dir.join("req.http");
-    std::fs::write(
-        &path,
-        obconform::archive::http_file::format(&signed.request),
-    )
-    .unwrap();
+    std::fs::write(&path, obconform::archive::http_file::format(&request)).unwrap();
     SignedFile {
         request: path,
         cert: files.client_signing_cert,

@@ -4,14 +4,9 @@
 use crate::common::{Output, obconform, write};
 use base64::Engine as _;
 use obconform::archive::http_file;
-use obconform::sandbox::kernel::pki::TestPki;
-use obconform::scenario::model::{Flow, SignProfile};
-use obconform::sign::key::SigningKey;
-use obconform::steps::sign::{SignInputs, sign};
 use obconform::wire::HttpRequest;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn arg(path: &Path) -> &str {
     path.to_str().expect("UTF-8 test path")
@@ -21,39 +16,7 @@ fn arg(path: &Path) -> &str {
 /// its body changed after signing (its Digest no longer fits). Returns them, the signing
 /// certificate and the signing time (RFC 3339).
 fn signed_pair(dir: &Path) -> ([HttpRequest; 2], PathBuf, String) {
-    obconform::install_crypto_provider();
-    let pki = TestPki::generate(&[]).expect("test PKI");
-    let files = pki.write_to(&dir.join("pki")).expect("PKI written");
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let now = UNIX_EPOCH + Duration::from_secs(secs);
-    let key = SigningKey::new(
-        pki.client_signing.cert.clone(),
-        pki.client_signing.key.clone(),
-    );
-    let profile = SignProfile {
-        flow: Flow::HttpSignature,
-        ..SignProfile::default()
-    };
-    let inputs = SignInputs {
-        key: Some(&key),
-        key_id: None,
-        audience: None,
-        client_id: None,
-        now,
-    };
-    let request = HttpRequest {
-        method: "POST".into(),
-        url: "https://api.sandbox.ing.com/oauth2/token".into(),
-        headers: vec![(
-            "Content-Type".into(),
-            "application/x-www-form-urlencoded".into(),
-        )],
-        body: b"grant_type=client_credentials".to_vec(),
-    };
-    let good = sign(request, &profile, &inputs).expect("signed").request;
+    let (good, files, now) = crate::common::signed_token_request(dir);
     let mut broken = good.clone();
     broken.body = b"grant_type=client_credentials&scope=x".to_vec();
     (

@@ -400,3 +400,52 @@ pub fn plain_http_environment(port: u16) -> obconform::environment::ActiveEnviro
         bank_ca: Vec::new(),
     }
 }
+
+/// A token request signed (HTTP signature, the default profile) with the client signing pair of a
+/// fresh test PKI written to `dir/pki`, at a whole second (Date carries no more); the request,
+/// the PKI's files and the signing time.
+pub fn signed_token_request(
+    dir: &Path,
+) -> (
+    obconform::wire::HttpRequest,
+    obconform::certs::test_pki::PkiFiles,
+    std::time::SystemTime,
+) {
+    use obconform::scenario::model::{Flow, SignProfile};
+    use obconform::steps::sign::{SignInputs, sign};
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    obconform::install_crypto_provider();
+    let pki = obconform::certs::test_pki::TestPki::generate(&[]).expect("test PKI");
+    let files = pki.write_to(&dir.join("pki")).expect("PKI written");
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let now = UNIX_EPOCH + Duration::from_secs(secs);
+    let request = obconform::wire::HttpRequest {
+        method: "POST".into(),
+        url: "https://api.sandbox.ing.com/oauth2/token".into(),
+        headers: vec![(
+            "Content-Type".into(),
+            "application/x-www-form-urlencoded".into(),
+        )],
+        body: b"grant_type=client_credentials".to_vec(),
+    };
+    let key = obconform::sign::SigningKey::new(
+        pki.client_signing.cert.clone(),
+        pki.client_signing.key.clone(),
+    );
+    let profile = SignProfile {
+        flow: Flow::HttpSignature,
+        ..SignProfile::default()
+    };
+    let inputs = SignInputs {
+        key: Some(&key),
+        key_id: None,
+        audience: None,
+        client_id: None,
+        now,
+    };
+    let signed = sign(request, &profile, &inputs).expect("signed");
+    (signed.request, files, now)
+}
