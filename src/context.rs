@@ -53,6 +53,25 @@ pub fn insert_callbacks<'a>(
 /// captures.
 pub const RESERVED_NAMES: [&str; 3] = ["env", "certs", "callbacks"];
 
+/// Letters, digits and `_`, not starting with a digit: a name a shell and a template both take.
+pub fn is_variable_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// Why `name` cannot be a variable given from outside a scenario (`--var`, `--vars-file`).
+pub fn variable_name_problem(name: &str) -> Option<String> {
+    if !is_variable_name(name) {
+        return Some(format!(
+            "`{name}` is not a variable name (letters, digits and _, not starting with a digit)"
+        ));
+    }
+    RESERVED_NAMES
+        .contains(&name)
+        .then(|| format!("`{name}` is reserved for the runner's own values"))
+}
+
 /// Renders the scenario's vars in order into `data` (each may use `env` and earlier vars) and
 /// calls `on_var` with each rendered value. Returns the vars that failed; `env` is reserved.
 pub fn render_vars(

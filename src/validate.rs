@@ -598,7 +598,6 @@ fn written_after(source: &str, from: Position, text: &str) -> Option<Position> {
         })
 }
 
-/// The JSONPaths and value checks of `expect` (or of a `retry`'s `until`).
 /// `server_certificate` names only the fields there are.
 fn check_server_certificate_fields(
     expect: &Expect,
@@ -622,6 +621,7 @@ fn check_server_certificate_fields(
     }
 }
 
+/// The JSONPaths and value checks of `expect` (or of a `retry`'s `until`).
 fn check_expect(
     expect: &Expect,
     data: &Value,

@@ -91,6 +91,7 @@ mod tests {
             path,
             source: yaml.to_string(),
             scenario,
+            folder: None,
             case: Vec::new(),
         }
     }

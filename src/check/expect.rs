@@ -116,13 +116,7 @@ fn check_nodes(
     check: &ValueCheck,
     render: &RenderFn,
 ) -> Vec<Mismatch> {
-    let checks = match check {
-        ValueCheck::Equals(v) => Checks {
-            equals: Some(v.clone()),
-            ..Checks::default()
-        },
-        ValueCheck::Checks(c) => (**c).clone(),
-    };
+    let checks = as_checks(check);
     if checks.exists == Some(false) {
         return if nodes.is_empty() {
             vec![]
@@ -355,14 +349,18 @@ fn check_value(
 
 /// Why `value` fails `check`, if it does.
 pub fn check_one(value: &Value, check: &ValueCheck, render: &RenderFn) -> Option<String> {
-    let checks = match check {
+    check_value(value, &as_checks(check), render).map(|(why, _)| why)
+}
+
+/// A plain scalar is `equals`.
+fn as_checks(check: &ValueCheck) -> Checks {
+    match check {
         ValueCheck::Equals(v) => Checks {
             equals: Some(v.clone()),
             ..Checks::default()
         },
         ValueCheck::Checks(c) => (**c).clone(),
-    };
-    check_value(value, &checks, render).map(|(why, _)| why)
+    }
 }
 
 /// The claims of a JWT: its payload, base64url-decoded JSON (the signature is not checked).

@@ -195,26 +195,18 @@ pub enum RunFormat {
     Tap,
 }
 
-/// `K/N` with 1 ≤ K ≤ N ≤ 10,000.
 /// `NAME=VALUE`; NAME letters, digits and `_`, not one of the names the runner reserves.
 fn parse_assignment(text: &str) -> Result<(String, String), String> {
     let Some((name, value)) = text.split_once('=') else {
         return Err(format!("`{text}`: expected NAME=VALUE"));
     };
-    let valid = !name.is_empty()
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !name.starts_with(|c: char| c.is_ascii_digit());
-    if !valid {
-        return Err(format!(
-            "`{name}` is not a variable name (letters, digits and _, not starting with a digit)"
-        ));
-    }
-    if crate::context::RESERVED_NAMES.contains(&name) {
-        return Err(format!("`{name}` is reserved for the runner's own values"));
+    if let Some(problem) = crate::context::variable_name_problem(name) {
+        return Err(problem);
     }
     Ok((name.to_string(), value.to_string()))
 }
 
+/// `K/N` with 1 ≤ K ≤ N ≤ 10,000.
 fn parse_partition(text: &str) -> Result<Partition, String> {
     let usage = || {
         format!(

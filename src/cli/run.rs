@@ -418,11 +418,8 @@ fn command_line_vars(args: &RunArgs) -> Result<Vec<(String, String, bool)>, Stri
         let values = crate::environment::active::parse_env_file(&text)
             .map_err(|(line, why)| format!("{}:{line}: {why}", file.display()))?;
         for (name, value) in values {
-            if crate::context::RESERVED_NAMES.contains(&name.as_str()) {
-                return Err(format!(
-                    "{}: `{name}` is reserved for the runner's own values",
-                    file.display()
-                ));
+            if let Some(problem) = crate::context::variable_name_problem(&name) {
+                return Err(format!("{}: {problem}", file.display()));
             }
             set(&name, &value, false);
         }

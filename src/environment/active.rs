@@ -889,7 +889,7 @@ pub(crate) fn parse_env_file(text: &str) -> Result<Vec<(String, String)>, (usize
             return Err((index + 1, "expected NAME=value".into()));
         };
         let name = name.trim();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if !crate::context::is_variable_name(name) {
             return Err((index + 1, format!("`{name}` is not a variable name")));
         }
         let value = value.trim();

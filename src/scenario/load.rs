@@ -6,15 +6,20 @@ use super::model::Scenario;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 
-/// A parsed scenario and where it came from.
 /// A scenario's identity within a run: its file and its matrix case.
 pub type ScenarioKey = (PathBuf, String);
 
+/// A parsed scenario and where it came from.
 #[derive(Debug)]
 pub struct LoadedScenario {
     pub path: PathBuf,
     pub source: String,
     pub scenario: Scenario,
+    /// The folder that qualifies the test name, when the file's folder is not the system's own but
+    /// sits inside it (`negative/`) or beside it (`troubleshooting/` next to `ing-psd2/`): such a
+    /// folder's numbered scenarios never interleave with the system's. Decided once, at load (it
+    /// looks at the file system).
+    pub folder: Option<String>,
     /// This case's values of the scenario's `matrix` (empty without one), in its order.
     pub case: Vec<(String, String)>,
 }
@@ -44,26 +49,10 @@ impl LoadedScenario {
         format!("[{}]", pairs.join(","))
     }
 
-    /// `<system>::<file stem>`, the name of the scenario's test; `<system>::<folder>/<file stem>`
-    /// when the file's folder is not the system's own but sits inside it (`negative/`) or beside
-    /// it (`troubleshooting/` next to `ing-psd2/`), so such a folder's numbered scenarios never
-    /// interleave with the system's.
+    /// `<system>::<file stem>`, the name of the scenario's test, or `<system>::<folder>/<file stem>`
+    /// (see [`LoadedScenario::folder`]).
     pub fn test_name(&self) -> String {
-        let system = self.scenario.system.as_str();
-        let parent = self.path.parent().unwrap_or(Path::new(""));
-        let folder = parent
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .filter(|f| f != system)
-            .filter(|_| {
-                let inside = parent
-                    .ancestors()
-                    .skip(1)
-                    .any(|a| a.file_name().is_some_and(|n| n == system));
-                let beside = parent.parent().is_some_and(|p| p.join(system).is_dir());
-                inside || beside
-            });
-        match folder {
+        match &self.folder {
             Some(folder) => format!("{}::{folder}/{}", self.scenario.system, self.stem()),
             None => format!("{}::{}", self.scenario.system, self.stem()),
         }
@@ -89,10 +78,23 @@ pub fn load_scenario(path: &Path) -> Result<LoadedScenario, SourceError> {
     let scenario = parse_yaml::<Scenario>(path, &source)?;
     Ok(LoadedScenario {
         path: path.to_path_buf(),
+        folder: qualifying_folder(path, &scenario.system),
         source,
         scenario,
         case: Vec::new(),
     })
+}
+
+/// See [`LoadedScenario::folder`].
+fn qualifying_folder(path: &Path, system: &str) -> Option<String> {
+    let parent = path.parent()?;
+    let folder = parent.file_name()?.to_string_lossy().into_owned();
+    let inside = parent
+        .ancestors()
+        .skip(1)
+        .any(|a| a.file_name().is_some_and(|n| n == system));
+    let beside = parent.parent().is_some_and(|p| p.join(system).is_dir());
+    (folder != system && (inside || beside)).then_some(folder)
 }
 
 pub fn read_source(path: &Path) -> Result<String, SourceError> {

@@ -70,6 +70,7 @@ pub fn expand(loaded: LoadedScenario) -> Result<Vec<LoadedScenario>, SourceError
         let scenario = parse_yaml::<Scenario>(&loaded.path, &loaded.source)?;
         expanded.push(LoadedScenario {
             path: loaded.path.clone(),
+            folder: loaded.folder.clone(),
             source: loaded.source.clone(),
             scenario,
             case,
@@ -90,6 +91,7 @@ mod tests {
             path,
             source: yaml.to_string(),
             scenario,
+            folder: None,
             case: Vec::new(),
         }
     }

@@ -31,6 +31,7 @@ use crate::environment::model::EnvironmentKind;
 use crate::http::{Exchange, Transport};
 use crate::plan::{PlanError, plan_error};
 use crate::scenario::Located;
+use crate::scenario::Position;
 use crate::scenario::model::{Authorize, AuthorizeVia};
 use crate::steps::sign::SignedRequest;
 use crate::template::{Renderer, URL_COMPONENT};
@@ -54,6 +55,34 @@ pub struct AuthorizePlan {
     pub grants: Option<GrantsSupportPlan>,
 }
 
+/// An `authorize` step's templates rendered with the run's data: a template error at the
+/// template's place, any other problem at the step.
+struct StepTemplates<'a> {
+    renderer: &'a Renderer,
+    data: &'a serde_json::Value,
+    at: Position,
+}
+
+impl StepTemplates<'_> {
+    fn render(&self, text: &Located<String>) -> Result<String, PlanError> {
+        self.renderer
+            .render(&text.value, self.data)
+            .map_err(|e| plan_error(text.at, e))
+    }
+
+    fn render_opt(&self, text: &Option<Located<String>>) -> Result<Option<String>, PlanError> {
+        text.as_ref().map(|t| self.render(t)).transpose()
+    }
+
+    fn problem(&self, message: String) -> PlanError {
+        PlanError {
+            at: self.at,
+            message,
+            undefined_variable: None,
+        }
+    }
+}
+
 /// Renders the step's templates and builds the consent URL.
 pub fn plan_authorize(
     step: &Located<Authorize>,
@@ -62,17 +91,14 @@ pub fn plan_authorize(
     data: &serde_json::Value,
 ) -> Result<AuthorizePlan, PlanError> {
     let authorize = &step.value;
-    let render = |text: &Located<String>| {
-        renderer
-            .render(&text.value, data)
-            .map_err(|e| plan_error(text.at, e))
-    };
-    let render_opt = |text: &Option<Located<String>>| text.as_ref().map(render).transpose();
-    let problem = |message: String| PlanError {
+    let templates = StepTemplates {
+        renderer,
+        data,
         at: step.at,
-        message,
-        undefined_variable: None,
     };
+    let render = |text: &Located<String>| templates.render(text);
+    let render_opt = |text: &Option<Located<String>>| templates.render_opt(text);
+    let problem = |message: String| templates.problem(message);
 
     if authorize.via == AuthorizeVia::GrantsSupport {
         return plan_grants_support(step, env, renderer, data);
@@ -180,17 +206,14 @@ fn plan_grants_support(
     data: &serde_json::Value,
 ) -> Result<AuthorizePlan, PlanError> {
     let authorize = &step.value;
-    let render = |text: &Located<String>| {
-        renderer
-            .render(&text.value, data)
-            .map_err(|e| plan_error(text.at, e))
-    };
-    let render_opt = |text: &Option<Located<String>>| text.as_ref().map(render).transpose();
-    let problem = |message: String| PlanError {
+    let templates = StepTemplates {
+        renderer,
+        data,
         at: step.at,
-        message,
-        undefined_variable: None,
     };
+    let render = |text: &Located<String>| templates.render(text);
+    let render_opt = |text: &Option<Located<String>>| templates.render_opt(text);
+    let problem = |message: String| templates.problem(message);
     if authorize.url.is_some() {
         return Err(problem(
             "`via: grants-support` opens no consent URL: give the old flow's location as \
