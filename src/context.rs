@@ -2,6 +2,7 @@
 //! Validation and the runner build it the same way, so what was checked is what runs.
 
 use crate::environment::ActiveEnvironment;
+use crate::scenario::model::Step;
 use crate::scenario::{LoadedScenario, Position};
 use crate::template::{Renderer, TemplateError};
 use serde_json::{Map, Value};
@@ -114,4 +115,45 @@ pub fn render_vars(
         }
     }
     errors
+}
+
+/// A param of a used step whose template could not be rendered.
+#[derive(Debug, Clone)]
+pub struct ParamError {
+    pub name: String,
+    pub at: Position,
+    /// Whether the template is the steps file's default (else the scenario's `with`).
+    pub is_default: bool,
+    pub error: TemplateError,
+}
+
+/// The data `step` renders with: `data`, and for a step from a steps file its params, each
+/// rendered in `data` (a `with` value may use vars and earlier captures) and seen by this step
+/// only. A param that fails is set empty, so the step's own templates can still be checked.
+pub fn step_data(
+    data: &Map<String, Value>,
+    step: &Step,
+    renderer: &Renderer,
+) -> (Value, Vec<ParamError>) {
+    let Some(used) = &step.origin else {
+        return (Value::Object(data.clone()), Vec::new());
+    };
+    let outer = Value::Object(data.clone());
+    let mut errors = Vec::new();
+    let mut layered = data.clone();
+    for param in &used.params {
+        let value = renderer
+            .render(&param.template.value, &outer)
+            .unwrap_or_else(|error| {
+                errors.push(ParamError {
+                    name: param.name.clone(),
+                    at: param.template.at,
+                    is_default: param.is_default,
+                    error,
+                });
+                String::new()
+            });
+        layered.insert(param.name.clone(), Value::String(value));
+    }
+    (Value::Object(layered), errors)
 }

@@ -28,18 +28,22 @@ fn main() -> ExitCode {
         Command::Report {
             command: ReportCommand::Merge(args),
         } => report_merge::merge_command(args),
-        Command::Schema { environments } => print_schema(environments),
+        Command::Schema {
+            environments,
+            steps,
+        } => print_schema(environments, steps),
         Command::Completions { shell } => manual::completions_command(shell),
         Command::Man => manual::man_command(),
     };
     ExitCode::from(outcome.code())
 }
 
-fn print_schema(environments: bool) -> Outcome {
-    let schema = if environments {
-        obconform::scenario::schema::environments_schema()
-    } else {
-        obconform::scenario::schema::scenario_schema()
+fn print_schema(environments: bool, steps: bool) -> Outcome {
+    use obconform::scenario::schema;
+    let schema = match (environments, steps) {
+        (true, _) => schema::environments_schema(),
+        (_, true) => schema::steps_file_schema(),
+        _ => schema::scenario_schema(),
     };
     match serde_json::to_string_pretty(&schema) {
         Ok(text) => {

@@ -7,7 +7,7 @@ use crate::check::response_signature::check_response_signature;
 use crate::check::server_certificate::check_server_certificate;
 use crate::check::snapshot_file::{SnapshotMode, check_snapshot};
 use crate::check::{capture::capture, snapshot};
-use crate::context::{insert_callbacks, render_vars, template_data};
+use crate::context::{insert_callbacks, render_vars, step_data, template_data};
 use crate::environment::ActiveEnvironment;
 use crate::environment::model::EnvironmentKind;
 use crate::http::{DEFAULT_TLS_ROLE, Exchange, Transport};
@@ -271,6 +271,13 @@ pub async fn run_scenario(
             )
             .await
         };
+        let mut outcome = outcome;
+        if let Some(used) = &step.origin {
+            // Positions of a used step's failures are in its steps file.
+            for failure in outcome.failures.iter_mut().filter(|f| f.file.is_none()) {
+                failure.file = Some(used.file.clone());
+            }
+        }
         failed |= outcome.verdict == Verdict::Failed;
         on_step(&outcome, &redactor);
         steps.push(outcome);
@@ -334,7 +341,33 @@ async fn run_step(
         notes: Vec::new(),
     };
 
-    let current = Value::Object(data.clone());
+    let (current, param_errors) = step_data(data, step, ctx.renderer);
+    if !param_errors.is_empty() {
+        // Validation renders the same params, so this only fires for a scenario run unvalidated.
+        let failures = param_errors
+            .iter()
+            .map(|e| {
+                let failure = Failure::new(
+                    FailureKind::Variable,
+                    format!("param `{}`: {}", e.name, e.error),
+                )
+                .at(e.at);
+                if e.is_default {
+                    failure
+                } else {
+                    failure.in_file(&loaded.path)
+                }
+            })
+            .collect();
+        return fail(failures, None);
+    }
+    for param in step.origin.iter().flat_map(|used| &used.params) {
+        if let Some(Value::String(value)) = current.get(&param.name)
+            && looks_secret(&param.name)
+        {
+            redactor.add_secret(&param.name, value);
+        }
+    }
     let render = |text: &str| {
         ctx.renderer
             .render(text, &current)
@@ -391,7 +424,7 @@ async fn run_step(
                 Ok(Err(e)) => Err(vec![
                     Failure::new(
                         FailureKind::Request,
-                        format!("{}:{}: {}", loaded.path.display(), e.at, e.message),
+                        format!("{}:{}: {}", loaded.file_of(step).display(), e.at, e.message),
                     )
                     .at(e.at),
                 ]),
@@ -739,7 +772,7 @@ async fn send_request(
         vec![
             Failure::new(
                 FailureKind::Request,
-                format!("{}:{}: {}", loaded.path.display(), e.at, e.message),
+                format!("{}:{}: {}", loaded.file_of(step).display(), e.at, e.message),
             )
             .at(e.at),
         ]

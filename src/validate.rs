@@ -3,7 +3,7 @@
 //! regexes. Every error names the scenario, the step and the place in the file.
 
 use crate::context::{
-    RESERVED_NAMES, callback_names, insert_callbacks, render_vars, template_data,
+    RESERVED_NAMES, callback_names, insert_callbacks, render_vars, step_data, template_data,
 };
 use crate::environment::ActiveEnvironment;
 use crate::environment::hosts::Origin;
@@ -71,7 +71,7 @@ pub fn validate(
     let mut step_names: Vec<&str> = Vec::new();
     for (index, step) in scenario.steps.iter().enumerate() {
         let step_name = step.name.value.as_str();
-        let err = |at: Position, message: String| loaded.error_at(at, Some(step_name), message);
+        let err = |at: Position, message: String| loaded.step_error_at(step, at, message);
         if step_names.contains(&step_name) {
             errors.push(err(
                 step.name.at,
@@ -82,7 +82,8 @@ pub fn validate(
 
         for path in step.snapshot.iter().flat_map(|s| s.extra_redactions()) {
             if let Err(e) = serde_json_path::JsonPath::parse(path) {
-                let at = written_after(&loaded.source, step.name.at, path).unwrap_or(step.name.at);
+                let at = written_after(loaded.source_of(step), step.name.at, path)
+                    .unwrap_or(step.name.at);
                 errors.push(
                     err(
                         at,
@@ -93,7 +94,16 @@ pub fn validate(
             }
         }
 
-        let dry = Value::Object(data.clone());
+        let (dry, param_errors) = step_data(&data, step, renderer);
+        for e in param_errors {
+            let message = format!("param `{}`: {}", e.name, e.error);
+            let help = undefined_help(&e.error);
+            errors.push(if e.is_default {
+                err(e.at, message).with_help(help)
+            } else {
+                loaded.error_at(e.at, None, message).with_help(help)
+            });
+        }
         if let Some(callback) = &step.callback {
             check_callback(loaded, step, callback, &dry, renderer, &err, &mut errors);
         }
@@ -180,7 +190,7 @@ pub fn validate(
         };
         if let Err(mut e) = planned {
             if let Some(var) = &e.undefined_variable {
-                e.at = point_at_variable(&loaded.source, e.at, var);
+                e.at = point_at_variable(loaded.source_of(step), e.at, var);
             }
             let mut error = err(e.at, e.message.clone());
             if let Some(var) = &e.undefined_variable {

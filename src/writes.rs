@@ -65,9 +65,9 @@ fn refusal(loaded: &LoadedScenario, step: &Step, env: &str) -> SourceError {
         .map(|r| format!("`{} {}`", r.method.value, r.url.value))
         .unwrap_or_else(|| "this step".into());
     loaded
-        .error_at(
+        .step_error_at(
+            step,
             step.name.at,
-            Some(&step.name.value),
             format!("{what} changes state at the bank; refused on production environment `{env}`"),
         )
         .with_help(

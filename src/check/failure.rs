@@ -5,6 +5,7 @@
 use crate::scenario::Position;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 /// What failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +66,8 @@ pub struct Failure {
     pub kind: FailureKind,
     /// Where the broken expectation is written in the scenario file (line:column), when known.
     pub at: Option<Position>,
+    /// The file `at` is in when it is not the scenario's own: the steps file of a used step.
+    pub file: Option<PathBuf>,
     pub expected: Option<String>,
     pub actual: Option<String>,
     /// The whole message, as the console shows it.
@@ -76,6 +79,7 @@ impl Failure {
         Failure {
             kind,
             at: None,
+            file: None,
             expected: None,
             actual: None,
             message: message.into(),
@@ -87,6 +91,21 @@ impl Failure {
             self.at = Some(at);
         }
         self
+    }
+
+    /// Places `at` in `file` rather than in the scenario file.
+    pub fn in_file(mut self, file: &Path) -> Failure {
+        self.file = Some(file.to_path_buf());
+        self
+    }
+
+    /// `line:col`, or `file:line:col` in a steps file; none without a position.
+    pub fn place(&self) -> Option<String> {
+        let at = self.at?;
+        Some(match &self.file {
+            Some(file) => format!("{}:{at}", file.display()),
+            None => at.to_string(),
+        })
     }
 
     pub fn expected_actual(

@@ -54,11 +54,14 @@ pub enum Command {
         #[command(subcommand)]
         command: ReportCommand,
     },
-    /// Print the JSON Schema (draft-07) of scenario files, or of environments.yaml.
+    /// Print the JSON Schema (draft-07) of scenario files, of environments.yaml or of steps files.
     Schema {
         /// The schema of environments.yaml instead of scenario files.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "steps")]
         environments: bool,
+        /// The schema of steps files (`*.steps.yaml`) instead of scenario files.
+        #[arg(long)]
+        steps: bool,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {

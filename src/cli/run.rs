@@ -385,15 +385,27 @@ fn step_range(
     Ok(StepRange { from, to })
 }
 
-/// Whether a step from number `from` on names `{{name…}}` (or a helper of it) in its text.
+/// Whether a step from number `from` on names `{{name…}}` (or a helper of it) in its text: the
+/// scenario's text from that step (or its `use`) on, and every steps file used from there on.
 fn used_after(scenario: &LoadedScenario, from: usize, name: &str) -> bool {
-    let Some(step) = scenario.scenario.steps.get(from - 1) else {
+    let steps = scenario.scenario.steps.get(from - 1..).unwrap_or_default();
+    let Some(first) = steps.first() else {
         return false;
     };
-    let offset = line_offset(&scenario.source, step.name.at.line as usize);
-    let later = &scenario.source[offset..];
+    let line = first
+        .origin
+        .as_ref()
+        .map_or(first.name.at.line, |used| used.at.line);
+    let offset = line_offset(&scenario.source, line as usize);
+    let mut texts = vec![&scenario.source[offset..]];
+    texts.extend(
+        steps
+            .iter()
+            .filter_map(|step| step.origin.as_deref())
+            .map(|used| used.source.as_str()),
+    );
     let pattern = format!(r"\{{\{{[^}}]*\b{}\b", regex::escape(name));
-    regex::Regex::new(&pattern).is_ok_and(|re| re.is_match(later))
+    regex::Regex::new(&pattern).is_ok_and(|re| texts.iter().any(|text| re.is_match(text)))
 }
 
 /// The byte offset of line `line` (1-based) in `text`.

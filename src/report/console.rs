@@ -50,7 +50,7 @@ pub fn step_line(step: &StepOutcome, redactor: &Redactor) -> String {
     if step.verdict == Verdict::Failed {
         for failure in &step.failures {
             let _ = write!(line, "\n        ✗ {}", redactor.text(&failure.message));
-            if let Some(at) = failure.at {
+            if let Some(at) = failure.place() {
                 let _ = write!(line, "  (at {at})");
             }
         }

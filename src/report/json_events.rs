@@ -108,7 +108,7 @@ fn failures(step: &StepOutcome, redact: impl Fn(&str) -> String) -> Value {
             json!({
                 "kind": serde_json::to_value(f.kind).unwrap_or(Value::Null),
                 "message": redact(&f.message),
-                "at": f.at.map(|at| at.to_string()),
+                "at": f.place(),
             })
         })
         .collect()

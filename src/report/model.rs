@@ -193,7 +193,10 @@ impl FailureReport {
         FailureReport {
             kind: failure.kind,
             message: redactor.text(&failure.message),
-            at: failure.at.map(|at| format!("{}:{at}", file.display())),
+            at: failure.at.map(|at| {
+                let file = failure.file.as_deref().unwrap_or(file);
+                format!("{}:{at}", file.display())
+            }),
             expected: failure.expected.as_deref().map(|v| redactor.text(v)),
             actual: failure.actual.as_deref().map(|v| redactor.text(v)),
         }

@@ -82,7 +82,7 @@ fn diagnostic(outcome: &ScenarioOutcome) -> String {
         lines.push("      failures:".into());
         for failure in &step.failures {
             let mut message = redactor.text(&failure.message);
-            if let Some(at) = failure.at {
+            if let Some(at) = failure.place() {
                 message.push_str(&format!(" (at {at})"));
             }
             lines.push(format!("        - {}", quote(&message)));

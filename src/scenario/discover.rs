@@ -1,4 +1,5 @@
-//! Finding scenario files: every `.yaml`/`.yml` under the given paths, in a stable order.
+//! Finding scenario files: every `.yaml`/`.yml` under the given paths (but steps files and
+//! `environments.yaml`), in a stable order.
 
 use std::path::{Path, PathBuf};
 
@@ -48,5 +49,5 @@ fn is_scenario_file(path: &Path) -> bool {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default();
-    yaml && name != ENVIRONMENTS_FILE
+    yaml && name != ENVIRONMENTS_FILE && !name.ends_with(super::reuse::STEPS_FILE_SUFFIX)
 }

@@ -2,8 +2,9 @@
 
 use super::error::SourceError;
 use super::located::Position;
-use super::model::Scenario;
-use serde::de::DeserializeOwned;
+use super::model::{Scenario, Step};
+use super::reuse::expand_uses;
+pub use super::yaml::{parse_yaml, read_source};
 use std::path::{Path, PathBuf};
 
 /// A scenario's identity within a run: its file and its matrix case.
@@ -58,6 +59,38 @@ impl LoadedScenario {
         }
     }
 
+    /// The file `step` is written in: a steps file for a used step, else the scenario's.
+    pub fn file_of<'a>(&'a self, step: &'a Step) -> &'a Path {
+        step.origin.as_ref().map_or(&self.path, |used| &used.file)
+    }
+
+    /// The text of [`LoadedScenario::file_of`].
+    pub fn source_of<'a>(&'a self, step: &'a Step) -> &'a str {
+        step.origin
+            .as_ref()
+            .map_or(&self.source, |used| &used.source)
+    }
+
+    /// An error at a position of the file `step` is written in, with the scenario, the step and,
+    /// for a used step, the `use` named.
+    pub fn step_error_at(
+        &self,
+        step: &Step,
+        at: Position,
+        message: impl Into<String>,
+    ) -> SourceError {
+        let Some(used) = &step.origin else {
+            return self.error_at(at, Some(&step.name.value), message);
+        };
+        SourceError::new(&used.file, &used.source, at, message).in_context(format!(
+            "scenario `{}`, step `{}`, used at {}:{}",
+            self.scenario.name,
+            step.name.value,
+            self.path.display(),
+            used.at
+        ))
+    }
+
     /// An error at a position of this file, with the scenario (and step) named.
     pub fn error_at(
         &self,
@@ -75,7 +108,7 @@ impl LoadedScenario {
 
 pub fn load_scenario(path: &Path) -> Result<LoadedScenario, SourceError> {
     let source = read_source(path)?;
-    let scenario = parse_yaml::<Scenario>(path, &source)?;
+    let scenario = parse_scenario(path, &source)?;
     Ok(LoadedScenario {
         path: path.to_path_buf(),
         folder: qualifying_folder(path, &scenario.system),
@@ -83,6 +116,14 @@ pub fn load_scenario(path: &Path) -> Result<LoadedScenario, SourceError> {
         scenario,
         case: Vec::new(),
     })
+}
+
+/// The scenario written in `source` (the text of `path`), its `use` steps replaced by the steps
+/// they name.
+pub fn parse_scenario(path: &Path, source: &str) -> Result<Scenario, SourceError> {
+    let mut scenario = parse_yaml::<Scenario>(path, source)?;
+    expand_uses(path, source, &mut scenario)?;
+    Ok(scenario)
 }
 
 /// See [`LoadedScenario::folder`].
@@ -95,75 +136,4 @@ fn qualifying_folder(path: &Path, system: &str) -> Option<String> {
         .any(|a| a.file_name().is_some_and(|n| n == system));
     let beside = parent.parent().is_some_and(|p| p.join(system).is_dir());
     (folder != system && (inside || beside)).then_some(folder)
-}
-
-pub fn read_source(path: &Path) -> Result<String, SourceError> {
-    std::fs::read_to_string(path).map_err(|e| SourceError {
-        file: path.to_path_buf(),
-        at: Position::default(),
-        message: format!("cannot read {}: {e}", path.display()),
-        line_text: None,
-        context: None,
-        help: Some("check the path; scenario files are UTF-8 YAML".into()),
-    })
-}
-
-/// Parses YAML into `T`, turning serde-saphyr's error into a `SourceError` for `path`.
-pub fn parse_yaml<T: DeserializeOwned>(path: &Path, source: &str) -> Result<T, SourceError> {
-    // Booleans are YAML's `true` / `false` only: `yes`, `on` or a quoted `'yes'` are refused
-    // rather than read as true.
-    let options = serde_saphyr::options! { strict_booleans: true };
-    serde_saphyr::from_str_with_options::<T>(source, options).map_err(|e| {
-        let at = e
-            .location()
-            .map(|l| Position {
-                line: l.line(),
-                column: l.column(),
-            })
-            .unwrap_or_default();
-        let options = serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off };
-        let message = plain_message(&strip_location_suffix(&e.render_with_options(options)));
-        SourceError::new(path, source, at, message).with_help(help_for(&e.to_string()))
-    })
-}
-
-/// The parser's internal wording put the way a user reads it.
-fn plain_message(message: &str) -> String {
-    if message.contains("budget breached") {
-        return "the document is too large or nests, repeats or aliases too much to be read                 safely (a YAML bomb?)"
-            .into();
-    }
-    if message.contains("did not match any variant of untagged enum") {
-        return "this value has none of the forms allowed here (see `obconform schema` for them)"
-            .into();
-    }
-    if message.contains("invalid u64") || message.contains("invalid u16") {
-        return format!("{message}: expected a whole number that is not negative");
-    }
-    message.to_string()
-}
-
-/// serde-saphyr ends plain messages with " at line L, column C"; we show the place ourselves.
-fn strip_location_suffix(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) if message[i..].contains(", column ") => message[..i].to_string(),
-        _ => message.to_string(),
-    }
-}
-
-fn help_for(message: &str) -> String {
-    if message.contains("strict mode expects true/false") {
-        "write true or false, unquoted (yes, no, on and off are not booleans here)".into()
-    } else if message.contains("did not match any variant of untagged enum") {
-        "the value has none of the accepted shapes; `obconform schema` shows each key's forms"
-            .into()
-    } else if message.contains("invalid u64") || message.contains("invalid u16") {
-        "write a whole number, unquoted, not negative (e.g. 30)".into()
-    } else if message.contains("unknown field") {
-        "remove or correct the key; `obconform schema` prints every key the format allows".into()
-    } else if message.contains("missing field") {
-        "add the missing key; `obconform schema` describes the format".into()
-    } else {
-        "fix the YAML at the caret".into()
-    }
 }

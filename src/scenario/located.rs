@@ -20,7 +20,7 @@ impl fmt::Display for Position {
 
 /// A deserialized value and its position, so semantic errors found after parsing can still point at
 /// the file. It describes itself in the JSON Schema as the plain `T`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Located<T> {
     pub value: T,
     pub at: Position,

@@ -2,8 +2,7 @@
 //! per combination, each a test of its own with the values as variables.
 
 use super::SourceError;
-use super::load::{LoadedScenario, load_scenario, parse_yaml};
-use super::model::Scenario;
+use super::load::{LoadedScenario, load_scenario, parse_scenario};
 use crate::context::RESERVED_NAMES;
 use serde_json::Value;
 
@@ -67,7 +66,7 @@ pub fn expand(loaded: LoadedScenario) -> Result<Vec<LoadedScenario>, SourceError
             rest /= values.len();
         }
         // The model is not Clone: each case is the file read again (it parsed once already).
-        let scenario = parse_yaml::<Scenario>(&loaded.path, &loaded.source)?;
+        let scenario = parse_scenario(&loaded.path, &loaded.source)?;
         expanded.push(LoadedScenario {
             path: loaded.path.clone(),
             folder: loaded.folder.clone(),
@@ -81,6 +80,8 @@ pub fn expand(loaded: LoadedScenario) -> Result<Vec<LoadedScenario>, SourceError
 
 #[cfg(test)]
 mod tests {
+    use super::super::model::Scenario;
+    use super::super::yaml::parse_yaml;
     use super::*;
     use std::path::PathBuf;
 

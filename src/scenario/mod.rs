@@ -7,7 +7,9 @@ pub mod located;
 pub mod matrix;
 pub mod model;
 pub mod ordered;
+pub mod reuse;
 pub mod schema;
+mod yaml;
 
 pub use error::{SourceError, SourceErrors};
 pub use load::{LoadedScenario, load_scenario};

@@ -2,8 +2,9 @@
 //!
 //! Doc comments here become the descriptions of `obconform schema`, which editors show.
 
-use super::located::Located;
+use super::located::{Located, Position};
 use super::ordered::OrderedMap;
+use super::reuse::StepUse;
 use obconform_core::sign::Algorithm;
 use obconform_core::sign::Placement;
 use obconform_core::sign::algorithm::PssSalt;
@@ -13,6 +14,7 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 /// One scenario file: a named sequence of steps against one system.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -71,11 +73,47 @@ impl Scenario {
 }
 
 /// One request (or the customer's consent) and what its response must look like.
+/// A steps file (`*.steps.yaml`): steps written once and used by scenarios with `use: FILE`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepsFile {
+    /// What the steps do; not interpreted.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The values the steps take from each use (`with:`), by name, each with its default or `~`
+    /// when every use must give it. The steps see them as `{{name}}`, like vars.
+    #[serde(default)]
+    pub params: OrderedMap<Located<Option<String>>>,
+    /// The steps, as a scenario writes them (a steps file cannot `use` another). At least one.
+    #[serde(deserialize_with = "at_least_one_step")]
+    #[schemars(length(min = 1))]
+    pub steps: Vec<Step>,
+}
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
-    /// Shown in reports and used to name snapshots.
+    /// Shown in reports and used to name snapshots. Every step has one, except a `use` step,
+    /// where it is optional and prefixes the names of the steps it brings (`<name>/<step>`), so
+    /// that one steps file can be used twice in a scenario.
+    #[serde(default)]
     pub name: Located<String>,
+    /// The steps of a steps file (`*.steps.yaml`, the path relative to this file's folder), run
+    /// here in this step's place. A `use` step has only `use`, `with` and `name`.
+    #[serde(default, rename = "use")]
+    pub uses: Option<Located<String>>,
+    /// The values of the steps file's `params` at this use: templates, rendered when each of its
+    /// steps runs (they may use vars and earlier captures).
+    #[serde(default)]
+    pub with: OrderedMap<Located<String>>,
+    /// Where the step is written (set at load).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub at: Position,
+    /// The `use` that brought the step from a steps file (set at load); none for a scenario's own.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub origin: Option<Arc<StepUse>>,
     /// The HTTP request to send. A step has either `request` or `authorize`.
     #[serde(default)]
     pub request: Option<Request>,
@@ -226,7 +264,13 @@ fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<std::time::Dur
 }
 
 fn at_least_one_step<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Step>, D::Error> {
-    let steps = Vec::<Step>::deserialize(deserializer)?;
+    let steps: Vec<Step> = Vec::<Located<Step>>::deserialize(deserializer)?
+        .into_iter()
+        .map(|located| Step {
+            at: located.at,
+            ..located.value
+        })
+        .collect();
     if steps.is_empty() {
         return Err(de::Error::custom(
             "a scenario has at least one step (`- name: …` with a request, authorize or callback)",

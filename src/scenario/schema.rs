@@ -12,20 +12,49 @@ pub fn scenario_schema() -> serde_json::Value {
     schema
 }
 
-/// What validation refuses and the derived schema cannot see: a step is one of request,
-/// authorize and callback; a request has one body kind; `expect.json` keys are JSONPaths.
+/// The schema of steps files (`*.steps.yaml`).
+pub fn steps_file_schema() -> serde_json::Value {
+    let schema = SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<super::model::StepsFile>();
+    let mut schema = standard(schema.to_value());
+    as_strict_as_the_tool(&mut schema);
+    // A steps file's steps are the scenario's own kind: no `use` in them.
+    if let Some(kinds) = schema
+        .pointer_mut("/definitions/Step/oneOf")
+        .and_then(|k| k.as_array_mut())
+    {
+        kinds.pop();
+    }
+    schema
+}
+
+/// What validation refuses and the derived schema cannot see: a step is a named request,
+/// authorize or callback, or a `use` (with only `with` and `name` beside it); a request has one
+/// body kind; `expect.json` keys are JSONPaths.
 fn as_strict_as_the_tool(schema: &mut serde_json::Value) {
     use serde_json::json;
     let definitions = &mut schema["definitions"];
     if let Some(step) = definitions.get_mut("Step").and_then(|s| s.as_object_mut()) {
-        step.insert(
-            "oneOf".into(),
-            json!(["request", "authorize", "callback"].map(|kind| json!({
-                // `properties` beside `required`: ajv's strict mode wants them declared there.
-                "properties": { kind: {} },
-                "required": [kind]
-            }))),
-        );
+        let mut kinds: Vec<serde_json::Value> = ["request", "authorize", "callback"]
+            .map(|kind| {
+                json!({
+                    // `properties` beside `required`: ajv's strict mode wants them declared there.
+                    "properties": { "name": {}, kind: {} },
+                    "required": ["name", kind],
+                    "not": { "anyOf": [
+                        { "properties": { "use": {} }, "required": ["use"] },
+                        { "properties": { "with": {} }, "required": ["with"] }
+                    ] }
+                })
+            })
+            .into();
+        kinds.push(json!({
+            "properties": { "use": {}, "with": {}, "name": {} },
+            "required": ["use"],
+            "propertyNames": { "enum": ["use", "with", "name"] }
+        }));
+        step.insert("oneOf".into(), json!(kinds));
     }
     if let Some(request) = definitions
         .get_mut("Request")

@@ -299,6 +299,7 @@ fn schema_command_prints_draft07_and_the_committed_schemas_are_current() {
             vec!["schema", "--environments"],
             "scenarios/environments.schema.json",
         ),
+        (vec!["schema", "--steps"], "scenarios/steps.schema.json"),
     ] {
         let out = obconform(&args, &repo());
         assert_eq!(out.code, 0, "{out}");
@@ -312,12 +313,8 @@ fn schema_command_prints_draft07_and_the_committed_schemas_are_current() {
         assert_eq!(
             printed,
             committed,
-            "{file} is stale: run `cargo run -- schema {}> {file}`",
-            if args.len() > 1 {
-                "--environments "
-            } else {
-                ""
-            }
+            "{file} is stale: run `cargo run -- {} > {file}`",
+            args.join(" ")
         );
     }
     let scenario_schema: serde_json::Value =

@@ -44,6 +44,7 @@ mod report_html;
 mod reports;
 mod response_signature;
 mod retry;
+mod reuse;
 mod run_format;
 mod sandbox_ais;
 mod sandbox_granting;

@@ -1,6 +1,7 @@
 //! The editor schemas checked by a validator we did not write: ajv in strict mode compiles them
 //! (no non-standard keywords or formats), every scenario of the library validates, and what the
-//! tool refuses (no steps, a status outside 100–599) the schema refuses too.
+//! tool refuses (no steps, a status outside 100–599, a `use` with more than `with`) the schema
+//! refuses too; the library's steps files validate against their own schema.
 
 use crate::common::{obconform, write};
 use std::path::{Path, PathBuf};
@@ -84,6 +85,7 @@ fn library_scenarios(dir: &Path, out: &mut Vec<PathBuf>) {
             library_scenarios(&path, out);
         } else if path.extension().is_some_and(|e| e == "yaml")
             && !path.ends_with("environments.yaml")
+            && !path.to_string_lossy().ends_with(".steps.yaml")
         {
             out.push(path);
         }
@@ -124,6 +126,14 @@ fn ajv_strict_accepts_the_schemas_and_every_library_scenario() {
         .map(|(line, file)| format!("{}: {line}", file.display()))
         .collect();
     assert!(invalid.is_empty(), "{invalid:#?}");
+
+    let steps_file = repo().join("scenarios/ing-psd2/steps/customer-token.steps.yaml");
+    let lines = run_ajv(
+        &modules,
+        &repo().join("scenarios/steps.schema.json"),
+        &as_json(&[steps_file], dir.path()),
+    );
+    assert!(lines.iter().all(|l| l.starts_with("valid ")), "{lines:?}");
 }
 
 #[test]
@@ -156,6 +166,18 @@ fn what_the_tool_refuses_the_schema_refuses() {
         (
             "json-key-not-a-path.yaml",
             format!("name: n\nsystem: t\nsteps:\n{step}    expect: {{ json: {{ access_token: x }} }}\n"),
+        ),
+        (
+            "use-and-request.yaml",
+            "name: n\nsystem: t\nsteps:\n  - use: x.steps.yaml\n    request: { method: GET, url: \"{{env.api}}/x\" }\n".to_string(),
+        ),
+        (
+            "with-without-use.yaml",
+            format!("name: n\nsystem: t\nsteps:\n{step}    with: {{ a: b }}\n"),
+        ),
+        (
+            "unnamed-step.yaml",
+            "name: n\nsystem: t\nsteps:\n  - request: { method: GET, url: \"{{env.api}}/x\" }\n".to_string(),
         ),
     ];
     let mut files = Vec::new();
