@@ -32,6 +32,8 @@ pub mod error_chain;
 #[doc(hidden)]
 pub mod http;
 #[doc(hidden)]
+pub mod pacing;
+#[doc(hidden)]
 pub mod plan;
 #[doc(hidden)]
 pub mod put_guard;

@@ -11,6 +11,7 @@ use crate::context::{insert_callbacks, render_vars, step_data, template_data};
 use crate::environment::ActiveEnvironment;
 use crate::environment::model::EnvironmentKind;
 use crate::http::{DEFAULT_TLS_ROLE, Exchange, Transport};
+use crate::pacing::Pacing;
 use crate::plan::plan_request;
 use crate::put_guard;
 use crate::redact::{Redactor, looks_secret};
@@ -54,6 +55,8 @@ pub struct RunContext<'a> {
     pub codes: &'a CodeSupply,
     /// The steps that run (`--from-step`, `--to-step`); the others are reported not applicable.
     pub steps: StepRange,
+    /// How retries and callback steps wait: in real time, or on the embedded sandbox's clock.
+    pub pacing: &'a Pacing,
 }
 
 /// Steps `from..=to`, numbered from 1 as the console shows them.
@@ -389,7 +392,7 @@ async fn run_step(
                     record(&exchange);
                     (exchange, Vec::new())
                 }),
-            Some(retry) => poll(&retry.value, &render, &mut record, || {
+            Some(retry) => poll(&retry.value, ctx.pacing, &render, &mut record, || {
                 send_request(loaded, request, step, ctx, &current, redactor)
             })
             .await
@@ -431,7 +434,7 @@ async fn run_step(
             }
         }
         (None, None, Some(callback)) => {
-            wait_for_callback(&callback.value, step_ctx.callbacks, &render, started)
+            wait_for_callback(&callback.value, step_ctx, &render, started)
                 .await
                 .map(|(exchange, message)| {
                     received = Some(message);
@@ -683,11 +686,11 @@ fn unix_secs(at: SystemTime) -> u64 {
 /// answer as its response) and as the message the step's checks look at.
 async fn wait_for_callback(
     spec: &CallbackSpec,
-    callbacks: &Callbacks,
+    step_ctx: &StepContext<'_, '_>,
     render: &RenderFn<'_>,
     started: Instant,
 ) -> Result<(Exchange, HttpResponse), Vec<Failure>> {
-    let listener = callbacks.get(&spec.name).ok_or_else(|| {
+    let listener = step_ctx.callbacks.get(&spec.name).ok_or_else(|| {
         vec![Failure::new(
             FailureKind::Callback,
             format!("callback `{}` has no listener", spec.name),
@@ -698,7 +701,7 @@ async fn wait_for_callback(
         None => Vec::new(),
     };
     let post = listener
-        .wait_for(&until, spec.timeout)
+        .wait_for(&until, spec.timeout, step_ctx.ctx.pacing)
         .await
         .map_err(|e| vec![Failure::new(FailureKind::Callback, e)])?;
     let message = as_message(&post);
@@ -721,6 +724,7 @@ async fn wait_for_callback(
 /// `retry.until` or the time is up; the last exchange, and why it did not meet it on time.
 async fn poll<F, Fut>(
     retry: &Retry,
+    pacing: &Pacing,
     render: &RenderFn<'_>,
     record: &mut dyn FnMut(&Exchange),
     mut attempt: F,
@@ -729,7 +733,8 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<Exchange, Vec<Failure>>>,
 {
-    let started = Instant::now();
+    // Counts the time simulated pacing skips, so the timeout means the same either way.
+    let watch = pacing.stopwatch();
     let mut attempts = 0u32;
     loop {
         let exchange = attempt().await?;
@@ -740,7 +745,7 @@ where
             return Ok((exchange, None));
         }
         let capped = attempts >= crate::scenario::model::MAX_RETRY_ATTEMPTS;
-        if capped || started.elapsed() + retry.interval > retry.timeout {
+        if capped || watch.elapsed() + retry.interval > retry.timeout {
             let limit = if capped {
                 " (the most a retry sends)"
             } else {
@@ -748,13 +753,13 @@ where
             };
             let why = format!(
                 "retry: `until` not met after {attempts} attempts{limit} in {:.1} s (timeout {:.1} s): {}",
-                started.elapsed().as_secs_f64(),
+                watch.elapsed().as_secs_f64(),
                 retry.timeout.as_secs_f64(),
                 messages(unmet).join("; ")
             );
             return Ok((exchange, Some(Failure::new(FailureKind::Timeout, why))));
         }
-        tokio::time::sleep(retry.interval).await;
+        pacing.pause(&watch, retry.interval).await;
     }
 }
 

@@ -8,11 +8,14 @@ use crate::environment::{
     locate_environments_file, open_contract,
 };
 use crate::http::{Transport, TransportError};
+use crate::pacing::{Pacing, SimulatedClock};
 use crate::sandbox::endpoints::read_endpoints;
-use crate::sandbox::{Sandbox, SandboxConfig, SandboxError};
+use crate::sandbox::{Sandbox, SandboxClock, SandboxConfig, SandboxError};
 use crate::scenario::LoadedScenario;
 use obconform_core::certs::test_pki::PkiFiles;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
@@ -30,6 +33,9 @@ pub enum TargetError {
 pub struct Target {
     pub env: ActiveEnvironment,
     pub transport: Transport,
+    /// How its steps wait: on the clock of the embedded sandbox this run started (simulated
+    /// time), else in real time.
+    pub pacing: Pacing,
 }
 
 /// The targets of a run, one per environments file, and the embedded sandbox they share.
@@ -52,6 +58,9 @@ pub struct TargetOptions {
     pub certs: Vec<(String, CertFiles)>,
     /// API descriptions and mode in place of the environments' own (`--specs`, `--contract`).
     pub contract: ContractOverride,
+    /// Waits on the embedded sandbox this run starts take real time (`--sandbox-time real`)
+    /// instead of moving its clock.
+    pub real_time: bool,
 }
 
 /// Scenarios configured by the same environments file.
@@ -101,6 +110,7 @@ impl Targets {
             .iter()
             .zip(&names)
             .any(|(s, n)| s.kind_of(n) == Some(EnvironmentKind::Embedded));
+        let mut embedded_pacing = Pacing::real();
         let (sandbox, embedded) = match (&options.attach, any_embedded) {
             (Some(dir), true) => {
                 let endpoints = read_endpoints(dir).map_err(TargetError::Attach)?;
@@ -120,6 +130,9 @@ impl Targets {
                 config.pki_dir = options.pki_dir.clone();
                 let sandbox = Sandbox::start(config).await?;
                 let target = embedded_target(&sandbox);
+                if !options.real_time {
+                    embedded_pacing = Pacing::simulated(Arc::new(SandboxTime(sandbox.clock())));
+                }
                 (Some(sandbox), Some(target))
             }
             (None, false) => (None, None),
@@ -128,13 +141,12 @@ impl Targets {
         // Environments naming the same descriptions share one contract (read once).
         let mut contracts = ContractCache::default();
         for (source, name) in sources.iter().zip(&names) {
-            targets.push(Target::activate(
-                source,
-                name,
-                embedded.as_ref(),
-                options,
-                &mut contracts,
-            )?);
+            let mut target =
+                Target::activate(source, name, embedded.as_ref(), options, &mut contracts)?;
+            if target.env.kind == EnvironmentKind::Embedded {
+                target.pacing = embedded_pacing.clone();
+            }
+            targets.push(target);
         }
         Ok(Targets { targets, sandbox })
     }
@@ -159,7 +171,25 @@ impl Target {
         let mut env = envs.activate(name, embedded, &options.certs, &lookup)?;
         open_contract(&mut env, &options.contract, contracts)?;
         let transport = Transport::new(&env)?;
-        Ok(Target { env, transport })
+        Ok(Target {
+            env,
+            transport,
+            pacing: Pacing::real(),
+        })
+    }
+}
+
+/// The embedded sandbox's clock, moved forward by the run's waits.
+struct SandboxTime(SandboxClock);
+
+impl SimulatedClock for SandboxTime {
+    fn advance(&self, by: Duration) {
+        self.0.advance(by);
+    }
+
+    fn next_event_in(&self) -> Option<Duration> {
+        let next = self.0.next_deadline()?;
+        Some(next.duration_since(self.0.now()).unwrap_or(Duration::ZERO))
     }
 }
 

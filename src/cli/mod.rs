@@ -121,6 +121,17 @@ pub struct RunArgs {
     /// starting a sandbox (state such as a PUT carries over between runs).
     #[arg(long, value_name = "DIR")]
     pub attach: Option<PathBuf>,
+    /// How the embedded sandbox this run starts paces what it does later (a hub update's
+    /// statuses): `simulated` moves its clock forward as far as a step waits (a retry's interval,
+    /// up to a callback's next event), so nothing waits in real time; `real` waits as a bank would.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "PACING",
+        default_value = "simulated",
+        conflicts_with = "attach"
+    )]
+    pub sandbox_time: TimeArg,
     /// Present and sign with the pair in DIR (ING's file names: example_client_tls.cer/.key,
     /// example_client_signing.cer/.key) instead of the environment's `tls` and `signing`.
     #[arg(long, value_name = "DIR")]
@@ -299,6 +310,17 @@ pub struct SandboxArgs {
     /// Partner API requests per second per caller IP; more are answered 429.
     #[arg(long, value_name = "N", default_value_t = crate::sandbox::partner::config::DEFAULT_RATE_LIMIT)]
     pub partner_rate_limit: std::num::NonZeroU32,
+    /// How the sandbox paces what it does later (a hub update's statuses): `real` waits as a bank
+    /// would; `simulated` moves its clock to each change at once, so clients never wait.
+    #[arg(long, value_enum, value_name = "PACING", default_value = "real")]
+    pub time: TimeArg,
+}
+
+/// Real or simulated time for the sandbox's asynchronous work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TimeArg {
+    Real,
+    Simulated,
 }
 
 #[derive(Debug, clap::Args)]

@@ -156,6 +156,7 @@ pub async fn run(mut args: RunArgs) -> Outcome {
             specs: args.specs.clone(),
             mode: args.contract,
         },
+        real_time: args.sandbox_time == super::TimeArg::Real,
     };
     let sources: Vec<&EnvironmentsSource> = groups.iter().map(|g| &g.envs).collect();
     let mut targets = match Targets::open(&sources, args.env.as_deref(), &options).await {

@@ -3,7 +3,7 @@
 use super::{Outcome, SandboxArgs};
 use crate::error_chain::error_chain;
 use crate::sandbox::endpoints::{ENDPOINTS_FILE, Endpoints, endpoints_file, write_endpoints};
-use crate::sandbox::{PREMIUM_CLIENT_ID, PartnerConfig, Sandbox, SandboxConfig};
+use crate::sandbox::{PREMIUM_CLIENT_ID, PartnerConfig, Sandbox, SandboxConfig, TimePacing};
 use std::io::Write;
 
 pub async fn serve(args: SandboxArgs) -> Outcome {
@@ -14,9 +14,13 @@ pub async fn serve(args: SandboxArgs) -> Outcome {
     if !args.partner_allow_ip.is_empty() {
         partner.allowed_ips = args.partner_allow_ip.clone();
     }
-    let config = SandboxConfig::new(args.listen)
+    let mut config = SandboxConfig::new(args.listen)
         .with_pki_dir(&args.pki)
         .with_partner(partner);
+    config.time = match args.time {
+        super::TimeArg::Real => TimePacing::Real,
+        super::TimeArg::Simulated => TimePacing::Simulated,
+    };
     let sandbox = match Sandbox::start(config).await {
         Ok(s) => s,
         Err(e) => {

@@ -97,6 +97,7 @@ impl Session<'_> {
             snapshots: self.snapshots.clone(),
             codes: self.codes,
             steps: self.steps,
+            pacing: &target.pacing,
         };
         let certificates = target.env.certificate_pems();
         let source = ScenarioSource {

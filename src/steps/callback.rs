@@ -6,6 +6,7 @@
 //! previous step's that satisfies its checks.
 
 use crate::context::callback_names;
+use crate::pacing::Pacing;
 use crate::scenario::model::Callback as CallbackSpec;
 use crate::scenario::{LoadedScenario, Located};
 use axum::Router;
@@ -16,9 +17,13 @@ use obconform_core::wire::HttpRequest;
 use obconform_core::wire::HttpResponse;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
+
+/// How long a callback step on simulated time waits for the POST of the event it brought on
+/// before bringing on the next (a loopback POST takes milliseconds).
+const DELIVERY_GRACE: Duration = Duration::from_millis(250);
 
 /// A received POST as what `expect`, captures and snapshots look at: its headers and body.
 pub fn as_message(post: &HttpRequest) -> HttpResponse {
@@ -114,14 +119,15 @@ impl CallbackListener {
     }
 
     /// Waits until a POST after the ones earlier steps took satisfies `unmet` (no unmet checks),
-    /// at most `timeout`. The POST is taken; on timeout the error says what arrived and why none
-    /// matched.
+    /// at most `timeout` (of `pacing`'s time). The POST is taken; on timeout the error says what
+    /// arrived and why none matched.
     pub async fn wait_for(
         &self,
         unmet: &dyn Fn(&HttpResponse) -> Vec<String>,
         timeout: Duration,
+        pacing: &Pacing,
     ) -> Result<HttpRequest, String> {
-        let started = Instant::now();
+        let watch = pacing.stopwatch();
         let mut last_unmet: Option<Vec<String>> = None;
         loop {
             // Register interest before looking, so a POST arriving in between still wakes us.
@@ -139,10 +145,19 @@ impl CallbackListener {
                     last_unmet = Some(failures);
                 }
             }
-            let left = timeout.saturating_sub(started.elapsed());
-            if left.is_zero() || tokio::time::timeout(left, arrived).await.is_err() {
+            let left = timeout.saturating_sub(watch.elapsed());
+            if left.is_zero() {
                 return Err(self.nothing_matched(timeout, last_unmet));
             }
+            // On simulated time the sandbox's next event does not come by itself: bring it on,
+            // then give the POST it may send a moment to arrive before looking further ahead.
+            let wait = if pacing.skip_to_next_event(&watch, left) {
+                DELIVERY_GRACE.min(left)
+            } else {
+                left
+            };
+            // Timed out or not, the loop looks at the inbox and the time left again.
+            let _ = tokio::time::timeout(wait, arrived).await;
         }
     }
 
@@ -339,18 +354,30 @@ mod tests {
             );
         }
         let running = listener
-            .wait_for(&status_is("running"), Duration::from_secs(5))
+            .wait_for(
+                &status_is("running"),
+                Duration::from_secs(5),
+                &Pacing::real(),
+            )
             .await
             .expect("running");
         assert!(String::from_utf8_lossy(&running.body).contains("running"));
         // `pending` was passed over and is not offered again; `completed` comes after `running`.
         let completed = listener
-            .wait_for(&status_is("completed"), Duration::from_secs(5))
+            .wait_for(
+                &status_is("completed"),
+                Duration::from_secs(5),
+                &Pacing::real(),
+            )
             .await
             .expect("completed");
         assert_eq!(completed.method, "POST");
         let err = listener
-            .wait_for(&status_is("pending"), Duration::from_millis(50))
+            .wait_for(
+                &status_is("pending"),
+                Duration::from_millis(50),
+                &Pacing::real(),
+            )
             .await
             .unwrap_err();
         assert!(err.contains("3 received in all"), "{err}");
@@ -371,15 +398,20 @@ mod tests {
         assert_eq!(post(&format!("{base}/elsewhere"), "{}").await, 404);
         // join! polls the wait first: it finds the inbox empty and sleeps before the POST is sent.
         let until = status_is("completed");
+        let real = Pacing::real();
         let (got, answered) = tokio::join!(
-            listener.wait_for(&until, Duration::from_secs(10)),
+            listener.wait_for(&until, Duration::from_secs(10), &real),
             post(&url, "{\"status\":\"completed\"}")
         );
         let got = got.expect("completed");
         assert_eq!(answered, 204);
         assert!(got.url.ends_with("/callbacks/hub"));
         let err = listener
-            .wait_for(&status_is("completed"), Duration::from_millis(20))
+            .wait_for(
+                &status_is("completed"),
+                Duration::from_millis(20),
+                &Pacing::real(),
+            )
             .await
             .unwrap_err();
         assert!(err.contains("POST /elsewhere"), "{err}");

@@ -82,6 +82,7 @@ fn run_and_export() -> Fixture {
             snapshots: Snapshots::Skip,
             codes: &CodeSupply::none(),
             steps: Default::default(),
+            pacing: &obconform::pacing::Pacing::real(),
         };
         for scenario in &group.scenarios {
             validate(scenario, &target.env, &renderer).unwrap();

@@ -569,6 +569,7 @@ fn run_and_archive(scenario: &str, archive: &Archive) -> Vec<HttpRequest> {
         snapshots: Snapshots::Skip,
         codes: &codes,
         steps: Default::default(),
+        pacing: &obconform::pacing::Pacing::real(),
     };
     let test_name = loaded.test_name();
     let source = ScenarioSource {

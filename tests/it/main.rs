@@ -60,5 +60,6 @@ mod sign_aws_lc;
 mod sign_command;
 mod sign_openssl;
 mod sign_vectors;
+mod simulated_time;
 mod terminal_session;
 mod transport_wire;

@@ -68,6 +68,7 @@ pub use self::kernel::pki::{
     CLIENT_TLS_CERT_FILE, CLIENT_TLS_KEY_FILE, PARTNER_ENV_FILE, PkiFiles, SIGNING_CERT_SERIAL_HEX,
     TLS_CERT_SERIAL_HEX,
 };
+pub use self::kernel::timer::Timer;
 use self::kernel::tls::{ClientAuth, FailureLog};
 pub use self::kernel::tls::{ConnectionLimits, PeerCertificate};
 pub use self::partner::config::PartnerConfig;
@@ -99,6 +100,21 @@ pub struct SandboxConfig {
     /// The partner API's IP allowlist and rate limit.
     pub partner: PartnerConfig,
     pub limits: ConnectionLimits,
+    /// How what the sandbox does later (a hub update's statuses) is paced.
+    pub time: TimePacing,
+}
+
+/// How the sandbox paces what it does later (a hub update's next status).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TimePacing {
+    /// In real time: a change comes when its delay has passed on the wall clock — or sooner, when
+    /// whoever holds the sandbox moves its clock forward ([`Sandbox::advance_clock`]), as a run on
+    /// simulated time does while a step waits.
+    #[default]
+    Real,
+    /// At once: a pending change moves the sandbox clock to its time instead of waiting (for a
+    /// standalone sandbox, which has nobody to move its clock).
+    Simulated,
 }
 
 impl SandboxConfig {
@@ -109,6 +125,7 @@ impl SandboxConfig {
             pki_dir: None,
             partner: PartnerConfig::default(),
             limits: ConnectionLimits::default(),
+            time: TimePacing::Real,
         }
     }
 
@@ -188,6 +205,14 @@ impl Sandbox {
         let listen_ip = config.listen.ip();
         let revocations = Revocations::in_dir(&pki_dir);
         let (pki, premium, files, bank_signer) = tokio::task::spawn_blocking(move || {
+            // The 7 RSA keys below (CA, server, client pair, premium pair, bank signer) at once,
+            // on every core: the sandbox starts in about half the time on two.
+            obconform_core::certs::rsa_keys::generate_ahead(7).map_err(|source| {
+                SandboxError::Pki {
+                    step: "generating RSA keys",
+                    source,
+                }
+            })?;
             let pki = TestPki::generate(&[listen_ip])?;
             let files = pki.write_to(&pki_dir)?;
             let premium = showcase::pki::PremiumPki::generate(&pki.ca)?;
@@ -248,13 +273,10 @@ impl Sandbox {
             &loopback_url(local_addr),
         )?;
 
-        let kernel = Kernel::new(
-            SandboxClock::new(),
-            loopback_url(consent_addr),
-            revocations,
-            registry,
-        )
-        .with_response_signer(bank_signer);
+        let clock = SandboxClock::new();
+        clock.set_eager(config.time == TimePacing::Simulated);
+        let kernel = Kernel::new(clock, loopback_url(consent_addr), revocations, registry)
+            .with_response_signer(bank_signer);
         let state = SandboxState {
             kernel: Arc::new(kernel),
             psd2: Arc::new(Psd2State::default()),
@@ -333,6 +355,11 @@ impl Sandbox {
     /// [`PSD2_CLIENT_ID`], and the partner API's credentials.
     pub fn pki(&self) -> &PkiFiles {
         &self.pki
+    }
+
+    /// The sandbox's clock (a handle on the one every part of it reads).
+    pub fn clock(&self) -> SandboxClock {
+        self.state.kernel.clock.clone()
     }
 
     /// Moves sandbox time forward (token and code expiry use it; TLS validity does not).

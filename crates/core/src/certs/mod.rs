@@ -8,6 +8,7 @@ pub mod info;
 pub mod load;
 pub mod qc;
 pub mod revocation_list;
+pub mod rsa_keys;
 pub mod self_signed;
 pub mod test_pki;
 pub mod wire;

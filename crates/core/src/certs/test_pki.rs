@@ -11,7 +11,6 @@ use openssl::bn::{BigNum, MsbOption};
 use openssl::error::ErrorStack;
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
-use openssl::rsa::Rsa;
 use openssl::x509::extension::{
     AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName,
     SubjectKeyIdentifier,
@@ -71,7 +70,6 @@ pub const EXAMPLE_TPP_ORGANIZATION_ID: &str = "PSDNL-SBX-1234512345";
 pub const EXAMPLE_NCA_NAME: &str = "De Nederlandsche Bank";
 pub const EXAMPLE_NCA_ID: &str = "NL-DNB";
 
-const RSA_BITS: u32 = 2048;
 const VALIDITY_DAYS: i64 = 730;
 
 /// Where the generated PEM files are.
@@ -342,10 +340,7 @@ fn x509_time(offset_days: i64) -> Result<Asn1Time, PkiError> {
 }
 
 fn issue(spec: &Spec<'_>, issuer: Option<&KeyPair>) -> Result<KeyPair, PkiError> {
-    let key = step(
-        Rsa::generate(RSA_BITS).and_then(PKey::from_rsa),
-        "generating an RSA key",
-    )?;
+    let key = step(super::rsa_keys::rsa_key(), "generating an RSA key")?;
     let mut builder = step(X509Builder::new(), "creating a certificate")?;
     step(builder.set_version(2), "setting the certificate version")?;
 

@@ -24,6 +24,7 @@ use super::error::{HubError, json_body, reply};
 use super::store::{ConsentStatus, TenantId, Update, UpdateStatus, new_id};
 use super::tenant::{is_registered, tenant_of};
 use crate::hub::HubContext;
+use crate::kernel::timer::Timer;
 use crate::kernel::tls::PeerCertificate;
 
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -88,7 +89,14 @@ pub async fn create(
             t.insert_update(update.clone(), now);
             Ok(update)
         })?;
-        tokio::spawn(run_update(state.clone(), tenant, update.id.clone()));
+        // The timeline's timers are pending from now on, so a run on simulated time sees them
+        // before the task that waits on them is first polled.
+        let timing = state.hub.timing;
+        let timeline = [
+            (state.clock.timer_at(now + timing.running_after), UpdateStatus::Running),
+            (state.clock.timer_at(now + timing.completed_after), UpdateStatus::Completed),
+        ];
+        tokio::spawn(run_update(state.clone(), tenant, update.id.clone(), timeline));
         Ok(update_json(&update))
     });
     reply(StatusCode::CREATED, result)
@@ -114,17 +122,17 @@ pub async fn get(
     reply(StatusCode::OK, result)
 }
 
-/// Moves the update through its statuses and reports each change to its callback URL. Stops
-/// when the update is deleted (with its consent).
-async fn run_update(state: HubContext, tenant: TenantId, update_id: String) {
-    let timing = state.hub.timing;
-    let mut waited = Duration::ZERO;
-    for (after, status) in [
-        (timing.running_after, UpdateStatus::Running),
-        (timing.completed_after, UpdateStatus::Completed),
-    ] {
-        tokio::time::sleep(after.saturating_sub(waited)).await;
-        waited = after;
+/// Moves the update through its statuses, each when its timer on the sandbox clock goes off, and
+/// reports each change to its callback URL. Stops when the update is deleted (with its consent).
+async fn run_update(
+    state: HubContext,
+    tenant: TenantId,
+    update_id: String,
+    timeline: [(Timer, UpdateStatus); 2],
+) {
+    for (timer, status) in timeline {
+        timer.wait().await;
+        drop(timer);
         let now = state.clock.now();
         let changed = state.hub.with_tenant(&tenant, |t| {
             let update = t.updates.get_mut(&update_id)?;

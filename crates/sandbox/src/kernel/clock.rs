@@ -1,7 +1,10 @@
 //! Sandbox time: the real clock plus an offset that tests push forward to reach expiry, and a
 //! frozen mode in which time stands still (moved only by `advance`), for tests whose outcome
-//! depends on which instant requests fall in (rate-limit windows).
+//! depends on which instant requests fall in (rate-limit windows). What the sandbox does later
+//! (an update's next status) waits on a [`Timer`] of this clock, so moving the clock forward
+//! brings it on at once — how a run on simulated time never waits in real time.
 
+use super::timer::{Timer, Timers};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -17,6 +20,8 @@ pub struct SandboxClock {
     offset_ms: Arc<AtomicU64>,
     /// The real time (ms since the epoch) the clock was frozen at, or [`LIVE`].
     frozen_at_ms: Arc<AtomicU64>,
+    /// The timers pending on this clock.
+    timers: Arc<Timers>,
 }
 
 impl SandboxClock {
@@ -53,6 +58,28 @@ impl SandboxClock {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {
                 Some(cur.saturating_add(by).min(max))
             });
+        self.timers.clock_moved();
+    }
+
+    /// A timer that goes off when this clock reaches `deadline`, pending from now on (so
+    /// [`Self::next_deadline`] sees it before anything waits on it).
+    pub fn timer_at(&self, deadline: SystemTime) -> Timer {
+        Timer::new(self.clone(), self.timers.clone(), deadline)
+    }
+
+    /// The earliest deadline of the pending timers.
+    pub fn next_deadline(&self) -> Option<SystemTime> {
+        self.timers.earliest()
+    }
+
+    /// Simulated pacing with nobody to drive it (a standalone sandbox): a timer waited on moves
+    /// the clock to its deadline at once instead of waiting.
+    pub fn set_eager(&self, eager: bool) {
+        self.timers.set_eager(eager);
+    }
+
+    pub fn is_eager(&self) -> bool {
+        self.timers.is_eager()
     }
 
     /// Stops time at the current real instant: `now()` stays put until [`Self::advance`] or

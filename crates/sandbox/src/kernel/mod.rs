@@ -15,6 +15,7 @@ pub mod owners;
 pub mod profiles;
 pub mod revocation;
 pub mod tempdir;
+pub mod timer;
 pub mod tls;
 pub mod tokens;
 pub mod verify;
