@@ -50,16 +50,7 @@ pub fn insert_callbacks<'a>(
     data.insert("callbacks".into(), Value::Object(map));
 }
 
-/// Names the runner puts into the template data itself; scenarios cannot use them for vars or
-/// captures.
-pub const RESERVED_NAMES: [&str; 3] = ["env", "certs", "callbacks"];
-
-/// Letters, digits and `_`, not starting with a digit: a name a shell and a template both take.
-pub fn is_variable_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !name.starts_with(|c: char| c.is_ascii_digit())
-}
+pub use crate::scenario::names::{RESERVED_NAMES, is_variable_name};
 
 /// Why `name` cannot be a variable given from outside a scenario (`--var`, `--vars-file`).
 pub fn variable_name_problem(name: &str) -> Option<String> {

@@ -3,7 +3,7 @@
 
 use super::SourceError;
 use super::load::{LoadedScenario, load_scenario, parse_scenario};
-use crate::context::RESERVED_NAMES;
+use super::names::RESERVED_NAMES;
 use serde_json::Value;
 
 /// Cases one file may expand to: beyond it a typo in a list is more likely than a plan.

@@ -6,9 +6,11 @@ pub mod load;
 pub mod located;
 pub mod matrix;
 pub mod model;
+pub mod names;
 pub mod ordered;
 pub mod reuse;
 pub mod schema;
+pub mod step_use;
 mod yaml;
 
 pub use error::{SourceError, SourceErrors};

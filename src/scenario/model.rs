@@ -4,7 +4,7 @@
 
 use super::located::{Located, Position};
 use super::ordered::OrderedMap;
-use super::reuse::StepUse;
+use super::step_use::StepUse;
 use obconform_core::sign::Algorithm;
 use obconform_core::sign::Placement;
 use obconform_core::sign::algorithm::PssSalt;

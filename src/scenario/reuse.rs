@@ -5,37 +5,14 @@
 use super::error::SourceError;
 use super::located::{Located, Position};
 use super::model::{Scenario, Step, StepsFile};
+use super::names::{RESERVED_NAMES, is_variable_name};
+use super::step_use::{Param, StepUse};
 use super::yaml::{parse_yaml, read_source};
-use crate::context::{RESERVED_NAMES, is_variable_name};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// The name a steps file ends in; discovery never takes such a file for a scenario.
 pub const STEPS_FILE_SUFFIX: &str = ".steps.yaml";
-
-/// How a step came from a steps file: the file (errors and failures point into it) and the values
-/// its params take at this use.
-#[derive(Debug)]
-pub struct StepUse {
-    /// The steps file, as the scenario names it (joined to the scenario's folder).
-    pub file: PathBuf,
-    /// Its text, for error carets.
-    pub source: String,
-    /// Where the `use:` is written in the scenario file.
-    pub at: Position,
-    /// Every param of the file with its template, in the file's order.
-    pub params: Vec<Param>,
-}
-
-/// A param of a steps file and the template it takes at one use.
-#[derive(Debug)]
-pub struct Param {
-    pub name: String,
-    /// The `with:` value, or the file's default.
-    pub template: Located<String>,
-    /// Whether the template is the default, written in the steps file (else in the scenario).
-    pub is_default: bool,
-}
 
 /// Replaces each `use` step of `scenario` (read from `path`, whose text is `source`) by the steps
 /// of its file.
