@@ -1,13 +1,14 @@
 //! Sandbox time: the real clock plus an offset that tests push forward to reach expiry, and a
 //! frozen mode in which time stands still (moved only by `advance`), for tests whose outcome
 //! depends on which instant requests fall in (rate-limit windows). What the sandbox does later
-//! (an update's next status) waits on a [`Timer`] of this clock, so moving the clock forward
-//! brings it on at once — how a run on simulated time never waits in real time.
+//! (an update's next status) waits on a [`Timer`](super::timer::Timer) of this clock, so moving
+//! the clock forward brings it on at once — how a run on simulated time never waits in real time.
 
-use super::timer::{Timer, Timers};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::Notify;
 
 /// Upper bound of the total offset, so `now()` can never overflow `SystemTime`.
 const MAX_OFFSET: Duration = Duration::from_secs(100 * 366 * 24 * 60 * 60);
@@ -61,10 +62,9 @@ impl SandboxClock {
         self.timers.clock_moved();
     }
 
-    /// A timer that goes off when this clock reaches `deadline`, pending from now on (so
-    /// [`Self::next_deadline`] sees it before anything waits on it).
-    pub fn timer_at(&self, deadline: SystemTime) -> Timer {
-        Timer::new(self.clone(), self.timers.clone(), deadline)
+    /// The timers pending on this clock (see `SandboxClock::timer_at`).
+    pub(super) fn timers(&self) -> Arc<Timers> {
+        self.timers.clone()
     }
 
     /// The earliest deadline of the pending timers.
@@ -102,6 +102,54 @@ impl SandboxClock {
 
     pub fn is_frozen(&self) -> bool {
         self.frozen_at_ms.load(Ordering::Acquire) != LIVE
+    }
+}
+
+/// The deadlines pending on one clock, and the signal that the clock moved.
+#[derive(Debug, Default)]
+pub struct Timers {
+    pending: Mutex<BTreeMap<u64, SystemTime>>,
+    next_id: AtomicU64,
+    moved: Notify,
+    eager: AtomicBool,
+}
+
+impl Timers {
+    fn pending(&self) -> MutexGuard<'_, BTreeMap<u64, SystemTime>> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn earliest(&self) -> Option<SystemTime> {
+        self.pending().values().min().copied()
+    }
+
+    /// Registers a pending deadline; its id.
+    pub fn add(&self, deadline: SystemTime) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.pending().insert(id, deadline);
+        id
+    }
+
+    pub fn remove(&self, id: u64) {
+        self.pending().remove(&id);
+    }
+
+    /// Resolves at the next [`Self::clock_moved`] after it is created.
+    pub fn moved(&self) -> tokio::sync::futures::Notified<'_> {
+        self.moved.notified()
+    }
+
+    /// Wakes every timer to look at the clock again.
+    pub fn clock_moved(&self) {
+        self.moved.notify_waiters();
+    }
+
+    pub fn set_eager(&self, eager: bool) {
+        self.eager.store(eager, Ordering::Release);
+    }
+
+    pub fn is_eager(&self) -> bool {
+        self.eager.load(Ordering::Acquire)
     }
 }
 

@@ -1,42 +1,14 @@
 //! Timers on the sandbox clock: a deadline in sandbox time, reached by real time passing or by
 //! the clock being moved forward, whichever comes first.
 
-use super::clock::SandboxClock;
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use super::clock::{SandboxClock, Timers};
 use std::time::{Duration, SystemTime};
-use tokio::sync::Notify;
 
-/// The deadlines pending on one clock, and the signal that the clock moved.
-#[derive(Debug, Default)]
-pub struct Timers {
-    pending: Mutex<BTreeMap<u64, SystemTime>>,
-    next_id: AtomicU64,
-    moved: Notify,
-    eager: AtomicBool,
-}
-
-impl Timers {
-    fn pending(&self) -> MutexGuard<'_, BTreeMap<u64, SystemTime>> {
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    pub fn earliest(&self) -> Option<SystemTime> {
-        self.pending().values().min().copied()
-    }
-
-    /// Wakes every timer to look at the clock again.
-    pub fn clock_moved(&self) {
-        self.moved.notify_waiters();
-    }
-
-    pub fn set_eager(&self, eager: bool) {
-        self.eager.store(eager, Ordering::Release);
-    }
-
-    pub fn is_eager(&self) -> bool {
-        self.eager.load(Ordering::Acquire)
+impl SandboxClock {
+    /// A timer that goes off when this clock reaches `deadline`, pending from now on (so
+    /// [`SandboxClock::next_deadline`] sees it before anything waits on it).
+    pub fn timer_at(&self, deadline: SystemTime) -> Timer {
+        Timer::new(self.clone(), self.timers(), deadline)
     }
 }
 
@@ -50,13 +22,8 @@ pub struct Timer {
 }
 
 impl Timer {
-    pub(super) fn new(
-        clock: SandboxClock,
-        timers: std::sync::Arc<Timers>,
-        deadline: SystemTime,
-    ) -> Timer {
-        let id = timers.next_id.fetch_add(1, Ordering::Relaxed);
-        timers.pending().insert(id, deadline);
+    fn new(clock: SandboxClock, timers: std::sync::Arc<Timers>, deadline: SystemTime) -> Timer {
+        let id = timers.add(deadline);
         Timer {
             clock,
             timers,
@@ -73,7 +40,7 @@ impl Timer {
     /// as the clock is moved past it (at once on an eager clock).
     pub async fn wait(&self) {
         loop {
-            let moved = self.timers.moved.notified();
+            let moved = self.timers.moved();
             tokio::pin!(moved);
             // Registered before the clock is read, so a move in between still wakes us.
             moved.as_mut().enable();
@@ -98,7 +65,7 @@ impl Timer {
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        self.timers.pending().remove(&self.id);
+        self.timers.remove(self.id);
     }
 }
 
