@@ -1,6 +1,7 @@
 //! The keys a signature may have been made with, and opening a signature with one of them.
 
 use super::Evidence;
+use super::ec_opener::EcOpener;
 use crate::certs::info::one_line_name;
 use crate::certs::load::key_matches;
 use crate::certs::wire::serial_hex;
@@ -75,39 +76,38 @@ pub fn candidates<'a>(evidence: &Evidence<'a>, named: &PKey<Public>) -> Vec<KeyC
     out
 }
 
-/// Opens a signature over candidate inputs: RSA by undoing the RSA operation once, EC by
-/// verifying each input.
+/// Opens a signature over candidate inputs: RSA by undoing the RSA operation once, EC by one
+/// fixed-base multiplication per input (see [`EcOpener`]).
 pub enum Opener {
     /// Every well-formed reading of the RSA block, most likely first (more than one only when a
     /// PSS block also looks well-formed under another hash, by chance); none: not this key.
     Rsa(Vec<Recovered>),
-    Verify {
-        key: PKey<Public>,
-        algorithm: Algorithm,
-        signature: Vec<u8>,
-    },
+    Ec(EcOpener),
 }
 
 impl Opener {
     pub fn new(key: &PKey<Public>, algorithm: Algorithm, signature: &[u8]) -> Opener {
         match recover_all(key, signature) {
             Some(readings) => Opener::Rsa(readings),
-            None => Opener::Verify {
-                key: key.clone(),
-                algorithm,
-                signature: signature.to_vec(),
-            },
+            None => Opener::Ec(EcOpener::new(key, algorithm, signature)),
         }
     }
 
     pub fn opens(&self, input: &[u8]) -> bool {
         match self {
             Opener::Rsa(readings) => readings.iter().any(|r| r.matches(input)),
-            Opener::Verify {
-                key,
-                algorithm,
-                signature,
-            } => algorithm.verify(key, input, signature),
+            Opener::Ec(opener) => opener.opens(input),
+        }
+    }
+
+    /// The index of the first input the signature opens over: what a search asks, all
+    /// candidates at once so that an EC check can share work among them.
+    pub fn first_opening(&self, inputs: &[&[u8]]) -> Option<usize> {
+        match self {
+            Opener::Rsa(readings) => inputs
+                .iter()
+                .position(|input| readings.iter().any(|r| r.matches(input))),
+            Opener::Ec(opener) => opener.first_opening(inputs),
         }
     }
 
@@ -126,7 +126,7 @@ impl Opener {
                 .and_then(|input| readings.iter().find(|r| r.matches(input)))
                 .or_else(|| readings.iter().find(|r| r.hash() == Some(expected)))
                 .or(readings.first()),
-            Opener::Verify { .. } => None,
+            Opener::Ec(_) => None,
         }
     }
 }
@@ -134,7 +134,92 @@ impl Opener {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use openssl::bn::{BigNum, BigNumContext};
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::nid::Nid;
+    use openssl::pkey::Private;
     use openssl::rsa::Rsa;
+
+    fn ec(curve: Nid) -> (PKey<Private>, PKey<Public>) {
+        let group = EcGroup::from_curve_name(curve).unwrap();
+        let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+        let public = PKey::public_key_from_pem(&key.public_key_to_pem().unwrap()).unwrap();
+        (key, public)
+    }
+
+    const EC_ALGORITHMS: [(Algorithm, Nid); 4] = [
+        (Algorithm::ES256, Nid::X9_62_PRIME256V1),
+        (Algorithm::EcdsaSha256, Nid::X9_62_PRIME256V1),
+        (Algorithm::ES384, Nid::SECP384R1),
+        (Algorithm::EcdsaSha384, Nid::SECP384R1),
+    ];
+
+    /// An EC signature opens over the input it was made over whether it is checked alone
+    /// (verified in full) or among candidates — early (one by one) or late (together) — and
+    /// over no other, whatever the key.
+    #[test]
+    fn an_ec_signature_opens_over_its_input_wherever_it_comes() {
+        for (algorithm, curve) in EC_ALGORITHMS {
+            let (key, public) = ec(curve);
+            let input = b"(request-target): get /v3/accounts\ndate: Tue, 05 Nov 2019 12:41:32 GMT";
+            let signature = algorithm.sign(&key, input).unwrap();
+            let opener = Opener::new(&public, algorithm, &signature);
+            assert!(opener.opens(input), "{algorithm}");
+            assert!(!opener.opens(&input[1..]));
+            let others: Vec<String> = (0..100).map(|i| format!("date: {i}")).collect();
+            for at in [0, 5, 40, 99] {
+                let mut inputs: Vec<&[u8]> = others.iter().map(|o| o.as_bytes()).collect();
+                assert_eq!(opener.first_opening(&inputs), None);
+                inputs.insert(at, input);
+                inputs.push(input);
+                assert_eq!(
+                    opener.first_opening(&inputs),
+                    Some(at),
+                    "{algorithm} at {at}"
+                );
+            }
+            assert!(!opener.not_this_key() && opener.reading(Hash::Sha256, None).is_none());
+            let (_, stranger) = ec(curve);
+            let elsewhere = Opener::new(&stranger, algorithm, &signature);
+            let inputs: Vec<&[u8]> = vec![input; 40];
+            assert!(!elsewhere.opens(input) && elsewhere.first_opening(&inputs).is_none());
+        }
+    }
+
+    /// `r = n` (and a signature cut short): nothing opens, first or later, and nothing panics.
+    #[test]
+    fn an_ec_signature_out_of_range_opens_nothing() {
+        for (algorithm, curve) in EC_ALGORITHMS {
+            let (key, public) = ec(curve);
+            let input = b"digest: SHA-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+            let good = algorithm.sign(&key, input).unwrap();
+            let (_, s) = algorithm.ecdsa_components(&key, &good).unwrap();
+            let mut n = BigNum::new().unwrap();
+            let ec_key = key.ec_key().unwrap();
+            ec_key
+                .group()
+                .order(&mut n, &mut BigNumContext::new().unwrap())
+                .unwrap();
+            let size = if curve == Nid::SECP384R1 { 48 } else { 32 };
+            let r_is_n = if algorithm.family() == crate::sign::Family::Jose {
+                [
+                    n.to_vec_padded(size).unwrap(),
+                    s.to_vec_padded(size).unwrap(),
+                ]
+                .concat()
+            } else {
+                openssl::ecdsa::EcdsaSig::from_private_components(n, s)
+                    .unwrap()
+                    .to_der()
+                    .unwrap()
+            };
+            let inputs: Vec<&[u8]> = vec![input; 40];
+            for signature in [r_is_n, good[..good.len() - 1].to_vec()] {
+                let opener = Opener::new(&public, algorithm, &signature);
+                assert!(!opener.opens(input) && opener.first_opening(&inputs).is_none());
+            }
+        }
+    }
 
     /// A PS512 signature whose block also looks well-formed under another hash (about 1 in 128):
     /// the engine judges the encoding by the reading of the hash `alg` names, and opens the input

@@ -7,6 +7,7 @@
 
 mod body;
 mod certs;
+mod ec_opener;
 mod finding;
 pub mod flow;
 mod flow_rules;
@@ -119,8 +120,8 @@ mod tests {
             .collect()
     }
 
-    /// EC signatures cannot be opened: each candidate is verified, and the certificate's own key
-    /// must not come back as "another key".
+    /// EC signatures cannot be opened: each candidate is checked against the signature, and the
+    /// certificate's own key must not come back as "another key".
     #[test]
     fn ec_signatures_are_searched_by_verification() {
         let key = p256();

@@ -338,13 +338,16 @@ impl Layout<'_> {
     }
 }
 
-/// Finds the mistake the signature was made with: `opens` says whether it opens over an input.
-pub fn search(layout: &Layout<'_>, opens: &dyn Fn(&[u8]) -> bool) -> Option<Mistake> {
-    layout
-        .candidates()
-        .into_iter()
-        .find(|(_, input)| opens(input))
-        .map(|(mistake, _)| mistake)
+/// Finds the mistake the signature was made with: `first` gives the index of the first input
+/// (of all candidates, given at once) that the signature opens over.
+pub fn search(layout: &Layout<'_>, first: &dyn Fn(&[&[u8]]) -> Option<usize>) -> Option<Mistake> {
+    let mut candidates = layout.candidates();
+    let inputs: Vec<&[u8]> = candidates
+        .iter()
+        .map(|(_, input)| input.as_slice())
+        .collect();
+    let index = first(&inputs)?;
+    Some(candidates.swap_remove(index).0)
 }
 
 fn without(names: &[String], skip: &[usize]) -> Vec<String> {
@@ -457,6 +460,11 @@ mod tests {
         assert_eq!(expected_request_target(&other), "post /partner-apis/x");
     }
 
+    /// What a signature over `signed` finds among the inputs.
+    fn equal_to(signed: &[u8]) -> impl Fn(&[&[u8]]) -> Option<usize> + '_ {
+        move |inputs| inputs.iter().position(|input| *input == signed)
+    }
+
     #[test]
     fn orders_are_every_other_permutation() {
         let names: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
@@ -492,11 +500,11 @@ mod tests {
             "(request-target): post /ping?x=1\ndate: Tue, 05 Nov 2019 12:41:32 GMT"
         );
         let signed = b"(request-target): post /ping?x=1\ndate: Tue, 05 Nov 2019 12:41:32 GMT\nx-request-id: abc";
-        let found = search(&layout, &|input| input == signed);
+        let found = search(&layout, &equal_to(signed));
         assert_eq!(found, Some(Mistake::SignedNotListed("x-request-id".into())));
         let signed =
             b"(request-target): post /partner-api/ping?x=1\ndate: Tue, 05 Nov 2019 12:41:32 GMT";
-        let found = search(&layout, &|input| input == signed);
+        let found = search(&layout, &equal_to(signed));
         assert_eq!(
             found,
             Some(Mistake::RequestTargetPrefix(
@@ -505,18 +513,18 @@ mod tests {
         );
         let signed = b"(request-target): post /ping?x=1\ndate: Tue, 05 Nov 2019 12:41:33 GMT";
         assert!(matches!(
-            search(&layout, &|input| input == signed),
+            search(&layout, &equal_to(signed)),
             Some(Mistake::HeaderValue { .. })
         ));
-        assert_eq!(search(&layout, &|_| false), None);
+        assert_eq!(search(&layout, &|_| None), None);
         let signed = b"(request-target): post /ping?x=1 date: Tue, 05 Nov 2019 12:41:32 GMT";
         assert_eq!(
-            search(&layout, &|input| input == signed),
+            search(&layout, &equal_to(signed)),
             Some(Mistake::LineSeparator(" ".into()))
         );
         let signed = b"(request-target): post /oauth2/token\ndate: Tue, 05 Nov 2019 12:41:32 GMT";
         assert_eq!(
-            search(&layout, &|input| input == signed),
+            search(&layout, &equal_to(signed)),
             Some(Mistake::OtherEndpoint("post /oauth2/token".into()))
         );
     }

@@ -46,7 +46,8 @@ pub fn judge(
             .find_map(|candidate| {
                 let other = Opener::new(&candidate.key, algorithm, signature);
                 let opens = !other.not_this_key()
-                    && (other.opens(&baseline) || search(layout, &|i| other.opens(i)).is_some());
+                    && (other.opens(&baseline)
+                        || search(layout, &|inputs| other.first_opening(inputs)).is_some());
                 opens.then(|| label(candidate))
             });
         if let Some(found) = other {
@@ -56,7 +57,7 @@ pub fn judge(
             return Verdict::UnknownKey;
         }
     }
-    match search(layout, &|input| opener.opens(input)) {
+    match search(layout, &|inputs| opener.first_opening(inputs)) {
         Some(mistake) => Verdict::Mistake(mistake),
         None => Verdict::Unexplained { key_proven: rsa },
     }

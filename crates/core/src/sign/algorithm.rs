@@ -296,6 +296,35 @@ impl Algorithm {
         run().unwrap_or(false)
     }
 
+    /// `(r, s)` of an ECDSA signature read as [`Algorithm::verify`] reads it: JWS `r‖s` of twice
+    /// the key's field size; draft-cavage DER that encodes back to the same bytes (OpenSSL refuses
+    /// any other). `None` for RSA, and for a signature verify refuses unread; the range of `r`
+    /// and `s` is left to the caller.
+    pub(crate) fn ecdsa_components<T: HasPublic>(
+        self,
+        key: &PKeyRef<T>,
+        signature: &[u8],
+    ) -> Option<(BigNum, BigNum)> {
+        match self.scheme() {
+            Scheme::EcdsaRaw => {
+                let field = ec_field_len(key);
+                if signature.len() != 2 * field {
+                    return None;
+                }
+                let (r, s) = signature.split_at(field);
+                Some((BigNum::from_slice(r).ok()?, BigNum::from_slice(s).ok()?))
+            }
+            Scheme::EcdsaDer => {
+                let sig = EcdsaSig::from_der(signature).ok()?;
+                if sig.to_der().ok()? != signature {
+                    return None;
+                }
+                Some((sig.r().to_owned().ok()?, sig.s().to_owned().ok()?))
+            }
+            Scheme::Pkcs1 | Scheme::Pss => None,
+        }
+    }
+
     /// For a PSS signature that fails the strict check: the salt length it was actually made
     /// with, when it verifies with another one (the guide's troubleshooting item 11).
     pub fn pss_salt_len<T: HasPublic>(

@@ -1,11 +1,13 @@
 //! The signing primitives of both protocols, pure functions over bytes and keys: the body digest,
 //! draft-cavage HTTP signatures, detached JWS (`b64:false`, `sigT`, `sigD`), RFC 7523 client
-//! assertions, and the RSA recovery that reads a signature's PSS salt or hash back. The same code
-//! signs (the runner) and verifies (the embedded sandbox, the diagnosis engine).
+//! assertions, the RSA recovery that reads a signature's PSS salt or hash back, and the ECDSA
+//! check of one signature against many inputs. The same code signs (the runner) and verifies
+//! (the embedded sandbox, the diagnosis engine).
 
 pub mod algorithm;
 pub mod client_assertion;
 pub mod digest;
+pub mod ecdsa;
 pub mod http_signature;
 pub mod jws;
 pub mod key;
