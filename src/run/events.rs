@@ -6,8 +6,8 @@ use crate::environment::ActiveEnvironment;
 use crate::redact::Redactor;
 use crate::runner::{ScenarioOutcome, StepOutcome};
 use crate::scenario::LoadedScenario;
-use std::cell::RefCell;
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 /// What happened, in the order it happened. Borrowed: a reporter keeps what it needs.
@@ -80,8 +80,8 @@ impl Tally {
     }
 }
 
-/// One output of a run.
-pub trait Reporter {
+/// One output of a run. `Send`: with `--jobs N` scenarios on several threads feed it.
+pub trait Reporter: Send {
     fn on(&mut self, event: &Event<'_>);
 
     /// After the run: a closing line for the console, or why this output is incomplete (a run
@@ -91,21 +91,26 @@ pub trait Reporter {
     }
 }
 
-/// The reporters of a run, fed in the order given. Scenarios running concurrently on one task
-/// share it.
+/// The reporters of a run, fed in the order given; scenarios running on several threads share
+/// it. Each reporter has a lock of its own: one scenario's step can be archived while another's
+/// is printed, and every reporter sees each scenario's events in the order they happened (one
+/// thread runs a scenario and emits them one after the other).
 pub struct Reporters<'r> {
-    list: RefCell<Vec<&'r mut dyn Reporter>>,
+    list: Vec<Mutex<&'r mut dyn Reporter>>,
 }
 
 impl<'r> Reporters<'r> {
     pub fn new(list: Vec<&'r mut dyn Reporter>) -> Reporters<'r> {
         Reporters {
-            list: RefCell::new(list),
+            list: list.into_iter().map(Mutex::new).collect(),
         }
     }
 
     pub fn emit(&self, event: Event<'_>) {
-        for reporter in self.list.borrow_mut().iter_mut() {
+        for reporter in &self.list {
+            // A reporter that panicked fails the run when its thread is joined; the other
+            // threads' scenarios still reach the other outputs meanwhile.
+            let mut reporter = reporter.lock().unwrap_or_else(PoisonError::into_inner);
             reporter.on(&event);
         }
     }
@@ -113,7 +118,10 @@ impl<'r> Reporters<'r> {
     /// Finishes every reporter, in order.
     pub fn finish(self) -> Closing {
         let mut closing = Closing::default();
-        for reporter in self.list.into_inner() {
+        for reporter in self.list {
+            let reporter = reporter
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner);
             match reporter.finish() {
                 Ok(line) => closing.lines.extend(line),
                 Err(e) => {
