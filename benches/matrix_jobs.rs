@@ -3,13 +3,17 @@
 //! `--jobs 2`, and the scenarios per second, the ratio and the child's memory are printed.
 //!
 //! `cargo bench --bench matrix_jobs`; `MATRIX_CASES` changes the count, `MATRIX_JOBS` the job
-//! counts compared (default `1,2`), `MATRIX_BIN` another build of `obconform` (to compare two
-//! commits). Each case is five steps: an mTLS-only application token, the
-//! library's customer-token steps file (an HTTP-signed application token, the consent screen, an
-//! HTTP-signed customer token) and an HTTP-signed AIS call. The rate is timed from the run's
-//! first event to its last scenario (the sandbox's start and the test PKI are left out). Memory
-//! is the child's resident set sampled at 25/50/75/100 % of the cases: flat when nothing is kept
-//! per case already run. Figures only: nothing here asserts a timing (every case must pass).
+//! counts compared (default `1,2`), `MATRIX_ROUNDS` how often each is run (default 3, in turns;
+//! the median counts), `MATRIX_BIN` another build of `obconform` (to compare two commits).
+//!
+//! Each case is five steps: an mTLS-only application token, the library's customer-token steps
+//! file (an HTTP-signed application token, the consent screen, an HTTP-signed customer token)
+//! and an HTTP-signed AIS call. The rate is timed from the run's first event to its last
+//! scenario (loading, the sandbox's start and its test PKI are left out). Memory is the child's
+//! resident set when the run starts (every case loaded) and at 25/50/75/100 % of the cases: flat
+//! when nothing is kept per case already run. On a machine shared with other work the rates
+//! move; the load average is printed beside them. Figures only: nothing here asserts a timing
+//! (every case must pass).
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -130,7 +134,7 @@ struct Measured {
     failed: usize,
     seconds: f64,
     cpu: Option<Duration>,
-    /// (percent of the cases done, VmRSS KiB) at each quarter.
+    /// (percent of the cases done, VmRSS KiB): when the run starts, then at each quarter.
     rss: Vec<(usize, Option<u64>)>,
     peak: Option<u64>,
 }
@@ -141,23 +145,16 @@ impl Measured {
     }
 }
 
-fn start(suite: &Path, root: &Path, jobs: usize) -> (Child, PathBuf) {
-    let stderr_path = root.join(format!("console-j{jobs}.txt"));
+fn start(suite: &Path, root: &Path, jobs: usize, run: usize) -> (Child, PathBuf) {
+    let stderr_path = root.join(format!("console-{run}-j{jobs}.txt"));
     let stderr = std::fs::File::create(&stderr_path).expect("console file");
     let child = Command::new(binary())
         .current_dir(root)
-        .args([
-            "run",
-            "--no-snapshots",
-            "--format",
-            "json",
-            "--progress",
-            "plain",
-        ])
-        .arg("--jobs")
-        .arg(jobs.to_string())
+        .args(["run", "--no-snapshots", "--format", "json"])
+        .args(["--progress", "plain", "--jobs", &jobs.to_string()])
+        // A fresh archive folder each run: removing a full one first would be timed too.
         .arg("--out")
-        .arg(root.join(format!("out-j{jobs}")))
+        .arg(root.join(format!("out-{run}-j{jobs}")))
         .arg(suite)
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
@@ -168,8 +165,8 @@ fn start(suite: &Path, root: &Path, jobs: usize) -> (Child, PathBuf) {
 }
 
 /// Runs the suite with `jobs`, reading its JSON events as they come.
-fn measure(suite: &Path, root: &Path, cases: usize, jobs: usize) -> Measured {
-    let (mut child, console) = start(suite, root, jobs);
+fn measure(suite: &Path, root: &Path, cases: usize, jobs: usize, run: usize) -> Measured {
+    let (mut child, console) = start(suite, root, jobs, run);
     let pid = child.id();
     let stdout = BufReader::new(child.stdout.take().expect("stdout"));
     let quarters: Vec<usize> = (1..=4).map(|q| (cases * q / 4).max(1)).collect();
@@ -187,6 +184,7 @@ fn measure(suite: &Path, root: &Path, cases: usize, jobs: usize) -> Measured {
         let line = line.expect("read the events");
         if line.contains(r#""event":"run_started""#) {
             started = Some((Instant::now(), cpu_time(pid)));
+            measured.rss.push((0, status_kib(pid, "VmRSS:")));
         } else if line.contains(r#""event":"scenario_finished""#) {
             if line.contains(r#""passed":true"#) {
                 measured.passed += 1;
@@ -195,9 +193,8 @@ fn measure(suite: &Path, root: &Path, cases: usize, jobs: usize) -> Measured {
             }
             let done = measured.passed + measured.failed;
             if quarters.contains(&done) {
-                measured
-                    .rss
-                    .push((done * 100 / cases, status_kib(pid, "VmRSS:")));
+                let rss = status_kib(pid, "VmRSS:");
+                measured.rss.push((done * 100 / cases, rss));
             }
             if done == cases {
                 let (at, cpu_before) = started.expect("run_started comes first");
@@ -226,10 +223,17 @@ fn measure(suite: &Path, root: &Path, cases: usize, jobs: usize) -> Measured {
 }
 
 fn mib(kib: Option<u64>) -> String {
-    kib.map_or("—".into(), |k| format!("{:.0} MiB", k as f64 / 1024.0))
+    kib.map_or("—".into(), |k| format!("{:.0}", k as f64 / 1024.0))
 }
 
-fn print(m: &Measured) {
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "—".into())
+}
+
+fn print(m: &Measured, load: &str) {
     let cores = m.cpu.map_or("—".into(), |cpu| {
         format!("{:.2}", cpu.as_secs_f64() / m.seconds)
     });
@@ -239,8 +243,8 @@ fn print(m: &Measured) {
         .map(|(pct, kib)| format!("{pct}%: {}", mib(*kib)))
         .collect();
     println!(
-        "--jobs {:<2}  {:>5} cases in {:>6.2} s  {:>7.1} scenarios/s  CPU {cores} cores  \
-         RSS {}  peak {}",
+        "--jobs {:<2} {:>5} cases in {:>6.2} s  {:>6.1} scenarios/s  CPU {cores} cores  \
+         RSS MiB {}  peak {} MiB  (load {load})",
         m.jobs,
         m.passed + m.failed,
         m.seconds,
@@ -250,35 +254,48 @@ fn print(m: &Measured) {
     );
 }
 
+fn median(mut rates: Vec<f64>) -> f64 {
+    rates.sort_by(f64::total_cmp);
+    rates[rates.len() / 2]
+}
+
 fn main() {
     let cases = env_list("MATRIX_CASES", "1000")
         .first()
         .copied()
         .unwrap_or(1000);
     let jobs = env_list("MATRIX_JOBS", "1,2");
+    let rounds = env_list("MATRIX_ROUNDS", "3").first().copied().unwrap_or(3);
     let dir = tempfile::tempdir().expect("temp dir");
     let suite = write_suite(dir.path(), cases);
     println!(
-        "matrix_jobs: {cases} cases of 5 steps on the embedded sandbox, {} ({} cores)",
+        "matrix_jobs: {cases} cases of 5 steps on the embedded sandbox, {} ({} cores), \
+         {rounds} rounds",
         binary(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    let results: Vec<Measured> = jobs
-        .iter()
-        .map(|&j| {
-            let m = measure(&suite, dir.path(), cases, j);
-            print(&m);
-            m
-        })
-        .collect();
-    if let (Some(first), Some(last)) = (results.first(), results.last())
-        && results.len() > 1
+    // Rounds in turns, so a change in the machine's load touches every job count alike.
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); jobs.len()];
+    for round in 1..=rounds {
+        for (i, &j) in jobs.iter().enumerate() {
+            let load = load_average();
+            let m = measure(&suite, dir.path(), cases, j, round);
+            print(&m, &load);
+            rates[i].push(m.rate());
+        }
+    }
+    let medians: Vec<f64> = rates.into_iter().map(median).collect();
+    for (j, rate) in jobs.iter().zip(&medians) {
+        println!("median --jobs {j}: {rate:.1} scenarios/s");
+    }
+    if let (Some(first), Some(last)) = (medians.first(), medians.last())
+        && medians.len() > 1
     {
         println!(
-            "--jobs {} vs --jobs {}: {:.2}×",
-            last.jobs,
-            first.jobs,
-            last.rate() / first.rate()
+            "--jobs {} vs --jobs {}: {:.2}× (medians)",
+            jobs[jobs.len() - 1],
+            jobs[0],
+            last / first
         );
     }
 }
