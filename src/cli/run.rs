@@ -260,7 +260,7 @@ pub async fn run(mut args: RunArgs) -> Outcome {
     // The outputs, each fed the run's events; their closing lines come in this order.
     let jobs = usize::from(args.jobs);
     let mut terminal = RunOutput::new(args.progress, jobs, human);
-    let mut json_events = (args.format == RunFormat::Json).then_some(JsonEvents);
+    let json_events = (args.format == RunFormat::Json).then_some(JsonEvents);
     let mut tap = (args.format == RunFormat::Tap).then(Tap::default);
     let archive = RunArchive::start(&args.out);
     let mut curl = args.curl.as_deref().map(CurlExport::start);
@@ -269,14 +269,15 @@ pub async fn run(mut args: RunArgs) -> Outcome {
         .as_deref()
         .map(|dir| ReportFiles::new(dir, args.partition));
     let mut coverage = args.coverage.then(CoverageSummary::default);
-    // The archive takes every thread's steps at once; the others one event at a time.
+    // The archive and the JSON lines take every thread's events at once; the others one event
+    // at a time.
     let mut reporters: Vec<Output> =
         vec![Output::Locked(&mut terminal), Output::Concurrent(&archive)];
     reporters.extend(curl.as_mut().map(|r| Output::Locked(r)));
     reporters.extend(wire_log.as_mut().map(|r| Output::Locked(r)));
     reporters.extend(report.as_mut().map(|r| Output::Locked(r)));
     reporters.extend(coverage.as_mut().map(|r| Output::Locked(r)));
-    reporters.extend(json_events.as_mut().map(|r| Output::Locked(r)));
+    reporters.extend(json_events.as_ref().map(|r| Output::Concurrent(r)));
     reporters.extend(tap.as_mut().map(|r| Output::Locked(r)));
     let reporters = Reporters::of(reporters);
 
