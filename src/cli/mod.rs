@@ -174,8 +174,8 @@ pub struct RunArgs {
     /// Write every request and response to FILE as it went over the wire (secrets redacted).
     #[arg(long, value_name = "FILE")]
     pub wire_log: Option<PathBuf>,
-    /// Scenarios run at once (steps of one scenario stay in order; `exclusive` scenarios run
-    /// alone).
+    /// Scenarios run at once, each on a thread of its own so the run uses every core (steps of
+    /// one scenario stay in order; `exclusive` scenarios run alone).
     #[arg(long, short = 'j', default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
     /// Run only part K of N (`--partition 2/3`): the scenarios are dealt round-robin in file

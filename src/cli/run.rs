@@ -16,7 +16,7 @@ use crate::report::sink::Sink;
 use crate::report::tap::Tap;
 use crate::report::terminal::RunOutput;
 use crate::report::wire_log::WireLog;
-use crate::run::events::{Reporter, Reporters};
+use crate::run::events::{Output, Reporters};
 use crate::run::session::Session;
 use crate::runner::{Snapshots, StepRange};
 use crate::scenario::discover::scenario_files;
@@ -261,23 +261,26 @@ pub async fn run(mut args: RunArgs) -> Outcome {
     // The outputs, each fed the run's events; their closing lines come in this order.
     let jobs = usize::from(args.jobs);
     let mut terminal = RunOutput::new(args.progress, jobs, human);
-    let mut json_events = (args.format == RunFormat::Json).then_some(JsonEvents);
+    let json_events = (args.format == RunFormat::Json).then_some(JsonEvents);
     let mut tap = (args.format == RunFormat::Tap).then(Tap::default);
-    let mut archive = RunArchive::start(&args.out);
+    let archive = RunArchive::start(&args.out);
     let mut curl = args.curl.as_deref().map(CurlExport::start);
     let mut report = args
         .report
         .as_deref()
         .map(|dir| ReportFiles::new(dir, args.partition));
     let mut coverage = args.coverage.then(CoverageSummary::default);
-    let mut reporters: Vec<&mut dyn Reporter> = vec![&mut terminal, &mut archive];
-    reporters.extend(curl.as_mut().map(|r| r as &mut dyn Reporter));
-    reporters.extend(wire_log.as_mut().map(|r| r as &mut dyn Reporter));
-    reporters.extend(report.as_mut().map(|r| r as &mut dyn Reporter));
-    reporters.extend(coverage.as_mut().map(|r| r as &mut dyn Reporter));
-    reporters.extend(json_events.as_mut().map(|r| r as &mut dyn Reporter));
-    reporters.extend(tap.as_mut().map(|r| r as &mut dyn Reporter));
-    let reporters = Reporters::new(reporters);
+    // The archive and the JSON lines take every thread's events at once; the others one event
+    // at a time.
+    let mut reporters: Vec<Output> =
+        vec![Output::Locked(&mut terminal), Output::Concurrent(&archive)];
+    reporters.extend(curl.as_mut().map(|r| Output::Locked(r)));
+    reporters.extend(wire_log.as_mut().map(|r| Output::Locked(r)));
+    reporters.extend(report.as_mut().map(|r| Output::Locked(r)));
+    reporters.extend(coverage.as_mut().map(|r| Output::Locked(r)));
+    reporters.extend(json_events.as_ref().map(|r| Output::Concurrent(r)));
+    reporters.extend(tap.as_mut().map(|r| Output::Locked(r)));
+    let reporters = Reporters::of(reporters);
 
     let session = Session {
         renderer: &renderer,

@@ -20,7 +20,7 @@ impl CurlExport {
     /// Starts the export under `dir` (removing the scenario folders an earlier export made there).
     pub fn start(dir: &Path) -> CurlExport {
         let (export, cleared) = CurlDir::start(dir);
-        let mut run = CurlExport {
+        let run = CurlExport {
             export,
             written: 0,
             warnings: WriteWarnings::new("curl export"),

@@ -2,16 +2,18 @@
 //! event stream and redacted with the same redactor as the console.
 
 use super::sink::machine_line;
-use crate::run::events::{Event, Reporter};
+use crate::run::events::{ConcurrentReporter, Event};
 use crate::runner::{StepOutcome, Verdict};
 use obconform_core::wire::path_of;
 use serde_json::{Value, json};
 
+/// Concurrent: each event is one line of its own (written whole), so scenarios on several
+/// threads write theirs at once.
 #[derive(Default)]
 pub struct JsonEvents;
 
-impl Reporter for JsonEvents {
-    fn on(&mut self, event: &Event<'_>) {
+impl ConcurrentReporter for JsonEvents {
+    fn on(&self, event: &Event<'_>) {
         if let Some(value) = event_json(event) {
             machine_line(&value.to_string());
         }

@@ -4,13 +4,15 @@
 use super::write_warnings::WriteWarnings;
 use crate::archive::{Archive, ScenarioSource};
 use crate::redact::Redactor;
-use crate::run::events::{Event, Reporter};
+use crate::run::events::{ConcurrentReporter, Event};
 use crate::runner::StepOutcome;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// Concurrent: each step's files stand alone, so scenarios on several threads write at once.
 pub struct RunArchive {
     archive: Archive,
-    written: usize,
+    written: AtomicUsize,
     warnings: WriteWarnings,
 }
 
@@ -18,9 +20,9 @@ impl RunArchive {
     /// Starts the archive under `out` (removing the `requests/` of an earlier run).
     pub fn start(out: &Path) -> RunArchive {
         let (archive, cleared) = Archive::start(out);
-        let mut run = RunArchive {
+        let run = RunArchive {
             archive,
-            written: 0,
+            written: AtomicUsize::new(0),
             warnings: WriteWarnings::new("archive"),
         };
         if let Err(e) = cleared {
@@ -31,10 +33,12 @@ impl RunArchive {
     }
 
     /// Saves what `step` sent, with every secret `redactor` knows replaced.
-    pub fn step(&mut self, source: &ScenarioSource<'_>, step: &StepOutcome, redactor: &Redactor) {
+    pub fn step(&self, source: &ScenarioSource<'_>, step: &StepOutcome, redactor: &Redactor) {
         let known: Vec<(&str, &str)> = redactor.secrets().collect();
         match self.archive.record(source, step, &known) {
-            Ok(paths) => self.written += paths.len(),
+            Ok(paths) => {
+                self.written.fetch_add(paths.len(), Ordering::Relaxed);
+            }
             Err(e) => self
                 .warnings
                 .warn(&format!("cannot write the request archive: {e}")),
@@ -45,15 +49,15 @@ impl RunArchive {
     pub fn summary(&self) -> String {
         format!(
             "requests: {} saved under {} (obconform explain FILE){}",
-            self.written,
+            self.written.load(Ordering::Relaxed),
             self.archive.dir().display(),
             self.warnings.summary_suffix()
         )
     }
 }
 
-impl Reporter for RunArchive {
-    fn on(&mut self, event: &Event<'_>) {
+impl ConcurrentReporter for RunArchive {
+    fn on(&self, event: &Event<'_>) {
         if let Event::StepFinished {
             source,
             step,
@@ -65,7 +69,7 @@ impl Reporter for RunArchive {
         }
     }
 
-    fn finish(&mut self) -> Result<Option<String>, String> {
+    fn finish(&self) -> Result<Option<String>, String> {
         Ok(Some(self.summary()))
     }
 }

@@ -1,9 +1,10 @@
-//! `--jobs N`: scenarios run N at a time, started in file order; a scenario that must run alone
-//! (`exclusive`) waits until the running ones are done and keeps the field to itself. Steps of
-//! one scenario always stay in order (a scenario is one future).
+//! `--jobs N` on one task: scenarios run N at a time as futures of the calling task, started in
+//! file order; a scenario that must run alone (`exclusive`) waits until the running ones are
+//! done and keeps the field to itself. Steps of one scenario always stay in order (a scenario is
+//! one future).
 //!
-//! The futures share one task (they borrow the run's context); the work is mostly waiting on
-//! the bank, and the embedded sandbox serves on the runtime's other threads.
+//! The session takes this path with one job, and on a current-thread runtime, where no thread
+//! may block (a library user's); otherwise scenarios get threads of their own (`threads`).
 
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;

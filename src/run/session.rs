@@ -3,6 +3,7 @@
 
 use super::events::{Event, Reporters, Tally};
 use super::schedule::run_all;
+use super::threads::run_on_threads;
 use crate::archive::ScenarioSource;
 use crate::runner::{RunContext, ScenarioOutcome, Snapshots, run_scenario};
 use crate::scenario::LoadedScenario;
@@ -10,9 +11,10 @@ use crate::scenario::load::ScenarioKey;
 use crate::steps::authorize::CodeSupply;
 use crate::suite::{EnvironmentGroup, Target};
 use crate::template::Renderer;
-use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
+use tokio::runtime::{Handle, RuntimeFlavor};
 
 /// What every scenario of a run shares.
 pub struct Session<'a> {
@@ -20,7 +22,8 @@ pub struct Session<'a> {
     pub snapshots: Snapshots,
     /// Where `authorize` steps get a code when a person has to consent.
     pub codes: &'a CodeSupply,
-    /// Scenarios running at once (`exclusive` ones always alone).
+    /// Scenarios running at once, each on a thread of its own when more than one (`exclusive`
+    /// ones always alone).
     pub jobs: usize,
     /// The steps that run (`--from-step`, `--to-step`).
     pub steps: crate::runner::StepRange,
@@ -46,7 +49,7 @@ impl Session<'_> {
         for (test_name, reason) in skipped {
             reporters.emit(Event::Skipped { test_name, reason });
         }
-        let tally = RefCell::new(Tally {
+        let tally = Mutex::new(Tally {
             skipped: skipped.len(),
             ..Tally::default()
         });
@@ -58,22 +61,45 @@ impl Session<'_> {
                 env: &target.env,
                 file: &group.envs.path,
             });
-            run_all(
-                group.scenarios.iter().collect(),
-                self.jobs,
-                |s| s.scenario.runs_alone(),
-                |s: &LoadedScenario| self.run_one(s, target, order[&s.key()], reporters),
-                |outcome| tally.borrow_mut().count(&outcome),
-            )
-            .await;
+            self.run_group(group, target, order, reporters, &tally)
+                .await;
             reporters.emit(Event::EnvironmentFinished);
         }
-        let tally = tally.into_inner();
+        let tally = tally.into_inner().unwrap_or_else(PoisonError::into_inner);
         reporters.emit(Event::RunFinished {
             tally,
             elapsed: started.elapsed(),
         });
         tally
+    }
+
+    /// Runs a group's scenarios `jobs` at a time, counting each outcome in `tally`. With more
+    /// than one job on a multi-thread runtime each runs on a thread of its own (blocking on the
+    /// runtime, whose workers keep serving the connections and the embedded sandbox), so the
+    /// runner's CPU work uses every core; otherwise they share this task.
+    async fn run_group<'g>(
+        &self,
+        group: &'g EnvironmentGroup,
+        target: &Target,
+        order: &HashMap<ScenarioKey, usize>,
+        reporters: &Reporters<'_>,
+        tally: &Mutex<Tally>,
+    ) {
+        let scenarios: Vec<&'g LoadedScenario> = group.scenarios.iter().collect();
+        let alone = |s: &&LoadedScenario| s.scenario.runs_alone();
+        let count = |outcome: ScenarioOutcome| {
+            let mut tally = tally.lock().unwrap_or_else(PoisonError::into_inner);
+            tally.count(&outcome);
+        };
+        let start = |s: &'g LoadedScenario| self.run_one(s, target, order[&s.key()], reporters);
+        match threaded_runtime(self.jobs) {
+            Some(runtime) => tokio::task::block_in_place(|| {
+                run_on_threads(scenarios, self.jobs, alone, |s| {
+                    count(runtime.block_on(start(s)));
+                });
+            }),
+            None => run_all(scenarios, self.jobs, alone, start, count).await,
+        }
     }
 
     /// Runs one scenario on `target`, telling the reporters it started, each step as it
@@ -125,4 +151,12 @@ impl Session<'_> {
         });
         outcome
     }
+}
+
+/// The runtime to block on from the job threads, when scenarios get threads of their own: more
+/// than one job, and a multi-thread runtime (`block_in_place` is refused on a current-thread
+/// one, which a library user may run the session on).
+fn threaded_runtime(jobs: usize) -> Option<Handle> {
+    let handle = Handle::try_current().ok()?;
+    (jobs > 1 && handle.runtime_flavor() == RuntimeFlavor::MultiThread).then_some(handle)
 }

@@ -1,6 +1,7 @@
 //! The run as an event stream: what a session tells its reporters, in order, for a passing and
 //! a failing scenario on two environments files — and that reporters' closing lines and errors
-//! come back from `Reporters::finish`.
+//! come back from `Reporters::finish`. With `jobs: 2` scenarios run on threads of their own and
+//! each scenario's events keep their order.
 
 use crate::common::write;
 use obconform::run::events::{Event, Reporter, Reporters, Tally};
@@ -12,12 +13,15 @@ use obconform::suite::{TargetOptions, Targets, group_by_environments};
 use obconform::template::Renderer;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::thread::ThreadId;
 
 /// Every event as one line, e.g. `step ing-psd2::02-application-metadata 1 passed`.
 #[derive(Default)]
 struct Recorder {
     lines: Vec<String>,
     finished: bool,
+    /// The thread each scenario's `ScenarioStarted` came from.
+    threads: Vec<ThreadId>,
 }
 
 impl Reporter for Recorder {
@@ -26,7 +30,10 @@ impl Reporter for Recorder {
             Event::RunStarted { total, .. } => format!("run started {total}"),
             Event::Skipped { test_name, reason } => format!("skipped {test_name}: {reason}"),
             Event::EnvironmentStarted { env, .. } => format!("environment {}", env.name),
-            Event::ScenarioStarted { test_name, .. } => format!("scenario {test_name}"),
+            Event::ScenarioStarted { test_name, .. } => {
+                self.threads.push(std::thread::current().id());
+                format!("scenario {test_name}")
+            }
             Event::StepFinished { source, step, .. } => format!(
                 "step {} {} {:?}",
                 source.test_name,
@@ -152,4 +159,143 @@ fn a_session_tells_every_reporter_what_happened_in_order() {
             "run finished Tally { passed: 1, failed: 1, skipped: 1, unreachable: 0 }",
         ]
     );
+}
+
+/// Runs `files` (scenarios) with `jobs` on `runtime`; what a recorder saw, and the tally.
+fn record(files: &[PathBuf], jobs: usize, runtime: &tokio::runtime::Runtime) -> (Recorder, Tally) {
+    let loaded = files.iter().map(|p| load_scenario(p).unwrap()).collect();
+    let groups = group_by_environments(None, loaded).unwrap();
+    let order: HashMap<_, usize> = groups
+        .iter()
+        .flat_map(|g| &g.scenarios)
+        .enumerate()
+        .map(|(i, s)| (s.key(), i))
+        .collect();
+    let sources: Vec<_> = groups.iter().map(|g| &g.envs).collect();
+    let targets = runtime
+        .block_on(Targets::open(&sources, None, &TargetOptions::default()))
+        .unwrap();
+    let (renderer, codes) = (Renderer::new(), CodeSupply::none());
+    let session = Session {
+        renderer: &renderer,
+        snapshots: Snapshots::Skip,
+        codes: &codes,
+        jobs,
+        steps: Default::default(),
+    };
+    let runs: Vec<_> = groups.iter().zip(&targets.targets).collect();
+    let mut recorder = Recorder::default();
+    let reporters = Reporters::new(vec![&mut recorder]);
+    let tally = runtime.block_on(session.run(&runs, &order, &[], &reporters));
+    runtime.block_on(targets.close());
+    reporters.finish();
+    (recorder, tally)
+}
+
+/// Each scenario's own lines (its start, steps and end), in the order the reporter got them.
+fn per_scenario(lines: &[String]) -> HashMap<String, Vec<String>> {
+    let mut scenarios: HashMap<String, Vec<String>> = HashMap::new();
+    for line in lines {
+        let mut words = line.split(' ');
+        if let (Some("scenario" | "step" | "finished"), Some(name)) = (words.next(), words.next()) {
+            scenarios.entry(name.into()).or_default().push(line.clone());
+        }
+    }
+    scenarios
+}
+
+fn multi_thread(workers: usize) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn two_jobs_on_threads_give_the_verdicts_and_event_order_of_one() {
+    obconform::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "s/environments.yaml", ENVIRONMENTS);
+    let exclusive = scenario("s", 200).replacen("steps:", "exclusive: true\nsteps:", 1);
+    let files: Vec<PathBuf> = [
+        ("s/1-passes.yaml", scenario("s", 200)),
+        ("s/2-fails.yaml", scenario("s", 418)),
+        ("s/3-passes.yaml", scenario("s", 200)),
+        ("s/4-alone.yaml", exclusive),
+        ("s/5-fails.yaml", scenario("s", 418)),
+        ("s/6-passes.yaml", scenario("s", 200)),
+    ]
+    .iter()
+    .map(|(path, text)| write(root, path, text))
+    .collect();
+    let runtime = multi_thread(2);
+    let caller = std::thread::current().id();
+    let (one, one_tally) = record(&files, 1, &runtime);
+    let (two, two_tally) = record(&files, 2, &runtime);
+
+    assert_eq!(one_tally, two_tally);
+    assert_eq!((two_tally.passed, two_tally.failed), (4, 2));
+    assert_eq!(per_scenario(&one.lines), per_scenario(&two.lines));
+    assert_eq!(per_scenario(&two.lines).len(), 6);
+    // One job: on the caller's task; two: on job threads.
+    assert!(
+        one.threads.iter().all(|t| *t == caller),
+        "{:?}",
+        one.threads
+    );
+    assert!(
+        two.threads.iter().all(|t| *t != caller),
+        "{:?}",
+        two.threads
+    );
+    // The exclusive scenario's events come with no other scenario's between them.
+    let at = |line: &str| two.lines.iter().position(|l| l == line).unwrap();
+    let (start, end) = (
+        at("scenario s::4-alone"),
+        at("finished s::4-alone #3 passed=true"),
+    );
+    assert!(
+        two.lines[start..=end]
+            .iter()
+            .all(|l| l.contains("s::4-alone")),
+        "{:#?}",
+        two.lines
+    );
+    // The scenarios before it ended before it began; those after it began after it ended.
+    for (name, before) in [("1-passes", true), ("3-passes", true), ("6-passes", false)] {
+        let finished = two
+            .lines
+            .iter()
+            .position(|l| l.starts_with(&format!("finished s::{name} ")))
+            .unwrap();
+        let started = at(&format!("scenario s::{name}"));
+        assert_eq!(finished < start, before, "{name}: {:#?}", two.lines);
+        assert_eq!(started > end, !before, "{name}: {:#?}", two.lines);
+    }
+}
+
+/// A library user's current-thread runtime: `jobs: 2` runs on its one task (no thread may
+/// block it), with the same verdicts.
+#[test]
+fn two_jobs_on_a_current_thread_runtime_share_its_task() {
+    obconform::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "s/environments.yaml", ENVIRONMENTS);
+    let files = vec![
+        write(root, "s/1-passes.yaml", &scenario("s", 200)),
+        write(root, "s/2-fails.yaml", &scenario("s", 418)),
+    ];
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (recorder, tally) = record(&files, 2, &runtime);
+    let (one, _) = record(&files, 1, &multi_thread(1));
+    assert_eq!((tally.passed, tally.failed), (1, 1));
+    assert_eq!(per_scenario(&recorder.lines), per_scenario(&one.lines));
+    let caller = std::thread::current().id();
+    assert!(recorder.threads.iter().all(|t| *t == caller));
 }

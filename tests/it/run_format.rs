@@ -1,9 +1,11 @@
 //! `obconform run --format json|tap`: stdout carries only the machine format (the console goes
 //! to stderr), a failing and a passing scenario on the embedded sandbox are told apart, a
-//! skipped one is counted, and a value captured with `secret: true` never reaches stdout.
+//! skipped one is counted, and a value captured with `secret: true` never reaches stdout. With
+//! `--jobs 2` (scenarios on threads of their own) each scenario's events are those of one job.
 
 use crate::common::{EMBEDDED_ENV, Output, obconform, write};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// `one@example.com`, the embedded sandbox's registration contact: captured as a secret, then
@@ -196,4 +198,69 @@ fn tap_is_version_14_with_a_plan_and_a_point_per_scenario() {
             "not TAP: `{line}`\n{out}"
         );
     }
+}
+
+/// Each scenario's events from `--format json` output, without times: `started`, `step 1 passed`,
+/// …, `finished false`, in the order they came.
+fn per_scenario(out: &Output) -> BTreeMap<String, Vec<String>> {
+    let mut scenarios: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in out.stdout.lines() {
+        let event: Value = serde_json::from_str(line).unwrap();
+        let Some(test) = event["test"].as_str() else {
+            continue;
+        };
+        let said = match event["event"].as_str().unwrap() {
+            "scenario_started" => "started".to_string(),
+            "step_finished" => format!(
+                "step {} {}",
+                event["step"],
+                event["verdict"].as_str().unwrap()
+            ),
+            "scenario_finished" => format!("finished {}", event["passed"]),
+            other => other.to_string(),
+        };
+        scenarios.entry(test.to_string()).or_default().push(said);
+    }
+    scenarios
+}
+
+#[test]
+fn two_jobs_give_each_scenario_the_events_of_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "environments.yaml", EMBEDDED_ENV);
+    let mut files = Vec::new();
+    for i in 0..3 {
+        for (name, text) in [("fails", FAILING), ("passes", PASSING)] {
+            let file = format!("{i}-{name}.yaml");
+            write(root, &file, text);
+            files.push(file);
+        }
+    }
+    let run = |jobs: &str| {
+        let out_dir = root.join(format!("out-{jobs}"));
+        let mut args = vec!["run", "--no-snapshots", "--format", "json", "--jobs", jobs];
+        args.extend(["--out", out_dir.to_str().unwrap()]);
+        args.extend(files.iter().map(String::as_str));
+        let out = obconform(&args, root);
+        assert_eq!(out.code, 1, "{out}");
+        assert!(out.stderr.contains("3 passed, 3 failed"), "{out}");
+        out
+    };
+    let (one, two) = (run("1"), run("2"));
+    let scenarios = per_scenario(&two);
+    assert_eq!(scenarios.len(), 6, "{two}");
+    assert_eq!(per_scenario(&one), scenarios, "{one}\n{two}");
+    assert_eq!(
+        scenarios["test::0-fails"],
+        [
+            "started",
+            "step 1 passed",
+            "step 2 passed",
+            "step 3 failed",
+            "step 4 skipped",
+            "finished false"
+        ],
+        "{two}"
+    );
 }
