@@ -89,7 +89,7 @@ mod tests {
         let scenario = parse_yaml::<Scenario>(&path, yaml).unwrap();
         LoadedScenario {
             path,
-            source: yaml.to_string(),
+            source: yaml.into(),
             scenario,
             folder: None,
             case: Vec::new(),

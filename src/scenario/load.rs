@@ -14,7 +14,8 @@ pub type ScenarioKey = (PathBuf, String);
 #[derive(Debug)]
 pub struct LoadedScenario {
     pub path: PathBuf,
-    pub source: String,
+    /// The file's text, shared by every case of a matrix.
+    pub source: std::sync::Arc<str>,
     pub scenario: Scenario,
     /// The folder that qualifies the test name, when the file's folder is not the system's own but
     /// sits inside it (`negative/`) or beside it (`troubleshooting/` next to `ing-psd2/`): such a
@@ -112,7 +113,7 @@ pub fn load_scenario(path: &Path) -> Result<LoadedScenario, SourceError> {
     Ok(LoadedScenario {
         path: path.to_path_buf(),
         folder: qualifying_folder(path, &scenario.system),
-        source,
+        source: source.into(),
         scenario,
         case: Vec::new(),
     })

@@ -2,7 +2,7 @@
 //! per combination, each a test of its own with the values as variables.
 
 use super::SourceError;
-use super::load::{LoadedScenario, load_scenario, parse_scenario};
+use super::load::{LoadedScenario, load_scenario};
 use super::names::RESERVED_NAMES;
 use serde_json::Value;
 
@@ -65,8 +65,10 @@ pub fn expand(loaded: LoadedScenario) -> Result<Vec<LoadedScenario>, SourceError
             case[slot] = (name.clone(), values[rest % values.len()].clone());
             rest /= values.len();
         }
-        // The model is not Clone: each case is the file read again (it parsed once already).
-        let scenario = parse_scenario(&loaded.path, &loaded.source)?;
+        // The file parsed once, cloned per case; each case keeps its values in `case` (a copy of
+        // the whole matrix per case would grow with the square of the number of cases).
+        let mut scenario = loaded.scenario.clone();
+        scenario.matrix = Default::default();
         expanded.push(LoadedScenario {
             path: loaded.path.clone(),
             folder: loaded.folder.clone(),
@@ -90,7 +92,7 @@ mod tests {
         let scenario = parse_yaml::<Scenario>(&path, yaml).unwrap();
         LoadedScenario {
             path,
-            source: yaml.to_string(),
+            source: yaml.into(),
             scenario,
             folder: None,
             case: Vec::new(),
@@ -117,6 +119,13 @@ mod tests {
                 "x::05-grid[country=BE,mode=jws]",
                 "x::05-grid[country=BE,mode=2]",
             ]
+        );
+        // Memory that does not grow with the square of the cases: one text, no matrix per case.
+        assert!(cases.iter().all(|c| c.scenario.matrix.is_empty()));
+        assert!(
+            cases
+                .iter()
+                .all(|c| std::sync::Arc::ptr_eq(&c.source, &cases[0].source))
         );
         let plain = format!("name: plain\nsystem: x\n{STEPS}");
         assert_eq!(expand(loaded(&plain)).unwrap()[0].test_name(), "x::05-grid");

@@ -17,7 +17,7 @@ use std::fmt;
 use std::sync::Arc;
 
 /// One scenario file: a named sequence of steps against one system.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// What the scenario proves, in one line.
@@ -74,7 +74,7 @@ impl Scenario {
 
 /// One request (or the customer's consent) and what its response must look like.
 /// A steps file (`*.steps.yaml`): steps written once and used by scenarios with `use: FILE`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepsFile {
     /// What the steps do; not interpreted.
@@ -90,7 +90,7 @@ pub struct StepsFile {
     pub steps: Vec<Step>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// Shown in reports and used to name snapshots. Every step has one, except a `use` step,
@@ -181,7 +181,7 @@ pub struct Step {
 }
 
 /// A callback listener and the POST to wait for on it.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Callback {
     /// The listener's name. Listeners start with the scenario, so every step can use the URL as
@@ -210,7 +210,7 @@ pub struct Callback {
 }
 
 /// How a step polls.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Retry {
     /// What the response must satisfy to stop polling (the checks of `expect`).
@@ -489,7 +489,7 @@ impl JsonSchema for TimeShift {
 /// The customer's consent (guide step 3a/3b). On the embedded sandbox the runner fills in the
 /// consent form like a browser; elsewhere it prints the URL and takes the code from a loopback
 /// redirect listener, `--code`, or a line typed or piped on stdin. Every string is a template.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Authorize {
     /// How the customer consents: `browser` (default) — the consent screen, filled in by the
@@ -560,7 +560,7 @@ pub enum AuthorizeVia {
 }
 
 /// An HTTP request. Every string is a handlebars template.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Request {
     /// GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS.
@@ -664,7 +664,7 @@ impl Flow {
 }
 
 /// Expectations on the response.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     /// The status code, or a list of acceptable ones.
