@@ -11,9 +11,13 @@
 //!
 //! Prints the median and the fastest run of each, in milliseconds. No target is asserted.
 
+#[path = "../tests/it/common/mod.rs"]
+mod common;
+
+use common::StandaloneSandbox;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const SCENARIO: &str = "scenarios/ing-psd2/02-application-metadata.yaml";
@@ -30,7 +34,7 @@ struct Timing {
 
 fn run_once(extra: &[&str], out: &Path) -> Timing {
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_obconform"))
+    let mut child = common::local_command(env!("CARGO_BIN_EXE_obconform"))
         .args([
             "run",
             SCENARIO,
@@ -88,34 +92,6 @@ fn report(case: &str, timings: &[Timing]) {
     );
 }
 
-/// A standalone sandbox writing its PKI into `dir`, stopped when dropped.
-struct Standalone(std::process::Child);
-
-impl Standalone {
-    fn start(dir: &Path) -> Standalone {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_obconform"))
-            .args(["sandbox", "--pki"])
-            .arg(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the sandbox starts");
-        // Its first stdout line comes once it accepts connections.
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("piped stdout"))
-            .read_line(&mut line)
-            .expect("the sandbox's URL");
-        Standalone(child)
-    }
-}
-
-impl Drop for Standalone {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn main() {
     let n: usize = std::env::var("FIRST_REQUEST_N")
         .ok()
@@ -129,9 +105,8 @@ fn main() {
     let embedded: Vec<Timing> = (0..n).map(|_| run_once(&[], &out)).collect();
     report("embedded", &embedded);
 
-    let pki = work.path().join("pki");
-    let _sandbox = Standalone::start(&pki);
-    let attach = pki.to_str().expect("a UTF-8 path");
+    let sandbox = StandaloneSandbox::start();
+    let attach = sandbox.pki_dir();
     let attached: Vec<Timing> = (0..n)
         .map(|_| run_once(&["--attach", attach], &out))
         .collect();

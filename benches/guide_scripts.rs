@@ -8,9 +8,11 @@
 //! `cargo bench --bench guide_scripts`; `GUIDE_BENCH_N` rounds (default 10). Needs bash, curl and
 //! the openssl CLI. Prints figures; asserts nothing about time.
 
-use std::io::{BufRead, BufReader};
+#[path = "../tests/it/common/mod.rs"]
+mod common;
+
+use common::{StandaloneSandbox, local_command as local};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const SCENARIO: &str = "scenarios/ing-psd2/02-application-metadata.yaml";
@@ -19,50 +21,6 @@ const SCRIPTS: [(&str, u32); 2] = [("mtls-token-and-metadata.sh", 2), ("app-toke
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A command with no proxy from the environment: everything goes to 127.0.0.1.
-fn local(program: &str) -> Command {
-    let mut command = Command::new(program);
-    for var in [
-        "https_proxy",
-        "HTTPS_PROXY",
-        "http_proxy",
-        "HTTP_PROXY",
-        "all_proxy",
-        "ALL_PROXY",
-    ] {
-        command.env_remove(var);
-    }
-    command.env("NO_PROXY", "*").env("no_proxy", "*");
-    command
-}
-
-/// A standalone sandbox writing its PKI into `dir`, stopped when dropped; its API URL.
-struct Standalone(std::process::Child, String);
-
-impl Standalone {
-    fn start(dir: &Path) -> Standalone {
-        let mut child = local(env!("CARGO_BIN_EXE_obconform"))
-            .args(["sandbox", "--pki"])
-            .arg(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the sandbox starts");
-        let mut url = String::new();
-        BufReader::new(child.stdout.take().expect("piped stdout"))
-            .read_line(&mut url)
-            .expect("the sandbox's URL");
-        Standalone(child, url.trim().to_string())
-    }
-}
-
-impl Drop for Standalone {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Runs a guide script as printed (but for the host); its wall time.
@@ -117,17 +75,17 @@ fn main() {
         .unwrap_or(10)
         .max(1);
     let work = tempfile::tempdir().expect("a temporary folder");
-    let pki = work.path().join("pki");
-    let sandbox = Standalone::start(&pki);
+    let sandbox = StandaloneSandbox::start();
+    let pki = sandbox.pki.path();
 
     let (mut script_time, mut script_requests) = (Duration::ZERO, 0);
     let (mut tool_time, mut tool_requests) = (Duration::ZERO, 0);
     for _ in 0..rounds {
         for (name, requests) in SCRIPTS {
-            script_time += script(name, &sandbox.1, &pki);
+            script_time += script(name, &sandbox.url, pki);
             script_requests += requests;
         }
-        let (took, requests) = tool(&pki, &work.path().join("out"));
+        let (took, requests) = tool(pki, &work.path().join("out"));
         tool_time += took;
         tool_requests += requests;
     }

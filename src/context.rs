@@ -129,22 +129,29 @@ pub fn step_data(
     let Some(used) = &step.origin else {
         return (Value::Object(data.clone()), Vec::new());
     };
-    let outer = Value::Object(data.clone());
+    let mut layered = Value::Object(data.clone());
     let mut errors = Vec::new();
-    let mut layered = data.clone();
-    for param in &used.params {
-        let value = renderer
-            .render(&param.template.value, &outer)
-            .unwrap_or_else(|error| {
-                errors.push(ParamError {
-                    name: param.name.clone(),
-                    at: param.template.at,
-                    is_default: param.is_default,
-                    error,
+    // All rendered in the caller's data before any is set: a param does not see another.
+    let values: Vec<(String, Value)> = used
+        .params
+        .iter()
+        .map(|param| {
+            let value = renderer
+                .render(&param.template.value, &layered)
+                .unwrap_or_else(|error| {
+                    errors.push(ParamError {
+                        name: param.name.clone(),
+                        at: param.template.at,
+                        is_default: param.is_default,
+                        error,
+                    });
+                    String::new()
                 });
-                String::new()
-            });
-        layered.insert(param.name.clone(), Value::String(value));
+            (param.name.clone(), Value::String(value))
+        })
+        .collect();
+    if let Some(map) = layered.as_object_mut() {
+        map.extend(values);
     }
-    (Value::Object(layered), errors)
+    (layered, errors)
 }

@@ -241,7 +241,7 @@ pub async fn run_scenario(
     // What the run has seen of tokens, codes and the registration, for the engine's flow checks.
     let mut flow = FlowContext::default();
     for (index, step) in scenario.steps.iter().enumerate() {
-        let outcome = if failed {
+        let mut outcome = if failed {
             // Later steps depend on the failed step's captures.
             StepOutcome::not_run(index, step, Verdict::Skipped, Vec::new())
         } else if let Some(failures) = var_failure.take() {
@@ -274,7 +274,6 @@ pub async fn run_scenario(
             )
             .await
         };
-        let mut outcome = outcome;
         if let Some(used) = &step.origin {
             // Positions of a used step's failures are in its steps file.
             for failure in outcome.failures.iter_mut().filter(|f| f.file.is_none()) {

@@ -80,20 +80,9 @@ fn refusal(loaded: &LoadedScenario, step: &Step, env: &str) -> SourceError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::load::parse_yaml;
-    use crate::scenario::model::Scenario;
-    use std::path::PathBuf;
 
     fn loaded(yaml: &str) -> LoadedScenario {
-        let path = PathBuf::from("scenarios/x/writes.yaml");
-        let scenario = parse_yaml::<Scenario>(&path, yaml).unwrap();
-        LoadedScenario {
-            path,
-            source: yaml.into(),
-            scenario,
-            folder: None,
-            case: Vec::new(),
-        }
+        LoadedScenario::parsed("scenarios/x/writes.yaml", yaml)
     }
 
     const SCENARIO: &str = "\

@@ -60,6 +60,18 @@ impl LoadedScenario {
         }
     }
 
+    /// A scenario parsed from `yaml` as if read from `path` (no file is read; no `use` expanded).
+    #[cfg(test)]
+    pub(crate) fn parsed(path: &str, yaml: &str) -> LoadedScenario {
+        LoadedScenario {
+            path: PathBuf::from(path),
+            source: yaml.into(),
+            scenario: parse_yaml::<Scenario>(Path::new(path), yaml).expect("the YAML parses"),
+            folder: None,
+            case: Vec::new(),
+        }
+    }
+
     /// The file `step` is written in: a steps file for a used step, else the scenario's.
     pub fn file_of<'a>(&'a self, step: &'a Step) -> &'a Path {
         step.origin.as_ref().map_or(&self.path, |used| &used.file)
@@ -121,7 +133,7 @@ pub fn load_scenario(path: &Path) -> Result<LoadedScenario, SourceError> {
 
 /// The scenario written in `source` (the text of `path`), its `use` steps replaced by the steps
 /// they name.
-pub fn parse_scenario(path: &Path, source: &str) -> Result<Scenario, SourceError> {
+fn parse_scenario(path: &Path, source: &str) -> Result<Scenario, SourceError> {
     let mut scenario = parse_yaml::<Scenario>(path, source)?;
     expand_uses(path, source, &mut scenario)?;
     Ok(scenario)

@@ -82,21 +82,10 @@ pub fn expand(loaded: LoadedScenario) -> Result<Vec<LoadedScenario>, SourceError
 
 #[cfg(test)]
 mod tests {
-    use super::super::model::Scenario;
-    use super::super::yaml::parse_yaml;
     use super::*;
-    use std::path::PathBuf;
 
     fn loaded(yaml: &str) -> LoadedScenario {
-        let path = PathBuf::from("scenarios/x/05-grid.yaml");
-        let scenario = parse_yaml::<Scenario>(&path, yaml).unwrap();
-        LoadedScenario {
-            path,
-            source: yaml.into(),
-            scenario,
-            folder: None,
-            case: Vec::new(),
-        }
+        LoadedScenario::parsed("scenarios/x/05-grid.yaml", yaml)
     }
 
     const STEPS: &str =
