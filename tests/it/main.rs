@@ -62,4 +62,5 @@ mod sign_openssl;
 mod sign_vectors;
 mod simulated_time;
 mod terminal_session;
+mod test_pki_keys;
 mod transport_wire;
