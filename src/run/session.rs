@@ -5,6 +5,7 @@ use super::events::{Event, Reporters, Tally};
 use super::schedule::run_all;
 use super::threads::run_on_threads;
 use crate::archive::ScenarioSource;
+use crate::http::Transport;
 use crate::runner::{RunContext, ScenarioOutcome, Snapshots, run_scenario};
 use crate::scenario::LoadedScenario;
 use crate::scenario::load::ScenarioKey;
@@ -14,7 +15,7 @@ use crate::template::Renderer;
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
-use tokio::runtime::{Handle, RuntimeFlavor};
+use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
 
 /// What every scenario of a run shares.
 pub struct Session<'a> {
@@ -22,8 +23,8 @@ pub struct Session<'a> {
     pub snapshots: Snapshots,
     /// Where `authorize` steps get a code when a person has to consent.
     pub codes: &'a CodeSupply,
-    /// Scenarios running at once, each on a thread of its own when more than one (`exclusive`
-    /// ones always alone).
+    /// Scenarios running at once, each job a thread of its own on a multi-thread runtime
+    /// (`exclusive` scenarios always alone).
     pub jobs: usize,
     /// The steps that run (`--from-step`, `--to-step`).
     pub steps: crate::runner::StepRange,
@@ -73,10 +74,10 @@ impl Session<'_> {
         tally
     }
 
-    /// Runs a group's scenarios `jobs` at a time, counting each outcome in `tally`. With more
-    /// than one job on a multi-thread runtime each runs on a thread of its own (blocking on the
-    /// runtime, whose workers keep serving the connections and the embedded sandbox), so the
-    /// runner's CPU work uses every core; otherwise they share this task.
+    /// Runs a group's scenarios `jobs` at a time, counting each outcome in `tally`. On a
+    /// multi-thread runtime each job is a thread with a runtime and connections of its own (see
+    /// [`JobThread`]; the shared runtime's workers serve the embedded sandbox), so the runner's
+    /// CPU work uses every core; otherwise the scenarios share this task.
     async fn run_group<'g>(
         &self,
         group: &'g EnvironmentGroup,
@@ -92,11 +93,23 @@ impl Session<'_> {
             tally.count(&outcome);
         };
         let start = |s: &'g LoadedScenario| self.run_one(s, target, order[&s.key()], reporters);
-        match threaded_runtime(self.jobs) {
-            Some(runtime) => tokio::task::block_in_place(|| {
-                run_on_threads(scenarios, self.jobs, alone, |s| {
-                    count(runtime.block_on(start(s)));
-                });
+        match multi_thread_runtime() {
+            Some(shared) => tokio::task::block_in_place(|| {
+                run_on_threads(
+                    scenarios,
+                    self.jobs,
+                    alone,
+                    || JobThread::new(target),
+                    |job, s| {
+                        let transport = job.transport.as_ref().unwrap_or(&target.transport);
+                        let scenario =
+                            self.run_through(s, target, transport, order[&s.key()], reporters);
+                        count(match &job.runtime {
+                            Some(own) => own.block_on(scenario),
+                            None => shared.block_on(scenario),
+                        });
+                    },
+                );
             }),
             None => run_all(scenarios, self.jobs, alone, start, count).await,
         }
@@ -111,6 +124,20 @@ impl Session<'_> {
         order: usize,
         reporters: &Reporters<'_>,
     ) -> ScenarioOutcome {
+        self.run_through(loaded, target, &target.transport, order, reporters)
+            .await
+    }
+
+    /// [`Session::run_one`] through `transport`: the target's, or a job thread's own
+    /// connections to it.
+    async fn run_through(
+        &self,
+        loaded: &LoadedScenario,
+        target: &Target,
+        transport: &Transport,
+        order: usize,
+        reporters: &Reporters<'_>,
+    ) -> ScenarioOutcome {
         let test_name = loaded.test_name();
         reporters.emit(Event::ScenarioStarted {
             scenario: loaded,
@@ -118,7 +145,7 @@ impl Session<'_> {
         });
         let ctx = RunContext {
             env: &target.env,
-            transport: &target.transport,
+            transport,
             renderer: self.renderer,
             snapshots: self.snapshots.clone(),
             codes: self.codes,
@@ -153,10 +180,32 @@ impl Session<'_> {
     }
 }
 
-/// The runtime to block on from the job threads, when scenarios get threads of their own: more
-/// than one job, and a multi-thread runtime (`block_in_place` is refused on a current-thread
-/// one, which a library user may run the session on).
-fn threaded_runtime(jobs: usize) -> Option<Handle> {
+/// What a job thread keeps for the scenarios it runs: a runtime of its own, on which the client
+/// side of every exchange (the connection, TLS) runs on the thread that waits for the answer
+/// instead of being handed to the shared workers and back — two thread hand-offs less a
+/// request, which on a busy machine are the cores' idle time — and its own connections to the
+/// target. Either falls back to the shared one if it cannot be made (it was made once already).
+struct JobThread {
+    runtime: Option<Runtime>,
+    transport: Option<Transport>,
+}
+
+impl JobThread {
+    fn new(target: &Target) -> JobThread {
+        JobThread {
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok(),
+            transport: Transport::new(&target.env).ok(),
+        }
+    }
+}
+
+/// The runtime to block on from the job threads: the current one when it is multi-threaded
+/// (`block_in_place` is refused on a current-thread one, which a library user may run the
+/// session on; its scenarios then share the session's task).
+fn multi_thread_runtime() -> Option<Handle> {
     let handle = Handle::try_current().ok()?;
-    (jobs > 1 && handle.runtime_flavor() == RuntimeFlavor::MultiThread).then_some(handle)
+    (handle.runtime_flavor() == RuntimeFlavor::MultiThread).then_some(handle)
 }

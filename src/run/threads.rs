@@ -8,25 +8,28 @@
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
-/// Runs `run(item)` for every item on up to `threads` threads, each item once, started in order;
-/// `alone(item)` ones with nothing beside them. Returns when all are done.
-pub fn run_on_threads<T: Send>(
+/// Runs `run(state, item)` for every item on up to `threads` threads, each item once, started in
+/// order; `alone(item)` ones with nothing beside them. Each thread makes its `state` once, with
+/// `thread_state`, before its first item. Returns when all are done.
+pub fn run_on_threads<T: Send, S>(
     items: Vec<T>,
     threads: usize,
     alone: impl Fn(&T) -> bool + Sync,
-    run: impl Fn(T) + Sync,
+    thread_state: impl Fn() -> S + Sync,
+    run: impl Fn(&mut S, T) + Sync,
 ) {
     let threads = threads.clamp(1, items.len().max(1));
     let field = Field::new(items);
     std::thread::scope(|scope| {
         for n in 0..threads {
-            let (field, alone, run) = (&field, &alone, &run);
+            let (field, alone, thread_state, run) = (&field, &alone, &thread_state, &run);
             std::thread::Builder::new()
                 .name(format!("obconform-job-{}", n + 1))
                 .spawn_scoped(scope, move || {
+                    let mut state = None;
                     while let Some(item) = field.take(alone) {
                         let _running = Running(field);
-                        run(item);
+                        run(state.get_or_insert_with(thread_state), item);
                     }
                 })
                 .expect("cannot start a job thread");
@@ -127,7 +130,8 @@ mod tests {
             (0..alone.len()).collect(),
             threads,
             |i| alone[*i],
-            |i| {
+            || (),
+            |_, i| {
                 log.lock().unwrap().push(Seen::Start(i));
                 runs[i].fetch_add(1, Ordering::SeqCst);
                 // Some work between start and end, so that the others get to run beside it.
@@ -215,7 +219,8 @@ mod tests {
             (0..threads).collect(),
             threads,
             |_| false,
-            |_: usize| {
+            || (),
+            |_, _: usize| {
                 let mut here = arrived.lock().unwrap();
                 here.push(std::thread::current().id());
                 all_here.notify_all();
@@ -233,6 +238,38 @@ mod tests {
     }
 
     #[test]
+    fn each_thread_makes_its_state_once_and_keeps_it_to_itself() {
+        let made = AtomicUsize::new(0);
+        let seen = Mutex::new(Vec::new());
+        run_on_threads(
+            (0..200).collect(),
+            3,
+            |i| i % 50 == 0,
+            || {
+                let number = made.fetch_add(1, Ordering::SeqCst);
+                (number, std::thread::current().id(), 0)
+            },
+            |state: &mut (usize, std::thread::ThreadId, usize), _: usize| {
+                assert_eq!(state.1, std::thread::current().id(), "made on this thread");
+                state.2 += 1;
+                seen.lock().unwrap().push((state.0, state.2));
+            },
+        );
+        let made = made.load(Ordering::SeqCst);
+        assert!(
+            (1..=3).contains(&made),
+            "one state a thread at most: {made}"
+        );
+        let seen = seen.into_inner().unwrap();
+        assert_eq!(seen.len(), 200);
+        // Each state counted the items of its thread: 1, 2, 3, … with no number twice.
+        let mut counts: Vec<(usize, usize)> = seen.clone();
+        counts.sort();
+        counts.dedup();
+        assert_eq!(counts.len(), 200, "a state is never shared: {seen:?}");
+    }
+
+    #[test]
     fn a_panicking_item_ends_the_run_without_a_hang() {
         let after = AtomicUsize::new(0);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -240,7 +277,8 @@ mod tests {
                 vec![0, 1, 2, 3],
                 2,
                 |i| *i == 2,
-                |i| {
+                || (),
+                |_, i| {
                     assert!(i != 1, "item 1 fails");
                     after.fetch_add(1, Ordering::SeqCst);
                 },
