@@ -219,7 +219,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), ArchiveE
     written
 }
 
-fn open_with_mode(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
+/// `path` opened for writing (created, or emptied), with `mode` set outright on unix.
+pub(crate) fn open_with_mode(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]

@@ -1,11 +1,12 @@
 //! Where the curl export goes: `DIR/<scenario>/<NN>-<step>.sh` (0700) for each request sent,
 //! `<same>.body` (0600) for a body without secrets, the environment's own CA as `ca.pem`, and
 //! `DIR/index.tsv` listing every script and the variables it needs. Every file is written
-//! atomically; the scenario folders carry a marker so the next export clears them (and nothing
-//! else of DIR).
+//! atomically but the index, which gets a row appended once its script is in place (a run
+//! stopped half-way leaves an index of the scripts it wrote); the scenario folders carry a
+//! marker so the next export clears them (and nothing else of DIR).
 
 use super::{CurlIdentity, CurlScript, CurlTls, ScriptContext, ServerTrust, render};
-use crate::archive::store::{attempt_stem, write_atomic};
+use crate::archive::store::{attempt_stem, open_with_mode, write_atomic};
 use crate::archive::{ArchiveError, ScenarioSource};
 use crate::environment::ActiveEnvironment;
 use crate::redact::Redactor;
@@ -25,8 +26,8 @@ pub struct CurlDir {
     dir: PathBuf,
     /// Scenario folders this export has made (marked and given their CA file).
     folders: Vec<PathBuf>,
-    /// The rows of `index.tsv` so far.
-    index: String,
+    /// `index.tsv`, open for appending once the first script is written.
+    index: Option<std::fs::File>,
 }
 
 /// A script written, with its secrets (for a caller that runs it; never written).
@@ -43,7 +44,7 @@ impl CurlDir {
         let export = CurlDir {
             dir: dir.to_path_buf(),
             folders: Vec::new(),
-            index: String::new(),
+            index: None,
         };
         let cleared = clear_previous(dir);
         (export, cleared)
@@ -97,19 +98,16 @@ impl CurlDir {
                 None => Ok(()),
             }
             .and_then(|()| write_atomic(&path, script.text.as_bytes(), 0o700));
+            let result = result.and_then(|()| {
+                let row = self.index_row(&path, source, &context, &script);
+                self.append_to_index(&row)
+            });
             match result {
-                Ok(()) => {
-                    self.index_row(&path, source, &context, &script);
-                    written.push(Written { path, script });
-                }
+                Ok(()) => written.push(Written { path, script }),
                 Err(e) => {
                     first_error.get_or_insert(e);
                 }
             }
-        }
-        let index = format!("{INDEX_HEADER}{}", self.index);
-        if let Err(e) = write_atomic(&self.dir.join(INDEX), index.as_bytes(), 0o600) {
-            first_error.get_or_insert(e);
         }
         match first_error {
             Some(e) => Err(e),
@@ -133,13 +131,32 @@ impl CurlDir {
         Ok(has_ca)
     }
 
+    /// Appends `row` to `index.tsv`, made (with its header) on the first row: one write a row,
+    /// so the index grows with the run instead of being written again after every step.
+    fn append_to_index(&mut self, row: &str) -> Result<(), ArchiveError> {
+        use std::io::Write as _;
+        let path = self.dir.join(INDEX);
+        let fail = |source| ArchiveError {
+            path: path.clone(),
+            source,
+        };
+        if self.index.is_none() {
+            let mut file = open_with_mode(&path, 0o600).map_err(fail)?;
+            file.write_all(INDEX_HEADER.as_bytes()).map_err(fail)?;
+            self.index = Some(file);
+        }
+        let file = self.index.as_mut().expect("opened above");
+        file.write_all(row.as_bytes()).map_err(fail)
+    }
+
+    /// A script's row of `index.tsv`, its line break included.
     fn index_row(
-        &mut self,
+        &self,
         path: &Path,
         source: &ScenarioSource<'_>,
         context: &ScriptContext<'_>,
         script: &CurlScript,
-    ) {
+    ) -> String {
         let relative = path.strip_prefix(&self.dir).unwrap_or(path);
         let variables: Vec<&str> = script
             .variables
@@ -155,8 +172,7 @@ impl CurlDir {
             variables.join(" "),
         ];
         let cells: Vec<String> = cells.iter().map(|c| tsv_cell(c)).collect();
-        self.index.push_str(&cells.join("\t"));
-        self.index.push('\n');
+        format!("{}\n", cells.join("\t"))
     }
 }
 
@@ -377,6 +393,46 @@ mod tests {
         cleared.unwrap();
         assert!(!folder.exists() && !out.join(INDEX).exists());
         assert!(out.join("mine").is_dir() && out.join("notes.txt").is_file());
+    }
+
+    /// The index grows by a row a script: the same file throughout (one written again after
+    /// every step would be a new file each time, and cost the square of the steps).
+    #[cfg(unix)]
+    #[test]
+    fn the_index_is_appended_to_not_written_again() {
+        use std::os::unix::fs::MetadataExt as _;
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("curl");
+        let env = environment(root.path());
+        let source = ScenarioSource {
+            test_name: "s::a",
+            path: Path::new("s/a.yaml"),
+            environment: "embedded",
+            certificates: &[],
+        };
+        let (mut export, _) = CurlDir::start(&out);
+        let redactor = Redactor::new();
+        export
+            .record(&source, &env, &step(0, "one", 1, b""), &redactor)
+            .unwrap();
+        let index = out.join(INDEX);
+        let inode = std::fs::metadata(&index).unwrap().ino();
+        for n in 1..50 {
+            export
+                .record(&source, &env, &step(n, "more", 1, b""), &redactor)
+                .unwrap();
+        }
+        assert_eq!(std::fs::metadata(&index).unwrap().ino(), inode);
+        assert_eq!(mode(&index), 0o600);
+        let text = std::fs::read_to_string(&index).unwrap();
+        let rows: Vec<&str> = text.lines().collect();
+        assert_eq!(rows.len(), 51, "the header and a row a script");
+        assert_eq!(format!("{}\n", rows[0]), INDEX_HEADER);
+        assert!(
+            rows[50].starts_with("s--a/50-more.sh\ts::a\t50. more\t"),
+            "{}",
+            rows[50]
+        );
     }
 
     #[test]
