@@ -1,64 +1,15 @@
-//! A client identity (certificate chain + private key) and trust anchors, loaded from PEM files.
-//!
-//! Keys are read with OpenSSL so that encrypted PEM keys work: they are decrypted in memory with a
-//! passphrase taken from an environment variable and never written anywhere.
+//! A client identity (certificate chain + private key) and trust anchors, loaded from PEM files
+//! (the key by [`load_private_key`], encrypted ones too).
 
-use super::load::{LoadError, first_reason, key_matches, load_certificate};
+pub use super::errors::CertError;
+use super::errors::LoadError;
+use super::load::{key_matches, load_certificate};
+pub use super::private_key::load_private_key;
+use super::private_key::read;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::path::{Path, PathBuf};
-
-#[derive(Debug, thiserror::Error)]
-pub enum CertError {
-    #[error("{role} file {path} not found{hint}")]
-    Missing {
-        role: String,
-        path: PathBuf,
-        hint: String,
-    },
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path} holds no PEM certificate ({detail})")]
-    NotCertificate { path: PathBuf, detail: String },
-    #[error(
-        "{path} is an encrypted key but no passphrase is given: name the environment variable holding it with --passphrase-env on the command line (`passphrase_env` in environments.yaml)"
-    )]
-    NoPassphrase { path: PathBuf },
-    #[error(
-        "{path} is an encrypted key and the environment variable {var} (its passphrase) is not set"
-    )]
-    PassphraseUnset { path: PathBuf, var: String },
-    #[error(
-        "cannot decrypt the key {path} with the passphrase from {var}: wrong passphrase? ({detail})"
-    )]
-    WrongPassphrase {
-        path: PathBuf,
-        var: String,
-        detail: String,
-    },
-    #[error("{0}")]
-    Load(#[from] LoadError),
-    #[error(
-        "{path} holds no private key: give the key file as `key`, or use a PKCS#12 file that contains it"
-    )]
-    NoKeyInFile { path: PathBuf },
-    #[error("{path} holds no readable PEM private key ({detail})")]
-    NotKey { path: PathBuf, detail: String },
-    #[error(
-        "the key {key} does not belong to the certificate {cert}: use the key generated with that certificate"
-    )]
-    KeyMismatch { cert: PathBuf, key: PathBuf },
-    #[error(
-        "no trust anchors found in the system store ({detail}): install ca-certificates or list PEM files under `trust`"
-    )]
-    NoSystemRoots { detail: String },
-    #[error("cannot use {path} as a trust anchor: {detail}")]
-    BadTrustAnchor { path: PathBuf, detail: String },
-}
 
 /// What a TLS client presents: the certificate chain (leaf first) and the leaf's key.
 pub struct Identity {
@@ -156,38 +107,6 @@ pub fn load_leaf_and_key(
     Ok((leaf, key))
 }
 
-/// Reads a PEM private key, decrypting it when it is encrypted.
-pub fn load_private_key(
-    path: &Path,
-    passphrase: Option<(&str, Option<String>)>,
-) -> Result<PKey<Private>, CertError> {
-    let pem = read(path, "key")?;
-    if !is_encrypted_pem(&pem) {
-        return PKey::private_key_from_pem(&pem).map_err(|e| CertError::NotKey {
-            path: path.to_path_buf(),
-            detail: e.to_string(),
-        });
-    }
-    let Some((var, value)) = passphrase else {
-        return Err(CertError::NoPassphrase {
-            path: path.to_path_buf(),
-        });
-    };
-    let Some(value) = value else {
-        return Err(CertError::PassphraseUnset {
-            path: path.to_path_buf(),
-            var: var.to_string(),
-        });
-    };
-    PKey::private_key_from_pem_passphrase(&pem, value.as_bytes()).map_err(|e| {
-        CertError::WrongPassphrase {
-            path: path.to_path_buf(),
-            var: var.to_string(),
-            detail: first_reason(&e),
-        }
-    })
-}
-
 /// Trust anchors from PEM files (each may hold several certificates).
 pub fn load_trust_anchors(path: &Path) -> Result<Vec<CertificateDer<'static>>, CertError> {
     let pem = read(path, "trust anchor")?;
@@ -212,26 +131,4 @@ pub fn load_trust_anchors(path: &Path) -> Result<Vec<CertificateDer<'static>>, C
                 })
         })
         .collect()
-}
-
-fn is_encrypted_pem(pem: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(pem);
-    text.contains("BEGIN ENCRYPTED PRIVATE KEY") || text.contains("Proc-Type: 4,ENCRYPTED")
-}
-
-fn read(path: &Path, role: &str) -> Result<Vec<u8>, CertError> {
-    std::fs::read(path).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::NotFound {
-            CertError::Missing {
-                role: role.to_string(),
-                path: path.to_path_buf(),
-                hint: String::new(),
-            }
-        } else {
-            CertError::Read {
-                path: path.to_path_buf(),
-                source,
-            }
-        }
-    })
 }

@@ -5,7 +5,9 @@
 //! OpenSSL 3 only decrypts RC2 with its `legacy` provider, so that provider is loaded once, on the
 //! first PKCS#12 file, and kept loaded; the default provider stays available next to it.
 
-use super::identity::{CertError, load_private_key};
+pub use super::errors::LoadError;
+use super::errors::{CertError, first_reason};
+use super::private_key::load_private_key;
 use openssl::pkcs12::Pkcs12;
 use openssl::pkey::{HasPublic, PKey, PKeyRef, Private};
 use openssl::provider::Provider;
@@ -54,57 +56,6 @@ impl std::fmt::Display for CertFormat {
             CertFormat::Der => "DER",
             CertFormat::Pkcs12 => "PKCS#12",
         })
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    #[error("certificate file {path} not found: check the path")]
-    Missing { path: PathBuf },
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error(
-        "{path} is not a certificate ({detail}): expected PEM (-----BEGIN CERTIFICATE-----), DER (.cer/.der) or PKCS#12 (.p12/.pfx)"
-    )]
-    NotCertificate { path: PathBuf, detail: String },
-    #[error(
-        "{path}: PKCS#12 needs a password: set the environment variable named by --passphrase-env (`passphrase_env` in environments.yaml) to it"
-    )]
-    Pkcs12NeedsPassword { path: PathBuf },
-    #[error(
-        "{path}: PKCS#12 needs a password, but the environment variable {var} (named by --passphrase-env) is not set"
-    )]
-    Pkcs12PassphraseUnset { path: PathBuf, var: String },
-    #[error(
-        "cannot open the PKCS#12 file {path} with the password from {var}: wrong password? (the empty password does not open it either)"
-    )]
-    Pkcs12WrongPassword { path: PathBuf, var: String },
-    #[error("cannot decrypt the PKCS#12 file {path} ({detail}): {hint}")]
-    Pkcs12Unreadable {
-        path: PathBuf,
-        detail: String,
-        hint: &'static str,
-    },
-    #[error("the PKCS#12 file {path} holds no certificate (only a key?)")]
-    Pkcs12NoCertificate { path: PathBuf },
-}
-
-impl LoadError {
-    /// The file the error is about.
-    pub fn path(&self) -> &Path {
-        match self {
-            LoadError::Missing { path }
-            | LoadError::Read { path, .. }
-            | LoadError::NotCertificate { path, .. }
-            | LoadError::Pkcs12NeedsPassword { path }
-            | LoadError::Pkcs12PassphraseUnset { path, .. }
-            | LoadError::Pkcs12WrongPassword { path, .. }
-            | LoadError::Pkcs12Unreadable { path, .. }
-            | LoadError::Pkcs12NoCertificate { path } => path,
-        }
     }
 }
 
@@ -313,14 +264,6 @@ fn is_mac_failure(e: &openssl::error::ErrorStack) -> bool {
     e.errors()
         .iter()
         .any(|err| err.reason().is_some_and(|r| r.contains("mac verify")))
-}
-
-/// The first OpenSSL reason of an error stack (what a person can act on), else all of it.
-pub(super) fn first_reason(e: &openssl::error::ErrorStack) -> String {
-    e.errors()
-        .first()
-        .and_then(|err| err.reason().map(str::to_string))
-        .unwrap_or_else(|| e.to_string())
 }
 
 #[cfg(test)]

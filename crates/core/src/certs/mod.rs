@@ -3,9 +3,11 @@
 //! certificate file (PEM, DER, PKCS#12) and describing it (`obconform certs inspect`), PSD2 roles
 //! included.
 
+mod errors;
 pub mod identity;
 pub mod info;
 pub mod load;
+mod private_key;
 pub mod qc;
 pub mod revocation_list;
 pub mod rsa_keys;
