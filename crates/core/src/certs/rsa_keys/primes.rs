@@ -98,7 +98,8 @@ fn random_prime(bits: i32, ctx: &mut BigNumContext) -> Result<BigNum, ErrorStack
             }
             let mut candidate = start.to_owned()?;
             candidate.add_word(step)?;
-            if probably_prime(&candidate, ctx)? {
+            // A start just below 2^bits could carry into one bit more.
+            if candidate.num_bits() == bits && probably_prime(&candidate, ctx)? {
                 return Ok(candidate);
             }
         }
