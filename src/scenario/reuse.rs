@@ -165,6 +165,15 @@ fn used_steps(
 
 /// The keys a `use` step has besides `use`, `with` and `name` (which it cannot have).
 fn keys_beside_use(step: &Step) -> Vec<&'static str> {
+    step_keys(step)
+        .into_iter()
+        .filter_map(|(key, written)| written.then_some(key))
+        .collect()
+}
+
+/// Every key of a step but `name`, `use` and `with`, and whether `step` has it. A unit test
+/// holds this list to the model's schema, so a new field of `Step` cannot be forgotten here.
+fn step_keys(step: &Step) -> [(&'static str, bool); 14] {
     [
         ("request", step.request.is_some()),
         ("authorize", step.authorize.is_some()),
@@ -181,7 +190,29 @@ fn keys_beside_use(step: &Step) -> Vec<&'static str> {
         ("skip_on", !step.skip_on.is_empty()),
         ("retry", step.retry.is_some()),
     ]
-    .into_iter()
-    .filter_map(|(key, written)| written.then_some(key))
-    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn the_keys_beside_use_are_every_key_of_the_steps_schema() {
+        let schema = schemars::schema_for!(Step);
+        let properties = schema
+            .as_object()
+            .and_then(|o| o.get("properties"))
+            .and_then(|p| p.as_object())
+            .expect("a step's schema lists its properties");
+        let in_schema: BTreeSet<&str> = properties
+            .keys()
+            .map(String::as_str)
+            .filter(|key| !["name", "use", "with"].contains(key))
+            .collect();
+        let step: Step = parse_yaml(Path::new("step.yaml"), "name: a\n").unwrap();
+        let listed: BTreeSet<&str> = step_keys(&step).iter().map(|(key, _)| *key).collect();
+        assert_eq!(listed, in_schema);
+        assert!(keys_beside_use(&step).is_empty(), "a bare step writes none");
+    }
 }
