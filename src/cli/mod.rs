@@ -133,7 +133,8 @@ pub struct RunArgs {
     )]
     pub sandbox_time: TimeArg,
     /// Present and sign with the pair in DIR (ING's file names: example_client_tls.cer/.key,
-    /// example_client_signing.cer/.key) instead of the environment's `tls` and `signing`.
+    /// example_client_signing.cer/.key; a certificate may be .pem instead of .cer) instead of
+    /// the environment's `tls` and `signing`.
     #[arg(long, value_name = "DIR")]
     pub certs: Option<PathBuf>,
     /// A renewed pair in DIR (ING's file names), as the roles `new_tls` and `new_signing` the

@@ -93,7 +93,8 @@ impl EmbeddedTarget {
 impl CertFiles {
     /// The TLS and signing pair in `dir` under ING's file names (what ING's download, the
     /// embedded sandbox's `--pki` folder and `obconform certs issue --out` hold), as the roles
-    /// `<prefix>tls` and `<prefix>signing`.
+    /// `<prefix>tls` and `<prefix>signing`. A certificate is `example_client_<role>.cer`, or
+    /// `.pem` when only that is there.
     pub fn ing_pair(dir: &Path, prefix: &str) -> Vec<(String, CertFiles)> {
         let files = PkiFiles::in_dir(dir);
         [
@@ -107,13 +108,31 @@ impl CertFiles {
         .into_iter()
         .map(|(role, cert, key)| {
             let files = CertFiles {
-                cert,
+                cert: cer_or_pem(cert),
                 key: Some(key),
                 passphrase_env: None,
             };
             (format!("{prefix}{role}"), files)
         })
         .collect()
+    }
+}
+
+/// `cert`, or — when it does not exist and is named `.cer` or `.pem` — the same name with the
+/// other extension if that file exists. ING's example certificates came as `.cer` files and now
+/// come as `.pem` (the content decides how a file is read, not its name), so either download
+/// works without renaming. Anything else, or neither file there, is `cert` unchanged: a missing
+/// file's error names the path given.
+fn cer_or_pem(cert: PathBuf) -> PathBuf {
+    let other = match cert.extension().and_then(|e| e.to_str()) {
+        Some("cer") => cert.with_extension("pem"),
+        Some("pem") => cert.with_extension("cer"),
+        _ => return cert,
+    };
+    if !cert.exists() && other.is_file() {
+        other
+    } else {
+        cert
     }
 }
 
@@ -907,7 +926,7 @@ fn resolve_pair(
     resolve: &dyn Fn(&str) -> Result<PathBuf, EnvironmentError>,
 ) -> Result<CertFiles, EnvironmentError> {
     Ok(CertFiles {
-        cert: resolve(&pair.cert)?,
+        cert: cer_or_pem(resolve(&pair.cert)?),
         key: pair.key.as_deref().map(resolve).transpose()?,
         passphrase_env: pair.passphrase_env.clone(),
     })
@@ -989,7 +1008,7 @@ fn with_hint(error: CertError, kind: EnvironmentKind) -> CertError {
                 // certs/ing-open-banking/ for the Open Banking environments.
                 EnvironmentKind::Sandbox => match path.parent() {
                     Some(folder) if !folder.as_os_str().is_empty() => format!(
-                        " — put the bank's example certificates in {}/ (see certs/README.md)",
+                        " — put the bank's example certificates in {}/ (`.cer` or `.pem`, see certs/README.md)",
                         folder.display()
                     ),
                     _ => " — put the bank's example certificates where environments.yaml says (see certs/README.md)".to_string(),
@@ -1008,6 +1027,55 @@ fn with_hint(error: CertError, kind: EnvironmentKind) -> CertError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ing_pair_takes_pem_certificates_when_there_is_no_cer() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = |file: &str| dir.path().join(file);
+        let files = |prefix| -> Vec<(String, PathBuf)> {
+            CertFiles::ing_pair(dir.path(), prefix)
+                .into_iter()
+                .map(|(role, files)| (role, files.cert))
+                .collect()
+        };
+        // Nothing there: the `.cer` names, which a missing-file error then names.
+        assert_eq!(
+            files(""),
+            [
+                ("tls".to_string(), name("example_client_tls.cer")),
+                ("signing".to_string(), name("example_client_signing.cer")),
+            ]
+        );
+        // ING's newer set: `.pem`.
+        std::fs::write(name("example_client_tls.pem"), "").unwrap();
+        std::fs::write(name("example_client_signing.pem"), "").unwrap();
+        assert_eq!(
+            files("new_"),
+            [
+                ("new_tls".to_string(), name("example_client_tls.pem")),
+                (
+                    "new_signing".to_string(),
+                    name("example_client_signing.pem")
+                ),
+            ]
+        );
+        // Both: the `.cer` one.
+        std::fs::write(name("example_client_tls.cer"), "").unwrap();
+        assert_eq!(files("")[0].1, name("example_client_tls.cer"));
+        assert_eq!(files("")[1].1, name("example_client_signing.pem"));
+        // The other way round for a `.pem` name; other names are left alone.
+        assert_eq!(
+            cer_or_pem(name("example_client_tls.pem")),
+            name("example_client_tls.pem")
+        );
+        std::fs::remove_file(name("example_client_tls.pem")).unwrap();
+        assert_eq!(
+            cer_or_pem(name("example_client_tls.pem")),
+            name("example_client_tls.cer")
+        );
+        std::fs::write(name("qwac.crt"), "").unwrap();
+        assert_eq!(cer_or_pem(name("qwac.der")), name("qwac.der"));
+    }
 
     #[test]
     fn env_file_lines_are_read_like_a_shell_would() {

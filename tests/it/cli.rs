@@ -402,6 +402,75 @@ fn the_library_is_ready_for_ings_sandbox_given_ings_file_names() {
     );
     assert!(out.stdout.contains("nothing was sent"), "{out}");
     assert!(out.stdout.contains("ready  ing-psd2::04-granting"), "{out}");
+
+    // ING's newer example set names its certificates `.pem`: the same folder so named is read.
+    let newer = tempfile::tempdir().unwrap();
+    for role in ["tls", "signing"] {
+        let from = sandbox.pki().dir.join(format!("example_client_{role}"));
+        let to = newer.path().join(format!("example_client_{role}"));
+        std::fs::copy(from.with_extension("cer"), to.with_extension("pem")).unwrap();
+        std::fs::copy(from.with_extension("key"), to.with_extension("key")).unwrap();
+    }
+    let args = [
+        "run",
+        "scenarios/ing-psd2",
+        "--env",
+        "sandbox",
+        "--dry-run",
+        "--certs",
+    ];
+    let out = obconform(
+        &[&args[..], &[newer.path().to_str().unwrap()]].concat(),
+        &repo(),
+    );
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.contains("ready  ing-psd2::04-granting"), "{out}");
+
+    // The library's `sandbox` environment names `.cer` files: ING's `.pem` ones there are read.
+    let library = std::fs::read_to_string(repo().join("scenarios/environments.yaml")).unwrap();
+    let moved = library
+        .replace("../certs/ing-sandbox", newer.path().to_str().unwrap())
+        .replace("../specs/ing", repo().join("specs/ing").to_str().unwrap());
+    assert!(
+        moved.contains("example_client_tls.cer"),
+        "the library still names .cer files"
+    );
+    let environments = write(newer.path(), "environments.yaml", &moved);
+    let out = obconform(
+        &[
+            "run",
+            "scenarios/ing-psd2",
+            "--env",
+            "sandbox",
+            "--dry-run",
+            "--environments",
+            environments.to_str().unwrap(),
+        ],
+        &repo(),
+    );
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.contains("ready  ing-psd2::04-granting"), "{out}");
+
+    // Neither name there: the error names the path given and says either name will do.
+    std::fs::remove_file(newer.path().join("example_client_tls.pem")).unwrap();
+    let out = obconform(
+        &[
+            "run",
+            "scenarios/ing-psd2",
+            "--env",
+            "sandbox",
+            "--dry-run",
+            "--environments",
+            environments.to_str().unwrap(),
+        ],
+        &repo(),
+    );
+    assert_eq!(out.code, 2, "{out}");
+    assert!(
+        out.stderr.contains("example_client_tls.cer not found"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("(`.cer` or `.pem`"), "{out}");
 }
 
 #[test]
