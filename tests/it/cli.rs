@@ -436,35 +436,17 @@ fn the_library_is_ready_for_ings_sandbox_given_ings_file_names() {
         "the library still names .cer files"
     );
     let environments = write(newer.path(), "environments.yaml", &moved);
-    let out = obconform(
-        &[
-            "run",
-            "scenarios/ing-psd2",
-            "--env",
-            "sandbox",
-            "--dry-run",
-            "--environments",
-            environments.to_str().unwrap(),
-        ],
-        &repo(),
-    );
+    let dry_run = || {
+        let file = environments.to_str().unwrap();
+        obconform(&[&args[..5], &["--environments", file]].concat(), &repo())
+    };
+    let out = dry_run();
     assert_eq!(out.code, 0, "{out}");
     assert!(out.stdout.contains("ready  ing-psd2::04-granting"), "{out}");
 
     // Neither name there: the error names the path given and says either name will do.
     std::fs::remove_file(newer.path().join("example_client_tls.pem")).unwrap();
-    let out = obconform(
-        &[
-            "run",
-            "scenarios/ing-psd2",
-            "--env",
-            "sandbox",
-            "--dry-run",
-            "--environments",
-            environments.to_str().unwrap(),
-        ],
-        &repo(),
-    );
+    let out = dry_run();
     assert_eq!(out.code, 2, "{out}");
     assert!(
         out.stderr.contains("example_client_tls.cer not found"),
