@@ -7,6 +7,7 @@ pub mod app_tokens;
 pub mod applications;
 pub mod authenticate;
 pub mod clock;
+pub mod cpu_work;
 pub mod errors;
 pub mod expiring;
 pub mod html;

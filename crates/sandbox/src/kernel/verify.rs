@@ -164,7 +164,8 @@ pub fn engine_ids(
         now,
         flow: None,
     };
-    diagnose(&request.message(), &evidence)
+    // The search may take milliseconds (an EC signature over an input no mistake explains).
+    super::cpu_work::off_the_reactor(|| diagnose(&request.message(), &evidence))
         .iter()
         .filter_map(|finding| catalogue::entry(&finding.id).map(|entry| entry.id))
         .collect()
