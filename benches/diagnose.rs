@@ -10,6 +10,8 @@
 //! once: the curve's generator table), and the worst case as a share of the budget
 //! (`DIAGNOSE_BUDGET_MS`, default 250 ms: a diagnosis must not be what a user waits on).
 
+mod support;
+
 use obconform::certs::self_signed::self_signed;
 use obconform::diagnose::{Evidence, diagnose};
 use obconform::scenario::model::{Flow, SignProfile};
@@ -128,14 +130,8 @@ fn time(name: &str, runs: usize, request: &HttpRequest, certificates: &[X509]) -
 }
 
 fn main() {
-    let runs: usize = std::env::var("DIAGNOSE_BENCH_N")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(30);
-    let budget_ms: f64 = std::env::var("DIAGNOSE_BUDGET_MS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(250.0);
+    let runs: usize = support::env_or("DIAGNOSE_BENCH_N", 30);
+    let budget_ms: f64 = support::env_or("DIAGNOSE_BUDGET_MS", 250.0);
     let rsa_key = key(rsa(), "49BA5C71");
     let p256_key = key(ec(Nid::X9_62_PRIME256V1), "0EC0");
     let p384_key = key(ec(Nid::SECP384R1), "0EC1");

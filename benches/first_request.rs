@@ -11,6 +11,8 @@
 //!
 //! Prints the median and the fastest run of each, in milliseconds. No target is asserted.
 
+mod support;
+
 #[path = "../tests/it/common/mod.rs"]
 mod common;
 
@@ -93,11 +95,7 @@ fn report(case: &str, timings: &[Timing]) {
 }
 
 fn main() {
-    let n: usize = std::env::var("FIRST_REQUEST_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10)
-        .max(1);
+    let n: usize = support::env_or("FIRST_REQUEST_N", 10).max(1);
     let work = tempfile::tempdir().expect("a temporary folder");
     let out: PathBuf = work.path().join("out");
     println!("time to first request, {n} runs per case (obconform run {SCENARIO})");

@@ -8,6 +8,8 @@
 //! `cargo bench --bench guide_scripts`; `GUIDE_BENCH_N` rounds (default 10). Needs bash, curl and
 //! the openssl CLI. Prints figures; asserts nothing about time.
 
+mod support;
+
 #[path = "../tests/it/common/mod.rs"]
 mod common;
 
@@ -69,11 +71,7 @@ fn tool(pki: &Path, out: &Path) -> (Duration, u32) {
 }
 
 fn main() {
-    let rounds: u32 = std::env::var("GUIDE_BENCH_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10)
-        .max(1);
+    let rounds: u32 = support::env_or("GUIDE_BENCH_N", 10).max(1);
     let work = tempfile::tempdir().expect("a temporary folder");
     let sandbox = StandaloneSandbox::start();
     let pki = sandbox.pki.path();

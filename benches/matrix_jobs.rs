@@ -15,6 +15,8 @@
 //! move; the load average is printed beside them. Figures only: nothing here asserts a timing
 //! (every case must pass).
 
+mod support;
+
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -112,13 +114,6 @@ fn write_suite(root: &Path, cases: usize) -> PathBuf {
     root.join("bench")
 }
 
-/// A line of the child's `/proc/PID/status` in KiB (`VmRSS`, `VmHWM`); `None` once it is gone.
-fn status_kib(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 /// The child's user + system CPU time so far (Linux clock ticks of 10 ms).
 fn cpu_time(pid: u32) -> Option<Duration> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -184,7 +179,9 @@ fn measure(suite: &Path, root: &Path, cases: usize, jobs: usize, run: usize) -> 
         let line = line.expect("read the events");
         if line.contains(r#""event":"run_started""#) {
             started = Some((Instant::now(), cpu_time(pid)));
-            measured.rss.push((0, status_kib(pid, "VmRSS:")));
+            measured
+                .rss
+                .push((0, support::status_kib(&pid.to_string(), "VmRSS:")));
         } else if line.contains(r#""event":"scenario_finished""#) {
             if line.contains(r#""passed":true"#) {
                 measured.passed += 1;
@@ -193,13 +190,13 @@ fn measure(suite: &Path, root: &Path, cases: usize, jobs: usize, run: usize) -> 
             }
             let done = measured.passed + measured.failed;
             if quarters.contains(&done) {
-                let rss = status_kib(pid, "VmRSS:");
+                let rss = support::status_kib(&pid.to_string(), "VmRSS:");
                 measured.rss.push((done * 100 / cases, rss));
             }
             if done == cases {
                 let (at, cpu_before) = started.expect("run_started comes first");
                 measured.seconds = at.elapsed().as_secs_f64();
-                measured.peak = status_kib(pid, "VmHWM:");
+                measured.peak = support::status_kib(&pid.to_string(), "VmHWM:");
                 measured.cpu = cpu_time(pid)
                     .zip(cpu_before)
                     .map(|(after, before)| after.saturating_sub(before));

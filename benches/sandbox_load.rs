@@ -8,6 +8,8 @@
 //! than what is printed. The target (issue 4): ≥ 2,000 verified requests/s with no errors and
 //! flat memory.
 
+mod support;
+
 #[path = "../tests/it/common/mod.rs"]
 mod common;
 
@@ -19,27 +21,6 @@ use std::time::{Duration, Instant};
 const TARGET_RPS: f64 = 2000.0;
 const SCOPE: &str = "payment-accounts:balances:view payment-accounts:transactions:view";
 const WARM_UP: Duration = Duration::from_secs(1);
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// Resident set size of this process in KiB (Linux).
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 /// Latency histogram in 10 µs buckets up to 1 s: fixed size, so the measurement does not grow
 /// the memory it measures.
@@ -106,8 +87,8 @@ fn percentile(histogram: &[u64], p: f64) -> f64 {
 }
 
 fn main() {
-    let clients = env_number("LOAD_CLIENTS", 16).max(1) as usize;
-    let seconds = env_number("LOAD_SECS", 10).clamp(1, 150);
+    let clients = support::env_or::<u64>("LOAD_CLIENTS", 16).max(1) as usize;
+    let seconds = support::env_or::<u64>("LOAD_SECS", 10).clamp(1, 150);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -138,7 +119,7 @@ fn main() {
             while Instant::now() < stop_at {
                 tokio::time::sleep(Duration::from_millis(250)).await;
                 if Instant::now() >= start_at {
-                    samples.push(rss_kib());
+                    samples.push(support::rss_kib());
                 }
             }
             samples

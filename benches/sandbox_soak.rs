@@ -8,6 +8,8 @@
 //! moved past a token's lifetime and its retention (900 s + 1 h), as if that much time had
 //! passed, so that expiry (not only the cap) does the pruning.
 
+mod support;
+
 #[path = "../tests/it/common/mod.rs"]
 mod common;
 
@@ -20,35 +22,14 @@ const ADVANCE_BY: Duration = Duration::from_secs(900 + 3600 + 1);
 /// RSS is sampled after every tenth of the run.
 const SAMPLES: u64 = 10;
 
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// Resident set size of this process in KiB (Linux).
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
 fn main() {
-    let total = env_number("SOAK_TOKENS", 200_000).max(SAMPLES);
-    let clients = env_number("SOAK_CLIENTS", 8).max(1);
-    let advance_every = env_number("SOAK_ADVANCE_EVERY", 10_000);
+    let total = support::env_or::<u64>("SOAK_TOKENS", 200_000).max(SAMPLES);
+    let clients = support::env_or::<u64>("SOAK_CLIENTS", 8).max(1);
+    let advance_every = support::env_or::<u64>("SOAK_ADVANCE_EVERY", 10_000);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -100,7 +81,7 @@ fn main() {
                         if n % (total / SAMPLES) == 0 {
                             samples.lock().expect("samples").push((
                                 n,
-                                rss_kib(),
+                                support::rss_kib(),
                                 sandbox.tokens_remembered(),
                             ));
                         }

@@ -5,6 +5,8 @@
 //! `openssl speed -seconds 3 rsa2048` and prints each rate as a share of openssl's sign/s.
 //! Plain `std::time` timing; single thread, like `openssl speed` without `-multi`.
 
+mod support;
+
 use obconform::certs::self_signed::self_signed;
 use obconform::scenario::model::{Flow, SignProfile};
 use obconform::sign::digest::sha256_digest;
@@ -158,10 +160,7 @@ fn cpu_model() -> String {
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is read from the command line.
-    let n: u32 = std::env::var("SIGNING_BENCH_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3000);
+    let n: u32 = support::env_or("SIGNING_BENCH_N", 3000);
     let key = signing_key();
     let inputs = |now| SignInputs {
         key: Some(&key),

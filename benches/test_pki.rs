@@ -7,17 +7,12 @@
 //! key to key: how far the next prime is). Single-threaded key timing; the starts generate their
 //! keys on every core. Figures only.
 
+mod support;
+
 use obconform::certs::rsa_keys::rsa_key;
 use obconform::sandbox::{Sandbox, SandboxConfig};
 use openssl::rsa::Rsa;
 use std::time::{Duration, Instant};
-
-fn count(var: &str, default: usize) -> usize {
-    std::env::var(var)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn timed<T>(work: impl FnOnce() -> T) -> Duration {
     let started = Instant::now();
@@ -35,7 +30,7 @@ fn summary(mut times: Vec<Duration>) -> (f64, f64) {
 
 fn main() {
     obconform::install_crypto_provider();
-    let keys = count("TEST_PKI_KEYS", 40);
+    let keys = support::env_or("TEST_PKI_KEYS", 40);
     let (mut ours, mut openssl) = (Vec::new(), Vec::new());
     for _ in 0..keys {
         ours.push(timed(|| rsa_key().unwrap()));
@@ -51,7 +46,7 @@ fn main() {
     );
     println!("  ratio of the means: {:.1}x", openssl_mean / ours_mean);
 
-    let starts = count("TEST_PKI_STARTS", 10);
+    let starts = support::env_or("TEST_PKI_STARTS", 10);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mut times = Vec::new();
     for _ in 0..starts {
