@@ -382,18 +382,9 @@ fn the_library_is_ready_for_ings_sandbox_given_ings_file_names() {
     // ING's example certificates cannot ship; the sandbox's PKI has the same file names.
     let sandbox = crate::common::TestSandbox::start();
     let pki = sandbox.pki().dir.to_str().unwrap().to_string();
-    let out = obconform(
-        &[
-            "run",
-            "scenarios/ing-psd2",
-            "--env",
-            "sandbox",
-            "--dry-run",
-            "--certs",
-            &pki,
-        ],
-        &repo(),
-    );
+    let dry_run = ["run", "scenarios/ing-psd2", "--env", "sandbox", "--dry-run"];
+    let with = |extra: &[&str]| obconform(&[&dry_run[..], extra].concat(), &repo());
+    let out = with(&["--certs", &pki]);
     assert_eq!(out.code, 0, "{out}");
     assert!(
         out.stdout
@@ -411,18 +402,7 @@ fn the_library_is_ready_for_ings_sandbox_given_ings_file_names() {
         std::fs::copy(from.with_extension("cer"), to.with_extension("pem")).unwrap();
         std::fs::copy(from.with_extension("key"), to.with_extension("key")).unwrap();
     }
-    let args = [
-        "run",
-        "scenarios/ing-psd2",
-        "--env",
-        "sandbox",
-        "--dry-run",
-        "--certs",
-    ];
-    let out = obconform(
-        &[&args[..], &[newer.path().to_str().unwrap()]].concat(),
-        &repo(),
-    );
+    let out = with(&["--certs", newer.path().to_str().unwrap()]);
     assert_eq!(out.code, 0, "{out}");
     assert!(out.stdout.contains("ready  ing-psd2::04-granting"), "{out}");
 
@@ -436,17 +416,14 @@ fn the_library_is_ready_for_ings_sandbox_given_ings_file_names() {
         "the library still names .cer files"
     );
     let environments = write(newer.path(), "environments.yaml", &moved);
-    let dry_run = || {
-        let file = environments.to_str().unwrap();
-        obconform(&[&args[..5], &["--environments", file]].concat(), &repo())
-    };
-    let out = dry_run();
+    let on_moved = || with(&["--environments", environments.to_str().unwrap()]);
+    let out = on_moved();
     assert_eq!(out.code, 0, "{out}");
     assert!(out.stdout.contains("ready  ing-psd2::04-granting"), "{out}");
 
     // Neither name there: the error names the path given and says either name will do.
     std::fs::remove_file(newer.path().join("example_client_tls.pem")).unwrap();
-    let out = dry_run();
+    let out = on_moved();
     assert_eq!(out.code, 2, "{out}");
     assert!(
         out.stderr.contains("example_client_tls.cer not found"),

@@ -4,7 +4,7 @@
 //! each scenario's events keep their order.
 
 use crate::common::write;
-use obconform::run::events::{Event, Reporter, Reporters, Tally};
+use obconform::run::events::{Closing, Event, Reporter, Reporters, Tally};
 use obconform::run::session::Session;
 use obconform::runner::Snapshots;
 use obconform::scenario::load_scenario;
@@ -87,42 +87,15 @@ fn a_session_tells_every_reporter_what_happened_in_order() {
         write(root, "b/environments.yaml", ENVIRONMENTS),
         write(root, "b/fails.yaml", &scenario("b", 418)),
     ];
-    let loaded = [&files[1], &files[3]]
-        .iter()
-        .map(|path| load_scenario(path).unwrap())
-        .collect();
-    let groups = group_by_environments(None, loaded).unwrap();
-    let order: HashMap<_, usize> = groups
-        .iter()
-        .flat_map(|g| &g.scenarios)
-        .enumerate()
-        .map(|(i, s)| (s.key(), i))
-        .collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sources: Vec<_> = groups.iter().map(|g| &g.envs).collect();
-    let targets = runtime
-        .block_on(Targets::open(&sources, None, &TargetOptions::default()))
-        .unwrap();
-    let renderer = Renderer::new();
-    let codes = CodeSupply::none();
-    let session = Session {
-        renderer: &renderer,
-        snapshots: Snapshots::Skip,
-        codes: &codes,
-        jobs: 2,
-        steps: Default::default(),
-    };
-    let runs: Vec<_> = groups.iter().zip(&targets.targets).collect();
     let skipped = vec![("c::left-out".to_string(), "writes at the bank".to_string())];
     let (mut recorder, mut broken) = (Recorder::default(), Broken);
-    let reporters = Reporters::new(vec![&mut recorder, &mut broken]);
-    let tally = runtime.block_on(session.run(&runs, &order, &skipped, &reporters));
-    runtime.block_on(targets.close());
-    let closing = reporters.finish();
+    let (tally, closing) = run_files(
+        &[files[1].clone(), files[3].clone()],
+        2,
+        &multi_thread(1),
+        &skipped,
+        vec![&mut recorder, &mut broken],
+    );
 
     assert_eq!(
         tally,
@@ -163,6 +136,21 @@ fn a_session_tells_every_reporter_what_happened_in_order() {
 
 /// Runs `files` (scenarios) with `jobs` on `runtime`; what a recorder saw, and the tally.
 fn record(files: &[PathBuf], jobs: usize, runtime: &tokio::runtime::Runtime) -> (Recorder, Tally) {
+    let mut recorder = Recorder::default();
+    let (tally, _) = run_files(files, jobs, runtime, &[], vec![&mut recorder]);
+    (recorder, tally)
+}
+
+/// Runs `files` (scenarios) with `jobs` on `runtime` as a run does — grouped by environments
+/// file, in file order, `skipped` told first — feeding `outputs`; the tally, and what the
+/// outputs said when finished.
+fn run_files(
+    files: &[PathBuf],
+    jobs: usize,
+    runtime: &tokio::runtime::Runtime,
+    skipped: &[(String, String)],
+    outputs: Vec<&mut dyn Reporter>,
+) -> (Tally, Closing) {
     let loaded = files.iter().map(|p| load_scenario(p).unwrap()).collect();
     let groups = group_by_environments(None, loaded).unwrap();
     let order: HashMap<_, usize> = groups
@@ -184,12 +172,10 @@ fn record(files: &[PathBuf], jobs: usize, runtime: &tokio::runtime::Runtime) -> 
         steps: Default::default(),
     };
     let runs: Vec<_> = groups.iter().zip(&targets.targets).collect();
-    let mut recorder = Recorder::default();
-    let reporters = Reporters::new(vec![&mut recorder]);
-    let tally = runtime.block_on(session.run(&runs, &order, &[], &reporters));
+    let reporters = Reporters::new(outputs);
+    let tally = runtime.block_on(session.run(&runs, &order, skipped, &reporters));
     runtime.block_on(targets.close());
-    reporters.finish();
-    (recorder, tally)
+    (tally, reporters.finish())
 }
 
 /// Each scenario's own lines (its start, steps and end), in the order the reporter got them.
